@@ -1,0 +1,88 @@
+// The broker's configuration, parsed from TOML (see docs/configuration.md).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+namespace keel {
+
+enum class FlushMode {
+  EveryBatch,  // group commit: fsync after appends, acks=all waits for it
+  Interval,    // fsync every flush_interval_ms or flush_messages
+  Os,          // never fsync explicitly; the OS writes back
+};
+
+const char* to_string(FlushMode mode);
+
+// A plugin's settings: the TOML tables consulted in order (topic's own, then
+// the topic defaults'). Either may be null.
+struct PluginSettings {
+  std::vector<const toml::table*> tables;
+  // Human-readable location of each table, e.g. "[topics.orders.plugins.time]".
+  std::vector<std::string> table_names;
+};
+
+struct TopicConfig {
+  std::string name;
+  int32_t partitions = 1;
+  int64_t segment_bytes = 1LL << 30;        // 1 GiB, as Kafka
+  int64_t segment_ms = 7LL * 24 * 3600 * 1000;  // 7 days
+  int64_t max_batch_bytes = 1048588;        // Kafka's message.max.bytes
+  FlushMode flush_mode = FlushMode::EveryBatch;
+  int64_t flush_interval_ms = 1000;
+  int64_t flush_messages = 10000;
+  std::vector<std::string> index = {"sparse-mmap", "timestamp"};
+  std::vector<std::string> retention = {"time", "size"};
+  std::string partitioner = "key-hash";
+  // strategy name -> its settings tables
+  std::map<std::string, PluginSettings> plugin_settings;
+  bool declared = false;  // true for topics named in the config file
+};
+
+struct TransportConfig {
+  std::string name;  // strategy name, e.g. "kafka"
+  bool enabled = true;
+  PluginSettings settings;
+};
+
+struct BrokerConfig {
+  std::string source;  // path of the TOML file, or "<defaults>"
+  std::string data_dir = "data";
+  std::vector<std::string> plugin_path;  // directories searched for plugins
+  std::vector<std::string> plugins;      // extra plugin libraries to load
+  bool auto_create_topics = true;
+  int64_t retention_check_ms = 30000;
+  int64_t recovery_checkpoint_ms = 5000;
+  std::string log_level = "info";
+
+  TopicConfig topic_defaults;
+  std::vector<TopicConfig> topics;
+  std::vector<TransportConfig> transports;
+
+  // Owns the parsed TOML document the settings tables point into.
+  std::shared_ptr<toml::table> document;
+
+  // Settings for a topic not named in the config (auto-created, or created
+  // by an admin request): the defaults with the given name.
+  TopicConfig topic_from_defaults(const std::string& name) const;
+  const TopicConfig* find_topic(const std::string& name) const;
+};
+
+// Parses TOML text. `source` names the file in messages. `overrides` are
+// "dotted.key=value" pairs from the command line, applied before validation
+// (the value is parsed as TOML, falling back to a bare string).
+// Throws keel::Error (KEEL_ERR_INVALID_ARGUMENT) naming file, line and key.
+BrokerConfig parse_config(const std::string& toml_text, const std::string& source,
+                          const std::vector<std::string>& overrides = {});
+BrokerConfig load_config_file(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Validates a topic name as Kafka does: 1..249 of [a-zA-Z0-9._-], not "." or "..".
+bool valid_topic_name(const std::string& name);
+
+}  // namespace keel

@@ -1,0 +1,61 @@
+#include "plugin_config.hpp"
+
+namespace keel {
+
+std::string source_location(const std::string& file, const toml::node& node) {
+  const auto& src = node.source();
+  return file + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column);
+}
+
+const toml::node* config_lookup(const keel_config& cfg, const char* key, std::string* where) {
+  std::lock_guard lock(cfg.mu);
+  cfg.read_keys.insert(key);
+  for (size_t i = 0; i < cfg.settings.tables.size(); ++i) {
+    const toml::table* t = cfg.settings.tables[i];
+    if (t == nullptr) continue;
+    if (const toml::node* n = t->get(key)) {
+      if (where) *where = cfg.settings.table_names[i] + " (" + source_location(cfg.source, *n) + ")";
+      return n;
+    }
+  }
+  return nullptr;
+}
+
+static const char* type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    default: return "a date/time";
+  }
+}
+
+void config_type_error(const keel_config& cfg, const char* key, const std::string& where, const char* expected,
+                       const toml::node& node) {
+  std::lock_guard lock(cfg.mu);
+  cfg.type_errors.push_back("key '" + std::string(key) + "' in " + where + " is " + type_name(node) + ", but " +
+                            cfg.owner + " expects " + expected);
+}
+
+std::vector<std::string> config_problems(const keel_config& cfg) {
+  std::lock_guard lock(cfg.mu);
+  std::vector<std::string> out = cfg.type_errors;
+  // Only the first table is the plugin's own: defaults are shared by many
+  // topics, and a default meant for one strategy is not an error elsewhere.
+  if (!cfg.settings.tables.empty() && cfg.settings.tables[0] != nullptr) {
+    for (const auto& [k, v] : *cfg.settings.tables[0]) {
+      std::string key(k.str());
+      if (cfg.read_keys.count(key) == 0) {
+        out.push_back("unknown key '" + key + "' in " + cfg.settings.table_names[0] + " (" +
+                      source_location(cfg.source, v) + "): " + cfg.owner +
+                      " does not use it; check the spelling in docs/configuration.md");
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace keel

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's archive, everything Keel needs to build, test and
+# benchmark. Idempotent: packages already present are skipped, so a second run
+# costs one dpkg query.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config clang-format
+  # kernel and SDK
+  libboost-dev libboost-filesystem-dev libboost-program-options-dev libboost-system-dev
+  libtomlplusplus-dev libspdlog-dev libfmt-dev
+  # Kafka record codecs
+  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+  # HTTP transport
+  nlohmann-json3-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  librdkafka-dev kcat python3 python3-kafka curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root (or with sudo) to install them" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,23 @@
+# keel_add_plugin(<target> KIND <index|retention|partitioner|transport>
+#                 NAME <strategy-name> SOURCES <files...>
+#                 [OUTPUT_DIRECTORY <dir>])
+#
+# Builds a Keel plugin: a shared module named keel-<kind>-<name>.so, which is
+# the file name the broker looks for when a config names that strategy. Only
+# the entry symbol (exported by KEEL_PLUGIN) is visible.
+function(keel_add_plugin target)
+  cmake_parse_arguments(P "" "KIND;NAME;OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
+  if(NOT P_KIND OR NOT P_NAME OR NOT P_SOURCES)
+    message(FATAL_ERROR "keel_add_plugin(${target}): KIND, NAME and SOURCES are required")
+  endif()
+  add_library(${target} MODULE ${P_SOURCES})
+  target_link_libraries(${target} PRIVATE Keel::sdk)
+  set_target_properties(${target} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME "keel-${P_KIND}-${P_NAME}"
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  if(P_OUTPUT_DIRECTORY)
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${P_OUTPUT_DIRECTORY})
+  endif()
+endfunction()
