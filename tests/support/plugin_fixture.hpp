@@ -50,7 +50,7 @@ class LoadedPlugin {
 class TestConfig {
  public:
   explicit TestConfig(const std::string& toml_text = "", const std::string& owner = "test plugin")
-      : doc_(std::make_shared<toml::table>(toml::parse(toml_text, "test.toml"))) {
+      : doc_(std::make_shared<toml::table>(toml::parse(toml_text, std::string_view("test.toml")))) {
     cfg_.settings.tables.push_back(doc_.get());
     cfg_.settings.table_names.push_back("[test]");
     cfg_.owner = owner;

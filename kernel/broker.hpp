@@ -1,0 +1,134 @@
+// The broker: owns the configuration, the plugin registry, the topics, the
+// consumer-group offsets and metrics, and the life cycle around them:
+// start-up recovery, the flusher and maintenance threads, the transports,
+// and clean shutdown.
+//
+// Threads:
+//  - the caller of start()/stop() (main);
+//  - the flusher thread (Flusher) syncs logs and answers acks=all;
+//  - the maintenance thread runs retention, age-based rolling and recovery
+//    checkpoints every few seconds;
+//  - transports run their own threads and call in through the broker API;
+//    every public method here is safe to call from any thread.
+// The topics map is guarded by topics_mu_ (shared for lookups).
+#pragma once
+
+#include <keel/plugin.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "clock.hpp"
+#include "config.hpp"
+#include "flusher.hpp"
+#include "group_offsets.hpp"
+#include "metrics.hpp"
+#include "plugin_registry.hpp"
+#include "topic.hpp"
+
+namespace keel {
+
+class Broker {
+ public:
+  explicit Broker(BrokerConfig config, const Clock* clock = nullptr);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Locks the data dir, loads plugins, opens and recovers every topic,
+  // starts the background threads and the transports. Throws keel::Error
+  // with a message that names what failed and how to fix it.
+  void start();
+  // Stops transports, flushes every log, writes the recovery checkpoint and
+  // the clean-shutdown marker. Idempotent.
+  void stop();
+  bool ready() const { return ready_.load(); }
+
+  // ---- topics
+  std::shared_ptr<Topic> find_topic(const std::string& name) const;
+  // The topic, created with the defaults when missing and `create` is true.
+  std::shared_ptr<Topic> get_topic(const std::string& name, bool create);
+  std::shared_ptr<Topic> create_topic(const std::string& name, int32_t partitions);
+  void delete_topic(const std::string& name);
+  std::vector<std::shared_ptr<Topic>> topics() const;
+  bool auto_create_topics() const { return config_.auto_create_topics; }
+
+  // ---- data path
+  using ProduceDone = std::function<void(keel_status, const std::string& message, const AppendResult&)>;
+  // Appends and answers through `done` once the acks level is met. `done`
+  // runs exactly once, on this thread or on the flusher thread.
+  void produce(const std::string& topic, int32_t partition, const uint8_t* data, size_t len, int32_t acks,
+               ProduceDone done);
+  ReadResult fetch(const std::string& topic, int32_t partition, int64_t offset, int64_t max_bytes);
+  std::shared_ptr<PartitionLog> partition(const std::string& topic, int32_t partition) const;
+
+  // ---- services
+  Metrics& metrics() { return metrics_; }
+  GroupOffsetStore& group_offsets() { return *offsets_; }
+  PluginRegistry& registry() { return *registry_; }
+  const BrokerConfig& config() const { return config_; }
+  const Clock& clock() const { return *clock_; }
+  // The C table handed to transports.
+  const keel_broker_api* api() const { return &api_; }
+
+  // Runs one maintenance pass now (retention, rolling, checkpoint); tests
+  // use it with a manual clock.
+  void run_maintenance();
+
+ private:
+  void lock_data_dir();
+  void load_topics(bool clean);
+  std::shared_ptr<Topic> open_topic(TopicConfig cfg, bool clean);
+  void start_transports();
+  void stop_transports();
+  void maintenance_loop();
+  void write_checkpoint();
+  std::map<std::string, int64_t> read_checkpoint() const;
+  void register_collectors();
+  FlushPolicy policy_of(const Topic& t) const;
+
+  BrokerConfig config_;
+  SystemClock system_clock_;
+  const Clock* clock_;
+  std::unique_ptr<PluginRegistry> registry_;
+  Metrics metrics_;
+  std::unique_ptr<GroupOffsetStore> offsets_;
+  Flusher flusher_;
+
+  mutable std::shared_mutex topics_mu_;
+  std::map<std::string, std::shared_ptr<Topic>> topics_;
+  std::mutex create_mu_;  // serialises topic creation and deletion
+
+  struct TransportInstance {
+    StrategyRef ref;
+    std::unique_ptr<keel_config> settings;
+    keel_transport* handle = nullptr;
+    bool started = false;
+  };
+  std::vector<TransportInstance> transports_;
+  keel_broker_api api_{};
+
+  int lock_fd_ = -1;
+  std::atomic<bool> ready_{false};
+  bool started_ = false;
+  bool stopped_ = false;
+  std::mutex maint_mu_;
+  std::condition_variable maint_cv_;
+  bool maint_stop_ = false;
+  std::thread maint_thread_;
+  int64_t last_retention_ms_ = 0;
+  int64_t last_checkpoint_ms_ = 0;
+};
+
+// Fills the C broker API table with functions that call into `broker`.
+void make_broker_api(Broker* broker, keel_broker_api* api);
+
+}  // namespace keel

@@ -1,0 +1,610 @@
+#include "config.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <set>
+#include <tuple>
+
+#include "error.hpp"
+#include "plugin_config.hpp"
+
+namespace keel {
+
+const char* to_string(FlushMode mode) {
+  switch (mode) {
+    case FlushMode::EveryBatch:
+      return "every-batch";
+    case FlushMode::Interval:
+      return "interval";
+    case FlushMode::Os:
+      return "os";
+  }
+  return "unknown";
+}
+
+bool valid_topic_name(const std::string& name) {
+  if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+namespace {
+
+const char* const kSeeDocs = " (see docs/configuration.md)";
+
+const std::vector<std::string> kTopLevelKeys = {"broker", "topic_defaults", "topics", "transports"};
+const std::vector<std::string> kBrokerKeys = {
+    "data_dir",           "plugin_path",        "plugins",
+    "auto_create_topics", "retention_check_ms", "recovery_checkpoint_ms",
+    "log_level"};
+const std::vector<std::string> kTopicKeys = {
+    "partitions",     "segment_bytes", "segment_ms", "max_batch_bytes", "flush_mode", "flush_interval_ms",
+    "flush_messages", "index",         "retention",  "partitioner",     "plugins"};
+const std::vector<std::string> kFlushModes = {"every-batch", "interval", "os"};
+const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error"};
+
+const char* type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
+  }
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The closest candidate when it is near enough to be a plausible typo.
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates,
+                         const char* what) {
+  if (auto c = closest(word, candidates)) return "; did you mean '" + *c + "'?";
+  return std::string("; ") + what + ": " + join(candidates);
+}
+
+// A key as it must be written in TOML: bare when possible, else quoted.
+std::string key_segment(std::string_view k) {
+  bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+  if (bare) return std::string(k);
+  std::string out = "\"";
+  for (char c : k) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string section(std::initializer_list<std::string_view> parts) {
+  std::string out = "[";
+  for (auto p : parts) {
+    if (out.size() > 1) out += '.';
+    out += key_segment(p);
+  }
+  return out + "]";
+}
+
+std::string trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return "";
+  size_t e = s.find_last_not_of(" \t");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+const toml::table* sub_table(const toml::table* t, std::string_view key) {
+  return t == nullptr ? nullptr : t->get_as<toml::table>(key);
+}
+
+// Settings chains for every strategy the topic uses. `own` and `defaults` are
+// the topic's and topic_defaults' `plugins` tables (either may be null).
+std::map<std::string, PluginSettings> settings_for(const TopicConfig& topic, const toml::table* own,
+                                                   const toml::table* defaults, std::string_view topic_name) {
+  std::vector<std::string> used = topic.index;
+  used.insert(used.end(), topic.retention.begin(), topic.retention.end());
+  used.push_back(topic.partitioner);
+  std::map<std::string, PluginSettings> out;
+  for (const auto& s : used) {
+    PluginSettings ps;
+    ps.tables = {sub_table(own, s), sub_table(defaults, s)};
+    // topic_defaults' own chain has no topic table; name it generically.
+    std::string own_name = topic_name.empty() ? "[topics.<topic>.plugins." + key_segment(s) + "]"
+                                              : section({"topics", topic_name, "plugins", s});
+    ps.table_names = {own_name, section({"topic_defaults", "plugins", s})};
+    out[s] = std::move(ps);
+  }
+  return out;
+}
+
+const toml::table* defaults_plugins(const toml::table* doc) {
+  return sub_table(sub_table(doc, "topic_defaults"), "plugins");
+}
+
+// Turns a validated TOML document into a BrokerConfig. Nodes parsed from the
+// file carry their line and column; nodes made by command-line overrides carry
+// none, so the parser remembers which override made each of them.
+class Parser {
+ public:
+  explicit Parser(std::string file) : file_(std::move(file)) {}
+
+  BrokerConfig parse(const std::string& text, const std::vector<std::string>& overrides) {
+    BrokerConfig cfg;
+    cfg.source = file_;
+    try {
+      cfg.document = std::make_shared<toml::table>(toml::parse(text, file_));
+    } catch (const toml::parse_error& e) {
+      const auto& pos = e.source().begin;
+      fail(KEEL_ERR_INVALID_ARGUMENT,
+           file_ + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": invalid TOML: " +
+               std::string(e.description()) + "; fix the syntax at that position" + kSeeDocs);
+    }
+    toml::table& doc = *cfg.document;
+    for (const auto& o : overrides) apply_override(doc, o);
+
+    for (const auto& e : ordered(doc)) {
+      if (std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(), e.name) == kTopLevelKeys.end()) {
+        fail_at(where(*e.key, *e.node), "unknown top-level key '" + e.name + "'" +
+                                            did_you_mean(e.name, kTopLevelKeys, "allowed tables are") +
+                                            kSeeDocs);
+      }
+    }
+    if (toml::table* t = table_entry(doc, "broker", "")) parse_broker(*t, cfg);
+    toml::table* defaults = table_entry(doc, "topic_defaults", "");
+    if (defaults) parse_topic_keys(*defaults, "[topic_defaults]", cfg.topic_defaults);
+    cfg.topic_defaults.plugin_settings =
+        settings_for(cfg.topic_defaults, nullptr, defaults_plugins(&doc), "");
+    if (toml::table* t = table_entry(doc, "topics", "")) parse_topics(*t, cfg);
+    if (toml::table* t = table_entry(doc, "transports", "")) parse_transports(*t, cfg);
+    return cfg;
+  }
+
+ private:
+  struct Entry {
+    std::string name;
+    const toml::key* key;
+    toml::node* node;
+  };
+
+  [[noreturn]] static void fail_at(const std::string& location, const std::string& message) {
+    fail(KEEL_ERR_INVALID_ARGUMENT, location + ": " + message);
+  }
+
+  std::string where(const toml::node& n) const {
+    if (n.source().begin.line > 0) return source_location(file_, n);
+    if (auto it = origins_.find(&n); it != origins_.end()) {
+      return "command-line override '" + overrides_[it->second] + "'";
+    }
+    return file_;
+  }
+
+  // Unknown keys are reported at the key, not at its value.
+  std::string where(const toml::key& k, const toml::node& n) const {
+    const auto& pos = k.source().begin;
+    if (pos.line > 0) return file_ + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+    return where(n);
+  }
+
+  // A table's entries in the order they were written (toml::table sorts by
+  // key); entries from overrides follow, in command-line order.
+  std::vector<Entry> ordered(toml::table& t) const {
+    std::vector<Entry> out;
+    for (auto&& [k, v] : t) out.push_back({std::string(k.str()), &k, &v});
+    // By the key: a table's node moves to its [header] when one follows a
+    // dotted mention, its key stays at the first mention.
+    auto rank = [this](const Entry& e) {
+      auto pos = e.key->source().begin;
+      if (pos.line == 0) pos = e.node->source().begin;
+      if (pos.line > 0) return std::make_tuple(0, size_t{pos.line}, size_t{pos.column});
+      auto it = origins_.find(e.node);
+      return std::make_tuple(1, it == origins_.end() ? SIZE_MAX : it->second, size_t{0});
+    };
+    std::stable_sort(out.begin(), out.end(),
+                     [&](const Entry& a, const Entry& b) { return rank(a) < rank(b); });
+    return out;
+  }
+
+  // `parent_name` is the parent's section, "" for the root.
+  toml::table* table_entry(toml::table& parent, std::string_view key, const std::string& parent_name) {
+    toml::node* n = parent.get(key);
+    if (n == nullptr) return nullptr;
+    if (!n->is_table()) {
+      std::string what =
+          parent_name.empty() ? "'" + std::string(key) + "'" : parent_name + " " + key_segment(key);
+      std::string header = parent_name.empty()
+                               ? "[" + key_segment(key) + "]"
+                               : parent_name.substr(0, parent_name.size() - 1) + "." + key_segment(key) + "]";
+      fail_at(where(*n), what + " must be a table, got " + type_name(*n) + "; write it as a " + header +
+                             " section" + kSeeDocs);
+    }
+    return n->as_table();
+  }
+
+  // ---- overrides -----------------------------------------------------------
+
+  void remember(const toml::node& n, size_t override_index) {
+    origins_[&n] = override_index;
+    if (const auto* t = n.as_table()) {
+      for (auto&& [k, v] : *t) remember(v, override_index);
+    } else if (const auto* a = n.as_array()) {
+      for (const auto& v : *a) remember(v, override_index);
+    }
+  }
+
+  // "a.\"b.c\".d" -> {a, b.c, d}; nullopt when malformed.
+  static std::optional<std::vector<std::string>> split_key(std::string_view key) {
+    std::vector<std::string> out(1);
+    bool quoted = false, was_quoted = false;
+    for (char c : key) {
+      if (c == '"') {
+        quoted = !quoted;
+        was_quoted = true;
+      } else if (c == '.' && !quoted) {
+        if (out.back().empty() && !was_quoted) return std::nullopt;
+        out.emplace_back();
+        was_quoted = false;
+      } else {
+        out.back() += c;
+      }
+    }
+    if (quoted || (out.back().empty() && !was_quoted)) return std::nullopt;
+    return out;
+  }
+
+  void apply_override(toml::table& doc, const std::string& text) {
+    const size_t index = overrides_.size();
+    overrides_.push_back(text);
+    const std::string label = "command-line override '" + text + "'";
+    const size_t eq = text.find('=');
+    const std::string key = eq == std::string::npos ? "" : trim(std::string_view(text).substr(0, eq));
+    auto path = key.empty() ? std::nullopt : split_key(key);
+    if (!path) {
+      fail(KEEL_ERR_INVALID_ARGUMENT,
+           label +
+               " is not dotted.key=value; write e.g. --set broker.data_dir=/var/lib/keel"
+               " or --set topics.orders.partitions=6" +
+               kSeeDocs);
+    }
+    const std::string value = trim(std::string_view(text).substr(eq + 1));
+
+    toml::table* t = &doc;
+    std::string prefix;
+    for (size_t i = 0; i + 1 < path->size(); ++i) {
+      const std::string& seg = (*path)[i];
+      prefix += (prefix.empty() ? "" : ".") + key_segment(seg);
+      toml::node* child = t->get(seg);
+      if (child == nullptr) {
+        child = &t->insert(seg, toml::table{}).first->second;
+        remember(*child, index);
+      } else if (!child->is_table()) {
+        fail(KEEL_ERR_INVALID_ARGUMENT, label + ": '" + prefix + "' is " + type_name(*child) + " (" +
+                                            where(*child) + "), not a table, so it has no key '" +
+                                            (*path)[i + 1] + "'" + kSeeDocs);
+      }
+      t = child->as_table();
+    }
+
+    // Copies (not moves) so that the value carries no position from the
+    // one-line snippet it was parsed from: where() then names the override.
+    const std::string& last = path->back();
+    bool parsed = false;
+    try {
+      toml::table snippet = toml::parse("v = " + value);
+      if (snippet.size() == 1 && snippet.contains("v")) {
+        snippet.get("v")->visit([&](const auto& v) { t->insert_or_assign(last, v); });
+        parsed = true;
+      }
+    } catch (const toml::parse_error&) {
+    }
+    if (!parsed) t->insert_or_assign(last, value);
+    remember(*t->get(last), index);
+  }
+
+  // ---- typed values --------------------------------------------------------
+
+  int64_t integer(const Entry& e, const std::string& sec, int64_t min, int64_t max = INT64_MAX) const {
+    const auto* v = e.node->as_integer();
+    if (v == nullptr) {
+      fail_at(where(*e.node),
+              sec + " " + e.name + " must be an integer, got " + type_name(*e.node) + kSeeDocs);
+    }
+    int64_t x = v->get();
+    if (x < min || x > max) {
+      std::string range = max != INT64_MAX ? "between " + std::to_string(min) + " and " + std::to_string(max)
+                          : min == 1       ? std::string("greater than 0")
+                                           : "at least " + std::to_string(min);
+      fail_at(where(*e.node),
+              sec + " " + e.name + " must be " + range + ", got " + std::to_string(x) + kSeeDocs);
+    }
+    return x;
+  }
+
+  std::string string(const toml::node& n, const std::string& what, bool allow_empty = false) const {
+    const auto* v = n.as_string();
+    if (v == nullptr) fail_at(where(n), what + " must be a string, got " + type_name(n) + kSeeDocs);
+    if (!allow_empty && v->get().empty()) fail_at(where(n), what + " must not be empty" + kSeeDocs);
+    return v->get();
+  }
+
+  std::string one_of(const Entry& e, const std::string& sec, const std::vector<std::string>& allowed) const {
+    std::string s = string(*e.node, sec + " " + e.name, true);
+    if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+      fail_at(where(*e.node),
+              sec + " " + e.name + " must be one of " + join(allowed) + "; got '" + s + "'" + kSeeDocs);
+    }
+    return s;
+  }
+
+  bool boolean(const Entry& e, const std::string& sec) const {
+    const auto* v = e.node->as_boolean();
+    if (v == nullptr) {
+      fail_at(where(*e.node), sec + " " + e.name + " must be a boolean (true or false), got " +
+                                  type_name(*e.node) + kSeeDocs);
+    }
+    return v->get();
+  }
+
+  std::vector<std::string> strings(const Entry& e, const std::string& sec, bool unique) const {
+    const auto* a = e.node->as_array();
+    if (a == nullptr) {
+      fail_at(where(*e.node), sec + " " + e.name + " must be an array of strings, e.g. [\"a\", \"b\"], got " +
+                                  type_name(*e.node) + kSeeDocs);
+    }
+    std::vector<std::string> out;
+    for (const auto& item : *a) {
+      std::string s = string(item, "each element of " + sec + " " + e.name);
+      if (unique && std::find(out.begin(), out.end(), s) != out.end()) {
+        fail_at(where(item), sec + " " + e.name + " lists '" + s + "' twice; remove the duplicate");
+      }
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  void unknown_key(const Entry& e, const std::string& sec, const std::vector<std::string>& allowed) const {
+    std::string hint = did_you_mean(e.name, allowed, "allowed keys are");
+    if (sec.rfind("[topics.", 0) == 0 && e.node->is_table()) {
+      hint += "; a topic name containing '.' must be quoted, e.g. [topics.\"my.topic\"]";
+    }
+    fail_at(where(*e.key, *e.node), "unknown key '" + e.name + "' in " + sec + hint + kSeeDocs);
+  }
+
+  // ---- sections ------------------------------------------------------------
+
+  void parse_broker(toml::table& t, BrokerConfig& cfg) {
+    const std::string sec = "[broker]";
+    for (const auto& e : ordered(t)) {
+      if (e.name == "data_dir") {
+        cfg.data_dir = string(*e.node, sec + " data_dir");
+      } else if (e.name == "plugin_path") {
+        cfg.plugin_path = strings(e, sec, false);
+      } else if (e.name == "plugins") {
+        cfg.plugins = strings(e, sec, false);
+      } else if (e.name == "auto_create_topics") {
+        cfg.auto_create_topics = boolean(e, sec);
+      } else if (e.name == "retention_check_ms") {
+        cfg.retention_check_ms = integer(e, sec, 1);
+      } else if (e.name == "recovery_checkpoint_ms") {
+        cfg.recovery_checkpoint_ms = integer(e, sec, 1);
+      } else if (e.name == "log_level") {
+        cfg.log_level = one_of(e, sec, kLogLevels);
+      } else {
+        unknown_key(e, sec, kBrokerKeys);
+      }
+    }
+  }
+
+  void parse_topic_keys(toml::table& t, const std::string& sec, TopicConfig& topic) {
+    for (const auto& e : ordered(t)) {
+      if (e.name == "partitions") {
+        topic.partitions = static_cast<int32_t>(integer(e, sec, 1, 10000));
+      } else if (e.name == "segment_bytes") {
+        topic.segment_bytes = integer(e, sec, 1024);
+      } else if (e.name == "segment_ms") {
+        topic.segment_ms = integer(e, sec, 1);
+      } else if (e.name == "max_batch_bytes") {
+        topic.max_batch_bytes = integer(e, sec, 64);
+      } else if (e.name == "flush_mode") {
+        std::string m = one_of(e, sec, kFlushModes);
+        topic.flush_mode = m == "every-batch" ? FlushMode::EveryBatch
+                           : m == "interval"  ? FlushMode::Interval
+                                              : FlushMode::Os;
+      } else if (e.name == "flush_interval_ms") {
+        topic.flush_interval_ms = integer(e, sec, 1);
+      } else if (e.name == "flush_messages") {
+        topic.flush_messages = integer(e, sec, 1);
+      } else if (e.name == "index") {
+        topic.index = strings(e, sec, true);
+      } else if (e.name == "retention") {
+        topic.retention = strings(e, sec, true);
+      } else if (e.name == "partitioner") {
+        topic.partitioner = string(*e.node, sec + " partitioner");
+      } else if (e.name == "plugins") {
+        check_plugins_table(e, sec);
+      } else {
+        unknown_key(e, sec, kTopicKeys);
+      }
+    }
+  }
+
+  void check_plugins_table(const Entry& e, const std::string& sec) {
+    toml::table* plugins = e.node->as_table();
+    const std::string psec = sec.substr(0, sec.size() - 1) + ".plugins]";
+    if (plugins == nullptr) {
+      fail_at(where(*e.node), sec + " plugins must be a table of per-strategy settings, e.g. " +
+                                  psec.substr(0, psec.size() - 1) + ".time], got " + type_name(*e.node) +
+                                  kSeeDocs);
+    }
+    for (const auto& p : ordered(*plugins)) {
+      if (!p.node->is_table()) {
+        fail_at(where(*p.node), psec + " " + p.name + " must be a table of settings for strategy '" + p.name +
+                                    "', e.g. " + psec.substr(0, psec.size() - 1) + "." + key_segment(p.name) +
+                                    "], got " + type_name(*p.node) + kSeeDocs);
+      }
+    }
+  }
+
+  void parse_topics(toml::table& topics, BrokerConfig& cfg) {
+    TopicConfig base = cfg.topic_defaults;
+    base.plugin_settings.clear();
+    const toml::table* defaults = defaults_plugins(cfg.document.get());
+    for (const auto& e : ordered(topics)) {
+      if (!valid_topic_name(e.name)) {
+        fail_at(where(*e.key, *e.node), "invalid topic name '" + e.name +
+                                            "' in [topics]: a topic name is 1 to 249 characters of a-z, A-Z, "
+                                            "0-9, '.', '_' and '-', and is not '.' or '..'");
+      }
+      const std::string sec = section({"topics", e.name});
+      toml::table* t = table_entry(topics, e.name, "[topics]");
+      TopicConfig topic = base;
+      topic.name = e.name;
+      topic.declared = true;
+      parse_topic_keys(*t, sec, topic);
+      toml::table* own = t->get_as<toml::table>("plugins");
+      topic.plugin_settings = settings_for(topic, own, defaults, e.name);
+      if (own != nullptr) check_unused_plugins(*own, topic);
+      cfg.topics.push_back(std::move(topic));
+    }
+  }
+
+  void check_unused_plugins(toml::table& own, const TopicConfig& topic) {
+    std::vector<std::string> used;
+    for (const auto& [s, _] : topic.plugin_settings) used.push_back(s);
+    for (const auto& p : ordered(own)) {
+      if (topic.plugin_settings.count(p.name) != 0) continue;
+      std::string hint;
+      if (auto c = closest(p.name, used)) hint = " (did you mean '" + *c + "'?)";
+      fail_at(where(*p.key, *p.node),
+              section({"topics", topic.name, "plugins", p.name}) + " configures strategy '" + p.name +
+                  "' but topic '" + topic.name + "' does not use it" + hint +
+                  "; add it to `retention`/`index`/`partitioner` or remove the table" + kSeeDocs);
+    }
+  }
+
+  void parse_transports(toml::table& transports, BrokerConfig& cfg) {
+    for (const auto& e : ordered(transports)) {
+      if (e.name.empty())
+        fail_at(where(*e.key, *e.node), "a transport name must not be empty" + std::string(kSeeDocs));
+      toml::table* t = table_entry(transports, e.name, "[transports]");
+      TransportConfig tc;
+      tc.name = e.name;
+      if (toml::node* enabled = t->get("enabled")) {
+        tc.enabled = boolean({"enabled", nullptr, enabled}, section({"transports", e.name}));
+      }
+      // `enabled` is the kernel's, not the plugin's: dropping it from the
+      // table keeps it out of the plugin's unknown-key check. Erasing in place
+      // keeps the other nodes' source positions (a copy would lose them).
+      t->erase("enabled");
+      tc.settings.tables = {t};
+      tc.settings.table_names = {section({"transports", e.name})};
+      cfg.transports.push_back(std::move(tc));
+    }
+  }
+
+  std::string file_;
+  std::vector<std::string> overrides_;
+  std::map<const toml::node*, size_t> origins_;  // node -> index into overrides_
+};
+
+}  // namespace
+
+TopicConfig BrokerConfig::topic_from_defaults(const std::string& name) const {
+  TopicConfig t = topic_defaults;
+  t.name = name;
+  t.declared = false;
+  t.plugin_settings = settings_for(t, nullptr, defaults_plugins(document.get()), name);
+  return t;
+}
+
+const TopicConfig* BrokerConfig::find_topic(const std::string& name) const {
+  for (const auto& t : topics) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+BrokerConfig parse_config(const std::string& toml_text, const std::string& source,
+                          const std::vector<std::string>& overrides) {
+  return Parser(source).parse(toml_text, overrides);
+}
+
+BrokerConfig load_config_file(const std::string& path, const std::vector<std::string>& overrides) {
+  auto cannot_read = [&](int err) {
+    fail(KEEL_ERR_INVALID_ARGUMENT, "cannot read config file '" + path + "': " + errno_text(err) +
+                                        "; check the path and its permissions");
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) cannot_read(errno);
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      cannot_read(err);
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return parse_config(text, path, overrides);
+}
+
+}  // namespace keel

@@ -1,0 +1,78 @@
+// The flusher thread: makes appended data durable according to each topic's
+// flush policy and answers producers waiting for durability (acks=all).
+//
+// Group commit: while one fdatasync runs, further appends pile up and the
+// next fdatasync covers them all, so the sync rate, not the produce rate,
+// bounds durable throughput.
+//
+// Threads: appended() is called by producers (any thread); the flusher
+// thread alone calls PartitionLog::flush() and runs the completion callbacks.
+#pragma once
+
+#include <keel/plugin.h>
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "clock.hpp"
+#include "config.hpp"
+#include "partition_log.hpp"
+
+namespace keel {
+
+class Metrics;
+
+struct FlushPolicy {
+  FlushMode mode = FlushMode::EveryBatch;
+  int64_t interval_ms = 1000;
+  int64_t messages = 10000;
+};
+
+class Flusher {
+ public:
+  using Done = std::function<void(keel_status status, const std::string& message)>;
+
+  Flusher(const Clock* clock, Metrics* metrics);
+  ~Flusher();
+  void start();
+  // Flushes what is pending, answers every waiter, joins the thread.
+  void stop();
+
+  // Records an append to `log` that ends before offset `until`. When `done`
+  // is set it runs once `until` is durable under the policy (right away for
+  // FlushMode::Os), or with an error if the sync fails.
+  void appended(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until, Done done);
+  // The partition goes away: fail its waiters.
+  void forget(const PartitionLog* log);
+
+ private:
+  struct Waiter {
+    int64_t until;
+    Done done;
+  };
+  struct Entry {
+    std::shared_ptr<PartitionLog> log;
+    FlushPolicy policy;
+    std::vector<Waiter> waiters;
+  };
+
+  void run();
+  bool due(const Entry& e, int64_t now) const;
+
+  const Clock* clock_;
+  Metrics* metrics_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<const PartitionLog*, Entry> dirty_;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  std::thread thread_;
+};
+
+}  // namespace keel

@@ -1,0 +1,402 @@
+#include "partition_log.hpp"
+
+#include <sys/uio.h>
+
+#include <keel/record_batch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "error.hpp"
+
+namespace keel {
+namespace fs = std::filesystem;
+
+namespace {
+
+void put_be64(uint8_t* p, int64_t v) {
+  auto u = static_cast<uint64_t>(v);
+  for (int i = 7; i >= 0; --i) {
+    p[i] = static_cast<uint8_t>(u & 0xff);
+    u >>= 8;
+  }
+}
+
+// Kafka keeps offsets relative to a segment's base in 32 bits.
+constexpr int64_t kMaxRelativeOffset = INT32_MAX;
+
+}  // namespace
+
+PartitionLog::PartitionLog(std::string topic, int32_t partition, std::string dir, LogOptions options,
+                           const Clock* clock)
+    : topic_(std::move(topic)),
+      partition_(partition),
+      dir_(std::move(dir)),
+      options_(std::move(options)),
+      clock_(clock) {}
+
+PartitionLog::~PartitionLog() { fire_all_watches(); }
+
+std::shared_ptr<Segment> PartitionLog::new_segment(int64_t base_offset) {
+  auto seg = std::make_shared<Segment>(dir_, base_offset, options_.indexes);
+  seg->recover(false, true);
+  seg->set_created_ms(clock_->now_ms());
+  return seg;
+}
+
+void PartitionLog::open(bool clean, int64_t recovery_point) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) fail(KEEL_ERR_IO, "cannot create partition directory '" + dir_ + "': " + ec.message());
+
+  std::vector<int64_t> bases;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() == 24 && name.ends_with(".log") &&
+        std::all_of(name.begin(), name.begin() + 20, [](char c) { return c >= '0' && c <= '9'; })) {
+      bases.push_back(std::stoll(name.substr(0, 20)));
+    }
+  }
+  std::sort(bases.begin(), bases.end());
+
+  // After an unclean stop, everything from the segment holding the recovery
+  // point on may hold torn or unsynced writes.
+  size_t verify_from = bases.size();
+  if (!clean) {
+    verify_from = 0;
+    for (size_t i = 0; i < bases.size(); ++i) {
+      if (bases[i] <= recovery_point) verify_from = i;
+    }
+  }
+
+  std::vector<std::shared_ptr<Segment>> segs;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    auto seg = std::make_shared<Segment>(dir_, bases[i], options_.indexes);
+    const bool last = i + 1 == bases.size();
+    SegmentRecovery r = seg->recover(i >= verify_from, last);
+    if (r.batches_scanned > 0 || r.truncated_bytes > 0) {
+      spdlog::debug("{}: segment {} scanned {} batches on open", name(), seg->path(), r.batches_scanned);
+    }
+    segs.push_back(seg);
+    if (r.truncated_bytes > 0) {
+      spdlog::warn(
+          "{}: recovery cut {} bytes from the end of '{}' ({}); the log now ends at offset {}. Batches "
+          "acknowledged after a flush are never in a cut tail.",
+          name(), r.truncated_bytes, seg->path(), r.truncation_reason, seg->next_offset());
+      // Later segments would leave a gap in the offsets: drop them, as Kafka
+      // does when it truncates a log.
+      for (size_t j = i + 1; j < bases.size(); ++j) {
+        auto later = std::make_shared<Segment>(dir_, bases[j], options_.indexes);
+        later->recover(false, false);
+        spdlog::warn("{}: deleting segment '{}' that followed the damaged one", name(), later->path());
+        later->mark_deleted();
+      }
+      if (!last) {
+        // The damaged segment becomes the active one again.
+        segs.back() = nullptr;
+        segs.pop_back();
+        auto reopened = std::make_shared<Segment>(dir_, bases[i], options_.indexes);
+        reopened->recover(false, true);
+        segs.push_back(reopened);
+      }
+      break;
+    }
+  }
+  if (segs.empty()) segs.push_back(new_segment(0));
+  segs.back()->set_created_ms(clock_->now_ms());
+  if (!clean) segs.back()->flush();  // what recovery kept is now durable
+
+  std::lock_guard lock(segments_mu_);
+  segments_ = std::move(segs);
+  log_start_.store(segments_.front()->base_offset());
+  log_end_.store(segments_.back()->next_offset());
+  flushed_.store(log_end_.load());
+  last_flush_ms_.store(clock_->now_ms());
+  spdlog::info("{}: opened {} segment(s), offsets {}..{} ({} recovery)", name(), segments_.size(),
+               log_start_.load(), log_end_.load(), clean ? "clean" : "after an unclean stop,");
+}
+
+std::shared_ptr<Segment> PartitionLog::active() const {
+  std::lock_guard lock(segments_mu_);
+  return segments_.empty() ? nullptr : segments_.back();
+}
+
+std::shared_ptr<Segment> PartitionLog::segment_for(int64_t offset) const {
+  std::lock_guard lock(segments_mu_);
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                             [](int64_t off, const std::shared_ptr<Segment>& s) { return off < s->base_offset(); });
+  if (it == segments_.begin()) return segments_.empty() ? nullptr : segments_.front();
+  return *std::prev(it);
+}
+
+void PartitionLog::roll_locked() {
+  auto old = active();
+  old->flush();
+  old->seal();
+  auto fresh = new_segment(log_end_.load());
+  {
+    std::lock_guard lock(segments_mu_);
+    segments_.push_back(fresh);
+  }
+  int64_t end = log_end_.load();
+  int64_t prev = flushed_.load();
+  while (prev < end && !flushed_.compare_exchange_weak(prev, end)) {
+  }
+  spdlog::info("{}: rolled to new segment '{}' at offset {}", name(), fresh->path(), end);
+}
+
+AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
+  // Validation reads every byte (CRC): do it before taking the lock.
+  std::vector<batch::Header> headers;
+  std::vector<size_t> starts;
+  size_t pos = 0;
+  AppendResult result;
+  while (pos < len) {
+    std::string why = batch::validate(data + pos, len - pos);
+    if (!why.empty()) {
+      fail(KEEL_ERR_CORRUPT, "rejected batch #" + std::to_string(headers.size()) + " for " + name() + " at byte " +
+                                 std::to_string(pos) + " of the request: " + why +
+                                 "; nothing of this request was written");
+    }
+    auto h = *batch::parse_header(data + pos, len - pos);
+    if (static_cast<int64_t>(h.total_size()) > options_.max_batch_bytes) {
+      fail(KEEL_ERR_INVALID_ARGUMENT, "batch of " + std::to_string(h.total_size()) + " bytes for " + name() +
+                                          " exceeds max_batch_bytes (" + std::to_string(options_.max_batch_bytes) +
+                                          "); send smaller batches or raise the topic's max_batch_bytes");
+    }
+    headers.push_back(h);
+    starts.push_back(pos);
+    result.records += h.records_count;
+    pos += h.total_size();
+  }
+  if (headers.empty()) fail(KEEL_ERR_INVALID_ARGUMENT, "empty produce for " + name() + ": no record batch");
+
+  std::vector<uint8_t> offsets(8 * headers.size());
+  std::vector<struct iovec> iov(2 * headers.size());
+  std::vector<BatchMeta> metas(headers.size());
+
+  std::unique_lock lock(append_mu_);
+  if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
+  int64_t span = 0;
+  for (const auto& h : headers) span += static_cast<int64_t>(h.last_offset_delta) + 1;
+  auto seg = active();
+  const int64_t now = clock_->now_ms();
+  if (seg->size() > 0 &&
+      (seg->size() + static_cast<int64_t>(len) > options_.segment_bytes ||
+       now - seg->created_ms() >= options_.segment_ms ||
+       log_end_.load() + span - seg->base_offset() > kMaxRelativeOffset)) {
+    roll_locked();
+    seg = active();
+  }
+
+  int64_t next = log_end_.load(std::memory_order_relaxed);
+  result.base_offset = next;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const auto& h = headers[i];
+    put_be64(&offsets[8 * i], next);
+    iov[2 * i] = {&offsets[8 * i], 8};
+    iov[2 * i + 1] = {const_cast<uint8_t*>(data + starts[i] + 8), h.total_size() - 8};
+    metas[i] = BatchMeta{next, next + h.last_offset_delta, h.max_timestamp, static_cast<int32_t>(h.total_size())};
+    next += static_cast<int64_t>(h.last_offset_delta) + 1;
+  }
+  seg->append(iov.data(), static_cast<int>(iov.size()), metas);
+  log_end_.store(next, std::memory_order_release);
+  lock.unlock();
+
+  result.last_offset = next - 1;
+  result.batches = static_cast<int32_t>(headers.size());
+  result.bytes = static_cast<int64_t>(len);
+  notify_watches();
+  return result;
+}
+
+ReadResult PartitionLog::read(int64_t offset, int64_t max_bytes) const {
+  ReadResult r;
+  if (offset < log_start_offset() || offset > log_end_offset()) {
+    fail(KEEL_ERR_OUT_OF_RANGE, "offset " + std::to_string(offset) + " is outside " + name() + "'s range [" +
+                                    std::to_string(log_start_offset()) + ", " + std::to_string(log_end_offset()) +
+                                    "]");
+  }
+  if (offset == log_end_offset()) return r;
+  // The offset may sit in a gap at a segment's end (e.g. after compaction):
+  // move on to the next segment until one has data.
+  auto seg = segment_for(offset);
+  while (seg) {
+    Segment::Span span = seg->read(offset, max_bytes);
+    if (span.length > 0) {
+      r.segment = seg;
+      r.position = span.position;
+      r.length = span.length;
+      return r;
+    }
+    std::lock_guard lock(segments_mu_);
+    auto it = std::find(segments_.begin(), segments_.end(), seg);
+    seg = (it == segments_.end() || std::next(it) == segments_.end()) ? nullptr : *std::next(it);
+    if (seg) offset = seg->base_offset();
+  }
+  return r;
+}
+
+std::pair<int64_t, int64_t> PartitionLog::find_time(int64_t timestamp) const {
+  std::vector<std::shared_ptr<Segment>> segs;
+  {
+    std::lock_guard lock(segments_mu_);
+    segs = segments_;
+  }
+  for (const auto& s : segs) {
+    if (s->max_timestamp() >= 0 && s->max_timestamp() < timestamp) continue;
+    auto found = s->find_time(timestamp);
+    if (found.first >= 0) return found;
+  }
+  return {-1, -1};
+}
+
+int64_t PartitionLog::flush() {
+  std::lock_guard flush_lock(flush_mu_);
+  // Read the end before picking the segment: if a roll happens in between,
+  // the roll itself synced everything before the new segment.
+  const int64_t end = log_end_.load(std::memory_order_acquire);
+  if (end <= flushed_.load()) return flushed_.load();
+  auto seg = active();
+  if (!seg) return flushed_.load();
+  seg->flush();
+  int64_t prev = flushed_.load();
+  while (prev < end && !flushed_.compare_exchange_weak(prev, end)) {
+  }
+  last_flush_ms_.store(clock_->now_ms());
+  return flushed_.load();
+}
+
+void PartitionLog::roll_if_aged() {
+  std::lock_guard lock(append_mu_);
+  if (closed_) return;
+  auto seg = active();
+  if (seg && seg->size() > 0 && clock_->now_ms() - seg->created_ms() >= options_.segment_ms) roll_locked();
+}
+
+int PartitionLog::delete_oldest(size_t count) {
+  std::lock_guard lock(append_mu_);
+  std::vector<std::shared_ptr<Segment>> doomed;
+  {
+    std::lock_guard seg_lock(segments_mu_);
+    count = std::min(count, segments_.size() - 1);
+    doomed.assign(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
+    if (!segments_.empty()) log_start_.store(segments_.front()->base_offset());
+  }
+  for (auto& s : doomed) {
+    spdlog::info("{}: retention deletes segment '{}' (offsets {}..{}, {} bytes); log now starts at {}", name(),
+                 s->path(), s->base_offset(), s->next_offset() - 1, s->size(), log_start_.load());
+    s->mark_deleted();
+  }
+  return static_cast<int>(doomed.size());
+}
+
+std::vector<keel_segment_info> PartitionLog::segment_infos() const {
+  std::lock_guard lock(segments_mu_);
+  std::vector<keel_segment_info> out;
+  out.reserve(segments_.size());
+  for (const auto& s : segments_) out.push_back(s->info());
+  return out;
+}
+
+size_t PartitionLog::segment_count() const {
+  std::lock_guard lock(segments_mu_);
+  return segments_.size();
+}
+
+int64_t PartitionLog::size_bytes() const {
+  std::lock_guard lock(segments_mu_);
+  int64_t n = 0;
+  for (const auto& s : segments_) n += s->size();
+  return n;
+}
+
+int64_t PartitionLog::index_entries() const {
+  std::lock_guard lock(segments_mu_);
+  int64_t n = 0;
+  for (const auto& s : segments_) n += s->index_entries();
+  return n;
+}
+
+void PartitionLog::close() {
+  {
+    std::lock_guard lock(append_mu_);
+    if (closed_.exchange(true)) return;
+  }
+  try {
+    if (auto seg = active()) {
+      seg->flush();
+      seg->seal();
+      flushed_.store(log_end_.load());
+    }
+  } catch (const Error& e) {
+    spdlog::error("{}: flush on close failed: {}", name(), e.what());
+  }
+  fire_all_watches();
+}
+
+std::shared_ptr<PartitionLog::Watch> PartitionLog::watch(int64_t offset, std::function<void()> cb) {
+  auto w = std::make_shared<Watch>();
+  w->offset = offset;
+  w->callback = std::move(cb);
+  {
+    std::lock_guard lock(watch_mu_);
+    watches_.push_back(w);
+  }
+  // An append may have finished before the watch was listed.
+  if (log_end_offset() > offset || closed_) notify_watches();
+  return w;
+}
+
+void PartitionLog::unwatch(const std::shared_ptr<Watch>& w) {
+  {
+    std::lock_guard lock(watch_mu_);
+    watches_.remove(w);
+  }
+  std::lock_guard lock(w->mu);  // waits for a callback in progress
+  w->done = true;
+}
+
+void PartitionLog::notify_watches() {
+  std::vector<std::shared_ptr<Watch>> due;
+  {
+    std::lock_guard lock(watch_mu_);
+    if (watches_.empty()) return;
+    const int64_t end = log_end_offset();
+    const bool all = closed_.load();
+    for (auto it = watches_.begin(); it != watches_.end();) {
+      if (all || (*it)->offset < end) {
+        due.push_back(*it);
+        it = watches_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& w : due) {
+    std::lock_guard lock(w->mu);
+    if (w->done) continue;
+    w->done = true;
+    w->callback();
+  }
+}
+
+void PartitionLog::fire_all_watches() {
+  std::vector<std::shared_ptr<Watch>> all;
+  {
+    std::lock_guard lock(watch_mu_);
+    all.assign(watches_.begin(), watches_.end());
+    watches_.clear();
+  }
+  for (auto& w : all) {
+    std::lock_guard lock(w->mu);
+    if (w->done) continue;
+    w->done = true;
+    w->callback();
+  }
+}
+
+}  // namespace keel

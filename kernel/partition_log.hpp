@@ -1,0 +1,140 @@
+// A partition: a segmented, append-only log of RecordBatch v2 batches.
+//
+// Threads: any number of producers may call append(); they serialise on the
+// append lock, which covers offset assignment, the write and rolling. Reads
+// (read, find_time, watermarks) never take the append lock: they copy the
+// segment they need under a short segments lock and read published bytes.
+// flush() is called by the flusher thread without the append lock held
+// across the fdatasync.
+#pragma once
+
+#include <keel/plugin.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "clock.hpp"
+#include "config.hpp"
+#include "segment.hpp"
+
+namespace keel {
+
+struct LogOptions {
+  int64_t segment_bytes = 1LL << 30;
+  int64_t segment_ms = 7LL * 24 * 3600 * 1000;
+  int64_t max_batch_bytes = 1048588;
+  std::vector<IndexSpec> indexes;
+};
+
+struct AppendResult {
+  int64_t base_offset = -1;
+  int64_t last_offset = -1;
+  int32_t batches = 0;
+  int64_t records = 0;
+  int64_t bytes = 0;
+};
+
+// A read pinned to a segment: the file stays readable while this lives.
+struct ReadResult {
+  std::shared_ptr<Segment> segment;
+  int64_t position = 0;
+  int64_t length = 0;
+};
+
+class PartitionLog {
+ public:
+  PartitionLog(std::string topic, int32_t partition, std::string dir, LogOptions options, const Clock* clock);
+  ~PartitionLog();
+
+  // Loads the segments on disk. After an unclean stop (`clean` false) every
+  // segment from the one holding `recovery_point` on is verified batch by
+  // batch and cut at the first torn or corrupt batch.
+  void open(bool clean, int64_t recovery_point);
+
+  // Checks, assigns offsets to and appends a buffer of one or more batches.
+  // Throws keel::Error (INVALID_ARGUMENT/CORRUPT for bad input, IO/NO_SPACE
+  // for the disk) naming the topic, partition and what to do; nothing is
+  // written when it throws.
+  AppendResult append(const uint8_t* data, size_t len);
+
+  ReadResult read(int64_t offset, int64_t max_bytes) const;
+  // {offset, timestamp} of the first record at or after `timestamp`; {-1,-1}.
+  std::pair<int64_t, int64_t> find_time(int64_t timestamp) const;
+
+  int64_t log_start_offset() const { return log_start_.load(std::memory_order_acquire); }
+  int64_t log_end_offset() const { return log_end_.load(std::memory_order_acquire); }
+  int64_t high_watermark() const { return log_end_offset(); }
+  // Offsets below this are on stable storage.
+  int64_t flushed_offset() const { return flushed_.load(std::memory_order_acquire); }
+  int64_t unflushed_messages() const { return log_end_offset() - flushed_offset(); }
+  int64_t last_flush_ms() const { return last_flush_ms_.load(); }
+
+  // fdatasync everything appended so far. Returns the new flushed offset.
+  int64_t flush();
+  // Rolls the active segment when it is older than segment_ms.
+  void roll_if_aged();
+  // Deletes the `count` oldest segments (never the active one).
+  int delete_oldest(size_t count);
+  std::vector<keel_segment_info> segment_infos() const;
+  size_t segment_count() const;
+  int64_t size_bytes() const;
+  int64_t index_entries() const;
+  // Flush and seal; the log is unusable afterwards.
+  void close();
+  // Stop deleting files on destruction: the directory is being removed whole.
+  const std::string& dir() const { return dir_; }
+  const std::string& topic() const { return topic_; }
+  int32_t partition() const { return partition_; }
+  std::string name() const { return topic_ + "-" + std::to_string(partition_); }
+
+  // Long-poll support: `cb` runs once when the log end passes `offset` (or
+  // right away if it already has). Returns a handle for unwatch().
+  struct Watch;
+  std::shared_ptr<Watch> watch(int64_t offset, std::function<void()> cb);
+  void unwatch(const std::shared_ptr<Watch>& w);
+  // Fires every watch (used when the partition goes away).
+  void fire_all_watches();
+
+ private:
+  std::shared_ptr<Segment> new_segment(int64_t base_offset);
+  std::shared_ptr<Segment> active() const;
+  std::shared_ptr<Segment> segment_for(int64_t offset) const;
+  void roll_locked();
+  void notify_watches();
+
+  const std::string topic_;
+  const int32_t partition_;
+  const std::string dir_;
+  const LogOptions options_;
+  const Clock* clock_;
+
+  std::mutex append_mu_;
+  mutable std::mutex segments_mu_;
+  std::vector<std::shared_ptr<Segment>> segments_;  // oldest first; last is active
+
+  std::atomic<int64_t> log_start_{0};
+  std::atomic<int64_t> log_end_{0};
+  std::atomic<int64_t> flushed_{0};
+  std::atomic<int64_t> last_flush_ms_{0};
+  std::mutex flush_mu_;  // one flush at a time per partition
+
+  std::mutex watch_mu_;
+  std::list<std::shared_ptr<Watch>> watches_;
+  std::atomic<bool> closed_{false};
+};
+
+struct PartitionLog::Watch {
+  int64_t offset = 0;
+  std::function<void()> callback;
+  // Held while the callback runs, so that unwatch() can wait for it.
+  std::mutex mu;
+  bool done = false;
+};
+
+}  // namespace keel

@@ -1,0 +1,139 @@
+#include "topic.hpp"
+
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "error.hpp"
+
+namespace keel {
+
+std::string Topic::partition_dir(const std::string& data_dir, const std::string& topic, int32_t p) {
+  return data_dir + "/" + topic + "-" + std::to_string(p);
+}
+
+keel_config* Topic::settings_for(const std::string& strategy, const std::string& role) {
+  auto& slot = settings_[strategy];
+  if (!slot) {
+    slot = std::make_unique<keel_config>();
+    auto it = config_.plugin_settings.find(strategy);
+    if (it != config_.plugin_settings.end()) slot->settings = it->second;
+    slot->owner = role + " '" + strategy + "' of topic '" + config_.name + "'";
+    slot->source = config_source_;
+  }
+  return slot.get();
+}
+
+Topic::Topic(TopicConfig config, PluginRegistry& registry, const std::string& data_dir, const Clock* clock,
+             std::string config_source)
+    : config_(std::move(config)), data_dir_(data_dir), config_source_(std::move(config_source)), clock_(clock) {
+  for (const auto& name : config_.index) {
+    index_specs_.push_back(IndexSpec{registry.require(KEEL_KIND_INDEX, name), settings_for(name, "index")});
+  }
+  try {
+    for (const auto& name : config_.retention) {
+      RetentionInstance r{registry.require(KEEL_KIND_RETENTION, name), nullptr};
+      keel_error err{};
+      keel_status s = r.ref.vt<keel_retention_vtable>()->create(r.ref.host(), settings_for(name, "retention"),
+                                                                 &r.handle, &err);
+      if (s != KEEL_OK) {
+        fail(s, "topic '" + config_.name + "': retention '" + name + "' refused its settings: " + err.message);
+      }
+      retention_.push_back(r);
+    }
+    partitioner_ref_ = registry.require(KEEL_KIND_PARTITIONER, config_.partitioner);
+    keel_error err{};
+    keel_status s = partitioner_ref_.vt<keel_partitioner_vtable>()->create(
+        partitioner_ref_.host(), settings_for(config_.partitioner, "partitioner"), &partitioner_, &err);
+    if (s != KEEL_OK) {
+      fail(s, "topic '" + config_.name + "': partitioner '" + config_.partitioner +
+                  "' refused its settings: " + err.message);
+    }
+  } catch (...) {
+    for (auto& r : retention_) r.ref.vt<keel_retention_vtable>()->destroy(r.handle);
+    throw;
+  }
+}
+
+Topic::~Topic() {
+  partitions_.clear();  // logs (and their index instances) go before the libraries may
+  for (auto& r : retention_) r.ref.vt<keel_retention_vtable>()->destroy(r.handle);
+  if (partitioner_) partitioner_ref_.vt<keel_partitioner_vtable>()->destroy(partitioner_);
+}
+
+void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_point) {
+  namespace fs = std::filesystem;
+  int32_t count = config_.partitions;
+  // Partitions may have been added earlier (never removed): keep them all.
+  while (fs::exists(partition_dir(data_dir_, config_.name, count))) ++count;
+  if (count > config_.partitions) {
+    spdlog::warn("topic '{}' has {} partitions on disk, more than the {} configured; keeping all {}", config_.name,
+                 count, config_.partitions, count);
+  }
+  LogOptions opts;
+  opts.segment_bytes = config_.segment_bytes;
+  opts.segment_ms = config_.segment_ms;
+  opts.max_batch_bytes = config_.max_batch_bytes;
+  opts.indexes = index_specs_;
+  for (int32_t p = 0; p < count; ++p) {
+    auto log = std::make_shared<PartitionLog>(config_.name, p, partition_dir(data_dir_, config_.name, p), opts,
+                                              clock_);
+    log->open(clean, recovery_point(p));
+    partitions_.push_back(std::move(log));
+  }
+}
+
+std::vector<std::string> Topic::config_problems() const {
+  std::vector<std::string> out;
+  for (const auto& [name, cfg] : settings_) {
+    for (auto& p : keel::config_problems(*cfg)) out.push_back(p);
+  }
+  return out;
+}
+
+std::shared_ptr<PartitionLog> Topic::partition(int32_t p) const {
+  if (p < 0 || p >= partition_count()) return nullptr;
+  return partitions_[static_cast<size_t>(p)];
+}
+
+int32_t Topic::choose_partition(const uint8_t* key, size_t key_len) {
+  int32_t out = 0;
+  keel_status s =
+      partitioner_ref_.vt<keel_partitioner_vtable>()->partition(partitioner_, key, key_len, partition_count(), &out);
+  if (s != KEEL_OK || out < 0 || out >= partition_count()) {
+    fail(KEEL_ERR_INTERNAL, "partitioner '" + config_.partitioner + "' of topic '" + config_.name +
+                                "' gave partition " + std::to_string(out) + " of " +
+                                std::to_string(partition_count()) + " (status " + std::to_string(s) + ")");
+  }
+  return out;
+}
+
+int Topic::apply_retention(int64_t now_ms) {
+  if (retention_.empty()) return 0;
+  int deleted = 0;
+  for (auto& log : partitions_) {
+    auto infos = log->segment_infos();
+    if (infos.size() < 2) continue;
+    size_t most = 0;
+    for (auto& r : retention_) {
+      size_t n = 0;
+      if (r.ref.vt<keel_retention_vtable>()->select(r.handle, infos.data(), infos.size(), now_ms, &n) != KEEL_OK) {
+        spdlog::warn("{}: retention '{}' failed; skipping it this round", log->name(), r.ref.name);
+        continue;
+      }
+      most = std::max(most, n);
+    }
+    if (most > 0) deleted += log->delete_oldest(most);
+  }
+  return deleted;
+}
+
+void Topic::roll_aged_segments() {
+  for (auto& log : partitions_) log->roll_if_aged();
+}
+
+void Topic::close() {
+  for (auto& log : partitions_) log->close();
+}
+
+}  // namespace keel

@@ -1,0 +1,79 @@
+// A topic: its partitions' logs and the strategy instances its config chose
+// (partitioner, retention policies, index strategies with their settings).
+//
+// Threads: the partition list is fixed after open(); strategy instances are
+// created in the constructor and destroyed with the topic. choose_partition
+// may run on any thread (partitioners are required to be thread-safe);
+// apply_retention runs on the broker's maintenance thread.
+#pragma once
+
+#include <keel/plugin.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clock.hpp"
+#include "config.hpp"
+#include "partition_log.hpp"
+#include "plugin_config.hpp"
+#include "plugin_registry.hpp"
+
+namespace keel {
+
+class Topic {
+ public:
+  // Loads (through the registry) and instantiates the topic's strategies.
+  // Throws keel::Error naming the topic and strategy on failure.
+  Topic(TopicConfig config, PluginRegistry& registry, const std::string& data_dir, const Clock* clock,
+        std::string config_source = "<config>");
+  ~Topic();
+  Topic(const Topic&) = delete;
+  Topic& operator=(const Topic&) = delete;
+
+  // Opens (creating as needed) max(config partitions, partitions on disk)
+  // partition logs. recovery_point(p) gives each partition's checkpoint.
+  void open(bool clean, const std::function<int64_t(int32_t)>& recovery_point);
+
+  // Settings problems (unknown keys, wrong types) found once every strategy
+  // has read its settings; empty when all is well.
+  std::vector<std::string> config_problems() const;
+
+  const std::string& name() const { return config_.name; }
+  const TopicConfig& config() const { return config_; }
+  int32_t partition_count() const { return static_cast<int32_t>(partitions_.size()); }
+  // nullptr when out of range.
+  std::shared_ptr<PartitionLog> partition(int32_t p) const;
+
+  // The partitioner's choice for a key (nullptr = null key).
+  int32_t choose_partition(const uint8_t* key, size_t key_len);
+  // Asks every retention strategy and deletes what the most eager allows.
+  // Returns the number of segments deleted.
+  int apply_retention(int64_t now_ms);
+  void roll_aged_segments();
+  void close();
+
+  static std::string partition_dir(const std::string& data_dir, const std::string& topic, int32_t p);
+
+ private:
+  keel_config* settings_for(const std::string& strategy, const std::string& role);
+
+  TopicConfig config_;
+  std::string data_dir_;
+  std::string config_source_;
+  const Clock* clock_;
+  std::map<std::string, std::unique_ptr<keel_config>> settings_;
+  std::vector<IndexSpec> index_specs_;
+
+  StrategyRef partitioner_ref_;
+  keel_partitioner* partitioner_ = nullptr;
+  struct RetentionInstance {
+    StrategyRef ref;
+    keel_retention* handle = nullptr;
+  };
+  std::vector<RetentionInstance> retention_;
+  std::vector<std::shared_ptr<PartitionLog>> partitions_;
+};
+
+}  // namespace keel
