@@ -176,7 +176,7 @@ const toml::table* defaults_plugins(const toml::table* doc) {
   return sub_table(sub_table(doc, "topic_defaults"), "plugins");
 }
 
-// Turns a validated TOML document into a BrokerConfig. Nodes parsed from the
+// Validates the TOML document and turns it into a BrokerConfig. Nodes parsed from the
 // file carry their line and column; nodes made by command-line overrides carry
 // none, so the parser remembers which override made each of them.
 class Parser {

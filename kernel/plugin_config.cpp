@@ -4,6 +4,8 @@ namespace keel {
 
 std::string source_location(const std::string& file, const toml::node& node) {
   const auto& src = node.source();
+  // Nodes created by command-line overrides carry no position.
+  if (src.begin.line == 0) return file + " (set by a command-line --set)";
   return file + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column);
 }
 
