@@ -153,13 +153,17 @@ typedef struct keel_index_vtable {
   int64_t (*recovery_position)(keel_index* index);
   keel_status (*on_append)(keel_index* index, const keel_batch_info* batch,
                            keel_error* err);
-  /* Largest entry at or before `offset` (or at/before `timestamp`); when none
-   * exists, return {base_offset, 0, -1}. */
+  /* lookup_offset: the largest entry whose batch base offset is <= `offset`.
+   * lookup_time: the largest entry whose timestamp is strictly less than
+   * `timestamp` (every batch before its position is older than that).
+   * When none exists, return {base_offset, 0, -1}. */
   keel_status (*lookup_offset)(keel_index* index, int64_t offset,
                                keel_index_entry* out);
   keel_status (*lookup_time)(keel_index* index, int64_t timestamp,
                              keel_index_entry* out);
-  /* Drop entries for batches at or beyond `log_size` (log tail truncated). */
+  /* Drop entries for batches at or beyond `log_size` (log tail truncated).
+   * The kernel then replays, via on_append, the batches from
+   * recovery_position() up to log_size so the index is complete again. */
   keel_status (*truncate)(keel_index* index, int64_t log_size, keel_error* err);
   /* Persist what is in memory/mmap to disk. */
   keel_status (*flush)(keel_index* index, keel_error* err);
