@@ -119,25 +119,42 @@ GroupOffsetStore::GroupOffsetStore(std::string dir, GroupOffsetStoreOptions opti
     fail(status_from_errno(ec.value()), "cannot create consumer-offset directory " + dir_ + ": " +
                                             ec.message() + "; check the data directory");
   }
-  // A compaction interrupted by a crash leaves its temp file; the journal
-  // itself is still whole, so the temp file is just garbage.
-  ::unlink((path_ + ".tmp").c_str());
-
+  // Lock, then make sure the file locked is still the journal: a compaction
+  // of another process may have renamed a new file over it meanwhile.
   bool created = false;
-  fd_ = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd_ < 0 && errno == ENOENT) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    created = true;
-  }
-  if (fd_ < 0) fail_io("cannot open; check permissions on the data directory", errno);
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
+  for (;;) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
+    created = false;
+    if (fd_ < 0 && errno == ENOENT) {
+      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      created = true;
+      if (fd_ < 0 && errno == EEXIST) continue;
+    }
+    if (fd_ < 0) {
+      const int err = errno;
+      fail_io("opening failed", err, "check permissions on " + dir_);
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      fd_ = -1;
+      fail(err == EWOULDBLOCK ? KEEL_ERR_UNAVAILABLE : status_from_errno(err),
+           path_ + ": cannot lock it (" + errno_text(err) + "); is another broker using data directory " +
+               dir_ + "?");
+    }
+    struct stat locked {};
+    struct stat named {};
+    if (::fstat(fd_, &locked) == 0 && ::stat(path_.c_str(), &named) == 0 && locked.st_ino == named.st_ino &&
+        locked.st_dev == named.st_dev) {
+      break;
+    }
     ::close(fd_);
     fd_ = -1;
-    fail(err == EWOULDBLOCK ? KEEL_ERR_UNAVAILABLE : status_from_errno(err),
-         path_ + ": cannot lock (" + errno_text(err) + "); is another broker using data directory " + dir_ +
-             "?");
   }
+  // A compaction interrupted by a crash leaves its temp file; the journal
+  // itself is still whole, so the temp file is just garbage. (Only now that
+  // we hold the lock: it could be a live broker's compaction in progress.)
+  ::unlink((path_ + ".tmp").c_str());
   try {
     if (created) sync_dir();
     replay();
@@ -152,15 +169,22 @@ GroupOffsetStore::~GroupOffsetStore() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void GroupOffsetStore::fail_io(const std::string& what, int err) const {
+void GroupOffsetStore::fail_io(const std::string& what, int err, const std::string& hint) const {
   std::string message = path_ + ": " + what + ": " + errno_text(err);
-  if (err == ENOSPC || err == EDQUOT) message += "; free space on the disk, then retry";
+  if (!hint.empty()) {
+    message += "; " + hint;
+  } else if (err == ENOSPC || err == EDQUOT) {
+    message += "; free space on the disk, then retry";
+  }
   fail(status_from_errno(err), message);
 }
 
 void GroupOffsetStore::sync_dir() {
   const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) fail_io("cannot open directory " + dir_ + " to sync it", errno);
+  if (dfd < 0) {
+    const int err = errno;
+    fail_io("cannot open directory " + dir_ + " to sync it", err);
+  }
   const int rc = ::fsync(dfd);
   const int err = errno;
   ::close(dfd);
@@ -170,40 +194,44 @@ void GroupOffsetStore::sync_dir() {
 
 void GroupOffsetStore::replay() {
   struct stat st {};
-  if (::fstat(fd_, &st) != 0) fail_io("cannot stat", errno);
+  if (::fstat(fd_, &st) != 0) {
+    const int err = errno;
+    fail_io("stat failed", err);
+  }
   std::string data(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
   while (got < data.size()) {
     const ssize_t n = ::pread(fd_, data.data() + got, data.size() - got, static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail_io("reading at position " + std::to_string(got) + " failed", errno);
+    if (n < 0) {
+      const int err = errno;
+      fail_io("reading at position " + std::to_string(got) + " failed", err);
+    }
     if (n == 0) break;  // shrank under us; replay what we have
     got += static_cast<size_t>(n);
   }
   data.resize(got);
 
   size_t pos = 0;
-  const char* why = nullptr;
+  bool torn = false;  // else: the bad record is complete but fails its checks
   while (pos < data.size()) {
     const size_t remaining = data.size() - pos;
     if (remaining < kHeaderBytes) {
-      why = "torn";
+      torn = true;
       break;
     }
     const uint32_t len = get_u32(data.data() + pos);
     const uint32_t crc = get_u32(data.data() + pos + 4);
     // A zero length is what a file extended with zeros by a crash looks like.
     if (len == 0 || len > kMaxPayloadBytes) {
-      why = "corrupt";
       break;
     }
     if (remaining - kHeaderBytes < len) {
-      why = "torn";
+      torn = true;
       break;
     }
     const std::string_view payload(data.data() + pos + kHeaderBytes, len);
     if (crc32c(payload.data(), payload.size()) != crc) {
-      why = "corrupt";
       break;
     }
 
@@ -246,7 +274,7 @@ void GroupOffsetStore::replay() {
 
   if (pos < data.size()) {
     const size_t dropped = data.size() - pos;
-    if (std::string_view(why) == "torn") {
+    if (torn) {
       spdlog::warn(
           "{}: dropped {} torn bytes at position {} (an unclean stop during a commit); offsets "
           "committed before are intact",
@@ -258,9 +286,13 @@ void GroupOffsetStore::replay() {
           path_, dropped, pos);
     }
     if (::ftruncate(fd_, static_cast<off_t>(pos)) != 0) {
-      fail_io("truncating the bad tail at position " + std::to_string(pos) + " failed", errno);
+      const int err = errno;
+      fail_io("truncating the bad tail at position " + std::to_string(pos) + " failed", err);
     }
-    if (::fdatasync(fd_) != 0) fail_io("syncing after truncation failed", errno);
+    if (::fdatasync(fd_) != 0) {
+      const int err = errno;
+      fail_io("syncing after truncation failed", err);
+    }
   }
   size_ = pos;
 }
@@ -293,13 +325,16 @@ void GroupOffsetStore::append(const std::string& record) {
     const ssize_t n =
         ::pwrite(fd_, record.data() + done, record.size() - done, static_cast<off_t>(size_ + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      undo_and_fail("writing an offset record at position " + std::to_string(size_) + " failed", errno);
-    if (n == 0)
-      undo_and_fail("writing an offset record at position " + std::to_string(size_) + " failed", EIO);
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      undo_and_fail("writing an offset record at position " + std::to_string(size_) + " failed", err);
+    }
     done += static_cast<size_t>(n);
   }
-  if (::fdatasync(fd_) != 0) undo_and_fail("syncing an offset record failed", errno);
+  if (::fdatasync(fd_) != 0) {
+    const int err = errno;
+    undo_and_fail("syncing an offset record failed", err);
+  }
   if (dir_sync_pending_) {
     try {
       sync_dir();
@@ -400,7 +435,10 @@ void GroupOffsetStore::compact() {
   }
   const std::string tmp = path_ + ".tmp";
   const int tfd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (tfd < 0) fail_io("cannot create " + tmp + " for compaction", errno);
+  if (tfd < 0) {
+    const int err = errno;
+    fail_io("cannot create " + tmp + " for compaction", err);
+  }
   auto abandon = [&](const std::string& what, int err) {
     ::close(tfd);
     ::unlink(tmp.c_str());
@@ -410,15 +448,26 @@ void GroupOffsetStore::compact() {
   while (done < content.size()) {
     const ssize_t n = ::write(tfd, content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) abandon("writing " + tmp + " for compaction failed", n < 0 ? errno : EIO);
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      abandon("writing " + tmp + " for compaction failed", err);
+    }
     done += static_cast<size_t>(n);
   }
-  if (::fdatasync(tfd) != 0) abandon("syncing " + tmp + " for compaction failed", errno);
+  if (::fdatasync(tfd) != 0) {
+    const int err = errno;
+    abandon("syncing " + tmp + " for compaction failed", err);
+  }
   // Lock before the rename so that nobody can open and lock the new journal
   // in between.
-  if (::flock(tfd, LOCK_EX | LOCK_NB) != 0) abandon("locking " + tmp + " for compaction failed", errno);
-  if (::rename(tmp.c_str(), path_.c_str()) != 0)
-    abandon("renaming " + tmp + " over the journal failed", errno);
+  if (::flock(tfd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    abandon("locking " + tmp + " for compaction failed", err);
+  }
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    abandon("renaming " + tmp + " over the journal failed", err);
+  }
 
   const uint64_t before = size_;
   ::close(fd_);

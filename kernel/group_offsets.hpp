@@ -79,7 +79,8 @@ class GroupOffsetStore {
   void append(const std::string& record);
   void maybe_compact();
   void compact();
-  [[noreturn]] void fail_io(const std::string& what, int err) const;
+  // Throws "<journal>: <what>: <errno text>; <hint>".
+  [[noreturn]] void fail_io(const std::string& what, int err, const std::string& hint = "") const;
 
   std::string dir_;
   std::string path_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <exception>
 #include <set>
 
@@ -18,6 +19,26 @@ constexpr size_t kMaxRememberedWarnings = 1024;
 
 bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
+
+constexpr const char* kNamePattern = "[a-zA-Z_:][a-zA-Z0-9_:]*";
+
+// A caller's text made safe for a one-line log message.
+std::string quoted(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
 
 bool valid_metric_name(std::string_view name) {
   if (name.empty() || !(name_start(name[0]) || name[0] == ':')) return false;
@@ -74,8 +95,12 @@ void append_number(std::string& out, double v) {
   } else if (std::isinf(v)) {
     out += v > 0 ? "+Inf" : "-Inf";
   } else {
+    // Shortest round-trip text; below 1 in the style of Go's 'g' (what
+    // Prometheus' own clients print), so bucket bounds read le="0.0005"
+    // rather than le="5e-04" and match what dashboards query for.
     char buf[32];
-    auto res = std::to_chars(buf, buf + sizeof(buf), v);
+    auto res = std::fabs(v) < 1 ? std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general)
+                                : std::to_chars(buf, buf + sizeof(buf), v);
     out.append(buf, res.ptr);
   }
 }
@@ -163,14 +188,14 @@ Metrics::Cell* Metrics::cell(std::string_view name, std::string_view labels, Typ
   // the hot path: a stored name and label text were checked when inserted.
   if (!clash) {
     if (!valid_metric_name(name)) {
-      warn_once("name:" + std::string(name), "ignoring metric with invalid name \"" + std::string(name) +
-                                                 "\" (names must match [a-zA-Z_:][a-zA-Z0-9_:]*)");
+      warn_once("name:" + std::string(name), "ignoring metric with invalid name " + quoted(name) +
+                                                 " (names must match " + kNamePattern + ")");
       return nullptr;
     }
     if (auto problem = label_text_problem(labels, type == Type::kHistogram)) {
-      warn_once("labels:" + std::string(name) + "{" + std::string(labels) + "}",
-                "ignoring sample of \"" + std::string(name) + "\" with invalid labels {" +
-                    std::string(labels) + "}: " + *problem);
+      warn_once(
+          "labels:" + std::string(name) + "{" + std::string(labels) + "}",
+          "ignoring sample of " + quoted(name) + " with invalid labels " + quoted(labels) + ": " + *problem);
       return nullptr;
     }
   }
@@ -195,9 +220,8 @@ Metrics::Cell* Metrics::cell(std::string_view name, std::string_view labels, Typ
 
 void Metrics::counter_add(std::string_view name, std::string_view labels, double delta) {
   if (!(delta >= 0) || std::isinf(delta)) {
-    warn_once("delta:" + std::string(name), "ignoring counter_add of " + std::to_string(delta) + " to \"" +
-                                                std::string(name) +
-                                                "\": counters only grow by finite amounts");
+    warn_once("delta:" + std::string(name), "ignoring counter_add of " + std::to_string(delta) + " to " +
+                                                quoted(name) + ": counters only grow by finite amounts");
     return;
   }
   if (Cell* c = cell(name, labels, Type::kCounter)) c->value.fetch_add(delta, std::memory_order_relaxed);
@@ -211,7 +235,7 @@ void Metrics::histogram_observe(std::string_view name, std::string_view labels, 
   // A NaN or infinite observation would poison _sum for the life of the broker.
   if (!std::isfinite(value)) {
     warn_once("observe:" + std::string(name),
-              "ignoring non-finite observation for histogram \"" + std::string(name) + "\"");
+              "ignoring non-finite observation for histogram " + quoted(name));
     return;
   }
   Cell* c = cell(name, labels, Type::kHistogram);
@@ -227,9 +251,8 @@ void Metrics::histogram_observe(std::string_view name, std::string_view labels, 
 
 void Metrics::describe(std::string_view name, std::string_view help) {
   if (!valid_metric_name(name)) {
-    warn_once("name:" + std::string(name), "ignoring HELP for metric with invalid name \"" +
-                                               std::string(name) +
-                                               "\" (names must match [a-zA-Z_:][a-zA-Z0-9_:]*)");
+    warn_once("name:" + std::string(name), "ignoring HELP for metric with invalid name " + quoted(name) +
+                                               " (names must match " + kNamePattern + ")");
     return;
   }
   std::unique_lock lock(mu_);
