@@ -316,9 +316,16 @@ void Broker::start_transports() {
 
 void Broker::stop_transports() {
   for (auto it = transports_.rbegin(); it != transports_.rend(); ++it) {
-    const auto* vt = it->ref.vt<keel_transport_vtable>();
-    if (it->started) vt->stop(it->handle);
-    vt->destroy(it->handle);
+    if (it->started) it->ref.vt<keel_transport_vtable>()->stop(it->handle);
+    it->started = false;
+  }
+}
+
+void Broker::destroy_transports() {
+  // Only after the flusher stopped: its last acks=all callbacks may still
+  // reach a transport's (stopped) connections.
+  for (auto it = transports_.rbegin(); it != transports_.rend(); ++it) {
+    it->ref.vt<keel_transport_vtable>()->destroy(it->handle);
   }
   transports_.clear();
 }
@@ -336,6 +343,7 @@ void Broker::stop() {
   maint_cv_.notify_all();
   if (maint_thread_.joinable()) maint_thread_.join();
   flusher_.stop();
+  destroy_transports();
   bool all_closed = true;
   for (auto& t : topics()) {
     try {
@@ -416,6 +424,27 @@ std::map<std::string, int64_t> Broker::read_checkpoint() const {
   return out;
 }
 
-void Broker::register_collectors() {}
+void Broker::register_collectors() {
+  metrics_.describe("keel_log_size_bytes", "Bytes stored in a partition's segments");
+  metrics_.describe("keel_log_segments", "Segments of a partition");
+  metrics_.describe("keel_log_start_offset", "First offset still stored (low watermark)");
+  metrics_.describe("keel_log_end_offset", "Next offset to be assigned (high watermark)");
+  metrics_.describe("keel_bytes_in_total", "Record batch bytes appended per topic");
+  metrics_.describe("keel_records_in_total", "Records appended per topic");
+  metrics_.describe("keel_bytes_out_total", "Record batch bytes read by consumers per topic");
+  metrics_.describe("keel_flush_seconds", "Time of one fdatasync of a partition by the flusher");
+  metrics_.add_collector([this](Metrics& sink) {
+    for (const auto& t : topics()) {
+      for (int32_t p = 0; p < t->partition_count(); ++p) {
+        auto log = t->partition(p);
+        const std::string labels = "topic=\"" + t->name() + "\",partition=\"" + std::to_string(p) + "\"";
+        sink.gauge_set("keel_log_size_bytes", labels, static_cast<double>(log->size_bytes()));
+        sink.gauge_set("keel_log_segments", labels, static_cast<double>(log->segment_count()));
+        sink.gauge_set("keel_log_start_offset", labels, static_cast<double>(log->log_start_offset()));
+        sink.gauge_set("keel_log_end_offset", labels, static_cast<double>(log->log_end_offset()));
+      }
+    }
+  });
+}
 
 }  // namespace keel

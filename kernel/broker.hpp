@@ -89,6 +89,7 @@ class Broker {
   std::shared_ptr<Topic> open_topic(TopicConfig cfg, bool clean);
   void start_transports();
   void stop_transports();
+  void destroy_transports();
   void maintenance_loop();
   void write_checkpoint();
   std::map<std::string, int64_t> read_checkpoint() const;

@@ -1,0 +1,41 @@
+#include "api_table.hpp"
+
+#include "handlers/handlers.hpp"
+
+namespace keel::kafka {
+
+// Version ranges follow what real clients need (docs/protocol.md): raising a
+// minimum silently disables librdkafka features, and kafka-python guesses
+// the broker's version from these ranges.
+const std::vector<ApiSpec>& api_table() {
+  static const std::vector<ApiSpec> table = {
+      {0, "Produce", 0, 7, 9, handle_produce},
+      {1, "Fetch", 4, 11, 12, handle_fetch},
+      {2, "ListOffsets", 1, 2, 6, handle_list_offsets},
+      {3, "Metadata", 0, 4, 9, handle_metadata},
+      {8, "OffsetCommit", 0, 2, 8, handle_offset_commit},
+      {9, "OffsetFetch", 0, 1, 6, handle_offset_fetch},
+      {10, "FindCoordinator", 0, 2, 3, handle_find_coordinator},
+      {11, "JoinGroup", 0, 2, 6, handle_join_group},
+      {12, "Heartbeat", 0, 1, 4, handle_heartbeat},
+      {13, "LeaveGroup", 0, 1, 4, handle_leave_group},
+      {14, "SyncGroup", 0, 1, 4, handle_sync_group},
+      {15, "DescribeGroups", 0, 2, 5, handle_describe_groups},
+      {16, "ListGroups", 0, 2, 3, handle_list_groups},
+      {kApiVersionsKey, "ApiVersions", 0, 3, 3, handle_api_versions},
+      {19, "CreateTopics", 0, 3, 5, handle_create_topics},
+      {20, "DeleteTopics", 0, 1, 4, handle_delete_topics},
+      {22, "InitProducerId", 0, 1, 2, handle_init_producer_id},
+      {32, "DescribeConfigs", 0, 1, 4, handle_describe_configs},
+  };
+  return table;
+}
+
+const ApiSpec* find_api(int16_t key) {
+  for (const auto& spec : api_table()) {
+    if (spec.key == key) return &spec;
+  }
+  return nullptr;
+}
+
+}  // namespace keel::kafka

@@ -1,0 +1,92 @@
+#include "broker_client.hpp"
+
+#include <memory>
+
+namespace keel::kafka {
+
+std::vector<TopicInfo> BrokerClient::list_topics() const {
+  std::vector<TopicInfo> out;
+  api_->list_topics(
+      api_->ctx,
+      [](void* user, const keel_topic_info* t) {
+        static_cast<std::vector<TopicInfo>*>(user)->push_back({t->name, t->partition_count, t->internal != 0});
+      },
+      &out);
+  return out;
+}
+
+std::optional<TopicInfo> BrokerClient::describe_topic(const std::string& name) const {
+  std::optional<TopicInfo> out;
+  keel_status s = api_->describe_topic(
+      api_->ctx, name.c_str(),
+      [](void* user, const keel_topic_info* t) {
+        *static_cast<std::optional<TopicInfo>*>(user) = TopicInfo{t->name, t->partition_count, t->internal != 0};
+      },
+      &out);
+  return s == KEEL_OK ? out : std::nullopt;
+}
+
+keel_status BrokerClient::create_topic(const std::string& name, int32_t partitions, std::string* message) const {
+  keel_create_topic_args args{sizeof args, name.c_str(), partitions};
+  keel_error err{};
+  keel_status s = api_->create_topic(api_->ctx, &args, &err);
+  if (s != KEEL_OK && message) *message = err.message;
+  return s;
+}
+
+keel_status BrokerClient::delete_topic(const std::string& name, std::string* message) const {
+  keel_error err{};
+  keel_status s = api_->delete_topic(api_->ctx, name.c_str(), &err);
+  if (s != KEEL_OK && message) *message = err.message;
+  return s;
+}
+
+keel_status BrokerClient::watermarks(const std::string& topic, int32_t partition, keel_watermarks* out) const {
+  return api_->watermarks(api_->ctx, topic.c_str(), partition, out);
+}
+
+keel_status BrokerClient::offset_for_time(const std::string& topic, int32_t partition, int64_t ts, int64_t* offset,
+                                          int64_t* found_ts) const {
+  return api_->offset_for_time(api_->ctx, topic.c_str(), partition, ts, offset, found_ts);
+}
+
+void BrokerClient::produce(const std::string& topic, int32_t partition, const uint8_t* data, size_t len,
+                           int32_t acks, ProduceDone done) const {
+  auto* boxed = new ProduceDone(std::move(done));
+  api_->produce(
+      api_->ctx, topic.c_str(), partition, data, len, acks,
+      [](void* user, const keel_produce_result* r) {
+        std::unique_ptr<ProduceDone> cb(static_cast<ProduceDone*>(user));
+        (*cb)(*r);
+      },
+      boxed);
+}
+
+keel_status BrokerClient::commit_offset(const std::string& group, const std::string& topic, int32_t partition,
+                                        int64_t offset, const std::string& metadata, std::string* message) const {
+  keel_error err{};
+  keel_status s = api_->commit_offset(api_->ctx, group.c_str(), topic.c_str(), partition, offset,
+                                      metadata.c_str(), &err);
+  if (s != KEEL_OK && message) *message = err.message;
+  return s;
+}
+
+keel_status BrokerClient::fetch_offset(const std::string& group, const std::string& topic, int32_t partition,
+                                       int64_t* offset, std::string* metadata) const {
+  return api_->fetch_offset(
+      api_->ctx, group.c_str(), topic.c_str(), partition, offset,
+      [](void* user, const char* m) {
+        if (user) *static_cast<std::string*>(user) = m;
+      },
+      metadata);
+}
+
+std::vector<std::string> BrokerClient::list_committed_groups() const {
+  std::vector<std::string> out;
+  api_->list_groups(
+      api_->ctx, [](void* user, const char* g) { static_cast<std::vector<std::string>*>(user)->push_back(g); },
+      &out);
+  return out;
+}
+
+}  // namespace keel::kafka

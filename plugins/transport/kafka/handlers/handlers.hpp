@@ -1,0 +1,27 @@
+// One handler per Kafka API (files named <api>_handler.cpp in this folder).
+#pragma once
+
+#include "../request.hpp"
+
+namespace keel::kafka {
+
+void handle_api_versions(Services&, Request&, const Responder&);
+void handle_metadata(Services&, Request&, const Responder&);
+void handle_produce(Services&, Request&, const Responder&);
+void handle_fetch(Services&, Request&, const Responder&);
+void handle_list_offsets(Services&, Request&, const Responder&);
+void handle_create_topics(Services&, Request&, const Responder&);
+void handle_delete_topics(Services&, Request&, const Responder&);
+void handle_describe_configs(Services&, Request&, const Responder&);
+void handle_init_producer_id(Services&, Request&, const Responder&);
+void handle_find_coordinator(Services&, Request&, const Responder&);
+void handle_join_group(Services&, Request&, const Responder&);
+void handle_sync_group(Services&, Request&, const Responder&);
+void handle_heartbeat(Services&, Request&, const Responder&);
+void handle_leave_group(Services&, Request&, const Responder&);
+void handle_offset_commit(Services&, Request&, const Responder&);
+void handle_offset_fetch(Services&, Request&, const Responder&);
+void handle_list_groups(Services&, Request&, const Responder&);
+void handle_describe_groups(Services&, Request&, const Responder&);
+
+}  // namespace keel::kafka

@@ -1,0 +1,8 @@
+// PLACEHOLDER: being written; closes the connection until then.
+#include "handlers.hpp"
+
+namespace keel::kafka {
+
+void handle_offset_commit(Services&, Request&, const Responder& respond) { respond.close(); }
+
+}  // namespace keel::kafka

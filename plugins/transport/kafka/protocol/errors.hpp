@@ -1,0 +1,54 @@
+// Kafka protocol error codes used by Keel (see the protocol guide's table).
+#pragma once
+
+#include <cstdint>
+
+namespace keel::kafka {
+
+enum class ErrorCode : int16_t {
+  kUnknownServerError = -1,
+  kNone = 0,
+  kOffsetOutOfRange = 1,
+  kCorruptMessage = 2,
+  kUnknownTopicOrPartition = 3,
+  kInvalidFetchSize = 4,
+  kLeaderNotAvailable = 5,
+  kNotLeaderOrFollower = 6,
+  kRequestTimedOut = 7,
+  kMessageTooLarge = 10,
+  kOffsetMetadataTooLarge = 12,
+  kCoordinatorLoadInProgress = 14,
+  kCoordinatorNotAvailable = 15,
+  kNotCoordinator = 16,
+  kInvalidTopicException = 17,
+  kRecordListTooLarge = 18,
+  kNotEnoughReplicas = 19,
+  kInvalidRequiredAcks = 21,
+  kIllegalGeneration = 22,
+  kInconsistentGroupProtocol = 23,
+  kInvalidGroupId = 24,
+  kUnknownMemberId = 25,
+  kInvalidSessionTimeout = 26,
+  kRebalanceInProgress = 27,
+  kInvalidCommitOffsetSize = 28,
+  kUnsupportedForMessageFormat = 33,
+  kUnsupportedVersion = 35,
+  kTopicAlreadyExists = 36,
+  kInvalidPartitions = 37,
+  kInvalidReplicationFactor = 38,
+  kInvalidRequest = 42,
+  kOutOfOrderSequenceNumber = 45,
+  kDuplicateSequenceNumber = 46,
+  kInvalidProducerEpoch = 47,
+  kInvalidTimestamp = 32,
+  kUnknownProducerId = 59,
+  kKafkaStorageError = 56,
+  kGroupIdNotFound = 69,
+  kNonEmptyGroup = 68,
+  kMemberIdRequired = 79,
+  kInvalidRecord = 87,
+};
+
+inline int16_t code(ErrorCode e) { return static_cast<int16_t>(e); }
+
+}  // namespace keel::kafka

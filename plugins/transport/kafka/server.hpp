@@ -1,0 +1,40 @@
+// Accepts TCP connections and runs the I/O threads of the Kafka transport.
+// Threads: `settings.threads` threads run Services::io; each connection is
+// served on its own strand, so one connection's work is never concurrent.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace keel::kafka {
+
+class Connection;
+class Services;
+
+class Server {
+ public:
+  explicit Server(Services& services);
+  ~Server();
+  // Binds and starts the threads; throws sdk::Error when the address is taken.
+  void start();
+  // Closes the listener and every connection, then joins the threads.
+  void stop();
+
+ private:
+  void accept();
+
+  Services& services_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::vector<std::weak_ptr<Connection>> connections_;
+  bool stopped_ = false;
+};
+
+}  // namespace keel::kafka

@@ -1,0 +1,42 @@
+// What the Kafka handlers share: the broker API, the host, the settings,
+// the I/O context, the group coordinator and the idempotent-producer state.
+// Owned by KafkaTransport; lives from create() to destroy().
+#pragma once
+
+#include <keel/plugin.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+
+#include "broker_client.hpp"
+#include "settings.hpp"
+
+namespace keel::kafka {
+
+class GroupCoordinator;
+class ProducerStateTable;
+
+class Services {
+ public:
+  Services(const sdk::Host& host, Settings settings, const keel_broker_api* broker);
+  ~Services();
+
+  const sdk::Host host;
+  const Settings settings;
+  BrokerClient broker;
+  boost::asio::io_context io;
+  // The port clients are told to connect to (set once bound).
+  int32_t advertised_port = 0;
+
+  GroupCoordinator& groups() { return *groups_; }
+  ProducerStateTable& producers() { return *producers_; }
+
+  // Request metrics, rendered by whichever transport serves /metrics.
+  void observe_request(int16_t api_key, double seconds);
+
+ private:
+  std::unique_ptr<GroupCoordinator> groups_;
+  std::unique_ptr<ProducerStateTable> producers_;
+};
+
+}  // namespace keel::kafka
