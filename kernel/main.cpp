@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     std::cerr << "keel: configuration error: " << e.what() << "\n";
     return 2;
   }
+  spdlog::set_default_logger(spdlog::default_logger()->clone("keel"));
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
 
