@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client hanging up must not kill the broker
+  // A file-size limit (ulimit -f) must fail the write with EFBIG, not kill us.
+  signal(SIGXFSZ, SIG_IGN);
 
   keel::Broker broker(std::move(config));
   try {

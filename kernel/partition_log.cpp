@@ -114,8 +114,8 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   log_end_.store(segments_.back()->next_offset());
   flushed_.store(log_end_.load());
   last_flush_ms_.store(clock_->now_ms());
-  spdlog::info("{}: opened {} segment(s), offsets {}..{} ({} recovery)", name(), segments_.size(),
-               log_start_.load(), log_end_.load(), clean ? "clean" : "after an unclean stop,");
+  spdlog::info("{}: opened {} segment(s), offsets {}..{} ({})", name(), segments_.size(), log_start_.load(),
+               log_end_.load(), clean ? "clean start" : "checked after an unclean stop");
 }
 
 std::shared_ptr<Segment> PartitionLog::active() const {
