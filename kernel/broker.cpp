@@ -128,6 +128,7 @@ void Broker::load_topics(bool clean) {
   for (const auto& e : fs::directory_iterator(config_.data_dir)) {
     if (!e.is_directory()) continue;
     const std::string name = e.path().filename().string();
+    if (name.starts_with(".")) continue;  // the broker's own (.topics)
     if (name.ends_with(".deleted")) {
       fs::remove_all(e.path());
       continue;
@@ -144,7 +145,7 @@ void Broker::load_topics(bool clean) {
     on_disk.erase(t.name);
   }
   for (const auto& [name, partitions] : on_disk) {
-    TopicConfig t = config_.topic_from_defaults(name);
+    TopicConfig t = config_for_discovered(name);
     t.partitions = partitions;
     open_topic(t, clean);
   }
@@ -186,16 +187,46 @@ std::shared_ptr<Topic> Broker::get_topic(const std::string& name, bool create) {
   return open_topic(config_.topic_from_defaults(name), true);
 }
 
-std::shared_ptr<Topic> Broker::create_topic(const std::string& name, int32_t partitions) {
+std::string Broker::saved_settings_path(const std::string& topic) const {
+  return config_.data_dir + "/.topics/" + topic + ".toml";
+}
+
+TopicConfig Broker::config_for_discovered(const std::string& topic) const {
+  const std::string path = saved_settings_path(topic);
+  std::ifstream in(path);
+  if (!in) return config_.topic_from_defaults(topic);
+  std::stringstream text;
+  text << in.rdbuf();
+  return config_.topic_from_toml(topic, text.str(), path);
+}
+
+std::shared_ptr<Topic> Broker::create_topic(const std::string& name, int32_t partitions,
+                                            const std::string& settings_toml) {
   if (!valid_topic_name(name)) {
     fail(KEEL_ERR_INVALID_ARGUMENT, "invalid topic name '" + name + "': use 1-249 characters of [a-zA-Z0-9._-]");
   }
   if (partitions > 10000) fail(KEEL_ERR_INVALID_ARGUMENT, "at most 10000 partitions per topic");
   std::lock_guard lock(create_mu_);
   if (find_topic(name)) fail(KEEL_ERR_ALREADY_EXISTS, "topic '" + name + "' already exists");
-  TopicConfig cfg = config_.topic_from_defaults(name);
+  TopicConfig cfg = settings_toml.empty()
+                        ? config_.topic_from_defaults(name)
+                        : config_.topic_from_toml(name, settings_toml, "settings of new topic '" + name + "'");
   if (partitions > 0) cfg.partitions = partitions;
-  auto t = open_topic(cfg, true);
+  std::shared_ptr<Topic> t;
+  try {
+    t = open_topic(cfg, true);
+  } catch (...) {
+    // Refused settings leave nothing behind.
+    for (int32_t p = 0; p < cfg.partitions; ++p) {
+      std::error_code ec;
+      fs::remove_all(Topic::partition_dir(config_.data_dir, name, p), ec);
+    }
+    throw;
+  }
+  if (!settings_toml.empty()) {
+    fs::create_directories(config_.data_dir + "/.topics");
+    write_file_atomically(saved_settings_path(name), settings_toml);
+  }
   spdlog::info("created topic '{}' with {} partition(s)", name, t->partition_count());
   return t;
 }
@@ -223,6 +254,7 @@ void Broker::delete_topic(const std::string& name) {
     if (!ec) fs::remove_all(doomed, ec);
     if (ec) spdlog::warn("topic '{}': could not remove '{}': {}", name, log->dir(), ec.message());
   }
+  fs::remove(saved_settings_path(name));
   fsync_dir(config_.data_dir);
   offsets_->remove_topic(name);
   spdlog::info("deleted topic '{}'", name);
@@ -333,7 +365,10 @@ void Broker::destroy_transports() {
 void Broker::stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
-  ready_ = false;
+  // Only a start that finished opened (and recovered) every topic: after a
+  // failed one the clean marker would let the next start skip verifying the
+  // topics that were never opened.
+  const bool was_ready = ready_.exchange(false);
   spdlog::info("shutting down: stopping transports");
   stop_transports();
   {
@@ -353,10 +388,14 @@ void Broker::stop() {
       spdlog::error("closing topic '{}' failed: {}", t->name(), e.what());
     }
   }
-  if (registry_ == nullptr) return;  // start() failed before anything opened
+  if (registry_ == nullptr) {  // start() failed before anything opened
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    lock_fd_ = -1;
+    return;
+  }
   try {
     write_checkpoint();
-    if (all_closed) write_file_atomically(config_.data_dir + "/" + kCleanMarker, "clean\n");
+    if (all_closed && was_ready) write_file_atomically(config_.data_dir + "/" + kCleanMarker, "clean\n");
   } catch (const std::exception& e) {
     spdlog::error("shutdown could not write its markers ({}); the next start will verify recent segments",
                   e.what());
@@ -389,6 +428,10 @@ void Broker::maintenance_loop() {
 }
 
 void Broker::run_maintenance() {
+  // Called by the maintenance thread and by tests: one pass at a time, as
+  // the pass reads and writes last_retention_ms_ / last_checkpoint_ms_.
+  // maintenance_loop() calls it with maint_mu_ released.
+  std::lock_guard lock(maint_mu_);
   const int64_t now = clock_->now_ms();
   for (auto& t : topics()) t->roll_aged_segments();
   if (now - last_retention_ms_ >= config_.retention_check_ms) {

@@ -56,7 +56,10 @@ class Broker {
   std::shared_ptr<Topic> find_topic(const std::string& name) const;
   // The topic, created with the defaults when missing and `create` is true.
   std::shared_ptr<Topic> get_topic(const std::string& name, bool create);
-  std::shared_ptr<Topic> create_topic(const std::string& name, int32_t partitions);
+  // `settings_toml`: the keys of a [topics.<name>] table ("" = defaults);
+  // kept in <data_dir>/.topics/<name>.toml so the topic keeps them.
+  std::shared_ptr<Topic> create_topic(const std::string& name, int32_t partitions,
+                                      const std::string& settings_toml = "");
   void delete_topic(const std::string& name);
   std::vector<std::shared_ptr<Topic>> topics() const;
   bool auto_create_topics() const { return config_.auto_create_topics; }
@@ -94,6 +97,8 @@ class Broker {
   void write_checkpoint();
   std::map<std::string, int64_t> read_checkpoint() const;
   void register_collectors();
+  std::string saved_settings_path(const std::string& topic) const;
+  TopicConfig config_for_discovered(const std::string& topic) const;
   FlushPolicy policy_of(const Topic& t) const;
 
   BrokerConfig config_;

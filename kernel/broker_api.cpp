@@ -3,6 +3,7 @@
 // nothing may unwind across the plugin boundary.
 #include <keel/plugin.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -75,7 +76,13 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     });
   };
   api->create_topic = [](void* ctx, const keel_create_topic_args* args, keel_error* err) {
-    return guard(err, [&] { B(ctx).create_topic(args->name, args->partitions); });
+    return guard(err, [&] {
+      // settings_toml came with ABI 1.1: older transports pass a shorter struct.
+      const bool has_settings = args->struct_size >= offsetof(keel_create_topic_args, settings_toml) +
+                                                         sizeof(args->settings_toml);
+      B(ctx).create_topic(args->name, args->partitions,
+                          has_settings && args->settings_toml ? args->settings_toml : "");
+    });
   };
   api->delete_topic = [](void* ctx, const char* topic, keel_error* err) {
     return guard(err, [&] { B(ctx).delete_topic(topic); });
@@ -186,6 +193,56 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     cb(user, text.data(), text.size());
   };
   api->ready = [](void* ctx) -> int32_t { return B(ctx).ready() ? 1 : 0; };
+
+  api->topic_details = [](void* ctx, const char* topic, keel_topic_details_callback cb, void* user) {
+    return guard(nullptr, [&] {
+      auto t = B(ctx).find_topic(topic);
+      if (!t) fail(KEEL_ERR_NOT_FOUND, std::string("unknown topic '") + topic + "'");
+      const TopicConfig& c = t->config();
+      std::vector<const char*> index, retention;
+      for (const auto& n : c.index) index.push_back(n.c_str());
+      for (const auto& n : c.retention) retention.push_back(n.c_str());
+      keel_topic_details d{};
+      d.struct_size = sizeof d;
+      d.name = t->name().c_str();
+      d.partition_count = t->partition_count();
+      d.partitioner = c.partitioner.c_str();
+      d.index = index.data();
+      d.index_count = static_cast<uint32_t>(index.size());
+      d.retention = retention.data();
+      d.retention_count = static_cast<uint32_t>(retention.size());
+      d.segment_bytes = c.segment_bytes;
+      d.segment_ms = c.segment_ms;
+      d.max_batch_bytes = c.max_batch_bytes;
+      d.flush_mode = to_string(c.flush_mode);
+      d.declared = c.declared ? 1 : 0;
+      cb(user, &d);
+    });
+  };
+  api->partition_health = [](void* ctx, const char* topic, int32_t partition, keel_partition_health* out) {
+    return guard(nullptr, [&] {
+      auto log = B(ctx).partition(topic, partition);
+      auto infos = log->segment_infos();
+      out->struct_size = sizeof *out;
+      out->segment_count = static_cast<int64_t>(infos.size());
+      out->size_bytes = 0;
+      out->newest_timestamp = -1;
+      for (const auto& i : infos) {
+        out->size_bytes += i.size_bytes;
+        out->newest_timestamp = std::max(out->newest_timestamp, i.max_timestamp);
+      }
+      out->oldest_timestamp = infos.empty() ? -1 : infos.front().max_timestamp;
+      out->index_entries = log->index_entries();
+      out->flushed_offset = log->flushed_offset();
+    });
+  };
+  api->group_offsets = [](void* ctx, const char* group, keel_group_offset_callback cb, void* user) {
+    return guard(nullptr, [&] {
+      auto offsets = B(ctx).group_offsets().group_offsets(group);
+      if (offsets.empty()) fail(KEEL_ERR_NOT_FOUND, std::string("group '") + group + "' has no committed offsets");
+      for (const auto& [tp, c] : offsets) cb(user, tp.first.c_str(), tp.second, c.offset, c.metadata.c_str());
+    });
+  };
 }
 
 }  // namespace keel

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <sstream>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -569,6 +571,36 @@ TopicConfig BrokerConfig::topic_from_defaults(const std::string& name) const {
   t.declared = false;
   t.plugin_settings = settings_for(t, nullptr, defaults_plugins(document.get()), name);
   return t;
+}
+
+TopicConfig BrokerConfig::topic_from_toml(const std::string& name, const std::string& settings_toml,
+                                          const std::string& source) const {
+  toml::table own;
+  try {
+    own = toml::parse(settings_toml, std::string_view(source));
+  } catch (const toml::parse_error& e) {
+    fail(KEEL_ERR_INVALID_ARGUMENT, source + ":" + std::to_string(e.source().begin.line) + ":" +
+                                        std::to_string(e.source().begin.column) + ": " +
+                                        std::string(e.description()));
+  }
+  // The same parser and rules as for a topic in the file: the broker's
+  // defaults plus this one topic.
+  toml::table doc;
+  if (document) {
+    if (const toml::node* d = document->get("topic_defaults")) doc.insert("topic_defaults", *d);
+  }
+  toml::table topics;
+  topics.insert(name, std::move(own));
+  doc.insert("topics", std::move(topics));
+  std::ostringstream text;
+  text << doc;
+  BrokerConfig built = parse_config(text.str(), source);
+  const TopicConfig* t = built.find_topic(name);
+  if (t == nullptr) fail(KEEL_ERR_INTERNAL, "topic '" + name + "' vanished while parsing its settings");
+  TopicConfig out = *t;
+  out.declared = false;
+  out.document_owner = built.document;
+  return out;
 }
 
 const TopicConfig* BrokerConfig::find_topic(const std::string& name) const {

@@ -43,6 +43,9 @@ struct TopicConfig {
   // strategy name -> its settings tables
   std::map<std::string, PluginSettings> plugin_settings;
   bool declared = false;  // true for topics named in the config file
+  // Keeps alive the TOML document plugin_settings point into, for topics
+  // built outside the broker's config file (topic_from_toml).
+  std::shared_ptr<const toml::table> document_owner;
 };
 
 struct TransportConfig {
@@ -71,6 +74,11 @@ struct BrokerConfig {
   // Settings for a topic not named in the config (auto-created, or created
   // by an admin request): the defaults with the given name.
   TopicConfig topic_from_defaults(const std::string& name) const;
+  // Settings for a topic created at run time with its own settings: TOML
+  // with the keys of a [topics.<name>] table, on top of [topic_defaults].
+  // `source` names the origin in messages. Throws like parse_config.
+  TopicConfig topic_from_toml(const std::string& name, const std::string& settings_toml,
+                              const std::string& source) const;
   const TopicConfig* find_topic(const std::string& name) const;
 };
 

@@ -33,8 +33,9 @@ void Flusher::appended(const std::shared_ptr<PartitionLog>& log, const FlushPoli
   }
   {
     std::unique_lock lock(mu_);
-    if (stopped_) {
-      // Nothing will flush later, so flush now.
+    if (stopped_ || stopping_) {
+      // Nothing will flush later (the thread may already have taken its
+      // last look at dirty_), so flush now.
       lock.unlock();
       try {
         log->flush();

@@ -94,8 +94,10 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
         later->mark_deleted();
       }
       if (!last) {
-        // The damaged segment becomes the active one again.
-        segs.back() = nullptr;
+        // The damaged segment becomes the active one again. Close the
+        // read-only instance first (`seg` holds it too): its indexes must
+        // not outlive the writable ones opened on the same files.
+        seg.reset();
         segs.pop_back();
         auto reopened = std::make_shared<Segment>(dir_, bases[i], options_.indexes);
         reopened->recover(false, true);

@@ -99,6 +99,12 @@ void PluginRegistry::register_library(const std::shared_ptr<LoadedLibrary>& lib)
                                           " bytes, ABI " + std::to_string(KEEL_ABI_MAJOR) + ".0 needs at least " +
                                           std::to_string(min_size) + "; rebuild it against the current SDK");
     }
+    for (const auto& earlier : found) {
+      if (earlier.kind == kind && earlier.name == s.name) {
+        fail(KEEL_ERR_ALREADY_EXISTS, where + " declares the " + kind_name(kind) +
+                                          " strategy twice; give each strategy a unique name");
+      }
+    }
     found.push_back(StrategyRef{lib, kind, s.name, s.vtable});
   }
   std::lock_guard lock(mu_);

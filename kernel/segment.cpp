@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <keel/codec.hpp>
 #include <keel/record_batch.hpp>
 
 #include <cerrno>
@@ -155,27 +156,42 @@ SegmentRecovery Segment::recover(bool verify, bool writable) {
     indexes_.push_back(inst);
     replay_from = std::min(replay_from, std::max<int64_t>(0, inst.vt->recovery_position(inst.handle)));
   }
-  if (specs_.empty()) replay_from = 0;  // nothing remembers where batches end
+  // Without indexes nothing remembers where batches end; without a time
+  // index nothing summarises the timestamps before the replay point, and
+  // max_timestamp() (retention, find_time) must cover every batch.
+  if (specs_.empty() || index_with(KEEL_INDEX_CAN_LOOKUP_TIME) == nullptr) replay_from = 0;
 
   // Walk the batch headers the indexes have not seen (and, without indexes,
   // all of them) to learn the segment's last offset and newest timestamp.
   std::vector<int64_t> index_from;
   for (auto& inst : indexes_) index_from.push_back(inst.vt->recovery_position(inst.handle));
+  int64_t limit = log_size;
   int64_t pos = replay_from;
   int64_t last_seen = -1;
   int64_t max_ts = -1;
-  while (pos < log_size) {
+  while (pos < limit) {
     uint8_t hdr[batch::kHeaderSize];
-    auto h = read_header(pos, log_size, hdr) ? batch::parse_header(hdr, sizeof hdr) : std::nullopt;
+    auto h = read_header(pos, limit, hdr) ? batch::parse_header(hdr, sizeof hdr) : std::nullopt;
     int64_t total = h ? static_cast<int64_t>(h->batch_length) + 12 : 0;
-    if (!h || total < kHeader || pos + total > log_size) {
+    if (!h || total < kHeader || pos + total > limit) {
       // Only reachable without `verify`: a damaged file behind a clean
       // shutdown marker. Keep what precedes the damage.
-      result.truncated_bytes += log_size - pos;
+      result.truncated_bytes += limit - pos;
       result.truncation_reason = "unreadable batch header at position " + std::to_string(pos);
       truncate_file(pos);
       for (auto& inst : indexes_) inst.vt->truncate(inst.handle, pos, nullptr);
-      break;
+      if (indexes_.empty()) break;  // the walk started at 0: it saw every batch kept
+      // The cut may drop the index entries the walk started from, and with
+      // them every batch seen so far: walk again from where the truncated
+      // indexes need batches, so that they are complete (as truncate()
+      // requires) and the segment's last offset is known.
+      limit = pos;
+      index_from.clear();
+      for (auto& inst : indexes_) {
+        index_from.push_back(std::max<int64_t>(0, inst.vt->recovery_position(inst.handle)));
+        pos = std::min(pos, index_from.back());
+      }
+      continue;
     }
     BatchMeta meta{h->base_offset, h->last_offset(), h->max_timestamp, static_cast<int32_t>(total)};
     for (size_t i = 0; i < indexes_.size(); ++i) {
@@ -290,16 +306,21 @@ Segment::Span Segment::read(int64_t offset, int64_t max_bytes) const {
     }
   }
   uint8_t hdr[batch::kHeaderSize];
+  // A length below a header's (bytes damaged on disk behind a clean start,
+  // which recovery does not re-read) would never advance: stop there.
   while (read_header(pos, limit, hdr)) {
     auto h = batch::parse_header(hdr, sizeof hdr);
     if (h->last_offset() >= offset) break;
-    pos += static_cast<int64_t>(h->batch_length) + 12;
+    const int64_t total = static_cast<int64_t>(h->batch_length) + 12;
+    if (total < kHeader) return {pos, 0};
+    pos += total;
   }
   Span span{pos, 0};
   int64_t cursor = pos;
   while (read_header(cursor, limit, hdr)) {
     auto h = batch::parse_header(hdr, sizeof hdr);
     int64_t total = static_cast<int64_t>(h->batch_length) + 12;
+    if (total < kHeader) break;
     if (span.length > 0 && span.length + total > max_bytes) break;
     span.length += total;
     cursor += total;
@@ -321,15 +342,15 @@ std::pair<int64_t, int64_t> Segment::find_time(int64_t timestamp) const {
   while (read_header(pos, limit, hdr)) {
     auto h = batch::parse_header(hdr, sizeof hdr);
     int64_t total = static_cast<int64_t>(h->batch_length) + 12;
+    if (total < kHeader) break;  // damaged length: see read()
     if (h->max_timestamp >= timestamp) {
-      if (h->compression() != batch::Compression::None || h->log_append_time()) {
-        // Compressed records are not opened here; the batch is the answer,
-        // as precise as the fetch that follows (it starts at this batch).
+      if (h->log_append_time()) {
+        // Every record carries the append time: the first one answers.
         return {h->base_offset, h->max_timestamp};
       }
       buf.resize(total);
       if (read_fully(fd_, buf.data(), total, pos, path_) == total) {
-        for (const auto& r : batch::decode(buf.data(), buf.size())) {
+        for (const auto& r : codec::decode_batch(buf.data(), buf.size())) {
           if (r.timestamp >= timestamp) return {r.offset, r.timestamp};
         }
       }

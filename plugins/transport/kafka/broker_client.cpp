@@ -27,7 +27,7 @@ std::optional<TopicInfo> BrokerClient::describe_topic(const std::string& name) c
 }
 
 keel_status BrokerClient::create_topic(const std::string& name, int32_t partitions, std::string* message) const {
-  keel_create_topic_args args{sizeof args, name.c_str(), partitions};
+  keel_create_topic_args args{sizeof args, name.c_str(), partitions, nullptr};
   keel_error err{};
   keel_status s = api_->create_topic(api_->ctx, &args, &err);
   if (s != KEEL_OK && message) *message = err.message;

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
@@ -101,20 +103,34 @@ void Connection::read_size() {
                    }));
 }
 
+// The frame buffer grows with the bytes that actually arrive (doubling from
+// 64 KiB) instead of being sized from the length prefix: a client that
+// announces max_request_bytes and sends little must not make the broker
+// commit that much memory per connection.
 void Connection::read_body(uint32_t size) {
-  auto frame = std::make_shared<std::vector<uint8_t>>(size);
+  auto frame = std::make_shared<std::vector<uint8_t>>();
+  read_body_chunk(std::move(frame), size);
+}
+
+void Connection::read_body_chunk(std::shared_ptr<std::vector<uint8_t>> frame, uint32_t size) {
+  constexpr size_t kFirstChunk = 64 * 1024;
+  const size_t have = frame->size();
+  const size_t chunk = std::min<size_t>(size - have, std::max(have, kFirstChunk));
+  frame->resize(have + chunk);
   reading_ = true;
-  asio::async_read(socket_, asio::buffer(*frame),
-                   asio::bind_executor(strand_, [self = shared_from_this(), frame](boost::system::error_code ec,
-                                                                                   size_t) {
-                     self->reading_ = false;
-                     if (ec) {
-                       self->close(ec == asio::error::eof ? "client left in the middle of a request" : ec.message());
-                       return;
-                     }
-                     self->dispatch(frame);
-                     self->read_size();
-                   }));
+  asio::async_read(
+      socket_, asio::buffer(frame->data() + have, chunk),
+      asio::bind_executor(
+          strand_, [self = shared_from_this(), frame, size](boost::system::error_code ec, size_t) {
+            self->reading_ = false;
+            if (ec) {
+              self->close(ec == asio::error::eof ? "client left in the middle of a request" : ec.message());
+              return;
+            }
+            if (frame->size() < size) return self->read_body_chunk(frame, size);
+            self->dispatch(frame);
+            self->read_size();
+          }));
 }
 
 void Connection::dispatch(std::shared_ptr<std::vector<uint8_t>> frame) {

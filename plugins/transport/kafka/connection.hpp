@@ -53,6 +53,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void read_size();
   void read_body(uint32_t size);
+  void read_body_chunk(std::shared_ptr<std::vector<uint8_t>> frame, uint32_t size);
   void dispatch(std::shared_ptr<std::vector<uint8_t>> frame);
   void write_ready();
   void maybe_resume_reading();

@@ -15,6 +15,8 @@
  * ABI history:
  *   1.0  initial: index, retention, partitioner, transport strategies;
  *        host services; broker API for transports.
+ *   1.1  broker API: topic_details, partition_health, group_offsets;
+ *        keel_create_topic_args.settings_toml (per-topic strategies).
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -27,7 +29,7 @@ extern "C" {
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 0
+#define KEEL_ABI_MINOR 1
 
 #define KEEL_PLUGIN_ENTRY_SYMBOL "keel_plugin_entry"
 
@@ -273,7 +275,45 @@ typedef struct keel_create_topic_args {
   uint32_t struct_size;
   const char* name;
   int32_t partitions; /* <= 0: the broker's default */
+  /* 1.1: optional TOML with the keys of a [topics.<name>] table (index,
+   * retention, partitioner, segment_bytes, plugins.<strategy>.<key>, ...);
+   * NULL or "" = the topic defaults. Kept with the topic across restarts. */
+  const char* settings_toml;
 } keel_create_topic_args;
+
+/* 1.1: what a topic is made of, for admin and observability. Strings and
+ * arrays are valid during the callback only. */
+typedef struct keel_topic_details {
+  uint32_t struct_size;
+  const char* name;
+  int32_t partition_count;
+  const char* partitioner;
+  const char* const* index; /* index strategy names */
+  uint32_t index_count;
+  const char* const* retention; /* retention strategy names */
+  uint32_t retention_count;
+  int64_t segment_bytes;
+  int64_t segment_ms;
+  int64_t max_batch_bytes;
+  const char* flush_mode; /* "every-batch" | "interval" | "os" */
+  int32_t declared;       /* 1 if named in the broker's config file */
+} keel_topic_details;
+
+/* 1.1: one partition's storage, for health endpoints. */
+typedef struct keel_partition_health {
+  uint32_t struct_size;
+  int64_t segment_count;
+  int64_t size_bytes;
+  int64_t oldest_timestamp; /* max timestamp of the oldest segment, -1 if unknown */
+  int64_t newest_timestamp; /* newest record timestamp, -1 if unknown */
+  int64_t index_entries;
+  int64_t flushed_offset; /* offsets below are on stable storage */
+} keel_partition_health;
+
+typedef void (*keel_topic_details_callback)(void* user, const keel_topic_details* details);
+/* One committed offset of a group; strings valid during the call only. */
+typedef void (*keel_group_offset_callback)(void* user, const char* topic, int32_t partition, int64_t offset,
+                                           const char* metadata);
 
 typedef struct keel_broker_api {
   uint32_t struct_size;
@@ -337,6 +377,12 @@ typedef struct keel_broker_api {
   void (*render_metrics)(void* ctx, keel_data_callback cb, void* user);
   /* 1 once start-up recovery finished and the broker serves. */
   int32_t (*ready)(void* ctx);
+
+  /* ---- 1.1 (check struct_size before use) */
+  keel_status (*topic_details)(void* ctx, const char* topic, keel_topic_details_callback cb, void* user);
+  keel_status (*partition_health)(void* ctx, const char* topic, int32_t partition, keel_partition_health* out);
+  /* Every committed offset of a group (NOT_FOUND if it has none). */
+  keel_status (*group_offsets)(void* ctx, const char* group, keel_group_offset_callback cb, void* user);
 } keel_broker_api;
 
 /* -------------------------------------------------- strategy: transport */

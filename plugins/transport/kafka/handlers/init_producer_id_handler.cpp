@@ -1,8 +1,42 @@
-// PLACEHOLDER: being written; closes the connection until then.
+// InitProducerId (key 22), v0-1: ids for idempotent producers (epoch 0).
+// Transactions are not supported: a transactional id is refused with
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which clients treat as fatal and
+// report at once, instead of a retriable code they would retry forever.
+#include <string>
+
+#include "../producer_state.hpp"
+#include "../protocol/errors.hpp"
+#include "../services.hpp"
 #include "handlers.hpp"
 
 namespace keel::kafka {
+namespace {
+constexpr int16_t kTransactionalIdAuthorizationFailed = 53;
+}
 
-void handle_init_producer_id(Services&, Request&, const Responder& respond) { respond.close(); }
+void handle_init_producer_id(Services& services, Request& req, const Responder& respond) {
+  const bool flex = req.flexible;
+  Reader& r = req.body;
+  const auto transactional_id = r.any_nullable_string(flex);
+  r.int32();  // transaction_timeout_ms
+  if (flex) r.tagged_fields();
+
+  Writer w;
+  w.int32(0);  // throttle_time_ms
+  if (transactional_id) {
+    services.host.info("refusing InitProducerId for transactional id '" + *transactional_id +
+                       "' from client '" + req.client_id.value_or("") +
+                       "': Keel supports idempotent producers but not transactions; unset transactional.id");
+    w.int16(kTransactionalIdAuthorizationFailed);
+    w.int64(-1);
+    w.int16(-1);
+  } else {
+    w.int16(code(ErrorCode::kNone));
+    w.int64(services.producers().allocate_id());
+    w.int16(0);
+  }
+  w.tagged_fields(flex);
+  respond.send(std::move(w));
+}
 
 }  // namespace keel::kafka

@@ -1,8 +1,26 @@
-// PLACEHOLDER: being written; closes the connection until then.
+// LeaveGroup (key 13), v0-1: a member leaves at once (instead of letting
+// its session expire), which starts a rebalance of the others.
+#include "../group_coordinator.hpp"
+#include "../protocol/errors.hpp"
+#include "../services.hpp"
 #include "handlers.hpp"
 
 namespace keel::kafka {
 
-void handle_leave_group(Services&, Request&, const Responder& respond) { respond.close(); }
+void handle_leave_group(Services& services, Request& req, const Responder& respond) {
+  const bool flex = req.flexible;
+  Reader& r = req.body;
+  const std::string group_id = r.any_string(flex);
+  const std::string member_id = r.any_string(flex);
+  if (flex) r.tagged_fields();
+
+  const ErrorCode e =
+      group_id.empty() ? ErrorCode::kInvalidGroupId : services.groups().leave(group_id, member_id);
+  Writer w;
+  if (req.api_version >= 1) w.int32(0);  // throttle_time_ms
+  w.int16(code(e));
+  w.tagged_fields(flex);
+  respond.send(std::move(w));
+}
 
 }  // namespace keel::kafka

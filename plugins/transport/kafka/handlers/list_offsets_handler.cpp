@@ -1,8 +1,81 @@
-// PLACEHOLDER: being written; closes the connection until then.
+// ListOffsets (key 2), v1-2: the offset for a timestamp, or the log's ends
+// (-1 latest = high watermark, -2 earliest = log start offset).
+#include <string>
+
+#include "../protocol/errors.hpp"
+#include "../services.hpp"
 #include "handlers.hpp"
 
 namespace keel::kafka {
+namespace {
 
-void handle_list_offsets(Services&, Request&, const Responder& respond) { respond.close(); }
+constexpr int64_t kLatest = -1;
+constexpr int64_t kEarliest = -2;
+
+struct Answer {
+  int16_t error = 0;
+  int64_t timestamp = -1;
+  int64_t offset = -1;
+};
+
+Answer look_up(Services& services, const std::string& topic, int32_t partition, int64_t timestamp) {
+  Answer a;
+  keel_status s = KEEL_OK;
+  if (timestamp == kLatest || timestamp == kEarliest) {
+    keel_watermarks w{};
+    w.struct_size = sizeof w;
+    s = services.broker.watermarks(topic, partition, &w);
+    // read_committed sees the high watermark too: no transactions.
+    if (s == KEEL_OK) a.offset = timestamp == kLatest ? w.high_watermark : w.log_start_offset;
+  } else {
+    s = services.broker.offset_for_time(topic, partition, timestamp, &a.offset, &a.timestamp);
+    if (s == KEEL_OK && a.offset < 0) a.timestamp = -1;  // no record that new
+  }
+  if (s == KEEL_ERR_NOT_FOUND) {
+    a = Answer{code(ErrorCode::kUnknownTopicOrPartition), -1, -1};
+  } else if (s != KEEL_OK) {
+    services.host.warn("ListOffsets for " + topic + "-" + std::to_string(partition) + " at timestamp " +
+                       std::to_string(timestamp) + " failed with status " + std::to_string(s));
+    a = Answer{code(s == KEEL_ERR_IO || s == KEEL_ERR_CORRUPT ? ErrorCode::kKafkaStorageError
+                                                              : ErrorCode::kUnknownServerError),
+               -1, -1};
+  }
+  return a;
+}
+
+}  // namespace
+
+void handle_list_offsets(Services& services, Request& req, const Responder& respond) {
+  const bool flex = req.flexible;
+  Reader& r = req.body;
+  r.int32();                           // replica_id
+  if (req.api_version >= 2) r.int8();  // isolation_level: same answer without transactions
+  Writer w;
+  if (req.api_version >= 2) w.int32(0);  // throttle_time_ms
+  const int32_t topic_count = r.array_length(flex);
+  w.array_length(std::max(topic_count, 0), flex);
+  for (int32_t t = 0; t < topic_count; ++t) {
+    const std::string name = r.any_string(flex);
+    w.string(name, flex);
+    const int32_t partition_count = r.array_length(flex);
+    w.array_length(std::max(partition_count, 0), flex);
+    for (int32_t i = 0; i < partition_count; ++i) {
+      const int32_t partition = r.int32();
+      const int64_t timestamp = r.int64();
+      if (flex) r.tagged_fields();
+      const Answer a = look_up(services, name, partition, timestamp);
+      w.int32(partition);
+      w.int16(a.error);
+      w.int64(a.timestamp);
+      w.int64(a.offset);
+      w.tagged_fields(flex);
+    }
+    if (flex) r.tagged_fields();
+    w.tagged_fields(flex);
+  }
+  if (flex) r.tagged_fields();
+  w.tagged_fields(flex);
+  respond.send(std::move(w));
+}
 
 }  // namespace keel::kafka

@@ -1,8 +1,115 @@
-// PLACEHOLDER: being written; closes the connection until then.
+// OffsetCommit (key 8), v0-2. The group checks the member and generation;
+// the kernel stores each offset durably (written and synced) before the
+// answer. Commits with generation -1 come from consumers using assign().
+#include <map>
+
+#include "../group_coordinator.hpp"
+#include "../protocol/errors.hpp"
+#include "../services.hpp"
 #include "handlers.hpp"
 
 namespace keel::kafka {
 
-void handle_offset_commit(Services&, Request&, const Responder& respond) { respond.close(); }
+namespace {
+
+struct PartitionCommit {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string metadata;
+  ErrorCode error = ErrorCode::kNone;
+};
+
+struct TopicCommit {
+  std::string name;
+  std::vector<PartitionCommit> partitions;
+};
+
+ErrorCode store(Services& services, const std::string& group, const std::string& topic, int32_t partitions,
+                const PartitionCommit& p) {
+  if (p.partition < 0 || p.partition >= partitions) return ErrorCode::kUnknownTopicOrPartition;
+  std::string message;
+  const keel_status s =
+      services.broker.commit_offset(group, topic, p.partition, p.offset, p.metadata, &message);
+  switch (s) {
+    case KEEL_OK:
+      return ErrorCode::kNone;
+    case KEEL_ERR_INVALID_ARGUMENT:
+      return ErrorCode::kOffsetMetadataTooLarge;
+    case KEEL_ERR_NOT_FOUND:
+      return ErrorCode::kUnknownTopicOrPartition;
+    default:
+      services.host.error("offset commit of group '" + group + "' for " + topic + "-" +
+                          std::to_string(p.partition) + " failed: " + message);
+      return ErrorCode::kUnknownServerError;
+  }
+}
+
+}  // namespace
+
+void handle_offset_commit(Services& services, Request& req, const Responder& respond) {
+  const int16_t v = req.api_version;
+  const bool flex = req.flexible;
+  Reader& r = req.body;
+  const std::string group_id = r.any_string(flex);
+  int32_t generation = -1;
+  std::string member_id;
+  if (v >= 1) {
+    generation = r.int32();
+    member_id = r.any_string(flex);
+  }
+  if (v >= 2 && v <= 4) r.int64();  // retention_time_ms: offsets are kept until deleted
+  std::vector<TopicCommit> topics;
+  const int32_t nt = r.array_length(flex);
+  for (int32_t i = 0; i < nt; ++i) {
+    TopicCommit& t = topics.emplace_back();
+    t.name = r.any_string(flex);
+    const int32_t np = r.array_length(flex);
+    for (int32_t j = 0; j < np; ++j) {
+      PartitionCommit& p = t.partitions.emplace_back();
+      p.partition = r.int32();
+      p.offset = r.int64();
+      if (v == 1) r.int64();  // commit_timestamp: the broker's clock is used
+      p.metadata = r.any_nullable_string(flex).value_or("");
+      if (flex) r.tagged_fields();
+    }
+    if (flex) r.tagged_fields();
+  }
+  if (flex) r.tagged_fields();
+
+  const ErrorCode group_error = group_id.empty()
+                                    ? ErrorCode::kInvalidGroupId
+                                    : services.groups().check_commit(group_id, generation, member_id);
+  // Stored outside the group's lock: a sync per offset must not hold up
+  // the group's heartbeats.
+  for (auto& t : topics) {
+    std::optional<TopicInfo> info;
+    if (group_error == ErrorCode::kNone) info = services.broker.describe_topic(t.name);
+    for (auto& p : t.partitions) {
+      if (group_error != ErrorCode::kNone) {
+        p.error = group_error;
+      } else if (!info) {
+        p.error = ErrorCode::kUnknownTopicOrPartition;
+      } else {
+        p.error = store(services, group_id, t.name, info->partitions, p);
+      }
+    }
+  }
+
+  Writer w;
+  if (v >= 3) w.int32(0);  // throttle_time_ms
+  w.array_length(static_cast<int32_t>(topics.size()), flex);
+  for (const auto& t : topics) {
+    w.string(t.name, flex);
+    w.array_length(static_cast<int32_t>(t.partitions.size()), flex);
+    for (const auto& p : t.partitions) {
+      w.int32(p.partition);
+      w.int16(code(p.error));
+      w.tagged_fields(flex);
+    }
+    w.tagged_fields(flex);
+  }
+  w.tagged_fields(flex);
+  respond.send(std::move(w));
+}
 
 }  // namespace keel::kafka

@@ -1,8 +1,217 @@
-// PLACEHOLDER: being written; closes the connection until then.
+// Produce (key 0), v0-7. v3+ carry RecordBatch v2, stored as sent; v0-2
+// (old MessageSet) are advertised only because librdkafka needs Produce v0
+// listed to enable compression, and are refused per partition.
+//
+// Every partition is appended at once, in request order (so pipelined
+// requests keep their order); each completes asynchronously, and the answer
+// goes out when the last one is done. acks=0 gets no answer at all, unless a
+// partition failed: then the connection is closed, as Kafka does, so the
+// producer notices.
+#include <atomic>
+#include <keel/record_batch.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../producer_state.hpp"
+#include "../protocol/errors.hpp"
+#include "../services.hpp"
 #include "handlers.hpp"
 
 namespace keel::kafka {
+namespace {
 
-void handle_produce(Services&, Request&, const Responder& respond) { respond.close(); }
+struct PartitionAnswer {
+  int32_t index = 0;
+  int16_t error = 0;
+  int64_t base_offset = -1;
+  int64_t log_append_time = -1;
+  int64_t log_start_offset = -1;
+};
+
+struct TopicAnswer {
+  std::string name;
+  std::vector<PartitionAnswer> partitions;
+};
+
+// Shared by the partitions' completions; the last one answers.
+struct ProduceCall {
+  Services* services = nullptr;
+  Responder respond;
+  std::shared_ptr<std::vector<uint8_t>> frame;  // the records point into it
+  int16_t version = 0;
+  bool flexible = false;
+  int16_t acks = 0;
+  std::vector<TopicAnswer> topics;
+  std::atomic<int> pending{1};  // one per partition, plus the parse loop
+  std::mutex mu;
+  std::string first_failure;
+
+  explicit ProduceCall(const Responder& r) : respond(r) {}
+
+  void failed(PartitionAnswer& answer, int16_t error, const std::string& why) {
+    answer.error = error;
+    services->host.debug(why);
+    std::lock_guard lock(mu);
+    if (first_failure.empty()) first_failure = why;
+  }
+
+  void finished_one() {
+    if (pending.fetch_sub(1) != 1) return;
+    if (acks == 0) {
+      if (first_failure.empty()) {
+        respond.send_nothing();
+      } else {
+        services->host.warn(
+            "closing a connection after a failed acks=0 produce (the client gets no response "
+            "to learn from): " +
+            first_failure);
+        respond.close();
+      }
+      return;
+    }
+    Writer w;
+    w.array_length(static_cast<int32_t>(topics.size()), flexible);
+    for (const auto& t : topics) {
+      w.string(t.name, flexible);
+      w.array_length(static_cast<int32_t>(t.partitions.size()), flexible);
+      for (const auto& p : t.partitions) {
+        w.int32(p.index);
+        w.int16(p.error);
+        w.int64(p.base_offset);
+        if (version >= 2) w.int64(p.log_append_time);
+        if (version >= 5) w.int64(p.log_start_offset);
+        w.tagged_fields(flexible);
+      }
+      w.tagged_fields(flexible);
+    }
+    if (version >= 1) w.int32(0);  // throttle_time_ms comes last in Produce
+    w.tagged_fields(flexible);
+    respond.send(std::move(w));
+  }
+};
+
+int16_t kafka_error(const ProduceOutcome& o) {
+  if (o.error != 0) return o.error;
+  switch (o.status) {
+    case KEEL_OK:
+      return code(ErrorCode::kNone);
+    case KEEL_ERR_NOT_FOUND:
+      return code(ErrorCode::kUnknownTopicOrPartition);
+    case KEEL_ERR_CORRUPT:
+      return code(ErrorCode::kCorruptMessage);
+    case KEEL_ERR_INVALID_ARGUMENT:
+      // The status does not say which argument; the kernel's message does.
+      if (o.message.find("max_batch_bytes") != std::string::npos) return code(ErrorCode::kMessageTooLarge);
+      if (o.message.find("invalid topic name") != std::string::npos)
+        return code(ErrorCode::kInvalidTopicException);
+      return code(ErrorCode::kInvalidRecord);
+    case KEEL_ERR_IO:
+    case KEEL_ERR_NO_SPACE:
+      return code(ErrorCode::kKafkaStorageError);
+    case KEEL_ERR_UNAVAILABLE:
+      // Shutting down: clients refresh metadata and retry elsewhere/later.
+      return code(ErrorCode::kNotLeaderOrFollower);
+    case KEEL_ERR_UNSUPPORTED:
+      return code(ErrorCode::kUnsupportedForMessageFormat);
+    default:
+      return code(ErrorCode::kUnknownServerError);
+  }
+}
+
+std::once_flag legacy_format_logged;
+
+}  // namespace
+
+void handle_produce(Services& services, Request& req, const Responder& respond) {
+  auto call = std::make_shared<ProduceCall>(respond);
+  call->services = &services;
+  call->frame = req.frame;
+  call->version = req.api_version;
+  call->flexible = req.flexible;
+  Reader& r = req.body;
+  if (req.api_version >= 3) r.any_nullable_string(req.flexible);  // transactional_id
+  call->acks = r.int16();
+  r.int32();  // timeout_ms: appends never wait on other brokers
+  const bool acks_valid = call->acks == 0 || call->acks == 1 || call->acks == -1;
+
+  // Parse everything first: a malformed request must not half-append.
+  struct Work {
+    size_t topic;
+    size_t partition;
+    std::optional<std::string_view> records;
+  };
+  std::vector<Work> work;
+  const int32_t topic_count = r.array_length(req.flexible);
+  for (int32_t t = 0; t < topic_count; ++t) {
+    TopicAnswer topic;
+    topic.name = r.any_string(req.flexible);
+    const int32_t partition_count = r.array_length(req.flexible);
+    for (int32_t i = 0; i < partition_count; ++i) {
+      PartitionAnswer p;
+      p.index = r.int32();
+      work.push_back({call->topics.size(), topic.partitions.size(), r.nullable_bytes(req.flexible)});
+      if (req.flexible) r.tagged_fields();
+      topic.partitions.push_back(p);
+    }
+    if (req.flexible) r.tagged_fields();
+    call->topics.push_back(std::move(topic));
+  }
+  if (req.flexible) r.tagged_fields();
+
+  const int32_t broker_acks = call->acks == -1  ? KEEL_ACKS_ALL
+                              : call->acks == 1 ? KEEL_ACKS_LEADER
+                                                : KEEL_ACKS_NONE;
+  for (const auto& item : work) {
+    PartitionAnswer& answer = call->topics[item.topic].partitions[item.partition];
+    const std::string& topic = call->topics[item.topic].name;
+    const std::string where = "produce to " + topic + "-" + std::to_string(answer.index);
+    if (!acks_valid) {
+      call->failed(answer, code(ErrorCode::kInvalidRequiredAcks),
+                   where + ": acks " + std::to_string(call->acks) + " is not 0, 1 or -1");
+      continue;
+    }
+    const auto* data = item.records ? reinterpret_cast<const uint8_t*>(item.records->data()) : nullptr;
+    const size_t len = item.records ? item.records->size() : 0;
+    const bool legacy =
+        req.api_version < 3 || (len > batch::kMagicPos && data[batch::kMagicPos] < batch::kMagic);
+    if (legacy) {
+      std::call_once(legacy_format_logged, [&] {
+        services.host.warn("refusing produce with the old MessageSet format (magic 0/1, Produce v" +
+                           std::to_string(req.api_version) + ", client '" + req.client_id.value_or("") +
+                           "'): Keel stores RecordBatch v2 only; use a client that sends Produce v3+ "
+                           "(Kafka 0.11+ format). Logged once.");
+      });
+      call->failed(answer, code(ErrorCode::kUnsupportedForMessageFormat), where + ": old MessageSet format");
+      continue;
+    }
+    if (len == 0) {
+      call->failed(answer, code(ErrorCode::kCorruptMessage), where + ": no records");
+      continue;
+    }
+    IdentityResult ident = read_identity(data, len);
+    if (!ident.error.empty()) {
+      call->failed(answer, code(ErrorCode::kInvalidRecord), where + ": " + ident.error);
+      continue;
+    }
+    call->pending.fetch_add(1);
+    services.producers().produce(
+        topic, answer.index, data, len, broker_acks, ident.identity,
+        [call, &answer, where](const ProduceOutcome& o) {
+          const int16_t error = kafka_error(o);
+          if (error != 0) {
+            call->failed(answer, error,
+                         where + " failed (Kafka error " + std::to_string(error) + "): " + o.message);
+          } else {
+            answer.base_offset = o.base_offset;
+            answer.log_append_time = o.log_append_time;
+            answer.log_start_offset = o.log_start_offset;
+          }
+          call->finished_one();
+        });
+  }
+  call->finished_one();
+}
 
 }  // namespace keel::kafka

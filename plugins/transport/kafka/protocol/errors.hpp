@@ -36,6 +36,7 @@ enum class ErrorCode : int16_t {
   kTopicAlreadyExists = 36,
   kInvalidPartitions = 37,
   kInvalidReplicationFactor = 38,
+  kInvalidConfig = 40,
   kInvalidRequest = 42,
   kOutOfOrderSequenceNumber = 45,
   kDuplicateSequenceNumber = 46,

@@ -1,0 +1,389 @@
+#include "group.hpp"
+
+#include <algorithm>
+
+#include "member_id.hpp"
+#include "protocol_selection.hpp"
+
+namespace keel::kafka {
+
+namespace {
+
+JoinResult join_error(ErrorCode error, const std::string& member_id) {
+  JoinResult r;
+  r.error = error;
+  r.member_id = member_id;
+  return r;
+}
+
+}  // namespace
+
+Group::Group(std::string id, boost::asio::any_io_executor executor,
+             std::chrono::milliseconds initial_rebalance_delay, const sdk::Host& host)
+    : id_(std::move(id)),
+      initial_rebalance_delay_(initial_rebalance_delay),
+      host_(host),
+      timer_(std::move(executor)) {}
+
+// ------------------------------------------------------------------ join
+
+void Group::join(JoinArgs args, JoinCallback done) {
+  std::lock_guard lock(mu_);
+  const auto now = Clock::now();
+  if (!args.member_id.empty() && members_.count(args.member_id) == 0) {
+    done(join_error(ErrorCode::kUnknownMemberId, args.member_id));
+    return;
+  }
+  if (!supports_locked(args)) {
+    done(join_error(ErrorCode::kInconsistentGroupProtocol, args.member_id));
+    return;
+  }
+  if (args.member_id.empty()) {
+    GroupMember m;
+    m.id = new_member_id(args.client_id);
+    m.join_order = next_join_order_++;
+    if (members_.empty()) protocol_type_ = args.protocol_type;
+    const std::string id = m.id;
+    update_member_locked(m, std::move(args));
+    m.awaiting_join.push_back(std::move(done));
+    members_.emplace(id, std::move(m));
+    if (state_ != GroupState::kPreparingRebalance) prepare_rebalance_locked(now, "member " + id + " joined");
+  } else {
+    GroupMember& m = members_.at(args.member_id);
+    switch (state_) {
+      case GroupState::kPreparingRebalance:
+        update_member_locked(m, std::move(args));
+        m.awaiting_join.push_back(std::move(done));
+        break;
+      case GroupState::kCompletingRebalance:
+      case GroupState::kStable: {
+        // A follower that lost its JoinGroup response asks again: same
+        // answer. The leader rejoining, or changed metadata (new topics),
+        // needs a new assignment.
+        const bool settled = m.same_protocols(args.protocols) &&
+                             (state_ == GroupState::kCompletingRebalance || m.id != leader_);
+        if (settled) {
+          m.touch(now);
+          done(result_for_locked(m));
+          return;
+        }
+        const std::string id = m.id;
+        update_member_locked(m, std::move(args));
+        m.awaiting_join.push_back(std::move(done));
+        prepare_rebalance_locked(now, "member " + id + " rejoined with new metadata");
+        break;
+      }
+      case GroupState::kEmpty:  // has no members, so cannot get here
+        done(join_error(ErrorCode::kUnknownMemberId, args.member_id));
+        return;
+    }
+  }
+  try_complete_join_locked(now, false);
+  arm_timer_locked(now);
+}
+
+bool Group::supports_locked(const JoinArgs& args) const {
+  if (args.protocol_type.empty() || args.protocols.empty()) return false;
+  // Compared with the other members only: a member may change its own
+  // protocols when it rejoins.
+  bool others = false;
+  std::vector<std::string> common;
+  for (const auto& [id, m] : members_) {
+    if (id == args.member_id) continue;
+    if (!others) {
+      for (const auto& p : m.protocols) common.push_back(p.name);
+      others = true;
+    } else {
+      std::erase_if(common, [&](const std::string& name) {
+        return std::none_of(m.protocols.begin(), m.protocols.end(),
+                            [&](const GroupProtocol& p) { return p.name == name; });
+      });
+    }
+  }
+  if (!others) return true;
+  if (args.protocol_type != protocol_type_) return false;
+  return std::any_of(args.protocols.begin(), args.protocols.end(), [&](const GroupProtocol& p) {
+    return std::find(common.begin(), common.end(), p.name) != common.end();
+  });
+}
+
+void Group::update_member_locked(GroupMember& m, JoinArgs&& args) {
+  m.client_id = std::move(args.client_id);
+  m.client_host = std::move(args.client_host);
+  m.session_timeout = args.session_timeout;
+  m.rebalance_timeout = args.rebalance_timeout;
+  m.protocol_type = std::move(args.protocol_type);
+  m.protocols = std::move(args.protocols);
+}
+
+JoinResult Group::result_for_locked(const GroupMember& m) const {
+  JoinResult r;
+  r.generation = generation_;
+  r.protocol_name = protocol_;
+  r.leader = leader_;
+  r.member_id = m.id;
+  if (m.id == leader_) {
+    std::vector<const GroupMember*> ordered;
+    for (const auto& [id, other] : members_) ordered.push_back(&other);
+    std::sort(ordered.begin(), ordered.end(),
+              [](const GroupMember* a, const GroupMember* b) { return a->join_order < b->join_order; });
+    for (const GroupMember* other : ordered) r.members.push_back({other->id, other->metadata_for(protocol_)});
+  }
+  return r;
+}
+
+void Group::prepare_rebalance_locked(Clock::time_point now, const std::string& reason) {
+  if (state_ == GroupState::kCompletingRebalance) {
+    // Members waiting for an assignment of the old generation must rejoin.
+    for (auto& [id, m] : members_) {
+      for (auto& cb : m.awaiting_sync) cb(SyncResult{ErrorCode::kRebalanceInProgress, {}});
+      m.awaiting_sync.clear();
+      m.assignment.clear();
+    }
+  }
+  const bool was_empty = state_ == GroupState::kEmpty;
+  state_ = GroupState::kPreparingRebalance;
+  std::chrono::milliseconds timeout{0};
+  for (const auto& [id, m] : members_) timeout = std::max(timeout, m.rebalance_timeout);
+  join_deadline_ = now + timeout;
+  // Kafka's initial delay lets a group of consumers starting together form
+  // in one rebalance instead of one per member.
+  join_not_before_ = was_empty ? now + std::min(initial_rebalance_delay_, timeout) : now;
+  host_.info("group '" + id_ + "': preparing rebalance after generation " + std::to_string(generation_) +
+             " (" + reason + ")");
+}
+
+void Group::try_complete_join_locked(Clock::time_point now, bool force) {
+  if (state_ != GroupState::kPreparingRebalance) return;
+  const bool all_joined =
+      std::all_of(members_.begin(), members_.end(), [](const auto& kv) { return kv.second.joining(); });
+  if (!force && !(all_joined && now >= join_not_before_)) return;
+
+  std::vector<std::string> late;
+  for (const auto& [id, m] : members_) {
+    if (!m.joining()) late.push_back(id);
+  }
+  for (const auto& id : late) {
+    host_.info("group '" + id_ + "': member " + id + " did not rejoin within the rebalance timeout; removed");
+    remove_member_locked(id, ErrorCode::kUnknownMemberId);
+  }
+  ++generation_;
+  if (members_.empty()) {
+    state_ = GroupState::kEmpty;
+    protocol_.clear();
+    leader_.clear();
+    host_.info("group '" + id_ + "': generation " + std::to_string(generation_) + " is empty");
+    return;
+  }
+  std::vector<std::vector<std::string>> preferences;
+  for (const auto& [id, m] : members_) {
+    auto& names = preferences.emplace_back();
+    for (const auto& p : m.protocols) names.push_back(p.name);
+  }
+  const auto protocol = select_protocol(preferences);
+  if (!protocol) {
+    // Join-time checks keep a common protocol; this guards the invariant.
+    std::vector<std::string> ids;
+    for (const auto& [id, m] : members_) ids.push_back(id);
+    for (const auto& id : ids) remove_member_locked(id, ErrorCode::kInconsistentGroupProtocol);
+    state_ = GroupState::kEmpty;
+    protocol_.clear();
+    leader_.clear();
+    return;
+  }
+  protocol_ = *protocol;
+  if (members_.count(leader_) == 0) leader_ = earliest_member_locked()->id;
+  state_ = GroupState::kCompletingRebalance;
+  for (auto& [id, m] : members_) {
+    const JoinResult r = result_for_locked(m);
+    for (auto& cb : m.awaiting_join) cb(r);
+    m.awaiting_join.clear();
+    m.touch(now);
+  }
+  host_.info("group '" + id_ + "': generation " + std::to_string(generation_) + " with " +
+             std::to_string(members_.size()) + " member(s), protocol '" + protocol_ + "', leader " + leader_);
+}
+
+// ------------------------------------------------------------------ sync
+
+void Group::sync(int32_t generation, const std::string& member_id,
+                 const std::vector<MemberAssignment>& assignments, SyncCallback done) {
+  std::lock_guard lock(mu_);
+  const auto now = Clock::now();
+  auto it = members_.find(member_id);
+  if (it == members_.end()) {
+    done(SyncResult{ErrorCode::kUnknownMemberId, {}});
+    return;
+  }
+  if (generation != generation_) {
+    done(SyncResult{ErrorCode::kIllegalGeneration, {}});
+    return;
+  }
+  GroupMember& m = it->second;
+  m.touch(now);
+  switch (state_) {
+    case GroupState::kEmpty:
+      done(SyncResult{ErrorCode::kUnknownMemberId, {}});
+      return;
+    case GroupState::kPreparingRebalance:
+      done(SyncResult{ErrorCode::kRebalanceInProgress, {}});
+      return;
+    case GroupState::kStable:
+      done(SyncResult{ErrorCode::kNone, m.assignment});
+      return;
+    case GroupState::kCompletingRebalance:
+      m.awaiting_sync.push_back(std::move(done));
+      if (member_id != leader_) return;
+      for (auto& [id, other] : members_) {
+        other.assignment.clear();
+        for (const auto& a : assignments) {
+          if (a.member_id == id) other.assignment = a.assignment;
+        }
+      }
+      state_ = GroupState::kStable;
+      for (auto& [id, other] : members_) {
+        for (auto& cb : other.awaiting_sync) cb(SyncResult{ErrorCode::kNone, other.assignment});
+        other.awaiting_sync.clear();
+      }
+      host_.info("group '" + id_ + "': generation " + std::to_string(generation_) + " is stable");
+      return;
+  }
+}
+
+// ------------------------------------------------- heartbeat, leave, commit
+
+ErrorCode Group::heartbeat(int32_t generation, const std::string& member_id) {
+  std::lock_guard lock(mu_);
+  auto it = members_.find(member_id);
+  if (it == members_.end()) return ErrorCode::kUnknownMemberId;
+  if (generation != generation_) return ErrorCode::kIllegalGeneration;
+  it->second.touch(Clock::now());
+  // Members learn of a pending rebalance here and rejoin.
+  return state_ == GroupState::kPreparingRebalance ? ErrorCode::kRebalanceInProgress : ErrorCode::kNone;
+}
+
+ErrorCode Group::leave(const std::string& member_id) {
+  std::lock_guard lock(mu_);
+  if (members_.count(member_id) == 0) return ErrorCode::kUnknownMemberId;
+  const auto now = Clock::now();
+  remove_member_locked(member_id, ErrorCode::kUnknownMemberId);
+  after_member_left_locked(now, "member " + member_id + " left");
+  arm_timer_locked(now);
+  return ErrorCode::kNone;
+}
+
+ErrorCode Group::check_commit(int32_t generation, const std::string& member_id) {
+  std::lock_guard lock(mu_);
+  // Consumers using assign() store offsets without being members.
+  if (generation < 0 && state_ == GroupState::kEmpty) return ErrorCode::kNone;
+  if (state_ == GroupState::kCompletingRebalance) return ErrorCode::kRebalanceInProgress;
+  auto it = members_.find(member_id);
+  if (it == members_.end()) return ErrorCode::kUnknownMemberId;
+  if (generation != generation_) return ErrorCode::kIllegalGeneration;
+  // Allowed while preparing a rebalance: members commit before rejoining.
+  it->second.touch(Clock::now());
+  return ErrorCode::kNone;
+}
+
+// ------------------------------------------------------ membership changes
+
+void Group::remove_member_locked(const std::string& member_id, ErrorCode error) {
+  auto it = members_.find(member_id);
+  if (it == members_.end()) return;
+  for (auto& cb : it->second.awaiting_join) cb(join_error(error, member_id));
+  for (auto& cb : it->second.awaiting_sync) cb(SyncResult{error, {}});
+  members_.erase(it);
+  if (leader_ == member_id) {
+    const GroupMember* next = earliest_member_locked();
+    leader_ = next ? next->id : std::string();
+  }
+}
+
+void Group::after_member_left_locked(Clock::time_point now, const std::string& reason) {
+  if (state_ == GroupState::kStable || state_ == GroupState::kCompletingRebalance) {
+    prepare_rebalance_locked(now, reason);
+  }
+  try_complete_join_locked(now, false);
+}
+
+void Group::expire_sessions_locked(Clock::time_point now) {
+  std::vector<std::string> expired;
+  for (const auto& [id, m] : members_) {
+    if (!m.joining() && m.deadline <= now) expired.push_back(id);
+  }
+  if (expired.empty()) return;
+  for (const auto& id : expired) {
+    host_.info("group '" + id_ + "': session of member " + id + " expired (no heartbeat within " +
+               std::to_string(members_.at(id).session_timeout.count()) + " ms); removed");
+    remove_member_locked(id, ErrorCode::kUnknownMemberId);
+  }
+  after_member_left_locked(now, "session expired");
+}
+
+const GroupMember* Group::earliest_member_locked() const {
+  const GroupMember* best = nullptr;
+  for (const auto& [id, m] : members_) {
+    if (!best || m.join_order < best->join_order) best = &m;
+  }
+  return best;
+}
+
+// ----------------------------------------------------------------- timer
+
+// One timer per group wakes at the earliest moment something may be due
+// (a session end, the join deadline); whatever fires re-checks everything
+// and re-arms, so heartbeats only move deadlines and never touch the timer.
+void Group::arm_timer_locked(Clock::time_point now) {
+  auto next = Clock::time_point::max();
+  for (const auto& [id, m] : members_) {
+    if (!m.joining()) next = std::min(next, m.deadline);
+  }
+  if (state_ == GroupState::kPreparingRebalance) {
+    next = std::min(next, join_deadline_);
+    if (join_not_before_ > now) next = std::min(next, join_not_before_);
+  }
+  if (next >= timer_at_) return;  // an earlier wake-up re-arms
+  timer_at_ = next;
+  timer_.expires_at(next);
+  timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;  // re-armed or destroyed
+    if (auto self = weak.lock()) self->on_timer();
+  });
+}
+
+void Group::on_timer() {
+  std::lock_guard lock(mu_);
+  const auto now = Clock::now();
+  timer_at_ = Clock::time_point::max();
+  try_complete_join_locked(now, state_ == GroupState::kPreparingRebalance && now >= join_deadline_);
+  expire_sessions_locked(now);
+  arm_timer_locked(now);
+}
+
+// -------------------------------------------------------------- describe
+
+GroupSummary Group::describe() const {
+  std::lock_guard lock(mu_);
+  GroupSummary s;
+  s.group_id = id_;
+  s.state = state_name(state_);
+  s.protocol_type = protocol_type_;
+  const bool stable = state_ == GroupState::kStable;
+  if (stable) s.protocol = protocol_;
+  for (const auto& [id, m] : members_) {
+    MemberSummary ms{id, m.client_id, m.client_host, {}, {}};
+    if (stable) {
+      ms.metadata = m.metadata_for(protocol_);
+      ms.assignment = m.assignment;
+    }
+    s.members.push_back(std::move(ms));
+  }
+  return s;
+}
+
+std::string Group::protocol_type() const {
+  std::lock_guard lock(mu_);
+  return protocol_type_;
+}
+
+}  // namespace keel::kafka

@@ -1,0 +1,85 @@
+// One consumer group's membership and rebalance state machine (Kafka's
+// classic protocol): members join, the join phase ends when all known
+// members have rejoined or the rebalance timeout passes, the leader's
+// SyncGroup hands out assignments, and missed heartbeats end sessions.
+//
+// Thread safety: handlers call in from many connection strands and the
+// timer fires on the I/O pool, so every entry point takes the group's mutex.
+// Callbacks run under it; they only encode and post a response.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <keel/plugin.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "group_member.hpp"
+#include "group_operations.hpp"
+#include "group_state.hpp"
+
+namespace keel::kafka {
+
+class Group : public std::enable_shared_from_this<Group> {
+ public:
+  Group(std::string id, boost::asio::any_io_executor executor,
+        std::chrono::milliseconds initial_rebalance_delay, const sdk::Host& host);
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
+
+  const std::string& id() const { return id_; }
+
+  // `done` is called once: at once for errors and for members whose state
+  // is already settled, otherwise when the join phase completes.
+  void join(JoinArgs args, JoinCallback done);
+  // Followers' `done` waits for the leader's assignments.
+  void sync(int32_t generation, const std::string& member_id,
+            const std::vector<MemberAssignment>& assignments, SyncCallback done);
+  ErrorCode heartbeat(int32_t generation, const std::string& member_id);
+  ErrorCode leave(const std::string& member_id);
+  // Whether an offset commit from this member and generation is allowed.
+  ErrorCode check_commit(int32_t generation, const std::string& member_id);
+
+  GroupSummary describe() const;
+  std::string protocol_type() const;
+
+ private:
+  using Clock = GroupMember::Clock;
+
+  bool supports_locked(const JoinArgs& args) const;
+  void update_member_locked(GroupMember& m, JoinArgs&& args);
+  JoinResult result_for_locked(const GroupMember& m) const;
+  void prepare_rebalance_locked(Clock::time_point now, const std::string& reason);
+  void try_complete_join_locked(Clock::time_point now, bool force);
+  void remove_member_locked(const std::string& member_id, ErrorCode error);
+  void after_member_left_locked(Clock::time_point now, const std::string& reason);
+  void expire_sessions_locked(Clock::time_point now);
+  const GroupMember* earliest_member_locked() const;
+  void arm_timer_locked(Clock::time_point now);
+  void on_timer();
+
+  const std::string id_;
+  const std::chrono::milliseconds initial_rebalance_delay_;
+  const sdk::Host& host_;
+
+  mutable std::mutex mu_;
+  boost::asio::steady_timer timer_;
+  Clock::time_point timer_at_ = Clock::time_point::max();  // max: not armed
+  GroupState state_ = GroupState::kEmpty;
+  int32_t generation_ = 0;
+  std::string protocol_type_;
+  std::string protocol_;
+  std::string leader_;
+  std::map<std::string, GroupMember> members_;
+  uint64_t next_join_order_ = 0;
+  // While preparing a rebalance: the join phase ends by join_deadline_ at
+  // the latest, and not before join_not_before_ (initial rebalance delay).
+  Clock::time_point join_deadline_;
+  Clock::time_point join_not_before_;
+};
+
+}  // namespace keel::kafka

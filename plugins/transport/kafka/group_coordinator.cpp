@@ -1,0 +1,102 @@
+#include "group_coordinator.hpp"
+
+#include "group.hpp"
+#include "services.hpp"
+
+namespace keel::kafka {
+
+GroupCoordinator::GroupCoordinator(Services& services) : services_(services) {}
+
+// Runs after the I/O threads stopped: no timer handler can be running.
+GroupCoordinator::~GroupCoordinator() = default;
+
+std::shared_ptr<Group> GroupCoordinator::find(const std::string& group_id) const {
+  std::lock_guard lock(mu_);
+  auto it = groups_.find(group_id);
+  return it == groups_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group_id) {
+  std::lock_guard lock(mu_);
+  auto& slot = groups_[group_id];
+  if (!slot) {
+    slot = std::make_shared<Group>(
+        group_id, services_.io.get_executor(),
+        std::chrono::milliseconds(services_.settings.group_initial_rebalance_delay_ms), services_.host);
+  }
+  return slot;
+}
+
+void GroupCoordinator::join(const std::string& group_id, JoinArgs args, JoinCallback done) {
+  // A member id from before a restart (or from an expired session) is
+  // unknown; the client then joins afresh with an empty one.
+  auto group = args.member_id.empty() ? find_or_create(group_id) : find(group_id);
+  if (!group) {
+    JoinResult r;
+    r.error = ErrorCode::kUnknownMemberId;
+    r.member_id = args.member_id;
+    done(r);
+    return;
+  }
+  group->join(std::move(args), std::move(done));
+}
+
+void GroupCoordinator::sync(const std::string& group_id, int32_t generation, const std::string& member_id,
+                            const std::vector<MemberAssignment>& assignments, SyncCallback done) {
+  auto group = find(group_id);
+  if (!group) {
+    done(SyncResult{ErrorCode::kUnknownMemberId, {}});
+    return;
+  }
+  group->sync(generation, member_id, assignments, std::move(done));
+}
+
+ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, int32_t generation,
+                                      const std::string& member_id) {
+  auto group = find(group_id);
+  return group ? group->heartbeat(generation, member_id) : ErrorCode::kUnknownMemberId;
+}
+
+ErrorCode GroupCoordinator::leave(const std::string& group_id, const std::string& member_id) {
+  auto group = find(group_id);
+  return group ? group->leave(member_id) : ErrorCode::kUnknownMemberId;
+}
+
+ErrorCode GroupCoordinator::check_commit(const std::string& group_id, int32_t generation,
+                                         const std::string& member_id) {
+  auto group = find(group_id);
+  if (group) return group->check_commit(generation, member_id);
+  // No member ever joined since the start: only commits outside group
+  // management (generation -1) make sense; a generation is from before a
+  // restart, and the client must rejoin.
+  return generation < 0 ? ErrorCode::kNone : ErrorCode::kIllegalGeneration;
+}
+
+std::vector<std::pair<std::string, std::string>> GroupCoordinator::list() const {
+  std::map<std::string, std::string> out;
+  for (auto& g : services_.broker.list_committed_groups()) out.emplace(std::move(g), std::string());
+  std::vector<std::shared_ptr<Group>> groups;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, g] : groups_) groups.push_back(g);
+  }
+  for (const auto& g : groups) {
+    std::string type = g->protocol_type();
+    auto& slot = out[g->id()];
+    if (!type.empty()) slot = std::move(type);
+  }
+  return {out.begin(), out.end()};
+}
+
+GroupSummary GroupCoordinator::describe(const std::string& group_id) const {
+  if (auto group = find(group_id)) return group->describe();
+  GroupSummary s;
+  s.group_id = group_id;
+  s.state = "Dead";
+  for (const auto& g : services_.broker.list_committed_groups()) {
+    if (g == group_id) s.state = "Empty";
+  }
+  return s;
+}
+
+}  // namespace keel::kafka

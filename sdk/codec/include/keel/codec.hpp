@@ -1,0 +1,51 @@
+// Compression codecs for the records section of Kafka RecordBatch v2:
+// gzip, snappy, lz4 and zstd, in the byte formats real clients write and
+// read. Shared by the kernel and by plugins (link Keel::codec); the codecs
+// themselves are the system zlib, snappy, liblz4 and libzstd.
+//
+// Errors are keel::sdk::Error: KEEL_ERR_CORRUPT for malformed or truncated
+// compressed bytes and for output beyond the size cap, KEEL_ERR_UNSUPPORTED
+// for codec ids Kafka does not define (5-7), KEEL_ERR_INVALID_ARGUMENT for
+// bad arguments.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <keel/record_batch.hpp>
+#include <string>
+#include <vector>
+
+namespace keel::codec {
+
+// A batch's records rarely exceed a few MiB (clients cap batches at 1 MiB
+// by default); anything that inflates past this is treated as a
+// decompression bomb rather than allocated.
+constexpr size_t kDefaultMaxDecompressedSize = size_t{64} << 20;
+
+// Decompresses the records section of a batch (the bytes after the 61-byte
+// header) compressed with `c`. Compression::None returns the bytes as they
+// are. Accepts both snappy framings: the raw block librdkafka writes and the
+// xerial framing of the Java client and kafka-python; concatenated gzip
+// members, lz4 frames and zstd frames are decoded in sequence.
+std::string decompress(batch::Compression c, const uint8_t* data, size_t len,
+                       size_t max_size = kDefaultMaxDecompressedSize);
+
+// Compresses a records section with `c` in the format Kafka clients expect
+// to read: a gzip stream, xerial-framed snappy (as the Java client writes
+// it), an lz4 frame (64 KiB independent blocks, as librdkafka writes it), a
+// zstd frame. Compression::None returns the bytes as they are.
+std::string compress(batch::Compression c, const uint8_t* data, size_t len);
+
+// All records of one batch whatever its codec: validates it (CRC, length,
+// magic), then decompresses and decodes the records section.
+std::vector<batch::Record> decode_batch(const uint8_t* batch, size_t len,
+                                        size_t max_size = kDefaultMaxDecompressedSize);
+
+// Builds a batch like keel::batch::Builder (offsets base_offset + index,
+// record offsets ignored) but with its records section compressed with `c`.
+// Throws KEEL_ERR_INVALID_ARGUMENT if `records` is empty.
+std::string build_batch(const std::vector<batch::Record>& records, batch::Compression c,
+                        int64_t base_offset = 0, int64_t producer_id = -1, int16_t producer_epoch = -1,
+                        int32_t base_sequence = -1);
+
+}  // namespace keel::codec

@@ -1,0 +1,291 @@
+"""The Kafka transport against hostile or broken clients: bad frame sizes,
+truncated and garbage frames, unknown APIs and versions, corrupt batches,
+clients that vanish mid-request, and connection storms. After each case the
+broker must be alive, still answer a fresh client, and still hold the data a
+well-behaved client (kcat) produced before.
+"""
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kafka_wire as kw  # noqa: E402
+from keel_harness import Broker, parse_args  # noqa: E402
+
+TOPIC = "keep"
+MESSAGES = [f"message-{i}" for i in range(20)]
+
+# ----------------------------------------------------------------- batches
+
+
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC_TABLE = _crc32c_table()
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def zigzag(v):
+    u = (v << 1) ^ (v >> 63)
+    out = b""
+    while u >= 0x80:
+        out += bytes([(u & 0x7F) | 0x80])
+        u >>= 7
+    return out + bytes([u])
+
+
+def record_batch(values, corrupt_crc=False):
+    """A RecordBatch v2 (magic 2), uncompressed, no producer id."""
+    now = int(time.time() * 1000)
+    records = b""
+    for i, v in enumerate(values):
+        body = b"\x00" + zigzag(0) + zigzag(i) + zigzag(-1) + zigzag(len(v)) + v + zigzag(0)
+        records += zigzag(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, now, now, -1, -1, -1, len(values)) + records
+    crc = crc32c(after_crc)
+    if corrupt_crc:
+        crc ^= 0x1
+    tail = struct.pack(">ibI", 0, 2, crc) + after_crc  # leader epoch, magic, crc
+    return struct.pack(">qi", 0, len(tail)) + tail
+
+
+def produce_v3(port, topic, partition, records, acks=1):
+    """Returns (error_code, base_offset) of the one partition."""
+    body = (kw.string(None) + struct.pack(">hi", acks, 10000) + struct.pack(">i", 1) + kw.string(topic)
+            + struct.pack(">i", 1) + struct.pack(">ii", partition, len(records)) + records)
+    resp = kw.roundtrip(port, 0, 3, body)
+    d = kw.Decoder(resp)
+    assert d.int32() == 1 and d.string() == topic and d.int32() == 1, resp
+    index, error, base = d.int32(), d.int16(), d.int64()
+    d.int64()  # log_append_time
+    d.int32()  # throttle_time_ms
+    assert index == partition and d.done(), resp
+    return error, base
+
+
+def latest_offset(port, topic, partition):
+    """ListOffsets v1, timestamp -1: the high watermark."""
+    body = (struct.pack(">i", -1) + struct.pack(">i", 1) + kw.string(topic) + struct.pack(">i", 1)
+            + struct.pack(">iq", partition, -1))
+    d = kw.Decoder(kw.roundtrip(port, 2, 1, body))
+    assert d.int32() == 1 and d.string() == topic and d.int32() == 1
+    index, error, _ts, offset = d.int32(), d.int16(), d.int64(), d.int64()
+    assert index == partition and error == 0, error
+    return offset
+
+
+# ------------------------------------------------------------- invariants
+
+
+def kcat_produce(broker, values):
+    out = subprocess.run(["kcat", "-b", broker.bootstrap, "-P", "-t", TOPIC, "-p", "0"],
+                         input="\n".join(values) + "\n", capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+
+
+def kcat_consume(broker):
+    out = subprocess.run(["kcat", "-b", broker.bootstrap, "-C", "-t", TOPIC, "-p", "0", "-o", "beginning", "-e",
+                          "-q", "-f", "%s\n"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+def assert_healthy(broker, check_data=True):
+    assert broker.alive(), "the broker died:\n" + broker.log_text()[-4000:]
+    err, ranges = kw.api_versions(broker.kafka_port)
+    assert err == 0 and ranges[3] == (0, 4), (err, ranges)
+    md = kw.metadata(broker.kafka_port, 1, [TOPIC])
+    assert md["topics"][TOPIC][0] == 0, md
+    if check_data:
+        assert kcat_consume(broker)[:len(MESSAGES)] == MESSAGES, "data produced earlier changed"
+
+
+# ------------------------------------------------------------------ cases
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+@test
+def truncated_frame(broker):
+    with kw.connect(broker.kafka_port) as s:
+        s.sendall(struct.pack(">i", 100) + b"\x00\x03\x00\x01")  # 100 promised, 4 sent
+
+
+@test
+def huge_length_closes(broker):
+    with kw.connect(broker.kafka_port) as s:
+        s.sendall(struct.pack(">I", 0x7FFFFFFF) + b"\x00" * 16)
+        assert kw.closed_by_peer(s), "a 2 GiB frame length did not close the connection"
+
+
+@test
+def negative_and_zero_lengths_close(broker):
+    for size in (-1, -5, 0):
+        with kw.connect(broker.kafka_port) as s:
+            s.sendall(struct.pack(">i", size) + b"\x00" * 8)
+            assert kw.closed_by_peer(s), f"frame length {size} did not close the connection"
+
+
+@test
+def unknown_api_key_closes(broker):
+    with kw.connect(broker.kafka_port) as s:
+        s.sendall(kw.request_frame(999, 0, 1, b""))
+        assert kw.closed_by_peer(s), "API key 999 did not close the connection"
+
+
+@test
+def unsupported_metadata_version_closes(broker):
+    with kw.connect(broker.kafka_port) as s:
+        s.sendall(kw.request_frame(3, 99, 1, kw.metadata_request(4, None)))
+        assert kw.closed_by_peer(s), "Metadata v99 did not close the connection"
+
+
+@test
+def api_versions_v99_answers_error_35_in_v0_layout(broker):
+    with kw.connect(broker.kafka_port) as s:
+        s.sendall(kw.request_frame(18, 99, 42, b"\x00\x01\x02"))
+        corr, body = kw.read_response(s)
+        assert corr == 42
+        d = kw.Decoder(body)
+        assert d.int16() == 35
+        ranges = {}
+        for _ in range(d.int32()):
+            key, lo, hi = d.int16(), d.int16(), d.int16()
+            ranges[key] = (lo, hi)
+        assert d.done(), "ApiVersions error body is not in the v0 layout"
+        assert ranges[18] == (0, 3), ranges
+        # The connection stays usable: the client retries with v0.
+        s.sendall(kw.request_frame(18, 0, 43, b""))
+        corr, body = kw.read_response(s)
+        assert corr == 43 and kw.Decoder(body).int16() == 0
+
+
+@test
+def garbage_bytes_close(broker):
+    cases = [
+        b"GET / HTTP/1.1\r\nHost: keel\r\n\r\n",  # length 'GET ' = 1.1 GB
+        struct.pack(">i", 12) + b"\xde\xad\xbe\xef" * 3,  # unknown key 0xdead
+        # Metadata v1 whose client_id claims 30000 bytes.
+        struct.pack(">i", 10) + struct.pack(">hhih", 3, 1, 5, 30000),
+        # Metadata v1 with a topic array of a million entries in 4 bytes.
+        kw.request_frame(3, 1, 6, struct.pack(">i", 1000000)),
+        # Metadata v1 with a topic name longer than the frame.
+        kw.request_frame(3, 1, 7, struct.pack(">ih", 1, 500) + b"x" * 10),
+        # CreateTopics v3 cut after the first field.
+        kw.request_frame(19, 3, 8, struct.pack(">i", 1) + kw.string("t")),
+    ]
+    for i, payload in enumerate(cases):
+        with kw.connect(broker.kafka_port) as s:
+            s.sendall(payload)
+            assert kw.closed_by_peer(s), f"garbage case {i} did not close the connection"
+
+
+@test
+def corrupt_batch_is_refused_and_not_stored(broker):
+    port = broker.kafka_port
+    before = latest_offset(port, TOPIC, 0)
+    err, base = produce_v3(port, TOPIC, 0, record_batch([b"good"]))
+    assert (err, base) == (0, before), (err, base, before)
+    err, _ = produce_v3(port, TOPIC, 0, record_batch([b"bad-1", b"bad-2"], corrupt_crc=True))
+    assert err == 2, f"a batch with a wrong CRC got error {err}, expected CORRUPT_MESSAGE (2)"
+    assert latest_offset(port, TOPIC, 0) == before + 1
+    consumed = kcat_consume(broker)
+    assert consumed[len(MESSAGES):] == ["good"], consumed
+
+
+@test
+def client_disconnects_mid_request(broker):
+    frame = kw.request_frame(3, 1, 9, kw.metadata_request(1, None))
+    for cut in (1, 4, 7, len(frame) - 1):
+        with kw.connect(broker.kafka_port) as s:
+            s.sendall(frame[:cut])
+    # Complete requests whose answers nobody reads, some pipelined.
+    with kw.connect(broker.kafka_port) as s:
+        s.sendall(frame * 50)
+    with kw.connect(broker.kafka_port) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not FIN
+        s.sendall(frame * 5 + frame[:3])
+
+
+@test
+def hundred_connections_open_and_close(broker):
+    sockets = [kw.connect(broker.kafka_port) for _ in range(100)]
+    for i, s in enumerate(sockets):
+        if i % 3 == 0:
+            s.sendall(kw.request_frame(18, 0, i, b""))
+        elif i % 3 == 1:
+            s.sendall(struct.pack(">i", 50))
+        s.close()
+    for _ in range(100):
+        with kw.connect(broker.kafka_port):
+            pass
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    raise AssertionError("no VmRSS in /proc/%d/status" % pid)
+
+
+@test
+def announced_sizes_do_not_commit_memory(broker):
+    # Ten clients announce ~100 MiB frames (just under max_request_bytes)
+    # and send 1 KiB each: the broker must not reserve what was announced.
+    before = rss_mib(broker.proc.pid)
+    sockets = [kw.connect(broker.kafka_port) for _ in range(10)]
+    try:
+        for s in sockets:
+            s.sendall(struct.pack(">i", 100 * 1024 * 1024 - 1) + b"\x00" * 1024)
+        kw.api_versions(broker.kafka_port)
+        grown = rss_mib(broker.proc.pid) - before
+        assert grown < 200, f"the broker grew by {grown} MiB for 10 KiB of announced-but-unsent frames"
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def main():
+    args = parse_args()
+    failed = 0
+    with Broker(args.build_dir, topics_toml=f"[topics.{TOPIC}]\npartitions = 1\n") as broker:
+        kcat_produce(broker, MESSAGES)
+        assert_healthy(broker)
+        for fn in TESTS:
+            try:
+                fn(broker)
+                assert_healthy(broker)
+                print(f"PASS {fn.__name__}")
+            except Exception as e:  # report every case, then fail the run
+                failed += 1
+                print(f"FAIL {fn.__name__}: {type(e).__name__}: {e}")
+                if not broker.alive():
+                    break
+    print(f"{len(TESTS) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Raw Kafka wire helpers for integration tests that must control every byte
+(version probes, malformed input): frame a request, read a response, and
+decode the few response layouts the tests check.
+"""
+import socket
+import struct
+
+
+class Decoder:
+    def __init__(self, data, pos=0):
+        self.data = data
+        self.pos = pos
+
+    def _take(self, fmt):
+        values = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return values[0]
+
+    def int8(self):
+        return self._take(">b")
+
+    def int16(self):
+        return self._take(">h")
+
+    def int32(self):
+        return self._take(">i")
+
+    def int64(self):
+        return self._take(">q")
+
+    def string(self):
+        n = self.int16()
+        if n < 0:
+            return None
+        s = self.data[self.pos:self.pos + n].decode()
+        self.pos += n
+        return s
+
+    def array(self, element):
+        n = self.int32()
+        return None if n < 0 else [element(self) for _ in range(n)]
+
+    def done(self):
+        return self.pos == len(self.data)
+
+
+def string(s):
+    if s is None:
+        return struct.pack(">h", -1)
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def array(items, encode):
+    if items is None:
+        return struct.pack(">i", -1)
+    return struct.pack(">i", len(items)) + b"".join(encode(i) for i in items)
+
+
+def request_frame(api_key, version, correlation_id, body, client_id="keel-test"):
+    """A request with header v1 (every non-flexible version)."""
+    payload = struct.pack(">hhi", api_key, version, correlation_id) + string(client_id) + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+def connect(port, timeout=10):
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
+        buf += chunk
+    return buf
+
+
+def read_response(sock):
+    """Returns (correlation_id, body) of one response (header v0)."""
+    size = struct.unpack(">i", recv_exact(sock, 4))[0]
+    frame = recv_exact(sock, size)
+    return struct.unpack_from(">i", frame)[0], frame[4:]
+
+
+def roundtrip(port, api_key, version, body, correlation_id=1):
+    with connect(port) as s:
+        s.sendall(request_frame(api_key, version, correlation_id, body))
+        corr, resp = read_response(s)
+    assert corr == correlation_id, (corr, correlation_id)
+    return resp
+
+
+def closed_by_peer(sock, timeout=10):
+    """True when the broker closes the connection without answering."""
+    sock.settimeout(timeout)
+    try:
+        data = sock.recv(1)
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+    return data == b""
+
+
+def metadata_request(version, topics, allow_auto_create=True):
+    """Metadata v0-4; topics None = all (v1+)."""
+    body = array(topics, string)
+    if version >= 4:
+        body += struct.pack(">b", 1 if allow_auto_create else 0)
+    return body
+
+
+def parse_metadata(version, body):
+    """Returns {'brokers': [(node, host, port)], 'controller': id or None,
+    'cluster_id': str or None, 'topics': {name: (error, internal, [partition tuple])}}
+    where a partition tuple is (error, index, leader, replicas, isr)."""
+    d = Decoder(body)
+    if version >= 3:
+        d.int32()  # throttle_time_ms
+
+    def broker(d):
+        node, host, port = d.int32(), d.string(), d.int32()
+        if version >= 1:
+            d.string()  # rack
+        return (node, host, port)
+
+    brokers = d.array(broker)
+    cluster_id = d.string() if version >= 2 else None
+    controller = d.int32() if version >= 1 else None
+
+    def partition(d):
+        err, index, leader = d.int16(), d.int32(), d.int32()
+        replicas = tuple(d.array(lambda d: d.int32()))
+        isr = tuple(d.array(lambda d: d.int32()))
+        return (err, index, leader, replicas, isr)
+
+    topics = {}
+
+    def topic(d):
+        err, name = d.int16(), d.string()
+        internal = bool(d.int8()) if version >= 1 else False
+        topics[name] = (err, internal, d.array(partition))
+
+    d.array(topic)
+    assert d.done(), "trailing bytes in the Metadata response"
+    return {"brokers": brokers, "controller": controller, "cluster_id": cluster_id, "topics": topics}
+
+
+def metadata(port, version, topics, allow_auto_create=True):
+    body = roundtrip(port, 3, version, metadata_request(version, topics, allow_auto_create))
+    return parse_metadata(version, body)
+
+
+def api_versions(port, version=0):
+    """Returns (error, {key: (min, max)}) decoded in the v0 layout."""
+    body = roundtrip(port, 18, version, b"")
+    d = Decoder(body)
+    err = d.int16()
+    ranges = {}
+    for _ in range(d.int32()):
+        key, lo, hi = d.int16(), d.int16(), d.int16()
+        ranges[key] = (lo, hi)
+    return err, ranges
