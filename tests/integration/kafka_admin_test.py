@@ -123,11 +123,16 @@ def admin_create_list_describe_delete(broker):
         except kerrors.InvalidReplicationFactorError as e:
             assert "single node" in str(e), e
         assert "three-copies" not in a.list_topics()
-        try:
-            a.create_topics([NewTopic("with-config", 1, 1, topic_configs={"retention.ms": "1000"})])
-            raise AssertionError("a topic config was accepted")
-        except kerrors.InvalidConfigurationError as e:
-            assert "TOML" in str(e), e
+        # Configs with a Keel equivalent become the topic's settings.
+        a.create_topics([NewTopic("with-config", 1, 1, topic_configs={
+            "segment.bytes": "1048576", "retention.ms": "3600000", "cleanup.policy": "delete"})])
+        for bad in ({"cleanup.policy": "compact"}, {"segment.bytes": "10"}, {"segment.bytes": "big"}):
+            try:
+                a.create_topics([NewTopic("bad-config", 1, 1, topic_configs=bad)])
+                raise AssertionError(f"topic config {bad} was accepted")
+            except kerrors.InvalidConfigurationError:
+                pass
+        assert "bad-config" not in a.list_topics()
         # validate_only checks and creates nothing.
         a.create_topics([NewTopic("validated-only", 2, 1)], validate_only=True)
         assert "validated-only" not in a.list_topics()
@@ -139,13 +144,14 @@ def admin_create_list_describe_delete(broker):
             for err, _msg, rtype, rname, entries in response.resources:
                 assert err == 0, response
                 configs[(rtype, rname)] = {e[0]: e[1] for e in entries}
-        assert configs[(2, "made-by-admin")] == {"cleanup.policy": "delete"}, configs
+        assert configs[(2, "made-by-admin")] == {"cleanup.policy": "delete", "segment.bytes": "1073741824",
+                                                 "segment.ms": "604800000", "max.message.bytes": "1048588"}, configs
         assert configs[(4, "0")]["broker.id"] == "0", configs
-        responses = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "made-by-admin")],
-                                       include_synonyms=True)
+        responses = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "with-config",
+                                                       {"segment.bytes": None})], include_synonyms=True)
         entries = responses[0].resources[0][4]
-        assert [(e[0], e[1]) for e in entries] == [("cleanup.policy", "delete")], entries
-        assert [(s[0], s[1]) for s in entries[0][-1]] == [("cleanup.policy", "delete")], entries
+        assert [(e[0], e[1]) for e in entries] == [("segment.bytes", "1048576")], entries
+        assert [(s[0], s[1]) for s in entries[0][-1]] == [("segment.bytes", "1048576")], entries
         responses = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "no-such-topic")])
         assert responses[0].resources[0][0] == 3, responses
 

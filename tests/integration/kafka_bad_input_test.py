@@ -215,6 +215,15 @@ def corrupt_batch_is_refused_and_not_stored(broker):
 
 
 @test
+def large_frame_arrives_whole(broker):
+    # ~900 KiB: read in several growing chunks, it must still be one request.
+    values = [bytes([65 + i]) * (90 * 1024) for i in range(10)]
+    err, base = produce_v3(broker.kafka_port, "big", 0, record_batch(values))
+    assert (err, base) == (0, 0), (err, base)
+    assert latest_offset(broker.kafka_port, "big", 0) == len(values)
+
+
+@test
 def client_disconnects_mid_request(broker):
     frame = kw.request_frame(3, 1, 9, kw.metadata_request(1, None))
     for cut in (1, 4, 7, len(frame) - 1):

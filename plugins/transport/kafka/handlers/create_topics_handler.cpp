@@ -1,9 +1,9 @@
 // CreateTopics (key 19), v0-3. Keel is one node, so a topic has one replica
-// and no manual placement; per-topic settings live in the broker's TOML
-// ([topics.<name>] or [topic_defaults]), so configs sent here are refused
-// rather than silently ignored: a client asking for retention.ms=1h must not
-// believe it got it. The one exception is cleanup.policy=delete, which is
-// what Keel does anyway.
+// and no manual placement. The Kafka topic configs that have a Keel
+// equivalent become the new topic's settings (kept with it across
+// restarts); any other config is refused rather than silently ignored: a
+// client asking for compaction must not believe it got it.
+#include <charconv>
 #include <optional>
 #include <set>
 #include <string>
@@ -57,6 +57,46 @@ TopicRequest read_topic(Reader& r, bool flex) {
   return t;
 }
 
+// Kafka topic configs and the [topics.<name>] keys they become.
+struct ConfigMapping {
+  const char* kafka;
+  const char* keel;
+};
+constexpr ConfigMapping kConfigMappings[] = {
+    {"segment.bytes", "segment_bytes"},
+    {"segment.ms", "segment_ms"},
+    {"max.message.bytes", "max_batch_bytes"},
+    {"retention.ms", "plugins.time.retention_ms"},
+    {"retention.bytes", "plugins.size.retention_bytes"},
+};
+
+// The topic's settings as TOML keys of a [topics.<name>] table; sets
+// *error (and returns "") when a config has no Keel equivalent. Ranges are
+// checked by the broker when it creates the topic.
+std::string topic_settings(const TopicRequest& t, std::string* error) {
+  std::string toml;
+  for (const auto& [name, value] : t.configs) {
+    if (!value) continue;                                          // null: the default
+    if (name == "cleanup.policy" && *value == "delete") continue;  // what Keel does anyway
+    const ConfigMapping* m = nullptr;
+    for (const auto& candidate : kConfigMappings) {
+      if (name == candidate.kafka) m = &candidate;
+    }
+    int64_t n = 0;
+    const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+    if (m == nullptr || ec != std::errc() || end != value->data() + value->size()) {
+      std::string supported = "cleanup.policy=delete";
+      for (const auto& c : kConfigMappings) supported += std::string(", ") + c.kafka;
+      *error = "topic config '" + name + "=" + *value + "' is not supported: Keel accepts " + supported +
+               " (integers); other settings are set in the broker's TOML file ([topics.<name>] or "
+               "[topic_defaults], see docs/configuration.md)";
+      return "";
+    }
+    toml += std::string(m->keel) + " = " + std::to_string(n) + "\n";
+  }
+  return toml;
+}
+
 // Everything that can be decided without touching the broker. Returns
 // kNone when the topic may be created.
 TopicResult check(Services& services, const TopicRequest& t) {
@@ -82,28 +122,31 @@ TopicResult check(Services& services, const TopicRequest& t) {
                 "copy of each partition; got " +
                     std::to_string(t.replication_factor));
   }
-  for (const auto& [name, value] : t.configs) {
-    if (name == "cleanup.policy" && value == "delete") continue;
-    return fail(
-        ErrorCode::kInvalidConfig,
-        "topic config '" + name +
-            "' cannot be set through CreateTopics: Keel reads per-topic settings from the broker's TOML "
-            "file ([topics.<name>] or [topic_defaults], see docs/configuration.md); create the topic "
-            "without configs, or declare it there");
-  }
+  std::string error;
+  topic_settings(t, &error);
+  if (!error.empty()) return fail(ErrorCode::kInvalidConfig, error);
   return TopicResult{t.name, ErrorCode::kNone, std::nullopt};
 }
 
 TopicResult create(Services& services, const TopicRequest& t) {
-  std::string message;
-  const keel_status s = services.broker.create_topic(t.name, t.partitions > 0 ? t.partitions : 0, &message);
+  std::string error;
+  const std::string settings = topic_settings(t, &error);
+  const keel_broker_api* api = services.broker.raw();
+  // settings_toml arrived with ABI 1.1; an older broker reads a shorter struct.
+  keel_create_topic_args args{sizeof args, t.name.c_str(), t.partitions > 0 ? t.partitions : 0,
+                              settings.c_str()};
+  keel_error err{};
+  const keel_status s = api->create_topic(api->ctx, &args, &err);
+  const std::string message = err.message;
   switch (s) {
     case KEEL_OK:
       return TopicResult{t.name, ErrorCode::kNone, std::nullopt};
     case KEEL_ERR_ALREADY_EXISTS:
       return TopicResult{t.name, ErrorCode::kTopicAlreadyExists, message};
     case KEEL_ERR_INVALID_ARGUMENT:
-      return TopicResult{t.name, ErrorCode::kInvalidRequest, message};
+      // Name and partition count were checked above: the settings are wrong.
+      return TopicResult{t.name, settings.empty() ? ErrorCode::kInvalidRequest : ErrorCode::kInvalidConfig,
+                         message};
     default:
       services.host.warn("CreateTopics: could not create topic '" + t.name + "': " + message);
       return TopicResult{t.name, ErrorCode::kUnknownServerError, message};

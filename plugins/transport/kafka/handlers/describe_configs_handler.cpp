@@ -1,10 +1,13 @@
 // DescribeConfigs (key 32), v0-1. Admin tools call it routinely, so it must
-// answer, but it only reports values Keel can vouch for: the broker API does
-// not expose a topic's settings (segment size, retention, flush policy), so
-// a topic shows just cleanup.policy=delete (Keel never compacts), and the
-// broker shows what the transport itself knows. Everything is read-only:
-// settings change in the broker's TOML, not through AlterConfigs.
+// answer, but it only reports values Keel can vouch for: for a topic, what
+// the broker API's topic_details gives (segment size and age, largest
+// batch) and cleanup.policy=delete (Keel never compacts); for the broker,
+// what the transport itself knows. Retention lives in the retention
+// plugins' settings, which the broker API does not expose, so it is not
+// reported. Everything is read-only: settings change in the broker's TOML
+// or at CreateTopics, not through AlterConfigs.
 #include <algorithm>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +53,26 @@ std::vector<ConfigEntry> broker_configs(Services& services) {
   };
 }
 
+// Values from the topic's settings ([topics.<name>] or [topic_defaults] in
+// the broker's TOML: "static" in Kafka's terms). Skipped on a broker older
+// than ABI 1.1, which has no topic_details.
+void add_topic_details(Services& services, const std::string& name, std::vector<ConfigEntry>* out) {
+  const keel_broker_api* api = services.broker.raw();
+  if (api->struct_size < offsetof(keel_broker_api, topic_details) + sizeof(api->topic_details) ||
+      api->topic_details == nullptr) {
+    return;
+  }
+  api->topic_details(
+      api->ctx, name.c_str(),
+      [](void* user, const keel_topic_details* d) {
+        auto* configs = static_cast<std::vector<ConfigEntry>*>(user);
+        configs->push_back({"max.message.bytes", std::to_string(d->max_batch_bytes), kStaticBrokerConfig});
+        configs->push_back({"segment.bytes", std::to_string(d->segment_bytes), kStaticBrokerConfig});
+        configs->push_back({"segment.ms", std::to_string(d->segment_ms), kStaticBrokerConfig});
+      },
+      out);
+}
+
 ResourceResult describe(Services& services, int8_t type, const std::string& name) {
   ResourceResult res;
   res.type = type;
@@ -66,6 +89,7 @@ ResourceResult describe(Services& services, int8_t type, const std::string& name
       return fail(ErrorCode::kUnknownTopicOrPartition, "unknown topic '" + name + "'");
     }
     res.configs = {{"cleanup.policy", "delete", kDefaultConfig}};
+    add_topic_details(services, name, &res.configs);
     return res;
   }
   if (type == kBrokerResource) {
