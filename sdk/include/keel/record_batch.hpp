@@ -576,8 +576,9 @@ inline std::vector<Record> decode(const uint8_t* data, size_t len) {
     throw sdk::Error(KEEL_ERR_UNSUPPORTED, std::string(compression_name(h.compression())) +
                                                "-compressed batch at offset " +
                                                std::to_string(h.base_offset) +
-                                               " cannot be decoded yet: decompression comes with the codec "
-                                               "support; send uncompressed batches until then");
+                                               " is not decoded here (header-only, no codec libraries): "
+                                               "use keel::codec::decode_batch from <keel/codec.hpp> "
+                                               "(target Keel::codec)");
   }
   return decode_records(h, data + kHeaderSize, h.total_size() - kHeaderSize);
 }
