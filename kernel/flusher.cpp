@@ -131,7 +131,9 @@ void Flusher::run() {
           again.log = e.log;
           again.policy = e.policy;
         }
-        for (auto& w : later) again.waiters.push_back(std::move(w));
+        // Ahead of waiters that arrived meanwhile: acks keep append order.
+        again.waiters.insert(again.waiters.begin(), std::make_move_iterator(later.begin()),
+                             std::make_move_iterator(later.end()));
       }
     }
     lock.lock();

@@ -24,6 +24,14 @@ keel_config* Topic::settings_for(const std::string& strategy, const std::string&
   return slot.get();
 }
 
+std::string Topic::problems_of(const std::string& strategy) const {
+  auto it = settings_.find(strategy);
+  if (it == settings_.end()) return "";
+  std::string out;
+  for (const auto& p : keel::config_problems(*it->second)) out += "\n  " + p;
+  return out;
+}
+
 Topic::Topic(TopicConfig config, PluginRegistry& registry, const std::string& data_dir, const Clock* clock,
              std::string config_source)
     : config_(std::move(config)), data_dir_(data_dir), config_source_(std::move(config_source)), clock_(clock) {
@@ -37,7 +45,8 @@ Topic::Topic(TopicConfig config, PluginRegistry& registry, const std::string& da
       keel_status s = r.ref.vt<keel_retention_vtable>()->create(r.ref.host(), settings_for(name, "retention"),
                                                                  &r.handle, &err);
       if (s != KEEL_OK) {
-        fail(s, "topic '" + config_.name + "': retention '" + name + "' refused its settings: " + err.message);
+        fail(s, "topic '" + config_.name + "': retention '" + name + "' refused its settings: " + err.message +
+                    problems_of(name));
       }
       retention_.push_back(r);
     }
@@ -47,7 +56,7 @@ Topic::Topic(TopicConfig config, PluginRegistry& registry, const std::string& da
         partitioner_ref_.host(), settings_for(config_.partitioner, "partitioner"), &partitioner_, &err);
     if (s != KEEL_OK) {
       fail(s, "topic '" + config_.name + "': partitioner '" + config_.partitioner +
-                  "' refused its settings: " + err.message);
+                  "' refused its settings: " + err.message + problems_of(config_.partitioner));
     }
   } catch (...) {
     for (auto& r : retention_) r.ref.vt<keel_retention_vtable>()->destroy(r.handle);

@@ -58,6 +58,9 @@ class Topic {
 
  private:
   keel_config* settings_for(const std::string& strategy, const std::string& role);
+  // Type errors and unknown keys recorded for a strategy's settings, as
+  // indented lines to append to a message.
+  std::string problems_of(const std::string& strategy) const;
 
   TopicConfig config_;
   std::string data_dir_;

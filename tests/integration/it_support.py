@@ -46,7 +46,7 @@ def main():
 
 def make_workdir(test):
     """A fresh directory removed when `test` ends (kept with KEEL_IT_KEEP=1)."""
-    d = tempfile.mkdtemp(prefix="keel-it-")
+    d = tempfile.mkdtemp(prefix="keel-integ-")
     if not os.environ.get("KEEL_IT_KEEP"):
         test.addCleanup(shutil.rmtree, d, True)
     return d
