@@ -43,11 +43,12 @@ class Broker:
     """A keel process with a generated config.
 
     `topics_toml` is appended to the config (e.g. "[topics.t]\\npartitions = 4").
-    `kafka`/`http` enable the transports on free ports.
+    `kafka`/`http` enable the transports on free ports; `kafka_toml`/`http_toml`
+    add keys to their tables.
     """
 
     def __init__(self, build_dir, topics_toml="", kafka=True, http=False, broker_toml="",
-                 data_dir=None, workdir=None):
+                 data_dir=None, workdir=None, kafka_toml="", http_toml=""):
         self.build_dir = os.path.abspath(build_dir)
         self.workdir = workdir or tempfile.mkdtemp(prefix="keel-it-")
         self.data_dir = data_dir or os.path.join(self.workdir, "data")
@@ -64,9 +65,9 @@ class Broker:
             "",
         ]
         if kafka:
-            lines += ["[transports.kafka]", f'listen = "127.0.0.1:{self.kafka_port}"', ""]
+            lines += ["[transports.kafka]", f'listen = "127.0.0.1:{self.kafka_port}"', kafka_toml, ""]
         if http:
-            lines += ["[transports.http]", f'listen = "127.0.0.1:{self.http_port}"', ""]
+            lines += ["[transports.http]", f'listen = "127.0.0.1:{self.http_port}"', http_toml, ""]
         lines.append(topics_toml)
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -70,7 +70,8 @@ void Group::join(JoinArgs args, JoinCallback done) {
         const std::string id = m.id;
         update_member_locked(m, std::move(args));
         m.awaiting_join.push_back(std::move(done));
-        prepare_rebalance_locked(now, "member " + id + " rejoined with new metadata");
+        prepare_rebalance_locked(
+            now, "member " + id + (id == leader_ ? " (the leader) rejoined" : " rejoined with new metadata"));
         break;
       }
       case GroupState::kEmpty:  // has no members, so cannot get here

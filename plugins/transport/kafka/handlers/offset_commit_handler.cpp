@@ -1,8 +1,6 @@
 // OffsetCommit (key 8), v0-2. The group checks the member and generation;
 // the kernel stores each offset durably (written and synced) before the
 // answer. Commits with generation -1 come from consumers using assign().
-#include <map>
-
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
