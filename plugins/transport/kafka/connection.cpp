@@ -1,6 +1,10 @@
 #include "connection.hpp"
 
+#include <sys/sendfile.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 
@@ -58,6 +62,8 @@ Connection::Connection(Services& services, asio::ip::tcp::socket socket, Strand 
   auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? "unknown peer" : ep.address().to_string() + ":" + std::to_string(ep.port());
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // sendfile() on this socket must never block an I/O thread.
+  socket_.native_non_blocking(true, ec);
 }
 
 void Connection::start() {
@@ -196,66 +202,101 @@ void Connection::complete(uint64_t slot_id, std::optional<std::vector<Chunk>> bo
   write_ready();
 }
 
+// Responses ready to go, written in order: encoded bytes with one gathered
+// write, stored batches straight from the segment file with sendfile().
+struct Connection::Outgoing {
+  std::vector<Chunk> chunks;
+  size_t index = 0;       // chunk being written
+  int64_t file_sent = 0;  // bytes of the current file chunk already sent
+};
+
 void Connection::write_ready() {
-  while (open_ && !writing_ && !slots_.empty() && slots_.begin()->second.done) {
-    Slot slot = std::move(slots_.begin()->second);
-    slots_.erase(slots_.begin());
-    if (slot.close_after) {
+  if (!open_ || writing_) return;
+  auto out = std::make_shared<Outgoing>();
+  // Several finished responses go out in one write (bounded).
+  while (!slots_.empty() && slots_.begin()->second.done && out->chunks.size() < 256) {
+    if (slots_.begin()->second.close_after) {
+      if (!out->chunks.empty()) break;  // send what precedes it first
       close("protocol violation");
       return;
     }
+    Slot slot = std::move(slots_.begin()->second);
+    slots_.erase(slots_.begin());
     if (!slot.has_response) continue;
 
     // Frame: size, correlation id, [empty tagged fields], body chunks.
     size_t body_size = 0;
     for (const auto& c : slot.body) body_size += c.file.length > 0 ? size_t(c.file.length) : c.bytes.size();
     const size_t header_size = 4 + (slot.flexible_header ? 1 : 0);
-    const uint32_t frame_size = static_cast<uint32_t>(header_size + body_size);
     Writer h;
-    h.int32(static_cast<int32_t>(frame_size));
+    h.int32(static_cast<int32_t>(header_size + body_size));
     h.int32(slot.correlation_id);
     h.tagged_fields(slot.flexible_header);
-    auto head = h.finish();
-    out_header_ = head.empty() ? std::string() : std::move(head[0].bytes);
-    out_files_.clear();
-    std::vector<asio::const_buffer> buffers;
-    buffers.push_back(asio::buffer(out_header_));
-    // Stored batches are copied from the page cache here; sendfile() is the
-    // next step for large fetches (docs/performance.md).
-    for (auto& c : slot.body) {
-      if (c.file.length > 0) {
-        std::string data(static_cast<size_t>(c.file.length), '\0');
-        ssize_t n = ::pread(c.file.fd, data.data(), data.size(), c.file.position);
-        if (n != static_cast<ssize_t>(data.size())) {
-          close("could not read stored batches for a fetch response");
-          return;
+    for (auto& c : h.finish()) out->chunks.push_back(std::move(c));
+    for (auto& c : slot.body) out->chunks.push_back(std::move(c));
+  }
+  if (out->chunks.empty()) {
+    maybe_resume_reading();
+    return;
+  }
+  writing_ = true;
+  send_chunks(out);
+}
+
+void Connection::send_chunks(const std::shared_ptr<Outgoing>& out) {
+  while (open_ && out->index < out->chunks.size()) {
+    Chunk& c = out->chunks[out->index];
+    if (c.file.length > 0) {
+      off_t off = static_cast<off_t>(c.file.position + out->file_sent);
+      ssize_t n = ::sendfile(socket_.native_handle(), c.file.fd, &off,
+                             static_cast<size_t>(c.file.length - out->file_sent));
+      if (n > 0) {
+        out->file_sent += n;
+        if (out->file_sent == c.file.length) {
+          ++out->index;
+          out->file_sent = 0;
         }
-        out_files_.push_back(std::move(data));
+        continue;
       }
-    }
-    size_t file_index = 0;
-    auto body = std::make_shared<std::vector<Chunk>>(std::move(slot.body));
-    for (auto& c : *body) {
-      if (c.file.length > 0) {
-        buffers.push_back(asio::buffer(out_files_[file_index++]));
-      } else {
-        buffers.push_back(asio::buffer(c.bytes));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                           asio::bind_executor(strand_, [self = shared_from_this(), out](boost::system::error_code ec) {
+                             if (ec) {
+                               self->writing_ = false;
+                               self->close(ec.message());
+                               return;
+                             }
+                             self->send_chunks(out);
+                           }));
+        return;
       }
+      writing_ = false;
+      close(n == 0 ? "stored batches ended early while sending a fetch response"
+                   : std::string("sendfile failed: ") + std::strerror(errno));
+      return;
     }
-    writing_ = true;
+    std::vector<asio::const_buffer> buffers;
+    size_t next = out->index;
+    while (next < out->chunks.size() && out->chunks[next].file.length <= 0) {
+      buffers.push_back(asio::buffer(out->chunks[next].bytes));
+      ++next;
+    }
     asio::async_write(socket_, buffers,
-                      asio::bind_executor(strand_, [self = shared_from_this(), body](boost::system::error_code ec,
-                                                                                     size_t) {
-                        self->writing_ = false;
+                      asio::bind_executor(strand_, [self = shared_from_this(), out, next](boost::system::error_code ec,
+                                                                                          size_t) {
                         if (ec) {
+                          self->writing_ = false;
                           self->close(ec.message());
                           return;
                         }
-                        self->write_ready();
+                        out->index = next;
+                        self->send_chunks(out);
                       }));
     return;
   }
-  maybe_resume_reading();
+  writing_ = false;
+  write_ready();
 }
 
 void Connection::maybe_resume_reading() {

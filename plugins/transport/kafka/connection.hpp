@@ -56,6 +56,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_body_chunk(std::shared_ptr<std::vector<uint8_t>> frame, uint32_t size);
   void dispatch(std::shared_ptr<std::vector<uint8_t>> frame);
   void write_ready();
+  struct Outgoing;
+  void send_chunks(const std::shared_ptr<Outgoing>& out);
   void maybe_resume_reading();
 
   Services& services_;
@@ -69,8 +71,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint8_t size_buf_[4] = {};
   uint64_t next_slot_ = 0;
   std::map<uint64_t, Slot> slots_;  // in request order
-  std::string out_header_;
-  std::vector<std::string> out_files_;  // file spans read for the write in progress
 };
 
 }  // namespace keel::kafka
