@@ -1,0 +1,59 @@
+#include "errors.hpp"
+
+#include <keel/plugin.hpp>
+#include <nlohmann/json.hpp>
+
+#include "exchange.hpp"
+
+namespace keel::web {
+
+HttpError bad_request(const std::string& message) {
+  return HttpError(bhttp::status::bad_request, "bad_request", message);
+}
+
+HttpError from_status(keel_status status, const std::string& message) {
+  using S = bhttp::status;
+  switch (status) {
+    case KEEL_ERR_INVALID_ARGUMENT:
+      return HttpError(S::bad_request, "bad_request", message);
+    case KEEL_ERR_NOT_FOUND:
+      return HttpError(S::not_found, "not_found", message);
+    case KEEL_ERR_ALREADY_EXISTS:
+      return HttpError(S::conflict, "already_exists", message);
+    case KEEL_ERR_OUT_OF_RANGE:
+      return HttpError(S::bad_request, "offset_out_of_range", message);
+    case KEEL_ERR_UNAVAILABLE:
+      return HttpError(S::service_unavailable, "unavailable", message);
+    case KEEL_ERR_NO_SPACE:
+      return HttpError(S::insufficient_storage, "no_space", message);
+    case KEEL_ERR_UNSUPPORTED:
+      return HttpError(S::not_implemented, "unsupported", message);
+    case KEEL_ERR_CORRUPT:
+      return HttpError(S::internal_server_error, "corrupt", message);
+    case KEEL_ERR_IO:
+      return HttpError(S::internal_server_error, "io_error", message);
+    default:
+      return HttpError(S::internal_server_error, "internal", message);
+  }
+}
+
+Response error_response(bhttp::status status, const std::string& code, const std::string& message) {
+  return Response::json(status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+Response response_for_current_exception() {
+  try {
+    throw;
+  } catch (const HttpError& e) {
+    return error_response(e.status(), e.code(), e.what());
+  } catch (const sdk::Error& e) {
+    const HttpError h = from_status(e.code(), e.what());
+    return error_response(h.status(), h.code(), h.what());
+  } catch (const std::exception& e) {
+    return error_response(bhttp::status::internal_server_error, "internal", e.what());
+  } catch (...) {
+    return error_response(bhttp::status::internal_server_error, "internal", "unknown error");
+  }
+}
+
+}  // namespace keel::web
