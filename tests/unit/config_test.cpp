@@ -585,7 +585,8 @@ TEST(ConfigFile, DocumentationExamplesParse) {
   EXPECT_EQ(cfg.find_topic("orders")->partitions, 12);
   EXPECT_EQ(cfg.find_topic("clickstream")->flush_mode, FlushMode::Interval);
   ASSERT_EQ(cfg.transports.size(), 2u);
-  EXPECT_FALSE(cfg.transports[1].enabled);
+  EXPECT_EQ(cfg.transports[1].name, "http");
+  EXPECT_TRUE(cfg.transports[1].enabled);
 }
 
 }  // namespace
