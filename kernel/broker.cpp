@@ -316,7 +316,11 @@ void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* da
 
 ReadResult Broker::fetch(const std::string& topic, int32_t p, int64_t offset, int64_t max_bytes) {
   ReadResult r = partition(topic, p)->read(offset, max_bytes);
-  if (r.length > 0) metrics_.counter_add("keel_bytes_out_total", "topic=\"" + topic + "\"", double(r.length));
+  if (r.length > 0) {
+    const std::string labels = "topic=\"" + topic + "\"";
+    metrics_.counter_add("keel_bytes_out_total", labels, static_cast<double>(r.length));
+    metrics_.counter_add("keel_records_out_total", labels, static_cast<double>(r.records));
+  }
   return r;
 }
 
@@ -476,6 +480,8 @@ void Broker::register_collectors() {
   metrics_.describe("keel_records_in_total", "Records appended per topic");
   metrics_.describe("keel_bytes_out_total", "Record batch bytes read by consumers per topic");
   metrics_.describe("keel_flush_seconds", "Time of one fdatasync of a partition by the flusher");
+  metrics_.describe("keel_records_out_total", "Records in the batches read by consumers per topic");
+  metrics_.describe("keel_consumer_lag", "Log end offset minus the group's committed offset");
   metrics_.add_collector([this](Metrics& sink) {
     for (const auto& t : topics()) {
       for (int32_t p = 0; p < t->partition_count(); ++p) {
@@ -485,6 +491,26 @@ void Broker::register_collectors() {
         sink.gauge_set("keel_log_segments", labels, static_cast<double>(log->segment_count()));
         sink.gauge_set("keel_log_start_offset", labels, static_cast<double>(log->log_start_offset()));
         sink.gauge_set("keel_log_end_offset", labels, static_cast<double>(log->log_end_offset()));
+      }
+    }
+    for (const auto& group : offsets_->groups()) {
+      for (const auto& [tp, committed] : offsets_->group_offsets(group)) {
+        auto t = find_topic(tp.first);
+        auto log = t ? t->partition(tp.second) : nullptr;
+        if (!log || committed.offset < 0) continue;
+        std::string escaped;  // group ids are free text: escape for the label syntax
+        for (char c : group) {
+          if (c == '\n') {
+            escaped += "\\n";
+            continue;
+          }
+          if (c == '\\' || c == '"') escaped += '\\';
+          escaped += c;
+        }
+        const std::string labels = "group=\"" + escaped + "\",topic=\"" + tp.first + "\",partition=\"" +
+                                   std::to_string(tp.second) + "\"";
+        sink.gauge_set("keel_consumer_lag", labels,
+                       static_cast<double>(std::max<int64_t>(0, log->high_watermark() - committed.offset)));
       }
     }
   });

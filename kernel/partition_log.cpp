@@ -231,6 +231,7 @@ ReadResult PartitionLog::read(int64_t offset, int64_t max_bytes) const {
       r.segment = seg;
       r.position = span.position;
       r.length = span.length;
+      r.records = span.records;
       return r;
     }
     std::lock_guard lock(segments_mu_);

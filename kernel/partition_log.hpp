@@ -45,6 +45,7 @@ struct ReadResult {
   std::shared_ptr<Segment> segment;
   int64_t position = 0;
   int64_t length = 0;
+  int64_t records = 0;
 };
 
 class PartitionLog {

@@ -323,6 +323,7 @@ Segment::Span Segment::read(int64_t offset, int64_t max_bytes) const {
     if (total < kHeader) break;
     if (span.length > 0 && span.length + total > max_bytes) break;
     span.length += total;
+    span.records += h->records_count;
     cursor += total;
   }
   return span;

@@ -66,6 +66,7 @@ class Segment {
   struct Span {
     int64_t position = 0;
     int64_t length = 0;  // 0: nothing at or after the offset in this segment
+    int64_t records = 0; // records in those batches (from their headers)
   };
   // Whole batches starting at the one holding `offset` (or the first after
   // it), at least one, then more while the total stays <= max_bytes.

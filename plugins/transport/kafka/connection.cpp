@@ -73,6 +73,7 @@ void Connection::start() {
 void Connection::close(const std::string& reason) {
   if (!open_) return;
   open_ = false;
+  services_.connection_closed();
   if (!reason.empty()) services_.host.info("closing connection from " + peer_ + ": " + reason);
   boost::system::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);

@@ -53,6 +53,7 @@ void Server::accept() {
         std::erase_if(connections_, [](const std::weak_ptr<Connection>& w) { return w.expired(); });
         connections_.push_back(conn);
       }
+      services_.connection_opened();
       conn->start();
     } else {
       services_.host.warn("accept failed: " + ec.message());

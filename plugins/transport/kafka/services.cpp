@@ -14,6 +14,11 @@ Services::Services(const sdk::Host& h, Settings s, const keel_broker_api* api)
 
 Services::~Services() = default;
 
+void Services::publish_connections(int64_t n) const {
+  const keel_broker_api* api = broker.raw();
+  api->gauge_set(api->ctx, "keel_open_connections", "transport=\"kafka\"", static_cast<double>(n));
+}
+
 void Services::observe_request(int16_t api_key, double seconds) {
   const ApiSpec* spec = find_api(api_key);
   const std::string labels =

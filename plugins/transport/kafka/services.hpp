@@ -5,6 +5,7 @@
 
 #include <keel/plugin.hpp>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <memory>
 
@@ -33,10 +34,14 @@ class Services {
 
   // Request metrics, rendered by whichever transport serves /metrics.
   void observe_request(int16_t api_key, double seconds);
+  void connection_opened() { publish_connections(open_connections_.fetch_add(1) + 1); }
+  void connection_closed() { publish_connections(open_connections_.fetch_sub(1) - 1); }
 
  private:
   std::unique_ptr<GroupCoordinator> groups_;
   std::unique_ptr<ProducerStateTable> producers_;
+  std::atomic<int64_t> open_connections_{0};
+  void publish_connections(int64_t n) const;
 };
 
 }  // namespace keel::kafka
