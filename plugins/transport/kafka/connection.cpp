@@ -73,6 +73,7 @@ void Connection::start() {
 void Connection::close(const std::string& reason) {
   if (!open_) return;
   open_ = false;
+  auto self = std::move(paused_self_);  // released when this call returns
   services_.connection_closed();
   if (!reason.empty()) services_.host.info("closing connection from " + peer_ + ": " + reason);
   boost::system::error_code ec;
@@ -85,6 +86,9 @@ void Connection::read_size() {
   if (!open_) return;
   if (static_cast<int32_t>(slots_.size()) >= services_.settings.max_in_flight) {
     read_paused_ = true;  // resumed when responses drain
+    // No read is pending now and responders hold only weak references: keep
+    // the connection alive until its responses drain.
+    paused_self_ = shared_from_this();
     return;
   }
   reading_ = true;
@@ -304,6 +308,7 @@ void Connection::maybe_resume_reading() {
   if (open_ && read_paused_ && !reading_ &&
       static_cast<int32_t>(slots_.size()) < services_.settings.max_in_flight) {
     read_paused_ = false;
+    auto self = std::move(paused_self_);  // the new read holds it from here
     read_size();
   }
 }
