@@ -1,35 +1,19 @@
 // The built-in `timestamp` time index, loaded from its built library and
 // driven through the C ABI the way a segment drives it.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "support/plugin_fixture.hpp"
+#include "support/index_fixture.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-using keel::test::LoadedPlugin;
-using keel::test::TestConfig;
-using keel::test::TestHost;
-
-constexpr int64_t kBase = 1000;
-constexpr int32_t kBatchBytes = 60;
-constexpr int64_t kRecordsPerBatch = 10;
-
-// Batch i of the test log: 60 bytes at position 60*i holding offsets
-// 1000+10i .. 1000+10i+9, with the given max timestamp.
-keel_batch_info batch(int i, int64_t max_timestamp) {
-  return {sizeof(keel_batch_info), kBase + kRecordsPerBatch * i, kBase + kRecordsPerBatch * i + 9,
-          max_timestamp,           int64_t{kBatchBytes} * i,     kBatchBytes};
-}
+using namespace keel::test::index_test;
 
 // Rising timestamps 1000, 2000, ...: with interval_bytes = 100 the entries
 // are (3000 @ 120), (5000 @ 240), (7000 @ 360), (9000 @ 480).
@@ -37,16 +21,6 @@ std::vector<int64_t> rising(int n) {
   std::vector<int64_t> ts;
   for (int i = 0; i < n; ++i) ts.push_back(1000 * (i + 1));
   return ts;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void spill(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 std::string be_entry(uint64_t timestamp, uint32_t relative, uint32_t position) {
@@ -59,62 +33,35 @@ std::string be_entry(uint64_t timestamp, uint32_t relative, uint32_t position) {
   return s;
 }
 
-void expect_entry(const keel_index_entry& e, int64_t offset, int64_t position, int64_t timestamp) {
-  EXPECT_EQ(e.offset, offset);
-  EXPECT_EQ(e.position, position);
-  EXPECT_EQ(e.timestamp, timestamp);
-}
+const std::string kRisingEntries =
+    be_entry(3000, 20, 120) + be_entry(5000, 40, 240) + be_entry(7000, 60, 360) + be_entry(9000, 80, 480);
 
-class TimestampIndexTest : public ::testing::Test {
+class TimestampIndexTest : public IndexFixture {
  protected:
-  void SetUp() override {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() /
-           ("keel-time-index-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    fs::create_directories(dir_);
-    prefix_ = (dir_ / "00000000000000001000").string();
-  }
-  void TearDown() override {
-    close();
-    fs::remove_all(dir_);
-  }
+  TimestampIndexTest() : IndexFixture("timestamp", ".timeindex") {}
 
-  keel_status open(int64_t log_size, bool writable = true, const std::string& toml = "interval_bytes = 100") {
-    close();
-    config_ = std::make_unique<TestConfig>(toml);
-    keel_index_open_args args{
-        sizeof(keel_index_open_args), prefix_.c_str(), kBase, log_size, writable ? 1 : 0, config_->get()};
-    keel_error err{};
-    keel_status s = vt_->open(host_.get(), &args, &index_, &err);
-    message_ = err.message;
-    if (s != KEEL_OK) index_ = nullptr;
-    return s;
-  }
-  void close(bool remove = false) {
-    if (index_ != nullptr) vt_->close(index_, remove ? 1 : 0);
-    index_ = nullptr;
-  }
   // Appends batches [from, to) of the log whose timestamps are `ts`.
   void append(const std::vector<int64_t>& ts, size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) {
-      keel_batch_info b = batch(static_cast<int>(i), ts[i]);
-      keel_error err{};
-      ASSERT_EQ(vt_->on_append(index_, &b, &err), KEEL_OK) << err.message;
-    }
+    append_batches(static_cast<int>(from), static_cast<int>(to), [&](int i) { return ts[i]; });
   }
   void append(const std::vector<int64_t>& ts) { append(ts, 0, ts.size()); }
   void replay_from(int64_t position, const std::vector<int64_t>& ts) {
     append(ts, static_cast<size_t>(position / kBatchBytes), ts.size());
   }
-
-  keel_index_entry lookup(int64_t timestamp) {
-    keel_index_entry e{sizeof(keel_index_entry), -7, -7, -7};
-    EXPECT_EQ(vt_->lookup_time(index_, timestamp, &e), KEEL_OK);
-    return e;
+  void replay_from_recovery() override { replay_from(recovery(), rising(10)); }
+  // What is left of the rising log's index once the log is cut at 300.
+  void expect_cut_at_300() {
+    EXPECT_EQ(entries(), 2);
+    EXPECT_EQ(recovery(), 240);
+    expect_entry(lookup(INT64_MAX), 1040, 240, 5000);
   }
-  int64_t entries() { return vt_->entry_count(index_); }
-  int64_t recovery() { return vt_->recovery_position(index_); }
-  fs::path file() const { return prefix_ + ".timeindex"; }
+  // The ten-batch log with rising timestamps, indexed as a new segment.
+  void build_rising() {
+    ASSERT_EQ(open(0), KEEL_OK) << message_;
+    append(rising(10));
+  }
+
+  keel_index_entry lookup(int64_t timestamp) { return lookup_with(vt_->lookup_time, timestamp); }
   int64_t log_size(const std::vector<int64_t>& ts) const {
     return static_cast<int64_t>(ts.size()) * kBatchBytes;
   }
@@ -138,19 +85,7 @@ class TimestampIndexTest : public ::testing::Test {
       }
     }
   }
-
-  LoadedPlugin plugin_{"index", "timestamp"};
-  const keel_index_vtable* vt_ = plugin_.vtable<keel_index_vtable>();
-  TestHost host_;
-  std::unique_ptr<TestConfig> config_;
-  keel_index* index_ = nullptr;
-  std::string message_;
-  fs::path dir_;
-  std::string prefix_;
 };
-
-const std::string kRisingEntries =
-    be_entry(3000, 20, 120) + be_entry(5000, 40, 240) + be_entry(7000, 60, 360) + be_entry(9000, 80, 480);
 
 TEST_F(TimestampIndexTest, DeclaresTimeLookupOnly) {
   EXPECT_EQ(vt_->capabilities, KEEL_INDEX_CAN_LOOKUP_TIME);
@@ -167,18 +102,15 @@ TEST_F(TimestampIndexTest, NewSegmentStartsEmptyAndRecoversFromZero) {
 }
 
 TEST_F(TimestampIndexTest, EntriesFollowTheRunningMaximumEveryIntervalBytes) {
-  ASSERT_EQ(open(0), KEEL_OK) << message_;
-  append(rising(10));
+  build_rising();
   EXPECT_EQ(entries(), 4);
   EXPECT_EQ(recovery(), 480);
-  keel_error err{};
-  EXPECT_EQ(vt_->flush(index_, &err), KEEL_OK) << err.message;
+  EXPECT_EQ(flush(), KEEL_OK) << message_;
   EXPECT_EQ(slurp(file()).substr(0, 80), kRisingEntries + std::string(16, '\0'));
 }
 
 TEST_F(TimestampIndexTest, LookupTakesTheLastEntryStrictlyOlderThanTheTime) {
-  ASSERT_EQ(open(0), KEEL_OK) << message_;
-  append(rising(10));
+  build_rising();
   expect_entry(lookup(INT64_MIN), kBase, 0, -1);
   expect_entry(lookup(3000), kBase, 0, -1);  // before the first entry
   expect_entry(lookup(3001), 1020, 120, 3000);
@@ -257,59 +189,45 @@ TEST_F(TimestampIndexTest, TimestampZeroOnTheFirstBatchIsNotWrittenAsAnEntry) {
 }
 
 TEST_F(TimestampIndexTest, ReopenRestoresEntriesAndTheRunningMaximum) {
-  const auto ts = rising(10);
-  ASSERT_EQ(open(0), KEEL_OK) << message_;
-  append(ts);
+  build_rising();
   close();
   EXPECT_EQ(fs::file_size(file()), 64u);
-  ASSERT_EQ(open(log_size(ts)), KEEL_OK) << message_;
+  ASSERT_EQ(open(kTenBatches), KEEL_OK) << message_;
   EXPECT_EQ(entries(), 4);
   EXPECT_EQ(recovery(), 480);
   expect_entry(lookup(9001), 1080, 480, 9000);
-  replay_from(recovery(), ts);
+  replay_from_recovery();
   EXPECT_EQ(entries(), 4) << "replaying indexed batches adds nothing";
   close();
   EXPECT_EQ(slurp(file()), kRisingEntries);
 }
 
 TEST_F(TimestampIndexTest, ReopenWithAShorterLogDropsLaterEntries) {
-  const auto ts = rising(10);
-  ASSERT_EQ(open(0), KEEL_OK) << message_;
-  append(ts);
+  build_rising();
   close();
   ASSERT_EQ(open(300), KEEL_OK) << message_;
-  EXPECT_EQ(entries(), 2);
-  EXPECT_EQ(recovery(), 240);
-  expect_entry(lookup(INT64_MAX), 1040, 240, 5000);
-  replay_from(recovery(), ts);
+  expect_cut_at_300();
+  replay_from_recovery();
   close();
   EXPECT_EQ(slurp(file()), kRisingEntries);
 }
 
 TEST_F(TimestampIndexTest, TruncateThenReplayRebuildsTheSameEntries) {
-  const auto ts = rising(10);
-  ASSERT_EQ(open(0), KEEL_OK) << message_;
-  append(ts);
-  keel_error err{};
-  ASSERT_EQ(vt_->truncate(index_, 300, &err), KEEL_OK) << err.message;
-  EXPECT_EQ(entries(), 2);
-  EXPECT_EQ(recovery(), 240);
-  expect_entry(lookup(INT64_MAX), 1040, 240, 5000);
-  replay_from(recovery(), ts);
+  build_rising();
+  ASSERT_EQ(truncate(300), KEEL_OK) << message_;
+  expect_cut_at_300();
+  replay_from_recovery();
   EXPECT_EQ(entries(), 4);
   close();
   EXPECT_EQ(slurp(file()), kRisingEntries);
 }
 
 TEST_F(TimestampIndexTest, TruncateWithoutReplayStopsIndexingButStaysSound) {
-  const auto ts = rising(10);
-  ASSERT_EQ(open(0), KEEL_OK) << message_;
-  append(ts);
-  keel_error err{};
-  ASSERT_EQ(vt_->truncate(index_, 300, &err), KEEL_OK) << err.message;
+  build_rising();
+  ASSERT_EQ(truncate(300), KEEL_OK) << message_;
   // The batch at 300 follows a gap (240..300 was never replayed): the index
   // cannot know the maximum there, so it adds nothing rather than guess.
-  std::vector<int64_t> rewritten = ts;
+  std::vector<int64_t> rewritten = rising(10);
   rewritten[5] = 100;
   rewritten[6] = 20000;
   append(rewritten, 5, 10);
@@ -327,8 +245,7 @@ TEST_F(TimestampIndexTest, TruncateSinceTheLastEntryStepsTheMaximumBack) {
   std::vector<int64_t> ts = {100, 200, 300, 350};
   append(ts);
   EXPECT_EQ(entries(), 1);  // (300 @ 120); 350 @ 180 not yet 100 bytes later
-  keel_error err{};
-  ASSERT_EQ(vt_->truncate(index_, 180, &err), KEEL_OK) << err.message;
+  ASSERT_EQ(truncate(180), KEEL_OK) << message_;
   ts = {100, 200, 300, 320, -1};
   append(ts, 3, 5);
   EXPECT_EQ(entries(), 2);
@@ -338,46 +255,22 @@ TEST_F(TimestampIndexTest, TruncateSinceTheLastEntryStepsTheMaximumBack) {
 
 TEST_F(TimestampIndexTest, ZeroFilledFileHoldsNoEntries) {
   spill(file(), std::string(4096, '\0'));
-  const auto ts = rising(10);
-  ASSERT_EQ(open(log_size(ts)), KEEL_OK) << message_;
-  EXPECT_EQ(entries(), 0);
-  EXPECT_EQ(recovery(), 0);
-  replay_from(0, ts);
-  close();
-  EXPECT_EQ(slurp(file()), kRisingEntries);
+  expect_recovery(0, 0, kRisingEntries);
 }
 
 TEST_F(TimestampIndexTest, FileCutMidEntryKeepsTheWholeEntries) {
   spill(file(), kRisingEntries.substr(0, 16 * 3 + 9));
-  const auto ts = rising(10);
-  ASSERT_EQ(open(log_size(ts)), KEEL_OK) << message_;
-  EXPECT_EQ(entries(), 3);
-  EXPECT_EQ(recovery(), 360);
-  replay_from(recovery(), ts);
-  close();
-  EXPECT_EQ(slurp(file()), kRisingEntries);
+  expect_recovery(3, 360, kRisingEntries);
 }
 
 TEST_F(TimestampIndexTest, GarbageAfterValidEntriesIsDroppedAndRebuilt) {
-  const auto ts = rising(10);
   // Entry 2 goes back in time; entry 3 would be fine on its own.
   spill(file(), kRisingEntries.substr(0, 32) + be_entry(4000, 60, 360) + kRisingEntries.substr(48));
-  ASSERT_EQ(open(log_size(ts)), KEEL_OK) << message_;
-  EXPECT_EQ(entries(), 2);
-  EXPECT_EQ(recovery(), 240);
-  replay_from(recovery(), ts);
-  close();
-  EXPECT_EQ(slurp(file()), kRisingEntries);
+  expect_recovery(2, 240, kRisingEntries);
 }
 
 TEST_F(TimestampIndexTest, MissingFileForANonEmptyLogStartsFromZero) {
-  const auto ts = rising(10);
-  ASSERT_EQ(open(log_size(ts)), KEEL_OK) << message_;
-  EXPECT_EQ(entries(), 0);
-  EXPECT_EQ(recovery(), 0);
-  replay_from(0, ts);
-  close();
-  EXPECT_EQ(slurp(file()), kRisingEntries);
+  expect_recovery(0, 0, kRisingEntries);
 }
 
 TEST_F(TimestampIndexTest, GrowsPastMaxIndexBytes) {
@@ -397,8 +290,7 @@ TEST_F(TimestampIndexTest, PreallocatesMaxIndexBytesAndSealTrims) {
   ASSERT_EQ(open(0), KEEL_OK) << message_;
   append(ts, 0, 10);
   EXPECT_EQ(fs::file_size(file()), 10u * 1024 * 1024);
-  keel_error err{};
-  ASSERT_EQ(vt_->seal(index_, &err), KEEL_OK) << err.message;
+  ASSERT_EQ(seal(), KEEL_OK) << message_;
   EXPECT_EQ(fs::file_size(file()), 64u);
   expect_entry(lookup(INT64_MAX), 1080, 480, 9000);
   append(ts, 10, 12);  // recovery may still replay into a sealed index
@@ -411,19 +303,12 @@ TEST_F(TimestampIndexTest, PreallocatesMaxIndexBytesAndSealTrims) {
 }
 
 TEST_F(TimestampIndexTest, CloseWithRemoveDeletesTheFile) {
-  ASSERT_EQ(open(0), KEEL_OK) << message_;
-  append(rising(10));
-  ASSERT_TRUE(fs::exists(file()));
-  close(true);
-  EXPECT_FALSE(fs::exists(file()));
+  build_rising();
+  expect_close_with_remove_deletes_the_file();
 }
 
 TEST_F(TimestampIndexTest, WrongTypedSettingFailsOpenWithAMessage) {
-  EXPECT_NE(open(0, true, "max_index_bytes = \"x\""), KEEL_OK);
-  EXPECT_EQ(index_, nullptr);
-  EXPECT_NE(message_.find("max_index_bytes"), std::string::npos) << message_;
-  ASSERT_FALSE(config_->problems().empty());
-  EXPECT_FALSE(fs::exists(file()));
+  expect_wrong_typed_setting_fails_open("max_index_bytes");
 }
 
 }  // namespace

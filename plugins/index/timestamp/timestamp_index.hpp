@@ -1,5 +1,4 @@
-// Time index: 16-byte entries (timestamp int64, relative offset uint32,
-// position uint32; big-endian) in an mmap'ed `<segment>.timeindex` file.
+// Time index: TimeEntry entries in an mmap'ed `<segment>.timeindex` file.
 //
 // An entry (T, offset, position) says: T is the largest timestamp of every
 // batch up to and including the one at `position`, and that batch is the
@@ -20,65 +19,38 @@
 // then arrive with a gap (the kernel did not replay from recovery_position()),
 // the index stops adding entries until reopened rather than write a wrong one.
 //
-// Threads: a std::shared_mutex guards the mapping and all state; lookups,
-// flush and entry_count take it shared, everything else exclusively.
+// Threads: as EntryIndex.
 #pragma once
 
 #include <cstdint>
 #include <keel/plugin.hpp>
-#include <shared_mutex>
-#include <string>
 #include <vector>
 
-#include "../sparse-mmap/entry_file.hpp"
-#include "../sparse-mmap/index_settings.hpp"
+#include "common/typed_entry_index.hpp"
+#include "time_entry.hpp"
 
 namespace keel::index {
 
-class TimestampIndex final : public sdk::Index {
+class TimestampIndex final : public TypedEntryIndex<TimeEntry> {
  public:
   TimestampIndex(const sdk::Host& host, const keel_index_open_args& args);
-  ~TimestampIndex() override;
 
-  int64_t recovery_position() override;
   void on_append(const keel_batch_info& batch) override;
   keel_index_entry lookup_time(int64_t timestamp) override;
-  void truncate(int64_t log_size) override;
-  void flush() override;
-  void seal() override;
-  int64_t entry_count() override;
-  void remove_files() override;
 
  private:
-  struct Entry {
-    int64_t timestamp;
-    int64_t relative_offset;
-    int64_t position;
-  };
-  static constexpr Entry kNone{-1, 0, 0};
+  static constexpr TimeEntry kNone{-1, 0, 0};
 
-  Entry read(size_t i) const;
-  void write(size_t i, Entry e);
-  size_t count_valid(int64_t log_size, std::string* why) const;
-  Entry last_entry() const { return count_ == 0 ? kNone : read(count_ - 1); }
+  void truncated(int64_t log_size, bool dropped) override;
+  TimeEntry last_entry() const { return count_ == 0 ? kNone : read(count_ - 1); }
   // Running maximum and where to expect the next batch, as of the last entry.
   void restart_from_last_entry();
-  size_t first_at_or_beyond(int64_t position) const;
-
-  sdk::Host host_;
-  int64_t base_offset_;
-  IndexSettings settings_;
-  mutable std::shared_mutex mu_;
-  EntryFile file_;
-  size_t count_ = 0;
-  bool sealed_ = false;
-  bool removed_ = false;
 
   // The batch that first reached the largest timestamp seen so far, and the
   // batches that raised the maximum since the last entry (oldest first), so
   // that a truncate can step the maximum back without re-reading the log.
-  Entry max_ = kNone;
-  std::vector<Entry> raised_since_entry_;
+  TimeEntry max_ = kNone;
+  std::vector<TimeEntry> raised_since_entry_;
   int64_t next_position_ = 0;
   bool gap_seen_ = false;
 };

@@ -3,8 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 namespace keel::index {
+
+// The largest value a 32-bit field holds; larger ones cannot be indexed.
+constexpr int64_t kMaxField32 = std::numeric_limits<uint32_t>::max();
 
 inline uint32_t load_be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};

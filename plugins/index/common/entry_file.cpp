@@ -1,4 +1,4 @@
-#include "entry_file.hpp"
+#include "common/entry_file.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -49,6 +49,11 @@ EntryFile::EntryFile(std::string path, size_t entry_size) : path_(std::move(path
 EntryFile::~EntryFile() {
   unmap();
   if (fd_ >= 0) ::close(fd_);
+}
+
+bool EntryFile::blank(size_t i) const {
+  const uint8_t* p = slot(i);
+  return std::all_of(p, p + entry_size_, [](uint8_t b) { return b == 0; });
 }
 
 void EntryFile::reshape(size_t used, size_t capacity) {

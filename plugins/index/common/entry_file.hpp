@@ -2,8 +2,6 @@
 // plain stores and lookups read the page cache directly. The file may be
 // longer than the entries in use (preallocation); the owning index tracks how
 // many slots are used. Not thread-safe: the owner serialises access.
-//
-// Shared by the built-in index plugins (sparse-mmap, timestamp).
 #pragma once
 
 #include <cstddef>
@@ -24,7 +22,10 @@ class EntryFile {
   const std::string& path() const { return path_; }
   bool created() const { return created_; }
   size_t stray_bytes_cut() const { return stray_bytes_cut_; }
+  size_t entry_size() const { return entry_size_; }
   size_t slots() const { return mapped_ / entry_size_; }
+  // An all-zero slot ends the entries in every built-in layout.
+  bool blank(size_t i) const;
 
   const uint8_t* slot(size_t i) const { return data_ + i * entry_size_; }
   uint8_t* slot(size_t i) { return data_ + i * entry_size_; }

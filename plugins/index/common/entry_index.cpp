@@ -1,0 +1,113 @@
+#include "common/entry_index.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+namespace keel::index {
+namespace {
+
+std::string index_path(const keel_index_open_args& args, const EntryLayout& layout) {
+  if (args.path_prefix == nullptr || *args.path_prefix == '\0') {
+    throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT,
+                     std::string(layout.name) + " index: open called without a path prefix");
+  }
+  return std::string(args.path_prefix) + layout.suffix;
+}
+
+}  // namespace
+
+EntryIndex::EntryIndex(const sdk::Host& host, const keel_index_open_args& args, const EntryLayout& layout)
+    : layout_(layout),
+      host_(host),
+      base_offset_(args.base_offset),
+      settings_(IndexSettings::read(
+          host, args.config, std::string(layout.name) + " index of '" + index_path(args, layout) + "'")),
+      file_(index_path(args, layout), layout.entry_size) {
+  std::string why;
+  count_ = count_valid(args.log_size, &why);
+  const std::string& path = file_.path();
+  if (file_.created() && args.log_size > 0) {
+    host_.info("index file '" + path + "' was missing for a log of " + std::to_string(args.log_size) +
+               " bytes; rebuilding it from the log");
+  }
+  if (file_.stray_bytes_cut() > 0) {
+    host_.info("index file '" + path + "' ended mid-entry; cut " + std::to_string(file_.stray_bytes_cut()) +
+               " stray bytes");
+  }
+  if (!why.empty()) {
+    host_.info("index file '" + path + "': kept " + std::to_string(count_) +
+               " entries and dropped the rest, " + "because entry " + std::to_string(count_) + " " + why +
+               "; they are rebuilt from the log");
+  }
+  const size_t preallocated = static_cast<size_t>(settings_.max_index_bytes) / layout_.entry_size;
+  file_.reshape(count_, args.writable ? std::max(preallocated, count_ + 1) : count_);
+  sealed_ = args.writable == 0;
+}
+
+EntryIndex::~EntryIndex() {
+  if (removed_) return;
+  try {
+    // As Kafka: a closed index holds no preallocated tail.
+    file_.reshape(count_, count_);
+  } catch (const std::exception& e) {
+    host_.warn(e.what());
+  }
+}
+
+size_t EntryIndex::count_valid(int64_t log_size, std::string* why) const {
+  size_t n = 0;
+  for (; n < file_.slots(); ++n) {
+    if (file_.blank(n)) break;
+    *why = layout_.out_of_order(n == 0 ? nullptr : file_.slot(n - 1), file_.slot(n));
+    if (!why->empty()) break;
+    const int64_t position = layout_.position(file_.slot(n));
+    if (position >= log_size) {
+      *why = "points at position " + std::to_string(position) + ", at or beyond the log's end (" +
+             std::to_string(log_size) + " bytes)";
+      break;
+    }
+  }
+  return n;
+}
+
+bool EntryIndex::drop_entries_from(int64_t log_size) {
+  const size_t keep = partition_point([&](size_t i) { return layout_.position(file_.slot(i)) < log_size; });
+  if (keep == count_) return false;
+  count_ = keep;
+  file_.reshape(count_, sealed_ ? count_ : std::max(file_.slots(), count_ + 1));
+  return true;
+}
+
+int64_t EntryIndex::recovery_position() {
+  std::shared_lock lock(mu_);
+  return last_position();
+}
+
+void EntryIndex::truncate(int64_t log_size) {
+  std::unique_lock lock(mu_);
+  truncated(log_size, drop_entries_from(log_size));
+}
+
+void EntryIndex::flush() {
+  std::shared_lock lock(mu_);
+  file_.sync(count_);
+}
+
+void EntryIndex::seal() {
+  std::unique_lock lock(mu_);
+  file_.reshape(count_, count_);
+  sealed_ = true;
+}
+
+int64_t EntryIndex::entry_count() {
+  std::shared_lock lock(mu_);
+  return static_cast<int64_t>(count_);
+}
+
+void EntryIndex::remove_files() {
+  std::unique_lock lock(mu_);
+  file_.remove();
+  removed_ = true;
+}
+
+}  // namespace keel::index
