@@ -1,0 +1,25 @@
+// keel-load: end-to-end load generator for a Kafka-compatible broker, on
+// librdkafka's C API. Prints one human-readable line and one JSON line.
+#include <cstdio>
+#include <exception>
+#include <stdexcept>
+
+#include "consume.hpp"
+#include "options.hpp"
+#include "produce.hpp"
+
+int main(int argc, char** argv) {
+  keel::load::Options options;
+  try {
+    options = keel::load::parse_options(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    fprintf(stderr, "keel-load: %s\n%s", e.what(), keel::load::kUsage);
+    return 2;
+  }
+  try {
+    return options.mode == "produce" ? keel::load::run_produce(options) : keel::load::run_consume(options);
+  } catch (const std::exception& e) {
+    fprintf(stderr, "keel-load %s: %s\n", options.mode.c_str(), e.what());
+    return 1;
+  }
+}
