@@ -573,6 +573,18 @@ TopicConfig BrokerConfig::topic_from_defaults(const std::string& name) const {
   return t;
 }
 
+std::string string_override(const std::string& key, const std::string& value) {
+  if (value.find('\'') == std::string::npos && value.find('\n') == std::string::npos) {
+    return key + "='" + value + "'";
+  }
+  std::string escaped;
+  for (char c : value) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    escaped += c == '\n' ? std::string("\\n") : std::string(1, c);
+  }
+  return key + "=\"" + escaped + "\"";
+}
+
 TopicConfig BrokerConfig::topic_from_toml(const std::string& name, const std::string& settings_toml,
                                           const std::string& source) const {
   toml::table own;

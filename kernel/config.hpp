@@ -90,6 +90,10 @@ BrokerConfig parse_config(const std::string& toml_text, const std::string& sourc
                           const std::vector<std::string>& overrides = {});
 BrokerConfig load_config_file(const std::string& path, const std::vector<std::string>& overrides = {});
 
+// A "key=value" override that sets `key` to the string `value` exactly (as a
+// TOML literal string when it can be one, else a basic string with escapes).
+std::string string_override(const std::string& key, const std::string& value);
+
 // Validates a topic name as Kafka does: 1..249 of [a-zA-Z0-9._-], not "." or "..".
 bool valid_topic_name(const std::string& name);
 

@@ -56,10 +56,8 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // As TOML literal strings: no escapes to get wrong ('\'' cannot occur in them).
-  auto literal = [](const std::string& s) { return s.find('\'') == std::string::npos ? "'" + s + "'" : s; };
-  if (!data_dir.empty()) overrides.push_back("broker.data_dir=" + literal(data_dir));
-  if (!log_level.empty()) overrides.push_back("broker.log_level=" + literal(log_level));
+  if (!data_dir.empty()) overrides.push_back(keel::string_override("broker.data_dir", data_dir));
+  if (!log_level.empty()) overrides.push_back(keel::string_override("broker.log_level", log_level));
 
   keel::BrokerConfig config;
   try {

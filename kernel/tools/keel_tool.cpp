@@ -36,7 +36,7 @@ const char* kUsage =
 
 keel::BrokerConfig load(const std::string& config_path, const std::string& data_dir) {
   std::vector<std::string> overrides;
-  if (!data_dir.empty()) overrides.push_back("broker.data_dir=\"" + data_dir + "\"");
+  if (!data_dir.empty()) overrides.push_back(keel::string_override("broker.data_dir", data_dir));
   keel::BrokerConfig cfg = config_path.empty() ? keel::parse_config("", "<defaults>", overrides)
                                                : keel::load_config_file(config_path, overrides);
   cfg.transports.clear();  // the tool is the only client

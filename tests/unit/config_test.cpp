@@ -591,3 +591,17 @@ TEST(ConfigFile, DocumentationExamplesParse) {
 
 }  // namespace
 }  // namespace keel
+
+namespace keel {
+namespace {
+
+// --data-dir and friends pass any string through unchanged.
+TEST(ConfigOverride, StringOverrideKeepsAnyValueExactly) {
+  for (const std::string dir : {"/tmp/plain", "/tmp/it's", "C:\\data\\x", "/tmp/\"q\"", "/tmp/it's \"both\""}) {
+    BrokerConfig cfg = parse_config("", "t.toml", {string_override("broker.data_dir", dir)});
+    EXPECT_EQ(cfg.data_dir, dir);
+  }
+}
+
+}  // namespace
+}  // namespace keel
