@@ -2,6 +2,7 @@
 
 #include <sys/uio.h>
 
+#include <keel/codec.hpp>
 #include <keel/record_batch.hpp>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "error.hpp"
+#include "log_rewriter.hpp"
 
 namespace keel {
 namespace fs = std::filesystem;
@@ -50,6 +52,9 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) fail(KEEL_ERR_IO, "cannot create partition directory '" + dir_ + "': " + ec.message());
+  // Before listing segments: an interrupted rewrite leaves files that must
+  // be rolled back or forward first.
+  recover_interrupted_rewrites(dir_, name());
 
   std::vector<int64_t> bases;
   for (const auto& entry : fs::directory_iterator(dir_)) {
@@ -174,6 +179,23 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
     pos += h.total_size();
   }
   if (headers.empty()) fail(KEEL_ERR_INVALID_ARGUMENT, "empty produce for " + name() + ": no record batch");
+  if (options_.requires_keys) {
+    for (size_t i = 0; i < headers.size(); ++i) {
+      std::vector<batch::Record> records;
+      try {
+        records = codec::decode_batch(data + starts[i], headers[i].total_size());
+      } catch (const Error& e) {
+        fail(KEEL_ERR_CORRUPT, "rejected batch #" + std::to_string(i) + " for " + name() +
+                                   ": its records cannot be decoded (" + e.what() + "); nothing was written");
+      }
+      for (const auto& r : records) {
+        if (r.key) continue;
+        fail(KEEL_ERR_INVALID_ARGUMENT, "topic '" + topic_ + "' is compacted: record at offset-delta " +
+                                            std::to_string(r.offset - headers[i].base_offset) + " of batch #" +
+                                            std::to_string(i) + " has a null key; give every record a key");
+      }
+    }
+  }
 
   std::vector<uint8_t> offsets(8 * headers.size());
   std::vector<struct iovec> iov(2 * headers.size());
@@ -303,6 +325,27 @@ std::vector<keel_segment_info> PartitionLog::segment_infos() const {
   out.reserve(segments_.size());
   for (const auto& s : segments_) out.push_back(s->info());
   return out;
+}
+
+std::vector<std::shared_ptr<Segment>> PartitionLog::closed_segments() const {
+  std::lock_guard lock(segments_mu_);
+  if (segments_.empty()) return {};
+  return {segments_.begin(), std::prev(segments_.end())};
+}
+
+void PartitionLog::replace_segments(const std::vector<std::shared_ptr<Segment>>& old, std::shared_ptr<Segment> fresh) {
+  // Rolling (under the append lock) and retention must not move the list
+  // under us.
+  std::lock_guard lock(append_mu_);
+  std::lock_guard seg_lock(segments_mu_);
+  auto it = old.empty() ? segments_.end() : std::find(segments_.begin(), segments_.end(), old.front());
+  const auto left = static_cast<size_t>(std::distance(it, segments_.end()));
+  if (it == segments_.end() || left <= old.size() || !std::equal(old.begin(), old.end(), it)) {
+    fail(KEEL_ERR_INTERNAL, name() + ": the segments a rewrite replaced are no longer in the log");
+  }
+  it = segments_.erase(it, it + static_cast<std::ptrdiff_t>(old.size()));
+  segments_.insert(it, std::move(fresh));
+  log_start_.store(segments_.front()->base_offset());
 }
 
 size_t PartitionLog::segment_count() const {

@@ -30,6 +30,9 @@ struct LogOptions {
   int64_t segment_ms = 7LL * 24 * 3600 * 1000;
   int64_t max_batch_bytes = 1048588;
   std::vector<IndexSpec> indexes;
+  // A retention strategy of the topic needs a key on every record
+  // (compaction): append() refuses records with a null key.
+  bool requires_keys = false;
 };
 
 struct AppendResult {
@@ -83,6 +86,23 @@ class PartitionLog {
   // Deletes the `count` oldest segments (never the active one).
   int delete_oldest(size_t count);
   std::vector<keel_segment_info> segment_infos() const;
+  // Every segment but the active one, oldest first.
+  std::vector<std::shared_ptr<Segment>> closed_segments() const;
+  // Puts `fresh` where the contiguous run `old` is in the segment list (a
+  // committed rewrite). Throws INTERNAL if `old` is no longer there.
+  void replace_segments(const std::vector<std::shared_ptr<Segment>>& old, std::shared_ptr<Segment> fresh);
+  const LogOptions& options() const { return options_; }
+
+  // Test-only: called with the name of each step of a rewrite's commit; a
+  // hook that throws RewriteCrash stops the commit dead, as a crash would.
+  void set_rewrite_failpoint(std::function<void(const char*)> hook) { failpoint_ = std::move(hook); }
+  void rewrite_step(const char* step) const {
+    if (failpoint_) failpoint_(step);
+  }
+  // Set when a commit failed after its point of no return: the files are in
+  // a state only start-up recovery finishes, so no further rewrite runs.
+  void block_rewrites() { rewrites_blocked_.store(true); }
+  bool rewrites_blocked() const { return rewrites_blocked_.load(); }
   size_t segment_count() const;
   int64_t size_bytes() const;
   int64_t index_entries() const;
@@ -128,6 +148,8 @@ class PartitionLog {
   std::mutex watch_mu_;
   std::list<std::shared_ptr<Watch>> watches_;
   std::atomic<bool> closed_{false};
+  std::function<void(const char*)> failpoint_;
+  std::atomic<bool> rewrites_blocked_{false};
 };
 
 struct PartitionLog::Watch {

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 
 #include <spdlog/spdlog.h>
@@ -50,9 +51,24 @@ std::string Segment::file_name(int64_t base_offset) {
   return buf;
 }
 
-Segment::Segment(const std::string& dir, int64_t base_offset, std::vector<IndexSpec> indexes)
+std::vector<std::string> Segment::files_of(const std::string& dir, const std::string& stem) {
+  std::vector<std::string> out;
+  const std::string lead = stem + ".";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(lead) || name.ends_with(".deleted")) continue;
+    const std::string rest = name.substr(lead.size());
+    if (rest.starts_with("cleaned.") || rest.starts_with("swap.")) continue;
+    out.push_back(name);
+  }
+  if (ec) fail(KEEL_ERR_IO, "cannot list partition directory '" + dir + "': " + ec.message());
+  return out;
+}
+
+Segment::Segment(const std::string& dir, int64_t base_offset, std::vector<IndexSpec> indexes, std::string stem)
     : dir_(dir),
-      prefix_(dir + "/" + file_name(base_offset)),
+      prefix_(dir + "/" + (stem.empty() ? file_name(base_offset) : stem)),
       base_offset_(base_offset),
       specs_(std::move(indexes)),
       next_offset_(base_offset) {
@@ -65,12 +81,51 @@ Segment::Segment(const std::string& dir, int64_t base_offset, std::vector<IndexS
 }
 
 Segment::~Segment() {
-  bool remove = deleted_.load();
+  // After rename_aside() the original names belong to the replacement: the
+  // index plugins must not delete by them, and only the renamed files go.
+  const bool renamed = !renamed_.empty();
+  const bool remove = deleted_.load() && !renamed;
   for (auto& idx : indexes_) idx.vt->close(idx.handle, remove ? 1 : 0);
   if (fd_ >= 0) ::close(fd_);
   // Readers that still hold the file keep reading it: unlinking only drops
   // the name.
   if (remove) ::unlink(path_.c_str());
+  for (const auto& p : renamed_) ::unlink(p.c_str());
+}
+
+void Segment::rename_aside() {
+  const std::string stem = prefix_.substr(dir_.size() + 1);
+  for (const auto& name : files_of(dir_, stem)) {
+    const std::string from = dir_ + "/" + name;
+    const std::string to = from + ".deleted";
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      int e = errno;
+      fail(status_from_errno(e), "rename of replaced segment file '" + from + "' to '" + to +
+                                     "' failed: " + errno_text(e) + "; restart the broker to finish the swap");
+    }
+    renamed_.push_back(to);
+  }
+}
+
+void Segment::for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit) const {
+  const int64_t limit = size();
+  std::vector<uint8_t> buf;
+  int64_t pos = 0;
+  uint8_t hdr[batch::kHeaderSize];
+  while (read_header(pos, limit, hdr)) {
+    auto h = batch::parse_header(hdr, sizeof hdr);
+    const int64_t total = h ? static_cast<int64_t>(h->batch_length) + 12 : 0;
+    if (total < kHeader || pos + total > limit) {
+      fail(KEEL_ERR_CORRUPT, "segment '" + path_ + "' has an unreadable batch at position " + std::to_string(pos) +
+                                 "; restart the broker after an unclean stop to verify it");
+    }
+    buf.resize(static_cast<size_t>(total));
+    if (read_fully(fd_, buf.data(), total, pos, path_) != total) {
+      fail(KEEL_ERR_IO, "short read of segment '" + path_ + "' at position " + std::to_string(pos));
+    }
+    if (!visit(buf.data(), buf.size())) return;
+    pos += total;
+  }
 }
 
 bool Segment::read_header(int64_t pos, int64_t limit, uint8_t* out) const {

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,13 +45,19 @@ struct SegmentRecovery {
 
 class Segment {
  public:
-  // Opens <dir>/<base>.log, creating it if missing.
-  Segment(const std::string& dir, int64_t base_offset, std::vector<IndexSpec> indexes);
+  // Opens <dir>/<stem>.log, creating it if missing; the stem defaults to
+  // file_name(base_offset). A rewrite builds its replacement under the stem
+  // "<base>.cleaned" so that it never touches the live files.
+  Segment(const std::string& dir, int64_t base_offset, std::vector<IndexSpec> indexes, std::string stem = "");
   ~Segment();
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
 
   static std::string file_name(int64_t base_offset);  // "00000000000000001234"
+  // Names (not paths) of the files in `dir` that belong to the segment set
+  // `stem`: "<stem>.<ext>", but not a rewrite's "<stem>.cleaned.*" or
+  // "<stem>.swap.*" files, nor files already renamed to "*.deleted".
+  static std::vector<std::string> files_of(const std::string& dir, const std::string& stem);
 
   // Brings the segment to a consistent state after open: with `verify`, reads
   // every batch and checks length and CRC, truncating at the first one that
@@ -79,9 +86,19 @@ class Segment {
   void seal();   // the segment is no longer active
   // Delete the files once the last user lets go.
   void mark_deleted() { deleted_.store(true); }
+  // A rewrite replaced this segment: renames its files to "<name>.deleted"
+  // (the replacement takes the original names) and deletes those renamed
+  // files once the last user lets go. The open fd keeps serving readers.
+  // Throws on the first rename that fails (the ones before stay renamed).
+  void rename_aside();
+
+  // Calls `visit` with each whole batch below size(), in order, until it
+  // returns false. Throws on I/O errors.
+  void for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit) const;
 
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
+  const std::string& prefix() const { return prefix_; }
   int64_t base_offset() const { return base_offset_; }
   int64_t size() const { return size_.load(std::memory_order_acquire); }
   int64_t next_offset() const { return next_offset_.load(std::memory_order_acquire); }
@@ -119,6 +136,7 @@ class Segment {
   std::atomic<int64_t> max_timestamp_{-1};
   int64_t created_ms_ = 0;
   std::atomic<bool> deleted_{false};
+  std::vector<std::string> renamed_;  // paths after rename_aside()
   std::string truncation_reason_;
 };
 

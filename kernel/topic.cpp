@@ -1,12 +1,26 @@
 #include "topic.hpp"
 
+#include <cstddef>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
 
 #include "error.hpp"
+#include "log_rewriter.hpp"
 
 namespace keel {
+namespace {
+
+// 1.2 members exist only in vtables that are large enough.
+bool has_rewrite(const keel_retention_vtable* vt) {
+  return vt->struct_size >= offsetof(keel_retention_vtable, rewrite) + sizeof(void*) && vt->rewrite != nullptr;
+}
+bool has_requires_keys(const keel_retention_vtable* vt) {
+  return vt->struct_size >= offsetof(keel_retention_vtable, requires_keys) + sizeof(void*) &&
+         vt->requires_keys != nullptr;
+}
+
+}  // namespace
 
 std::string Topic::partition_dir(const std::string& data_dir, const std::string& topic, int32_t p) {
   return data_dir + "/" + topic + "-" + std::to_string(p);
@@ -84,6 +98,10 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
   opts.segment_ms = config_.segment_ms;
   opts.max_batch_bytes = config_.max_batch_bytes;
   opts.indexes = index_specs_;
+  for (auto& r : retention_) {
+    auto* vt = r.ref.vt<keel_retention_vtable>();
+    if (has_requires_keys(vt) && vt->requires_keys(r.handle) != 0) opts.requires_keys = true;
+  }
   for (int32_t p = 0; p < count; ++p) {
     auto log = std::make_shared<PartitionLog>(config_.name, p, partition_dir(data_dir_, config_.name, p), opts,
                                               clock_);
@@ -133,6 +151,24 @@ int Topic::apply_retention(int64_t now_ms) {
       most = std::max(most, n);
     }
     if (most > 0) deleted += log->delete_oldest(most);
+  }
+  for (auto& r : retention_) {
+    auto* vt = r.ref.vt<keel_retention_vtable>();
+    if (!has_rewrite(vt)) continue;
+    for (auto& log : partitions_) {
+      try {
+        LogRewriter rewriter(*log, r.ref.name);
+        keel_error err{};
+        keel_status s = vt->rewrite(r.handle, rewriter.table(), now_ms, &err);
+        if (s != KEEL_OK) {
+          spdlog::error("topic '{}' partition {}: rewrite by retention '{}' failed ({}): {}", config_.name,
+                        log->partition(), r.ref.name, status_name(s), err.message);
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("topic '{}' partition {}: rewrite by retention '{}' failed: {}", config_.name,
+                      log->partition(), r.ref.name, e.what());
+      }
+    }
   }
   return deleted;
 }

@@ -17,6 +17,8 @@
  *        host services; broker API for transports.
  *   1.1  broker API: topic_details, partition_health, group_offsets;
  *        keel_create_topic_args.settings_toml (per-topic strategies).
+ *   1.2  retention: rewrite (with keel_log_rewriter) and requires_keys,
+ *        for strategies that rewrite closed segments (compaction).
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -29,7 +31,7 @@ extern "C" {
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 1
+#define KEEL_ABI_MINOR 2
 
 #define KEEL_PLUGIN_ENTRY_SYMBOL "keel_plugin_entry"
 
@@ -191,6 +193,8 @@ typedef struct keel_segment_info {
   int64_t last_modified_ms; /* file mtime, a fallback for max_timestamp */
 } keel_segment_info;
 
+typedef struct keel_log_rewriter keel_log_rewriter; /* 1.2, defined below */
+
 typedef struct keel_retention_vtable {
   uint32_t struct_size;
   keel_status (*create)(const keel_host* host, const keel_config* config,
@@ -201,7 +205,61 @@ typedef struct keel_retention_vtable {
   keel_status (*select)(keel_retention* r, const keel_segment_info* segments,
                         size_t count, int64_t now_ms, size_t* delete_count);
   void (*destroy)(keel_retention* r);
+
+  /* ---- 1.2 (optional: NULL, or absent in older plugins, for strategies
+   * that only delete whole segments) */
+  /* Rewrites closed segments of one partition, e.g. to compact them. Called
+   * on the broker's maintenance thread, after select() of every retention
+   * strategy of the topic. Use `log` only during this call. */
+  keel_status (*rewrite)(keel_retention* r, const keel_log_rewriter* log, int64_t now_ms,
+                         keel_error* err);
+  /* 1.2: whether the topic must refuse records with a null key (compaction
+   * needs a key on every record). NULL = no. */
+  int32_t (*requires_keys)(keel_retention* r);
 } keel_retention_vtable;
+
+/* 1.2: what a rewriting retention strategy may do to one partition.
+ *
+ * Crash safety belongs to the broker: a rewrite writes replacement segments
+ * aside and commit() swaps them in with renames, so that a crash at
+ * any point leaves either the old or the new segments, never a mix (start-up
+ * recovery finishes or rolls back an interrupted swap). Readers that opened
+ * the old segments keep reading them. Offsets never change: batches keep the
+ * base offsets they were stored with, and gaps between them are allowed. */
+typedef struct keel_rewrite keel_rewrite; /* one rewrite in progress */
+typedef int32_t (*keel_batch_visitor)(void* user, const uint8_t* batch, size_t len); /* 0 = stop */
+
+struct keel_log_rewriter {
+  uint32_t struct_size;
+  void* ctx;
+  const char* topic;
+  int32_t partition;
+  /* Closed segments, oldest first (the active segment is never offered). */
+  const keel_segment_info* segments;
+  size_t segment_count;
+  /* Offsets below this were last rewritten by this strategy (a cleaner's
+   * "clean point"); 0 at first. Persisted by the broker with commit. */
+  int64_t clean_offset;
+
+  /* Calls `visit` with every stored batch of closed segment `index`, in
+   * order; the bytes are valid during the call only. */
+  keel_status (*read_segment)(void* ctx, size_t index, keel_batch_visitor visit, void* user,
+                              keel_error* err);
+  /* Starts replacing closed segments [first, first + count) with ONE new
+   * segment. One rewrite may be open at a time; each segment is replaced at
+   * most once per rewrite() call. */
+  keel_status (*begin)(void* ctx, size_t first, size_t count, keel_rewrite** out, keel_error* err);
+  /* Appends one RecordBatch v2 to the replacement, offsets as stored
+   * (ascending, within [base of segment `first`, next_offset of the last
+   * replaced segment)). A batch may be rebuilt (fewer
+   * records, recompressed): it must carry a valid CRC. */
+  keel_status (*write)(void* ctx, keel_rewrite* rw, const uint8_t* batch, size_t len, keel_error* err);
+  /* Makes the replacement durable, swaps it in atomically, and records
+   * `clean_offset` for the next call. Consumes `rw` whatever the outcome. */
+  keel_status (*commit)(void* ctx, keel_rewrite* rw, int64_t clean_offset, keel_error* err);
+  /* Drops the replacement; the old segments stay. */
+  void (*abort)(void* ctx, keel_rewrite* rw);
+};
 
 /* ------------------------------------------------ strategy: partitioner */
 

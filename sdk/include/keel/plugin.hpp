@@ -207,7 +207,29 @@ class Retention {
   // Segments oldest first, the active one last; return how many of the
   // oldest may be deleted (the broker never deletes the active one).
   virtual size_t select(const keel_segment_info* segments, size_t count, int64_t now_ms) = 0;
+  // ABI 1.2, called only for classes that declare
+  // `static constexpr bool kRewrites = true;`: rewrite closed segments of one
+  // partition through `log` (valid during the call only).
+  virtual void rewrite(const keel_log_rewriter& log, int64_t now_ms) {
+    (void)log;
+    (void)now_ms;
+  }
+  // Whether the topic must refuse records with a null key (kRewrites only).
+  virtual bool requires_keys() { return false; }
 };
+
+namespace detail {
+
+template <class T>
+constexpr bool rewrites() {
+  if constexpr (requires { T::kRewrites; }) {
+    return T::kRewrites;
+  } else {
+    return false;
+  }
+}
+
+}  // namespace detail
 
 // T must be constructible from (const Host&, const Config&).
 template <class T>
@@ -226,6 +248,18 @@ const keel_retention_vtable* retention_vtable() {
       return detail::guarded(nullptr, [&] { *count = reinterpret_cast<Retention*>(r)->select(segs, n, now); });
     };
     v.destroy = [](keel_retention* r) noexcept { delete reinterpret_cast<Retention*>(r); };
+    if constexpr (detail::rewrites<T>()) {
+      v.rewrite = [](keel_retention* r, const keel_log_rewriter* log, int64_t now, keel_error* err) noexcept {
+        return detail::guarded(err, [&] { reinterpret_cast<Retention*>(r)->rewrite(*log, now); });
+      };
+      v.requires_keys = [](keel_retention* r) noexcept -> int32_t {
+        try {
+          return reinterpret_cast<Retention*>(r)->requires_keys() ? 1 : 0;
+        } catch (...) {
+          return 0;
+        }
+      };
+    }
     return v;
   }();
   return &vt;
