@@ -286,7 +286,7 @@ int64_t PartitionLog::flush() {
   if (end <= flushed_.load()) return flushed_.load();
   auto seg = active();
   if (!seg) return flushed_.load();
-  seg->flush();
+  seg->sync_log();
   int64_t prev = flushed_.load();
   while (prev < end && !flushed_.compare_exchange_weak(prev, end)) {
   }

@@ -417,11 +417,15 @@ std::pair<int64_t, int64_t> Segment::find_time(int64_t timestamp) const {
   return {-1, -1};
 }
 
-void Segment::flush() {
+void Segment::sync_log() {
   if (::fdatasync(fd_) != 0) {
     int e = errno;
     fail(status_from_errno(e), "fdatasync of segment '" + path_ + "' failed: " + errno_text(e));
   }
+}
+
+void Segment::flush() {
+  sync_log();
   for (auto& inst : indexes_) {
     keel_error err{};
     if (inst.vt->flush(inst.handle, &err) != KEEL_OK) {

@@ -83,6 +83,9 @@ class Segment {
   std::pair<int64_t, int64_t> find_time(int64_t timestamp) const;
 
   void flush();  // fdatasync the log, flush the indexes
+  // fdatasync the log only: what acks=all waits for. Indexes need no sync
+  // there, since recovery rebuilds whatever they miss from the log.
+  void sync_log();
   void seal();   // the segment is no longer active
   // Delete the files once the last user lets go.
   void mark_deleted() { deleted_.store(true); }
