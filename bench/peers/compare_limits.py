@@ -1,0 +1,102 @@
+"""The machine's limits, measured in the same run as the brokers so every
+Keel figure can be given as a fraction of them.
+
+- loopback TCP bandwidth: iperf3, one stream, server and client pinned apart
+- TCP round trip: keel-tcp-rtt, 64 B ping-pong with TCP_NODELAY (a C client,
+  so the figure is the kernel's and not an interpreter's)
+- fdatasync'd sequential write bandwidth: fio, 1 MiB writes, fdatasync after each
+- 4 KiB fdatasync rate: fio, 4 KiB appends, fdatasync after each (p50/p99 too)
+"""
+import json
+import os
+import shutil
+import time
+
+import compare_procs as procs
+
+
+def measure(work, build, server_pin, client_pin, seconds, log):
+    limits = {}
+    limits["tcp_bandwidth"] = _iperf3(work, server_pin, client_pin, seconds)
+    log("  loopback TCP (iperf3, {} s): {:.0f} MB/s".format(seconds, limits["tcp_bandwidth"]["mb_per_s"]))
+    limits["tcp_rtt"] = _rtt(work, build, server_pin, client_pin)
+    log("  TCP round trip (64 B): p50 {p50:.1f} us, p99 {p99:.1f} us".format(**limits["tcp_rtt"]["rtt_us"]))
+    fio_dir = os.path.join(work, "fio")
+    os.makedirs(fio_dir)
+    try:
+        limits["seq_write_fdatasync"] = _fio(fio_dir, client_pin, "1M", seconds, "256M")
+        log("  sequential write, 1 MiB + fdatasync each (fio, {} s): {:.0f} MB/s".format(
+            seconds, limits["seq_write_fdatasync"]["mb_per_s"]))
+        limits["fdatasync_4k"] = _fio(fio_dir, client_pin, "4k", seconds, "64M")
+        log("  4 KiB append + fdatasync each (fio, {} s): {:,.0f}/s, p50 {:.0f} us, p99 {:.0f} us".format(
+            seconds, limits["fdatasync_4k"]["iops"], limits["fdatasync_4k"]["sync_p50_us"],
+            limits["fdatasync_4k"]["sync_p99_us"]))
+    finally:
+        shutil.rmtree(fio_dir, ignore_errors=True)
+    return limits
+
+
+COMMANDS = [
+    "iperf3 -s -B 127.0.0.1 -p $PORT -1          # server core",
+    "iperf3 -c 127.0.0.1 -p $PORT -t $SECONDS -J # client core",
+    "keel-tcp-rtt serve                          # server core",
+    "keel-tcp-rtt ping $PORT 20000               # client core",
+    "fio --name=seq --rw=write --bs=1M --size=256M --fdatasync=1 --ioengine=psync --time_based "
+    "--runtime=$SECONDS --directory=$WORK --output-format=json",
+    "fio --name=sync4k --rw=write --bs=4k --size=64M --fdatasync=1 --ioengine=psync --time_based "
+    "--runtime=$SECONDS --directory=$WORK --output-format=json",
+]
+
+
+def _iperf3(work, server_pin, client_pin, seconds):
+    port = procs.free_port()
+    log = os.path.join(work, "iperf3-server.log")
+    server = procs.start(server_pin + ["iperf3", "-s", "-B", "127.0.0.1", "-p", str(port), "-1"], log)
+    try:
+        status, out, err = 1, "", ""
+        for _ in range(50):  # until the server listens
+            status, out, err = procs.run(client_pin + ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t",
+                                                        str(seconds), "-J"], timeout_s=seconds + 30)
+            if status == 0 or "Connection refused" not in out + err:
+                break
+            time.sleep(0.1)
+        if status != 0:
+            raise RuntimeError("iperf3 failed: " + (err or out)[-500:])
+        end = json.loads(out)["end"]
+        return {"mb_per_s": end["sum_received"]["bits_per_second"] / 8 / 1e6}
+    finally:
+        procs.stop(server, grace_s=5)
+
+
+def _rtt(work, build, server_pin, client_pin):
+    tool = os.path.join(build, "bench", "peers", "keel-tcp-rtt")
+    log = os.path.join(work, "rtt-server.log")
+    server = procs.start(server_pin + [tool, "serve"], log)
+    try:
+        port = procs.wait_for(lambda: open(log).read().strip().isdigit() and int(open(log).read()), server,
+                              "keel-tcp-rtt serve", log)
+        status, out, err = procs.run(client_pin + [tool, "ping", str(port), "20000"], timeout_s=60)
+        if status != 0:
+            raise RuntimeError("keel-tcp-rtt ping failed: " + err)
+        return json.loads(out.strip().splitlines()[-1])
+    finally:
+        procs.stop(server, grace_s=5)
+
+
+def _fio(directory, pin, block, seconds, size):
+    status, out, err = procs.run(pin + [
+        "fio", "--name=limit", "--rw=write", "--bs=" + block, "--size=" + size, "--fdatasync=1",
+        "--ioengine=psync", "--time_based", "--runtime=" + str(seconds), "--directory=" + directory,
+        "--output-format=json"], timeout_s=seconds + 120)
+    if status != 0:
+        raise RuntimeError("fio failed: " + err[-500:])
+    job = json.loads(out[out.index("{"):])["jobs"][0]
+    sync = job.get("sync", {}).get("lat_ns", {})
+    pct = sync.get("percentile", {})
+    return {
+        "mb_per_s": job["write"]["bw_bytes"] / 1e6,
+        "iops": job["write"]["iops"],
+        "sync_p50_us": pct.get("50.000000", 0) / 1e3,
+        "sync_p99_us": pct.get("99.000000", 0) / 1e3,
+        "sync_mean_us": sync.get("mean", 0) / 1e3,
+    }
