@@ -11,8 +11,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
+
+from keel_harness import wait_until  # noqa: F401  (shared polling with a deadline)
 
 
 class Paths:
@@ -50,18 +51,6 @@ def make_workdir(test):
     if not os.environ.get("KEEL_IT_KEEP"):
         test.addCleanup(shutil.rmtree, d, True)
     return d
-
-
-def wait_until(condition, timeout, what):
-    """Polls `condition` until it returns a truthy value; fails after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def write_config(path, data_dir, plugin_path=None, body=""):
