@@ -2,6 +2,7 @@
 // handle set-up with errors turned into exceptions.
 #pragma once
 
+#include "json_string.hpp"
 #include <librdkafka/rdkafka.h>
 
 #include <cstdint>
@@ -28,6 +29,6 @@ rd_kafka_t* make_client(rd_kafka_type_t type, rd_kafka_conf_t* conf);
 int32_t partition_count(rd_kafka_t* rk, const std::string& topic, int64_t timeout_ms);
 
 // JSON string literal (quotes included) for the report line.
-std::string json_string(const std::string& s);
+using keel::bench::json_string;
 
 }  // namespace keel::load

@@ -4,6 +4,7 @@
 // JSON line has keel-load's keys, so bench/compare reads all clients alike.
 #pragma once
 
+#include "json_string.hpp"
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -51,6 +52,6 @@ class AckRecorder {
   keel::load::LatencyHistogram latency_ns_;
 };
 
-std::string json_string(const std::string& s);
+using keel::bench::json_string;
 
 }  // namespace keel::peers
