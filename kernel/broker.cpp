@@ -373,6 +373,7 @@ void Broker::stop() {
   // failed one the clean marker would let the next start skip verifying the
   // topics that were never opened.
   const bool was_ready = ready_.exchange(false);
+  stopping_ = true;
   spdlog::info("shutting down: stopping transports");
   stop_transports();
   {
@@ -440,7 +441,7 @@ void Broker::run_maintenance() {
   for (auto& t : topics()) t->roll_aged_segments();
   if (now - last_retention_ms_ >= config_.retention_check_ms) {
     last_retention_ms_ = now;
-    for (auto& t : topics()) t->apply_retention(now);
+    for (auto& t : topics()) t->apply_retention(now, &stopping_);
   }
   if (now - last_checkpoint_ms_ >= config_.recovery_checkpoint_ms) {
     last_checkpoint_ms_ = now;

@@ -124,6 +124,7 @@ class Broker {
 
   int lock_fd_ = -1;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> stopping_{false};  // set first thing in stop()
   bool started_ = false;
   bool stopped_ = false;
   std::mutex maint_mu_;

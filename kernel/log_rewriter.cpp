@@ -213,8 +213,12 @@ struct LogRewriter::Rewrite {
   bool finished = false;
 };
 
-LogRewriter::LogRewriter(PartitionLog& log, std::string strategy)
-    : log_(log), strategy_(std::move(strategy)), topic_(log.topic()), closed_(log.closed_segments()) {
+LogRewriter::LogRewriter(PartitionLog& log, std::string strategy, const std::atomic<bool>* stopping)
+    : log_(log),
+      strategy_(std::move(strategy)),
+      topic_(log.topic()),
+      closed_(log.closed_segments()),
+      stopping_(stopping) {
   replaced_.assign(closed_.size(), false);
   for (const auto& s : closed_) infos_.push_back(s->info());
   auto offsets = read_clean_offsets(log.dir());
@@ -231,6 +235,8 @@ LogRewriter::LogRewriter(PartitionLog& log, std::string strategy)
   table_.write = &write_fn;
   table_.commit = &commit_fn;
   table_.abort = &abort_fn;
+  table_.stopping = &stopping_fn;
+  table_.segment_bytes = log.options().segment_bytes;
 }
 
 LogRewriter::~LogRewriter() {
@@ -313,7 +319,7 @@ void LogRewriter::write(Rewrite& rw, const uint8_t* data, size_t len) {
   rw.out->append(&iov, 1,
                  {BatchMeta{h->base_offset, h->last_offset(), h->max_timestamp, static_cast<int32_t>(len)}});
   rw.next = h->last_offset() + 1;
-  ++rw.batches;
+  if (++rw.batches == 1) log_.rewrite_step("after-first-write");
 }
 
 void LogRewriter::discard(Rewrite& rw) {
@@ -464,6 +470,11 @@ keel_status LogRewriter::commit_fn(void* ctx, keel_rewrite* handle, int64_t clea
     if (err) std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
     return s;
   }
+}
+
+int32_t LogRewriter::stopping_fn(void* ctx) {
+  const auto* self = static_cast<LogRewriter*>(ctx);
+  return self->stopping_ != nullptr && self->stopping_->load() ? 1 : 0;
 }
 
 void LogRewriter::abort_fn(void* ctx, keel_rewrite* handle) {

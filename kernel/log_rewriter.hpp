@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -50,7 +51,8 @@ void write_clean_offsets(const std::string& dir, const std::map<std::string, int
 class LogRewriter {
  public:
   // Snapshots the closed segments of `log` for strategy `strategy`.
-  LogRewriter(PartitionLog& log, std::string strategy);
+  // `stopping` (may be null) becomes true when the broker shuts down.
+  LogRewriter(PartitionLog& log, std::string strategy, const std::atomic<bool>* stopping = nullptr);
   // Aborts rewrites the strategy began but neither committed nor aborted.
   ~LogRewriter();
   LogRewriter(const LogRewriter&) = delete;
@@ -67,6 +69,7 @@ class LogRewriter {
   static keel_status write_fn(void* ctx, keel_rewrite* rw, const uint8_t* batch, size_t len, keel_error* err);
   static keel_status commit_fn(void* ctx, keel_rewrite* rw, int64_t clean_offset, keel_error* err);
   static void abort_fn(void* ctx, keel_rewrite* rw);
+  static int32_t stopping_fn(void* ctx);
 
   Rewrite& begin(size_t first, size_t count);
   void write(Rewrite& rw, const uint8_t* batch, size_t len);
@@ -81,6 +84,7 @@ class LogRewriter {
   std::vector<bool> replaced_;  // by a rewrite committed during this call
   std::vector<keel_segment_info> infos_;
   std::vector<std::unique_ptr<Rewrite>> rewrites_;
+  const std::atomic<bool>* stopping_;
   keel_log_rewriter table_{};
 };
 

@@ -6,6 +6,9 @@
 #include <keel/record_batch.hpp>
 
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -442,6 +445,16 @@ void PartitionLog::fire_all_watches() {
     if (w->done) continue;
     w->done = true;
     w->callback();
+  }
+}
+
+void PartitionLog::rewrite_step(const char* step) const {
+  if (failpoint_) failpoint_(step);
+  static const char* crash_at = std::getenv("KEEL_TEST_CRASH_AT");
+  if (crash_at != nullptr && std::strcmp(crash_at, step) == 0) {
+    spdlog::warn("{}: KEEL_TEST_CRASH_AT={}: killing the broker (test failure injection)", name(), step);
+    spdlog::default_logger()->flush();
+    ::raise(SIGKILL);
   }
 }
 

@@ -96,9 +96,9 @@ class PartitionLog {
   // Test-only: called with the name of each step of a rewrite's commit; a
   // hook that throws RewriteCrash stops the commit dead, as a crash would.
   void set_rewrite_failpoint(std::function<void(const char*)> hook) { failpoint_ = std::move(hook); }
-  void rewrite_step(const char* step) const {
-    if (failpoint_) failpoint_(step);
-  }
+  // Also test-only, for whole-broker crash tests: with KEEL_TEST_CRASH_AT
+  // set to a step's name, the process SIGKILLs itself at that step.
+  void rewrite_step(const char* step) const;
   // Set when a commit failed after its point of no return: the files are in
   // a state only start-up recovery finishes, so no further rewrite runs.
   void block_rewrites() { rewrites_blocked_.store(true); }

@@ -135,7 +135,7 @@ int32_t Topic::choose_partition(const uint8_t* key, size_t key_len) {
   return out;
 }
 
-int Topic::apply_retention(int64_t now_ms) {
+int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
   if (retention_.empty()) return 0;
   int deleted = 0;
   for (auto& log : partitions_) {
@@ -156,8 +156,9 @@ int Topic::apply_retention(int64_t now_ms) {
     auto* vt = r.ref.vt<keel_retention_vtable>();
     if (!has_rewrite(vt)) continue;
     for (auto& log : partitions_) {
+      if (stopping != nullptr && stopping->load()) break;
       try {
-        LogRewriter rewriter(*log, r.ref.name);
+        LogRewriter rewriter(*log, r.ref.name, stopping);
         keel_error err{};
         keel_status s = vt->rewrite(r.handle, rewriter.table(), now_ms, &err);
         if (s != KEEL_OK) {

@@ -9,6 +9,7 @@
 
 #include <keel/plugin.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,7 +52,8 @@ class Topic {
   // Asks every retention strategy and deletes what the most eager allows,
   // then lets each rewriting strategy (ABI 1.2) rewrite closed segments of
   // every partition. Returns the number of segments deleted.
-  int apply_retention(int64_t now_ms);
+  // `stopping` (may be null) tells rewriting strategies to give up early.
+  int apply_retention(int64_t now_ms, const std::atomic<bool>* stopping = nullptr);
   void roll_aged_segments();
   void close();
 

@@ -78,15 +78,12 @@ std::vector<kb::Record> decode_batch(const uint8_t* batch, size_t len, size_t ma
   return kb::decode_records(h, reinterpret_cast<const uint8_t*>(plain.data()), plain.size());
 }
 
-std::string build_batch(const std::vector<kb::Record>& records, kb::Compression c, int64_t base_offset,
-                        int64_t producer_id, int16_t producer_epoch, int32_t base_sequence) {
-  kb::Builder builder(base_offset);
-  builder.producer(producer_id, producer_epoch, base_sequence);
-  for (const auto& r : records) builder.add(r);
-  std::string batch = builder.build();
+namespace {
+
+// Re-frames an uncompressed batch: same header, compressed records, then
+// the fields that depend on them (length, codec bits, CRC).
+std::string compress_batch(std::string batch, kb::Compression c) {
   if (c == kb::Compression::None) return batch;
-  // Re-frame the uncompressed batch: same header, compressed records, then
-  // the fields that depend on them (length, codec bits, CRC).
   const std::string packed = compress(c, reinterpret_cast<const uint8_t*>(batch.data()) + kb::kHeaderSize,
                                       batch.size() - kb::kHeaderSize);
   batch.resize(kb::kHeaderSize);
@@ -103,6 +100,64 @@ std::string build_batch(const std::vector<kb::Record>& records, kb::Compression 
                     static_cast<int16_t>(load_be<int16_t>(h + kb::kAttributesPos) | static_cast<int16_t>(c)));
   store_be<uint32_t>(h + kb::kCrcPos, kb::compute_crc(h, batch.size()));
   return batch;
+}
+
+// A batch with no records that keeps the original's offsets, timestamps and
+// producer fields; no codec bits, since there is nothing to decompress.
+std::string empty_header(const uint8_t* original) {
+  std::string out(reinterpret_cast<const char*>(original), kb::kHeaderSize);
+  auto* h = reinterpret_cast<uint8_t*>(out.data());
+  using kb::detail::load_be;
+  using kb::detail::store_be;
+  store_be<int32_t>(h + kb::kLengthPos, kb::kMinBatchLength);
+  store_be<int16_t>(h + kb::kAttributesPos,
+                    static_cast<int16_t>(load_be<int16_t>(h + kb::kAttributesPos) & ~kb::kCompressionMask));
+  store_be<int32_t>(h + kb::kRecordsCountPos, 0);
+  store_be<uint32_t>(h + kb::kCrcPos, kb::compute_crc(h, out.size()));
+  return out;
+}
+
+}  // namespace
+
+std::string build_batch(const std::vector<kb::Record>& records, kb::Compression c, int64_t base_offset,
+                        int64_t producer_id, int16_t producer_epoch, int32_t base_sequence) {
+  kb::Builder builder(base_offset);
+  builder.producer(producer_id, producer_epoch, base_sequence);
+  for (const auto& r : records) builder.add(r);
+  return compress_batch(builder.build(), c);
+}
+
+FilteredBatch filter_batch(const uint8_t* data, size_t len, const std::function<bool(const kb::Record&)>& keep,
+                           bool keep_empty_header, size_t max_size) {
+  FilteredBatch out;
+  std::vector<kb::Record> records = decode_batch(data, len, max_size);
+  const kb::Header h = *kb::parse_header(data, len);
+  if (h.control()) {
+    out.kept = records.size();
+    return out;
+  }
+  std::vector<const kb::Record*> kept;
+  kept.reserve(records.size());
+  for (const auto& r : records) {
+    if (keep(r)) kept.push_back(&r);
+  }
+  out.kept = kept.size();
+  out.removed = records.size() - kept.size();
+  if (out.removed == 0) return out;
+  if (kept.empty()) {
+    out.outcome = FilteredBatch::Outcome::Emptied;
+    if (keep_empty_header) out.batch = empty_header(data);
+    return out;
+  }
+  kb::Builder builder(h.base_offset);
+  builder.producer(h.producer_id, h.producer_epoch, h.base_sequence)
+      .attributes(static_cast<int16_t>(h.attributes & ~kb::kCompressionMask))
+      .partition_leader_epoch(h.partition_leader_epoch)
+      .last_offset_delta(h.last_offset_delta);
+  for (const auto* r : kept) builder.add_at(*r);
+  out.outcome = FilteredBatch::Outcome::Rebuilt;
+  out.batch = compress_batch(builder.build(), h.compression());
+  return out;
 }
 
 }  // namespace keel::codec

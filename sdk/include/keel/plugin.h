@@ -19,6 +19,9 @@
  *        keel_create_topic_args.settings_toml (per-topic strategies).
  *   1.2  retention: rewrite (with keel_log_rewriter) and requires_keys,
  *        for strategies that rewrite closed segments (compaction).
+ *   1.3  keel_log_rewriter: stopping, segment_bytes. Broker API:
+ *        commit_offsets (several partitions, one durable write),
+ *        store_group_metadata / group_metadata.
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -31,7 +34,7 @@ extern "C" {
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 2
+#define KEEL_ABI_MINOR 3
 
 #define KEEL_PLUGIN_ENTRY_SYMBOL "keel_plugin_entry"
 
@@ -259,6 +262,14 @@ struct keel_log_rewriter {
   keel_status (*commit)(void* ctx, keel_rewrite* rw, int64_t clean_offset, keel_error* err);
   /* Drops the replacement; the old segments stay. */
   void (*abort)(void* ctx, keel_rewrite* rw);
+
+  /* ---- 1.3 (check struct_size before use) */
+  /* 1 once the broker is shutting down: abort the rewrite and return soon
+   * (it is redone at the next start). Poll it during long work and while
+   * throttling. */
+  int32_t (*stopping)(void* ctx);
+  /* The topic's segment_bytes: a replacement should stay below it. */
+  int64_t segment_bytes;
 };
 
 /* ------------------------------------------------ strategy: partitioner */
@@ -369,6 +380,15 @@ typedef struct keel_partition_health {
 } keel_partition_health;
 
 typedef void (*keel_topic_details_callback)(void* user, const keel_topic_details* details);
+
+/* 1.3: one partition's offset in a commit_offsets call. */
+typedef struct keel_offset_commit {
+  uint32_t struct_size;
+  const char* topic;
+  int32_t partition;
+  int64_t offset;
+  const char* metadata; /* NULL = "" */
+} keel_offset_commit;
 /* One committed offset of a group; strings valid during the call only. */
 typedef void (*keel_group_offset_callback)(void* user, const char* topic, int32_t partition, int64_t offset,
                                            const char* metadata);
@@ -441,6 +461,21 @@ typedef struct keel_broker_api {
   keel_status (*partition_health)(void* ctx, const char* topic, int32_t partition, keel_partition_health* out);
   /* Every committed offset of a group (NOT_FOUND if it has none). */
   keel_status (*group_offsets)(void* ctx, const char* group, keel_group_offset_callback cb, void* user);
+
+  /* ---- 1.3 (check struct_size before use) */
+  /* Commits several offsets of one group at once. They are visible to
+   * fetch_offset when it returns; how durable they are then is the broker's
+   * offsets_flush setting ("commit": written and synced as one batch before
+   * it returns; "interval": written within offsets_flush_interval_ms and at
+   * clean shutdown). commit_offset behaves as a call with one entry. */
+  keel_status (*commit_offsets)(void* ctx, const char* group, const keel_offset_commit* offsets, size_t count,
+                                keel_error* err);
+  /* An opaque, transport-defined description of a group (e.g. its protocol
+   * type and generation) kept with its offsets across restarts, with the
+   * same durability; "" or NULL removes it. */
+  keel_status (*store_group_metadata)(void* ctx, const char* group, const char* metadata, keel_error* err);
+  /* Delivers the stored metadata via cb; NOT_FOUND if there is none. */
+  keel_status (*group_metadata)(void* ctx, const char* group, keel_string_callback cb, void* user);
 } keel_broker_api;
 
 /* -------------------------------------------------- strategy: transport */

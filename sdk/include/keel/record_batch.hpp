@@ -293,11 +293,38 @@ class Builder {
   explicit Builder(int64_t base_offset = 0) : base_offset_(base_offset) {}
 
   // r.offset is ignored: offsets are base + index.
-  Builder& add(const Record& r) { return append(r.key, r.value, r.timestamp, r.headers); }
+  Builder& add(const Record& r) { return append(r.key, r.value, r.timestamp, r.headers, next_delta()); }
 
   Builder& add(std::optional<std::string> key, std::optional<std::string> value, int64_t timestamp,
                std::vector<RecordHeader> headers = {}) {
-    return append(key, value, timestamp, headers);
+    return append(key, value, timestamp, headers, next_delta());
+  }
+
+  // Keeps r.offset, for rebuilding a batch with some records removed (as a
+  // log cleaner does): offsets must ascend and stay >= the base offset.
+  Builder& add_at(const Record& r) {
+    const int64_t delta = detail::wrapping_sub(r.offset, base_offset_);
+    if (delta < 0 || delta > std::numeric_limits<int32_t>::max() || (count_ > 0 && delta <= last_delta_)) {
+      throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT,
+                       "record offset " + std::to_string(r.offset) + " cannot follow offset " +
+                           std::to_string(base_offset_ + last_delta_) + " in a batch based at " +
+                           std::to_string(base_offset_) + "; offsets must ascend within 2^31 of the base");
+    }
+    return append(r.key, r.value, r.timestamp, r.headers, delta);
+  }
+
+  // Keeps a batch's lastOffsetDelta when its last records were removed, so
+  // that the producer's last sequence number (baseSequence + lastOffsetDelta)
+  // and the consumer's next offset stay what they were, as Kafka's cleaner
+  // does. Must be >= the delta of the last record added.
+  Builder& last_offset_delta(int32_t delta) {
+    last_delta_override_ = delta;
+    return *this;
+  }
+
+  Builder& partition_leader_epoch(int32_t epoch) {
+    leader_epoch_ = epoch;
+    return *this;
   }
 
   Builder& producer(int64_t id, int16_t epoch, int32_t base_sequence) {
@@ -339,10 +366,15 @@ class Builder {
     using detail::store_be;
     store_be<int64_t>(h + kBaseOffsetPos, base_offset_);
     store_be<int32_t>(h + kLengthPos, static_cast<int32_t>(total - kLogOverhead));
-    store_be<int32_t>(h + kLeaderEpochPos, -1);
+    store_be<int32_t>(h + kLeaderEpochPos, leader_epoch_);
     store_be<int8_t>(h + kMagicPos, static_cast<int8_t>(kMagic));
     store_be<int16_t>(h + kAttributesPos, attributes_);
-    store_be<int32_t>(h + kLastOffsetDeltaPos, static_cast<int32_t>(count_ - 1));
+    if (last_delta_override_ && *last_delta_override_ < last_delta_) {
+      throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "last offset delta " + std::to_string(*last_delta_override_) +
+                                                      " is below the delta of the last record, " +
+                                                      std::to_string(last_delta_));
+    }
+    store_be<int32_t>(h + kLastOffsetDeltaPos, last_delta_override_.value_or(last_delta_));
     store_be<int64_t>(h + kBaseTimestampPos, first_timestamp_);
     store_be<int64_t>(h + kMaxTimestampPos, max_timestamp_);
     store_be<int64_t>(h + kProducerIdPos, producer_id_);
@@ -380,8 +412,10 @@ class Builder {
     out += *s;
   }
 
+  int64_t next_delta() const { return count_ == 0 ? 0 : last_delta_ + 1; }
+
   Builder& append(const std::optional<std::string>& key, const std::optional<std::string>& value,
-                  int64_t timestamp, const std::vector<RecordHeader>& headers) {
+                  int64_t timestamp, const std::vector<RecordHeader>& headers, int64_t offset_delta) {
     if (count_ >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
       throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "record batch is full (2^31-1 records); start a new one");
     }
@@ -394,8 +428,10 @@ class Builder {
     } else if (timestamp > max_timestamp_) {
       max_timestamp_ = timestamp;
     }
+    if (offset_delta > std::numeric_limits<int32_t>::max()) {
+      throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "record batch spans 2^31 offsets; start a new one");
+    }
     const int64_t ts_delta = detail::wrapping_sub(timestamp, first_timestamp_);
-    const auto offset_delta = static_cast<int64_t>(count_);
 
     // The body size comes first on the wire, so size it before writing.
     size_t body = 1 + varint_size(ts_delta) + varint_size(offset_delta) + bytes_size(key) +
@@ -421,6 +457,7 @@ class Builder {
       put_bytes(records_, hdr.value);
     }
     ++count_;
+    last_delta_ = static_cast<int32_t>(offset_delta);
     return *this;
   }
 
@@ -429,6 +466,9 @@ class Builder {
   int16_t producer_epoch_ = -1;
   int32_t base_sequence_ = -1;
   int16_t attributes_ = 0;
+  int32_t leader_epoch_ = -1;
+  int32_t last_delta_ = 0;  // offset delta of the last record added
+  std::optional<int32_t> last_delta_override_;
   int64_t first_timestamp_ = 0;
   int64_t max_timestamp_ = 0;
   size_t count_ = 0;

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <keel/record_batch.hpp>
 #include <string>
 #include <vector>
@@ -47,5 +48,29 @@ std::vector<batch::Record> decode_batch(const uint8_t* batch, size_t len,
 std::string build_batch(const std::vector<batch::Record>& records, batch::Compression c,
                         int64_t base_offset = 0, int64_t producer_id = -1, int16_t producer_epoch = -1,
                         int32_t base_sequence = -1);
+
+// What filter_batch did with a batch.
+struct FilteredBatch {
+  enum class Outcome {
+    KeptAll,  // every record kept: write the original bytes, `batch` is empty
+    Rebuilt,  // some records kept: `batch` holds the rebuilt batch
+    Emptied,  // none kept: `batch` is empty, or the header-only batch if asked
+  };
+  Outcome outcome = Outcome::KeptAll;
+  std::string batch;
+  size_t kept = 0;
+  size_t removed = 0;
+};
+
+// Keeps the records of one stored batch for which keep() is true, the way
+// Kafka's log cleaner rebuilds batches: same base offset, lastOffsetDelta,
+// codec, timestamp type, transactional flag, partition leader epoch and
+// producer id/epoch/base sequence; records keep their offsets (gaps are
+// fine). With keep_empty_header, a batch left without records becomes a
+// 61-byte header with no records, which keeps an idempotent producer's last
+// sequence number in the log. Control batches are returned as KeptAll
+// without calling keep(). Throws like decode_batch.
+FilteredBatch filter_batch(const uint8_t* batch, size_t len, const std::function<bool(const batch::Record&)>& keep,
+                           bool keep_empty_header = false, size_t max_size = kDefaultMaxDecompressedSize);
 
 }  // namespace keel::codec
