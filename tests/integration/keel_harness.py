@@ -44,11 +44,13 @@ class Broker:
 
     `topics_toml` is appended to the config (e.g. "[topics.t]\\npartitions = 4").
     `kafka`/`http` enable the transports on free ports; `kafka_toml`/`http_toml`
-    add keys to their tables.
+    add keys to their tables. `env` adds variables to the broker's
+    environment (e.g. KEEL_TEST_CRASH_AT for failure injection).
     """
 
     def __init__(self, build_dir, topics_toml="", kafka=True, http=False, broker_toml="",
-                 data_dir=None, workdir=None, kafka_toml="", http_toml=""):
+                 data_dir=None, workdir=None, kafka_toml="", http_toml="", env=None):
+        self.env = dict(env or {})
         self.build_dir = os.path.abspath(build_dir)
         self.workdir = workdir or tempfile.mkdtemp(prefix="keel-it-")
         self.data_dir = data_dir or os.path.join(self.workdir, "data")
@@ -92,7 +94,7 @@ class Broker:
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             [os.path.join(self.build_dir, "kernel", "keel"), "--config", self.config_path, *extra_args],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
         log.close()
 
         def ready():
