@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "error.hpp"
+#include "file_util.hpp"
 #include "plugin_config.hpp"
 
 namespace keel {
@@ -23,33 +24,6 @@ namespace {
 constexpr const char* kCleanMarker = ".clean-shutdown";
 constexpr const char* kCheckpointFile = "recovery-points";
 constexpr const char* kLockFile = ".lock";
-
-void fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
-// Writes a small file so that a crash leaves either the old or the new one.
-void write_file_atomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(status_from_errno(errno), "cannot write '" + tmp + "': " + errno_text(errno));
-  ssize_t n = ::write(fd, content.data(), content.size());
-  int err = n == static_cast<ssize_t>(content.size()) ? 0 : (n < 0 ? errno : EIO);
-  if (err == 0 && ::fdatasync(fd) != 0) err = errno;
-  ::close(fd);
-  if (err != 0) {
-    ::unlink(tmp.c_str());
-    fail(status_from_errno(err), "cannot write '" + path + "': " + errno_text(err));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    fail(status_from_errno(errno), "cannot rename '" + tmp + "' to '" + path + "': " + errno_text(errno));
-  }
-  fsync_dir(fs::path(path).parent_path().string());
-}
 
 }  // namespace
 
@@ -108,12 +82,12 @@ void Broker::start() {
   registry_ = std::make_unique<PluginRegistry>(path, clock_);
   for (const auto& lib : config_.plugins) registry_->load_library(lib);
 
-  offsets_ = std::make_unique<GroupOffsetStore>(config_.data_dir);
   load_topics(clean || fresh);
   register_collectors();
 
   flusher_.start();
-  last_retention_ms_ = last_checkpoint_ms_ = clock_->now_ms();
+  open_offsets();
+  last_retention_ms_ = last_checkpoint_ms_ = last_offsets_flush_ms_ = clock_->now_ms();
   maint_thread_ = std::thread([this] { maintenance_loop(); });
   start_transports();
   ready_ = true;
@@ -382,6 +356,11 @@ void Broker::stop() {
   }
   maint_cv_.notify_all();
   if (maint_thread_.joinable()) maint_thread_.join();
+  try {
+    flush_offsets();
+  } catch (const std::exception& e) {
+    spdlog::error("writing the last committed offsets failed: {}; commits since the last flush are lost", e.what());
+  }
   flusher_.stop();
   destroy_transports();
   bool all_closed = true;
@@ -418,7 +397,8 @@ void Broker::stop() {
 
 void Broker::maintenance_loop() {
   std::unique_lock lock(maint_mu_);
-  const int64_t tick = std::min<int64_t>({config_.retention_check_ms, config_.recovery_checkpoint_ms, 1000});
+  const int64_t tick = std::min<int64_t>(
+      {config_.retention_check_ms, config_.recovery_checkpoint_ms, config_.offsets.flush_interval_ms, 1000});
   while (!maint_stop_) {
     maint_cv_.wait_for(lock, std::chrono::milliseconds(tick));
     if (maint_stop_) break;
@@ -442,6 +422,14 @@ void Broker::run_maintenance() {
   if (now - last_retention_ms_ >= config_.retention_check_ms) {
     last_retention_ms_ = now;
     for (auto& t : topics()) t->apply_retention(now, &stopping_);
+  }
+  if (!config_.offsets.flush_on_commit && now - last_offsets_flush_ms_ >= config_.offsets.flush_interval_ms) {
+    last_offsets_flush_ms_ = now;
+    try {
+      flush_offsets();
+    } catch (const std::exception& e) {
+      spdlog::error("writing committed offsets failed: {}; they stay in memory and the next flush retries", e.what());
+    }
   }
   if (now - last_checkpoint_ms_ >= config_.recovery_checkpoint_ms) {
     last_checkpoint_ms_ = now;

@@ -82,9 +82,14 @@ class Broker {
   // The C table handed to transports.
   const keel_broker_api* api() const { return &api_; }
 
-  // Runs one maintenance pass now (retention, rolling, checkpoint); tests
-  // use it with a manual clock.
+  // Runs one maintenance pass now (retention, rolling, checkpoint, offsets
+  // flush); tests use it with a manual clock.
   void run_maintenance();
+  // Writes the offsets committed since the last flush (offsets_flush =
+  // "interval") into the internal topic; throws keel::Error.
+  void flush_offsets();
+  // Broker-owned topics (__consumer_offsets): clients may read them only.
+  static bool is_internal(const std::string& topic);
 
  private:
   void lock_data_dir();
@@ -100,6 +105,11 @@ class Broker {
   std::string saved_settings_path(const std::string& topic) const;
   TopicConfig config_for_discovered(const std::string& topic) const;
   FlushPolicy policy_of(const Topic& t) const;
+  // broker_offsets.cpp
+  void open_offsets();
+  void load_offsets(Topic& topic);
+  void write_offsets(int32_t partition, const std::vector<std::string>& batches);
+  void migrate_legacy_offsets();
 
   BrokerConfig config_;
   SystemClock system_clock_;
@@ -133,6 +143,7 @@ class Broker {
   std::thread maint_thread_;
   int64_t last_retention_ms_ = 0;
   int64_t last_checkpoint_ms_ = 0;
+  int64_t last_offsets_flush_ms_ = 0;
 };
 
 // Fills the C broker API table with functions that call into `broker`.

@@ -47,8 +47,15 @@ void fill_watermarks(const PartitionLog& log, keel_watermarks* w) {
 }
 
 void describe(const Topic& t, keel_topic_callback cb, void* user) {
-  keel_topic_info info{sizeof info, t.name().c_str(), t.partition_count(), 0};
+  keel_topic_info info{sizeof info, t.name().c_str(), t.partition_count(), Broker::is_internal(t.name()) ? 1 : 0};
   cb(user, &info);
+}
+
+void refuse_internal(const char* topic, const char* what) {
+  if (topic != nullptr && Broker::is_internal(topic)) {
+    fail(KEEL_ERR_INVALID_ARGUMENT, std::string("topic '") + topic + "' is internal to the broker: clients cannot " +
+                                        what + " it (it can be read, e.g. with kcat, for debugging)");
+  }
 }
 
 // Keeps a fetched segment readable until the transport releases it.
@@ -77,6 +84,7 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
   };
   api->create_topic = [](void* ctx, const keel_create_topic_args* args, keel_error* err) {
     return guard(err, [&] {
+      refuse_internal(args->name, "create");
       // settings_toml came with ABI 1.1: older transports pass a shorter struct.
       const bool has_settings = args->struct_size >= offsetof(keel_create_topic_args, settings_toml) +
                                                          sizeof(args->settings_toml);
@@ -85,7 +93,10 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     });
   };
   api->delete_topic = [](void* ctx, const char* topic, keel_error* err) {
-    return guard(err, [&] { B(ctx).delete_topic(topic); });
+    return guard(err, [&] {
+      refuse_internal(topic, "delete");
+      B(ctx).delete_topic(topic);
+    });
   };
   api->auto_create_topics = [](void* ctx) -> int32_t { return B(ctx).auto_create_topics() ? 1 : 0; };
   api->choose_partition = [](void* ctx, const char* topic, const uint8_t* key, size_t key_len, int32_t* out) {
@@ -109,6 +120,13 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
       cb(user, &res);
     };
     try {
+      if (topic != nullptr && Broker::is_internal(topic)) {
+        return answer(KEEL_ERR_INVALID_ARGUMENT,
+                      std::string("topic '") + topic +
+                          "' is internal to the broker: clients cannot produce to it (consumer offsets are "
+                          "committed with OffsetCommit)",
+                      AppendResult{});
+      }
       B(ctx).produce(topic, partition, data, len, acks, answer);
     } catch (const std::exception& e) {
       answer(KEEL_ERR_INTERNAL, e.what(), AppendResult{});
@@ -163,6 +181,30 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     return guard(err, [&] {
       B(ctx).group_offsets().commit(group, topic, partition, offset, metadata ? metadata : "",
                                     B(ctx).clock().now_ms());
+    });
+  };
+  api->commit_offsets = [](void* ctx, const char* group, const keel_offset_commit* offsets, size_t count,
+                           keel_error* err) {
+    return guard(err, [&] {
+      std::vector<OffsetCommit> commits;
+      commits.reserve(count);
+      for (size_t i = 0; i < count; ++i) {
+        const auto& o = offsets[i];
+        commits.push_back(OffsetCommit{o.topic, o.partition, o.offset, o.metadata ? o.metadata : ""});
+      }
+      B(ctx).group_offsets().commit(group, commits, B(ctx).clock().now_ms());
+    });
+  };
+  api->store_group_metadata = [](void* ctx, const char* group, const char* metadata, keel_error* err) {
+    return guard(err, [&] {
+      B(ctx).group_offsets().set_group_metadata(group, metadata ? metadata : "", B(ctx).clock().now_ms());
+    });
+  };
+  api->group_metadata = [](void* ctx, const char* group, keel_string_callback cb, void* user) {
+    return guard(nullptr, [&] {
+      auto m = B(ctx).group_offsets().group_metadata(group);
+      if (!m) fail(KEEL_ERR_NOT_FOUND, std::string("group '") + group + "' has no stored metadata");
+      cb(user, m->c_str());
     });
   };
   api->fetch_offset = [](void* ctx, const char* group, const char* topic, int32_t partition, int64_t* offset,

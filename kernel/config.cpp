@@ -44,7 +44,9 @@ const std::vector<std::string> kTopLevelKeys = {"broker", "topic_defaults", "top
 const std::vector<std::string> kBrokerKeys = {
     "data_dir",           "plugin_path",        "plugins",
     "auto_create_topics", "retention_check_ms", "recovery_checkpoint_ms",
-    "log_level"};
+    "log_level",          "offsets_flush",      "offsets_flush_interval_ms",
+    "offsets_topic_partitions", "offsets_topic_segment_bytes", "offsets_topic_retention"};
+const std::vector<std::string> kOffsetsFlushModes = {"commit", "interval"};
 const std::vector<std::string> kTopicKeys = {
     "partitions",     "segment_bytes", "segment_ms", "max_batch_bytes", "flush_mode", "flush_interval_ms",
     "flush_messages", "index",         "retention",  "partitioner",     "plugins"};
@@ -445,6 +447,16 @@ class Parser {
         cfg.recovery_checkpoint_ms = integer(e, sec, 1);
       } else if (e.name == "log_level") {
         cfg.log_level = one_of(e, sec, kLogLevels);
+      } else if (e.name == "offsets_flush") {
+        cfg.offsets.flush_on_commit = one_of(e, sec, kOffsetsFlushModes) == "commit";
+      } else if (e.name == "offsets_flush_interval_ms") {
+        cfg.offsets.flush_interval_ms = integer(e, sec, 1);
+      } else if (e.name == "offsets_topic_partitions") {
+        cfg.offsets.topic_partitions = static_cast<int32_t>(integer(e, sec, 1, 1000));
+      } else if (e.name == "offsets_topic_segment_bytes") {
+        cfg.offsets.topic_segment_bytes = integer(e, sec, 1024);
+      } else if (e.name == "offsets_topic_retention") {
+        cfg.offsets.topic_retention = strings(e, sec, true);
       } else {
         unknown_key(e, sec, kBrokerKeys);
       }

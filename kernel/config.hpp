@@ -54,6 +54,18 @@ struct TransportConfig {
   PluginSettings settings;
 };
 
+// The internal topic __consumer_offsets and how commits reach it.
+struct OffsetsConfig {
+  // true ("commit"): an offset commit is durable before it is answered;
+  // false ("interval"): commits are written every flush_interval_ms.
+  bool flush_on_commit = true;
+  int64_t flush_interval_ms = 1000;
+  // Used when the topic is created; it keeps them afterwards.
+  int32_t topic_partitions = 1;
+  int64_t topic_segment_bytes = 100LL << 20;  // Kafka's offsets.topic.segment.bytes
+  std::vector<std::string> topic_retention = {"compaction"};
+};
+
 struct BrokerConfig {
   std::string source;  // path of the TOML file, or "<defaults>"
   std::string data_dir = "data";
@@ -63,6 +75,7 @@ struct BrokerConfig {
   int64_t retention_check_ms = 30000;
   int64_t recovery_checkpoint_ms = 5000;
   std::string log_level = "info";
+  OffsetsConfig offsets;
 
   TopicConfig topic_defaults;
   std::vector<TopicConfig> topics;

@@ -1,22 +1,25 @@
-// Durable consumer-group offsets, kept in memory and journaled to
-// <dir>/consumer-offsets.journal. (A later step moves them into a compacted
-// internal topic; the interface is meant to survive that.)
+// Consumer-group offsets and group metadata, kept in memory and persisted as
+// records of the internal compacted topic __consumer_offsets (see
+// offset_records.hpp for the records, Broker for the topic).
 //
-// Journal format, all integers little-endian:
-//   record  := u32 payload_length | u32 crc32c(payload) | payload
-//   payload := u8 type, then
-//     type 1 (commit):       str group | str topic | i32 partition | i64 offset
-//                            | i64 commit_time_ms | str metadata
-//     type 2 (remove topic): str topic
-//   str     := u32 byte_length | bytes
-// Later records win. Replay stops at the first torn or corrupt record and
-// truncates the journal there: the only way to produce one is an unclean stop
-// in the middle of an append, and everything before it was acknowledged.
-// A record with a valid checksum that cannot be understood (e.g. written by a
-// newer version) is an error instead, since truncating would lose data.
+// Commits are batched: a commit updates the in-memory state (visible to
+// fetch at once) and marks its keys dirty; flush() writes every dirty key as
+// one record batch per internal partition and returns once it is durable.
+// Who calls flush decides the durability (the broker's offsets_flush):
+//  - "commit": every commit call flushes before it returns, so an answered
+//    OffsetCommit survives a crash. Commits that arrive while a flush is
+//    running are written together by the next one (group commit).
+//  - "interval": the broker flushes every offsets_flush_interval_ms and at
+//    a clean shutdown; a crash loses at most that interval of commits, and
+//    consumers then re-read those records (at-least-once still holds).
+//
+// Threads: any thread may call any method. state_mu_ guards the maps and is
+// never held during I/O; flush_mu_ serialises flushes so that batches reach
+// the log in the order their commits were made.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -24,6 +27,9 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "clock.hpp"
+#include "offset_records.hpp"
 
 namespace keel {
 
@@ -33,70 +39,88 @@ struct CommittedOffset {
   int64_t commit_time_ms = 0;
 };
 
-struct GroupOffsetStoreOptions {
-  // The journal is rewritten with only live entries once it is larger than
-  // max(compact_min_bytes, 4 x the encoded size of the live entries).
-  uint64_t compact_min_bytes = 1 << 20;
+struct OffsetCommit {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+  std::string metadata;
 };
 
 class GroupOffsetStore {
  public:
-  static constexpr const char* kJournalName = "consumer-offsets.journal";
+  // Appends the batches (RecordBatch v2 bytes, in order) to partition
+  // `partition` of the internal topic and returns once they are durable;
+  // throws keel::Error.
+  using Writer = std::function<void(int32_t partition, const std::vector<std::string>& batches)>;
 
-  // Opens (creating `dir` and the journal if missing) and replays the journal.
-  explicit GroupOffsetStore(std::string dir, GroupOffsetStoreOptions options = {});
-  ~GroupOffsetStore();
+  // `clock` stamps the records (compaction's lag and tombstone retention
+  // are judged by record time).
+  GroupOffsetStore(int32_t partitions, Writer writer, bool flush_on_commit, const Clock& clock);
   GroupOffsetStore(const GroupOffsetStore&) = delete;
   GroupOffsetStore& operator=(const GroupOffsetStore&) = delete;
 
-  // Durable (written and fdatasync'ed) before it returns. On failure it
-  // throws keel::Error and the stored offsets are unchanged.
+  // Start-up: applies one record of the internal topic, in log order.
+  // Records of unknown kinds are skipped; malformed ones throw CORRUPT.
+  void apply(const std::string& key, const std::optional<std::string>& value);
+
+  // Internal partition that holds a group's records.
+  int32_t partition_for(const std::string& group) const;
+
+  // Throws keel::Error if a flush it needs fails; the commit then stays
+  // in memory and dirty, and a later flush retries it.
+  void commit(const std::string& group, const std::vector<OffsetCommit>& offsets, int64_t now_ms);
   void commit(const std::string& group, const std::string& topic, int32_t partition, int64_t offset,
-              const std::string& metadata, int64_t now_ms);
+              const std::string& metadata, int64_t now_ms) {
+    commit(group, {OffsetCommit{topic, partition, offset, metadata}}, now_ms);
+  }
   std::optional<CommittedOffset> fetch(const std::string& group, const std::string& topic,
                                        int32_t partition) const;
-  // Groups with at least one committed offset, sorted.
+  // Groups with a committed offset or stored metadata, sorted.
   std::vector<std::string> groups() const;
   // (topic, partition) -> offset, for every partition the group committed.
   std::map<std::pair<std::string, int32_t>, CommittedOffset> group_offsets(const std::string& group) const;
-  // Durably drops every group's offsets of a deleted topic; a group left
-  // with no offsets disappears from groups().
+  // "" removes it.
+  void set_group_metadata(const std::string& group, const std::string& metadata, int64_t now_ms);
+  std::optional<std::string> group_metadata(const std::string& group) const;
+  // Drops every group's offsets of a deleted topic (tombstones).
   void remove_topic(const std::string& topic);
 
-  const std::string& journal_path() const { return path_; }
+  // Writes every dirty key; returns once durable. Throws keel::Error, and
+  // the keys stay dirty.
+  void flush();
+  bool dirty() const;
+  bool flush_on_commit() const { return flush_on_commit_; }
 
  private:
   using Key = std::pair<std::string, int32_t>;  // (topic, partition)
-  using GroupMap = std::map<std::string, std::map<Key, CommittedOffset>>;
+  struct Group {
+    std::map<Key, CommittedOffset> offsets;
+    std::string metadata;  // "" = none
+  };
+  struct Dirty {
+    int32_t partition = 0;
+    std::optional<std::string> value;  // nullopt: tombstone
+  };
 
-  void replay();
-  // Drops the topic from every group; caller holds state_mu_ exclusively
-  // (or is the constructor).
-  void erase_topic(const std::string& topic);
-  void sync_dir();
-  // Appends one encoded record and syncs it, or throws with the journal
-  // left as it was (as far as the OS lets us).
-  void append(const std::string& record);
-  void maybe_compact();
-  void compact();
-  // Throws "<journal>: <what>: <errno text>; <hint>".
-  [[noreturn]] void fail_io(const std::string& what, int err, const std::string& hint = "") const;
+  // Caller holds state_mu_ exclusively; returns the commit's sequence.
+  uint64_t mark_dirty(const std::string& group, std::string key, std::optional<std::string> value);
+  // Flushes unless everything up to `seq` is durable already.
+  void flush_through(uint64_t seq);
+  void flush_locked();                        // caller holds flush_mu_
+  void drop_empty(const std::string& group);  // caller holds state_mu_
 
-  std::string dir_;
-  std::string path_;
-  GroupOffsetStoreOptions options_;
-  int fd_ = -1;
-  uint64_t size_ = 0;        // bytes of valid journal
-  uint64_t live_bytes_ = 0;  // encoded size of the live entries, as records
-  // A compaction renamed the journal but could not sync the directory: the
-  // next append must, or a crash could bring back the pre-compaction file.
-  bool dir_sync_pending_ = false;
+  const int32_t partitions_;
+  Writer writer_;
+  const bool flush_on_commit_;
+  const Clock& clock_;
 
-  // io_mu_ serializes writers (journal order == update order); state_mu_ is
-  // held only briefly, so readers never wait for an fdatasync.
-  std::mutex io_mu_;
   mutable std::shared_mutex state_mu_;
-  GroupMap groups_;
+  std::map<std::string, Group> groups_;
+  std::map<std::string, Dirty> dirty_;  // record key -> newest value
+  uint64_t seq_ = 0;                    // commits made
+
+  std::mutex flush_mu_;
+  uint64_t durable_seq_ = 0;  // commits up to here are durable (flush_mu_)
 };
 
 }  // namespace keel

@@ -54,7 +54,7 @@ class BrokerLifecycle(unittest.TestCase):
 
         b = self.broker().start_ready()
         out = b.output()
-        self.assertIn("2 topic(s)", out)
+        self.assertIn("3 topic(s)", out)  # orders, clicks and the internal __consumer_offsets
         self.assertTrue(os.path.isdir(os.path.join(self.data, "orders-1")), "declared topic not created")
         self.assertTrue(os.path.isdir(os.path.join(self.data, "clicks-0")), "declared topic not created")
         self.assertFalse(os.path.exists(marker), "a running broker must not leave the clean-shutdown marker")

@@ -2,9 +2,11 @@
 
 kafka-python: two consumers split a topic, one leaves and the other takes
 over every partition; each message is consumed once; after a broker restart
-a new member resumes exactly at the committed offsets. librdkafka (kcat -G)
-consumes in a group and its commits are read back with kafka-python's admin
-client. A consumer using assign() commits outside group management
+a new member resumes exactly at the committed offsets, and librdkafka's
+commits are back too. librdkafka (kcat -G) consumes in a group and its
+commits are read back with kafka-python's admin client. Offsets live in the
+internal compacted topic __consumer_offsets: kcat can read it, nobody can
+produce to it, and it stays small under thousands of commits. A consumer using assign() commits outside group management
 (generation -1). ListGroups and DescribeGroups through KafkaAdminClient.
 """
 import argparse
@@ -23,7 +25,7 @@ except ImportError:
         os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
     raise
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import CommitFailedError
 from kafka.protocol.admin import DescribeGroupsRequest
@@ -149,9 +151,19 @@ def test_split_leave_restart(broker, admin):
     offsets = admin.list_consumer_group_offsets(group, partitions=ALL_TPS)
     assert {tp.partition: om.offset for tp, om in offsets.items()} == {p: per_partition for p in range(PARTITIONS)}
 
-    # Group membership is in memory; committed offsets must survive.
+    # Group membership is in memory; committed offsets must survive, those
+    # of librdkafka's group too (test_librdkafka_group ran before), and the
+    # groups' protocol type.
     broker.stop()
     broker.start()
+    fresh = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        rd_tps = [TopicPartition("rd", p) for p in range(PARTITIONS)]
+        rd_offsets = fresh.list_consumer_group_offsets("rd-group", partitions=rd_tps)
+        assert {tp.partition: om.offset for tp, om in rd_offsets.items()} == {p: 110 for p in range(PARTITIONS)}
+        assert (group, "consumer") in fresh.list_consumer_groups(), fresh.list_consumer_groups()
+    finally:
+        fresh.close()
     produce(broker.bootstrap, TOPIC, 4000, 400)
     c = consumer_for(broker.bootstrap, group)
     try:
@@ -178,6 +190,47 @@ def test_split_leave_restart(broker, admin):
     finally:
         c.close()
     print("kafka-python: split, leave, takeover, restart and resume: ok")
+
+
+def internal_log_bytes(broker):
+    d = os.path.join(broker.data_dir, "__consumer_offsets-0")
+    return sum(os.path.getsize(os.path.join(d, n)) for n in os.listdir(d) if n.endswith(".log"))
+
+
+def test_offsets_topic(broker):
+    """Many commits to the same partitions: compaction keeps the internal
+    topic small; kcat reads it; producing to it is refused."""
+    group = "busy-group"
+    c = consumer_for(broker.bootstrap, group)
+    try:
+        for i in range(1, 3001):
+            c.commit({tp: OffsetAndMetadata(i, "") for tp in ALL_TPS})
+    finally:
+        c.close()
+    # 12000 commit records of about 100 bytes went into 16 KiB segments.
+    wait_until(lambda: internal_log_bytes(broker) < 64 * 1024, 60,
+               f"compaction to shrink __consumer_offsets (now {internal_log_bytes(broker)} bytes)")
+    out = subprocess.run(["kcat", "-b", broker.bootstrap, "-C", "-t", "__consumer_offsets", "-e", "-q",
+                          "-f", "%k %s\n"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    latest = {}
+    for line in out.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        latest[key] = value
+    for p in range(PARTITIONS):
+        assert '"offset":3000' in latest[f'["offset","{group}","{TOPIC}",{p}]'], latest
+    refused = subprocess.run(["kcat", "-b", broker.bootstrap, "-P", "-t", "__consumer_offsets", "-p", "0"],
+                             input="x\n", capture_output=True, text=True, timeout=60)
+    assert "internal" in refused.stderr or refused.returncode != 0, refused
+    broker.stop()
+    broker.start()
+    c = consumer_for(broker.bootstrap, group)
+    try:
+        for tp in ALL_TPS:
+            assert c.committed(tp) == 3000, (tp, c.committed(tp))
+    finally:
+        c.close()
+    print("__consumer_offsets: compacted under 3000 commits, readable by kcat, read-only: ok")
 
 
 def kcat_group(bootstrap, group, topic, count):
@@ -386,7 +439,9 @@ def test_protocol_edges(broker):
 
 def main():
     args = parse_args()
-    with Broker(args.build_dir, topics_toml=TOPICS_TOML) as broker:
+    # Small internal segments so that compaction of __consumer_offsets shows.
+    with Broker(args.build_dir, topics_toml=TOPICS_TOML,
+                broker_toml="retention_check_ms = 200\noffsets_topic_segment_bytes = 16384") as broker:
         admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
         try:
             test_manual_assign(broker, admin)
@@ -399,6 +454,7 @@ def main():
             test_split_leave_restart(broker, admin)
         finally:
             admin.close()
+        test_offsets_topic(broker)
     # Short sessions need a lower minimum than the default 6 s.
     with Broker(args.build_dir, topics_toml=TOPICS_TOML,
                 kafka_toml="group_min_session_timeout_ms = 100") as broker:

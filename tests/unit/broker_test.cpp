@@ -366,10 +366,11 @@ TEST_F(BrokerTest, CreateDeleteAndRecreateATopicThroughTheApi) {
   api_->list_topics(
       api_->ctx,
       [](void* user, const keel_topic_info* t) {
-        static_cast<std::vector<std::string>*>(user)->push_back(t->name);
+        static_cast<std::vector<std::string>*>(user)->push_back(std::string(t->name) +
+                                                                (t->internal ? " (internal)" : ""));
       },
       &names);
-  EXPECT_THAT(names, ::testing::UnorderedElementsAre("orders", "payments"));
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("orders", "payments", "__consumer_offsets (internal)"));
 
   for (int i = 0; i < 3; ++i) ASSERT_EQ(produce("payments", 3, make_batch(2, 1, "pay")).status, KEEL_OK);
   EXPECT_EQ(watermarks("payments", 3).log_end_offset, 6);

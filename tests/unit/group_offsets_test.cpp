@@ -1,372 +1,178 @@
+// GroupOffsetStore: commits, batched flushes into the internal topic's
+// batches, and rebuilding the state from those batches.
 #include "group_offsets.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <csignal>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <keel/crc32c.hpp>
-#include <random>
+#include <keel/record_batch.hpp>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "clock.hpp"
 #include "error.hpp"
 
 namespace keel {
 namespace {
 
-namespace fs = std::filesystem;
+const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+
+// Stands in for the internal topic: keeps what the store writes, per
+// partition, and can be told to fail like a full disk.
+struct FakeTopic {
+  std::mutex mu;
+  std::map<int32_t, std::vector<std::string>> batches;
+  int writes = 0;
+  bool fail = false;
+
+  GroupOffsetStore::Writer writer() {
+    return [this](int32_t p, const std::vector<std::string>& list) {
+      std::lock_guard lock(mu);
+      if (fail) keel::fail(KEEL_ERR_NO_SPACE, "disk full");
+      ++writes;
+      for (const auto& b : list) batches[p].push_back(b);
+    };
+  }
+  size_t records() {
+    std::lock_guard lock(mu);
+    size_t n = 0;
+    for (const auto& [p, list] : batches) {
+      for (const auto& b : list) n += batch::decode(bytes(b), b.size()).size();
+    }
+    return n;
+  }
+  // Replays everything written into a fresh store, as a restart does.
+  void replay_into(GroupOffsetStore& s) {
+    std::lock_guard lock(mu);
+    for (const auto& [p, list] : batches) {
+      for (const auto& b : list) {
+        for (const auto& r : batch::decode(bytes(b), b.size())) s.apply(*r.key, r.value);
+      }
+    }
+  }
+};
 
 class GroupOffsetStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = fs::temp_directory_path() /
-           ("keel-group-offsets-" + std::to_string(::getpid()) + "-" +
-            std::to_string(std::random_device{}()) + "-" + std::to_string(counter++));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string dir() const { return dir_.string(); }
-  fs::path journal() const { return dir_ / GroupOffsetStore::kJournalName; }
-
-  std::string read_journal() const {
-    std::ifstream in(journal(), std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-  void write_journal(const std::string& bytes) const {
-    std::ofstream out(journal(), std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  }
-
-  fs::path dir_;
+  ManualClock clock_{1'700'000'000'000};
+  FakeTopic topic_;
 };
 
-TEST_F(GroupOffsetStoreTest, CommitFetchAndOverwrite) {
-  GroupOffsetStore s(dir());
+TEST_F(GroupOffsetStoreTest, CommitIsVisibleAtOnceAndDurableBeforeItReturns) {
+  GroupOffsetStore s(1, topic_.writer(), true, clock_);
   EXPECT_EQ(s.fetch("g", "t", 0), std::nullopt);
-  s.commit("g", "t", 0, 42, "meta", 1000);
-  auto c = s.fetch("g", "t", 0);
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->offset, 42);
-  EXPECT_EQ(c->metadata, "meta");
-  EXPECT_EQ(c->commit_time_ms, 1000);
-  s.commit("g", "t", 0, 50, "", 2000);
-  c = s.fetch("g", "t", 0);
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->offset, 50);
-  EXPECT_EQ(c->metadata, "");
-  EXPECT_EQ(c->commit_time_ms, 2000);
-  EXPECT_EQ(s.fetch("g", "t", 1), std::nullopt);
-  EXPECT_EQ(s.fetch("other", "t", 0), std::nullopt);
-  EXPECT_EQ(s.fetch("g", "u", 0), std::nullopt);
+  s.commit("g", {{"t", 0, 42, "meta"}, {"t", 1, 7, ""}}, clock_.now_ms());
+  ASSERT_TRUE(s.fetch("g", "t", 0));
+  EXPECT_EQ(s.fetch("g", "t", 0)->offset, 42);
+  EXPECT_EQ(s.fetch("g", "t", 0)->metadata, "meta");
+  // One commit call, one write holding both partitions.
+  EXPECT_EQ(topic_.writes, 1);
+  EXPECT_EQ(topic_.records(), 2u);
+  EXPECT_FALSE(s.dirty());
 }
 
-TEST_F(GroupOffsetStoreTest, PersistsAcrossReopen) {
+TEST_F(GroupOffsetStoreTest, IntervalModeWritesOnlyOnFlushAndOnlyTheNewestValue) {
+  GroupOffsetStore s(1, topic_.writer(), false, clock_);
+  for (int i = 0; i < 100; ++i) s.commit("g", "t", 0, i, "", clock_.now_ms());
+  EXPECT_EQ(topic_.writes, 0);
+  EXPECT_TRUE(s.dirty());
+  EXPECT_EQ(s.fetch("g", "t", 0)->offset, 99);
+  s.flush();
+  EXPECT_EQ(topic_.writes, 1);
+  EXPECT_EQ(topic_.records(), 1u);
+  s.flush();  // nothing dirty: nothing written
+  EXPECT_EQ(topic_.writes, 1);
+}
+
+TEST_F(GroupOffsetStoreTest, RestartRebuildsOffsetsMetadataAndRemovals) {
   {
-    GroupOffsetStore s(dir());
-    s.commit("g1", "orders", 0, 10, "a", 1);
-    s.commit("g1", "orders", 1, 11, "b", 2);
-    s.commit("g1", "orders", 0, 12, "c", 3);
-    s.commit("g2", "payments", 7, 70, "", 4);
+    GroupOffsetStore s(3, topic_.writer(), true, clock_);
+    s.commit("g1", {{"t", 0, 10, "a"}, {"t", 1, 11, ""}, {"u", 0, 12, ""}}, clock_.now_ms());
+    s.commit("g2", "u", 0, 20, "", clock_.now_ms());
+    s.commit("g1", "t", 0, 15, "b", clock_.now_ms());
+    s.set_group_metadata("g3", R"({"protocol_type":"consumer","generation":4})", clock_.now_ms());
+    s.remove_topic("u");
   }
-  GroupOffsetStore s(dir());
+  GroupOffsetStore s(3, topic_.writer(), true, clock_);
+  topic_.replay_into(s);
+  EXPECT_EQ(s.groups(), (std::vector<std::string>{"g1", "g3"}));  // g2 only had topic u
   auto g1 = s.group_offsets("g1");
   ASSERT_EQ(g1.size(), 2u);
-  EXPECT_EQ(g1.at({"orders", 0}).offset, 12);
-  EXPECT_EQ(g1.at({"orders", 0}).metadata, "c");
-  EXPECT_EQ(g1.at({"orders", 0}).commit_time_ms, 3);
-  EXPECT_EQ(g1.at({"orders", 1}).offset, 11);
-  EXPECT_EQ(s.fetch("g2", "payments", 7)->offset, 70);
-  EXPECT_TRUE(s.group_offsets("nobody").empty());
+  EXPECT_EQ((g1[{"t", 0}].offset), 15);
+  EXPECT_EQ((g1[{"t", 0}].metadata), "b");
+  EXPECT_EQ((g1[{"t", 1}].offset), 11);
+  EXPECT_EQ(s.group_metadata("g3"), R"({"protocol_type":"consumer","generation":4})");
+  EXPECT_EQ(s.group_metadata("g1"), std::nullopt);
 }
 
-TEST_F(GroupOffsetStoreTest, MetadataAndNamesRoundTripExactly) {
-  const std::string binary("a\0b\xff\n\"", 6);
-  const std::string large(5000, 'm');
-  {
-    GroupOffsetStore s(dir());
-    s.commit("g", "t", 0, 1, "", 0);
-    s.commit("g", "t", 1, 2, binary, -5);
-    s.commit("g", "t", 2, 3, large, 9);
-    s.commit(binary, binary, -1, -1, binary, 0);
-    s.commit("", "", 0, std::numeric_limits<int64_t>::max(), "x", std::numeric_limits<int64_t>::min());
+TEST_F(GroupOffsetStoreTest, AGroupAlwaysLandsInTheSamePartition) {
+  GroupOffsetStore s(8, topic_.writer(), true, clock_);
+  for (int i = 0; i < 20; ++i) s.commit("group-" + std::to_string(i), "t", 0, i, "", clock_.now_ms());
+  for (const auto& [p, list] : topic_.batches) {
+    for (const auto& b : list) {
+      for (const auto& r : batch::decode(bytes(b), b.size())) {
+        const auto e = offsets::decode(*r.key, r.value);
+        EXPECT_EQ(s.partition_for(e.group), p) << *r.key;
+      }
+    }
   }
-  GroupOffsetStore s(dir());
-  EXPECT_EQ(s.fetch("g", "t", 0)->metadata, "");
-  EXPECT_EQ(s.fetch("g", "t", 1)->metadata, binary);
-  EXPECT_EQ(s.fetch("g", "t", 1)->commit_time_ms, -5);
-  EXPECT_EQ(s.fetch("g", "t", 2)->metadata, large);
-  EXPECT_EQ(s.fetch(binary, binary, -1)->offset, -1);
-  EXPECT_EQ(s.fetch(binary, binary, -1)->metadata, binary);
-  EXPECT_EQ(s.fetch("", "", 0)->offset, std::numeric_limits<int64_t>::max());
-  EXPECT_EQ(s.fetch("", "", 0)->commit_time_ms, std::numeric_limits<int64_t>::min());
+  EXPECT_GT(topic_.batches.size(), 1u) << "20 groups should spread over 8 partitions";
 }
 
-TEST_F(GroupOffsetStoreTest, GroupsAreSorted) {
-  GroupOffsetStore s(dir());
+TEST_F(GroupOffsetStoreTest, FailedFlushKeepsCommitsDirtyAndRetries) {
+  GroupOffsetStore s(1, topic_.writer(), true, clock_);
+  topic_.fail = true;
+  EXPECT_THROW(s.commit("g", "t", 0, 5, "", clock_.now_ms()), Error);
+  // Visible (it was applied) but not yet durable.
+  EXPECT_EQ(s.fetch("g", "t", 0)->offset, 5);
+  EXPECT_TRUE(s.dirty());
+  topic_.fail = false;
+  s.flush();
+  EXPECT_FALSE(s.dirty());
+  GroupOffsetStore restarted(1, topic_.writer(), true, clock_);
+  topic_.replay_into(restarted);
+  EXPECT_EQ(restarted.fetch("g", "t", 0)->offset, 5);
+}
+
+TEST_F(GroupOffsetStoreTest, ConcurrentCommitsAreAllDurableInFewerWrites) {
+  GroupOffsetStore s(2, topic_.writer(), true, clock_);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) s.commit("g" + std::to_string(t), "t", i % 4, i, "", clock_.now_ms());
+    });
+  }
+  for (auto& th : threads) th.join();
+  GroupOffsetStore restarted(2, topic_.writer(), true, clock_);
+  topic_.replay_into(restarted);
+  for (int t = 0; t < 8; ++t) {
+    for (int p = 0; p < 4; ++p) {
+      auto c = restarted.fetch("g" + std::to_string(t), "t", p);
+      ASSERT_TRUE(c);
+      EXPECT_EQ(c->offset, 49 - (49 - p) % 4) << "group g" << t << " partition " << p;
+    }
+  }
+  EXPECT_LE(topic_.writes, 400);
+}
+
+TEST_F(GroupOffsetStoreTest, RecordsAreReadableJson) {
+  GroupOffsetStore s(1, topic_.writer(), true, clock_);
+  s.commit("g", "orders", 3, 99, "m", clock_.now_ms());
+  const auto& b = topic_.batches[0].at(0);
+  const auto r = batch::decode(bytes(b), b.size()).at(0);
+  EXPECT_EQ(*r.key, R"(["offset","g","orders",3])");
+  EXPECT_EQ(*r.value, R"({"commit_timestamp":1700000000000,"metadata":"m","offset":99})");
+  EXPECT_EQ(r.timestamp, clock_.now_ms());
+}
+
+TEST_F(GroupOffsetStoreTest, MalformedAndUnknownRecords) {
+  GroupOffsetStore s(1, topic_.writer(), true, clock_);
+  EXPECT_THROW(s.apply("not json", std::string("{}")), Error);
+  EXPECT_THROW(s.apply(R"(["offset","g"])", std::string("{}")), Error);
+  s.apply(R"(["future-kind","x"])", std::string("{}"));  // skipped
   EXPECT_TRUE(s.groups().empty());
-  s.commit("zeta", "t", 0, 1, "", 0);
-  s.commit("alpha", "t", 0, 1, "", 0);
-  s.commit("mid", "t", 0, 1, "", 0);
-  s.commit("alpha", "u", 3, 1, "", 0);
-  EXPECT_EQ(s.groups(), (std::vector<std::string>{"alpha", "mid", "zeta"}));
-}
-
-TEST_F(GroupOffsetStoreTest, TornTailAtEveryBytePositionKeepsEarlierCommits) {
-  size_t first_end = 0;
-  {
-    GroupOffsetStore s(dir());
-    s.commit("g", "t", 0, 1, "first", 100);
-    s.commit("g", "t", 1, 2, "second", 200);
-    first_end = fs::file_size(journal());
-    s.commit("g", "t", 2, 3, "torn", 300);
-  }
-  const std::string full = read_journal();
-  ASSERT_GT(full.size(), first_end);
-  for (size_t cut = first_end; cut < full.size(); ++cut) {
-    SCOPED_TRACE("journal cut at byte " + std::to_string(cut));
-    write_journal(full.substr(0, cut));
-    {
-      GroupOffsetStore s(dir());
-      EXPECT_EQ(fs::file_size(journal()), first_end);
-      EXPECT_EQ(s.fetch("g", "t", 0)->metadata, "first");
-      EXPECT_EQ(s.fetch("g", "t", 1)->offset, 2);
-      EXPECT_EQ(s.fetch("g", "t", 2), std::nullopt);
-      s.commit("g", "t", 3, 4, "after", 400);
-    }
-    GroupOffsetStore s(dir());
-    EXPECT_EQ(s.fetch("g", "t", 1)->offset, 2);
-    ASSERT_TRUE(s.fetch("g", "t", 3));
-    EXPECT_EQ(s.fetch("g", "t", 3)->metadata, "after");
-  }
-}
-
-TEST_F(GroupOffsetStoreTest, FlippedByteInLastRecordDropsIt) {
-  size_t first_end = 0;
-  {
-    GroupOffsetStore s(dir());
-    s.commit("g", "t", 0, 1, "keep", 100);
-    first_end = fs::file_size(journal());
-    s.commit("g", "t", 1, 2, "lose", 200);
-  }
-  const std::string full = read_journal();
-  for (size_t pos = first_end; pos < full.size(); ++pos) {
-    SCOPED_TRACE("flipped byte " + std::to_string(pos));
-    std::string damaged = full;
-    damaged[pos] = static_cast<char>(damaged[pos] ^ 0x5A);
-    write_journal(damaged);
-    GroupOffsetStore s(dir());
-    EXPECT_EQ(fs::file_size(journal()), first_end);
-    EXPECT_EQ(s.fetch("g", "t", 0)->metadata, "keep");
-    EXPECT_EQ(s.fetch("g", "t", 1), std::nullopt);
-  }
-}
-
-TEST_F(GroupOffsetStoreTest, ZeroFilledTailIsDropped) {
-  {
-    GroupOffsetStore s(dir());
-    s.commit("g", "t", 0, 1, "keep", 100);
-  }
-  const std::string full = read_journal();
-  write_journal(full + std::string(4096, '\0'));
-  GroupOffsetStore s(dir());
-  EXPECT_EQ(fs::file_size(journal()), full.size());
-  EXPECT_EQ(s.fetch("g", "t", 0)->offset, 1);
-}
-
-TEST_F(GroupOffsetStoreTest, UnknownRecordWithValidChecksumIsAnErrorNotATruncation) {
-  {
-    GroupOffsetStore s(dir());
-    s.commit("g", "t", 0, 1, "keep", 100);
-  }
-  const std::string payload = "\x09some future record";
-  std::string record(8, '\0');
-  const uint32_t len = static_cast<uint32_t>(payload.size());
-  const uint32_t crc = crc32c(payload.data(), payload.size());
-  for (int i = 0; i < 4; ++i) {
-    record[i] = static_cast<char>((len >> (8 * i)) & 0xFF);
-    record[4 + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
-  }
-  const std::string bytes = read_journal() + record + payload;
-  write_journal(bytes);
-  try {
-    GroupOffsetStore s(dir());
-    FAIL() << "opened a journal with an unknown record type";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), KEEL_ERR_CORRUPT);
-    EXPECT_NE(std::string(e.what()).find("consumer-offsets.journal"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("unknown type 9"), std::string::npos) << e.what();
-  }
-  EXPECT_EQ(read_journal(), bytes);
-}
-
-TEST_F(GroupOffsetStoreTest, RemoveTopicDropsItFromEveryGroupDurably) {
-  {
-    GroupOffsetStore s(dir());
-    s.commit("g1", "a", 0, 1, "", 0);
-    s.commit("g1", "a", 1, 2, "", 0);
-    s.commit("g1", "b", 0, 3, "", 0);
-    s.commit("g2", "a", 5, 4, "", 0);
-    s.commit("g3", "aa", 0, 5, "", 0);
-    s.commit("g3", "", 0, 6, "", 0);
-    s.remove_topic("a");
-    EXPECT_EQ(s.fetch("g1", "a", 0), std::nullopt);
-    EXPECT_EQ(s.fetch("g1", "a", 1), std::nullopt);
-    EXPECT_EQ(s.fetch("g1", "b", 0)->offset, 3);
-    EXPECT_EQ(s.groups(), (std::vector<std::string>{"g1", "g3"}));
-
-    const auto before = fs::file_size(journal());
-    s.remove_topic("never-committed");
-    EXPECT_EQ(fs::file_size(journal()), before);
-  }
-  GroupOffsetStore s(dir());
-  EXPECT_EQ(s.groups(), (std::vector<std::string>{"g1", "g3"}));
-  EXPECT_EQ(s.group_offsets("g1").size(), 1u);
-  EXPECT_EQ(s.fetch("g3", "aa", 0)->offset, 5);
-  EXPECT_EQ(s.fetch("g3", "", 0)->offset, 6);
-  // The topic can come back.
-  s.commit("g2", "a", 0, 9, "", 0);
-  EXPECT_EQ(s.fetch("g2", "a", 0)->offset, 9);
-}
-
-TEST_F(GroupOffsetStoreTest, CompactionKeepsJournalSmall) {
-  GroupOffsetStoreOptions options;
-  options.compact_min_bytes = 2048;
-  {
-    GroupOffsetStore s(dir(), options);
-    for (int i = 0; i < 300; ++i) {
-      s.commit("group", "topic", i % 3, i, "m" + std::to_string(i), i);
-      ASSERT_LE(fs::file_size(journal()), options.compact_min_bytes) << "after commit " << i;
-    }
-    s.remove_topic("gone");  // a no-op must not disturb anything
-    s.commit("other", "gone", 0, 1, "", 0);
-    s.remove_topic("gone");
-  }
-  EXPECT_FALSE(fs::exists(journal().string() + ".tmp"));
-  GroupOffsetStore s(dir(), options);
-  EXPECT_EQ(s.groups(), (std::vector<std::string>{"group"}));
-  for (int p = 0; p < 3; ++p) {
-    auto c = s.fetch("group", "topic", p);
-    ASSERT_TRUE(c);
-    EXPECT_EQ(c->offset, 297 + p);
-    EXPECT_EQ(c->metadata, "m" + std::to_string(297 + p));
-    EXPECT_EQ(c->commit_time_ms, 297 + p);
-  }
-  s.commit("group", "topic", 0, 1000, "", 0);
-  EXPECT_EQ(s.fetch("group", "topic", 0)->offset, 1000);
-}
-
-TEST_F(GroupOffsetStoreTest, OpeningCompactsAnOverlongJournal) {
-  {
-    GroupOffsetStore s(dir());  // default threshold: nothing compacts here
-    for (int i = 0; i < 100; ++i) s.commit("g", "t", 0, i, "", 0);
-  }
-  const auto long_size = fs::file_size(journal());
-  GroupOffsetStoreOptions options;
-  options.compact_min_bytes = 0;
-  GroupOffsetStore s(dir(), options);
-  EXPECT_LT(fs::file_size(journal()), long_size / 10);
-  EXPECT_EQ(s.fetch("g", "t", 0)->offset, 99);
-}
-
-TEST_F(GroupOffsetStoreTest, ConcurrentCommitsAreAllKept) {
-  constexpr int kThreads = 4;
-  constexpr int kCommits = 25;
-  {
-    GroupOffsetStore s(dir());
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&s, t] {
-        for (int i = 0; i < kCommits; ++i) {
-          s.commit("g" + std::to_string(t), "t", i, i * 10, "", 0);
-          (void)s.fetch("g0", "t", 0);
-        }
-      });
-    }
-    for (auto& th : threads) th.join();
-  }
-  GroupOffsetStore s(dir());
-  ASSERT_EQ(s.groups().size(), static_cast<size_t>(kThreads));
-  for (int t = 0; t < kThreads; ++t) {
-    auto offsets = s.group_offsets("g" + std::to_string(t));
-    ASSERT_EQ(offsets.size(), static_cast<size_t>(kCommits));
-    for (int i = 0; i < kCommits; ++i) EXPECT_EQ(offsets.at({"t", i}).offset, i * 10);
-  }
-}
-
-TEST_F(GroupOffsetStoreTest, SecondStoreOnSameDirectoryIsRefused) {
-  GroupOffsetStore s(dir());
-  try {
-    GroupOffsetStore second(dir());
-    FAIL() << "two stores share one journal";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), KEEL_ERR_UNAVAILABLE);
-  }
-  s.commit("g", "t", 0, 1, "", 0);
-  EXPECT_EQ(s.fetch("g", "t", 0)->offset, 1);
-}
-
-// A write the OS refuses (here: beyond RLIMIT_FSIZE, EFBIG) must leave the
-// stored offsets and the journal as they were.
-TEST_F(GroupOffsetStoreTest, FailedWriteChangesNothing) {
-  GroupOffsetStore s(dir());
-  s.commit("g", "t", 0, 1, "old", 0);
-  const auto size_before = fs::file_size(journal());
-
-  rlimit saved{};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
-  rlimit tight = saved;
-  tight.rlim_cur = size_before + 10;  // room for part of the next record only
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
-  bool threw = false;
-  std::string message;
-  try {
-    s.commit("g", "t", 0, 2, std::string(100, 'n'), 0);
-  } catch (const Error& e) {
-    threw = true;
-    message = e.what();
-    EXPECT_EQ(e.code(), KEEL_ERR_IO);
-  }
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  std::signal(SIGXFSZ, old_handler);
-
-  ASSERT_TRUE(threw);
-  EXPECT_NE(message.find(journal().string()), std::string::npos) << message;
-  EXPECT_EQ(s.fetch("g", "t", 0)->offset, 1);
-  EXPECT_EQ(s.fetch("g", "t", 0)->metadata, "old");
-  EXPECT_EQ(fs::file_size(journal()), size_before);
-
-  s.commit("g", "t", 1, 3, "", 0);
-  EXPECT_EQ(s.fetch("g", "t", 1)->offset, 3);
-}
-
-TEST_F(GroupOffsetStoreTest, FailedWriteLeavesAJournalThatReplaysCleanly) {
-  {
-    GroupOffsetStore s(dir());
-    s.commit("g", "t", 0, 1, "old", 0);
-    rlimit saved{};
-    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit tight = saved;
-    tight.rlim_cur = fs::file_size(journal()) + 10;
-    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
-    EXPECT_THROW(s.commit("g", "t", 0, 2, std::string(100, 'n'), 0), Error);
-    ::setrlimit(RLIMIT_FSIZE, &saved);
-    std::signal(SIGXFSZ, old_handler);
-    s.commit("g", "t", 1, 3, "", 0);
-  }
-  GroupOffsetStore s(dir());
-  EXPECT_EQ(s.fetch("g", "t", 0)->offset, 1);
-  EXPECT_EQ(s.fetch("g", "t", 1)->offset, 3);
 }
 
 }  // namespace

@@ -205,6 +205,28 @@ void Broker::commit_offset(const std::string& group, const std::string& topic, i
   if (s != KEEL_OK) throw sdk::Error(s, err.message);
 }
 
+void Broker::commit_offsets(const std::string& group, const std::vector<GroupOffset>& offsets) const {
+  const bool batched = api_->struct_size >= offsetof(keel_broker_api, commit_offsets) + sizeof(void*) &&
+                       api_->commit_offsets != nullptr;
+  if (!batched) {
+    for (const auto& o : offsets) commit_offset(group, o.topic, o.partition, o.offset, o.metadata);
+    return;
+  }
+  std::vector<keel_offset_commit> commits;
+  for (const auto& o : offsets) {
+    keel_offset_commit c{};
+    c.struct_size = sizeof c;
+    c.topic = o.topic.c_str();
+    c.partition = o.partition;
+    c.offset = o.offset;
+    c.metadata = o.metadata.c_str();
+    commits.push_back(c);
+  }
+  keel_error err{};
+  const keel_status s = api_->commit_offsets(api_->ctx, group.c_str(), commits.data(), commits.size(), &err);
+  if (s != KEEL_OK) throw sdk::Error(s, err.message);
+}
+
 GroupOffset Broker::fetch_offset(const std::string& group, const std::string& topic,
                                  int32_t partition) const {
   GroupOffset out{topic, partition, -1, ""};

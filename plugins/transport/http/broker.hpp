@@ -84,6 +84,8 @@ class Broker {
   void unwatch(keel_watch* w) const { api_->unwatch(api_->ctx, w); }
   keel_partition_health partition_health(const std::string& topic, int32_t partition) const;
 
+  // All in one durable write (ABI 1.3), else one commit_offset each.
+  void commit_offsets(const std::string& group, const std::vector<GroupOffset>& offsets) const;
   void commit_offset(const std::string& group, const std::string& topic, int32_t partition, int64_t offset,
                      const std::string& metadata) const;
   // offset -1 when nothing was committed.

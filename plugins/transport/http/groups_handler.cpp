@@ -152,7 +152,7 @@ void handle_commit_offsets(const ExchangePtr& x) {
     b.watermarks(o.topic, o.partition);  // 404 for an unknown topic or partition
     commits.push_back(std::move(o));
   }
-  for (const auto& o : commits) b.commit_offset(group, o.topic, o.partition, o.offset, o.metadata);
+  b.commit_offsets(group, commits);
   auto out = nlohmann::json::array();
   for (const auto& o : commits) out.push_back(offset_json(o));
   x->respond(Response::ok({{"group", group}, {"offsets", std::move(out)}}));

@@ -9,7 +9,8 @@ std::vector<TopicInfo> BrokerClient::list_topics() const {
   api_->list_topics(
       api_->ctx,
       [](void* user, const keel_topic_info* t) {
-        static_cast<std::vector<TopicInfo>*>(user)->push_back({t->name, t->partition_count, t->internal != 0});
+        static_cast<std::vector<TopicInfo>*>(user)->push_back(
+            {t->name, t->partition_count, t->internal != 0});
       },
       &out);
   return out;
@@ -20,13 +21,15 @@ std::optional<TopicInfo> BrokerClient::describe_topic(const std::string& name) c
   keel_status s = api_->describe_topic(
       api_->ctx, name.c_str(),
       [](void* user, const keel_topic_info* t) {
-        *static_cast<std::optional<TopicInfo>*>(user) = TopicInfo{t->name, t->partition_count, t->internal != 0};
+        *static_cast<std::optional<TopicInfo>*>(user) =
+            TopicInfo{t->name, t->partition_count, t->internal != 0};
       },
       &out);
   return s == KEEL_OK ? out : std::nullopt;
 }
 
-keel_status BrokerClient::create_topic(const std::string& name, int32_t partitions, std::string* message) const {
+keel_status BrokerClient::create_topic(const std::string& name, int32_t partitions,
+                                       std::string* message) const {
   keel_create_topic_args args{sizeof args, name.c_str(), partitions, nullptr};
   keel_error err{};
   keel_status s = api_->create_topic(api_->ctx, &args, &err);
@@ -41,12 +44,13 @@ keel_status BrokerClient::delete_topic(const std::string& name, std::string* mes
   return s;
 }
 
-keel_status BrokerClient::watermarks(const std::string& topic, int32_t partition, keel_watermarks* out) const {
+keel_status BrokerClient::watermarks(const std::string& topic, int32_t partition,
+                                     keel_watermarks* out) const {
   return api_->watermarks(api_->ctx, topic.c_str(), partition, out);
 }
 
-keel_status BrokerClient::offset_for_time(const std::string& topic, int32_t partition, int64_t ts, int64_t* offset,
-                                          int64_t* found_ts) const {
+keel_status BrokerClient::offset_for_time(const std::string& topic, int32_t partition, int64_t ts,
+                                          int64_t* offset, int64_t* found_ts) const {
   return api_->offset_for_time(api_->ctx, topic.c_str(), partition, ts, offset, found_ts);
 }
 
@@ -63,12 +67,60 @@ void BrokerClient::produce(const std::string& topic, int32_t partition, const ui
 }
 
 keel_status BrokerClient::commit_offset(const std::string& group, const std::string& topic, int32_t partition,
-                                        int64_t offset, const std::string& metadata, std::string* message) const {
+                                        int64_t offset, const std::string& metadata,
+                                        std::string* message) const {
   keel_error err{};
-  keel_status s = api_->commit_offset(api_->ctx, group.c_str(), topic.c_str(), partition, offset,
-                                      metadata.c_str(), &err);
+  keel_status s =
+      api_->commit_offset(api_->ctx, group.c_str(), topic.c_str(), partition, offset, metadata.c_str(), &err);
   if (s != KEEL_OK && message) *message = err.message;
   return s;
+}
+
+namespace {
+
+template <class Member>
+bool has(const keel_broker_api* api, Member keel_broker_api::*member) {
+  const auto* base = reinterpret_cast<const char*>(api);
+  const auto* field = reinterpret_cast<const char*>(&(api->*member));
+  return api->struct_size >= static_cast<size_t>(field - base) + sizeof(api->*member) &&
+         api->*member != nullptr;
+}
+
+}  // namespace
+
+keel_status BrokerClient::commit_offsets(const std::string& group,
+                                         const std::vector<keel_offset_commit>& offsets,
+                                         std::string* message) const {
+  if (!has(api_, &keel_broker_api::commit_offsets)) {
+    for (const auto& o : offsets) {
+      keel_status s =
+          commit_offset(group, o.topic, o.partition, o.offset, o.metadata ? o.metadata : "", message);
+      if (s != KEEL_OK) return s;
+    }
+    return KEEL_OK;
+  }
+  keel_error err{};
+  keel_status s = api_->commit_offsets(api_->ctx, group.c_str(), offsets.data(), offsets.size(), &err);
+  if (s != KEEL_OK && message) *message = err.message;
+  return s;
+}
+
+keel_status BrokerClient::store_group_metadata(const std::string& group, const std::string& metadata,
+                                               std::string* message) const {
+  if (!has(api_, &keel_broker_api::store_group_metadata)) return KEEL_ERR_UNSUPPORTED;
+  keel_error err{};
+  keel_status s = api_->store_group_metadata(api_->ctx, group.c_str(), metadata.c_str(), &err);
+  if (s != KEEL_OK && message) *message = err.message;
+  return s;
+}
+
+std::optional<std::string> BrokerClient::group_metadata(const std::string& group) const {
+  if (!has(api_, &keel_broker_api::group_metadata)) return std::nullopt;
+  std::optional<std::string> out;
+  api_->group_metadata(
+      api_->ctx, group.c_str(),
+      [](void* user, const char* m) { *static_cast<std::optional<std::string>*>(user) = m; }, &out);
+  return out;
 }
 
 keel_status BrokerClient::fetch_offset(const std::string& group, const std::string& topic, int32_t partition,
@@ -84,8 +136,8 @@ keel_status BrokerClient::fetch_offset(const std::string& group, const std::stri
 std::vector<std::string> BrokerClient::list_committed_groups() const {
   std::vector<std::string> out;
   api_->list_groups(
-      api_->ctx, [](void* user, const char* g) { static_cast<std::vector<std::string>*>(user)->push_back(g); },
-      &out);
+      api_->ctx,
+      [](void* user, const char* g) { static_cast<std::vector<std::string>*>(user)->push_back(g); }, &out);
   return out;
 }
 

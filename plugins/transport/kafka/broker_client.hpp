@@ -39,6 +39,15 @@ class BrokerClient {
 
   keel_status commit_offset(const std::string& group, const std::string& topic, int32_t partition, int64_t offset,
                             const std::string& metadata, std::string* message) const;
+  // All in one durable write (ABI 1.3; one commit_offset per entry from an
+  // older broker).
+  keel_status commit_offsets(const std::string& group, const std::vector<keel_offset_commit>& offsets,
+                             std::string* message) const;
+  // Transport-defined group description kept across restarts (ABI 1.3;
+  // UNSUPPORTED from an older broker).
+  keel_status store_group_metadata(const std::string& group, const std::string& metadata,
+                                   std::string* message) const;
+  std::optional<std::string> group_metadata(const std::string& group) const;
   // offset -1 when nothing was committed.
   keel_status fetch_offset(const std::string& group, const std::string& topic, int32_t partition, int64_t* offset,
                            std::string* metadata) const;

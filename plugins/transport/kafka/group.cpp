@@ -169,6 +169,7 @@ void Group::try_complete_join_locked(Clock::time_point now, bool force) {
     remove_member_locked(id, ErrorCode::kUnknownMemberId);
   }
   ++generation_;
+  if (on_new_generation_) on_new_generation_(Persisted{generation_, protocol_type_});
   if (members_.empty()) {
     state_ = GroupState::kEmpty;
     protocol_.clear();
@@ -271,6 +272,17 @@ ErrorCode Group::leave(const std::string& member_id) {
   after_member_left_locked(now, "member " + member_id + " left");
   arm_timer_locked(now);
   return ErrorCode::kNone;
+}
+
+void Group::on_new_generation(std::function<void(const Persisted&)> cb) {
+  std::lock_guard lock(mu_);
+  on_new_generation_ = std::move(cb);
+}
+
+void Group::restore(const Persisted& p) {
+  std::lock_guard lock(mu_);
+  generation_ = p.generation;
+  protocol_type_ = p.protocol_type;
 }
 
 ErrorCode Group::check_commit(int32_t generation, const std::string& member_id) {

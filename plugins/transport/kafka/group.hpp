@@ -11,6 +11,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <keel/plugin.hpp>
 #include <map>
 #include <memory>
@@ -47,6 +48,19 @@ class Group : public std::enable_shared_from_this<Group> {
   GroupSummary describe() const;
   std::string protocol_type() const;
 
+  // What survives a restart: the last generation and protocol type, so that
+  // generations keep increasing (a member from before the restart can never
+  // match a new one) and an empty group still describes itself.
+  struct Persisted {
+    int32_t generation = 0;
+    std::string protocol_type;
+  };
+  // Called with the group's lock held, after each new generation; it must
+  // not block (post the write elsewhere).
+  void on_new_generation(std::function<void(const Persisted&)> cb);
+  // Before the first join.
+  void restore(const Persisted& p);
+
  private:
   using Clock = GroupMember::Clock;
 
@@ -75,6 +89,7 @@ class Group : public std::enable_shared_from_this<Group> {
   std::string protocol_;
   std::string leader_;
   std::map<std::string, GroupMember> members_;
+  std::function<void(const Persisted&)> on_new_generation_;
   uint64_t next_join_order_ = 0;
   // While preparing a rebalance: the join phase ends by join_deadline_ at
   // the latest, and not before join_not_before_ (initial rebalance delay).

@@ -1,5 +1,9 @@
 #include "group_coordinator.hpp"
 
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+
 #include "group.hpp"
 #include "services.hpp"
 
@@ -16,6 +20,23 @@ std::shared_ptr<Group> GroupCoordinator::find(const std::string& group_id) const
   return it == groups_.end() ? nullptr : it->second;
 }
 
+namespace {
+
+std::string format_persisted(const Group::Persisted& p) {
+  return nlohmann::json{{"generation", p.generation}, {"protocol_type", p.protocol_type}}.dump();
+}
+
+std::optional<Group::Persisted> parse_persisted(const std::string& text) {
+  try {
+    const auto j = nlohmann::json::parse(text);
+    return Group::Persisted{j.at("generation").get<int32_t>(), j.value("protocol_type", "")};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
 std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group_id) {
   std::lock_guard lock(mu_);
   auto& slot = groups_[group_id];
@@ -23,6 +44,23 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
     slot = std::make_shared<Group>(
         group_id, services_.io.get_executor(),
         std::chrono::milliseconds(services_.settings.group_initial_rebalance_delay_ms), services_.host);
+    if (auto stored = services_.broker.group_metadata(group_id)) {
+      if (auto p = parse_persisted(*stored)) {
+        slot->restore(*p);
+      } else {
+        services_.host.warn("group '" + group_id + "': ignoring unreadable stored metadata: " + *stored);
+      }
+    }
+    slot->on_new_generation([this, group_id](const Group::Persisted& p) {
+      // The write may wait for a sync: not under the group's lock.
+      boost::asio::post(services_.io, [this, group_id, text = format_persisted(p)] {
+        std::string message;
+        keel_status s = services_.broker.store_group_metadata(group_id, text, &message);
+        if (s != KEEL_OK && s != KEEL_ERR_UNSUPPORTED) {
+          services_.host.warn("group '" + group_id + "': storing its generation failed: " + message);
+        }
+      });
+    });
   }
   return slot;
 }
@@ -74,7 +112,15 @@ ErrorCode GroupCoordinator::check_commit(const std::string& group_id, int32_t ge
 
 std::vector<std::pair<std::string, std::string>> GroupCoordinator::list() const {
   std::map<std::string, std::string> out;
-  for (auto& g : services_.broker.list_committed_groups()) out.emplace(std::move(g), std::string());
+  // Groups known only from the offsets store (none of their members came
+  // back since a restart) describe themselves from what was stored.
+  for (auto& g : services_.broker.list_committed_groups()) {
+    std::string type;
+    if (auto stored = services_.broker.group_metadata(g)) {
+      if (auto p = parse_persisted(*stored)) type = p->protocol_type;
+    }
+    out.emplace(std::move(g), std::move(type));
+  }
   std::vector<std::shared_ptr<Group>> groups;
   {
     std::lock_guard lock(mu_);
@@ -95,6 +141,9 @@ GroupSummary GroupCoordinator::describe(const std::string& group_id) const {
   s.state = "Dead";
   for (const auto& g : services_.broker.list_committed_groups()) {
     if (g == group_id) s.state = "Empty";
+  }
+  if (auto stored = services_.broker.group_metadata(group_id)) {
+    if (auto p = parse_persisted(*stored)) s.protocol_type = p->protocol_type;
   }
   return s;
 }

@@ -1,6 +1,8 @@
-// OffsetCommit (key 8), v0-2. The group checks the member and generation;
-// the kernel stores each offset durably (written and synced) before the
-// answer. Commits with generation -1 come from consumers using assign().
+// OffsetCommit (key 8). The group checks the member and generation; the
+// kernel stores the request's offsets as one batch of the internal topic
+// __consumer_offsets, durable before the answer unless the broker runs with
+// offsets_flush = "interval". Commits with generation -1 come from consumers
+// using assign().
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -22,12 +24,10 @@ struct TopicCommit {
   std::vector<PartitionCommit> partitions;
 };
 
-ErrorCode store(Services& services, const std::string& group, const std::string& topic, int32_t partitions,
-                const PartitionCommit& p) {
-  if (p.partition < 0 || p.partition >= partitions) return ErrorCode::kUnknownTopicOrPartition;
-  std::string message;
-  const keel_status s =
-      services.broker.commit_offset(group, topic, p.partition, p.offset, p.metadata, &message);
+// Kafka's offset.metadata.max.bytes default.
+constexpr size_t kMaxMetadataBytes = 4096;
+
+ErrorCode error_of(keel_status s) {
   switch (s) {
     case KEEL_OK:
       return ErrorCode::kNone;
@@ -36,10 +36,33 @@ ErrorCode store(Services& services, const std::string& group, const std::string&
     case KEEL_ERR_NOT_FOUND:
       return ErrorCode::kUnknownTopicOrPartition;
     default:
-      services.host.error("offset commit of group '" + group + "' for " + topic + "-" +
-                          std::to_string(p.partition) + " failed: " + message);
       return ErrorCode::kUnknownServerError;
   }
+}
+
+// Every valid partition of the request in one commit_offsets call: one
+// durable write for the whole request instead of one per partition.
+void store(Services& services, const std::string& group, std::vector<PartitionCommit*>& valid,
+           const std::vector<std::string>& topic_of) {
+  if (valid.empty()) return;
+  std::vector<keel_offset_commit> commits;
+  commits.reserve(valid.size());
+  for (size_t i = 0; i < valid.size(); ++i) {
+    keel_offset_commit c{};
+    c.struct_size = sizeof c;
+    c.topic = topic_of[i].c_str();
+    c.partition = valid[i]->partition;
+    c.offset = valid[i]->offset;
+    c.metadata = valid[i]->metadata.c_str();
+    commits.push_back(c);
+  }
+  std::string message;
+  const keel_status s = services.broker.commit_offsets(group, commits, &message);
+  if (s != KEEL_OK) {
+    services.host.error("offset commit of group '" + group + "' (" + std::to_string(commits.size()) +
+                        " partition(s)) failed: " + message);
+  }
+  for (auto* p : valid) p->error = error_of(s);
 }
 
 }  // namespace
@@ -77,21 +100,27 @@ void handle_offset_commit(Services& services, Request& req, const Responder& res
   const ErrorCode group_error = group_id.empty()
                                     ? ErrorCode::kInvalidGroupId
                                     : services.groups().check_commit(group_id, generation, member_id);
-  // Stored outside the group's lock: a sync per offset must not hold up
-  // the group's heartbeats.
+  // Stored outside the group's lock: the sync must not hold up the
+  // group's heartbeats.
+  std::vector<PartitionCommit*> valid;
+  std::vector<std::string> topic_of;
   for (auto& t : topics) {
     std::optional<TopicInfo> info;
     if (group_error == ErrorCode::kNone) info = services.broker.describe_topic(t.name);
     for (auto& p : t.partitions) {
       if (group_error != ErrorCode::kNone) {
         p.error = group_error;
-      } else if (!info) {
+      } else if (!info || p.partition < 0 || p.partition >= info->partitions) {
         p.error = ErrorCode::kUnknownTopicOrPartition;
+      } else if (p.metadata.size() > kMaxMetadataBytes) {
+        p.error = ErrorCode::kOffsetMetadataTooLarge;
       } else {
-        p.error = store(services, group_id, t.name, info->partitions, p);
+        valid.push_back(&p);
+        topic_of.push_back(t.name);
       }
     }
   }
+  store(services, group_id, valid, topic_of);
 
   Writer w;
   if (v >= 3) w.int32(0);  // throttle_time_ms

@@ -1,0 +1,132 @@
+// The broker's side of consumer-group offsets: the internal compacted topic
+// __consumer_offsets that holds them, loading it at start-up, writing the
+// store's batches into it, and the one-time migration from the journal
+// file that held offsets before.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+#include <keel/codec.hpp>
+#include <keel/record_batch.hpp>
+
+#include "broker.hpp"
+#include "error.hpp"
+#include "file_util.hpp"
+#include "legacy_offsets_journal.hpp"
+#include "offset_records.hpp"
+
+namespace keel {
+
+namespace fs = std::filesystem;
+
+bool Broker::is_internal(const std::string& topic) { return topic == offsets::kTopic; }
+
+void Broker::open_offsets() {
+  const OffsetsConfig& oc = config_.offsets;
+  auto topic = find_topic(offsets::kTopic);
+  if (!topic) {
+    std::string retention;
+    for (const auto& r : oc.topic_retention) retention += (retention.empty() ? "\"" : ", \"") + r + "\"";
+    const std::string settings = "segment_bytes = " + std::to_string(oc.topic_segment_bytes) +
+                                 "\nretention = [" + retention + "]\nflush_mode = \"every-batch\"\n";
+    topic = create_topic(offsets::kTopic, oc.topic_partitions, settings);
+  }
+  offsets_ = std::make_unique<GroupOffsetStore>(
+      topic->partition_count(),
+      [this](int32_t p, const std::vector<std::string>& batches) { write_offsets(p, batches); },
+      oc.flush_on_commit, *clock_);
+  load_offsets(*topic);
+  migrate_legacy_offsets();
+}
+
+void Broker::load_offsets(Topic& topic) {
+  const int64_t t0 = monotonic_ns();
+  int64_t records = 0;
+  int64_t bytes = 0;
+  for (int32_t p = 0; p < topic.partition_count(); ++p) {
+    auto log = topic.partition(p);
+    int64_t offset = log->log_start_offset();
+    while (offset < log->log_end_offset()) {
+      ReadResult r = log->read(offset, 4 << 20);
+      if (!r.segment || r.length <= 0) break;
+      std::string data(static_cast<size_t>(r.length), '\0');
+      const ssize_t got = ::pread(r.segment->fd(), data.data(), data.size(), r.position);
+      if (got != r.length) {
+        fail(KEEL_ERR_IO, log->name() + ": reading consumer offsets at offset " + std::to_string(offset) +
+                              " failed: " + (got < 0 ? errno_text(errno) : "short read"));
+      }
+      const int64_t before = offset;
+      for (size_t pos = 0; pos < data.size();) {
+        const auto* b = reinterpret_cast<const uint8_t*>(data.data()) + pos;
+        auto h = batch::parse_header(b, data.size() - pos);
+        if (!h || h->batch_length < batch::kMinBatchLength || h->total_size() > data.size() - pos) break;
+        if (!h->control()) {
+          for (const auto& rec : codec::decode_batch(b, h->total_size())) {
+            if (!rec.key) continue;
+            try {
+              offsets_->apply(*rec.key, rec.value);
+            } catch (const Error& e) {
+              // Written by a newer or broken version: keep the rest.
+              spdlog::warn("{}: skipping the record at offset {}: {}", log->name(), rec.offset, e.what());
+            }
+            ++records;
+          }
+        }
+        offset = std::max(offset, h->last_offset() + 1);
+        pos += h->total_size();
+      }
+      bytes += r.length;
+      if (offset == before) break;
+    }
+  }
+  spdlog::info("loaded consumer offsets: {} group(s) from {} record(s) ({} bytes) of '{}' in {} ms",
+               offsets_->groups().size(), records, bytes, offsets::kTopic, (monotonic_ns() - t0) / 1000000);
+}
+
+void Broker::write_offsets(int32_t p, const std::vector<std::string>& batches) {
+  auto topic = find_topic(offsets::kTopic);
+  if (!topic)
+    fail(KEEL_ERR_UNAVAILABLE, std::string("the internal topic ") + offsets::kTopic + " is not open");
+  auto log = topic->partition(p);
+  if (!log) fail(KEEL_ERR_INTERNAL, std::string(offsets::kTopic) + " has no partition " + std::to_string(p));
+  int64_t end = 0;
+  for (const auto& b : batches) {
+    AppendResult r = log->append(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+    end = r.last_offset + 1;
+  }
+  auto done = std::make_shared<std::promise<std::pair<keel_status, std::string>>>();
+  auto result = done->get_future();
+  flusher_.appended(log, policy_of(*topic), end, [done](keel_status s, const std::string& m) {
+    done->set_value({s, m});
+  });
+  auto [status, message] = result.get();
+  if (status != KEEL_OK) fail(status, log->name() + ": syncing committed offsets failed: " + message);
+}
+
+void Broker::migrate_legacy_offsets() {
+  const std::string path = config_.data_dir + "/" + kLegacyOffsetsJournal;
+  if (!fs::exists(path)) return;
+  const LegacyOffsets legacy = read_legacy_offsets_journal(path);
+  std::map<std::string, std::vector<OffsetCommit>> by_group;
+  for (const auto& [key, c] : legacy) {
+    const auto& [group, topic, partition] = key;
+    // Already there: an earlier migration stopped before removing the file.
+    if (offsets_->fetch(group, topic, partition)) continue;
+    by_group[group].push_back(OffsetCommit{topic, partition, c.offset, c.metadata});
+  }
+  for (const auto& [group, commits] : by_group) offsets_->commit(group, commits, clock_->now_ms());
+  offsets_->flush();
+  fs::remove(path);
+  fsync_dir(config_.data_dir);
+  spdlog::info(
+      "migrated {} committed offset(s) of {} group(s) from '{}' into the internal topic '{}'; the file "
+      "was removed",
+      legacy.size(), by_group.size(), path, offsets::kTopic);
+}
+
+void Broker::flush_offsets() {
+  if (offsets_) offsets_->flush();
+}
+
+}  // namespace keel
