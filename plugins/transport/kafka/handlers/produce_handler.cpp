@@ -104,8 +104,10 @@ int16_t kafka_error(const ProduceOutcome& o) {
     case KEEL_ERR_INVALID_ARGUMENT:
       // The status does not say which argument; the kernel's message does.
       if (o.message.find("max_batch_bytes") != std::string::npos) return code(ErrorCode::kMessageTooLarge);
-      if (o.message.find("invalid topic name") != std::string::npos)
-        return code(ErrorCode::kInvalidTopicException);
+      if (o.message.find("invalid topic name") != std::string::npos ||
+          o.message.find("is internal to the broker") != std::string::npos) {
+        return code(ErrorCode::kInvalidTopicException);  // as Kafka for its internal topics
+      }
       return code(ErrorCode::kInvalidRecord);
     case KEEL_ERR_IO:
     case KEEL_ERR_NO_SPACE:
