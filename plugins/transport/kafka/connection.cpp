@@ -3,16 +3,14 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include <algorithm>
-
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
 
 #include "api_table.hpp"
 #include "services.hpp"
@@ -92,59 +90,47 @@ void Connection::read_size() {
     return;
   }
   reading_ = true;
-  asio::async_read(socket_, asio::buffer(size_buf_), asio::bind_executor(strand_, [self = shared_from_this()](
-                                                                                     boost::system::error_code ec,
-                                                                                     size_t) {
-                     self->reading_ = false;
-                     if (ec) {
-                       // EOF or reset: the client left, possibly mid-request.
-                       self->close(ec == asio::error::eof ? "" : ec.message());
-                       return;
-                     }
-                     uint32_t size = (uint32_t(self->size_buf_[0]) << 24) | (uint32_t(self->size_buf_[1]) << 16) |
-                                     (uint32_t(self->size_buf_[2]) << 8) | uint32_t(self->size_buf_[3]);
-                     const auto max = self->services_.settings.max_request_bytes;
-                     if (static_cast<int32_t>(size) <= 0 || static_cast<int64_t>(size) > max) {
-                       self->close("request size " + std::to_string(static_cast<int32_t>(size)) +
-                                   " is outside 1.." + std::to_string(max) +
-                                   " (max_request_bytes); not a Kafka client, or raise max_request_bytes");
-                       return;
-                     }
-                     self->read_body(size);
-                   }));
+  asio::async_read(
+      socket_, asio::buffer(size_buf_),
+      asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec, size_t) {
+        self->reading_ = false;
+        if (ec) {
+          // EOF or reset: the client left, possibly mid-request.
+          self->close(ec == asio::error::eof ? "" : ec.message());
+          return;
+        }
+        uint32_t size = (uint32_t(self->size_buf_[0]) << 24) | (uint32_t(self->size_buf_[1]) << 16) |
+                        (uint32_t(self->size_buf_[2]) << 8) | uint32_t(self->size_buf_[3]);
+        const auto max = self->services_.settings.max_request_bytes;
+        if (static_cast<int32_t>(size) <= 0 || static_cast<int64_t>(size) > max) {
+          self->close("request size " + std::to_string(static_cast<int32_t>(size)) + " is outside 1.." +
+                      std::to_string(max) +
+                      " (max_request_bytes); not a Kafka client, or raise max_request_bytes");
+          return;
+        }
+        self->read_body(size);
+      }));
 }
 
-// The frame buffer grows with the bytes that actually arrive (doubling from
-// 64 KiB) instead of being sized from the length prefix: a client that
-// announces max_request_bytes and sends little must not make the broker
-// commit that much memory per connection.
+// One read of the whole frame into an uninitialised buffer (frame.hpp):
+// no zero-fill, no regrowth copies.
 void Connection::read_body(uint32_t size) {
-  auto frame = std::make_shared<std::vector<uint8_t>>();
-  read_body_chunk(std::move(frame), size);
-}
-
-void Connection::read_body_chunk(std::shared_ptr<std::vector<uint8_t>> frame, uint32_t size) {
-  constexpr size_t kFirstChunk = 64 * 1024;
-  const size_t have = frame->size();
-  const size_t chunk = std::min<size_t>(size - have, std::max(have, kFirstChunk));
-  frame->resize(have + chunk);
+  auto frame = std::make_shared<Frame>(size);
   reading_ = true;
   asio::async_read(
-      socket_, asio::buffer(frame->data() + have, chunk),
-      asio::bind_executor(
-          strand_, [self = shared_from_this(), frame, size](boost::system::error_code ec, size_t) {
-            self->reading_ = false;
-            if (ec) {
-              self->close(ec == asio::error::eof ? "client left in the middle of a request" : ec.message());
-              return;
-            }
-            if (frame->size() < size) return self->read_body_chunk(frame, size);
-            self->dispatch(frame);
-            self->read_size();
-          }));
+      socket_, asio::buffer(frame->data(), frame->size()),
+      asio::bind_executor(strand_, [self = shared_from_this(), frame](boost::system::error_code ec, size_t) {
+        self->reading_ = false;
+        if (ec) {
+          self->close(ec == asio::error::eof ? "client left in the middle of a request" : ec.message());
+          return;
+        }
+        self->dispatch(frame);
+        self->read_size();
+      }));
 }
 
-void Connection::dispatch(std::shared_ptr<std::vector<uint8_t>> frame) {
+void Connection::dispatch(std::shared_ptr<Frame> frame) {
   Request req;
   req.frame = frame;
   Reader header(frame->data(), frame->size());
@@ -161,8 +147,9 @@ void Connection::dispatch(std::shared_ptr<std::vector<uint8_t>> frame) {
     }
     const bool in_range = req.api_version >= spec->min_version && req.api_version <= spec->max_version;
     if (!in_range && spec->key != kApiVersionsKey) {
-      close(std::string(spec->name) + " v" + std::to_string(req.api_version) + " is not supported (versions " +
-            std::to_string(spec->min_version) + "-" + std::to_string(spec->max_version) + ")");
+      close(std::string(spec->name) + " v" + std::to_string(req.api_version) +
+            " is not supported (versions " + std::to_string(spec->min_version) + "-" +
+            std::to_string(spec->max_version) + ")");
       return;
     }
     req.flexible = in_range && req.api_version >= spec->flexible_from;
@@ -185,7 +172,8 @@ void Connection::dispatch(std::shared_ptr<std::vector<uint8_t>> frame) {
   try {
     spec->handler(services_, req, respond);
   } catch (const ProtocolError& e) {
-    close(std::string("malformed ") + spec->name + " v" + std::to_string(req.api_version) + " request: " + e.what());
+    close(std::string("malformed ") + spec->name + " v" + std::to_string(req.api_version) +
+          " request: " + e.what());
   } catch (const std::exception& e) {
     services_.host.error(std::string(spec->name) + " handler failed for " + peer_ + ": " + e.what());
     close("internal error");
@@ -265,15 +253,16 @@ void Connection::send_chunks(const std::shared_ptr<Outgoing>& out) {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        socket_.async_wait(asio::ip::tcp::socket::wait_write,
-                           asio::bind_executor(strand_, [self = shared_from_this(), out](boost::system::error_code ec) {
-                             if (ec) {
-                               self->writing_ = false;
-                               self->close(ec.message());
-                               return;
-                             }
-                             self->send_chunks(out);
-                           }));
+        socket_.async_wait(
+            asio::ip::tcp::socket::wait_write,
+            asio::bind_executor(strand_, [self = shared_from_this(), out](boost::system::error_code ec) {
+              if (ec) {
+                self->writing_ = false;
+                self->close(ec.message());
+                return;
+              }
+              self->send_chunks(out);
+            }));
         return;
       }
       writing_ = false;
@@ -288,8 +277,8 @@ void Connection::send_chunks(const std::shared_ptr<Outgoing>& out) {
       ++next;
     }
     asio::async_write(socket_, buffers,
-                      asio::bind_executor(strand_, [self = shared_from_this(), out, next](boost::system::error_code ec,
-                                                                                          size_t) {
+                      asio::bind_executor(strand_, [self = shared_from_this(), out, next](
+                                                       boost::system::error_code ec, size_t) {
                         if (ec) {
                           self->writing_ = false;
                           self->close(ec.message());

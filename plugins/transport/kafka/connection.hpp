@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "frame.hpp"
 #include "protocol/writer.hpp"
 #include "request.hpp"
 
@@ -53,8 +54,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void read_size();
   void read_body(uint32_t size);
-  void read_body_chunk(std::shared_ptr<std::vector<uint8_t>> frame, uint32_t size);
-  void dispatch(std::shared_ptr<std::vector<uint8_t>> frame);
+  void dispatch(std::shared_ptr<Frame> frame);
   void write_ready();
   struct Outgoing;
   void send_chunks(const std::shared_ptr<Outgoing>& out);

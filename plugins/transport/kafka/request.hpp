@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "frame.hpp"
 #include "protocol/reader.hpp"
 #include "protocol/writer.hpp"
 
@@ -24,7 +25,7 @@ struct Request {
   std::optional<std::string> client_id;
   bool flexible = false;  // body and header use the flexible encoding
   Reader body;            // positioned after the header
-  std::shared_ptr<std::vector<uint8_t>> frame;  // owns the bytes `body` reads
+  std::shared_ptr<Frame> frame;  // owns the bytes `body` reads
 };
 
 // Answers one request. Copyable; exactly one of send()/send_nothing() must be

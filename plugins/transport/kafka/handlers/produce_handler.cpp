@@ -39,7 +39,7 @@ struct TopicAnswer {
 struct ProduceCall {
   Services* services = nullptr;
   Responder respond;
-  std::shared_ptr<std::vector<uint8_t>> frame;  // the records point into it
+  std::shared_ptr<Frame> frame;  // the records point into it
   int16_t version = 0;
   bool flexible = false;
   int16_t acks = 0;
