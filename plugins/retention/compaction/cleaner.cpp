@@ -66,7 +66,7 @@ class Pass {
         map_(settings.buffer_bytes),
         throttle_(settings.io_max_bytes_per_second, [this] { return log_.stopping(); }) {}
 
-  PassResult run(bool force) {
+  PassResult run(bool force, bool tombstones_due) {
     const size_t n = log_.segment_count();
     // Cleanable: closed segments whose newest record is older than the lag.
     size_t cleanable = 0;
@@ -75,7 +75,7 @@ class Pass {
     const int64_t clean = log_.clean_offset();
     size_t first_dirty = 0;
     while (first_dirty < cleanable && log_.segment(first_dirty).next_offset <= clean) ++first_dirty;
-    if (first_dirty == cleanable) return r_;
+    if (cleanable == 0 || (first_dirty == cleanable && !tombstones_due)) return r_;
     int64_t dirty = 0;
     int64_t total = 0;
     for (size_t i = 0; i < cleanable; ++i) {
@@ -83,7 +83,7 @@ class Pass {
       if (i >= first_dirty) dirty += log_.segment(i).size_bytes;
     }
     const double ratio = total > 0 ? static_cast<double>(dirty) / static_cast<double>(total) : 0.0;
-    if (!force && (dirty == 0 || ratio < s_.min_cleanable_dirty_ratio)) return r_;
+    if (!force && !tombstones_due && (dirty == 0 || ratio < s_.min_cleanable_dirty_ratio)) return r_;
     r_.ran = true;
     try {
       build_map(first_dirty, cleanable, clean);
@@ -105,7 +105,8 @@ class Pass {
   }
 
   void build_map(size_t first_dirty, size_t cleanable, int64_t clean) {
-    r_.map_end = log_.segment(cleanable - 1).next_offset;
+    // A pass run only to drop expired tombstones maps nothing new.
+    r_.map_end = std::max(clean, log_.segment(cleanable - 1).next_offset);
     bool full = false;
     for (size_t i = 0; i < cleanable && !full; ++i) {
       read(i, [&](const uint8_t* data, size_t len) {
@@ -155,23 +156,33 @@ class Pass {
     const auto groups = group_segments(log_, end, max_bytes);
     for (size_t g = 0; g < groups.size(); ++g) {
       auto rw = log_.begin(groups[g].first, groups[g].count);
+      changed_ = groups[g].count > 1;  // merging segments is a change
       for (size_t i = groups[g].first; i < groups[g].first + groups[g].count; ++i) {
-        const bool tombstones_expire = newest_time(log_.segment(i)) < now_ - s_.delete_retention_ms;
+        const int64_t expires_at = newest_time(log_.segment(i)) + s_.delete_retention_ms;
         r_.bytes_in += log_.segment(i).size_bytes;
         read(i, [&](const uint8_t* data, size_t len) {
-          copy_batch(rw, data, len, tombstones_expire);
+          copy_batch(rw, data, len, expires_at);
           return true;
         });
       }
       const bool last = g + 1 == groups.size();
-      // Only the last group completes the range the map covers.
+      // Only the last group completes the range the map covers; a group that
+      // came out the same is not swapped in (no syncs, no renames), unless
+      // it must record the new clean point.
+      if (!changed_ && (!last || r_.map_end == clean)) {
+        rw.abort();
+        r_.segments_unchanged += groups[g].count;
+        continue;
+      }
       rw.commit(last ? r_.map_end : clean);
       r_.segments_in += groups[g].count;
       ++r_.segments_out;
     }
   }
 
-  void copy_batch(sdk::LogRewriter::Rewrite& rw, const uint8_t* data, size_t len, bool tombstones_expire) {
+  // expires_at: when the tombstones of this batch's segment may go.
+  void copy_batch(sdk::LogRewriter::Rewrite& rw, const uint8_t* data, size_t len, int64_t expires_at) {
+    const bool tombstones_expire = expires_at < now_;
     const kb::Header h = *kb::parse_header(data, len);
     const auto write = [&](const uint8_t* bytes, size_t n) {
       rw.write(bytes, n);
@@ -180,7 +191,8 @@ class Pass {
     };
     if (h.control() || h.base_offset >= r_.map_end) return write(data, len);
     if (h.records_count == 0) {
-      if (producer_needs(h)) write(data, len);
+      if (producer_needs(h)) return write(data, len);
+      changed_ = true;
       return;
     }
     int64_t tombstones = 0;
@@ -189,9 +201,15 @@ class Pass {
         [&](const kb::Record& rec) {
           if (rec.offset >= r_.map_end || !rec.key) return true;
           if (map_.newest(*rec.key) > rec.offset) return false;
-          if (!rec.value && tombstones_expire) {
-            ++tombstones;
-            return false;
+          if (!rec.value) {
+            if (tombstones_expire) {
+              ++tombstones;
+              return false;
+            }
+            // Kept for now: the partition is due for a pass when it expires.
+            if (r_.tombstones_expire_at < 0 || expires_at + 1 < r_.tombstones_expire_at) {
+              r_.tombstones_expire_at = expires_at + 1;
+            }
           }
           return true;
         },
@@ -199,6 +217,7 @@ class Pass {
     r_.records_removed += static_cast<int64_t>(f.removed);
     r_.tombstones_removed += tombstones;
     if (f.outcome == FilteredBatch::Outcome::KeptAll) return write(data, len);
+    changed_ = true;
     if (!f.batch.empty()) write(reinterpret_cast<const uint8_t*>(f.batch.data()), f.batch.size());
   }
 
@@ -208,14 +227,15 @@ class Pass {
   KeyOffsetMap map_;
   IoThrottle throttle_;
   std::unordered_map<int64_t, int64_t> last_batch_of_producer_;
+  bool changed_ = false;  // the group being rewritten differs from its input
   PassResult r_;
 };
 
 }  // namespace
 
 PassResult clean_partition(const Settings& settings, const keel_log_rewriter& table, int64_t now_ms,
-                           bool force) {
-  return Pass(settings, table, now_ms).run(force);
+                           bool force, bool tombstones_due) {
+  return Pass(settings, table, now_ms).run(force, tombstones_due);
 }
 
 }  // namespace keel::compaction

@@ -14,7 +14,11 @@
 //     offsets and producer fields (filter_batch); an emptied batch stays as
 //     a bare header only when it is its producer's last, so the producer's
 //     sequence survives. Each group is swapped in by the broker's crash-safe
-//     commit; the last one records map_end as the new clean point.
+//     commit; the last one records map_end as the new clean point. A group
+//     that comes out identical is dropped instead of swapped in.
+//  4. Tombstones kept because they were too young make the partition due
+//     again when the oldest of them expires, even if nothing new is dirty
+//     (in memory: after a restart, the next dirty pass removes them).
 //
 // Older values always go in the same or an earlier group than the record
 // that supersedes them, so a crash between groups never brings back a value
@@ -44,12 +48,17 @@ struct PassResult {
   int64_t bytes_read = 0;  // all bytes read, map pass included
   int64_t records_removed = 0;
   int64_t tombstones_removed = 0;
+  // When the oldest tombstone this pass kept may go (ms), -1 if none.
+  int64_t tombstones_expire_at = -1;
+  size_t segments_unchanged = 0;  // read but not swapped: nothing to remove
   size_t segments_in = 0;
   size_t segments_out = 0;
 };
 
 // `force`: clean even below the dirty ratio (to finish a multi-pass clean).
+// `tombstones_due`: a kept tombstone has expired since the last pass
+// (PassResult::tombstones_expire_at): clean even with nothing dirty.
 PassResult clean_partition(const Settings& settings, const keel_log_rewriter& table, int64_t now_ms,
-                           bool force);
+                           bool force, bool tombstones_due = false);
 
 }  // namespace keel::compaction
