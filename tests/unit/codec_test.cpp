@@ -9,6 +9,7 @@
 #include <keel/codec.hpp>
 #include <keel/record_batch.hpp>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -313,6 +314,179 @@ TEST(CodecFindTime, FindsTheFirstRecordInsideCompressedBatches) {
   EXPECT_EQ(log.find_time(1371), (std::pair<int64_t, int64_t>{38, 1380}));  // lz4 batch
   EXPECT_EQ(log.find_time(1490), (std::pair<int64_t, int64_t>{49, 1490}));  // zstd batch, last record
   EXPECT_EQ(log.find_time(1491), (std::pair<int64_t, int64_t>{-1, -1}));
+}
+
+// ------------------------------------------------------------- filter_batch
+
+// Six records, the first producer batch of producer 5 at offset 300.
+std::vector<kb::Record> six_records() {
+  std::vector<kb::Record> out;
+  for (int i = 0; i < 6; ++i) {
+    out.push_back(kb::Record{300 + i,
+                             1'700'000'000'000 + 10 * i,
+                             "key-" + std::to_string(i),
+                             i == 2 ? std::nullopt : std::optional<std::string>("value-" + std::to_string(i)),
+                             {{"h", std::to_string(i)}}});
+  }
+  return out;
+}
+
+std::string six_record_batch(Compression c) {
+  std::string batch = codec::build_batch(six_records(), c, 300, 5, 3, 1000);
+  kb::set_partition_leader_epoch(reinterpret_cast<uint8_t*>(batch.data()), 9);
+  return batch;
+}
+
+std::function<bool(const kb::Record&)> keep_offsets(std::set<int64_t> offsets) {
+  return [offsets](const kb::Record& r) { return offsets.count(r.offset) > 0; };
+}
+
+class CodecFilter : public testing::TestWithParam<Compression> {};
+
+INSTANTIATE_TEST_SUITE_P(Codecs, CodecFilter,
+                         testing::Values(Compression::None, Compression::Gzip, Compression::Snappy,
+                                         Compression::Lz4, Compression::Zstd),
+                         [](const auto& info) { return std::string(kb::compression_name(info.param)); });
+
+TEST_P(CodecFilter, KeepingEveryRecordAsksForTheOriginalBytes) {
+  const std::string batch = six_record_batch(GetParam());
+  int calls = 0;
+  const auto f = codec::filter_batch(u8(batch), batch.size(), [&](const kb::Record&) { return ++calls > 0; });
+  EXPECT_EQ(f.outcome, codec::FilteredBatch::Outcome::KeptAll);
+  EXPECT_TRUE(f.batch.empty());
+  EXPECT_EQ(f.kept, 6u);
+  EXPECT_EQ(f.removed, 0u);
+  EXPECT_EQ(calls, 6);
+}
+
+TEST_P(CodecFilter, RebuildsInTheSameCodecWithOffsetsAndProducerFields) {
+  const std::string batch = six_record_batch(GetParam());
+  const auto before = *kb::parse_header(u8(batch), batch.size());
+  // Drop the first, a middle and the last record: the survivors keep their
+  // offsets and the batch its range.
+  const auto f = codec::filter_batch(u8(batch), batch.size(), keep_offsets({301, 302, 304}));
+  ASSERT_EQ(f.outcome, codec::FilteredBatch::Outcome::Rebuilt);
+  EXPECT_EQ(f.kept, 3u);
+  EXPECT_EQ(f.removed, 3u);
+  ASSERT_EQ(kb::validate(u8(f.batch), f.batch.size()), "");
+  const auto h = *kb::parse_header(u8(f.batch), f.batch.size());
+  EXPECT_EQ(h.total_size(), f.batch.size());
+  EXPECT_EQ(h.compression(), GetParam());
+  EXPECT_EQ(h.attributes, before.attributes);
+  EXPECT_EQ(h.base_offset, 300);
+  EXPECT_EQ(h.last_offset_delta, 5);
+  EXPECT_EQ(h.last_offset(), 305);
+  EXPECT_EQ(h.partition_leader_epoch, 9);
+  EXPECT_EQ(h.producer_id, 5);
+  EXPECT_EQ(h.producer_epoch, 3);
+  EXPECT_EQ(h.base_sequence, 1000);
+  EXPECT_EQ(h.records_count, 3);
+  EXPECT_EQ(h.base_timestamp, 1'700'000'000'010);
+  EXPECT_EQ(h.max_timestamp, 1'700'000'000'040);
+  const auto all = six_records();
+  EXPECT_EQ(codec::decode_batch(u8(f.batch), f.batch.size()),
+            (std::vector<kb::Record>{all[1], all[2], all[4]}));
+}
+
+TEST_P(CodecFilter, AnEmptiedBatchIsDroppedOrKeptAsABareHeader) {
+  const std::string batch = six_record_batch(GetParam());
+  const auto before = *kb::parse_header(u8(batch), batch.size());
+  const auto none = [](const kb::Record&) { return false; };
+
+  const auto dropped = codec::filter_batch(u8(batch), batch.size(), none);
+  EXPECT_EQ(dropped.outcome, codec::FilteredBatch::Outcome::Emptied);
+  EXPECT_TRUE(dropped.batch.empty());
+  EXPECT_EQ(dropped.kept, 0u);
+  EXPECT_EQ(dropped.removed, 6u);
+
+  const auto header = codec::filter_batch(u8(batch), batch.size(), none, true);
+  EXPECT_EQ(header.outcome, codec::FilteredBatch::Outcome::Emptied);
+  ASSERT_EQ(header.batch.size(), kb::kHeaderSize);
+  ASSERT_EQ(kb::validate(u8(header.batch), header.batch.size()), "");
+  const auto h = *kb::parse_header(u8(header.batch), header.batch.size());
+  EXPECT_EQ(h.records_count, 0);
+  EXPECT_EQ(h.compression(), Compression::None);  // nothing to decompress
+  EXPECT_EQ(h.attributes & ~kb::kCompressionMask, before.attributes & ~kb::kCompressionMask);
+  EXPECT_EQ(h.base_offset, 300);
+  EXPECT_EQ(h.last_offset_delta, 5);
+  EXPECT_EQ(h.partition_leader_epoch, 9);
+  EXPECT_EQ(h.producer_id, 5);
+  EXPECT_EQ(h.producer_epoch, 3);
+  EXPECT_EQ(h.base_sequence, 1000);
+  EXPECT_EQ(h.max_timestamp, before.max_timestamp);
+  EXPECT_TRUE(codec::decode_batch(u8(header.batch), header.batch.size()).empty());
+}
+
+TEST_P(CodecFilter, KeepsLogAppendTimeAndTransactionalFlags) {
+  std::string batch = six_record_batch(GetParam());
+  // The broker's append time, set in the header as a broker does.
+  auto* p = reinterpret_cast<uint8_t*>(batch.data());
+  const auto attrs = kb::detail::load_be<int16_t>(p + kb::kAttributesPos);
+  kb::detail::store_be<int16_t>(
+      p + kb::kAttributesPos, static_cast<int16_t>(attrs | kb::kLogAppendTimeFlag | kb::kTransactionalFlag));
+  kb::detail::store_be<int64_t>(p + kb::kMaxTimestampPos, 1'800'000'000'000);
+  kb::detail::store_be<uint32_t>(p + kb::kCrcPos, kb::compute_crc(p, batch.size()));
+  ASSERT_EQ(kb::validate(u8(batch), batch.size()), "");
+
+  const auto f = codec::filter_batch(u8(batch), batch.size(), keep_offsets({300, 303}));
+  ASSERT_EQ(f.outcome, codec::FilteredBatch::Outcome::Rebuilt);
+  const auto h = *kb::parse_header(u8(f.batch), f.batch.size());
+  EXPECT_TRUE(h.log_append_time());
+  EXPECT_TRUE(h.transactional());
+  EXPECT_FALSE(h.control());
+  EXPECT_EQ(h.compression(), GetParam());
+  EXPECT_EQ(h.max_timestamp, 1'800'000'000'000);
+  const auto records = codec::decode_batch(u8(f.batch), f.batch.size());
+  ASSERT_EQ(records.size(), 2u);
+  for (const auto& r : records) EXPECT_EQ(r.timestamp, 1'800'000'000'000);
+  EXPECT_EQ(records[1].offset, 303);
+}
+
+TEST(CodecFilterControl, ControlBatchesAreKeptWithoutAsking) {
+  // A transaction marker: a control batch with one control record.
+  std::string key("\0\0\0\0", 4);
+  std::string value("\0\0\0\0\0\0", 6);
+  const std::string batch = kb::Builder(50)
+                                .producer(5, 3, -1)
+                                .attributes(kb::kControlFlag | kb::kTransactionalFlag)
+                                .add(key, value, 1)
+                                .build();
+  int calls = 0;
+  const auto f = codec::filter_batch(
+      u8(batch), batch.size(), [&](const kb::Record&) { return ++calls < 0; }, true);
+  EXPECT_EQ(f.outcome, codec::FilteredBatch::Outcome::KeptAll);
+  EXPECT_TRUE(f.batch.empty());
+  EXPECT_EQ(f.kept, 1u);
+  EXPECT_EQ(f.removed, 0u);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(CodecFilterErrors, ACorruptBatchThrowsCorrupt) {
+  std::string batch = six_record_batch(Compression::Gzip);
+  batch[batch.size() - 3] ^= 0x40;
+  EXPECT_EQ(
+      code_of([&] { codec::filter_batch(u8(batch), batch.size(), [](const kb::Record&) { return true; }); }),
+      KEEL_ERR_CORRUPT);
+}
+
+TEST_P(CodecRealClients, FilterKeepsTheClientsBatchFields) {
+  const std::string batch = load_fixture(GetParam().file);
+  const auto before = *kb::parse_header(u8(batch), batch.size());
+  const auto f =
+      codec::filter_batch(u8(batch), batch.size(), [](const kb::Record& r) { return r.offset % 3 == 1; });
+  ASSERT_EQ(f.outcome, codec::FilteredBatch::Outcome::Rebuilt);
+  const auto h = *kb::parse_header(u8(f.batch), f.batch.size());
+  EXPECT_EQ(h.attributes, before.attributes);
+  EXPECT_EQ(h.last_offset_delta, before.last_offset_delta);
+  EXPECT_EQ(h.producer_id, before.producer_id);
+  EXPECT_EQ(h.producer_epoch, before.producer_epoch);
+  EXPECT_EQ(h.base_sequence, before.base_sequence);
+  EXPECT_EQ(h.partition_leader_epoch, before.partition_leader_epoch);
+  std::vector<kb::Record> want;
+  for (const auto& r : expected_records()) {
+    if (r.offset % 3 == 1) want.push_back(r);
+  }
+  EXPECT_EQ(codec::decode_batch(u8(f.batch), f.batch.size()), want);
 }
 
 }  // namespace

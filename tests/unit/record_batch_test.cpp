@@ -656,4 +656,112 @@ TEST(RecordBatchDecode, RandomCorruptionNeverEscapesAsAnythingButCorrupt) {
   }
 }
 
+// ------------------------------------------------- rebuilding (log cleaner)
+
+std::vector<kb::Record> sparse_records() {
+  return {kb::Record{100, 5000, "a", "1", {}}, kb::Record{103, 4000, "b", std::nullopt, {{"h", "x"}}},
+          kb::Record{110, 6000, "c", "3", {}}};
+}
+
+TEST(RecordBatchAddAt, KeepsOffsetGaps) {
+  kb::Builder b(100);
+  for (const auto& r : sparse_records()) b.add_at(r);
+  const std::string batch = b.build();
+  const auto h = *kb::parse_header(u8(batch), batch.size());
+  EXPECT_EQ(h.base_offset, 100);
+  EXPECT_EQ(h.records_count, 3);
+  EXPECT_EQ(h.last_offset_delta, 10);
+  EXPECT_EQ(h.last_offset(), 110);
+  EXPECT_EQ(h.base_timestamp, 5000);
+  EXPECT_EQ(h.max_timestamp, 6000);
+  EXPECT_EQ(kb::decode(u8(batch), batch.size()), sparse_records());
+}
+
+TEST(RecordBatchAddAt, TheFirstRecordMayBeAboveTheBase) {
+  const std::string batch = kb::Builder(10).add_at(kb::Record{12, 1, "k", "v", {}}).build();
+  const auto h = *kb::parse_header(u8(batch), batch.size());
+  EXPECT_EQ(h.last_offset_delta, 2);
+  EXPECT_EQ(kb::decode(u8(batch), batch.size()).at(0).offset, 12);
+}
+
+TEST(RecordBatchAddAt, AddContinuesAfterTheLastOffset) {
+  kb::Builder b(0);
+  b.add_at(kb::Record{3, 1, "a", "1", {}}).add("b", "2", 2);
+  const std::string batch = b.build();
+  const auto out = kb::decode(u8(batch), batch.size());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].offset, 3);
+  EXPECT_EQ(out[1].offset, 4);
+  EXPECT_EQ(kb::parse_header(u8(batch), batch.size())->last_offset_delta, 4);
+}
+
+TEST(RecordBatchAddAt, RefusesOffsetsThatDoNotAscendOrLeaveTheBatch) {
+  const auto status = [](const std::vector<int64_t>& offsets) {
+    kb::Builder b(100);
+    try {
+      for (int64_t o : offsets) b.add_at(kb::Record{o, 1, "k", "v", {}});
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("offsets must ascend"), std::string::npos) << e.what();
+      return e.code();
+    }
+    return KEEL_OK;
+  };
+  EXPECT_EQ(status({100, 101}), KEEL_OK);
+  EXPECT_EQ(status({99}), KEEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(status({103, 103}), KEEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(status({103, 101}), KEEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(status({100 + int64_t{std::numeric_limits<int32_t>::max()}}), KEEL_OK);
+  EXPECT_EQ(status({100 + int64_t{std::numeric_limits<int32_t>::max()} + 1}), KEEL_ERR_INVALID_ARGUMENT);
+}
+
+TEST(RecordBatchAddAt, ARefusedRecordLeavesTheBuilderAsItWas) {
+  kb::Builder b(0);
+  b.add_at(kb::Record{5, 1, "a", "1", {}});
+  EXPECT_THROW(b.add_at(kb::Record{4, 1, "b", "2", {}}), Error);
+  EXPECT_EQ(b.record_count(), 1u);
+  const std::string batch = b.build();
+  EXPECT_EQ(kb::parse_header(u8(batch), batch.size())->last_offset_delta, 5);
+}
+
+TEST(RecordBatchLastOffsetDelta, KeepsTheDeltaOfRemovedTrailingRecords) {
+  // Records 0..4 were written; 3 and 4 were removed, the batch still ends at 4.
+  kb::Builder b(1000);
+  b.producer(42, 1, 70).last_offset_delta(4);
+  b.add_at(kb::Record{1000, 1, "a", "1", {}}).add_at(kb::Record{1002, 2, "c", "3", {}});
+  const std::string batch = b.build();
+  EXPECT_EQ(kb::validate(u8(batch), batch.size()), "");
+  const auto h = *kb::parse_header(u8(batch), batch.size());
+  EXPECT_EQ(h.last_offset_delta, 4);
+  EXPECT_EQ(h.last_offset(), 1004);
+  EXPECT_EQ(h.records_count, 2);
+  EXPECT_EQ(h.base_sequence, 70);
+  const auto out = kb::decode(u8(batch), batch.size());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].offset, 1002);
+}
+
+TEST(RecordBatchLastOffsetDelta, MayNotBeBelowTheLastRecord) {
+  kb::Builder b(0);
+  b.add("a", "1", 1).add("b", "2", 1).add("c", "3", 1).last_offset_delta(1);
+  try {
+    b.build();
+    ADD_FAILURE() << "a last offset delta below the last record was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), KEEL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(e.what()).find("last offset delta 1 is below the delta of the last record, 2"),
+              std::string::npos)
+        << e.what();
+  }
+  // Equal to the last record's delta is the default, and fine.
+  EXPECT_EQ(kb::parse_header(u8(b.last_offset_delta(2).build()), kb::kHeaderSize)->last_offset_delta, 2);
+}
+
+TEST(RecordBatchLeaderEpoch, BuilderWritesTheGivenEpoch) {
+  const std::string batch = kb::Builder(0).partition_leader_epoch(17).add("k", "v", 1).build();
+  EXPECT_EQ(kb::parse_header(u8(batch), batch.size())->partition_leader_epoch, 17);
+  EXPECT_EQ(kb::validate(u8(batch), batch.size()), "");
+  const std::string plain = kb::Builder(0).add("k", "v", 1).build();
+  EXPECT_EQ(kb::parse_header(u8(plain), plain.size())->partition_leader_epoch, -1);
+}
+
 }  // namespace

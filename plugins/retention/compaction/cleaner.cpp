@@ -68,10 +68,8 @@ class Pass {
 
   PassResult run(bool force, bool tombstones_due) {
     const size_t n = log_.segment_count();
-    // Cleanable: closed segments whose newest record is older than the lag.
     size_t cleanable = 0;
-    while (cleanable < n && newest_time(log_.segment(cleanable)) <= now_ - s_.min_compaction_lag_ms)
-      ++cleanable;
+    while (cleanable < n && old_enough(log_.segment(cleanable))) ++cleanable;
     const int64_t clean = log_.clean_offset();
     size_t first_dirty = 0;
     while (first_dirty < cleanable && log_.segment(first_dirty).next_offset <= clean) ++first_dirty;
@@ -96,6 +94,17 @@ class Pass {
   }
 
  private:
+  // Cleanable: a closed segment whose newest record is older than the lag.
+  // With no lag every closed segment is (as in Kafka), whatever its
+  // timestamps say: producers' clocks may run ahead of the broker's. An
+  // empty segment (all its records cleaned away) holds nothing to protect;
+  // its file time is that of its last rewrite, which must not hold back
+  // the segments after it.
+  bool old_enough(const keel_segment_info& s) const {
+    if (s_.min_compaction_lag_ms == 0 || s.size_bytes == 0) return true;
+    return newest_time(s) <= now_ - s_.min_compaction_lag_ms;
+  }
+
   void read(size_t i, const std::function<bool(const uint8_t*, size_t)>& visit) {
     log_.read_segment(i, [&](const uint8_t* batch, size_t len) {
       r_.bytes_read += static_cast<int64_t>(len);
