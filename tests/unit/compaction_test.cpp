@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <keel/codec.hpp>
@@ -25,8 +27,10 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "../../plugins/retention/compaction/io_throttle.hpp"
 #include "clock.hpp"
 #include "error.hpp"
 #include "partition_log.hpp"
@@ -742,3 +746,73 @@ TEST_F(CompactionTest, AnEmptiedBatchStaysAsAHeaderOnlyIfItIsItsProducersLast) {
 }
 
 }  // namespace
+
+// ---- shutdown and I/O rate
+
+TEST_F(CompactionTest, AShutdownStopsAPassAndLeavesTheOldSegments) {
+  TopicSetup setup;
+  // Slow enough that the pass is still writing its replacement when the
+  // broker stops.
+  setup.compaction = "min_cleanable_dirty_ratio = 0.0\nio_max_bytes_per_second = 20000";
+  auto topic = open_topic(setup);
+  auto& log = *topic->partition(0);
+  Model model;
+  for (int i = 0; i < 600; ++i)
+    append(log, model, one("key-" + std::to_string(i % 20), "v", clock_.now_ms()));
+  const auto before = summary(log);
+  const auto replacement_exists = [&] {
+    for (const auto& e : std::filesystem::directory_iterator(part_dir())) {
+      if (e.path().filename().string().find(".cleaned") != std::string::npos) return true;
+    }
+    return false;
+  };
+  std::atomic<bool> stopping{false};
+  std::thread pass([&] { topic->apply_retention(clock_.now_ms(), &stopping); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!replacement_exists() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_TRUE(replacement_exists()) << "the pass never began writing";
+  stopping = true;
+  pass.join();
+  EXPECT_EQ(logs_.count("stopped for shutdown"), 1);
+  EXPECT_EQ(summary(log), before);
+  EXPECT_TRUE(clean_points().empty());
+  for (const auto& e : std::filesystem::directory_iterator(part_dir())) {
+    const std::string name = e.path().filename().string();
+    EXPECT_EQ(name.find(".cleaned"), std::string::npos) << name;
+    EXPECT_EQ(name.find(".swap"), std::string::npos) << name;
+  }
+  expect_compacted(log, model, Expectation{0, 0, 0});
+}
+
+TEST(CompactionIoThrottle, WaitsUntilTheRateAllowsTheBytesAndGivesUpWhenStopping) {
+  using Clock = keel::compaction::IoThrottle::Clock;
+  Clock::time_point now{};
+  std::vector<Clock::duration> sleeps;
+  bool stopping = false;
+  keel::compaction::IoThrottle::Time fake{[&] { return now; },
+                                          [&](Clock::duration d) {
+                                            sleeps.push_back(d);
+                                            now += d;
+                                          }};
+  keel::compaction::IoThrottle throttle(
+      1000, [&] { return stopping; }, fake);  // 1000 B/s
+  EXPECT_TRUE(throttle.consume(500));         // due at 0.5 s
+  Clock::duration slept{};
+  for (auto d : sleeps) slept += d;
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(slept).count(), 500);
+  for (auto d : sleeps)
+    EXPECT_LE(d, std::chrono::milliseconds(50)) << "sleeps are short, to notice a shutdown";
+  sleeps.clear();
+  now += std::chrono::seconds(2);  // time passed elsewhere: no wait for what it covers
+  EXPECT_TRUE(throttle.consume(1500));
+  EXPECT_TRUE(sleeps.empty());
+  stopping = true;
+  EXPECT_FALSE(throttle.consume(1000));
+  EXPECT_LE(sleeps.size(), 1u);
+
+  sleeps.clear();
+  keel::compaction::IoThrottle unlimited(
+      -1, [] { return false; }, fake);
+  EXPECT_TRUE(unlimited.consume(int64_t{1} << 40));
+  EXPECT_TRUE(sleeps.empty());
+}
