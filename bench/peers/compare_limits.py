@@ -24,10 +24,10 @@ def measure(work, build, server_pin, client_pin, seconds, log):
     fio_dir = os.path.join(work, "fio")
     os.makedirs(fio_dir)
     try:
-        limits["seq_write_fdatasync"] = _fio(fio_dir, client_pin, "1M", seconds, "256M")
+        limits["seq_write_fdatasync"] = _fio(fio_dir, server_pin, "1M", seconds, "256M")
         log("  sequential write, 1 MiB + fdatasync each (fio, {} s): {:.0f} MB/s".format(
             seconds, limits["seq_write_fdatasync"]["mb_per_s"]))
-        limits["fdatasync_4k"] = _fio(fio_dir, client_pin, "4k", seconds, "64M")
+        limits["fdatasync_4k"] = _fio(fio_dir, server_pin, "4k", seconds, "64M")
         log("  4 KiB append + fdatasync each (fio, {} s): {:,.0f}/s, p50 {:.0f} us, p99 {:.0f} us".format(
             seconds, limits["fdatasync_4k"]["iops"], limits["fdatasync_4k"]["sync_p50_us"],
             limits["fdatasync_4k"]["sync_p99_us"]))
@@ -42,9 +42,9 @@ COMMANDS = [
     "keel-tcp-rtt serve                          # server core",
     "keel-tcp-rtt ping $PORT 20000               # client core",
     "fio --name=seq --rw=write --bs=1M --size=256M --fdatasync=1 --ioengine=psync --time_based "
-    "--runtime=$SECONDS --directory=$WORK --output-format=json",
+    "--runtime=$SECONDS --directory=$WORK --output-format=json    # server core",
     "fio --name=sync4k --rw=write --bs=4k --size=64M --fdatasync=1 --ioengine=psync --time_based "
-    "--runtime=$SECONDS --directory=$WORK --output-format=json",
+    "--runtime=$SECONDS --directory=$WORK --output-format=json    # server core",
 ]
 
 

@@ -30,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from keel_harness import Broker, parse_args, wait_until  # noqa: E402
+from keel_harness import Broker, parse_args, scratch_dir, wait_until  # noqa: E402
 
 try:
     import kafka  # noqa: F401
@@ -390,19 +390,11 @@ def consume_stopped(args, data_dir):
 
 def main():
     args = parse_args()
-    workdir = tempfile.mkdtemp(prefix="keel-compaction-")
     t0 = time.monotonic()
-    ok = False
-    try:
+    with scratch_dir("keel-compaction-") as workdir:
         test_codecs(args, workdir)
         test_null_key_refused(args, workdir)
         test_crash_steps(args, workdir)
-        ok = True
-    finally:
-        if ok:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"kept {workdir} for inspection")
     print(f"compaction_test: all passed in {time.monotonic() - t0:.1f} s")
 
 

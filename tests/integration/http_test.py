@@ -20,15 +20,13 @@ import http.client
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from keel_harness import Broker, parse_args, wait_until  # noqa: E402
+from keel_harness import Broker, parse_args, scratch_dir, wait_until  # noqa: E402
 
 try:
     import kafka  # noqa: F401
@@ -464,11 +462,9 @@ def test_auto_create_and_stop(build_dir):
 
 def main():
     args = parse_args()
-    workdir = tempfile.mkdtemp(prefix="keel-http-")
-    broker = Broker(args.build_dir, broker_toml="auto_create_topics = false", kafka=True, http=True,
-                    workdir=workdir)
-    good = False
-    try:
+    with scratch_dir("keel-http-") as workdir:
+        broker = Broker(args.build_dir, broker_toml="auto_create_topics = false", kafka=True, http=True,
+                        workdir=workdir)
         with broker:
             assert ok(broker, "GET", "/ready") == {"status": "ready"}
             test_round_trip(broker)
@@ -480,12 +476,6 @@ def main():
             test_doc_examples(broker, args.source_dir)
             test_settings_and_restart(broker)
         test_auto_create_and_stop(args.build_dir)
-        good = True
-    finally:
-        if good:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"kept {workdir} for inspection")
     print("http_test: all passed")
 
 

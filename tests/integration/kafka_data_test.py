@@ -14,16 +14,14 @@ with real clients (kcat, kafka-python, a librdkafka C program).
   SIGKILL and restarted; every value must be stored exactly once.
 """
 import os
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from keel_harness import Broker, parse_args, wait_until  # noqa: E402
+from keel_harness import Broker, parse_args, scratch_dir, wait_until  # noqa: E402
 
 try:
     import kafka  # noqa: F401
@@ -220,24 +218,16 @@ def test_idempotent_restarts(broker, args, workdir):
 
 def main():
     args = parse_args()
-    workdir = tempfile.mkdtemp(prefix="keel-kdata-")
-    topics = "\n".join(f"[topics.kc-{c}]\npartitions = 1" for c in CODECS)
-    broker = Broker(args.build_dir, topics_toml=topics, broker_toml="auto_create_topics = true",
-                    workdir=workdir)
-    ok = False
-    try:
+    with scratch_dir("keel-kdata-") as workdir:
+        topics = "\n".join(f"[topics.kc-{c}]\npartitions = 1" for c in CODECS)
+        broker = Broker(args.build_dir, topics_toml=topics, broker_toml="auto_create_topics = true",
+                        workdir=workdir)
         with broker:
             test_kcat_codecs(broker, workdir)
             test_list_offsets(broker, workdir)
             test_kafka_python_acks(broker)
             test_long_poll(broker)
             test_idempotent_restarts(broker, args, workdir)
-        ok = True
-    finally:
-        if ok:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"kept {workdir} for inspection")
     print("kafka_data_test: all passed")
 
 

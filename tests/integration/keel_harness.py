@@ -6,7 +6,9 @@ curl). Nothing here sleeps to wait for state: every wait polls a condition
 until a deadline.
 """
 import argparse
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +21,22 @@ def parse_args():
     p.add_argument("--build-dir", required=True)
     p.add_argument("--source-dir", required=True)
     return p.parse_args()
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix):
+    """A temporary directory, removed when the block succeeds and kept (its
+    path printed) when it fails, for inspecting the broker's logs and data."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    ok = False
+    try:
+        yield path
+        ok = True
+    finally:
+        if ok:
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            print(f"kept {path} for inspection")
 
 
 def free_port():
