@@ -115,7 +115,7 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
       res.status = s;
       res.base_offset = s == KEEL_OK ? r.base_offset : -1;
       res.log_append_time = -1;
-      res.log_start_offset = -1;
+      res.log_start_offset = s == KEEL_OK ? r.log_start_offset : -1;
       res.message = s == KEEL_OK ? nullptr : message.c_str();
       cb(user, &res);
     };

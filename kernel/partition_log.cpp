@@ -235,6 +235,7 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
   result.last_offset = next - 1;
   result.batches = static_cast<int32_t>(headers.size());
   result.bytes = static_cast<int64_t>(len);
+  result.log_start_offset = log_start_offset();
   notify_watches();
   return result;
 }

@@ -41,6 +41,7 @@ struct AppendResult {
   int32_t batches = 0;
   int64_t records = 0;
   int64_t bytes = 0;
+  int64_t log_start_offset = -1;  // after the append (Kafka's produce answer v5+)
 };
 
 // A read pinned to a segment: the file stays readable while this lives.

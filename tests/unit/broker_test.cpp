@@ -45,6 +45,7 @@ const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8
 struct Produced {
   keel_status status = KEEL_ERR_INTERNAL;
   int64_t base_offset = -2;
+  int64_t log_start_offset = -2;
   std::string message;
   int64_t flushed_at_callback = -1;
   int calls = 0;
@@ -62,6 +63,7 @@ void on_produced(void* user, const keel_produce_result* r) {
   std::lock_guard lock(w->mu);
   w->result.status = r->status;
   w->result.base_offset = r->base_offset;
+  w->result.log_start_offset = r->log_start_offset;
   w->result.message = r->message ? r->message : "";
   if (w->log) w->result.flushed_at_callback = w->log->flushed_offset();
   ++w->result.calls;
@@ -486,7 +488,9 @@ TEST_F(BrokerTest, RetentionDeletesOldSegmentsWithTheManualClock) {
   fetch("orders", 0, 0, 100, &s);
   EXPECT_EQ(s, KEEL_ERR_OUT_OF_RANGE);
   EXPECT_FALSE(fs::exists(data_dir() + "/orders-0/" + keel::Segment::file_name(0) + ".log"));
-  EXPECT_EQ(produce("orders", 0, make_batch(1, clock_.now_ms(), "new")).base_offset, 80);
+  const Produced fresh = produce("orders", 0, make_batch(1, clock_.now_ms(), "new"));
+  EXPECT_EQ(fresh.base_offset, 80);
+  EXPECT_EQ(fresh.log_start_offset, active_base);  // Kafka's produce answer carries it (v5+)
 
   // The new start survives a restart.
   broker_.reset();
