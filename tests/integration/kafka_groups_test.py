@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 
 try:
     import kafka  # noqa: F401
@@ -30,7 +31,8 @@ from kafka.admin import KafkaAdminClient
 from kafka.errors import CommitFailedError
 from kafka.protocol.admin import DescribeGroupsRequest
 from kafka.protocol.commit import GroupCoordinatorRequest, OffsetCommitRequest, OffsetFetchRequest
-from kafka.protocol.group import HeartbeatRequest, JoinGroupRequest, ProtocolMetadata, SyncGroupRequest
+from kafka.protocol.group import (HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, ProtocolMetadata,
+                                  SyncGroupRequest)
 from kafka.protocol.api import Request, Response
 from kafka.protocol.parser import KafkaProtocol
 from kafka.protocol.types import Int16, Int32, Schema, String
@@ -437,6 +439,40 @@ def test_protocol_edges(broker):
     print("protocol edges (errors, delayed answers, rebalance timeout, session expiry): ok")
 
 
+def groups_in_memory(broker):
+    with urllib.request.urlopen(broker.http_url + "/metrics", timeout=30) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith('keel_consumer_groups_in_memory{transport="kafka"}'):
+                return float(line.split()[-1])
+    return None
+
+
+def test_group_churn(broker):
+    """300 short-lived groups (one member joins, then leaves): the
+    coordinator forgets idle ones instead of keeping every id, and a
+    forgotten group still describes itself from what was stored."""
+    subscription = ProtocolMetadata(0, [TOPIC], b"")
+    meta = subscription.encode()
+    c = RawClient(broker.bootstrap, "churn")
+    try:
+        for i in range(300):
+            group = f"churn-{i:03d}"
+            c.send(JoinGroupRequest[2](group, 10000, 10000, "", "consumer", [("range", meta)]))
+            j = c.receive()
+            assert j.error_code == NONE, (group, j)
+            assert c.call(LeaveGroupRequest[0](group, j.member_id)).error_code == NONE
+        in_memory = groups_in_memory(broker)
+        assert in_memory is not None and in_memory < 300, in_memory
+        (g,) = c.call(DescribeGroupsRequest[0](["churn-000"])).groups
+        assert (g[0], g[2], g[3]) == (NONE, "Empty", "consumer"), g
+        c.send(JoinGroupRequest[2]("churn-000", 10000, 10000, "", "consumer", [("range", meta)]))
+        j = c.receive()
+        assert (j.error_code, j.generation_id) == (NONE, 3), j  # generations go on: 1 joined, 2 empty
+    finally:
+        c.close()
+    print(f"group churn: {in_memory:.0f} of 300 idle groups still in memory; a forgotten one comes back: ok")
+
+
 def main():
     args = parse_args()
     # Small internal segments so that compaction of __consumer_offsets shows.
@@ -459,6 +495,9 @@ def main():
     with Broker(args.build_dir, topics_toml=TOPICS_TOML,
                 kafka_toml="group_min_session_timeout_ms = 100") as broker:
         test_protocol_edges(broker)
+    with Broker(args.build_dir, topics_toml=TOPICS_TOML, http=True,
+                kafka_toml="group_initial_rebalance_delay_ms = 0") as broker:
+        test_group_churn(broker)
     print("kafka_groups_test: all passed")
 
 

@@ -399,4 +399,9 @@ std::string Group::protocol_type() const {
   return protocol_type_;
 }
 
+bool Group::idle() const {
+  std::lock_guard lock(mu_);
+  return state_ == GroupState::kEmpty && members_.empty();
+}
+
 }  // namespace keel::kafka

@@ -47,6 +47,9 @@ class Group : public std::enable_shared_from_this<Group> {
 
   GroupSummary describe() const;
   std::string protocol_type() const;
+  // Empty, with no member: nothing in memory that the stored offsets and
+  // metadata (restore()) could not bring back.
+  bool idle() const;
 
   // What survives a restart: the last generation and protocol type, so that
   // generations keep increasing (a member from before the restart can never

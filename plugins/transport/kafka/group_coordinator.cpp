@@ -1,5 +1,6 @@
 #include "group_coordinator.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -39,8 +40,12 @@ std::optional<Group::Persisted> parse_persisted(const std::string& text) {
 
 std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group_id) {
   std::lock_guard lock(mu_);
+  if (groups_.size() >= sweep_at_ && groups_.count(group_id) == 0) forget_idle_locked();
   auto& slot = groups_[group_id];
   if (!slot) {
+    const keel_broker_api* api = services_.broker.raw();
+    api->gauge_set(api->ctx, "keel_consumer_groups_in_memory", "transport=\"kafka\"",
+                   static_cast<double>(groups_.size()));
     slot = std::make_shared<Group>(
         group_id, services_.io.get_executor(),
         std::chrono::milliseconds(services_.settings.group_initial_rebalance_delay_ms), services_.host);
@@ -63,6 +68,23 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
     });
   }
   return slot;
+}
+
+// Without this the registry would keep every group id ever used (one per
+// `kcat -G` run with a fresh group, say). A group is dropped only when it is
+// idle and the map holds its only reference: every other holder got it under
+// mu_, so none can be about to use it, and a later join re-creates it from
+// the stored metadata. Sweeps double their threshold, so their cost stays
+// proportional to the groups created.
+void GroupCoordinator::forget_idle_locked() {
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (it->second.use_count() == 1 && it->second->idle()) {
+      it = groups_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  sweep_at_ = std::max<size_t>(64, 2 * groups_.size());
 }
 
 void GroupCoordinator::join(const std::string& group_id, JoinArgs args, JoinCallback done) {

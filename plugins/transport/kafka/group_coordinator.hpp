@@ -42,9 +42,13 @@ class GroupCoordinator {
   std::shared_ptr<Group> find(const std::string& group_id) const;
   std::shared_ptr<Group> find_or_create(const std::string& group_id);
 
+  // Drops idle groups nobody holds; caller holds mu_.
+  void forget_idle_locked();
+
   Services& services_;
   mutable std::mutex mu_;  // guards groups_ only; each Group locks itself
   std::map<std::string, std::shared_ptr<Group>> groups_;
+  size_t sweep_at_ = 64;  // groups_.size() that triggers the next sweep
 };
 
 }  // namespace keel::kafka
