@@ -24,6 +24,14 @@ bool Broker::is_internal(const std::string& topic) { return topic == offsets::kT
 
 void Broker::open_offsets() {
   const OffsetsConfig& oc = config_.offsets;
+  if (config_.find_topic(offsets::kTopic) != nullptr) {
+    // A [topics.__consumer_offsets] table could give it time retention and
+    // so delete committed offsets.
+    fail(KEEL_ERR_INVALID_ARGUMENT,
+         config_.source + ": [topics." + offsets::kTopic +
+             "] is not allowed: the broker owns that topic; set it up with the [broker] "
+             "offsets_* keys (see docs/configuration.md)");
+  }
   auto topic = find_topic(offsets::kTopic);
   if (!topic) {
     std::string retention;

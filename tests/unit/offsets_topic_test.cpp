@@ -15,6 +15,7 @@
 #include "broker.hpp"
 #include "clock.hpp"
 #include "config.hpp"
+#include "error.hpp"
 #include "legacy_offsets_journal.hpp"
 #include "offset_records.hpp"
 #include "support/legacy_offsets_journal_writer.hpp"
@@ -187,6 +188,20 @@ TEST_F(OffsetsTopicTest, CompactionKeepsTheTopicSmallUnderRepeatedCommits) {
   EXPECT_LT(after, 3 * 4096) << "from " << before << " bytes";
   restart(keys);
   for (int32_t p = 0; p < 4; ++p) EXPECT_EQ(fetch("g", p), 1996 + p);
+}
+
+TEST_F(OffsetsTopicTest, TheConfigCannotDeclareTheInternalTopic) {
+  const std::string text = "[broker]\ndata_dir = \"" + data_dir() +
+                           "\"\nplugin_path = [\"" KEEL_TEST_PLUGIN_DIR
+                           "\"]\n[topics.__consumer_offsets]\nretention = [\"time\"]\n";
+  keel::Broker broker(keel::parse_config(text, "test.toml"), &clock_);
+  try {
+    broker.start();
+    FAIL() << "expected the start to fail";
+  } catch (const keel::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("test.toml: [topics.__consumer_offsets] is not allowed"));
+    EXPECT_THAT(e.what(), HasSubstr("offsets_*"));
+  }
 }
 
 }  // namespace
