@@ -1,6 +1,7 @@
 #include "broker.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <regex>
 #include <set>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "error.hpp"
 #include "file_util.hpp"
@@ -28,9 +27,7 @@ constexpr const char* kLockFile = ".lock";
 }  // namespace
 
 Broker::Broker(BrokerConfig config, const Clock* clock)
-    : config_(std::move(config)),
-      clock_(clock ? clock : &system_clock_),
-      flusher_(clock_, &metrics_) {
+    : config_(std::move(config)), clock_(clock ? clock : &system_clock_), flusher_(clock_, &metrics_) {
   make_broker_api(this, &api_);
 }
 
@@ -53,8 +50,9 @@ void Broker::lock_data_dir() {
   lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) fail(KEEL_ERR_IO, "cannot open '" + path + "': " + errno_text(errno));
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    fail(KEEL_ERR_UNAVAILABLE, "data dir '" + config_.data_dir +
-                                   "' is in use by another Keel broker; stop it or choose another --data-dir");
+    fail(KEEL_ERR_UNAVAILABLE,
+         "data dir '" + config_.data_dir +
+             "' is in use by another Keel broker; stop it or choose another --data-dir");
   }
 }
 
@@ -155,7 +153,8 @@ std::shared_ptr<Topic> Broker::get_topic(const std::string& name, bool create) {
   std::lock_guard lock(create_mu_);
   if (auto t = find_topic(name)) return t;
   if (!valid_topic_name(name)) {
-    fail(KEEL_ERR_INVALID_ARGUMENT, "invalid topic name '" + name + "': use 1-249 characters of [a-zA-Z0-9._-]");
+    fail(KEEL_ERR_INVALID_ARGUMENT,
+         "invalid topic name '" + name + "': use 1-249 characters of [a-zA-Z0-9._-]");
   }
   spdlog::info("auto-creating topic '{}' with the topic defaults", name);
   return open_topic(config_.topic_from_defaults(name), true);
@@ -177,14 +176,15 @@ TopicConfig Broker::config_for_discovered(const std::string& topic) const {
 std::shared_ptr<Topic> Broker::create_topic(const std::string& name, int32_t partitions,
                                             const std::string& settings_toml) {
   if (!valid_topic_name(name)) {
-    fail(KEEL_ERR_INVALID_ARGUMENT, "invalid topic name '" + name + "': use 1-249 characters of [a-zA-Z0-9._-]");
+    fail(KEEL_ERR_INVALID_ARGUMENT,
+         "invalid topic name '" + name + "': use 1-249 characters of [a-zA-Z0-9._-]");
   }
   if (partitions > 10000) fail(KEEL_ERR_INVALID_ARGUMENT, "at most 10000 partitions per topic");
   std::lock_guard lock(create_mu_);
   if (find_topic(name)) fail(KEEL_ERR_ALREADY_EXISTS, "topic '" + name + "' already exists");
-  TopicConfig cfg = settings_toml.empty()
-                        ? config_.topic_from_defaults(name)
-                        : config_.topic_from_toml(name, settings_toml, "settings of new topic '" + name + "'");
+  TopicConfig cfg = settings_toml.empty() ? config_.topic_from_defaults(name)
+                                          : config_.topic_from_toml(name, settings_toml,
+                                                                    "settings of new topic '" + name + "'");
   if (partitions > 0) cfg.partitions = partitions;
   std::shared_ptr<Topic> t;
   try {
@@ -221,8 +221,7 @@ void Broker::delete_topic(const std::string& name) {
     flusher_.forget(log.get());
     // Rename first: the name is free at once for a new topic, and readers
     // holding files keep reading them until they let go.
-    const std::string doomed =
-        log->dir() + "." + std::to_string(clock_->now_ms()) + ".deleted";
+    const std::string doomed = log->dir() + "." + std::to_string(clock_->now_ms()) + ".deleted";
     std::error_code ec;
     fs::rename(log->dir(), doomed, ec);
     if (!ec) fs::remove_all(doomed, ec);
@@ -266,8 +265,8 @@ void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* da
     if (!ready_) fail(KEEL_ERR_UNAVAILABLE, "broker is not ready");
     topic = get_topic(topic_name, config_.auto_create_topics);
     if (!topic) {
-      fail(KEEL_ERR_NOT_FOUND, "unknown topic '" + topic_name +
-                                   "'; create it first or set broker.auto_create_topics = true");
+      fail(KEEL_ERR_NOT_FOUND,
+           "unknown topic '" + topic_name + "'; create it first or set broker.auto_create_topics = true");
     }
     log = partition(topic_name, p);
     result = log->append(data, len);
@@ -359,7 +358,8 @@ void Broker::stop() {
   try {
     flush_offsets();
   } catch (const std::exception& e) {
-    spdlog::error("writing the last committed offsets failed: {}; commits since the last flush are lost", e.what());
+    spdlog::error("writing the last committed offsets failed: {}; commits since the last flush are lost",
+                  e.what());
   }
   flusher_.stop();
   destroy_transports();
@@ -428,7 +428,8 @@ void Broker::run_maintenance() {
     try {
       flush_offsets();
     } catch (const std::exception& e) {
-      spdlog::error("writing committed offsets failed: {}; they stay in memory and the next flush retries", e.what());
+      spdlog::error("writing committed offsets failed: {}; they stay in memory and the next flush retries",
+                    e.what());
     }
   }
   if (now - last_checkpoint_ms_ >= config_.recovery_checkpoint_ms) {

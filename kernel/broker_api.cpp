@@ -2,11 +2,10 @@
 // arguments, calls the Broker, and turns exceptions into statuses, because
 // nothing may unwind across the plugin boundary.
 #include <keel/plugin.h>
+#include <spdlog/spdlog.h>
 
 #include <cstddef>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "broker.hpp"
 #include "error.hpp"
@@ -47,14 +46,16 @@ void fill_watermarks(const PartitionLog& log, keel_watermarks* w) {
 }
 
 void describe(const Topic& t, keel_topic_callback cb, void* user) {
-  keel_topic_info info{sizeof info, t.name().c_str(), t.partition_count(), Broker::is_internal(t.name()) ? 1 : 0};
+  keel_topic_info info{sizeof info, t.name().c_str(), t.partition_count(),
+                       Broker::is_internal(t.name()) ? 1 : 0};
   cb(user, &info);
 }
 
 void refuse_internal(const char* topic, const char* what) {
   if (topic != nullptr && Broker::is_internal(topic)) {
-    fail(KEEL_ERR_INVALID_ARGUMENT, std::string("topic '") + topic + "' is internal to the broker: clients cannot " +
-                                        what + " it (it can be read, e.g. with kcat, for debugging)");
+    fail(KEEL_ERR_INVALID_ARGUMENT, std::string("topic '") + topic +
+                                        "' is internal to the broker: clients cannot " + what +
+                                        " it (it can be read, e.g. with kcat, for debugging)");
   }
 }
 
@@ -86,8 +87,8 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     return guard(err, [&] {
       refuse_internal(args->name, "create");
       // settings_toml came with ABI 1.1: older transports pass a shorter struct.
-      const bool has_settings = args->struct_size >= offsetof(keel_create_topic_args, settings_toml) +
-                                                         sizeof(args->settings_toml);
+      const bool has_settings =
+          args->struct_size >= offsetof(keel_create_topic_args, settings_toml) + sizeof(args->settings_toml);
       B(ctx).create_topic(args->name, args->partitions,
                           has_settings && args->settings_toml ? args->settings_toml : "");
     });
@@ -107,8 +108,8 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     });
   };
 
-  api->produce = [](void* ctx, const char* topic, int32_t partition, const uint8_t* data, size_t len, int32_t acks,
-                    keel_produce_callback cb, void* user) {
+  api->produce = [](void* ctx, const char* topic, int32_t partition, const uint8_t* data, size_t len,
+                    int32_t acks, keel_produce_callback cb, void* user) {
     auto answer = [cb, user](keel_status s, const std::string& message, const AppendResult& r) {
       keel_produce_result res{};
       res.struct_size = sizeof res;
@@ -281,7 +282,8 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
   api->group_offsets = [](void* ctx, const char* group, keel_group_offset_callback cb, void* user) {
     return guard(nullptr, [&] {
       auto offsets = B(ctx).group_offsets().group_offsets(group);
-      if (offsets.empty()) fail(KEEL_ERR_NOT_FOUND, std::string("group '") + group + "' has no committed offsets");
+      if (offsets.empty())
+        fail(KEEL_ERR_NOT_FOUND, std::string("group '") + group + "' has no committed offsets");
       for (const auto& [tp, c] : offsets) cb(user, tp.first.c_str(), tp.second, c.offset, c.metadata.c_str());
     });
   };

@@ -1,7 +1,5 @@
 #include "config.hpp"
 
-#include <sstream>
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,6 +7,7 @@
 #include <cerrno>
 #include <climits>
 #include <set>
+#include <sstream>
 #include <tuple>
 
 #include "error.hpp"
@@ -41,11 +40,18 @@ namespace {
 const char* const kSeeDocs = " (see docs/configuration.md)";
 
 const std::vector<std::string> kTopLevelKeys = {"broker", "topic_defaults", "topics", "transports"};
-const std::vector<std::string> kBrokerKeys = {
-    "data_dir",           "plugin_path",        "plugins",
-    "auto_create_topics", "retention_check_ms", "recovery_checkpoint_ms",
-    "log_level",          "offsets_flush",      "offsets_flush_interval_ms",
-    "offsets_topic_partitions", "offsets_topic_segment_bytes", "offsets_topic_retention"};
+const std::vector<std::string> kBrokerKeys = {"data_dir",
+                                              "plugin_path",
+                                              "plugins",
+                                              "auto_create_topics",
+                                              "retention_check_ms",
+                                              "recovery_checkpoint_ms",
+                                              "log_level",
+                                              "offsets_flush",
+                                              "offsets_flush_interval_ms",
+                                              "offsets_topic_partitions",
+                                              "offsets_topic_segment_bytes",
+                                              "offsets_topic_retention"};
 const std::vector<std::string> kOffsetsFlushModes = {"commit", "interval"};
 const std::vector<std::string> kTopicKeys = {
     "partitions",     "segment_bytes", "segment_ms", "max_batch_bytes", "flush_mode", "flush_interval_ms",

@@ -1,14 +1,14 @@
 // The broker's configuration, parsed from TOML (see docs/configuration.md).
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <toml++/toml.h>
 
 namespace keel {
 
@@ -31,9 +31,9 @@ struct PluginSettings {
 struct TopicConfig {
   std::string name;
   int32_t partitions = 1;
-  int64_t segment_bytes = 1LL << 30;        // 1 GiB, as Kafka
+  int64_t segment_bytes = 1LL << 30;            // 1 GiB, as Kafka
   int64_t segment_ms = 7LL * 24 * 3600 * 1000;  // 7 days
-  int64_t max_batch_bytes = 1048588;        // Kafka's message.max.bytes
+  int64_t max_batch_bytes = 1048588;            // Kafka's message.max.bytes
   FlushMode flush_mode = FlushMode::EveryBatch;
   int64_t flush_interval_ms = 1000;
   int64_t flush_messages = 10000;

@@ -21,17 +21,28 @@ keel_status status_from_errno(int err) {
 
 const char* status_name(keel_status s) {
   switch (s) {
-    case KEEL_OK: return "ok";
-    case KEEL_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case KEEL_ERR_NOT_FOUND: return "not found";
-    case KEEL_ERR_ALREADY_EXISTS: return "already exists";
-    case KEEL_ERR_IO: return "I/O error";
-    case KEEL_ERR_CORRUPT: return "corrupt data";
-    case KEEL_ERR_OUT_OF_RANGE: return "out of range";
-    case KEEL_ERR_UNSUPPORTED: return "unsupported";
-    case KEEL_ERR_INTERNAL: return "internal error";
-    case KEEL_ERR_UNAVAILABLE: return "unavailable";
-    case KEEL_ERR_NO_SPACE: return "no space left on device";
+    case KEEL_OK:
+      return "ok";
+    case KEEL_ERR_INVALID_ARGUMENT:
+      return "invalid argument";
+    case KEEL_ERR_NOT_FOUND:
+      return "not found";
+    case KEEL_ERR_ALREADY_EXISTS:
+      return "already exists";
+    case KEEL_ERR_IO:
+      return "I/O error";
+    case KEEL_ERR_CORRUPT:
+      return "corrupt data";
+    case KEEL_ERR_OUT_OF_RANGE:
+      return "out of range";
+    case KEEL_ERR_UNSUPPORTED:
+      return "unsupported";
+    case KEEL_ERR_INTERNAL:
+      return "internal error";
+    case KEEL_ERR_UNAVAILABLE:
+      return "unavailable";
+    case KEEL_ERR_NO_SPACE:
+      return "no space left on device";
   }
   return "unknown status";
 }

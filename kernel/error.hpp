@@ -4,7 +4,6 @@
 #pragma once
 
 #include <keel/plugin.hpp>
-
 #include <string>
 
 namespace keel {

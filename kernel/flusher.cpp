@@ -11,7 +11,9 @@ Flusher::Flusher(const Clock* clock, Metrics* metrics) : clock_(clock), metrics_
 
 Flusher::~Flusher() { stop(); }
 
-void Flusher::start() { thread_ = std::thread([this] { run(); }); }
+void Flusher::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void Flusher::stop() {
   {

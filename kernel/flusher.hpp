@@ -47,7 +47,8 @@ class Flusher {
   // Records an append to `log` that ends before offset `until`. When `done`
   // is set it runs once `until` is durable under the policy (right away for
   // FlushMode::Os), or with an error if the sync fails.
-  void appended(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until, Done done);
+  void appended(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until,
+                Done done);
   // The partition goes away: fail its waiters.
   void forget(const PartitionLog* log);
 

@@ -7,11 +7,16 @@ namespace {
 
 spdlog::level::level_enum to_spdlog(keel_log_level level) {
   switch (level) {
-    case KEEL_LOG_TRACE: return spdlog::level::trace;
-    case KEEL_LOG_DEBUG: return spdlog::level::debug;
-    case KEEL_LOG_INFO: return spdlog::level::info;
-    case KEEL_LOG_WARN: return spdlog::level::warn;
-    case KEEL_LOG_ERROR: return spdlog::level::err;
+    case KEEL_LOG_TRACE:
+      return spdlog::level::trace;
+    case KEEL_LOG_DEBUG:
+      return spdlog::level::debug;
+    case KEEL_LOG_INFO:
+      return spdlog::level::info;
+    case KEEL_LOG_WARN:
+      return spdlog::level::warn;
+    case KEEL_LOG_ERROR:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }

@@ -3,11 +3,10 @@
 #pragma once
 
 #include <keel/plugin.h>
+#include <spdlog/spdlog.h>
 
 #include <memory>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 #include "clock.hpp"
 

@@ -21,9 +21,9 @@
 
 #include <keel/plugin.h>
 
+#include <atomic>
 #include <cstdint>
 #include <exception>
-#include <atomic>
 #include <map>
 #include <memory>
 #include <string>

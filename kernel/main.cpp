@@ -1,14 +1,13 @@
 // keel: the broker executable. Parses the command line, loads the config,
 // runs the Broker until SIGINT/SIGTERM, then shuts down cleanly.
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
+#include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
-#include <spdlog/spdlog.h>
 
 #include "broker.hpp"
 #include "config.hpp"
@@ -17,10 +16,10 @@
 namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
-  po::options_description opts(
-      "Keel " KEEL_VERSION " - a plugin-based, Kafka-compatible log broker\n\n"
-      "Usage: keel [--config FILE] [options]\n\n"
-      "Options");
+  po::options_description opts("Keel " KEEL_VERSION
+                               " - a plugin-based, Kafka-compatible log broker\n\n"
+                               "Usage: keel [--config FILE] [options]\n\n"
+                               "Options");
   std::string config_path, data_dir, log_level;
   std::vector<std::string> overrides;
   // clang-format off

@@ -1,17 +1,15 @@
 #include "partition_log.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/uio.h>
-
-#include <keel/codec.hpp>
-#include <keel/record_batch.hpp>
 
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-
-#include <spdlog/spdlog.h>
+#include <keel/codec.hpp>
+#include <keel/record_batch.hpp>
 
 #include "error.hpp"
 #include "log_rewriter.hpp"
@@ -135,8 +133,9 @@ std::shared_ptr<Segment> PartitionLog::active() const {
 
 std::shared_ptr<Segment> PartitionLog::segment_for(int64_t offset) const {
   std::lock_guard lock(segments_mu_);
-  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
-                             [](int64_t off, const std::shared_ptr<Segment>& s) { return off < s->base_offset(); });
+  auto it =
+      std::upper_bound(segments_.begin(), segments_.end(), offset,
+                       [](int64_t off, const std::shared_ptr<Segment>& s) { return off < s->base_offset(); });
   if (it == segments_.begin()) return segments_.empty() ? nullptr : segments_.front();
   return *std::prev(it);
 }
@@ -166,14 +165,15 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
   while (pos < len) {
     std::string why = batch::validate(data + pos, len - pos);
     if (!why.empty()) {
-      fail(KEEL_ERR_CORRUPT, "rejected batch #" + std::to_string(headers.size()) + " for " + name() + " at byte " +
-                                 std::to_string(pos) + " of the request: " + why +
+      fail(KEEL_ERR_CORRUPT, "rejected batch #" + std::to_string(headers.size()) + " for " + name() +
+                                 " at byte " + std::to_string(pos) + " of the request: " + why +
                                  "; nothing of this request was written");
     }
     auto h = *batch::parse_header(data + pos, len - pos);
     if (static_cast<int64_t>(h.total_size()) > options_.max_batch_bytes) {
       fail(KEEL_ERR_INVALID_ARGUMENT, "batch of " + std::to_string(h.total_size()) + " bytes for " + name() +
-                                          " exceeds max_batch_bytes (" + std::to_string(options_.max_batch_bytes) +
+                                          " exceeds max_batch_bytes (" +
+                                          std::to_string(options_.max_batch_bytes) +
                                           "); send smaller batches or raise the topic's max_batch_bytes");
     }
     headers.push_back(h);
@@ -194,8 +194,9 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
       for (const auto& r : records) {
         if (r.key) continue;
         fail(KEEL_ERR_INVALID_ARGUMENT, "topic '" + topic_ + "' is compacted: record at offset-delta " +
-                                            std::to_string(r.offset - headers[i].base_offset) + " of batch #" +
-                                            std::to_string(i) + " has a null key; give every record a key");
+                                            std::to_string(r.offset - headers[i].base_offset) +
+                                            " of batch #" + std::to_string(i) +
+                                            " has a null key; give every record a key");
       }
     }
   }
@@ -210,10 +211,9 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
   for (const auto& h : headers) span += static_cast<int64_t>(h.last_offset_delta) + 1;
   auto seg = active();
   const int64_t now = clock_->now_ms();
-  if (seg->size() > 0 &&
-      (seg->size() + static_cast<int64_t>(len) > options_.segment_bytes ||
-       now - seg->created_ms() >= options_.segment_ms ||
-       log_end_.load() + span - seg->base_offset() > kMaxRelativeOffset)) {
+  if (seg->size() > 0 && (seg->size() + static_cast<int64_t>(len) > options_.segment_bytes ||
+                          now - seg->created_ms() >= options_.segment_ms ||
+                          log_end_.load() + span - seg->base_offset() > kMaxRelativeOffset)) {
     roll_locked();
     seg = active();
   }
@@ -225,7 +225,8 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
     put_be64(&offsets[8 * i], next);
     iov[2 * i] = {&offsets[8 * i], 8};
     iov[2 * i + 1] = {const_cast<uint8_t*>(data + starts[i] + 8), h.total_size() - 8};
-    metas[i] = BatchMeta{next, next + h.last_offset_delta, h.max_timestamp, static_cast<int32_t>(h.total_size())};
+    metas[i] =
+        BatchMeta{next, next + h.last_offset_delta, h.max_timestamp, static_cast<int32_t>(h.total_size())};
     next += static_cast<int64_t>(h.last_offset_delta) + 1;
   }
   seg->append(iov.data(), static_cast<int>(iov.size()), metas);
@@ -244,8 +245,8 @@ ReadResult PartitionLog::read(int64_t offset, int64_t max_bytes) const {
   ReadResult r;
   if (offset < log_start_offset() || offset > log_end_offset()) {
     fail(KEEL_ERR_OUT_OF_RANGE, "offset " + std::to_string(offset) + " is outside " + name() + "'s range [" +
-                                    std::to_string(log_start_offset()) + ", " + std::to_string(log_end_offset()) +
-                                    "]");
+                                    std::to_string(log_start_offset()) + ", " +
+                                    std::to_string(log_end_offset()) + "]");
   }
   if (offset == log_end_offset()) return r;
   // The offset may sit in a gap at a segment's end (e.g. after compaction):
@@ -316,8 +317,8 @@ int PartitionLog::delete_oldest(size_t count) {
     if (!segments_.empty()) log_start_.store(segments_.front()->base_offset());
   }
   for (auto& s : doomed) {
-    spdlog::info("{}: retention deletes segment '{}' (offsets {}..{}, {} bytes); log now starts at {}", name(),
-                 s->path(), s->base_offset(), s->next_offset() - 1, s->size(), log_start_.load());
+    spdlog::info("{}: retention deletes segment '{}' (offsets {}..{}, {} bytes); log now starts at {}",
+                 name(), s->path(), s->base_offset(), s->next_offset() - 1, s->size(), log_start_.load());
     s->mark_deleted();
   }
   return static_cast<int>(doomed.size());
@@ -337,7 +338,8 @@ std::vector<std::shared_ptr<Segment>> PartitionLog::closed_segments() const {
   return {segments_.begin(), std::prev(segments_.end())};
 }
 
-void PartitionLog::replace_segments(const std::vector<std::shared_ptr<Segment>>& old, std::shared_ptr<Segment> fresh) {
+void PartitionLog::replace_segments(const std::vector<std::shared_ptr<Segment>>& old,
+                                    std::shared_ptr<Segment> fresh) {
   // Rolling (under the append lock) and retention must not move the list
   // under us.
   std::lock_guard lock(append_mu_);

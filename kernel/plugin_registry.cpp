@@ -1,10 +1,9 @@
 #include "plugin_registry.hpp"
 
 #include <dlfcn.h>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
-
-#include <spdlog/spdlog.h>
 
 #include "error.hpp"
 
@@ -16,10 +15,14 @@ namespace {
 // constants must never grow.
 size_t min_vtable_size(keel_strategy_kind kind) {
   switch (kind) {
-    case KEEL_KIND_INDEX: return offsetof(keel_index_vtable, close) + sizeof(void*);
-    case KEEL_KIND_RETENTION: return offsetof(keel_retention_vtable, destroy) + sizeof(void*);
-    case KEEL_KIND_PARTITIONER: return offsetof(keel_partitioner_vtable, destroy) + sizeof(void*);
-    case KEEL_KIND_TRANSPORT: return offsetof(keel_transport_vtable, destroy) + sizeof(void*);
+    case KEEL_KIND_INDEX:
+      return offsetof(keel_index_vtable, close) + sizeof(void*);
+    case KEEL_KIND_RETENTION:
+      return offsetof(keel_retention_vtable, destroy) + sizeof(void*);
+    case KEEL_KIND_PARTITIONER:
+      return offsetof(keel_partitioner_vtable, destroy) + sizeof(void*);
+    case KEEL_KIND_TRANSPORT:
+      return offsetof(keel_transport_vtable, destroy) + sizeof(void*);
   }
   return SIZE_MAX;
 }
@@ -28,10 +31,14 @@ size_t min_vtable_size(keel_strategy_kind kind) {
 
 const char* kind_name(keel_strategy_kind kind) {
   switch (kind) {
-    case KEEL_KIND_INDEX: return "index";
-    case KEEL_KIND_RETENTION: return "retention";
-    case KEEL_KIND_PARTITIONER: return "partitioner";
-    case KEEL_KIND_TRANSPORT: return "transport";
+    case KEEL_KIND_INDEX:
+      return "index";
+    case KEEL_KIND_RETENTION:
+      return "retention";
+    case KEEL_KIND_PARTITIONER:
+      return "partitioner";
+    case KEEL_KIND_TRANSPORT:
+      return "transport";
   }
   return "unknown";
 }
@@ -53,8 +60,9 @@ void PluginRegistry::load_library(const std::string& path) {
                                         "; is it a Keel plugin built for this platform?");
   }
   if (!lib->library.has(KEEL_PLUGIN_ENTRY_SYMBOL)) {
-    fail(KEEL_ERR_INVALID_ARGUMENT, "plugin '" + path + "' has no entry symbol '" KEEL_PLUGIN_ENTRY_SYMBOL
-                                    "'; export one with the KEEL_PLUGIN macro from <keel/plugin.hpp>");
+    fail(KEEL_ERR_INVALID_ARGUMENT, "plugin '" + path +
+                                        "' has no entry symbol '" KEEL_PLUGIN_ENTRY_SYMBOL
+                                        "'; export one with the KEEL_PLUGIN macro from <keel/plugin.hpp>");
   }
   auto entry = lib->library.get<const keel_plugin_descriptor*()>(KEEL_PLUGIN_ENTRY_SYMBOL);
   const keel_plugin_descriptor* d = entry();
@@ -62,21 +70,21 @@ void PluginRegistry::load_library(const std::string& path) {
     fail(KEEL_ERR_INVALID_ARGUMENT, "plugin '" + path + "' returned no or a truncated descriptor");
   }
   if (d->abi_major != KEEL_ABI_MAJOR) {
-    fail(KEEL_ERR_UNSUPPORTED, "plugin '" + path + "' was built for Keel plugin ABI " + std::to_string(d->abi_major) +
-                                   "." + std::to_string(d->abi_minor) + ", but this broker speaks ABI " +
-                                   std::to_string(KEEL_ABI_MAJOR) + "." + std::to_string(KEEL_ABI_MINOR) +
-                                   "; rebuild the plugin against this broker's SDK");
+    fail(KEEL_ERR_UNSUPPORTED,
+         "plugin '" + path + "' was built for Keel plugin ABI " + std::to_string(d->abi_major) + "." +
+             std::to_string(d->abi_minor) + ", but this broker speaks ABI " + std::to_string(KEEL_ABI_MAJOR) +
+             "." + std::to_string(KEEL_ABI_MINOR) + "; rebuild the plugin against this broker's SDK");
   }
   if (d->abi_minor > KEEL_ABI_MINOR) {
     // A newer minor only appends; the broker uses what it knows.
-    spdlog::warn("plugin '{}' targets ABI 1.{}, newer than this broker's 1.{}; newer functions are ignored", path,
-                 d->abi_minor, KEEL_ABI_MINOR);
+    spdlog::warn("plugin '{}' targets ABI 1.{}, newer than this broker's 1.{}; newer functions are ignored",
+                 path, d->abi_minor, KEEL_ABI_MINOR);
   }
   lib->descriptor = d;
   lib->host = std::make_unique<HostServices>(d->name ? d->name : "plugin", clock_);
   register_library(lib);
-  spdlog::info("loaded plugin '{}' {} (ABI {}.{}) from {}", d->name ? d->name : "?", d->version ? d->version : "?",
-               d->abi_major, d->abi_minor, path);
+  spdlog::info("loaded plugin '{}' {} (ABI {}.{}) from {}", d->name ? d->name : "?",
+               d->version ? d->version : "?", d->abi_major, d->abi_minor, path);
 }
 
 void PluginRegistry::register_library(const std::shared_ptr<LoadedLibrary>& lib) {
@@ -95,8 +103,9 @@ void PluginRegistry::register_library(const std::shared_ptr<LoadedLibrary>& lib)
     if (s.vtable == nullptr) fail(KEEL_ERR_INVALID_ARGUMENT, where + " has no vtable");
     uint32_t vt_size = *static_cast<const uint32_t*>(s.vtable);
     if (vt_size < min_size) {
-      fail(KEEL_ERR_INVALID_ARGUMENT, where + ": its " + kind_name(kind) + " vtable is " + std::to_string(vt_size) +
-                                          " bytes, ABI " + std::to_string(KEEL_ABI_MAJOR) + ".0 needs at least " +
+      fail(KEEL_ERR_INVALID_ARGUMENT, where + ": its " + kind_name(kind) + " vtable is " +
+                                          std::to_string(vt_size) + " bytes, ABI " +
+                                          std::to_string(KEEL_ABI_MAJOR) + ".0 needs at least " +
                                           std::to_string(min_size) + "; rebuild it against the current SDK");
     }
     for (const auto& earlier : found) {
@@ -111,8 +120,9 @@ void PluginRegistry::register_library(const std::shared_ptr<LoadedLibrary>& lib)
   for (const auto& ref : found) {
     auto key = std::make_pair(static_cast<int>(ref.kind), ref.name);
     if (auto it = strategies_.find(key); it != strategies_.end()) {
-      fail(KEEL_ERR_ALREADY_EXISTS, std::string(kind_name(ref.kind)) + " strategy '" + ref.name + "' of plugin '" +
-                                        lib->path + "' is already provided by '" + it->second.library->path +
+      fail(KEEL_ERR_ALREADY_EXISTS, std::string(kind_name(ref.kind)) + " strategy '" + ref.name +
+                                        "' of plugin '" + lib->path + "' is already provided by '" +
+                                        it->second.library->path +
                                         "'; remove one of the two from the plugin path");
     }
   }
@@ -139,8 +149,8 @@ StrategyRef PluginRegistry::require(keel_strategy_kind kind, const std::string& 
     }
     searched += (searched.empty() ? "" : ", ") + dir;
   }
-  fail(KEEL_ERR_NOT_FOUND, std::string("unknown ") + kind_name(kind) + " strategy '" + name + "': no " + file +
-                               " in the plugin path [" + searched +
+  fail(KEEL_ERR_NOT_FOUND, std::string("unknown ") + kind_name(kind) + " strategy '" + name + "': no " +
+                               file + " in the plugin path [" + searched +
                                "]; check the name, or add the plugin's directory to broker.plugin_path");
 }
 

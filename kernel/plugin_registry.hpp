@@ -5,13 +5,12 @@
 
 #include <keel/plugin.h>
 
+#include <boost/dll/shared_library.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <boost/dll/shared_library.hpp>
 
 #include "clock.hpp"
 #include "host_services.hpp"

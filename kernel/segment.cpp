@@ -1,20 +1,18 @@
 #include "segment.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
-
-#include <keel/codec.hpp>
-#include <keel/record_batch.hpp>
 
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
+#include <keel/codec.hpp>
+#include <keel/record_batch.hpp>
 #include <limits>
-
-#include <spdlog/spdlog.h>
 
 #include "error.hpp"
 
@@ -66,7 +64,8 @@ std::vector<std::string> Segment::files_of(const std::string& dir, const std::st
   return out;
 }
 
-Segment::Segment(const std::string& dir, int64_t base_offset, std::vector<IndexSpec> indexes, std::string stem)
+Segment::Segment(const std::string& dir, int64_t base_offset, std::vector<IndexSpec> indexes,
+                 std::string stem)
     : dir_(dir),
       prefix_(dir + "/" + (stem.empty() ? file_name(base_offset) : stem)),
       base_offset_(base_offset),
@@ -75,7 +74,7 @@ Segment::Segment(const std::string& dir, int64_t base_offset, std::vector<IndexS
   path_ = prefix_ + ".log";
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   check_io(fd_, "open of segment", path_);
-  struct stat st{};
+  struct stat st {};
   check_io(::fstat(fd_, &st), "stat of segment", path_);
   size_.store(st.st_size);
 }
@@ -100,8 +99,8 @@ void Segment::rename_aside() {
     const std::string to = from + ".deleted";
     if (::rename(from.c_str(), to.c_str()) != 0) {
       int e = errno;
-      fail(status_from_errno(e), "rename of replaced segment file '" + from + "' to '" + to +
-                                     "' failed: " + errno_text(e) + "; restart the broker to finish the swap");
+      fail(status_from_errno(e), "rename of replaced segment file '" + from + "' to '" + to + "' failed: " +
+                                     errno_text(e) + "; restart the broker to finish the swap");
     }
     renamed_.push_back(to);
   }
@@ -116,7 +115,8 @@ void Segment::for_each_batch(const std::function<bool(const uint8_t*, size_t)>& 
     auto h = batch::parse_header(hdr, sizeof hdr);
     const int64_t total = h ? static_cast<int64_t>(h->batch_length) + 12 : 0;
     if (total < kHeader || pos + total > limit) {
-      fail(KEEL_ERR_CORRUPT, "segment '" + path_ + "' has an unreadable batch at position " + std::to_string(pos) +
+      fail(KEEL_ERR_CORRUPT, "segment '" + path_ + "' has an unreadable batch at position " +
+                                 std::to_string(pos) +
                                  "; restart the broker after an unclean stop to verify it");
     }
     buf.resize(static_cast<size_t>(total));
@@ -165,8 +165,8 @@ int64_t Segment::verify_batches() {
     }
     std::string why = batch::validate(buf.data(), buf.size());
     if (why.empty() && h->base_offset < expected_offset) {
-      why = "batch offset " + std::to_string(h->base_offset) + " goes backwards (expected >= " +
-            std::to_string(expected_offset) + ")";
+      why = "batch offset " + std::to_string(h->base_offset) +
+            " goes backwards (expected >= " + std::to_string(expected_offset) + ")";
     }
     if (!why.empty()) {
       truncation_reason_ = why;
@@ -251,12 +251,13 @@ SegmentRecovery Segment::recover(bool verify, bool writable) {
     BatchMeta meta{h->base_offset, h->last_offset(), h->max_timestamp, static_cast<int32_t>(total)};
     for (size_t i = 0; i < indexes_.size(); ++i) {
       if (pos < index_from[i]) continue;
-      keel_batch_info info{sizeof(keel_batch_info), meta.base_offset, meta.last_offset, meta.max_timestamp, pos,
-                           meta.size};
+      keel_batch_info info{
+          sizeof(keel_batch_info), meta.base_offset, meta.last_offset, meta.max_timestamp, pos, meta.size};
       keel_error err{};
       if (indexes_[i].vt->on_append(indexes_[i].handle, &info, &err) != KEEL_OK) {
         fail(KEEL_ERR_IO, "index '" + indexes_[i].spec.strategy.name + "' of '" + path_ +
-                              "' failed during recovery at position " + std::to_string(pos) + ": " + err.message);
+                              "' failed during recovery at position " + std::to_string(pos) + ": " +
+                              err.message);
       }
     }
     last_seen = meta.last_offset;
@@ -278,8 +279,8 @@ SegmentRecovery Segment::recover(bool verify, bool writable) {
 }
 
 void Segment::index_append(const BatchMeta& meta, int64_t position) {
-  keel_batch_info info{sizeof(keel_batch_info), meta.base_offset, meta.last_offset, meta.max_timestamp, position,
-                       meta.size};
+  keel_batch_info info{sizeof(keel_batch_info), meta.base_offset, meta.last_offset,
+                       meta.max_timestamp,      position,         meta.size};
   for (auto& inst : indexes_) {
     keel_error err{};
     if (inst.vt->on_append(inst.handle, &info, &err) != KEEL_OK) {
@@ -333,7 +334,8 @@ void Segment::append(const struct iovec* iov, int iovcnt, const std::vector<Batc
       pos += b.size;
     }
   } catch (...) {
-    if (::ftruncate(fd_, start) != 0) spdlog::error("segment '{}': could not cut back after index failure", path_);
+    if (::ftruncate(fd_, start) != 0)
+      spdlog::error("segment '{}': could not cut back after index failure", path_);
     for (auto& inst : indexes_) inst.vt->truncate(inst.handle, start, nullptr);
     throw;
   }
@@ -445,7 +447,7 @@ void Segment::seal() {
 }
 
 int64_t Segment::last_modified_ms() const {
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd_, &st) != 0) return 0;
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
 }

@@ -38,9 +38,9 @@ struct BatchMeta {
 };
 
 struct SegmentRecovery {
-  int64_t truncated_bytes = 0;     // torn/corrupt tail dropped
-  int64_t batches_scanned = 0;     // batches read to catch indexes up
-  std::string truncation_reason;   // why the tail was dropped
+  int64_t truncated_bytes = 0;    // torn/corrupt tail dropped
+  int64_t batches_scanned = 0;    // batches read to catch indexes up
+  std::string truncation_reason;  // why the tail was dropped
 };
 
 class Segment {
@@ -72,8 +72,8 @@ class Segment {
 
   struct Span {
     int64_t position = 0;
-    int64_t length = 0;  // 0: nothing at or after the offset in this segment
-    int64_t records = 0; // records in those batches (from their headers)
+    int64_t length = 0;   // 0: nothing at or after the offset in this segment
+    int64_t records = 0;  // records in those batches (from their headers)
   };
   // Whole batches starting at the one holding `offset` (or the first after
   // it), at least one, then more while the total stays <= max_bytes.
@@ -86,7 +86,7 @@ class Segment {
   // fdatasync the log only: what acks=all waits for. Indexes need no sync
   // there, since recovery rebuilds whatever they miss from the log.
   void sync_log();
-  void seal();   // the segment is no longer active
+  void seal();  // the segment is no longer active
   // Delete the files once the last user lets go.
   void mark_deleted() { deleted_.store(true); }
   // A rewrite replaced this segment: renames its files to "<name>.deleted"

@@ -1,9 +1,9 @@
 #include "topic.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cstddef>
 #include <filesystem>
-
-#include <spdlog/spdlog.h>
 
 #include "error.hpp"
 #include "log_rewriter.hpp"
@@ -13,7 +13,8 @@ namespace {
 
 // 1.2 members exist only in vtables that are large enough.
 bool has_rewrite(const keel_retention_vtable* vt) {
-  return vt->struct_size >= offsetof(keel_retention_vtable, rewrite) + sizeof(void*) && vt->rewrite != nullptr;
+  return vt->struct_size >= offsetof(keel_retention_vtable, rewrite) + sizeof(void*) &&
+         vt->rewrite != nullptr;
 }
 bool has_requires_keys(const keel_retention_vtable* vt) {
   return vt->struct_size >= offsetof(keel_retention_vtable, requires_keys) + sizeof(void*) &&
@@ -48,7 +49,10 @@ std::string Topic::problems_of(const std::string& strategy) const {
 
 Topic::Topic(TopicConfig config, PluginRegistry& registry, const std::string& data_dir, const Clock* clock,
              std::string config_source)
-    : config_(std::move(config)), data_dir_(data_dir), config_source_(std::move(config_source)), clock_(clock) {
+    : config_(std::move(config)),
+      data_dir_(data_dir),
+      config_source_(std::move(config_source)),
+      clock_(clock) {
   for (const auto& name : config_.index) {
     index_specs_.push_back(IndexSpec{registry.require(KEEL_KIND_INDEX, name), settings_for(name, "index")});
   }
@@ -57,10 +61,10 @@ Topic::Topic(TopicConfig config, PluginRegistry& registry, const std::string& da
       RetentionInstance r{registry.require(KEEL_KIND_RETENTION, name), nullptr};
       keel_error err{};
       keel_status s = r.ref.vt<keel_retention_vtable>()->create(r.ref.host(), settings_for(name, "retention"),
-                                                                 &r.handle, &err);
+                                                                &r.handle, &err);
       if (s != KEEL_OK) {
-        fail(s, "topic '" + config_.name + "': retention '" + name + "' refused its settings: " + err.message +
-                    problems_of(name));
+        fail(s, "topic '" + config_.name + "': retention '" + name +
+                    "' refused its settings: " + err.message + problems_of(name));
       }
       retention_.push_back(r);
     }
@@ -90,8 +94,8 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
   // Partitions may have been added earlier (never removed): keep them all.
   while (fs::exists(partition_dir(data_dir_, config_.name, count))) ++count;
   if (count > config_.partitions) {
-    spdlog::warn("topic '{}' has {} partitions on disk, more than the {} configured; keeping all {}", config_.name,
-                 count, config_.partitions, count);
+    spdlog::warn("topic '{}' has {} partitions on disk, more than the {} configured; keeping all {}",
+                 config_.name, count, config_.partitions, count);
   }
   LogOptions opts;
   opts.segment_bytes = config_.segment_bytes;
@@ -103,8 +107,8 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
     if (has_requires_keys(vt) && vt->requires_keys(r.handle) != 0) opts.requires_keys = true;
   }
   for (int32_t p = 0; p < count; ++p) {
-    auto log = std::make_shared<PartitionLog>(config_.name, p, partition_dir(data_dir_, config_.name, p), opts,
-                                              clock_);
+    auto log = std::make_shared<PartitionLog>(config_.name, p, partition_dir(data_dir_, config_.name, p),
+                                              opts, clock_);
     log->open(clean, recovery_point(p));
     partitions_.push_back(std::move(log));
   }
@@ -125,8 +129,8 @@ std::shared_ptr<PartitionLog> Topic::partition(int32_t p) const {
 
 int32_t Topic::choose_partition(const uint8_t* key, size_t key_len) {
   int32_t out = 0;
-  keel_status s =
-      partitioner_ref_.vt<keel_partitioner_vtable>()->partition(partitioner_, key, key_len, partition_count(), &out);
+  keel_status s = partitioner_ref_.vt<keel_partitioner_vtable>()->partition(partitioner_, key, key_len,
+                                                                            partition_count(), &out);
   if (s != KEEL_OK || out < 0 || out >= partition_count()) {
     fail(KEEL_ERR_INTERNAL, "partitioner '" + config_.partitioner + "' of topic '" + config_.name +
                                 "' gave partition " + std::to_string(out) + " of " +
@@ -144,7 +148,8 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
     size_t most = 0;
     for (auto& r : retention_) {
       size_t n = 0;
-      if (r.ref.vt<keel_retention_vtable>()->select(r.handle, infos.data(), infos.size(), now_ms, &n) != KEEL_OK) {
+      if (r.ref.vt<keel_retention_vtable>()->select(r.handle, infos.data(), infos.size(), now_ms, &n) !=
+          KEEL_OK) {
         spdlog::warn("{}: retention '{}' failed; skipping it this round", log->name(), r.ref.name);
         continue;
       }

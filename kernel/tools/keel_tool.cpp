@@ -4,19 +4,17 @@
 //   consume  print records of a partition
 //   dump     print the batches of one segment file and check their CRCs
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <keel/record_batch.hpp>
-
+#include <boost/program_options.hpp>
 #include <condition_variable>
 #include <cstdio>
 #include <iostream>
+#include <keel/record_batch.hpp>
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
-#include <spdlog/spdlog.h>
 
 #include "broker.hpp"
 #include "config.hpp"
@@ -67,8 +65,9 @@ int produce(int argc, char** argv) {
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, opts), vm);
   if (vm.count("help")) {
-    std::cout << opts << "\nPrints 'acked <partition> <first offset> <last offset>' for each acknowledged "
-                         "batch, at once (stdout is flushed).\n";
+    std::cout << opts
+              << "\nPrints 'acked <partition> <first offset> <last offset>' for each acknowledged "
+                 "batch, at once (stdout is flushed).\n";
     return 0;
   }
   po::notify(vm);
@@ -94,9 +93,9 @@ int produce(int argc, char** argv) {
     }
     std::string bytes = b.build();
     int32_t p = partition >= 0 ? partition
-                               : t->choose_partition(vm.count("key") ? reinterpret_cast<const uint8_t*>(key.data())
-                                                                     : nullptr,
-                                                     key.size());
+                               : t->choose_partition(
+                                     vm.count("key") ? reinterpret_cast<const uint8_t*>(key.data()) : nullptr,
+                                     key.size());
     {
       std::lock_guard lock(mu);
       ++pending;
@@ -182,7 +181,8 @@ int consume(int argc, char** argv) {
 
 int dump(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::cout << "Usage: keel-tool dump <segment.log>\nPrints one line per batch; exits 1 if a batch is damaged.\n";
+    std::cout
+        << "Usage: keel-tool dump <segment.log>\nPrints one line per batch; exits 1 if a batch is damaged.\n";
     return argc < 2 ? 2 : 0;
   }
   const std::string path = argv[1];
@@ -204,8 +204,8 @@ int dump(int argc, char** argv) {
     buf.resize(h->total_size());
     ssize_t got = ::pread(fd, buf.data(), buf.size(), pos);
     std::string why = keel::batch::validate(buf.data(), static_cast<size_t>(std::max<ssize_t>(got, 0)));
-    std::cout << "position " << pos << " offsets " << h->base_offset << ".." << h->last_offset() << " records "
-              << h->records_count << " bytes " << h->total_size() << " codec "
+    std::cout << "position " << pos << " offsets " << h->base_offset << ".." << h->last_offset()
+              << " records " << h->records_count << " bytes " << h->total_size() << " codec "
               << static_cast<int>(h->compression()) << " max_timestamp " << h->max_timestamp << " "
               << (why.empty() ? "ok" : "DAMAGED: " + why) << '\n';
     if (!why.empty()) {

@@ -37,8 +37,8 @@ class BrokerClient {
   void produce(const std::string& topic, int32_t partition, const uint8_t* data, size_t len, int32_t acks,
                ProduceDone done) const;
 
-  keel_status commit_offset(const std::string& group, const std::string& topic, int32_t partition, int64_t offset,
-                            const std::string& metadata, std::string* message) const;
+  keel_status commit_offset(const std::string& group, const std::string& topic, int32_t partition,
+                            int64_t offset, const std::string& metadata, std::string* message) const;
   // All in one durable write (ABI 1.3; one commit_offset per entry from an
   // older broker).
   keel_status commit_offsets(const std::string& group, const std::vector<keel_offset_commit>& offsets,
@@ -49,8 +49,8 @@ class BrokerClient {
                                    std::string* message) const;
   std::optional<std::string> group_metadata(const std::string& group) const;
   // offset -1 when nothing was committed.
-  keel_status fetch_offset(const std::string& group, const std::string& topic, int32_t partition, int64_t* offset,
-                           std::string* metadata) const;
+  keel_status fetch_offset(const std::string& group, const std::string& topic, int32_t partition,
+                           int64_t* offset, std::string* metadata) const;
   std::vector<std::string> list_committed_groups() const;
 
  private:

@@ -38,7 +38,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& peer() const { return peer_; }
 
   // Called on the strand (Responder posts here).
-  void complete(uint64_t slot, std::optional<std::vector<Chunk>> body, bool flexible_header, bool close_after);
+  void complete(uint64_t slot, std::optional<std::vector<Chunk>> body, bool flexible_header,
+                bool close_after);
 
  private:
   struct Slot {

@@ -23,8 +23,8 @@ struct Request {
   int16_t api_version = 0;
   int32_t correlation_id = 0;
   std::optional<std::string> client_id;
-  bool flexible = false;  // body and header use the flexible encoding
-  Reader body;            // positioned after the header
+  bool flexible = false;         // body and header use the flexible encoding
+  Reader body;                   // positioned after the header
   std::shared_ptr<Frame> frame;  // owns the bytes `body` reads
 };
 

@@ -127,8 +127,9 @@ std::string build_batch(const std::vector<kb::Record>& records, kb::Compression 
   return compress_batch(builder.build(), c);
 }
 
-FilteredBatch filter_batch(const uint8_t* data, size_t len, const std::function<bool(const kb::Record&)>& keep,
-                           bool keep_empty_header, size_t max_size) {
+FilteredBatch filter_batch(const uint8_t* data, size_t len,
+                           const std::function<bool(const kb::Record&)>& keep, bool keep_empty_header,
+                           size_t max_size) {
   FilteredBatch out;
   std::vector<kb::Record> records = decode_batch(data, len, max_size);
   const kb::Header h = *kb::parse_header(data, len);

@@ -45,13 +45,13 @@ typedef enum keel_status {
   KEEL_ERR_INVALID_ARGUMENT = 1, /* bad input from the caller */
   KEEL_ERR_NOT_FOUND = 2,        /* unknown topic/partition/key */
   KEEL_ERR_ALREADY_EXISTS = 3,
-  KEEL_ERR_IO = 4,               /* the OS refused a read/write/sync */
-  KEEL_ERR_CORRUPT = 5,          /* bytes on disk or on the wire fail checks */
-  KEEL_ERR_OUT_OF_RANGE = 6,     /* e.g. offset beyond the log end */
+  KEEL_ERR_IO = 4,           /* the OS refused a read/write/sync */
+  KEEL_ERR_CORRUPT = 5,      /* bytes on disk or on the wire fail checks */
+  KEEL_ERR_OUT_OF_RANGE = 6, /* e.g. offset beyond the log end */
   KEEL_ERR_UNSUPPORTED = 7,
   KEEL_ERR_INTERNAL = 8,
-  KEEL_ERR_UNAVAILABLE = 9,      /* shutting down / not ready */
-  KEEL_ERR_NO_SPACE = 10         /* disk full */
+  KEEL_ERR_UNAVAILABLE = 9, /* shutting down / not ready */
+  KEEL_ERR_NO_SPACE = 10    /* disk full */
 } keel_status;
 
 /* Caller-owned buffer that a callee fills with a human-readable message. */
@@ -93,15 +93,11 @@ typedef struct keel_host {
   /* Monotonic nanoseconds, for measuring durations. */
   int64_t (*monotonic_ns)(void* ctx);
 
-  keel_status (*config_get_int)(void* ctx, const keel_config* cfg,
-                                const char* key, int64_t* out);
-  keel_status (*config_get_double)(void* ctx, const keel_config* cfg,
-                                   const char* key, double* out);
-  keel_status (*config_get_bool)(void* ctx, const keel_config* cfg,
-                                 const char* key, int* out);
+  keel_status (*config_get_int)(void* ctx, const keel_config* cfg, const char* key, int64_t* out);
+  keel_status (*config_get_double)(void* ctx, const keel_config* cfg, const char* key, double* out);
+  keel_status (*config_get_bool)(void* ctx, const keel_config* cfg, const char* key, int* out);
   /* The string stays valid as long as the plugin instance lives. */
-  keel_status (*config_get_string)(void* ctx, const keel_config* cfg,
-                                   const char* key, const char** out);
+  keel_status (*config_get_string)(void* ctx, const keel_config* cfg, const char* key, const char** out);
 } keel_host;
 
 /* ------------------------------------------------------ strategy: index */
@@ -115,9 +111,9 @@ typedef struct keel_index keel_index;
 typedef struct keel_index_open_args {
   uint32_t struct_size;
   const char* path_prefix;
-  int64_t base_offset;  /* first offset the segment may hold */
-  int64_t log_size;     /* bytes of valid log data in the segment now */
-  int32_t writable;     /* 1 for the active segment, 0 for sealed ones */
+  int64_t base_offset; /* first offset the segment may hold */
+  int64_t log_size;    /* bytes of valid log data in the segment now */
+  int32_t writable;    /* 1 for the active segment, 0 for sealed ones */
   const keel_config* config;
 } keel_index_open_args;
 
@@ -153,21 +149,18 @@ typedef struct keel_index_vtable {
    * missing, too short or inconsistent with log_size drops what it cannot
    * trust and reports a smaller recovery position; it is an error only when
    * the files cannot be created at all. */
-  keel_status (*open)(const keel_host* host, const keel_index_open_args* args,
-                      keel_index** out, keel_error* err);
+  keel_status (*open)(const keel_host* host, const keel_index_open_args* args, keel_index** out,
+                      keel_error* err);
   /* Byte position in the log from which the index needs to see batches again
    * (via on_append) to be complete. 0 means "rebuild from scratch". */
   int64_t (*recovery_position)(keel_index* index);
-  keel_status (*on_append)(keel_index* index, const keel_batch_info* batch,
-                           keel_error* err);
+  keel_status (*on_append)(keel_index* index, const keel_batch_info* batch, keel_error* err);
   /* lookup_offset: the largest entry whose batch base offset is <= `offset`.
    * lookup_time: the largest entry whose timestamp is strictly less than
    * `timestamp` (every batch before its position is older than that).
    * When none exists, return {base_offset, 0, -1}. */
-  keel_status (*lookup_offset)(keel_index* index, int64_t offset,
-                               keel_index_entry* out);
-  keel_status (*lookup_time)(keel_index* index, int64_t timestamp,
-                             keel_index_entry* out);
+  keel_status (*lookup_offset)(keel_index* index, int64_t offset, keel_index_entry* out);
+  keel_status (*lookup_time)(keel_index* index, int64_t timestamp, keel_index_entry* out);
   /* Drop entries for batches at or beyond `log_size` (log tail truncated).
    * The kernel then replays, via on_append, the batches from
    * recovery_position() up to log_size so the index is complete again. */
@@ -190,7 +183,7 @@ typedef struct keel_retention keel_retention;
 typedef struct keel_segment_info {
   uint32_t struct_size;
   int64_t base_offset;
-  int64_t next_offset;      /* one past the last offset held */
+  int64_t next_offset; /* one past the last offset held */
   int64_t size_bytes;
   int64_t max_timestamp;    /* newest record timestamp, -1 if unknown */
   int64_t last_modified_ms; /* file mtime, a fallback for max_timestamp */
@@ -200,13 +193,13 @@ typedef struct keel_log_rewriter keel_log_rewriter; /* 1.2, defined below */
 
 typedef struct keel_retention_vtable {
   uint32_t struct_size;
-  keel_status (*create)(const keel_host* host, const keel_config* config,
-                        keel_retention** out, keel_error* err);
+  keel_status (*create)(const keel_host* host, const keel_config* config, keel_retention** out,
+                        keel_error* err);
   /* Segments come oldest first; the last is the active segment and is never
    * deleted whatever the answer. Set *delete_count to how many of the oldest
    * segments may go. */
-  keel_status (*select)(keel_retention* r, const keel_segment_info* segments,
-                        size_t count, int64_t now_ms, size_t* delete_count);
+  keel_status (*select)(keel_retention* r, const keel_segment_info* segments, size_t count, int64_t now_ms,
+                        size_t* delete_count);
   void (*destroy)(keel_retention* r);
 
   /* ---- 1.2 (optional: NULL, or absent in older plugins, for strategies
@@ -214,8 +207,7 @@ typedef struct keel_retention_vtable {
   /* Rewrites closed segments of one partition, e.g. to compact them. Called
    * on the broker's maintenance thread, after select() of every retention
    * strategy of the topic. Use `log` only during this call. */
-  keel_status (*rewrite)(keel_retention* r, const keel_log_rewriter* log, int64_t now_ms,
-                         keel_error* err);
+  keel_status (*rewrite)(keel_retention* r, const keel_log_rewriter* log, int64_t now_ms, keel_error* err);
   /* 1.2: whether the topic must refuse records with a null key (compaction
    * needs a key on every record). NULL = no. */
   int32_t (*requires_keys)(keel_retention* r);
@@ -246,8 +238,7 @@ struct keel_log_rewriter {
 
   /* Calls `visit` with every stored batch of closed segment `index`, in
    * order; the bytes are valid during the call only. */
-  keel_status (*read_segment)(void* ctx, size_t index, keel_batch_visitor visit, void* user,
-                              keel_error* err);
+  keel_status (*read_segment)(void* ctx, size_t index, keel_batch_visitor visit, void* user, keel_error* err);
   /* Starts replacing closed segments [first, first + count) with ONE new
    * segment. One rewrite may be open at a time; each segment is replaced at
    * most once per rewrite() call. */
@@ -278,11 +269,10 @@ typedef struct keel_partitioner keel_partitioner;
 
 typedef struct keel_partitioner_vtable {
   uint32_t struct_size;
-  keel_status (*create)(const keel_host* host, const keel_config* config,
-                        keel_partitioner** out, keel_error* err);
+  keel_status (*create)(const keel_host* host, const keel_config* config, keel_partitioner** out,
+                        keel_error* err);
   /* key == NULL means a null key (distinct from an empty key). */
-  keel_status (*partition)(keel_partitioner* p, const uint8_t* key,
-                           size_t key_len, int32_t partition_count,
+  keel_status (*partition)(keel_partitioner* p, const uint8_t* key, size_t key_len, int32_t partition_count,
                            int32_t* out);
   void (*destroy)(keel_partitioner* p);
 } keel_partitioner_vtable;
@@ -317,8 +307,7 @@ typedef struct keel_produce_result {
   const char* message; /* valid during the callback only; NULL if OK */
 } keel_produce_result;
 
-typedef void (*keel_produce_callback)(void* user,
-                                      const keel_produce_result* result);
+typedef void (*keel_produce_callback)(void* user, const keel_produce_result* result);
 
 /* A fetched range of stored batches, exactly the bytes on disk. The transport
  * may pread() or sendfile() from `fd` while it holds the result, and must call
@@ -327,9 +316,9 @@ typedef struct keel_fetch_result {
   uint32_t struct_size;
   int fd;
   int64_t file_position;
-  int64_t length;      /* 0 when nothing is available at the offset */
+  int64_t length; /* 0 when nothing is available at the offset */
   keel_watermarks watermarks;
-  void* pin;           /* owned by the broker; released by release_fetch */
+  void* pin; /* owned by the broker; released by release_fetch */
 } keel_fetch_result;
 
 typedef void (*keel_topic_callback)(void* user, const keel_topic_info* info);
@@ -399,58 +388,45 @@ typedef struct keel_broker_api {
 
   /* topics */
   keel_status (*list_topics)(void* ctx, keel_topic_callback cb, void* user);
-  keel_status (*describe_topic)(void* ctx, const char* topic,
-                                keel_topic_callback cb, void* user);
-  keel_status (*create_topic)(void* ctx, const keel_create_topic_args* args,
-                              keel_error* err);
+  keel_status (*describe_topic)(void* ctx, const char* topic, keel_topic_callback cb, void* user);
+  keel_status (*create_topic)(void* ctx, const keel_create_topic_args* args, keel_error* err);
   keel_status (*delete_topic)(void* ctx, const char* topic, keel_error* err);
   /* Whether unknown topics named by producers should be created. */
   int32_t (*auto_create_topics)(void* ctx);
-  keel_status (*choose_partition)(void* ctx, const char* topic,
-                                  const uint8_t* key, size_t key_len,
+  keel_status (*choose_partition)(void* ctx, const char* topic, const uint8_t* key, size_t key_len,
                                   int32_t* partition);
 
   /* data path */
   /* `batch` holds one or more RecordBatch v2 (magic 2) batches; the broker
    * checks them, assigns offsets and appends. The callback runs exactly once,
    * possibly before produce returns, possibly on a broker thread. */
-  void (*produce)(void* ctx, const char* topic, int32_t partition,
-                  const uint8_t* batch, size_t len, int32_t acks,
-                  keel_produce_callback cb, void* user);
-  keel_status (*fetch)(void* ctx, const char* topic, int32_t partition,
-                       int64_t offset, int64_t max_bytes,
+  void (*produce)(void* ctx, const char* topic, int32_t partition, const uint8_t* batch, size_t len,
+                  int32_t acks, keel_produce_callback cb, void* user);
+  keel_status (*fetch)(void* ctx, const char* topic, int32_t partition, int64_t offset, int64_t max_bytes,
                        keel_fetch_result* out, keel_error* err);
   void (*release_fetch)(void* ctx, keel_fetch_result* result);
-  keel_status (*watermarks)(void* ctx, const char* topic, int32_t partition,
-                            keel_watermarks* out);
+  keel_status (*watermarks)(void* ctx, const char* topic, int32_t partition, keel_watermarks* out);
   /* First offset whose timestamp >= `timestamp`; -1 with KEEL_OK if none. */
-  keel_status (*offset_for_time)(void* ctx, const char* topic,
-                                 int32_t partition, int64_t timestamp,
+  keel_status (*offset_for_time)(void* ctx, const char* topic, int32_t partition, int64_t timestamp,
                                  int64_t* offset, int64_t* found_timestamp);
-  keel_status (*watch)(void* ctx, const char* topic, int32_t partition,
-                       int64_t offset, keel_watch_callback cb, void* user,
-                       keel_watch** out);
+  keel_status (*watch)(void* ctx, const char* topic, int32_t partition, int64_t offset,
+                       keel_watch_callback cb, void* user, keel_watch** out);
   /* After unwatch returns, the callback is not running and never will. */
   void (*unwatch)(void* ctx, keel_watch* watch);
 
   /* consumer-group offsets (durable) */
-  keel_status (*commit_offset)(void* ctx, const char* group, const char* topic,
-                               int32_t partition, int64_t offset,
-                               const char* metadata, keel_error* err);
+  keel_status (*commit_offset)(void* ctx, const char* group, const char* topic, int32_t partition,
+                               int64_t offset, const char* metadata, keel_error* err);
   /* *offset = -1 when nothing was committed; metadata delivered via cb. */
-  keel_status (*fetch_offset)(void* ctx, const char* group, const char* topic,
-                              int32_t partition, int64_t* offset,
-                              keel_string_callback metadata_cb, void* user);
+  keel_status (*fetch_offset)(void* ctx, const char* group, const char* topic, int32_t partition,
+                              int64_t* offset, keel_string_callback metadata_cb, void* user);
   keel_status (*list_groups)(void* ctx, keel_string_callback cb, void* user);
 
   /* metrics: the broker owns them, transports add to and render them.
    * `labels` is Prometheus label text without braces, e.g. `api="produce"`. */
-  void (*counter_add)(void* ctx, const char* name, const char* labels,
-                      double delta);
-  void (*gauge_set)(void* ctx, const char* name, const char* labels,
-                    double value);
-  void (*histogram_observe)(void* ctx, const char* name, const char* labels,
-                            double value);
+  void (*counter_add)(void* ctx, const char* name, const char* labels, double delta);
+  void (*gauge_set)(void* ctx, const char* name, const char* labels, double value);
+  void (*histogram_observe)(void* ctx, const char* name, const char* labels, double value);
   /* Prometheus text exposition of every metric, delivered in chunks. */
   void (*render_metrics)(void* ctx, keel_data_callback cb, void* user);
   /* 1 once start-up recovery finished and the broker serves. */
@@ -458,7 +434,8 @@ typedef struct keel_broker_api {
 
   /* ---- 1.1 (check struct_size before use) */
   keel_status (*topic_details)(void* ctx, const char* topic, keel_topic_details_callback cb, void* user);
-  keel_status (*partition_health)(void* ctx, const char* topic, int32_t partition, keel_partition_health* out);
+  keel_status (*partition_health)(void* ctx, const char* topic, int32_t partition,
+                                  keel_partition_health* out);
   /* Every committed offset of a group (NOT_FOUND if it has none). */
   keel_status (*group_offsets)(void* ctx, const char* group, keel_group_offset_callback cb, void* user);
 
@@ -484,9 +461,8 @@ typedef struct keel_transport keel_transport;
 
 typedef struct keel_transport_vtable {
   uint32_t struct_size;
-  keel_status (*create)(const keel_host* host, const keel_config* config,
-                        const keel_broker_api* broker, keel_transport** out,
-                        keel_error* err);
+  keel_status (*create)(const keel_host* host, const keel_config* config, const keel_broker_api* broker,
+                        keel_transport** out, keel_error* err);
   /* Bind and begin serving on the transport's own threads. */
   keel_status (*start)(keel_transport* t, keel_error* err);
   /* Stop accepting, finish in-flight requests, join threads. */
@@ -505,9 +481,9 @@ typedef enum keel_strategy_kind {
 
 typedef struct keel_strategy {
   uint32_t struct_size;
-  uint32_t kind;        /* keel_strategy_kind */
-  const char* name;     /* unique per kind across all loaded plugins */
-  const void* vtable;   /* keel_<kind>_vtable; starts with its struct_size */
+  uint32_t kind;      /* keel_strategy_kind */
+  const char* name;   /* unique per kind across all loaded plugins */
+  const void* vtable; /* keel_<kind>_vtable; starts with its struct_size */
 } keel_strategy;
 
 typedef struct keel_plugin_descriptor {

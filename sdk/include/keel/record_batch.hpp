@@ -370,9 +370,9 @@ class Builder {
     store_be<int8_t>(h + kMagicPos, static_cast<int8_t>(kMagic));
     store_be<int16_t>(h + kAttributesPos, attributes_);
     if (last_delta_override_ && *last_delta_override_ < last_delta_) {
-      throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "last offset delta " + std::to_string(*last_delta_override_) +
-                                                      " is below the delta of the last record, " +
-                                                      std::to_string(last_delta_));
+      throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT,
+                       "last offset delta " + std::to_string(*last_delta_override_) +
+                           " is below the delta of the last record, " + std::to_string(last_delta_));
     }
     store_be<int32_t>(h + kLastOffsetDeltaPos, last_delta_override_.value_or(last_delta_));
     store_be<int64_t>(h + kBaseTimestampPos, first_timestamp_);

@@ -70,7 +70,8 @@ struct FilteredBatch {
 // 61-byte header with no records, which keeps an idempotent producer's last
 // sequence number in the log. Control batches are returned as KeptAll
 // without calling keep(). Throws like decode_batch.
-FilteredBatch filter_batch(const uint8_t* batch, size_t len, const std::function<bool(const batch::Record&)>& keep,
+FilteredBatch filter_batch(const uint8_t* batch, size_t len,
+                           const std::function<bool(const batch::Record&)>& keep,
                            bool keep_empty_header = false, size_t max_size = kDefaultMaxDecompressedSize);
 
 }  // namespace keel::codec
