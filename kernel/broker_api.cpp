@@ -87,8 +87,7 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     return guard(err, [&] {
       refuse_internal(args->name, "create");
       // settings_toml came with ABI 1.1: older transports pass a shorter struct.
-      const bool has_settings =
-          args->struct_size >= offsetof(keel_create_topic_args, settings_toml) + sizeof(args->settings_toml);
+      const bool has_settings = KEEL_HAS_FIELD(args, keel_create_topic_args, settings_toml);
       B(ctx).create_topic(args->name, args->partitions,
                           has_settings && args->settings_toml ? args->settings_toml : "");
     });

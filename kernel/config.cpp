@@ -35,31 +35,7 @@ bool valid_topic_name(const std::string& name) {
   });
 }
 
-namespace {
-
-const char* const kSeeDocs = " (see docs/configuration.md)";
-
-const std::vector<std::string> kTopLevelKeys = {"broker", "topic_defaults", "topics", "transports"};
-const std::vector<std::string> kBrokerKeys = {"data_dir",
-                                              "plugin_path",
-                                              "plugins",
-                                              "auto_create_topics",
-                                              "retention_check_ms",
-                                              "recovery_checkpoint_ms",
-                                              "log_level",
-                                              "offsets_flush",
-                                              "offsets_flush_interval_ms",
-                                              "offsets_topic_partitions",
-                                              "offsets_topic_segment_bytes",
-                                              "offsets_topic_retention"};
-const std::vector<std::string> kOffsetsFlushModes = {"commit", "interval"};
-const std::vector<std::string> kTopicKeys = {
-    "partitions",     "segment_bytes", "segment_ms", "max_batch_bytes", "flush_mode", "flush_interval_ms",
-    "flush_messages", "index",         "retention",  "partitioner",     "plugins"};
-const std::vector<std::string> kFlushModes = {"every-batch", "interval", "os"};
-const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error"};
-
-const char* type_name(const toml::node& n) {
+const char* toml_type_name(const toml::node& n) {
   switch (n.type()) {
     case toml::node_type::string:
       return "a string";
@@ -83,6 +59,30 @@ const char* type_name(const toml::node& n) {
       return "nothing";
   }
 }
+
+namespace {
+
+const char* const kSeeDocs = " (see docs/configuration.md)";
+
+const std::vector<std::string> kTopLevelKeys = {"broker", "topic_defaults", "topics", "transports"};
+const std::vector<std::string> kBrokerKeys = {"data_dir",
+                                              "plugin_path",
+                                              "plugins",
+                                              "auto_create_topics",
+                                              "retention_check_ms",
+                                              "recovery_checkpoint_ms",
+                                              "log_level",
+                                              "offsets_flush",
+                                              "offsets_flush_interval_ms",
+                                              "offsets_topic_partitions",
+                                              "offsets_topic_segment_bytes",
+                                              "offsets_topic_retention"};
+const std::vector<std::string> kOffsetsFlushModes = {"commit", "interval"};
+const std::vector<std::string> kTopicKeys = {
+    "partitions",     "segment_bytes", "segment_ms", "max_batch_bytes", "flush_mode", "flush_interval_ms",
+    "flush_messages", "index",         "retention",  "partitioner",     "plugins"};
+const std::vector<std::string> kFlushModes = {"every-batch", "interval", "os"};
+const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 
 std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
   std::string out;
@@ -279,7 +279,7 @@ class Parser {
       std::string header = parent_name.empty()
                                ? "[" + key_segment(key) + "]"
                                : parent_name.substr(0, parent_name.size() - 1) + "." + key_segment(key) + "]";
-      fail_at(where(*n), what + " must be a table, got " + type_name(*n) + "; write it as a " + header +
+      fail_at(where(*n), what + " must be a table, got " + toml_type_name(*n) + "; write it as a " + header +
                              " section" + kSeeDocs);
     }
     return n->as_table();
@@ -342,7 +342,7 @@ class Parser {
         child = &t->insert(seg, toml::table{}).first->second;
         remember(*child, index);
       } else if (!child->is_table()) {
-        fail(KEEL_ERR_INVALID_ARGUMENT, label + ": '" + prefix + "' is " + type_name(*child) + " (" +
+        fail(KEEL_ERR_INVALID_ARGUMENT, label + ": '" + prefix + "' is " + toml_type_name(*child) + " (" +
                                             where(*child) + "), not a table, so it has no key '" +
                                             (*path)[i + 1] + "'" + kSeeDocs);
       }
@@ -371,7 +371,7 @@ class Parser {
     const auto* v = e.node->as_integer();
     if (v == nullptr) {
       fail_at(where(*e.node),
-              sec + " " + e.name + " must be an integer, got " + type_name(*e.node) + kSeeDocs);
+              sec + " " + e.name + " must be an integer, got " + toml_type_name(*e.node) + kSeeDocs);
     }
     int64_t x = v->get();
     if (x < min || x > max) {
@@ -386,7 +386,7 @@ class Parser {
 
   std::string string(const toml::node& n, const std::string& what, bool allow_empty = false) const {
     const auto* v = n.as_string();
-    if (v == nullptr) fail_at(where(n), what + " must be a string, got " + type_name(n) + kSeeDocs);
+    if (v == nullptr) fail_at(where(n), what + " must be a string, got " + toml_type_name(n) + kSeeDocs);
     if (!allow_empty && v->get().empty()) fail_at(where(n), what + " must not be empty" + kSeeDocs);
     return v->get();
   }
@@ -404,7 +404,7 @@ class Parser {
     const auto* v = e.node->as_boolean();
     if (v == nullptr) {
       fail_at(where(*e.node), sec + " " + e.name + " must be a boolean (true or false), got " +
-                                  type_name(*e.node) + kSeeDocs);
+                                  toml_type_name(*e.node) + kSeeDocs);
     }
     return v->get();
   }
@@ -413,7 +413,7 @@ class Parser {
     const auto* a = e.node->as_array();
     if (a == nullptr) {
       fail_at(where(*e.node), sec + " " + e.name + " must be an array of strings, e.g. [\"a\", \"b\"], got " +
-                                  type_name(*e.node) + kSeeDocs);
+                                  toml_type_name(*e.node) + kSeeDocs);
     }
     std::vector<std::string> out;
     for (const auto& item : *a) {
@@ -507,14 +507,14 @@ class Parser {
     const std::string psec = sec.substr(0, sec.size() - 1) + ".plugins]";
     if (plugins == nullptr) {
       fail_at(where(*e.node), sec + " plugins must be a table of per-strategy settings, e.g. " +
-                                  psec.substr(0, psec.size() - 1) + ".time], got " + type_name(*e.node) +
+                                  psec.substr(0, psec.size() - 1) + ".time], got " + toml_type_name(*e.node) +
                                   kSeeDocs);
     }
     for (const auto& p : ordered(*plugins)) {
       if (!p.node->is_table()) {
         fail_at(where(*p.node), psec + " " + p.name + " must be a table of settings for strategy '" + p.name +
                                     "', e.g. " + psec.substr(0, psec.size() - 1) + "." + key_segment(p.name) +
-                                    "], got " + type_name(*p.node) + kSeeDocs);
+                                    "], got " + toml_type_name(*p.node) + kSeeDocs);
       }
     }
   }

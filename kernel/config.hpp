@@ -107,6 +107,9 @@ BrokerConfig load_config_file(const std::string& path, const std::vector<std::st
 // TOML literal string when it can be one, else a basic string with escapes).
 std::string string_override(const std::string& key, const std::string& value);
 
+// "a string", "an integer", ...: a TOML value's type for error messages.
+const char* toml_type_name(const toml::node& n);
+
 // Validates a topic name as Kafka does: 1..249 of [a-zA-Z0-9._-], not "." or "..".
 bool valid_topic_name(const std::string& name);
 

@@ -23,29 +23,10 @@ const toml::node* config_lookup(const keel_config& cfg, const char* key, std::st
   return nullptr;
 }
 
-static const char* type_name(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::table:
-      return "a table";
-    default:
-      return "a date/time";
-  }
-}
-
 void config_type_error(const keel_config& cfg, const char* key, const std::string& where,
                        const char* expected, const toml::node& node) {
   std::lock_guard lock(cfg.mu);
-  cfg.type_errors.push_back("key '" + std::string(key) + "' in " + where + " is " + type_name(node) +
+  cfg.type_errors.push_back("key '" + std::string(key) + "' in " + where + " is " + toml_type_name(node) +
                             ", but " + cfg.owner + " expects " + expected);
 }
 

@@ -66,7 +66,7 @@ void PluginRegistry::load_library(const std::string& path) {
   }
   auto entry = lib->library.get<const keel_plugin_descriptor*()>(KEEL_PLUGIN_ENTRY_SYMBOL);
   const keel_plugin_descriptor* d = entry();
-  if (d == nullptr || d->struct_size < offsetof(keel_plugin_descriptor, strategies) + sizeof(void*)) {
+  if (d == nullptr || !KEEL_HAS_FIELD(d, keel_plugin_descriptor, strategies)) {
     fail(KEEL_ERR_INVALID_ARGUMENT, "plugin '" + path + "' returned no or a truncated descriptor");
   }
   if (d->abi_major != KEEL_ABI_MAJOR) {

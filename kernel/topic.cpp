@@ -13,12 +13,10 @@ namespace {
 
 // 1.2 members exist only in vtables that are large enough.
 bool has_rewrite(const keel_retention_vtable* vt) {
-  return vt->struct_size >= offsetof(keel_retention_vtable, rewrite) + sizeof(void*) &&
-         vt->rewrite != nullptr;
+  return KEEL_HAS_FIELD(vt, keel_retention_vtable, rewrite) && vt->rewrite != nullptr;
 }
 bool has_requires_keys(const keel_retention_vtable* vt) {
-  return vt->struct_size >= offsetof(keel_retention_vtable, requires_keys) + sizeof(void*) &&
-         vt->requires_keys != nullptr;
+  return KEEL_HAS_FIELD(vt, keel_retention_vtable, requires_keys) && vt->requires_keys != nullptr;
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ std::string FetchedRange::read() const {
 Broker::Broker(const keel_broker_api* api) : api_(api) {}
 
 void Broker::require_1_1(const char* what) const {
-  if (api_->struct_size < offsetof(keel_broker_api, group_offsets) + sizeof(api_->group_offsets)) {
+  if (!KEEL_HAS_FIELD(api_, keel_broker_api, group_offsets)) {
     throw sdk::Error(KEEL_ERR_UNSUPPORTED, std::string(what) + " needs a broker with ABI 1.1 or later");
   }
 }
@@ -206,8 +206,8 @@ void Broker::commit_offset(const std::string& group, const std::string& topic, i
 }
 
 void Broker::commit_offsets(const std::string& group, const std::vector<GroupOffset>& offsets) const {
-  const bool batched = api_->struct_size >= offsetof(keel_broker_api, commit_offsets) + sizeof(void*) &&
-                       api_->commit_offsets != nullptr;
+  const bool batched =
+      KEEL_HAS_FIELD(api_, keel_broker_api, commit_offsets) && api_->commit_offsets != nullptr;
   if (!batched) {
     for (const auto& o : offsets) commit_offset(group, o.topic, o.partition, o.offset, o.metadata);
     return;

@@ -76,22 +76,10 @@ keel_status BrokerClient::commit_offset(const std::string& group, const std::str
   return s;
 }
 
-namespace {
-
-template <class Member>
-bool has(const keel_broker_api* api, Member keel_broker_api::*member) {
-  const auto* base = reinterpret_cast<const char*>(api);
-  const auto* field = reinterpret_cast<const char*>(&(api->*member));
-  return api->struct_size >= static_cast<size_t>(field - base) + sizeof(api->*member) &&
-         api->*member != nullptr;
-}
-
-}  // namespace
-
 keel_status BrokerClient::commit_offsets(const std::string& group,
                                          const std::vector<keel_offset_commit>& offsets,
                                          std::string* message) const {
-  if (!has(api_, &keel_broker_api::commit_offsets)) {
+  if (!KEEL_HAS_FIELD(api_, keel_broker_api, commit_offsets) || api_->commit_offsets == nullptr) {
     for (const auto& o : offsets) {
       keel_status s =
           commit_offset(group, o.topic, o.partition, o.offset, o.metadata ? o.metadata : "", message);
@@ -107,7 +95,9 @@ keel_status BrokerClient::commit_offsets(const std::string& group,
 
 keel_status BrokerClient::store_group_metadata(const std::string& group, const std::string& metadata,
                                                std::string* message) const {
-  if (!has(api_, &keel_broker_api::store_group_metadata)) return KEEL_ERR_UNSUPPORTED;
+  if (!KEEL_HAS_FIELD(api_, keel_broker_api, store_group_metadata) || api_->store_group_metadata == nullptr) {
+    return KEEL_ERR_UNSUPPORTED;
+  }
   keel_error err{};
   keel_status s = api_->store_group_metadata(api_->ctx, group.c_str(), metadata.c_str(), &err);
   if (s != KEEL_OK && message) *message = err.message;
@@ -115,7 +105,8 @@ keel_status BrokerClient::store_group_metadata(const std::string& group, const s
 }
 
 std::optional<std::string> BrokerClient::group_metadata(const std::string& group) const {
-  if (!has(api_, &keel_broker_api::group_metadata)) return std::nullopt;
+  if (!KEEL_HAS_FIELD(api_, keel_broker_api, group_metadata) || api_->group_metadata == nullptr)
+    return std::nullopt;
   std::optional<std::string> out;
   api_->group_metadata(
       api_->ctx, group.c_str(),

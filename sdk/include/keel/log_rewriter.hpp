@@ -94,9 +94,7 @@ class LogRewriter {
   }
 
  private:
-  bool has_1_3() const {
-    return t_.struct_size >= offsetof(keel_log_rewriter, segment_bytes) + sizeof(int64_t);
-  }
+  bool has_1_3() const { return KEEL_HAS_FIELD(&t_, keel_log_rewriter, segment_bytes); }
 
   static void check(keel_status s, const keel_error& err, const std::string& what) {
     if (s != KEEL_OK) throw Error(s, what + " failed: " + err.message);

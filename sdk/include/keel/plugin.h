@@ -38,6 +38,13 @@ extern "C" {
 
 #define KEEL_PLUGIN_ENTRY_SYMBOL "keel_plugin_entry"
 
+/* Whether the struct at `p` (of type `type`, whose struct_size says how much
+ * of it its producer filled) is large enough to hold `field`: the check
+ * before using a field a later minor version added. Function pointers may
+ * still be NULL when optional. */
+#define KEEL_HAS_FIELD(p, type, field) \
+  ((p)->struct_size >= offsetof(type, field) + sizeof(((const type*)0)->field))
+
 /* ------------------------------------------------------------------ status */
 
 typedef enum keel_status {

@@ -58,8 +58,7 @@ std::vector<ConfigEntry> broker_configs(Services& services) {
 // than ABI 1.1, which has no topic_details.
 void add_topic_details(Services& services, const std::string& name, std::vector<ConfigEntry>* out) {
   const keel_broker_api* api = services.broker.raw();
-  if (api->struct_size < offsetof(keel_broker_api, topic_details) + sizeof(api->topic_details) ||
-      api->topic_details == nullptr) {
+  if (!KEEL_HAS_FIELD(api, keel_broker_api, topic_details) || api->topic_details == nullptr) {
     return;
   }
   api->topic_details(
