@@ -3,7 +3,6 @@
 // store's batches into it, and the one-time migration from the journal
 // file that held offsets before.
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <future>
@@ -54,39 +53,21 @@ void Broker::load_offsets(Topic& topic) {
   int64_t bytes = 0;
   for (int32_t p = 0; p < topic.partition_count(); ++p) {
     auto log = topic.partition(p);
-    int64_t offset = log->log_start_offset();
-    while (offset < log->log_end_offset()) {
-      ReadResult r = log->read(offset, 4 << 20);
-      if (!r.segment || r.length <= 0) break;
-      std::string data(static_cast<size_t>(r.length), '\0');
-      const ssize_t got = ::pread(r.segment->fd(), data.data(), data.size(), r.position);
-      if (got != r.length) {
-        fail(KEEL_ERR_IO, log->name() + ": reading consumer offsets at offset " + std::to_string(offset) +
-                              " failed: " + (got < 0 ? errno_text(errno) : "short read"));
-      }
-      const int64_t before = offset;
-      for (size_t pos = 0; pos < data.size();) {
-        const auto* b = reinterpret_cast<const uint8_t*>(data.data()) + pos;
-        auto h = batch::parse_header(b, data.size() - pos);
-        if (!h || h->batch_length < batch::kMinBatchLength || h->total_size() > data.size() - pos) break;
-        if (!h->control()) {
-          for (const auto& rec : codec::decode_batch(b, h->total_size())) {
-            if (!rec.key) continue;
-            try {
-              offsets_->apply(*rec.key, rec.value);
-            } catch (const Error& e) {
-              // Written by a newer or broken version: keep the rest.
-              spdlog::warn("{}: skipping the record at offset {}: {}", log->name(), rec.offset, e.what());
-            }
-            ++records;
-          }
+    log->for_each_batch([&](const uint8_t* b, size_t len) {
+      bytes += static_cast<int64_t>(len);
+      if (batch::parse_header(b, len)->control()) return true;
+      for (const auto& rec : codec::decode_batch(b, len)) {
+        if (!rec.key) continue;
+        try {
+          offsets_->apply(*rec.key, rec.value);
+        } catch (const Error& e) {
+          // Written by a newer or broken version: keep the rest.
+          spdlog::warn("{}: skipping the record at offset {}: {}", log->name(), rec.offset, e.what());
         }
-        offset = std::max(offset, h->last_offset() + 1);
-        pos += h->total_size();
+        ++records;
       }
-      bytes += r.length;
-      if (offset == before) break;
-    }
+      return true;
+    });
   }
   spdlog::info("loaded consumer offsets: {} group(s) from {} record(s) ({} bytes) of '{}' in {} ms",
                offsets_->groups().size(), records, bytes, offsets::kTopic, (monotonic_ns() - t0) / 1000000);

@@ -338,6 +338,19 @@ std::vector<std::shared_ptr<Segment>> PartitionLog::closed_segments() const {
   return {segments_.begin(), std::prev(segments_.end())};
 }
 
+void PartitionLog::for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit) const {
+  std::vector<std::shared_ptr<Segment>> segs;
+  {
+    std::lock_guard lock(segments_mu_);
+    segs = segments_;
+  }
+  bool more = true;
+  for (const auto& s : segs) {
+    if (!more) return;
+    s->for_each_batch([&](const uint8_t* b, size_t len) { return more = visit(b, len); });
+  }
+}
+
 void PartitionLog::replace_segments(const std::vector<std::shared_ptr<Segment>>& old,
                                     std::shared_ptr<Segment> fresh) {
   // Rolling (under the append lock) and retention must not move the list

@@ -89,6 +89,9 @@ class PartitionLog {
   std::vector<keel_segment_info> segment_infos() const;
   // Every segment but the active one, oldest first.
   std::vector<std::shared_ptr<Segment>> closed_segments() const;
+  // Calls `visit` with each stored batch of every segment, oldest first,
+  // until it returns false (a snapshot: appends made meanwhile may be missed).
+  void for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit) const;
   // Puts `fresh` where the contiguous run `old` is in the segment list (a
   // committed rewrite). Throws INTERNAL if `old` is no longer there.
   void replace_segments(const std::vector<std::shared_ptr<Segment>>& old, std::shared_ptr<Segment> fresh);
