@@ -42,11 +42,11 @@ class KeyOffsetMap {
   size_t size() const { return map_.size(); }
   int64_t used_bytes() const { return used_; }
 
-  // Measured, not guessed (bench/compaction_bench.cpp): a node (next
-  // pointer, std::string, offset, cached hash) is 56 bytes plus malloc's
-  // header, one bucket pointer per key, and while the table rehashes the old
-  // and new bucket arrays both exist; a key too long for the small-string
-  // buffer adds its own heap block.
+  // bench/compaction_bench.cpp measured ~76 bytes of peak memory per short
+  // key: a node (next pointer, std::string, offset, cached hash) of 56 bytes
+  // plus malloc's header, and one bucket pointer; the rest is headroom for a
+  // rehash, when the old and new bucket arrays both exist. A key too long
+  // for the small-string buffer adds its own heap block.
   static int64_t entry_cost(size_t key_size) {
     constexpr int64_t kFixed = 88;
     return kFixed + (key_size > 15 ? static_cast<int64_t>(key_size) + 1 + 16 : 0);
