@@ -113,18 +113,21 @@ void Broker::load_topics(bool clean) {
     }
   }
   for (const auto& t : config_.topics) {
-    open_topic(t, clean);
+    open_topic(t, clean, true);
     on_disk.erase(t.name);
   }
   for (const auto& [name, partitions] : on_disk) {
     TopicConfig t = config_for_discovered(name);
     t.partitions = partitions;
-    open_topic(t, clean);
+    open_topic(t, clean, true);
   }
 }
 
-std::shared_ptr<Topic> Broker::open_topic(TopicConfig cfg, bool clean) {
-  auto checkpoint = clean ? std::map<std::string, int64_t>{} : read_checkpoint();
+std::shared_ptr<Topic> Broker::open_topic(TopicConfig cfg, bool clean, bool existing) {
+  // The checkpoint tells, even after a clean stop, which offsets were
+  // acknowledged: a damaged log is never allowed to end below them. A topic
+  // created now has nothing there (delete_topic rewrites the checkpoint).
+  auto checkpoint = existing ? read_checkpoint() : std::map<std::string, int64_t>{};
   auto topic = std::make_shared<Topic>(cfg, *registry_, config_.data_dir, clock_, config_.source);
   topic->open(clean, [&](int32_t p) {
     auto it = checkpoint.find(cfg.name + " " + std::to_string(p));
@@ -157,7 +160,7 @@ std::shared_ptr<Topic> Broker::get_topic(const std::string& name, bool create) {
          "invalid topic name '" + name + "': use 1-249 characters of [a-zA-Z0-9._-]");
   }
   spdlog::info("auto-creating topic '{}' with the topic defaults", name);
-  return open_topic(config_.topic_from_defaults(name), true);
+  return open_topic(config_.topic_from_defaults(name), true, false);
 }
 
 std::string Broker::saved_settings_path(const std::string& topic) const {
@@ -188,7 +191,7 @@ std::shared_ptr<Topic> Broker::create_topic(const std::string& name, int32_t par
   if (partitions > 0) cfg.partitions = partitions;
   std::shared_ptr<Topic> t;
   try {
-    t = open_topic(cfg, true);
+    t = open_topic(cfg, true, false);
   } catch (...) {
     // Refused settings leave nothing behind.
     for (int32_t p = 0; p < cfg.partitions; ++p) {
@@ -229,6 +232,13 @@ void Broker::delete_topic(const std::string& name) {
   }
   fs::remove(saved_settings_path(name));
   fsync_dir(config_.data_dir);
+  try {
+    // A topic created again under this name must not inherit the old
+    // recovery point (it would push the new log's end up to it).
+    write_checkpoint();
+  } catch (const std::exception& e) {
+    spdlog::warn("deleted topic '{}' but could not rewrite the recovery checkpoint: {}", name, e.what());
+  }
   offsets_->remove_topic(name);
   spdlog::info("deleted topic '{}'", name);
 }
@@ -439,6 +449,7 @@ void Broker::run_maintenance() {
 }
 
 void Broker::write_checkpoint() {
+  std::lock_guard lock(checkpoint_mu_);  // maintenance and delete_topic
   std::ostringstream out;
   out << "0\n";  // format version
   for (auto& t : topics()) {
@@ -472,6 +483,10 @@ void Broker::register_collectors() {
   metrics_.describe("keel_flush_seconds", "Time of one fdatasync of a partition by the flusher");
   metrics_.describe("keel_records_out_total", "Records in the batches read by consumers per topic");
   metrics_.describe("keel_consumer_lag", "Log end offset minus the group's committed offset");
+  metrics_.describe("keel_log_damaged_ranges",
+                    "Quarantined damaged byte ranges and missing offset ranges of a partition (the log names "
+                    "file, position and offsets)");
+  metrics_.describe("keel_log_damaged_offsets", "Offsets of a partition that damage makes unreadable");
   metrics_.add_collector([this](Metrics& sink) {
     for (const auto& t : topics()) {
       for (int32_t p = 0; p < t->partition_count(); ++p) {
@@ -481,6 +496,11 @@ void Broker::register_collectors() {
         sink.gauge_set("keel_log_segments", labels, static_cast<double>(log->segment_count()));
         sink.gauge_set("keel_log_start_offset", labels, static_cast<double>(log->log_start_offset()));
         sink.gauge_set("keel_log_end_offset", labels, static_cast<double>(log->log_end_offset()));
+        const auto damage = log->damaged_ranges();
+        int64_t hidden = 0;
+        for (const auto& d : damage) hidden += std::max<int64_t>(0, d.last_offset - d.first_offset + 1);
+        sink.gauge_set("keel_log_damaged_ranges", labels, static_cast<double>(damage.size()));
+        sink.gauge_set("keel_log_damaged_offsets", labels, static_cast<double>(hidden));
       }
     }
     for (const auto& group : offsets_->groups()) {

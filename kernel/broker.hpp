@@ -79,6 +79,9 @@ class Broker {
   PluginRegistry& registry() { return *registry_; }
   const BrokerConfig& config() const { return config_; }
   const Clock& clock() const { return *clock_; }
+  // The settings of a topic found on disk but not in the config file: the
+  // ones saved when it was created, else the topic defaults.
+  TopicConfig config_for_discovered(const std::string& topic) const;
   // The C table handed to transports.
   const keel_broker_api* api() const { return &api_; }
 
@@ -94,16 +97,18 @@ class Broker {
  private:
   void lock_data_dir();
   void load_topics(bool clean);
-  std::shared_ptr<Topic> open_topic(TopicConfig cfg, bool clean);
+  // `existing`: the topic is on disk already (start-up), so its recovery
+  // points apply.
+  std::shared_ptr<Topic> open_topic(TopicConfig cfg, bool clean, bool existing);
   void start_transports();
   void stop_transports();
   void destroy_transports();
   void maintenance_loop();
   void write_checkpoint();
+  std::mutex checkpoint_mu_;
   std::map<std::string, int64_t> read_checkpoint() const;
   void register_collectors();
   std::string saved_settings_path(const std::string& topic) const;
-  TopicConfig config_for_discovered(const std::string& topic) const;
   FlushPolicy policy_of(const Topic& t) const;
   // broker_offsets.cpp
   void open_offsets();

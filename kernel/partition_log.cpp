@@ -12,6 +12,7 @@
 #include <keel/record_batch.hpp>
 
 #include "error.hpp"
+#include "file_util.hpp"
 #include "log_rewriter.hpp"
 
 namespace keel {
@@ -46,12 +47,15 @@ std::shared_ptr<Segment> PartitionLog::new_segment(int64_t base_offset) {
   auto seg = std::make_shared<Segment>(dir_, base_offset, options_.indexes);
   seg->recover(false, true);
   seg->set_created_ms(clock_->now_ms());
+  // The new file's name must survive a power cut before anything written
+  // to it is acknowledged: fsync of the file alone does not promise that.
+  fsync_dir(dir_);
   return seg;
 }
 
 void PartitionLog::open(bool clean, int64_t recovery_point) {
   std::error_code ec;
-  fs::create_directories(dir_, ec);
+  if (fs::create_directories(dir_, ec)) fsync_dir(fs::path(dir_).parent_path().string());
   if (ec) fail(KEEL_ERR_IO, "cannot create partition directory '" + dir_ + "': " + ec.message());
   // Before listing segments: an interrupted rewrite leaves files that must
   // be rolled back or forward first.
@@ -68,7 +72,11 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   std::sort(bases.begin(), bases.end());
 
   // After an unclean stop, everything from the segment holding the recovery
-  // point on may hold torn or unsynced writes.
+  // point on may hold torn or unsynced writes: verify it batch by batch.
+  // Only the last segment can end in a torn write (a roll syncs the segment
+  // it closes), and only past the recovery point: damage anywhere else hides
+  // acknowledged, flushed data and is quarantined, never cut, so that the
+  // segments after it stay and no offset is ever handed out twice.
   size_t verify_from = bases.size();
   if (!clean) {
     verify_from = 0;
@@ -79,40 +87,67 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
 
   std::vector<std::shared_ptr<Segment>> segs;
   for (size_t i = 0; i < bases.size(); ++i) {
-    auto seg = std::make_shared<Segment>(dir_, bases[i], options_.indexes);
     const bool last = i + 1 == bases.size();
-    SegmentRecovery r = seg->recover(i >= verify_from, last);
+    RecoverOptions o;
+    o.verify = i >= verify_from;
+    o.cut_from_offset = !clean && last ? recovery_point : INT64_MAX;
+    o.end_offset = last ? INT64_MAX : bases[i + 1];
+    o.acknowledged_end = recovery_point;
+    o.writable = last;
+    auto seg = std::make_shared<Segment>(dir_, bases[i], options_.indexes);
+    SegmentRecovery r = seg->recover(o);
     if (r.batches_scanned > 0 || r.truncated_bytes > 0) {
       spdlog::debug("{}: segment {} scanned {} batches on open", name(), seg->path(), r.batches_scanned);
     }
-    segs.push_back(seg);
     if (r.truncated_bytes > 0) {
       spdlog::warn(
-          "{}: recovery cut {} bytes from the end of '{}' ({}); the log now ends at offset {}. Batches "
-          "acknowledged after a flush are never in a cut tail.",
-          name(), r.truncated_bytes, seg->path(), r.truncation_reason, seg->next_offset());
-      // Later segments would leave a gap in the offsets: drop them, as Kafka
-      // does when it truncates a log.
-      for (size_t j = i + 1; j < bases.size(); ++j) {
-        auto later = std::make_shared<Segment>(dir_, bases[j], options_.indexes);
-        later->recover(false, false);
-        spdlog::warn("{}: deleting segment '{}' that followed the damaged one", name(), later->path());
-        later->mark_deleted();
-      }
-      if (!last) {
-        // The damaged segment becomes the active one again. Close the
-        // read-only instance first (`seg` holds it too): its indexes must
-        // not outlive the writable ones opened on the same files.
-        seg.reset();
-        segs.pop_back();
-        auto reopened = std::make_shared<Segment>(dir_, bases[i], options_.indexes);
-        reopened->recover(false, true);
-        segs.push_back(reopened);
-      }
-      break;
+          "{}: recovery cut {} bytes from the end of '{}' ({}); the log now ends at offset {}. These bytes "
+          "were written after the last flush (recovery point {}) of an unclean stop.",
+          name(), r.truncated_bytes, seg->path(), r.truncation_reason, seg->next_offset(), recovery_point);
     }
+    segs.push_back(std::move(seg));
   }
-  if (segs.empty()) segs.push_back(new_segment(0));
+  find_gaps(segs);
+  if (segs.empty()) {
+    if (recovery_point > 0) {
+      spdlog::error(
+          "{}: no segment file in '{}', yet the recovery checkpoint says offsets below {} were stored; "
+          "they are lost (restore the directory from a copy if there is one). The log goes on at {} "
+          "so that no offset is handed out twice.",
+          name(), dir_, recovery_point, recovery_point);
+    }
+    segs.push_back(new_segment(std::max<int64_t>(0, recovery_point)));
+  }
+  // Appends go after the last readable batch: not after damaged bytes, and
+  // never below an offset already acknowledged.
+  const auto& tail = segs.back();
+  const int64_t end = tail->next_offset();
+  if (tail->damaged_tail() || end < recovery_point) {
+    if (end < recovery_point) {
+      DamagedRange g;
+      g.file = tail->path();
+      g.position = g.end_position = tail->size();
+      g.first_offset = end;
+      g.last_offset = recovery_point - 1;
+      g.reason =
+          "acknowledged (below the recovery checkpoint) but missing: the file was cut short or emptied";
+      spdlog::error(
+          "{}: offsets {}..{} are missing from the end of '{}', which the recovery checkpoint says "
+          "were flushed; the log goes on at {} so that no offset is handed out twice",
+          name(), end, recovery_point - 1, tail->path(), recovery_point);
+      gaps_.push_back(std::move(g));
+    }
+    // A file name is its base offset: a segment whose damage starts at its
+    // base makes the next one start one offset later.
+    const int64_t next = std::max({end, recovery_point, tail->size() > 0 ? tail->base_offset() + 1 : 0});
+    if (tail->size() == 0) {
+      tail->mark_deleted();  // an empty active segment below `next`: replaced
+      segs.pop_back();
+    } else {
+      tail->seal();
+    }
+    segs.push_back(new_segment(next));
+  }
   segs.back()->set_created_ms(clock_->now_ms());
   if (!clean) segs.back()->flush();  // what recovery kept is now durable
 
@@ -124,6 +159,47 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   last_flush_ms_.store(clock_->now_ms());
   spdlog::info("{}: opened {} segment(s), offsets {}..{} ({})", name(), segments_.size(), log_start_.load(),
                log_end_.load(), clean ? "clean start" : "checked after an unclean stop");
+}
+
+void PartitionLog::find_gaps(const std::vector<std::shared_ptr<Segment>>& segs) {
+  gaps_.clear();
+  // Compaction leaves offsets out between segments on purpose.
+  if (options_.gaps_expected) return;
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {
+    const int64_t end = segs[i]->next_offset();
+    const int64_t next = segs[i + 1]->base_offset();
+    if (end >= next) continue;
+    DamagedRange g;
+    g.file = segs[i]->path();
+    g.position = g.end_position = segs[i]->size();
+    g.first_offset = end;
+    g.last_offset = next - 1;
+    g.reason = segs[i]->size() == 0
+                   ? "the segment file is empty"
+                   : "no segment file holds them: a file after this one is missing or this one "
+                     "was cut short";
+    spdlog::error(
+        "{}: offsets {}..{} are missing between '{}' and '{}' ({}); reads of them fail with a storage "
+        "error, the segments around them are served",
+        name(), end, next - 1, segs[i]->path(), segs[i + 1]->path(), g.reason);
+    gaps_.push_back(std::move(g));
+  }
+}
+
+std::vector<DamagedRange> PartitionLog::damaged_ranges() const {
+  std::vector<DamagedRange> out;
+  std::vector<std::shared_ptr<Segment>> segs;
+  {
+    std::lock_guard lock(segments_mu_);
+    segs = segments_;
+  }
+  for (const auto& s : segs) {
+    for (auto& d : s->damaged_ranges()) out.push_back(std::move(d));
+  }
+  for (const auto& g : gaps_) {
+    if (g.last_offset >= log_start_offset()) out.push_back(g);
+  }
+  return out;
 }
 
 std::shared_ptr<Segment> PartitionLog::active() const {
@@ -249,6 +325,12 @@ ReadResult PartitionLog::read(int64_t offset, int64_t max_bytes) const {
                                     std::to_string(log_end_offset()) + "]");
   }
   if (offset == log_end_offset()) return r;
+  for (const auto& g : gaps_) {
+    if (!g.holds(offset)) continue;
+    fail(KEEL_ERR_CORRUPT, name() + ": offset " + std::to_string(offset) + " is missing from the log: " +
+                               g.describe() + "; consumers can skip to offset " +
+                               std::to_string(g.last_offset + 1) + " (see docs/operations.md)");
+  }
   // The offset may sit in a gap at a segment's end (e.g. after compaction):
   // move on to the next segment until one has data.
   auto seg = segment_for(offset);
@@ -338,7 +420,8 @@ std::vector<std::shared_ptr<Segment>> PartitionLog::closed_segments() const {
   return {segments_.begin(), std::prev(segments_.end())};
 }
 
-void PartitionLog::for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit) const {
+void PartitionLog::for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit,
+                                  const std::function<void(const DamagedRange&)>& on_damage) const {
   std::vector<std::shared_ptr<Segment>> segs;
   {
     std::lock_guard lock(segments_mu_);
@@ -347,7 +430,7 @@ void PartitionLog::for_each_batch(const std::function<bool(const uint8_t*, size_
   bool more = true;
   for (const auto& s : segs) {
     if (!more) return;
-    s->for_each_batch([&](const uint8_t* b, size_t len) { return more = visit(b, len); });
+    s->for_each_batch([&](const uint8_t* b, size_t len) { return more = visit(b, len); }, on_damage);
   }
 }
 

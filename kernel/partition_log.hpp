@@ -33,6 +33,9 @@ struct LogOptions {
   // A retention strategy of the topic needs a key on every record
   // (compaction): append() refuses records with a null key.
   bool requires_keys = false;
+  // A retention strategy rewrites segments (compaction): offsets missing
+  // between segments are expected, not damage.
+  bool gaps_expected = false;
 };
 
 struct AppendResult {
@@ -57,9 +60,12 @@ class PartitionLog {
   PartitionLog(std::string topic, int32_t partition, std::string dir, LogOptions options, const Clock* clock);
   ~PartitionLog();
 
-  // Loads the segments on disk. After an unclean stop (`clean` false) every
-  // segment from the one holding `recovery_point` on is verified batch by
-  // batch and cut at the first torn or corrupt batch.
+  // Loads the segments on disk. `recovery_point` is the offset below which
+  // everything was flushed (the checkpoint). After an unclean stop (`clean`
+  // false) every segment from the one holding it on is verified batch by
+  // batch and a torn tail past it is cut. Damage anywhere else is
+  // quarantined: later segments stay, and the log end never falls below
+  // `recovery_point`. Offsets missing between segments are reported.
   void open(bool clean, int64_t recovery_point);
 
   // Checks, assigns offsets to and appends a buffer of one or more batches.
@@ -87,11 +93,16 @@ class PartitionLog {
   // Deletes the `count` oldest segments (never the active one).
   int delete_oldest(size_t count);
   std::vector<keel_segment_info> segment_infos() const;
+  // Damage known so far: quarantined bytes in segments and offsets missing
+  // between them (found at open, or by reads since).
+  std::vector<DamagedRange> damaged_ranges() const;
   // Every segment but the active one, oldest first.
   std::vector<std::shared_ptr<Segment>> closed_segments() const;
   // Calls `visit` with each stored batch of every segment, oldest first,
   // until it returns false (a snapshot: appends made meanwhile may be missed).
-  void for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit) const;
+  // Damage is passed to `on_damage`, or without one throws KEEL_ERR_CORRUPT.
+  void for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit,
+                      const std::function<void(const DamagedRange&)>& on_damage = {}) const;
   // Puts `fresh` where the contiguous run `old` is in the segment list (a
   // committed rewrite). Throws INTERNAL if `old` is no longer there.
   void replace_segments(const std::vector<std::shared_ptr<Segment>>& old, std::shared_ptr<Segment> fresh);
@@ -131,6 +142,7 @@ class PartitionLog {
   std::shared_ptr<Segment> active() const;
   std::shared_ptr<Segment> segment_for(int64_t offset) const;
   void roll_locked();
+  void find_gaps(const std::vector<std::shared_ptr<Segment>>& segs);
   void notify_watches();
 
   const std::string topic_;
@@ -142,6 +154,7 @@ class PartitionLog {
   std::mutex append_mu_;
   mutable std::mutex segments_mu_;
   std::vector<std::shared_ptr<Segment>> segments_;  // oldest first; last is active
+  std::vector<DamagedRange> gaps_;                  // set by open(), then read-only
 
   std::atomic<int64_t> log_start_{0};
   std::atomic<int64_t> log_end_{0};

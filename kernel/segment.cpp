@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -26,19 +27,6 @@ void check_io(ssize_t rc, const std::string& what, const std::string& path) {
     int e = errno;
     fail(status_from_errno(e), what + " '" + path + "' failed: " + errno_text(e));
   }
-}
-
-// pread that loops over short reads; returns bytes read (less at EOF).
-int64_t read_fully(int fd, uint8_t* buf, int64_t len, int64_t pos, const std::string& path) {
-  int64_t done = 0;
-  while (done < len) {
-    ssize_t n = ::pread(fd, buf + done, len - done, pos + done);
-    if (n < 0 && errno == EINTR) continue;
-    check_io(n, "read of", path);
-    if (n == 0) break;
-    done += n;
-  }
-  return done;
 }
 
 }  // namespace
@@ -106,31 +94,45 @@ void Segment::rename_aside() {
   }
 }
 
-void Segment::for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit) const {
+void Segment::for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit,
+                             const std::function<void(const DamagedRange&)>& on_damage) const {
   const int64_t limit = size();
   std::vector<uint8_t> buf;
   int64_t pos = 0;
-  uint8_t hdr[batch::kHeaderSize];
-  while (read_header(pos, limit, hdr)) {
-    auto h = batch::parse_header(hdr, sizeof hdr);
-    const int64_t total = h ? static_cast<int64_t>(h->batch_length) + 12 : 0;
-    if (total < kHeader || pos + total > limit) {
-      fail(KEEL_ERR_CORRUPT, "segment '" + path_ + "' has an unreadable batch at position " +
-                                 std::to_string(pos) +
-                                 "; restart the broker after an unclean stop to verify it");
+  int64_t min_base = base_offset_;
+  while (pos < limit) {
+    if (auto d = damage_at(pos)) {
+      if (!on_damage) fail_damaged(*d, d->first_offset);
+      on_damage(*d);
+      pos = d->end_position;
+      min_base = std::max(min_base, d->last_offset + 1);
+      continue;
     }
-    buf.resize(static_cast<size_t>(total));
-    if (read_fully(fd_, buf.data(), total, pos, path_) != total) {
-      fail(KEEL_ERR_IO, "short read of segment '" + path_ + "' at position " + std::to_string(pos));
+    std::string why;
+    const bool check = !verified_.covers(pos, pos + kHeader);
+    auto h = probe_batch(fd_, path_, pos, limit, {min_base, end_offset_}, check, buf, &why);
+    if (!h) {
+      quarantine(pos, min_base, limit, why);
+      continue;  // damage_at(pos) now answers
+    }
+    const int64_t total = static_cast<int64_t>(h->total_size());
+    if (!check) {
+      buf.resize(static_cast<size_t>(total));
+      if (read_at(fd_, buf.data(), total, pos, path_) != total) {
+        fail(KEEL_ERR_IO, "short read of segment '" + path_ + "' at position " + std::to_string(pos));
+      }
+    } else {
+      verified_.add(pos, pos + total);
     }
     if (!visit(buf.data(), buf.size())) return;
     pos += total;
+    min_base = h->last_offset() + 1;
   }
 }
 
 bool Segment::read_header(int64_t pos, int64_t limit, uint8_t* out) const {
   if (pos + kHeader > limit) return false;
-  return read_fully(fd_, out, kHeader, pos, path_) == kHeader;
+  return read_at(fd_, out, kHeader, pos, path_) == kHeader;
 }
 
 void Segment::truncate_file(int64_t size) {
@@ -138,59 +140,170 @@ void Segment::truncate_file(int64_t size) {
   size_.store(size, std::memory_order_release);
 }
 
-int64_t Segment::verify_batches() {
+std::optional<DamagedRange> Segment::damage_at(int64_t pos) const {
+  if (!has_damage_.load(std::memory_order_acquire)) return std::nullopt;
+  std::lock_guard lock(damage_mu_);
+  for (const auto& d : damaged_) {
+    if (pos >= d.position && pos < d.end_position) return d;
+  }
+  return std::nullopt;
+}
+
+std::vector<DamagedRange> Segment::damaged_ranges() const {
+  std::lock_guard lock(damage_mu_);
+  return damaged_;
+}
+
+bool Segment::damaged_tail() const {
+  std::lock_guard lock(damage_mu_);
+  return !damaged_.empty() && damaged_.back().end_position >= size();
+}
+
+DamagedRange Segment::quarantine(int64_t pos, int64_t min_base, int64_t limit, const std::string& why) const {
+  if (auto known = damage_at(pos)) return *known;
+  batch::Header next{};
+  // The declared length may still be right (a flipped payload byte): try
+  // the batch it points at before scanning byte by byte.
+  int64_t resume = -1;
+  std::vector<uint8_t> scratch;
+  uint8_t hdr[batch::kHeaderSize];
+  if (read_header(pos, limit, hdr)) {
+    const int64_t declared = static_cast<int64_t>(batch::parse_header(hdr, sizeof hdr)->batch_length) + 12;
+    std::string ignored;
+    if (declared >= kHeader && pos + declared < limit) {
+      if (auto h = probe_batch(fd_, path_, pos + declared, limit, {min_base, end_offset_}, true, scratch,
+                               &ignored)) {
+        resume = pos + declared;
+        next = *h;
+      }
+    }
+  }
+  if (resume < 0) resume = find_next_batch(fd_, path_, pos + 1, limit, {min_base, end_offset_}, &next);
+  DamagedRange d;
+  d.file = path_;
+  d.position = pos;
+  d.reason = why;
+  d.first_offset = min_base;
+  if (resume >= 0) {
+    d.end_position = resume;
+    d.last_offset = next.base_offset - 1;
+  } else {
+    d.end_position = limit;
+    // Nothing readable follows: the damage reaches the next segment, or at
+    // least the end of what was acknowledged.
+    d.last_offset = end_offset_ != INT64_MAX ? end_offset_ - 1 : std::max(min_base, acknowledged_end_) - 1;
+  }
+  {
+    std::lock_guard lock(damage_mu_);
+    for (const auto& known : damaged_) {
+      if (pos >= known.position && pos < known.end_position) return known;  // a racing reader won
+    }
+    damaged_.push_back(d);
+    std::sort(damaged_.begin(), damaged_.end(),
+              [](const DamagedRange& a, const DamagedRange& b) { return a.position < b.position; });
+    has_damage_.store(true, std::memory_order_release);
+  }
+  spdlog::error(
+      "damaged log data: {}; {} bytes quarantined, the batches before and after are served. Reads of these "
+      "offsets fail with a storage error; 'keel-tool verify' lists the damage and 'keel-tool salvage' "
+      "copies out what is readable (docs/operations.md)",
+      d.describe(), d.end_position - d.position);
+  return d;
+}
+
+DamagedRange Segment::quarantine_walk(int64_t prev, int64_t prev_min_base, int64_t pos, int64_t min_base,
+                                      int64_t limit, const std::string& why) const {
+  // A walk of headers trusts each batch's length to find the next one: when
+  // that lands on no batch, the length itself may be what is damaged. The
+  // CRC of the batch it came from decides which one is.
+  if (prev >= 0 && !damage_at(prev) && !verified_.covers(prev, pos)) {
+    std::vector<uint8_t> buf;
+    std::string prev_why;
+    if (!probe_batch(fd_, path_, prev, limit, {prev_min_base, end_offset_}, true, buf, &prev_why)) {
+      return quarantine(prev, prev_min_base, limit, prev_why);
+    }
+  }
+  return quarantine(pos, min_base, limit, why);
+}
+
+std::optional<batch::Header> Segment::next_header(
+    HeaderWalk& w, int64_t limit, const std::function<void(const DamagedRange&)>& skipped) const {
+  for (;;) {
+    if (auto d = damage_at(w.pos)) {
+      if (skipped) skipped(*d);
+      w.pos = d->end_position;
+      w.min_base = std::max(w.min_base, d->last_offset + 1);
+      w.prev = -1;
+      continue;
+    }
+    uint8_t hdr[batch::kHeaderSize];
+    if (!read_header(w.pos, limit, hdr)) {
+      if (w.pos >= limit) return std::nullopt;
+      // A header cut by the end of the data.
+      quarantine_walk(w.prev, w.prev_min_base, w.pos, w.min_base, limit,
+                      "torn batch header (" + std::to_string(limit - w.pos) + " bytes)");
+      continue;
+    }
+    auto h = batch::parse_header(hdr, sizeof hdr);
+    const std::string why = implausible_header(*h, w.pos, limit, {w.min_base, end_offset_});
+    if (why.empty()) return h;
+    const DamagedRange d = quarantine_walk(w.prev, w.prev_min_base, w.pos, w.min_base, limit, why);
+    if (d.position < w.pos) {
+      w.pos = d.position;
+      w.min_base = w.prev_min_base;
+    }
+  }
+}
+
+void Segment::HeaderWalk::advance(const batch::Header& h) {
+  prev = pos;
+  prev_min_base = min_base;
+  pos += static_cast<int64_t>(h.total_size());
+  min_base = h.last_offset() + 1;
+}
+
+void Segment::fail_damaged(const DamagedRange& d, int64_t offset) const {
+  fail(KEEL_ERR_CORRUPT, "offset " + std::to_string(offset) + " is in damaged log data: " + d.describe() +
+                             "; consumers can skip to offset " + std::to_string(d.last_offset + 1) +
+                             " (see docs/operations.md)");
+}
+
+void Segment::verify_batches(const RecoverOptions& o, SegmentRecovery& result) {
   const int64_t file_size = size_.load();
   std::vector<uint8_t> buf;
   int64_t pos = 0;
-  int64_t expected_offset = base_offset_;
+  int64_t min_base = base_offset_;
   while (pos < file_size) {
-    uint8_t hdr[batch::kHeaderSize];
-    if (!read_header(pos, file_size, hdr)) {
-      truncation_reason_ = "torn batch header (" + std::to_string(file_size - pos) + " bytes)";
-      return pos;
+    std::string why;
+    auto h = probe_batch(fd_, path_, pos, file_size, {min_base, end_offset_}, true, buf, &why);
+    if (h) {
+      pos += static_cast<int64_t>(h->total_size());
+      min_base = h->last_offset() + 1;
+      continue;
     }
-    auto h = batch::parse_header(hdr, sizeof hdr);
-    int64_t total = h ? static_cast<int64_t>(h->batch_length) + 12 : 0;
-    if (!h || h->batch_length < kHeader - 12 || pos + total > file_size) {
-      truncation_reason_ = h && pos + total > file_size
-                               ? "torn batch: needs " + std::to_string(total) + " bytes, " +
-                                     std::to_string(file_size - pos) + " present"
-                               : "invalid batch length";
-      return pos;
+    if (min_base >= o.cut_from_offset) {
+      // Past the recovery point of an unclean stop: a torn write.
+      result.truncated_bytes = file_size - pos;
+      result.truncation_reason = why;
+      truncate_file(pos);
+      return;
     }
-    buf.resize(total);
-    if (read_fully(fd_, buf.data(), total, pos, path_) != total) {
-      truncation_reason_ = "short read";
-      return pos;
-    }
-    std::string why = batch::validate(buf.data(), buf.size());
-    if (why.empty() && h->base_offset < expected_offset) {
-      why = "batch offset " + std::to_string(h->base_offset) +
-            " goes backwards (expected >= " + std::to_string(expected_offset) + ")";
-    }
-    if (!why.empty()) {
-      truncation_reason_ = why;
-      return pos;
-    }
-    expected_offset = h->last_offset() + 1;
-    pos += total;
+    const DamagedRange d = quarantine(pos, min_base, file_size, why);
+    pos = d.end_position;
+    min_base = d.last_offset + 1;
   }
-  return pos;
 }
 
-SegmentRecovery Segment::recover(bool verify, bool writable) {
-  SegmentRecovery result;
-  if (verify) {
-    int64_t before = size_.load();
-    int64_t valid = verify_batches();
-    if (valid < before) {
-      result.truncated_bytes = before - valid;
-      result.truncation_reason = truncation_reason_;
-      truncate_file(valid);
-    }
-  }
-  const int64_t log_size = size_.load();
+bool Segment::batch_at(int64_t position, int64_t base, int64_t limit) const {
+  uint8_t hdr[batch::kHeaderSize];
+  if (position < 0 || !read_header(position, limit, hdr)) return false;
+  auto h = batch::parse_header(hdr, sizeof hdr);
+  if (!implausible_header(*h, position, limit, {base_offset_, end_offset_}).empty()) return false;
+  return base < 0 || h->base_offset == base;
+}
 
+int64_t Segment::open_indexes(bool writable, SegmentRecovery& result) {
+  const int64_t log_size = size_.load();
   int64_t replay_from = log_size;
   for (const auto& spec : specs_) {
     IndexInstance inst;
@@ -209,8 +322,57 @@ SegmentRecovery Segment::recover(bool verify, bool writable) {
       fail(s, "index '" + spec.strategy.name + "' of segment '" + path_ + "' failed to open: " + err.message);
     }
     indexes_.push_back(inst);
+    // As Kafka's sanity check: the newest entry must point at the batch it
+    // names. An index that disagrees (damaged file) is emptied and rebuilt
+    // from the log rather than trusted.
+    keel_index_entry e{sizeof e, base_offset_, 0, -1};
+    bool sane = true;
+    std::string entry;
+    if ((inst.vt->capabilities & KEEL_INDEX_CAN_LOOKUP_OFFSET) &&
+        inst.vt->lookup_offset(inst.handle, INT64_MAX, &e) == KEEL_OK && e.position > 0) {
+      // The newest entry and a few before it: three reads catch an index
+      // that is wrong throughout, at a cost that does not grow with it.
+      const int64_t newest = e.offset;
+      for (int64_t probe :
+           {newest, base_offset_ + (newest - base_offset_) / 2, base_offset_ + (newest - base_offset_) / 4}) {
+        if (inst.vt->lookup_offset(inst.handle, probe, &e) != KEEL_OK || e.position <= 0) continue;
+        if (!batch_at(e.position, e.offset, log_size)) {
+          sane = false;
+          entry = "offset " + std::to_string(e.offset);
+          break;
+        }
+      }
+    } else if ((inst.vt->capabilities & KEEL_INDEX_CAN_LOOKUP_TIME) &&
+               inst.vt->lookup_time(inst.handle, INT64_MAX, &e) == KEEL_OK && e.position > 0) {
+      sane = batch_at(e.position, -1, log_size);
+      entry = "timestamp " + std::to_string(e.timestamp);
+    }
+    if (!sane) {
+      spdlog::warn(
+          "index '{}' of segment '{}' disagrees with the log (its entry for {} points at position {}, "
+          "which holds no such batch); rebuilding it from the log",
+          spec.strategy.name, path_, entry, e.position);
+      inst.vt->truncate(inst.handle, 0, nullptr);
+      result.index_rebuilt = true;
+    }
     replay_from = std::min(replay_from, std::max<int64_t>(0, inst.vt->recovery_position(inst.handle)));
   }
+  return replay_from;
+}
+
+SegmentRecovery Segment::recover(const RecoverOptions& o) {
+  SegmentRecovery result;
+  end_offset_ = o.end_offset;
+  acknowledged_end_ = o.acknowledged_end;
+  if (o.verify) {
+    verify_batches(o, result);
+    verified_.verified_from(0);
+  } else {
+    // Read later: the first read of each batch checks its CRC.
+    verified_.verified_from(size_.load());
+  }
+  const int64_t log_size = size_.load();
+  int64_t replay_from = open_indexes(o.writable, result);
   // Without indexes nothing remembers where batches end; without a time
   // index nothing summarises the timestamps before the replay point, and
   // max_timestamp() (retention, find_time) must cover every batch.
@@ -218,36 +380,17 @@ SegmentRecovery Segment::recover(bool verify, bool writable) {
 
   // Walk the batch headers the indexes have not seen (and, without indexes,
   // all of them) to learn the segment's last offset and newest timestamp.
+  // Damage met on the way (a clean stop, or below the recovery point) is
+  // quarantined, never cut: those bytes were flushed and acknowledged.
   std::vector<int64_t> index_from;
   for (auto& inst : indexes_) index_from.push_back(inst.vt->recovery_position(inst.handle));
-  int64_t limit = log_size;
-  int64_t pos = replay_from;
+  HeaderWalk w{replay_from, base_offset_};
   int64_t last_seen = -1;
   int64_t max_ts = -1;
-  while (pos < limit) {
-    uint8_t hdr[batch::kHeaderSize];
-    auto h = read_header(pos, limit, hdr) ? batch::parse_header(hdr, sizeof hdr) : std::nullopt;
-    int64_t total = h ? static_cast<int64_t>(h->batch_length) + 12 : 0;
-    if (!h || total < kHeader || pos + total > limit) {
-      // Only reachable without `verify`: a damaged file behind a clean
-      // shutdown marker. Keep what precedes the damage.
-      result.truncated_bytes += limit - pos;
-      result.truncation_reason = "unreadable batch header at position " + std::to_string(pos);
-      truncate_file(pos);
-      for (auto& inst : indexes_) inst.vt->truncate(inst.handle, pos, nullptr);
-      if (indexes_.empty()) break;  // the walk started at 0: it saw every batch kept
-      // The cut may drop the index entries the walk started from, and with
-      // them every batch seen so far: walk again from where the truncated
-      // indexes need batches, so that they are complete (as truncate()
-      // requires) and the segment's last offset is known.
-      limit = pos;
-      index_from.clear();
-      for (auto& inst : indexes_) {
-        index_from.push_back(std::max<int64_t>(0, inst.vt->recovery_position(inst.handle)));
-        pos = std::min(pos, index_from.back());
-      }
-      continue;
-    }
+  while (auto h = next_header(
+             w, log_size, [&](const DamagedRange& d) { last_seen = std::max(last_seen, d.last_offset); })) {
+    const int64_t pos = w.pos;
+    const int64_t total = static_cast<int64_t>(h->total_size());
     BatchMeta meta{h->base_offset, h->last_offset(), h->max_timestamp, static_cast<int32_t>(total)};
     for (size_t i = 0; i < indexes_.size(); ++i) {
       if (pos < index_from[i]) continue;
@@ -263,9 +406,11 @@ SegmentRecovery Segment::recover(bool verify, bool writable) {
     last_seen = meta.last_offset;
     max_ts = std::max(max_ts, meta.max_timestamp);
     ++result.batches_scanned;
-    pos += total;
+    w.advance(*h);
   }
-  if (last_seen >= 0) next_offset_.store(last_seen + 1);
+  // Damage before the replay point can still hide the newest offsets.
+  for (const auto& d : damaged_ranges()) last_seen = std::max(last_seen, d.last_offset);
+  if (last_seen >= 0) next_offset_.store(std::max(next_offset_.load(), last_seen + 1));
   // Batches before the replay point are summarised by a time index, if any.
   if (const IndexInstance* ti = index_with(KEEL_INDEX_CAN_LOOKUP_TIME)) {
     keel_index_entry e{sizeof e, 0, 0, -1};
@@ -274,7 +419,7 @@ SegmentRecovery Segment::recover(bool verify, bool writable) {
     }
   }
   max_timestamp_.store(max_ts);
-  if (!writable) seal();
+  if (!o.writable) seal();
   return result;
 }
 
@@ -356,34 +501,100 @@ const Segment::IndexInstance* Segment::index_with(uint32_t capability) const {
 Segment::Span Segment::read(int64_t offset, int64_t max_bytes) const {
   const int64_t limit = size();
   int64_t pos = 0;
+  int64_t min_base = base_offset_;
   if (const IndexInstance* oi = index_with(KEEL_INDEX_CAN_LOOKUP_OFFSET)) {
     keel_index_entry e{sizeof e, base_offset_, 0, -1};
-    if (oi->vt->lookup_offset(oi->handle, offset, &e) == KEEL_OK && e.position >= 0 && e.position < limit) {
-      pos = e.position;
+    // An entry that points into damage or at no batch of its offset is
+    // ignored: the walk from the start is slower but right.
+    // A few entries back before giving up: damage in an index file is
+    // usually local.
+    int64_t target = offset;
+    for (int tries = 0; tries < 4; ++tries) {
+      if (oi->vt->lookup_offset(oi->handle, target, &e) != KEEL_OK || e.position <= 0) break;
+      if (e.position < limit && !damage_at(e.position) && batch_at(e.position, e.offset, limit)) {
+        pos = e.position;
+        min_base = e.offset;
+        break;
+      }
+      if (!index_warned_.exchange(true)) {
+        spdlog::warn(
+            "index '{}' of segment '{}' points offset {} at position {}, which holds no such batch; "
+            "reads of this segment skip such entries (slower). Delete the segment's index files and "
+            "restart to rebuild them.",
+            oi->spec.strategy.name, path_, e.offset, e.position);
+      }
+      target = e.offset - 1;
     }
   }
-  uint8_t hdr[batch::kHeaderSize];
-  // A length below a header's (bytes damaged on disk behind a clean start,
-  // which recovery does not re-read) would never advance: stop there.
-  while (read_header(pos, limit, hdr)) {
-    auto h = batch::parse_header(hdr, sizeof hdr);
+  HeaderWalk w{pos, min_base};
+  for (;;) {
+    auto h = next_header(w, limit, [&](const DamagedRange& d) {
+      if (d.last_offset >= offset) fail_damaged(d, offset);
+    });
+    if (!h) return {w.pos, 0};
     if (h->last_offset() >= offset) break;
-    const int64_t total = static_cast<int64_t>(h->batch_length) + 12;
-    if (total < kHeader) return {pos, 0};
-    pos += total;
+    w.advance(*h);
   }
+  pos = w.pos;
+  min_base = w.min_base;
+  int64_t prev_min_base = w.prev_min_base;
+  uint8_t hdr[batch::kHeaderSize];
   Span span{pos, 0};
   int64_t cursor = pos;
-  while (read_header(cursor, limit, hdr)) {
+  int64_t last_total = 0;
+  int64_t last_records = 0;
+  while (!damage_at(cursor) && read_header(cursor, limit, hdr)) {
     auto h = batch::parse_header(hdr, sizeof hdr);
-    int64_t total = static_cast<int64_t>(h->batch_length) + 12;
-    if (total < kHeader) break;
+    const std::string why = implausible_header(*h, cursor, limit, {min_base, end_offset_});
+    if (!why.empty()) {
+      const int64_t last = span.length > 0 ? cursor - last_total : -1;
+      const DamagedRange d = quarantine_walk(last, prev_min_base, cursor, min_base, limit, why);
+      if (d.position < cursor) {
+        // The span's last batch is the damaged one.
+        span.length -= last_total;
+        span.records -= last_records;
+        if (span.length == 0) fail_damaged(d, offset);
+      }
+      break;
+    }
+    const int64_t total = static_cast<int64_t>(h->total_size());
     if (span.length > 0 && span.length + total > max_bytes) break;
     span.length += total;
     span.records += h->records_count;
+    last_total = total;
+    last_records = h->records_count;
+    prev_min_base = min_base;
     cursor += total;
+    min_base = h->last_offset() + 1;
+  }
+  if (span.length > 0 && !verified_.covers(span.position, span.position + span.length)) {
+    span = verify_span(span, offset);
   }
   return span;
+}
+
+Segment::Span Segment::verify_span(Span span, int64_t offset) const {
+  std::vector<uint8_t> buf(static_cast<size_t>(span.length));
+  if (read_at(fd_, buf.data(), span.length, span.position, path_) != span.length) {
+    fail(KEEL_ERR_IO, "short read of segment '" + path_ + "' at position " + std::to_string(span.position));
+  }
+  Span good{span.position, 0, 0};
+  size_t at = 0;
+  while (at < buf.size()) {
+    auto h = batch::parse_header(buf.data() + at, buf.size() - at);
+    const std::string why = batch::validate(buf.data() + at, buf.size() - at);
+    if (!why.empty()) {
+      const int64_t pos = span.position + static_cast<int64_t>(at);
+      const DamagedRange d = quarantine(pos, h ? h->base_offset : offset, size(), why);
+      if (good.length == 0) fail_damaged(d, offset);
+      break;
+    }
+    good.length += static_cast<int64_t>(h->total_size());
+    good.records += h->records_count;
+    at += h->total_size();
+  }
+  verified_.add(good.position, good.position + good.length);
+  return good;
 }
 
 std::pair<int64_t, int64_t> Segment::find_time(int64_t timestamp) const {
@@ -391,30 +602,32 @@ std::pair<int64_t, int64_t> Segment::find_time(int64_t timestamp) const {
   int64_t pos = 0;
   if (const IndexInstance* ti = index_with(KEEL_INDEX_CAN_LOOKUP_TIME)) {
     keel_index_entry e{sizeof e, base_offset_, 0, -1};
-    if (ti->vt->lookup_time(ti->handle, timestamp, &e) == KEEL_OK && e.position >= 0 && e.position < limit) {
+    if (ti->vt->lookup_time(ti->handle, timestamp, &e) == KEEL_OK && e.position > 0 && e.position < limit &&
+        !damage_at(e.position) && batch_at(e.position, -1, limit)) {
       pos = e.position;
     }
   }
-  uint8_t hdr[batch::kHeaderSize];
   std::vector<uint8_t> buf;
-  while (read_header(pos, limit, hdr)) {
-    auto h = batch::parse_header(hdr, sizeof hdr);
-    int64_t total = static_cast<int64_t>(h->batch_length) + 12;
-    if (total < kHeader) break;  // damaged length: see read()
+  // Damaged bytes hold no timestamps anyone can read: the walk skips them.
+  HeaderWalk w{pos, base_offset_};
+  while (auto h = next_header(w, limit, {})) {
+    pos = w.pos;
+    const int64_t total = static_cast<int64_t>(h->total_size());
     if (h->max_timestamp >= timestamp) {
       if (h->log_append_time()) {
         // Every record carries the append time: the first one answers.
         return {h->base_offset, h->max_timestamp};
       }
-      buf.resize(total);
-      if (read_fully(fd_, buf.data(), total, pos, path_) == total) {
+      buf.resize(static_cast<size_t>(total));
+      if (read_at(fd_, buf.data(), total, pos, path_) == total &&
+          batch::validate(buf.data(), buf.size()).empty()) {
         for (const auto& r : codec::decode_batch(buf.data(), buf.size())) {
           if (r.timestamp >= timestamp) return {r.offset, r.timestamp};
         }
       }
       return {h->base_offset, h->max_timestamp};
     }
-    pos += total;
+    w.advance(*h);
   }
   return {-1, -1};
 }

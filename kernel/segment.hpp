@@ -14,10 +14,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "batch_probe.hpp"
+#include "damaged_range.hpp"
 #include "plugin_registry.hpp"
+#include "verified_ranges.hpp"
 
 struct iovec;
 
@@ -41,6 +46,26 @@ struct SegmentRecovery {
   int64_t truncated_bytes = 0;    // torn/corrupt tail dropped
   int64_t batches_scanned = 0;    // batches read to catch indexes up
   std::string truncation_reason;  // why the tail was dropped
+  bool index_rebuilt = false;     // an index disagreed with the log
+};
+
+// How Segment::recover treats what it finds.
+struct RecoverOptions {
+  // Read every batch and check its CRC (an unclean stop, at or after the
+  // recovery point); otherwise only the batch headers the indexes have not
+  // seen are walked.
+  bool verify = false;
+  // Damage whose first offset is at or beyond this may be a torn write of
+  // an unclean stop: the file is cut there. Anywhere else damage is
+  // quarantined and the batches after it stay.
+  int64_t cut_from_offset = INT64_MAX;
+  // The next segment's base (INT64_MAX for the last segment): no batch here
+  // reaches it.
+  int64_t end_offset = INT64_MAX;
+  // Offsets below this were acknowledged and flushed (the recovery
+  // checkpoint): damage at the file's end hides at least up to it.
+  int64_t acknowledged_end = 0;
+  bool writable = false;
 };
 
 class Segment {
@@ -59,11 +84,19 @@ class Segment {
   // "<stem>.swap.*" files, nor files already renamed to "*.deleted".
   static std::vector<std::string> files_of(const std::string& dir, const std::string& stem);
 
-  // Brings the segment to a consistent state after open: with `verify`, reads
-  // every batch and checks length and CRC, truncating at the first one that
-  // fails (an unclean stop); always opens the indexes and replays the batches
-  // they miss. Throws on I/O errors.
-  SegmentRecovery recover(bool verify, bool writable);
+  // Brings the segment to a consistent state after open (see
+  // RecoverOptions): verifies or walks the batches, cuts a torn tail or
+  // quarantines damage, opens the indexes, checks them against the log
+  // (rebuilding one that disagrees) and replays the batches they miss.
+  // Throws on I/O errors.
+  SegmentRecovery recover(const RecoverOptions& options);
+  SegmentRecovery recover(bool verify, bool writable) {
+    RecoverOptions o;
+    o.verify = verify;
+    o.cut_from_offset = verify ? 0 : INT64_MAX;
+    o.writable = writable;
+    return recover(o);
+  }
 
   // Appends batches (already checked, offsets assigned) given as iovecs at
   // the end of the file and tells the indexes. On failure the file is cut
@@ -76,7 +109,10 @@ class Segment {
     int64_t records = 0;  // records in those batches (from their headers)
   };
   // Whole batches starting at the one holding `offset` (or the first after
-  // it), at least one, then more while the total stays <= max_bytes.
+  // it), at least one, then more while the total stays <= max_bytes. The
+  // bytes returned have passed their CRC check (once per process). Throws
+  // KEEL_ERR_CORRUPT when `offset` lies in damaged bytes; a span stops
+  // before damage.
   Span read(int64_t offset, int64_t max_bytes) const;
 
   // First offset with a timestamp >= ts, and that timestamp; {-1,-1} if none.
@@ -95,9 +131,17 @@ class Segment {
   // Throws on the first rename that fails (the ones before stay renamed).
   void rename_aside();
 
-  // Calls `visit` with each whole batch below size(), in order, until it
-  // returns false. Throws on I/O errors.
-  void for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit) const;
+  // Calls `visit` with each whole, CRC-valid batch below size(), in order,
+  // until it returns false. Damaged bytes are quarantined and passed to
+  // `on_damage` (without one, KEEL_ERR_CORRUPT is thrown). Throws on I/O
+  // errors.
+  void for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit,
+                      const std::function<void(const DamagedRange&)>& on_damage = {}) const;
+
+  // Quarantined ranges found so far (at recovery or by reads), in file order.
+  std::vector<DamagedRange> damaged_ranges() const;
+  // The file ends in damaged bytes: nothing may be appended after them.
+  bool damaged_tail() const;
 
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
@@ -122,7 +166,42 @@ class Segment {
   // Reads the 61-byte header at pos into out; false at/after `limit` or if
   // the header does not fit below it.
   bool read_header(int64_t pos, int64_t limit, uint8_t* out) const;
-  int64_t verify_batches();  // returns the valid length
+  // CRC-checks every batch from the start, cutting (torn tail) or
+  // quarantining damage as `o` says.
+  void verify_batches(const RecoverOptions& o, SegmentRecovery& result);
+  // Opens the indexes; checks their newest entries against the log and
+  // empties those that disagree. Returns where the replay must start.
+  int64_t open_indexes(bool writable, SegmentRecovery& result);
+  // The header at `position` is a batch of this segment (with base offset
+  // `base` when base >= 0).
+  bool batch_at(int64_t position, int64_t base, int64_t limit) const;
+  // The damaged range holding byte `pos`, if any.
+  std::optional<DamagedRange> damage_at(int64_t pos) const;
+  // Records damage found at `pos` (the batch before it ended below
+  // `min_base`): resynchronises on the next valid batch, logs the range and
+  // returns it. Idempotent for a position already quarantined.
+  DamagedRange quarantine(int64_t pos, int64_t min_base, int64_t limit, const std::string& why) const;
+  // The same for damage met by a walk of headers at `pos`, coming from the
+  // batch at `prev` (-1: none): if that batch fails its CRC, the damage
+  // starts there instead.
+  DamagedRange quarantine_walk(int64_t prev, int64_t prev_min_base, int64_t pos, int64_t min_base,
+                               int64_t limit, const std::string& why) const;
+  // CRC-checks a span not verified yet; returns it cut before the first
+  // damaged batch (quarantined). Throws if that leaves nothing for `offset`.
+  Span verify_span(Span span, int64_t offset) const;
+  [[noreturn]] void fail_damaged(const DamagedRange& d, int64_t offset) const;
+  // A walk over batch headers from `pos` (offsets from `min_base` on).
+  struct HeaderWalk {
+    int64_t pos = 0;
+    int64_t min_base = 0;
+    int64_t prev = -1;  // the batch whose length led to pos
+    int64_t prev_min_base = 0;
+    void advance(const batch::Header& h);
+  };
+  // The plausible header at w.pos, or nullopt at `limit`. Passes over known
+  // damage (calling `skipped` with it) and quarantines damage it meets.
+  std::optional<batch::Header> next_header(HeaderWalk& w, int64_t limit,
+                                           const std::function<void(const DamagedRange&)>& skipped) const;
   void truncate_file(int64_t size);
   void index_append(const BatchMeta& meta, int64_t position);
   const IndexInstance* index_with(uint32_t capability) const;
@@ -140,7 +219,15 @@ class Segment {
   int64_t created_ms_ = 0;
   std::atomic<bool> deleted_{false};
   std::vector<std::string> renamed_;  // paths after rename_aside()
-  std::string truncation_reason_;
+  int64_t end_offset_ = INT64_MAX;    // see RecoverOptions
+  int64_t acknowledged_end_ = 0;
+  mutable VerifiedRanges verified_;
+  // Damage is found by recovery and by any reader: guarded by damage_mu_;
+  // has_damage_ spares readers the lock while there is none.
+  mutable std::mutex damage_mu_;
+  mutable std::vector<DamagedRange> damaged_;
+  mutable std::atomic<bool> has_damage_{false};
+  mutable std::atomic<bool> index_warned_{false};  // a bad index entry was logged
 };
 
 }  // namespace keel

@@ -86,6 +86,13 @@ Topic::~Topic() {
   if (partitioner_) partitioner_ref_.vt<keel_partitioner_vtable>()->destroy(partitioner_);
 }
 
+bool Topic::rewrites_segments() const {
+  for (const auto& r : retention_) {
+    if (has_rewrite(r.ref.vt<keel_retention_vtable>())) return true;
+  }
+  return false;
+}
+
 void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_point) {
   namespace fs = std::filesystem;
   int32_t count = config_.partitions;
@@ -100,6 +107,7 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
   opts.segment_ms = config_.segment_ms;
   opts.max_batch_bytes = config_.max_batch_bytes;
   opts.indexes = index_specs_;
+  opts.gaps_expected = rewrites_segments();
   for (auto& r : retention_) {
     auto* vt = r.ref.vt<keel_retention_vtable>();
     if (has_requires_keys(vt) && vt->requires_keys(r.handle) != 0) opts.requires_keys = true;

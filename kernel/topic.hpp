@@ -25,6 +25,10 @@ namespace keel {
 
 class Topic {
  public:
+  const std::vector<IndexSpec>& index_specs() const { return index_specs_; }
+  // A retention strategy of the topic rewrites segments (compaction), so
+  // offsets may be missing between them.
+  bool rewrites_segments() const;
   // Loads (through the registry) and instantiates the topic's strategies.
   // Throws keel::Error naming the topic and strategy on failure.
   Topic(TopicConfig config, PluginRegistry& registry, const std::string& data_dir, const Clock* clock,

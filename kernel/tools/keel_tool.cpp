@@ -3,6 +3,8 @@
 //   produce  append records through the kernel (as a transport would)
 //   consume  print records of a partition
 //   dump     print the batches of one segment file and check their CRCs
+//   verify   check every segment and index of a data directory
+//   salvage  copy the readable batches of a damaged segment to a new file
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "broker.hpp"
+#include "commands.hpp"
 #include "config.hpp"
 #include "error.hpp"
 
@@ -29,10 +32,14 @@ const char* kUsage =
     "Commands:\n"
     "  produce   append records to a topic (the broker must be stopped)\n"
     "  consume   print a partition's records as offset<TAB>timestamp<TAB>key<TAB>value\n"
-    "  dump      print the batches of a segment file and verify their CRCs\n\n"
+    "  dump      print the batches of a segment file and verify their CRCs\n"
+    "  verify    check every segment and index of a data directory, changing nothing\n"
+    "  salvage   copy the readable batches of a damaged segment into a new file\n\n"
     "Run 'keel-tool <command> --help' for its options.\n";
 
-keel::BrokerConfig load(const std::string& config_path, const std::string& data_dir) {
+}  // namespace
+
+keel::BrokerConfig keel::tool::load(const std::string& config_path, const std::string& data_dir) {
   std::vector<std::string> overrides;
   if (!data_dir.empty()) overrides.push_back(keel::string_override("broker.data_dir", data_dir));
   keel::BrokerConfig cfg = config_path.empty() ? keel::parse_config("", "<defaults>", overrides)
@@ -40,6 +47,10 @@ keel::BrokerConfig load(const std::string& config_path, const std::string& data_
   cfg.transports.clear();  // the tool is the only client
   return cfg;
 }
+
+namespace {
+
+using keel::tool::load;
 
 std::string printable(const std::optional<std::string>& s) { return s ? *s : "<null>"; }
 
@@ -232,6 +243,8 @@ int main(int argc, char** argv) {
     if (cmd == "produce") return produce(argc - 1, argv + 1);
     if (cmd == "consume") return consume(argc - 1, argv + 1);
     if (cmd == "dump") return dump(argc - 1, argv + 1);
+    if (cmd == "verify") return keel::tool::verify(argc - 1, argv + 1);
+    if (cmd == "salvage") return keel::tool::salvage(argc - 1, argv + 1);
     std::cerr << "keel-tool: unknown command '" << cmd << "'\n" << kUsage;
     return 2;
   } catch (const po::error& e) {

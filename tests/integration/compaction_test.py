@@ -224,7 +224,10 @@ def dump_segments(build_dir, pdir, codec_id=None):
             assert m, f"{name}: unexpected keel-tool dump line: {line}"
             first, last, records, codec, state = int(m[1]), int(m[2]), int(m[3]), int(m[4]), m[5]
             assert state == "ok", f"{name}: {line}"
-            if codec_id is not None and records > 0:
+            # librdkafka sends a batch uncompressed when compressing does not
+            # shrink it, which happens to a lone small record (timing decides
+            # whether the first one goes alone): only those may be codec 0.
+            if codec_id is not None and records > 0 and not (codec == 0 and last == first):
                 assert codec == codec_id, f"{name}: batch {first}..{last} has codec {codec}, expected {codec_id}"
             if records < last - first + 1:
                 rewritten += 1

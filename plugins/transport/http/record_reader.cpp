@@ -15,7 +15,15 @@ ReadResult read_records(const Broker& broker, const std::string& topic, int32_t 
   int64_t bytes = 0;
   while (out.records.size() < max_records && bytes < max_bytes &&
          out.next_offset < out.watermarks.high_watermark) {
-    auto range = broker.fetch(topic, partition, out.next_offset, std::max<int64_t>(max_bytes - bytes, 1));
+    decltype(broker.fetch(topic, partition, 0, 0)) range;
+    try {
+      range = broker.fetch(topic, partition, out.next_offset, std::max<int64_t>(max_bytes - bytes, 1));
+    } catch (const std::exception&) {
+      // Records read so far are answered; the next request, starting where
+      // this one stopped (damaged data, say), gets the error itself.
+      if (out.next_offset > offset) break;
+      throw;
+    }
     out.watermarks = range->result().watermarks;
     if (range->result().length <= 0) break;
     const std::string data = range->read();

@@ -1,0 +1,172 @@
+#include "segment_check.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "batch_probe.hpp"
+#include "error.hpp"
+
+namespace keel {
+namespace fs = std::filesystem;
+namespace {
+
+// An fd closed on scope exit.
+struct File {
+  int fd = -1;
+  File(const std::string& path, int flags, mode_t mode = 0)
+      : fd(::open(path.c_str(), flags | O_CLOEXEC, mode)) {
+    if (fd < 0) fail(status_from_errno(errno), "cannot open '" + path + "': " + errno_text(errno));
+  }
+  ~File() {
+    if (fd >= 0) ::close(fd);
+  }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+};
+
+// Walks the file, calling `keep` with each readable batch's bytes.
+template <class Keep>
+SegmentCheck walk(const std::string& path, int64_t base_offset, int64_t end_offset, Keep keep) {
+  File f(path, O_RDONLY);
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0)
+    fail(status_from_errno(errno), "cannot stat '" + path + "': " + errno_text(errno));
+  SegmentCheck out;
+  out.path = path;
+  out.base_offset = out.next_offset = base_offset;
+  out.bytes = st.st_size;
+  const int64_t limit = st.st_size;
+  std::vector<uint8_t> buf;
+  int64_t pos = 0;
+  int64_t min_base = base_offset;
+  while (pos < limit) {
+    std::string why;
+    auto h = probe_batch(f.fd, path, pos, limit, {min_base, end_offset}, true, buf, &why);
+    if (h) {
+      out.batches.push_back({pos, h->base_offset, h->last_offset(), h->max_timestamp});
+      out.records += h->records_count;
+      keep(buf);
+      pos += static_cast<int64_t>(h->total_size());
+      min_base = out.next_offset = h->last_offset() + 1;
+      continue;
+    }
+    batch::Header next{};
+    const int64_t resume = find_next_batch(f.fd, path, pos + 1, limit, {min_base, end_offset}, &next);
+    DamagedRange d;
+    d.file = path;
+    d.position = pos;
+    d.end_position = resume < 0 ? limit : resume;
+    d.first_offset = min_base;
+    d.last_offset =
+        resume >= 0 ? next.base_offset - 1 : (end_offset == INT64_MAX ? min_base - 1 : end_offset - 1);
+    d.reason = why;
+    out.damage.push_back(d);
+    out.next_offset = std::max(out.next_offset, d.last_offset + 1);
+    if (resume < 0) break;
+    pos = resume;
+    min_base = next.base_offset;
+  }
+  return out;
+}
+
+}  // namespace
+
+SegmentCheck check_segment(const std::string& path, int64_t base_offset, int64_t end_offset) {
+  return walk(path, base_offset, end_offset, [](const std::vector<uint8_t>&) {});
+}
+
+SegmentCheck salvage_segment(const std::string& path, int64_t base_offset, const std::string& out) {
+  File o(out, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  int64_t written = 0;
+  SegmentCheck check = walk(path, base_offset, INT64_MAX, [&](const std::vector<uint8_t>& b) {
+    size_t done = 0;
+    while (done < b.size()) {
+      ssize_t n = ::pwrite(o.fd, b.data() + done, b.size() - done, written + static_cast<int64_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) fail(status_from_errno(errno), "write of '" + out + "' failed: " + errno_text(errno));
+      done += static_cast<size_t>(n);
+    }
+    written += static_cast<int64_t>(b.size());
+  });
+  if (::fsync(o.fd) != 0)
+    fail(status_from_errno(errno), "fsync of '" + out + "' failed: " + errno_text(errno));
+  return check;
+}
+
+std::vector<std::string> check_indexes(const std::string& prefix, const SegmentCheck& segment,
+                                       const std::vector<IndexSpec>& specs) {
+  std::vector<std::string> problems;
+  if (specs.empty()) return problems;
+  const fs::path source(prefix);
+  const std::string stem = source.filename().string();
+  const fs::path scratch = fs::temp_directory_path() / ("keel-verify-" + std::to_string(::getpid()));
+  fs::create_directories(scratch);
+  // Open copies: an index plugin may tidy its files on open.
+  for (const auto& name : Segment::files_of(source.parent_path().string(), stem)) {
+    if (name.ends_with(".log")) continue;
+    fs::copy_file(source.parent_path() / name, scratch / name, fs::copy_options::overwrite_existing);
+  }
+  const std::string copy_prefix = (scratch / stem).string();
+  File log(prefix + ".log", O_RDONLY);
+  const int64_t log_size = segment.bytes;
+  for (const auto& spec : specs) {
+    const auto* vt = spec.strategy.vt<keel_index_vtable>();
+    keel_index_open_args args{};
+    args.struct_size = sizeof args;
+    args.path_prefix = copy_prefix.c_str();
+    args.base_offset = segment.base_offset;
+    args.log_size = log_size;
+    args.writable = 0;
+    args.config = spec.config;
+    keel_index* handle = nullptr;
+    keel_error err{};
+    if (vt->open(spec.strategy.host(), &args, &handle, &err) != KEEL_OK) {
+      problems.push_back("index '" + spec.strategy.name + "' cannot be opened: " + err.message);
+      continue;
+    }
+    // Every batch must be reachable: the entry an index gives for it must
+    // be the start of a batch at or before it.
+    auto batch_starting_at = [&](int64_t position) -> const BatchLocation* {
+      for (const auto& b : segment.batches) {
+        if (b.position == position) return &b;
+      }
+      return nullptr;
+    };
+    size_t bad = 0;
+    std::string first_bad;
+    for (const auto& b : segment.batches) {
+      keel_index_entry e{sizeof e, segment.base_offset, 0, -1};
+      std::string problem;
+      if ((vt->capabilities & KEEL_INDEX_CAN_LOOKUP_OFFSET) &&
+          vt->lookup_offset(handle, b.base_offset, &e) == KEEL_OK) {
+        const BatchLocation* at = e.position == 0 ? &segment.batches.front() : batch_starting_at(e.position);
+        if (at == nullptr || at->position > b.position || (e.position > 0 && at->base_offset != e.offset)) {
+          problem = "offset " + std::to_string(b.base_offset) + " maps to position " +
+                    std::to_string(e.position) + ", which starts no batch at or before it";
+        }
+      }
+      if (problem.empty() && (vt->capabilities & KEEL_INDEX_CAN_LOOKUP_TIME) &&
+          vt->lookup_time(handle, b.max_timestamp, &e) == KEEL_OK && e.position > 0 &&
+          batch_starting_at(e.position) == nullptr) {
+        problem = "timestamp " + std::to_string(b.max_timestamp) + " maps to position " +
+                  std::to_string(e.position) + ", which starts no batch";
+      }
+      if (!problem.empty() && bad++ == 0) first_bad = problem;
+    }
+    if (bad > 0) {
+      problems.push_back("index '" + spec.strategy.name + "': " + std::to_string(bad) +
+                         " batch(es) not found through it, e.g. " + first_bad +
+                         " (the broker rebuilds an index that disagrees with the log; deleting the index "
+                         "files makes it rebuild them)");
+    }
+    vt->close(handle, 0);
+  }
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+  return problems;
+}
+
+}  // namespace keel
