@@ -42,6 +42,7 @@ std::string field(const std::optional<std::string>& s) {
 
 // The fields of one record after its length, each of which a test may spoil.
 struct Fields {
+  int64_t timestamp_delta = 7;
   int64_t offset_delta = 0;
   std::optional<std::string> key = "key";
   std::optional<std::string> value = "value";
@@ -49,7 +50,7 @@ struct Fields {
 
   std::string encode() const {
     std::string out(1, '\0');  // attributes
-    out += varint(7);          // timestamp delta
+    out += varint(timestamp_delta);
     out += varint(offset_delta);
     out += field(key) + field(value);
     out += varint(static_cast<int64_t>(headers.size()));
@@ -140,8 +141,15 @@ TEST_P(RecordChecks, AcceptsWellFormedRecords) {
   f.key = std::nullopt;
   f.value = std::nullopt;
   f.headers = {{"h", "v"}, {"", std::nullopt}};
-  const std::string records = record(f.encode());
-  EXPECT_TRUE(check(batch(records, 1)).ok()) << check(batch(records, 1)).what;
+  // Multi-byte varints everywhere: a long value and header, a timestamp
+  // before the base, and a 300-byte record length.
+  Fields big;
+  big.offset_delta = 1;
+  big.timestamp_delta = -3'600'000'000;
+  big.value = std::string(300, 'v');
+  big.headers = {{std::string(70, 'h'), std::string(200, 'x')}};
+  const std::string records = record(f.encode()) + record(big.encode());
+  EXPECT_TRUE(check(batch(records, 2)).ok()) << check(batch(records, 2)).what;
   const BatchProblem p = check(batch(good_records(50), 50));
   EXPECT_TRUE(p.ok()) << p.what;
 }
