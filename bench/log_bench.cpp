@@ -3,41 +3,12 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <keel/record_batch.hpp>
-#include <memory>
 #include <string>
 
-#include "partition_log.hpp"
-#include "plugin_config.hpp"
-#include "plugin_registry.hpp"
+#include "log_fixture.hpp"
 
 namespace {
-
-struct LogFixture {
-  keel::SystemClock clock;
-  keel::PluginRegistry registry{{KEEL_BENCH_PLUGIN_DIR}, &clock};
-  keel_config settings;
-  std::string dir;
-  std::unique_ptr<keel::PartitionLog> log;
-
-  LogFixture() {
-    dir = (std::filesystem::temp_directory_path() / ("keel-bench-" + std::to_string(::getpid()))).string();
-    std::filesystem::remove_all(dir);
-    keel::LogOptions opts;
-    opts.max_batch_bytes = 64 << 20;
-    for (const char* name : {"sparse-mmap", "timestamp"}) {
-      opts.indexes.push_back({registry.require(KEEL_KIND_INDEX, name), &settings});
-    }
-    log = std::make_unique<keel::PartitionLog>("bench", 0, dir, opts, &clock);
-    log->open(true, 0);
-  }
-  ~LogFixture() {
-    log->close();
-    log.reset();
-    std::filesystem::remove_all(dir);
-  }
-};
 
 std::string make_batch(int records, int value_size) {
   keel::batch::Builder b;
@@ -51,7 +22,7 @@ void BM_Append(benchmark::State& state) {
   const int value_size = static_cast<int>(state.range(0));
   const int per_batch = std::max(1, 65536 / value_size);
   const std::string batch = make_batch(per_batch, value_size);
-  LogFixture f;
+  keel::bench::LogFixture f;
   // Warm-up: first touch of fresh memory and page cache is much slower here.
   for (int i = 0; i < 200; ++i) f.log->append(reinterpret_cast<const uint8_t*>(batch.data()), batch.size());
   for (auto _ : state) {
@@ -67,7 +38,7 @@ BENCHMARK(BM_Append)->Arg(100)->Arg(1024)->Arg(16384)->UseRealTime();
 // Appends then fdatasyncs each batch: the durable (acks=all, one producer) path.
 void BM_AppendFsync(benchmark::State& state) {
   const std::string batch = make_batch(64, 1024);
-  LogFixture f;
+  keel::bench::LogFixture f;
   for (int i = 0; i < 20; ++i) f.log->append(reinterpret_cast<const uint8_t*>(batch.data()), batch.size());
   for (auto _ : state) {
     f.log->append(reinterpret_cast<const uint8_t*>(batch.data()), batch.size());
@@ -80,7 +51,7 @@ BENCHMARK(BM_AppendFsync)->UseRealTime();
 // Reads 1 MiB windows sequentially from a 256 MiB log (page cache warm).
 void BM_Fetch(benchmark::State& state) {
   const std::string batch = make_batch(64, 1024);
-  LogFixture f;
+  keel::bench::LogFixture f;
   const int64_t batches = (256 << 20) / static_cast<int64_t>(batch.size());
   for (int64_t i = 0; i < batches; ++i)
     f.log->append(reinterpret_cast<const uint8_t*>(batch.data()), batch.size());
@@ -108,7 +79,7 @@ BENCHMARK(BM_Fetch)->UseRealTime();
 // the reads reach its end, so every timed read is a first read.
 void BM_FetchFirstRead(benchmark::State& state) {
   const std::string batch = make_batch(64, 1024);
-  LogFixture f;
+  keel::bench::LogFixture f;
   const int64_t batches = (256 << 20) / static_cast<int64_t>(batch.size());
   for (int64_t i = 0; i < batches; ++i)
     f.log->append(reinterpret_cast<const uint8_t*>(batch.data()), batch.size());

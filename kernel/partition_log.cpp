@@ -11,6 +11,7 @@
 #include <keel/codec.hpp>
 #include <keel/record_batch.hpp>
 
+#include "batch_validator.hpp"
 #include "error.hpp"
 #include "file_util.hpp"
 #include "log_rewriter.hpp"
@@ -233,18 +234,22 @@ void PartitionLog::roll_locked() {
 }
 
 AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
-  // Validation reads every byte (CRC): do it before taking the lock.
+  // Validation reads every byte (CRC, records): do it before taking the
+  // lock, all of it before anything is written.
   std::vector<batch::Header> headers;
   std::vector<size_t> starts;
   size_t pos = 0;
   AppendResult result;
+  const BatchRules rules{options_.requires_keys};
   while (pos < len) {
+    const auto refuse = [&](keel_status status, int32_t record, const std::string& why) {
+      fail(status, "rejected batch #" + std::to_string(headers.size()) +
+                       (record >= 0 ? ", record #" + std::to_string(record) : std::string()) + " for " +
+                       name() + " at byte " + std::to_string(pos) + " of the request: " + why +
+                       "; nothing of this request was written");
+    };
     std::string why = batch::validate(data + pos, len - pos);
-    if (!why.empty()) {
-      fail(KEEL_ERR_CORRUPT, "rejected batch #" + std::to_string(headers.size()) + " for " + name() +
-                                 " at byte " + std::to_string(pos) + " of the request: " + why +
-                                 "; nothing of this request was written");
-    }
+    if (!why.empty()) refuse(KEEL_ERR_CORRUPT, -1, why);
     auto h = *batch::parse_header(data + pos, len - pos);
     if (static_cast<int64_t>(h.total_size()) > options_.max_batch_bytes) {
       fail(KEEL_ERR_INVALID_ARGUMENT, "batch of " + std::to_string(h.total_size()) + " bytes for " + name() +
@@ -252,30 +257,14 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
                                           std::to_string(options_.max_batch_bytes) +
                                           "); send smaller batches or raise the topic's max_batch_bytes");
     }
+    const BatchProblem problem = check_produced_batch(h, data + pos, rules);
+    if (!problem.ok()) refuse(problem.status, problem.record, problem.what);
     headers.push_back(h);
     starts.push_back(pos);
     result.records += h.records_count;
     pos += h.total_size();
   }
   if (headers.empty()) fail(KEEL_ERR_INVALID_ARGUMENT, "empty produce for " + name() + ": no record batch");
-  if (options_.requires_keys) {
-    for (size_t i = 0; i < headers.size(); ++i) {
-      std::vector<batch::Record> records;
-      try {
-        records = codec::decode_batch(data + starts[i], headers[i].total_size());
-      } catch (const Error& e) {
-        fail(KEEL_ERR_CORRUPT, "rejected batch #" + std::to_string(i) + " for " + name() +
-                                   ": its records cannot be decoded (" + e.what() + "); nothing was written");
-      }
-      for (const auto& r : records) {
-        if (r.key) continue;
-        fail(KEEL_ERR_INVALID_ARGUMENT, "topic '" + topic_ + "' is compacted: record at offset-delta " +
-                                            std::to_string(r.offset - headers[i].base_offset) +
-                                            " of batch #" + std::to_string(i) +
-                                            " has a null key; give every record a key");
-      }
-    }
-  }
 
   std::vector<uint8_t> offsets(8 * headers.size());
   std::vector<struct iovec> iov(2 * headers.size());

@@ -69,9 +69,12 @@ class PartitionLog {
   void open(bool clean, int64_t recovery_point);
 
   // Checks, assigns offsets to and appends a buffer of one or more batches.
-  // Throws keel::Error (INVALID_ARGUMENT/CORRUPT for bad input, IO/NO_SPACE
-  // for the disk) naming the topic, partition and what to do; nothing is
-  // written when it throws.
+  // Every batch's framing, CRC and contents are checked first
+  // (check_produced_batch, batch_validator.hpp). Throws keel::Error
+  // (CORRUPT for a wrong CRC or undecodable compression, INVALID_ARGUMENT for
+  // a malformed or refused batch or record, IO/NO_SPACE for the disk) naming
+  // the topic, partition, batch, record and what to do; nothing is written
+  // when it throws.
   AppendResult append(const uint8_t* data, size_t len);
 
   ReadResult read(int64_t offset, int64_t max_bytes) const;

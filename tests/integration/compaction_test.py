@@ -308,7 +308,8 @@ def test_null_key_refused(args, workdir):
             producer.close()
         got = consume(broker, "cz-nokey")
         assert got == [(0, "k", "keyed")], f"cz-nokey holds {got}; only the keyed record should be there"
-        assert "is compacted: record at offset-delta 0 of batch #0 has a null key" in broker.log_text(), \
+        assert "batch #0, record #0 for cz-nokey-0" in broker.log_text() and \
+            "null key and the topic is compacted" in broker.log_text(), \
             "the broker log does not say why the record was refused"
     print(f"null key refused; kcat said: {p.stderr.strip().splitlines()[-1]}")
 

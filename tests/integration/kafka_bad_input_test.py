@@ -4,6 +4,7 @@ clients that vanish mid-request, and connection storms. After each case the
 broker must be alive, still answer a fresh client, and still hold the data a
 well-behaved client (kcat) produced before.
 """
+import gzip
 import os
 import socket
 import struct
@@ -50,19 +51,35 @@ def zigzag(v):
     return out + bytes([u])
 
 
-def record_batch(values, corrupt_crc=False):
-    """A RecordBatch v2 (magic 2), uncompressed, no producer id."""
-    now = int(time.time() * 1000)
-    records = b""
+def record_bytes(values, deltas=None):
+    """The records section for `values` (null keys), offset deltas 0, 1, ...
+    unless given."""
+    out = b""
     for i, v in enumerate(values):
-        body = b"\x00" + zigzag(0) + zigzag(i) + zigzag(-1) + zigzag(len(v)) + v + zigzag(0)
-        records += zigzag(len(body)) + body
-    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, now, now, -1, -1, -1, len(values)) + records
+        delta = i if deltas is None else deltas[i]
+        body = b"\x00" + zigzag(0) + zigzag(delta) + zigzag(-1) + zigzag(len(v)) + v + zigzag(0)
+        out += zigzag(len(body)) + body
+    return out
+
+
+def raw_batch(records, count, last_offset_delta=None, attributes=0, corrupt_crc=False):
+    """A RecordBatch v2 (magic 2) around a records section taken as is (already
+    compressed if `attributes` names a codec), no producer id; the CRC is
+    right unless `corrupt_crc`, so only what the test put in is wrong."""
+    now = int(time.time() * 1000)
+    if last_offset_delta is None:
+        last_offset_delta = count - 1
+    after_crc = struct.pack(">hiqqqhii", attributes, last_offset_delta, now, now, -1, -1, -1, count) + records
     crc = crc32c(after_crc)
     if corrupt_crc:
         crc ^= 0x1
     tail = struct.pack(">ibI", 0, 2, crc) + after_crc  # leader epoch, magic, crc
     return struct.pack(">qi", 0, len(tail)) + tail
+
+
+def record_batch(values, corrupt_crc=False):
+    """An uncompressed RecordBatch v2 of `values`."""
+    return raw_batch(record_bytes(values), len(values), corrupt_crc=corrupt_crc)
 
 
 def produce_v3(port, topic, partition, records, acks=1):
@@ -214,6 +231,76 @@ def corrupt_batch_is_refused_and_not_stored(broker):
     assert consumed[len(MESSAGES):] == ["good"], consumed
 
 
+INVALID_RECORD, CORRUPT_MESSAGE, UNSUPPORTED_COMPRESSION_TYPE = 87, 2, 76
+GZIP = 1
+
+
+def invalid_batches():
+    """(what, batch, expected Kafka error): each batch has a valid CRC
+    unless the case is about the CRC."""
+    two = record_bytes([b"x", b"y"])
+    return [
+        ("records count above the records", raw_batch(two, 3), INVALID_RECORD),
+        ("records count below the records", raw_batch(record_bytes([b"x", b"y", b"z"]), 2), INVALID_RECORD),
+        ("lastOffsetDelta 2^31-1 on one record",
+         raw_batch(record_bytes([b"x"]), 1, last_offset_delta=2**31 - 1), INVALID_RECORD),
+        ("offset deltas going backwards", raw_batch(record_bytes([b"x", b"y"], deltas=[1, 0]), 2), INVALID_RECORD),
+        ("offset deltas with a gap", raw_batch(record_bytes([b"x", b"y"], deltas=[0, 2]), 2), INVALID_RECORD),
+        ("a record length varint of 11 bytes", raw_batch(record_bytes([b"x"]) + b"\xff" * 11, 2), INVALID_RECORD),
+        ("the control bit set by a client", raw_batch(two, 2, attributes=0x20), INVALID_RECORD),
+        ("an empty batch", raw_batch(b"", 0, last_offset_delta=0), INVALID_RECORD),
+        ("gzip records with trailing bytes", raw_batch(gzip.compress(two + b"\x00\x00"), 2, attributes=GZIP),
+         INVALID_RECORD),
+        ("gzip records fewer than the count", raw_batch(gzip.compress(two), 5, attributes=GZIP), INVALID_RECORD),
+        ("unknown codec 7", raw_batch(two, 2, attributes=7), UNSUPPORTED_COMPRESSION_TYPE),
+        ("unknown codec 6", raw_batch(two, 2, attributes=6), UNSUPPORTED_COMPRESSION_TYPE),
+        ("undecodable gzip", raw_batch(b"\x1f\x8b\x08" + b"\x00" * 30, 2, attributes=GZIP), CORRUPT_MESSAGE),
+        ("a wrong CRC", raw_batch(two, 2, corrupt_crc=True), CORRUPT_MESSAGE),
+    ]
+
+
+def kcat_offsets_and_values(broker, topic):
+    out = subprocess.run(["kcat", "-b", broker.bootstrap, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e",
+                          "-q", "-f", "%o %s\n"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return [(int(line.split(" ", 1)[0]), line.split(" ", 1)[1]) for line in out.stdout.splitlines()]
+
+
+@test
+def invalid_batches_are_refused_and_consumers_read_to_the_end(broker):
+    # Each refused batch sits between two good ones; afterwards a real
+    # consumer must read every good record, in offset order, to the end.
+    port, topic = broker.kafka_port, "validated"
+    err, _ = produce_v3(port, topic, 0, record_batch([b"good-start"]))
+    assert err == 0, err
+    expected = ["good-start"]
+    for i, (what, batch, want) in enumerate(invalid_batches()):
+        before = latest_offset(port, topic, 0)
+        err, _ = produce_v3(port, topic, 0, batch)
+        assert err == want, f"{what}: got error {err}, expected {want}"
+        assert latest_offset(port, topic, 0) == before, f"{what}: the high watermark moved"
+        # A refused batch in the same request as a good one: nothing stored.
+        err, _ = produce_v3(port, topic, 0, record_batch([b"not-stored"]) + batch)
+        assert err == want, f"{what} after a good batch: got error {err}, expected {want}"
+        good = [f"good-{i}-a".encode(), f"good-{i}-b".encode()]
+        batch_ok = (raw_batch(gzip.compress(record_bytes(good)), 2, attributes=GZIP) if i % 2
+                    else record_batch(good))
+        err, base = produce_v3(port, topic, 0, batch_ok)
+        assert (err, base) == (0, before), f"good batch after '{what}': {(err, base)}, expected (0, {before})"
+        expected += [g.decode() for g in good]
+    assert f"record #1 for {topic}-0" in broker.log_text(), "the broker log does not name the record refused"
+    # Good batches with every codec, as librdkafka writes them.
+    for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
+        out = subprocess.run(["kcat", "-b", broker.bootstrap, "-P", "-t", topic, "-p", "0", "-z", codec],
+                             input=f"{codec}-1\n{codec}-2\n", capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, f"kcat -z {codec}: {out.stderr}"
+        expected += [f"{codec}-1", f"{codec}-2"]
+    got = kcat_offsets_and_values(broker, topic)
+    assert [o for o, _ in got] == list(range(len(expected))), f"offsets out of order or missing: {got}"
+    assert [v for _, v in got] == expected, got
+    assert latest_offset(port, topic, 0) == len(expected)
+
+
 @test
 def large_frame_arrives_whole(broker):
     # ~900 KiB: read in several growing chunks, it must still be one request.
@@ -279,7 +366,10 @@ def announced_sizes_do_not_commit_memory(broker):
 def main():
     args = parse_args()
     failed = 0
-    with Broker(args.build_dir, topics_toml=f"[topics.{TOPIC}]\npartitions = 1\n") as broker:
+    # Debug logging: refused produces are logged at debug level (Produce v7
+    # answers carry no message) and one case checks what the log says.
+    with Broker(args.build_dir, topics_toml=f"[topics.{TOPIC}]\npartitions = 1\n",
+                broker_toml='log_level = "debug"') as broker:
         kcat_produce(broker, MESSAGES)
         assert_healthy(broker)
         for fn in TESTS:

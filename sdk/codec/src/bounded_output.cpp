@@ -10,12 +10,14 @@ void corrupt(const char* codec, const std::string& what) {
   throw sdk::Error(KEEL_ERR_CORRUPT, std::string(codec) + " records section is corrupt: " + what);
 }
 
-BoundedOutput::BoundedOutput(const char* codec, size_t max_size, size_t input_size)
-    : codec_(codec), max_(max_size) {
+BoundedOutput::BoundedOutput(const char* codec, size_t max_size, size_t input_size, std::string& buf)
+    : codec_(codec), max_(max_size), buf_(buf) {
   // Records compress 2-10x in practice; start near that to avoid regrowth,
-  // but never above the cap (+1 to detect overflow).
+  // but never above the cap (+1 to detect overflow). A reused string that is
+  // already longer keeps its length: growing it again would only zero bytes.
   const size_t guess = input_size > std::numeric_limits<size_t>::max() / 4 ? input_size : input_size * 4;
-  buf_.resize(std::min(std::max<size_t>(guess, 4096), cap_plus_one()));
+  const size_t start = std::min(std::max<size_t>(guess, 4096), cap_plus_one());
+  if (buf_.size() < start) buf_.resize(start);
 }
 
 size_t BoundedOutput::cap_plus_one() const {
@@ -24,12 +26,12 @@ size_t BoundedOutput::cap_plus_one() const {
 
 void BoundedOutput::make_room() {
   if (size_ > max_) too_big();
-  if (size_ < buf_.size()) return;
+  if (size_ < usable()) return;
   const size_t doubled = buf_.size() > std::numeric_limits<size_t>::max() / 2
                              ? std::numeric_limits<size_t>::max()
                              : buf_.size() * 2;
   buf_.resize(std::min(std::max<size_t>(doubled, 4096), cap_plus_one()));
-  if (size_ == buf_.size()) too_big();
+  if (size_ == usable()) too_big();
 }
 
 uint8_t* BoundedOutput::append(size_t n) {
@@ -40,10 +42,9 @@ uint8_t* BoundedOutput::append(size_t n) {
   return p;
 }
 
-std::string BoundedOutput::take() {
+void BoundedOutput::finish() {
   if (size_ > max_) too_big();
   buf_.resize(size_);
-  return std::move(buf_);
 }
 
 void BoundedOutput::too_big() const {

@@ -23,21 +23,28 @@ void check_input(const uint8_t* data, size_t len) {
 
 }  // namespace
 
-std::string decompress(kb::Compression c, const uint8_t* data, size_t len, size_t max_size) {
+void decompress_into(kb::Compression c, const uint8_t* data, size_t len, std::string& out, size_t max_size) {
   check_input(data, len);
   switch (c) {
     case kb::Compression::None:
-      return std::string(reinterpret_cast<const char*>(data), len);
+      out.assign(reinterpret_cast<const char*>(data), len);
+      return;
     case kb::Compression::Gzip:
-      return detail::gzip_decompress(data, len, max_size);
+      return detail::gzip_decompress(data, len, max_size, out);
     case kb::Compression::Snappy:
-      return detail::snappy_decompress(data, len, max_size);
+      return detail::snappy_decompress(data, len, max_size, out);
     case kb::Compression::Lz4:
-      return detail::lz4_decompress(data, len, max_size);
+      return detail::lz4_decompress(data, len, max_size, out);
     case kb::Compression::Zstd:
-      return detail::zstd_decompress(data, len, max_size);
+      return detail::zstd_decompress(data, len, max_size, out);
   }
   unknown_codec(c);
+}
+
+std::string decompress(kb::Compression c, const uint8_t* data, size_t len, size_t max_size) {
+  std::string out;
+  decompress_into(c, data, len, out, max_size);
+  return out;
 }
 
 std::string compress(kb::Compression c, const uint8_t* data, size_t len) {

@@ -48,7 +48,7 @@ std::string gzip_compress(const uint8_t* data, size_t len) {
   return out;
 }
 
-std::string gzip_decompress(const uint8_t* data, size_t len, size_t max_size) {
+void gzip_decompress(const uint8_t* data, size_t len, size_t max_size, std::string& buf) {
   z_stream s{};
   if (inflateInit2(&s, kAutoWindowBits) != Z_OK) {
     throw sdk::Error(KEEL_ERR_INTERNAL, "gzip: inflateInit2 failed (out of memory?)");
@@ -57,7 +57,7 @@ std::string gzip_decompress(const uint8_t* data, size_t len, size_t max_size) {
     z_stream* s;
     ~End() { inflateEnd(s); }
   } end{&s};
-  BoundedOutput out("gzip", max_size, len);
+  BoundedOutput out("gzip", max_size, len, buf);
   size_t fed = 0;
   for (;;) {
     if (s.avail_in == 0 && fed < len) {
@@ -81,7 +81,7 @@ std::string gzip_decompress(const uint8_t* data, size_t len, size_t max_size) {
       corrupt("gzip", "inflate failed: " + zlib_message(s, rc));
     }
   }
-  return out.take();
+  out.finish();
 }
 
 }  // namespace keel::codec::detail

@@ -26,14 +26,14 @@ std::string lz4_compress(const uint8_t* data, size_t len) {
   return out;
 }
 
-std::string lz4_decompress(const uint8_t* data, size_t len, size_t max_size) {
+void lz4_decompress(const uint8_t* data, size_t len, size_t max_size, std::string& buf) {
   LZ4F_dctx* raw = nullptr;
   if (LZ4F_isError(LZ4F_createDecompressionContext(&raw, LZ4F_VERSION))) {
     throw sdk::Error(KEEL_ERR_INTERNAL, "lz4: cannot create a decompression context (out of memory?)");
   }
   std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> ctx(raw,
                                                                            LZ4F_freeDecompressionContext);
-  BoundedOutput out("lz4", max_size, len);
+  BoundedOutput out("lz4", max_size, len, buf);
   size_t pos = 0;
   for (;;) {
     out.make_room();
@@ -49,7 +49,7 @@ std::string lz4_decompress(const uint8_t* data, size_t len, size_t max_size) {
       if (dst == 0) corrupt("lz4", "the frame is truncated (input ended before its end mark)");
     }
   }
-  return out.take();
+  out.finish();
 }
 
 }  // namespace keel::codec::detail

@@ -58,11 +58,12 @@ std::string snappy_compress(const uint8_t* data, size_t len) {
   return out;
 }
 
-std::string snappy_decompress(const uint8_t* data, size_t len, size_t max_size) {
-  BoundedOutput out("snappy", max_size, len);
+void snappy_decompress(const uint8_t* data, size_t len, size_t max_size, std::string& buf) {
+  BoundedOutput out("snappy", max_size, len, buf);
   if (len < sizeof kXerialMagic || std::memcmp(data, kXerialMagic, sizeof kXerialMagic) != 0) {
     append_raw_block(out, data, len, "the raw snappy block");
-    return out.take();
+    out.finish();
+    return;
   }
   if (len < kXerialHeaderSize) corrupt("snappy", "the xerial header is truncated");
   size_t pos = kXerialHeaderSize;
@@ -78,7 +79,7 @@ std::string snappy_decompress(const uint8_t* data, size_t len, size_t max_size) 
     append_raw_block(out, data + pos, static_cast<size_t>(n), where);
     pos += static_cast<size_t>(n);
   }
-  return out.take();
+  out.finish();
 }
 
 }  // namespace keel::codec::detail

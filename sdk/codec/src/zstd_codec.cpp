@@ -41,12 +41,12 @@ std::string zstd_compress(const uint8_t* data, size_t len) {
   return out;
 }
 
-std::string zstd_decompress(const uint8_t* data, size_t len, size_t max_size) {
+void zstd_decompress(const uint8_t* data, size_t len, size_t max_size, std::string& buf) {
   ZSTD_DCtx* ctx = thread_dctx();
   // A previous call that stopped on corrupt input may have left a frame
   // half decoded.
   ZSTD_DCtx_reset(ctx, ZSTD_reset_session_only);
-  BoundedOutput out("zstd", max_size, len);
+  BoundedOutput out("zstd", max_size, len, buf);
   ZSTD_inBuffer in{data, len, 0};
   for (;;) {
     out.make_room();
@@ -60,7 +60,7 @@ std::string zstd_decompress(const uint8_t* data, size_t len, size_t max_size) {
       if (o.pos < o.size) corrupt("zstd", "the frame is truncated (input ended before its end)");
     }
   }
-  return out.take();
+  out.finish();
 }
 
 }  // namespace keel::codec::detail

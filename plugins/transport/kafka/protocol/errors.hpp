@@ -46,6 +46,7 @@ enum class ErrorCode : int16_t {
   kKafkaStorageError = 56,
   kGroupIdNotFound = 69,
   kNonEmptyGroup = 68,
+  kUnsupportedCompressionType = 76,
   kMemberIdRequired = 79,
   kInvalidRecord = 87,
 };

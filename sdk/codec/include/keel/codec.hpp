@@ -31,6 +31,13 @@ constexpr size_t kDefaultMaxDecompressedSize = size_t{64} << 20;
 std::string decompress(batch::Compression c, const uint8_t* data, size_t len,
                        size_t max_size = kDefaultMaxDecompressedSize);
 
+// Like decompress, into `out`, which ends up holding exactly the
+// decompressed bytes. The bytes `out` already holds are reused as room, so a
+// caller that keeps one string per thread allocates nothing once it has
+// grown to its largest batch. On error `out` holds garbage.
+void decompress_into(batch::Compression c, const uint8_t* data, size_t len, std::string& out,
+                     size_t max_size = kDefaultMaxDecompressedSize);
+
 // Compresses a records section with `c` in the format Kafka clients expect
 // to read: a gzip stream, xerial-framed snappy (as the Java client writes
 // it), an lz4 frame (64 KiB independent blocks, as librdkafka writes it), a
