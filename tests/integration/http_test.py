@@ -430,14 +430,14 @@ def test_hostile_input(broker):
     cases = [
         # Nesting: ~13,000 levels overflowed the stack in the settings
         # conversion; the limit is 64 for any body.
-        ("POST", "/topics", b'{"name": "deep", "settings": ' + nested(13000) + b"}", {}, "deeper than 64"),
+        ("POST", "/topics", b'{"name": "hx-deep", "settings": ' + nested(13000) + b"}", {}, "deeper than 64"),
         ("POST", "/topics/victim/records", b'{"records": ' + b"[" * 100000 + b"]" * 100000 + b"}", {},
          "deeper than 64"),
         ("POST", "/groups/g/offsets", b'{"offsets": ' + nested(65) + b"}", {}, "deeper than 64"),
         # Numbers and bytes the JSON parser refuses.
         ("POST", "/topics/victim/records", b'{"records": [{"value": "x", "timestamp": 1e999}]}', {},
          "number overflow"),
-        ("POST", "/topics", b'{"name": "big", "settings": {"segment_bytes": -1e999}}', {}, "number overflow"),
+        ("POST", "/topics", b'{"name": "hx-big", "settings": {"segment_bytes": -1e999}}', {}, "number overflow"),
         ("POST", "/topics/victim/records", b'{"records": [{"value": "\xff\xfe"}]}', {}, "UTF-8"),
         ("POST", "/topics", b'{"name": "a\xc3"}', {}, "UTF-8"),
         # Names: a NUL would cut them short at the broker's C interface.
@@ -446,8 +446,8 @@ def test_hostile_input(broker):
          "path parameter 'topic'"),
         ("GET", "/topics/victim%00/partitions/0/records", None, {}, "NUL"),
         ("GET", "/topics/%ff%fe", None, {}, "not valid UTF-8"),
-        ("GET", "/topics/" + "t" * 250, None, {}, "not a valid topic name"),
-        ("GET", "/topics/a%20b", None, {}, "not a valid topic name"),
+        ("GET", "/topics/" + "t" * 250, None, {}, "invalid topic name"),
+        ("GET", "/topics/a%20b", None, {}, "invalid topic name"),
         ("GET", "/groups/g%00x/offsets", None, {}, "path parameter 'group'"),
         ("GET", "/groups/%c3/lag", None, {}, "path parameter 'group'"),
         ("GET", "/groups/g/offsets?topic=victim%00x", None, {}, "query parameter 'topic'"),
@@ -459,14 +459,14 @@ def test_hostile_input(broker):
         ("POST", "/groups/g/offsets",
          json.dumps({"offsets": [{"topic": "victim", "partition": 0, "offset": 1, "metadata": "a\u0000b"}]}).encode(),
          {}, "offsets[0].metadata"),
-        ("POST", "/topics", json.dumps({"name": "n1", "settings": {"flush_mode": "os\u0000x"}}).encode(), {},
+        ("POST", "/topics", json.dumps({"name": "hx-n1", "settings": {"flush_mode": "os\u0000x"}}).encode(), {},
          "setting 'flush_mode'"),
         # Strategy names become file names: too long, or with a '/'.
-        ("POST", "/topics", json.dumps({"name": "lp", "settings": {"partitioner": "x" * 5000}}).encode(), {},
+        ("POST", "/topics", json.dumps({"name": "hx-lp", "settings": {"partitioner": "x" * 5000}}).encode(), {},
          "strategy name"),
-        ("POST", "/topics", json.dumps({"name": "li", "settings": {"index": ["y" * 5000]}}).encode(), {},
+        ("POST", "/topics", json.dumps({"name": "hx-li", "settings": {"index": ["y" * 5000]}}).encode(), {},
          "strategy name"),
-        ("POST", "/topics", json.dumps({"name": "lr", "settings": {"retention": ["../../x"]}}).encode(), {},
+        ("POST", "/topics", json.dumps({"name": "hx-lr", "settings": {"retention": ["../../x"]}}).encode(), {},
          "strategy name"),
     ]
     for method, path, raw, headers, contains in cases:
@@ -475,11 +475,11 @@ def test_hostile_input(broker):
     # Nothing reached topic victim or made a topic or group.
     assert ok(broker, "GET", "/topics/victim")["partitions"][0]["log_end_offset"] == 1
     names = {t["name"] for t in ok(broker, "GET", "/topics")["topics"]}
-    assert not names & {"deep", "big", "lp", "li", "lr", "n1"}, names
+    assert not names & {"hx-deep", "hx-big", "hx-lp", "hx-li", "hx-lr", "hx-n1"}, names
     refused(broker, "GET", "/groups/g/offsets", status=404, code="unknown_group")
     # At the limit is fine: settings 60 deep are refused by the broker's
     # settings check (a 400 naming the key), not by the parser.
-    refused(broker, "POST", "/topics", raw=b'{"name": "d60", "settings": ' + nested(60) + b"}",
+    refused(broker, "POST", "/topics", raw=b'{"name": "hx-d60", "settings": ' + nested(60) + b"}",
             contains="'a'")
     still_serving(broker, "victim")
     print(f"hostile input: {len(cases)} requests refused with a JSON 4xx; nothing reached another topic; broker up")

@@ -38,7 +38,7 @@ void check_text(const std::string& what, std::string_view value) {
 void check_topic_name(const std::string& what, std::string_view value) {
   check_text(what, value);
   if (!valid_topic_name(value)) {
-    throw bad_request(what + " is not a valid topic name ('" + shown(value) + "'): " + topic_name_rule());
+    throw bad_request(what + " is an invalid topic name ('" + shown(value) + "'): " + topic_name_rule());
   }
 }
 
