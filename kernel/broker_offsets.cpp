@@ -47,30 +47,87 @@ void Broker::open_offsets() {
   migrate_legacy_offsets();
 }
 
+namespace {
+
+// Where a batch of the log lies, for a message: its segment file and byte
+// position, found from the base offset in its header. Best effort: the
+// offset itself may be what is damaged.
+std::string batch_location(const PartitionLog& log, const uint8_t* b, size_t len) {
+  if (len < 8) return "a batch of " + std::to_string(len) + " bytes";
+  const auto base = batch::detail::load_be<int64_t>(b);
+  std::string out = "the batch at offset " + std::to_string(base);
+  try {
+    const ReadResult r = log.read(base, 1);
+    if (r.segment)
+      out += " (segment '" + r.segment->path() + "', position " + std::to_string(r.position) + ")";
+  } catch (const std::exception&) {
+    // No position then; the offset still tells where to look.
+  }
+  return out;
+}
+
+}  // namespace
+
+// A damaged record or batch of __consumer_offsets is skipped with a warning
+// rather than stop the broker: the commits it held are lost, and each
+// group/partition falls back to its newest commit in an intact batch (the
+// log is applied in order, so later good commits still win). Stopping the
+// broker instead would keep every group from committing until an operator
+// repaired the file by hand.
 void Broker::load_offsets(Topic& topic) {
   const int64_t t0 = monotonic_ns();
   int64_t records = 0;
   int64_t bytes = 0;
+  int64_t skipped_batches = 0;
+  int64_t skipped_records = 0;
   for (int32_t p = 0; p < topic.partition_count(); ++p) {
     auto log = topic.partition(p);
-    log->for_each_batch([&](const uint8_t* b, size_t len) {
+    auto visit = [&](const uint8_t* b, size_t len) {
       bytes += static_cast<int64_t>(len);
-      if (batch::parse_header(b, len)->control()) return true;
-      for (const auto& rec : codec::decode_batch(b, len)) {
+      std::vector<batch::Record> batch_records;
+      try {
+        const auto h = batch::parse_header(b, len);
+        if (h && h->control()) return true;
+        batch_records = codec::decode_batch(b, len);  // checks the CRC first
+      } catch (const std::exception& e) {
+        ++skipped_batches;
+        spdlog::warn(
+            "{}: skipping {}: {}; the offsets committed in it are lost, and each group/partition it held "
+            "falls back to its newest commit elsewhere in the topic (or to the consumer's "
+            "auto.offset.reset); check the disk that holds '{}'",
+            log->name(), batch_location(*log, b, len), e.what(), log->dir());
+        return true;
+      }
+      for (const auto& rec : batch_records) {
         if (!rec.key) continue;
         try {
           offsets_->apply(*rec.key, rec.value);
         } catch (const Error& e) {
           // Written by a newer or broken version: keep the rest.
-          spdlog::warn("{}: skipping the record at offset {}: {}", log->name(), rec.offset, e.what());
+          ++skipped_records;
+          spdlog::warn("{}: skipping the record at offset {} of {}: {}", log->name(), rec.offset,
+                       batch_location(*log, b, len), e.what());
         }
         ++records;
       }
       return true;
-    });
+    };
+    try {
+      log->for_each_batch(visit);
+    } catch (const Error& e) {
+      fail(e.code(), "cannot load the committed consumer offsets from " + log->name() + ": " + e.what() +
+                         "; the broker needs them to start: move the damaged segment file out of '" +
+                         log->dir() + "' (the offsets in it are lost) or restore it from a backup");
+    }
   }
   spdlog::info("loaded consumer offsets: {} group(s) from {} record(s) ({} bytes) of '{}' in {} ms",
                offsets_->groups().size(), records, bytes, offsets::kTopic, (monotonic_ns() - t0) / 1000000);
+  if (skipped_batches + skipped_records > 0) {
+    spdlog::warn(
+        "'{}': skipped {} damaged batch(es) and {} undecodable record(s) while loading; see the "
+        "warnings above for their files and offsets",
+        offsets::kTopic, skipped_batches, skipped_records);
+  }
 }
 
 void Broker::write_offsets(int32_t p, const std::vector<std::string>& batches) {

@@ -12,6 +12,7 @@
 
 #include "error.hpp"
 #include "plugin_config.hpp"
+#include "toml_depth.hpp"
 
 namespace keel {
 
@@ -25,14 +26,6 @@ const char* to_string(FlushMode mode) {
       return "os";
   }
   return "unknown";
-}
-
-bool valid_topic_name(const std::string& name) {
-  if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
 }
 
 const char* toml_type_name(const toml::node& n) {
@@ -197,6 +190,7 @@ class Parser {
     BrokerConfig cfg;
     cfg.source = file_;
     try {
+      check_toml_key_depth(text, file_);
       cfg.document = std::make_shared<toml::table>(toml::parse(text, file_));
     } catch (const toml::parse_error& e) {
       const auto& pos = e.source().begin;
@@ -331,6 +325,12 @@ class Parser {
                kSeeDocs);
     }
     const std::string value = trim(std::string_view(text).substr(eq + 1));
+    if (path->size() > static_cast<size_t>(kMaxTomlKeyParts)) {
+      fail(KEEL_ERR_INVALID_ARGUMENT, label.substr(0, 120) + "...: the key has " +
+                                          std::to_string(path->size()) + " parts, more than " +
+                                          std::to_string(kMaxTomlKeyParts) + kSeeDocs);
+    }
+    check_toml_key_depth(value, "the value of --set " + key.substr(0, 80));
 
     toml::table* t = &doc;
     std::string prefix;
@@ -607,6 +607,7 @@ TopicConfig BrokerConfig::topic_from_toml(const std::string& name, const std::st
                                           const std::string& source) const {
   toml::table own;
   try {
+    check_toml_key_depth(settings_toml, source);
     own = toml::parse(settings_toml, std::string_view(source));
   } catch (const toml::parse_error& e) {
     fail(KEEL_ERR_INVALID_ARGUMENT, source + ":" + std::to_string(e.source().begin.line) + ":" +

@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <cstdint>
+#include <keel/topic_name.hpp>
 #include <map>
 #include <memory>
 #include <optional>
@@ -109,8 +110,5 @@ std::string string_override(const std::string& key, const std::string& value);
 
 // "a string", "an integer", ...: a TOML value's type for error messages.
 const char* toml_type_name(const toml::node& n);
-
-// Validates a topic name as Kafka does: 1..249 of [a-zA-Z0-9._-], not "." or "..".
-bool valid_topic_name(const std::string& name);
 
 }  // namespace keel

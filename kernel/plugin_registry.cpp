@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "error.hpp"
@@ -131,6 +132,19 @@ void PluginRegistry::register_library(const std::shared_ptr<LoadedLibrary>& lib)
 }
 
 StrategyRef PluginRegistry::require(keel_strategy_kind kind, const std::string& name) {
+  // The name becomes part of a file name: one that could not be one (too
+  // long, a '/', a NUL) is the caller's mistake, not a file system error.
+  const bool usable =
+      !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+               c == '_' || c == '-';
+      });
+  if (!usable) {
+    fail(KEEL_ERR_INVALID_ARGUMENT,
+         std::string("invalid ") + kind_name(kind) + " strategy name '" + name.substr(0, 64) +
+             (name.size() > 64 ? "...' (" + std::to_string(name.size()) + " characters)" : "'") +
+             ": a strategy name is 1 to 128 characters of a-z, A-Z, 0-9, '.', '_' and '-'");
+  }
   auto key = std::make_pair(static_cast<int>(kind), name);
   {
     std::lock_guard lock(mu_);

@@ -363,6 +363,33 @@ def announced_sizes_do_not_commit_memory(broker):
             s.close()
 
 
+@test
+def nul_in_a_topic_name_reaches_no_other_topic(broker):
+    # The name crosses into the broker as a C string: cut at the NUL it
+    # would be TOPIC. Each request must find no such topic instead.
+    port, evil = broker.kafka_port, TOPIC + "\0junk"
+    before = latest_offset(port, TOPIC, 0)
+    error, _ = produce_v3(port, evil, 0, record_batch([b"sneaky"]))
+    assert error == 3, f"produce to {evil!r}: error {error}, expected UNKNOWN_TOPIC_OR_PARTITION (3)"
+    assert latest_offset(port, TOPIC, 0) == before, "the record landed in " + TOPIC
+
+    # DeleteTopics v1: throttle, then [name, error].
+    d = kw.Decoder(kw.roundtrip(port, 20, 1, kw.array([evil], kw.string) + struct.pack(">i", 5000)))
+    d.int32()
+    answers = d.array(lambda x: (x.string(), x.int16()))
+    assert answers == [(evil, 3)], answers
+    assert kw.metadata(port, 1, [TOPIC])["topics"][TOPIC][0] == 0, TOPIC + " was deleted"
+
+    # CreateTopics v0: [name, partitions, replication, assignments, configs], timeout.
+    body = (struct.pack(">i", 1) + kw.string("made\0up") + struct.pack(">ihii", 1, 1, 0, 0)
+            + struct.pack(">i", 5000))
+    d = kw.Decoder(kw.roundtrip(port, 19, 0, body))
+    answers = d.array(lambda x: (x.string(), x.int16()))
+    assert answers == [("made\0up", 17)], f"{answers}: expected INVALID_TOPIC_EXCEPTION (17)"
+    md = kw.metadata(port, 1, None)
+    assert not any(name.startswith("made") for name in md["topics"]), md["topics"].keys()
+
+
 def main():
     args = parse_args()
     failed = 0

@@ -18,7 +18,9 @@
 #include "error.hpp"
 #include "legacy_offsets_journal.hpp"
 #include "offset_records.hpp"
+#include "segment.hpp"
 #include "support/legacy_offsets_journal_writer.hpp"
+#include "support/log_capture.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -205,3 +207,42 @@ TEST_F(OffsetsTopicTest, TheConfigCannotDeclareTheInternalTopic) {
 }
 
 }  // namespace
+
+// A batch of __consumer_offsets whose bytes changed on disk (CRC mismatch)
+// after a clean stop: the broker starts, warns naming the partition, the
+// segment file, the position and the offset, and each group/partition keeps
+// its newest commit from the intact batches before and after it.
+TEST_F(OffsetsTopicTest, ADamagedBatchIsSkippedWithAWarningNamingItsFile) {
+  start();
+  ASSERT_EQ(commit("g", 0, 10), KEEL_OK);  // internal offset 0
+  ASSERT_EQ(commit("g", 0, 20), KEEL_OK);  // internal offset 1: to be damaged
+  ASSERT_EQ(commit("h", 1, 5), KEEL_OK);   // internal offset 2
+  broker_->stop();
+  broker_.reset();
+
+  const std::string segment =
+      data_dir() + "/" + keel::offsets::kTopic + "-0/" + keel::Segment::file_name(0) + ".log";
+  std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f) << segment;
+  char len[4];
+  f.seekg(8);
+  f.read(len, 4);  // the first batch's length field: the second starts after it
+  const int64_t second =
+      12 + ((uint8_t(len[0]) << 24) | (uint8_t(len[1]) << 16) | (uint8_t(len[2]) << 8) | uint8_t(len[3]));
+  f.seekg(second + keel::batch::kHeaderSize + 4);
+  char byte = 0;
+  f.read(&byte, 1);
+  byte = static_cast<char>(byte ^ 0x40);
+  f.seekp(second + keel::batch::kHeaderSize + 4);
+  f.write(&byte, 1);
+  f.close();
+
+  keel::test::LogCapture logs;
+  start();
+  EXPECT_EQ(fetch("g", 0), 10);  // the damaged commit of 20 is lost, the one before it stands
+  EXPECT_EQ(fetch("h", 1), 5);   // commits after the damage are all there
+  const std::string where =
+      "the batch at offset 1 (segment '" + segment + "', position " + std::to_string(second) + ")";
+  EXPECT_EQ(logs.count(where), 1) << "no warning naming " << where;
+  EXPECT_EQ(logs.count("skipped 1 damaged batch(es)"), 1);
+}

@@ -49,6 +49,11 @@ Response response_for_current_exception() {
   } catch (const sdk::Error& e) {
     const HttpError h = from_status(e.code(), e.what());
     return error_response(h.status(), h.code(), h.what());
+  } catch (const nlohmann::json::exception& e) {
+    // The transport uses JSON only for what clients send: a value of a type
+    // or range a handler did not check is still the client's mistake.
+    return error_response(bhttp::status::bad_request, "bad_request",
+                          std::string("request body has a value the endpoint cannot use: ") + e.what());
   } catch (const std::exception& e) {
     return error_response(bhttp::status::internal_server_error, "internal", e.what());
   } catch (...) {

@@ -36,7 +36,8 @@ HttpError from_status(keel_status status, const std::string& message);
 Response error_response(bhttp::status status, const std::string& code, const std::string& message);
 
 // Turns the exception being handled (inside a catch block) into an answer:
-// HttpError as it is, keel::sdk::Error through from_status, anything else 500.
+// HttpError as it is, keel::sdk::Error through from_status, a JSON library
+// exception (client input the handler did not check) 400, anything else 500.
 Response response_for_current_exception();
 
 }  // namespace keel::web

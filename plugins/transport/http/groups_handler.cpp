@@ -5,8 +5,10 @@
 
 #include "broker.hpp"
 #include "handlers.hpp"
+#include "json_body.hpp"
 #include "json_records.hpp"
 #include "long_poll.hpp"
+#include "names.hpp"
 #include "record_reader.hpp"
 #include "services.hpp"
 
@@ -89,6 +91,7 @@ void handle_group_offsets(const ExchangePtr& x) {
   const std::string& group = x->request.params[0];
   const Broker& b = x->services.broker;
   const auto topic = q.get("topic");
+  if (topic) check_topic_name("query parameter 'topic'", *topic);
   const auto partition = q.get_int("partition", 0, std::numeric_limits<int32_t>::max());
   if (partition && !topic) throw bad_request("query parameter 'partition' needs 'topic' too");
   if (topic && partition) {
@@ -129,6 +132,7 @@ void handle_commit_offsets(const ExchangePtr& x) {
     GroupOffset o;
     for (const auto& [k, v] : e.items()) {
       if (k == "topic" && v.is_string()) {
+        check_topic_name(w + ".topic", v.get_ref<const std::string&>());
         o.topic = v.get<std::string>();
       } else if (k == "partition" && v.is_number_integer() && v.get<int64_t>() >= 0 &&
                  v.get<int64_t>() <= std::numeric_limits<int32_t>::max()) {
@@ -137,6 +141,7 @@ void handle_commit_offsets(const ExchangePtr& x) {
         o.offset = v.get<int64_t>();
       } else if (k == "metadata" && (v.is_string() || v.is_null())) {
         o.metadata = v.is_string() ? v.get<std::string>() : "";
+        check_text(w + ".metadata", o.metadata);
       } else if (k == "topic" || k == "partition" || k == "offset" || k == "metadata") {
         const char* want = k == "topic"      ? "a string"
                            : k == "metadata" ? "a string or null"

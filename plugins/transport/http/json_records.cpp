@@ -85,14 +85,6 @@ std::vector<batch::RecordHeader> parse_headers(const nlohmann::json& h, Encoding
 
 }  // namespace
 
-nlohmann::json parse_json_body(const std::string& body) {
-  try {
-    return nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw bad_request(std::string("request body is not valid JSON: ") + e.what());
-  }
-}
-
 std::string type_name(const nlohmann::json& v) {
   if (v.is_number_integer()) return "integer";
   if (v.is_number_float()) return "number";

@@ -41,10 +41,6 @@ IncomingRecord parse_record(const nlohmann::json& r, size_t index, Encoding defa
 // they are valid UTF-8, else base64 with "<field>_encoding": "base64".
 nlohmann::json record_to_json(const batch::Record& r, Encoding encoding);
 
-// The request body as JSON; HttpError 400 with the parser's reason if it is
-// not JSON.
-nlohmann::json parse_json_body(const std::string& body);
-
 // A JSON type name for messages ("number", "object", ...).
 std::string type_name(const nlohmann::json& v);
 

@@ -6,6 +6,7 @@
 
 #include "broker.hpp"
 #include "handlers.hpp"
+#include "json_body.hpp"
 #include "json_records.hpp"
 #include "services.hpp"
 

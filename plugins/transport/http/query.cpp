@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "errors.hpp"
+#include "names.hpp"
 
 namespace keel::web {
 namespace {
@@ -61,6 +62,9 @@ Query::Query(std::string_view text) {
     const auto eq = pair.find('=');
     std::string name = percent_decode(pair.substr(0, eq), true);
     std::string value = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), true);
+    // Values may be names (?topic=) that reach the broker as C strings.
+    check_text("query parameter name '" + shown(name) + "'", name);
+    check_text("query parameter '" + name + "'", value);
     if (values_.count(name)) throw bad_request("query parameter '" + name + "' is given more than once");
     values_.emplace(std::move(name), std::move(value));
   }

@@ -19,7 +19,9 @@ std::string percent_decode(std::string_view s, bool plus_is_space);
 class Query {
  public:
   Query() = default;
-  explicit Query(std::string_view text);  // the part after '?'
+  // The part after '?'. HttpError 400 for a malformed escape, a name given
+  // twice, or a NUL or invalid UTF-8 in a name or value.
+  explicit Query(std::string_view text);
 
   bool has(const std::string& name) const { return values_.count(name) != 0; }
   std::optional<std::string> get(const std::string& name) const;

@@ -1,6 +1,7 @@
 #include "router.hpp"
 
 #include "handlers.hpp"
+#include "names.hpp"
 
 namespace keel::web {
 
@@ -49,6 +50,23 @@ bool Router::match(const Route& r, const std::vector<std::string>& path, std::ve
   return true;
 }
 
+void Router::check_params(const Route& r, const std::vector<std::string>& params) {
+  size_t k = 0;
+  for (const auto& p : r.pattern) {
+    if (p.empty() || p.front() != '{') continue;
+    const std::string name = p.substr(1, p.size() - 2);
+    const std::string what = "path parameter '" + name + "'";
+    // Every name reaches the broker as a C string; a topic name that breaks
+    // Kafka's rule cannot exist, so it is a 400 rather than a 404.
+    if (name == "topic") {
+      check_topic_name(what, params[k]);
+    } else {
+      check_text(what, params[k]);
+    }
+    ++k;
+  }
+}
+
 std::string Router::dispatch(const ExchangePtr& x) const {
   std::string allowed;
   std::vector<std::string> params;
@@ -58,8 +76,9 @@ std::string Router::dispatch(const ExchangePtr& x) const {
       allowed += (allowed.empty() ? "" : ", ") + std::string(bhttp::to_string(r.method));
       continue;
     }
-    x->request.params = std::move(params);
     try {
+      check_params(r, params);
+      x->request.params = std::move(params);
       r.handler(x);
     } catch (...) {
       x->respond(response_for_current_exception());

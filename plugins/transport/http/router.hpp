@@ -28,6 +28,8 @@ class Router {
   };
   void add(bhttp::verb method, const std::string& path, const char* name, Handler handler);
   static bool match(const Route& r, const std::vector<std::string>& path, std::vector<std::string>* params);
+  // HttpError 400 naming the {placeholder} whose value no name may hold.
+  static void check_params(const Route& r, const std::vector<std::string>& params);
 
   std::vector<Route> routes_;
 };

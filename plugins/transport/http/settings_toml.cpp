@@ -5,6 +5,7 @@
 
 #include "errors.hpp"
 #include "json_records.hpp"
+#include "names.hpp"
 
 namespace keel::web {
 namespace {
@@ -29,7 +30,10 @@ std::string quoted(const std::string& s) {
 }
 
 std::string scalar(const nlohmann::json& v, const std::string& where) {
-  if (v.is_string()) return quoted(v.get<std::string>());
+  if (v.is_string()) {
+    check_text("setting '" + where + "'", v.get_ref<const std::string&>());
+    return quoted(v.get<std::string>());
+  }
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number_unsigned()) {
     if (v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
@@ -56,6 +60,7 @@ std::string table(const nlohmann::json& obj, const std::string& where) {
   std::string out = "{";
   bool first = true;
   for (const auto& [k, v] : obj.items()) {
+    check_text("the name of setting '" + where + "." + shown(k) + "'", k);
     out += (first ? " " : ", ") + quoted(k) + " = " + value(v, where.empty() ? k : where + "." + k);
     first = false;
   }
@@ -88,7 +93,10 @@ std::string settings_to_toml(const nlohmann::json& settings) {
   if (!settings.is_object()) throw bad_request("\"settings\" must be an object, got " + type_name(settings));
   // Top-level keys one per line, so the broker's errors point at a line.
   std::string out;
-  for (const auto& [k, v] : settings.items()) out += quoted(k) + " = " + value(v, k) + "\n";
+  for (const auto& [k, v] : settings.items()) {
+    check_text("the name of setting '" + shown(k) + "'", k);
+    out += quoted(k) + " = " + value(v, k) + "\n";
+  }
   return out;
 }
 

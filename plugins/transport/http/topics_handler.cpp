@@ -4,7 +4,9 @@
 
 #include "broker.hpp"
 #include "handlers.hpp"
+#include "json_body.hpp"
 #include "json_records.hpp"
+#include "names.hpp"
 #include "services.hpp"
 #include "settings_toml.hpp"
 
@@ -61,6 +63,7 @@ void handle_create_topic(const ExchangePtr& x) {
   if (name == body.end() || !name->is_string()) {
     throw bad_request("field \"name\" (the topic name, a string) is required");
   }
+  check_topic_name("field \"name\"", name->get_ref<const std::string&>());
   int32_t partitions = 0;
   if (auto p = body.find("partitions"); p != body.end() && !p->is_null()) {
     if (!p->is_number_integer() || p->get<int64_t>() < 1 || p->get<int64_t>() > 10000) {

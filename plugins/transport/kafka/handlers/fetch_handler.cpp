@@ -114,8 +114,11 @@ class FetchCall : public std::enable_shared_from_this<FetchCall> {
         keel_fetch_result r{};
         r.struct_size = sizeof r;
         keel_error err{};
-        keel_status s = api->fetch(api->ctx, t.name.c_str(), p.index, p.fetch_offset,
-                                   std::max<int64_t>(limit, 1), &r, &err);
+        // A name holding a NUL would reach the broker cut short.
+        keel_status s = t.name.find('\0') != std::string::npos
+                            ? KEEL_ERR_NOT_FOUND
+                            : api->fetch(api->ctx, t.name.c_str(), p.index, p.fetch_offset,
+                                         std::max<int64_t>(limit, 1), &r, &err);
         if (s != KEEL_OK) {
           p.error = fetch_error(s);
           p.marks = keel_watermarks{sizeof(keel_watermarks), -1, -1, -1};

@@ -56,7 +56,8 @@ void handle_join_group(Services& services, Request& req, const Responder& respon
     res.member_id = args.member_id;
     send_join(respond, v, flex, res);
   };
-  if (group_id.empty()) return fail(ErrorCode::kInvalidGroupId);
+  // A NUL would cut the id short where it is stored through the C ABI.
+  if (group_id.empty() || group_id.find('\0') != std::string::npos) return fail(ErrorCode::kInvalidGroupId);
   const auto& s = services.settings;
   if (session_timeout < s.group_min_session_timeout_ms || session_timeout > s.group_max_session_timeout_ms) {
     return fail(ErrorCode::kInvalidSessionTimeout);

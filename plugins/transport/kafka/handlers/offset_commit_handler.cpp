@@ -97,7 +97,7 @@ void handle_offset_commit(Services& services, Request& req, const Responder& res
   }
   if (flex) r.tagged_fields();
 
-  const ErrorCode group_error = group_id.empty()
+  const ErrorCode group_error = group_id.empty() || group_id.find('\0') != std::string::npos
                                     ? ErrorCode::kInvalidGroupId
                                     : services.groups().check_commit(group_id, generation, member_id);
   // Stored outside the group's lock: the sync must not hold up the

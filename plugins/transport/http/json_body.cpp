@@ -1,0 +1,55 @@
+#include "json_body.hpp"
+
+#include "errors.hpp"
+
+namespace keel::web {
+namespace {
+
+// "[json.exception.parse_error.101] parse error at ..." without the tag.
+std::string without_tag(const char* what) {
+  std::string s(what);
+  if (!s.empty() && s.front() == '[') {
+    if (const auto end = s.find("] "); end != std::string::npos) s.erase(0, end + 2);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::optional<size_t> json_nesting_exceeds(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+nlohmann::json parse_json_body(const std::string& body) {
+  if (const auto at = json_nesting_exceeds(body, kMaxJsonDepth)) {
+    throw bad_request("request body nests arrays or objects deeper than " + std::to_string(kMaxJsonDepth) +
+                      " levels (at byte " + std::to_string(*at) + "); no endpoint needs more than 4");
+  }
+  try {
+    return nlohmann::json::parse(body);
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error for syntax and invalid UTF-8, out_of_range for numbers
+    // beyond a double (1e999).
+    throw bad_request("request body is not valid JSON: " + without_tag(e.what()));
+  }
+}
+
+}  // namespace keel::web
