@@ -27,7 +27,10 @@ constexpr const char* kLockFile = ".lock";
 }  // namespace
 
 Broker::Broker(BrokerConfig config, const Clock* clock)
-    : config_(std::move(config)), clock_(clock ? clock : &system_clock_), flusher_(clock_, &metrics_) {
+    : config_(std::move(config)),
+      clock_(clock ? clock : &system_clock_),
+      request_budget_(config_.queued_max_request_bytes),
+      flusher_(clock_, &metrics_) {
   make_broker_api(this, &api_);
 }
 
@@ -485,7 +488,10 @@ void Broker::register_collectors() {
                     "Quarantined damaged byte ranges and missing offset ranges of a partition (the log names "
                     "file, position and offsets)");
   metrics_.describe("keel_log_damaged_offsets", "Offsets of a partition that damage makes unreadable");
+  metrics_.describe("keel_queued_request_bytes",
+                    "Bytes of requests the transports hold in memory (capped by queued_max_request_bytes)");
   metrics_.add_collector([this](Metrics& sink) {
+    sink.gauge_set("keel_queued_request_bytes", "", static_cast<double>(request_budget_.used()));
     for (const auto& t : topics()) {
       for (int32_t p = 0; p < t->partition_count(); ++p) {
         auto log = t->partition(p);

@@ -32,6 +32,7 @@
 #include "group_offsets.hpp"
 #include "metrics.hpp"
 #include "plugin_registry.hpp"
+#include "request_budget.hpp"
 #include "topic.hpp"
 
 namespace keel {
@@ -75,6 +76,7 @@ class Broker {
 
   // ---- services
   Metrics& metrics() { return metrics_; }
+  RequestBudget& request_budget() { return request_budget_; }
   GroupOffsetStore& group_offsets() { return *offsets_; }
   PluginRegistry& registry() { return *registry_; }
   const BrokerConfig& config() const { return config_; }
@@ -121,6 +123,7 @@ class Broker {
   const Clock* clock_;
   std::unique_ptr<PluginRegistry> registry_;
   Metrics metrics_;
+  RequestBudget request_budget_;
   std::unique_ptr<GroupOffsetStore> offsets_;
   Flusher flusher_;
 

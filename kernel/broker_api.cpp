@@ -235,6 +235,10 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     cb(user, text.data(), text.size());
   };
   api->ready = [](void* ctx) -> int32_t { return B(ctx).ready() ? 1 : 0; };
+  api->reserve_request_bytes = [](void* ctx, int64_t bytes) -> int32_t {
+    return B(ctx).request_budget().reserve(bytes) ? 1 : 0;
+  };
+  api->release_request_bytes = [](void* ctx, int64_t bytes) { B(ctx).request_budget().release(bytes); };
 
   api->topic_details = [](void* ctx, const char* topic, keel_topic_details_callback cb, void* user) {
     return guard(nullptr, [&] {

@@ -65,6 +65,7 @@ const std::vector<std::string> kBrokerKeys = {"data_dir",
                                               "retention_check_ms",
                                               "recovery_checkpoint_ms",
                                               "log_level",
+                                              "queued_max_request_bytes",
                                               "offsets_flush",
                                               "offsets_flush_interval_ms",
                                               "offsets_topic_partitions",
@@ -453,6 +454,13 @@ class Parser {
         cfg.recovery_checkpoint_ms = integer(e, sec, 1);
       } else if (e.name == "log_level") {
         cfg.log_level = one_of(e, sec, kLogLevels);
+      } else if (e.name == "queued_max_request_bytes") {
+        cfg.queued_max_request_bytes = integer(e, sec, -1);
+        if (cfg.queued_max_request_bytes >= 0 && cfg.queued_max_request_bytes < 1024) {
+          fail_at(where(*e.node),
+                  sec + " queued_max_request_bytes must be -1 (unbounded) or at least 1024, got " +
+                      std::to_string(cfg.queued_max_request_bytes) + kSeeDocs);
+        }
       } else if (e.name == "offsets_flush") {
         cfg.offsets.flush_on_commit = one_of(e, sec, kOffsetsFlushModes) == "commit";
       } else if (e.name == "offsets_flush_interval_ms") {

@@ -76,6 +76,9 @@ struct BrokerConfig {
   int64_t retention_check_ms = 30000;
   int64_t recovery_checkpoint_ms = 5000;
   std::string log_level = "info";
+  // Bytes of requests all transports together may hold in memory while
+  // reading and handling them; -1 = unbounded (Kafka's default).
+  int64_t queued_max_request_bytes = 256LL << 20;
   OffsetsConfig offsets;
 
   TopicConfig topic_defaults;

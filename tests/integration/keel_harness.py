@@ -8,6 +8,7 @@ until a deadline.
 import argparse
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -64,11 +65,13 @@ class Broker:
     `kafka`/`http` enable the transports on free ports; `kafka_toml`/`http_toml`
     add keys to their tables. `env` adds variables to the broker's
     environment (e.g. KEEL_TEST_CRASH_AT for failure injection).
+    `nofile` sets the broker's open-file limit (RLIMIT_NOFILE).
     """
 
     def __init__(self, build_dir, topics_toml="", kafka=True, http=False, broker_toml="",
-                 data_dir=None, workdir=None, kafka_toml="", http_toml="", env=None):
+                 data_dir=None, workdir=None, kafka_toml="", http_toml="", env=None, nofile=None):
         self.env = dict(env or {})
+        self.nofile = nofile
         self.build_dir = os.path.abspath(build_dir)
         self.workdir = workdir or tempfile.mkdtemp(prefix="keel-it-")
         self.data_dir = data_dir or os.path.join(self.workdir, "data")
@@ -112,7 +115,8 @@ class Broker:
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             [os.path.join(self.build_dir, "kernel", "keel"), "--config", self.config_path, *extra_args],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
+            preexec_fn=self._limit_files if self.nofile else None)
         log.close()
 
         def ready():
@@ -122,6 +126,9 @@ class Broker:
             return "broker ready" in self.log_text()[self._log_offset:]
         wait_until(ready, timeout, "the broker to become ready")
         return self
+
+    def _limit_files(self):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def stop(self, timeout=30):
         if self.proc and self.proc.poll() is None:

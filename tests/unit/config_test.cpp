@@ -76,6 +76,7 @@ TEST(ConfigDefaults, EmptyDocumentGivesDefaults) {
   EXPECT_EQ(cfg.retention_check_ms, 30000);
   EXPECT_EQ(cfg.recovery_checkpoint_ms, 5000);
   EXPECT_EQ(cfg.log_level, "info");
+  EXPECT_EQ(cfg.queued_max_request_bytes, 256LL << 20);
   const TopicConfig& d = cfg.topic_defaults;
   EXPECT_EQ(d.partitions, 1);
   EXPECT_EQ(d.segment_bytes, 1073741824);
@@ -401,6 +402,18 @@ TEST(ConfigErrors, BadEnumValuesListAllowed) {
       << m;
 }
 
+TEST(ConfigErrors, QueuedMaxRequestBytes) {
+  EXPECT_EQ(parse_config("[broker]\nqueued_max_request_bytes = -1\n", "c.toml").queued_max_request_bytes, -1);
+  EXPECT_EQ(parse_config("[broker]\nqueued_max_request_bytes = 1048576\n", "c.toml").queued_max_request_bytes,
+            1048576);
+  std::string m = error_of("[broker]\nqueued_max_request_bytes = 10\n");
+  EXPECT_NE(m.find("queued_max_request_bytes must be -1 (unbounded) or at least 1024, got 10"),
+            std::string::npos)
+      << m;
+  m = error_of("[broker]\nqueued_max_request_bytes = -2\n");
+  EXPECT_NE(m.find("queued_max_request_bytes must be at least -1, got -2"), std::string::npos) << m;
+}
+
 TEST(ConfigErrors, BadTopicName) {
   std::string m = error_of("[broker]\n[topics.\"bad name\"]\npartitions = 1\n");
   EXPECT_NE(m.find("config.toml:2:"), std::string::npos) << m;
@@ -597,7 +610,8 @@ namespace {
 
 // --data-dir and friends pass any string through unchanged.
 TEST(ConfigOverride, StringOverrideKeepsAnyValueExactly) {
-  for (const std::string dir : {"/tmp/plain", "/tmp/it's", "C:\\data\\x", "/tmp/\"q\"", "/tmp/it's \"both\""}) {
+  for (const std::string dir :
+       {"/tmp/plain", "/tmp/it's", "C:\\data\\x", "/tmp/\"q\"", "/tmp/it's \"both\""}) {
     BrokerConfig cfg = parse_config("", "t.toml", {string_override("broker.data_dir", dir)});
     EXPECT_EQ(cfg.data_dir, dir);
   }

@@ -105,6 +105,8 @@ class Broker {
   }
   std::string render_metrics() const;
   bool ready() const { return api_->ready(api_->ctx) != 0; }
+  // The C table, for the shared transport code (listener, request memory).
+  const keel_broker_api* raw() const { return api_; }
 
  private:
   // Throws the most precise error for a status from a call that gives no

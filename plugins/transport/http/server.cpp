@@ -12,53 +12,32 @@ namespace keel::web {
 namespace asio = boost::asio;
 
 Server::Server(Services& services, const Router& router)
-    : services_(services), router_(router), acceptor_(services.io) {}
+    : services_(services),
+      router_(router),
+      listener_(services.io, services.host, services.broker.raw(), "http",
+                services.settings.limits.max_connections, services.client_log) {}
 
 Server::~Server() { stop(); }
 
 void Server::start() {
   const auto& s = services_.settings;
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(s.listen_host, ec);
-  if (ec) {
-    throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "transport 'http': listen host '" + s.listen_host +
-                                                    "' is not an IP address: " + ec.message());
-  }
-  asio::ip::tcp::endpoint ep(address, s.listen_port);
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    throw sdk::Error(KEEL_ERR_UNAVAILABLE,
-                     "transport 'http': cannot listen on " + s.listen_host + ":" +
-                         std::to_string(s.listen_port) + ": " + ec.message() +
-                         "; is another broker running? change [transports.http] listen");
-  }
-  services_.host.info("HTTP listening on " + s.listen_host + ":" +
-                      std::to_string(acceptor_.local_endpoint().port()));
+  const uint16_t bound = listener_.open(s.listen_host, s.listen_port, "[transports.http]");
+  services_.host.info("HTTP listening on " + s.listen_host + ":" + std::to_string(bound));
   work_.emplace(services_.io.get_executor());
-  accept();
+  listener_.start([this](asio::ip::tcp::socket socket, transport::Ticket ticket) {
+    accepted(std::move(socket), std::move(ticket));
+  });
   for (int i = 0; i < s.threads; ++i) threads_.emplace_back([this] { services_.io.run(); });
 }
 
-void Server::accept() {
-  acceptor_.async_accept(
-      asio::make_strand(services_.io), [this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-        if (!ec) {
-          auto session = std::make_shared<Session>(services_, router_, std::move(socket));
-          {
-            std::lock_guard lock(mu_);
-            std::erase_if(sessions_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
-            sessions_.push_back(session);
-          }
-          session->start();
-        } else {
-          services_.host.warn("HTTP accept failed: " + ec.message());
-        }
-        accept();
-      });
+void Server::accepted(asio::ip::tcp::socket socket, transport::Ticket ticket) {
+  auto session = std::make_shared<Session>(services_, router_, std::move(socket), std::move(ticket));
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(sessions_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+    sessions_.push_back(session);
+  }
+  session->start();
 }
 
 void Server::stop() {
@@ -67,10 +46,7 @@ void Server::stop() {
     if (stopped_) return;
     stopped_ = true;
   }
-  asio::post(services_.io, [this] {
-    boost::system::error_code ec;
-    acceptor_.close(ec);
-  });
+  listener_.close();
   std::vector<std::shared_ptr<Session>> sessions;
   {
     std::lock_guard lock(mu_);

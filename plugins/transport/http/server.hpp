@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/listener.hpp"
+
 namespace keel::web {
 
 class Router;
@@ -29,11 +31,11 @@ class Server {
   void stop();
 
  private:
-  void accept();
+  void accepted(boost::asio::ip::tcp::socket socket, transport::Ticket ticket);
 
   Services& services_;
   const Router& router_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  transport::Listener listener_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::mutex mu_;

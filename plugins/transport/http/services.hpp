@@ -8,6 +8,8 @@
 #include <string>
 
 #include "broker.hpp"
+#include "common/client_metrics.hpp"
+#include "common/log_limiter.hpp"
 #include "settings.hpp"
 
 namespace keel::web {
@@ -15,17 +17,13 @@ namespace keel::web {
 class Services {
  public:
   Services(const sdk::Host& h, Settings s, const keel_broker_api* api)
-      : host(h), settings(std::move(s)), broker(api) {}
+      : host(h), settings(std::move(s)), broker(api), client_log(h, transport::kClientLogLinesPerSecond) {}
 
   const sdk::Host host;
   const Settings settings;
   Broker broker;
-
- private:
-  // Before `io`: sessions destroyed with the context still count down.
-  std::atomic<int64_t> open_connections_{0};
-
- public:
+  // Lines about client misbehaviour go here (bounded per second).
+  transport::LogLimiter client_log;
   boost::asio::io_context io;
 
   // Request metrics, under the same names as the Kafka transport's.
@@ -35,13 +33,8 @@ class Services {
     broker.histogram_observe("keel_request_seconds", labels, seconds);
   }
 
-  void connection_opened() { publish_connections(open_connections_.fetch_add(1) + 1); }
-  void connection_closed() { publish_connections(open_connections_.fetch_sub(1) - 1); }
-
- private:
-  void publish_connections(int64_t n) const {
-    broker.gauge_set("keel_open_connections", "transport=\"http\"", static_cast<double>(n));
-  }
+  void count_malformed() const { transport::count_malformed(broker.raw(), "http"); }
+  void count_timed_out(const char* reason) const { transport::count_timed_out(broker.raw(), "http", reason); }
 };
 
 }  // namespace keel::web

@@ -16,20 +16,26 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 
 namespace {
-// An idle keep-alive connection is closed after this.
-constexpr auto kIdleTimeout = std::chrono::seconds(120);
-// Reading a body or writing an answer must progress within this.
+// Writing an answer must finish within this.
 constexpr auto kIoTimeout = std::chrono::seconds(60);
+// Retrying a reservation: 5 ms at first, doubling to 100 ms.
+constexpr int64_t kFirstMemoryRetryMs = 5;
+constexpr int64_t kMaxMemoryRetryMs = 100;
 // How long a refused client gets to finish sending before the close.
 constexpr auto kDrainTimeout = std::chrono::seconds(5);
 }  // namespace
 
-Session::Session(Services& services, const Router& router, asio::ip::tcp::socket socket)
-    : services_(services), router_(router), stream_(std::move(socket)) {
-  services_.connection_opened();
+Session::Session(Services& services, const Router& router, asio::ip::tcp::socket socket,
+                 transport::Ticket ticket)
+    : services_(services),
+      router_(router),
+      stream_(std::move(socket)),
+      ticket_(std::move(ticket)),
+      memory_timer_(stream_.get_executor()) {
+  beast::error_code ec;
+  const auto ep = stream_.socket().remote_endpoint(ec);
+  peer_ = ec ? std::string("unknown peer") : ep.address().to_string() + ":" + std::to_string(ep.port());
 }
-
-Session::~Session() { services_.connection_closed(); }
 
 void Session::start() {
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
@@ -43,6 +49,9 @@ void Session::close() {
   beast::error_code ec;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   stream_.close();
+  memory_timer_.cancel();
+  memory_.reset();
+  ticket_.reset();
 }
 
 void Session::read_header() {
@@ -51,7 +60,26 @@ void Session::read_header() {
   parser_.emplace();
   parser_->body_limit(static_cast<uint64_t>(services_.settings.max_body_bytes));
   parser_->header_limit(64 * 1024);
-  stream_.expires_after(kIdleTimeout);
+  if (buffer_.size() > 0) return read_header_rest();  // a pipelined request began
+  // Idle until the first byte of the next request.
+  stream_.expires_after(std::chrono::milliseconds(services_.settings.limits.idle_timeout_ms));
+  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    self->on_first_bytes(ec, n);
+  });
+}
+
+void Session::on_first_bytes(beast::error_code ec, size_t n) {
+  if (closed_) return;
+  if (ec == beast::error::timeout) {
+    return time_out("idle", "no request began", services_.settings.limits.idle_timeout_ms, "idle_timeout_ms");
+  }
+  if (ec) return close();  // the client went away
+  buffer_.commit(n);
+  read_header_rest();
+}
+
+void Session::read_header_rest() {
+  stream_.expires_after(std::chrono::milliseconds(services_.settings.header_timeout_ms));
   bhttp::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
@@ -69,27 +97,55 @@ void Session::on_header(beast::error_code ec) {
     return refuse(bhttp::status::request_header_fields_too_large, "headers_too_large",
                   "request line and headers exceed 65536 bytes");
   }
+  if (ec == beast::error::timeout) {
+    return time_out("header", "the request headers did not arrive", services_.settings.header_timeout_ms,
+                    "header_timeout_ms");
+  }
   if (ec) {
-    // The client went away, idled out, or sent bytes that are not HTTP.
-    if (ec != bhttp::error::end_of_stream && ec != asio::error::eof && ec != beast::error::timeout &&
-        ec != asio::error::operation_aborted && ec != asio::error::connection_reset) {
-      return refuse(bhttp::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+    // The client went away, or sent bytes that are not HTTP.
+    if (ec != bhttp::error::end_of_stream && ec != asio::error::eof && ec != asio::error::operation_aborted &&
+        ec != asio::error::connection_reset) {
+      return malformed("malformed HTTP request: " + ec.message());
     }
     return close();
   }
   started_ns_ = services_.host.monotonic_ns();
+  memory_retries_ = 0;
+  reserve_and_read_body();
+}
+
+// The body's bytes (its Content-Length, or max_body_bytes when chunked) are
+// reserved before it is read, and before `100 Continue` invites it.
+void Session::reserve_and_read_body() {
+  if (closed_) return;
+  if (!parser_->is_done()) {
+    const auto bytes =
+        parser_->content_length().value_or(static_cast<uint64_t>(services_.settings.max_body_bytes));
+    if (!transport::reserve_request_bytes(services_.broker.raw(), static_cast<int64_t>(bytes), &memory_)) {
+      stream_.expires_never();  // waiting for memory is not the client's fault
+      const int shift = std::min(memory_retries_++, 5);
+      memory_timer_.expires_after(
+          std::chrono::milliseconds(std::min(kMaxMemoryRetryMs, kFirstMemoryRetryMs << shift)));
+      memory_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->reserve_and_read_body();
+      });
+      return;
+    }
+  }
   const auto& req = parser_->get();
+  stream_.expires_after(std::chrono::milliseconds(services_.settings.limits.request_timeout_ms));
   if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
     auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, req.version());
-    stream_.expires_after(kIoTimeout);
     bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
       if (wec) return self->close();
-      bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
-                        [self](beast::error_code rec, size_t) { self->on_body(rec); });
+      self->read_body();
     });
     return;
   }
-  stream_.expires_after(kIoTimeout);
+  read_body();
+}
+
+void Session::read_body() {
   bhttp::async_read(stream_, buffer_, *parser_,
                     [self = shared_from_this()](beast::error_code rec, size_t) { self->on_body(rec); });
 }
@@ -102,11 +158,14 @@ void Session::on_body(beast::error_code ec) {
                       std::to_string(services_.settings.max_body_bytes) +
                       " bytes); send fewer records per request");
   }
-  if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-      ec == beast::error::timeout) {
+  if (ec == beast::error::timeout) {
+    return time_out("request", "the request body did not arrive",
+                    services_.settings.limits.request_timeout_ms, "request_timeout_ms");
+  }
+  if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset) {
     return close();
   }
-  if (ec) return refuse(bhttp::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+  if (ec) return malformed("malformed HTTP request: " + ec.message());
   handle();
 }
 
@@ -135,6 +194,7 @@ void Session::handle() {
 
 void Session::send(Response r) {
   current_.reset();
+  memory_.reset();  // the request is handled: its body no longer counts
   if (closed_) return;
   services_.observe_request(route_, static_cast<double>(services_.host.monotonic_ns() - started_ns_) / 1e9);
   auto res = std::make_shared<bhttp::response<bhttp::string_body>>(r.status, version_);
@@ -175,6 +235,23 @@ void Session::refuse(bhttp::status status, const std::string& code, const std::s
     self->stream_.expires_after(kDrainTimeout);
     self->drain();
   });
+}
+
+void Session::time_out(const char* reason, const std::string& what, int64_t ms, const char* key) {
+  services_.count_timed_out(reason);
+  services_.client_log.info("closing HTTP connection from " + peer_ + ": " + what + " within " +
+                            std::to_string(ms) + " ms (" + key + ")");
+  close();
+}
+
+void Session::malformed(const std::string& message) {
+  services_.count_malformed();
+  beast::error_code ec;
+  const auto peer = stream_.socket().remote_endpoint(ec);
+  services_.client_log.warn("answering 400 to " +
+                            (ec ? std::string("unknown peer") : peer.address().to_string()) +
+                            " and closing: " + message);
+  refuse(bhttp::status::bad_request, "bad_request", message);
 }
 
 void Session::drain() {

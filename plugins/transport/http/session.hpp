@@ -3,10 +3,17 @@
 // is honoured), hands it to the router, writes the answer, and repeats while
 // the client keeps the connection alive. Everything runs on the
 // connection's strand; one request is handled at a time.
+//
+// Bounded: between requests the connection may sit idle for idle_timeout_ms;
+// from a request's first byte its headers must arrive within
+// header_timeout_ms (slowloris); its body is reserved from the broker-wide
+// budget (queued_max_request_bytes; reading waits, without a deadline, while
+// it is spent) and must then arrive within request_timeout_ms.
 #pragma once
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -16,6 +23,8 @@
 #include <optional>
 #include <string>
 
+#include "common/listener.hpp"
+#include "common/request_memory.hpp"
 #include "exchange.hpp"
 
 namespace keel::web {
@@ -25,8 +34,8 @@ class Services;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Services& services, const Router& router, boost::asio::ip::tcp::socket socket);
-  ~Session();
+  Session(Services& services, const Router& router, boost::asio::ip::tcp::socket socket,
+          transport::Ticket ticket);
 
   void start();
   // On the strand: ends a pending request's wait and closes the socket.
@@ -35,7 +44,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void read_header();
+  void on_first_bytes(boost::beast::error_code ec, size_t n);
+  void read_header_rest();
   void on_header(boost::beast::error_code ec);
+  void reserve_and_read_body();
+  void read_body();
   void on_body(boost::beast::error_code ec);
   void handle();
   void send(Response r);
@@ -44,10 +57,19 @@ class Session : public std::enable_shared_from_this<Session> {
   // after draining what the client still sends, so it sees the answer.
   void refuse(bhttp::status status, const std::string& code, const std::string& message);
   void drain();
+  // A request that is not HTTP: counted, logged rate-limited, answered 400.
+  void malformed(const std::string& message);
+  // Closes for a deadline `key` (ms) the client missed: counted, logged.
+  void time_out(const char* reason, const std::string& what, int64_t ms, const char* key);
 
   Services& services_;
   const Router& router_;
   boost::beast::tcp_stream stream_;
+  transport::Ticket ticket_;                // counts this connection while open
+  std::string peer_;                        // address:port, for messages
+  boost::asio::steady_timer memory_timer_;  // retry while the budget is spent
+  transport::Reservation memory_;           // the current request's body
+  int memory_retries_ = 0;
   boost::beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   ExchangePtr current_;

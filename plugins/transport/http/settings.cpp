@@ -37,6 +37,10 @@ Settings Settings::read(const sdk::Config& config) {
   s.threads = static_cast<int>(config.get_int("threads", s.threads));
   s.max_body_bytes = config.get_int("max_body_bytes", s.max_body_bytes);
   s.max_long_poll_ms = config.get_int("max_long_poll_ms", s.max_long_poll_ms);
+  s.limits = transport::ConnectionLimits::read(config, "http");
+  s.header_timeout_ms = config.get_int("header_timeout_ms", s.header_timeout_ms);
+  if (s.header_timeout_ms < 1)
+    invalid("header_timeout_ms must be >= 1, got " + std::to_string(s.header_timeout_ms));
   if (s.threads < 1 || s.threads > 256) invalid("threads must be 1..256, got " + std::to_string(s.threads));
   if (s.max_body_bytes < 1024) {
     invalid("max_body_bytes must be >= 1024, got " + std::to_string(s.max_body_bytes));

@@ -5,6 +5,8 @@
 #include <keel/plugin.hpp>
 #include <string>
 
+#include "common/connection_limits.hpp"
+
 namespace keel::web {
 
 struct Settings {
@@ -13,6 +15,11 @@ struct Settings {
   int threads = 2;
   int64_t max_body_bytes = 10 * 1024 * 1024;
   int64_t max_long_poll_ms = 60000;
+  // max_connections, idle_timeout_ms, request_timeout_ms (the body's bound).
+  transport::ConnectionLimits limits;
+  // From a request's first byte, its request line and headers must arrive
+  // within this (a slowloris client dribbling headers is closed).
+  int64_t header_timeout_ms = 10000;
 
   static Settings read(const sdk::Config& config);
 };

@@ -54,8 +54,28 @@ bool Responder::open() const {
 
 // ------------------------------------------------------------ Connection
 
-Connection::Connection(Services& services, asio::ip::tcp::socket socket, Strand strand)
-    : services_(services), socket_(std::move(socket)), strand_(std::move(strand)) {
+namespace {
+// Retrying a reservation: 5 ms at first, doubling to 100 ms.
+constexpr int64_t kFirstMemoryRetryMs = 5;
+constexpr int64_t kMaxMemoryRetryMs = 100;
+
+// A request frame and the budget its bytes hold until it is freed.
+struct HeldFrame {
+  HeldFrame(uint32_t size, transport::Reservation m) : bytes(size), memory(std::move(m)) {}
+  Frame bytes;
+  transport::Reservation memory;
+};
+}  // namespace
+
+Connection::Connection(Services& services, asio::ip::tcp::socket socket, transport::Ticket ticket,
+                       Strand strand)
+    : services_(services),
+      socket_(std::move(socket)),
+      ticket_(std::move(ticket)),
+      strand_(std::move(strand)),
+      check_timer_(strand_),
+      memory_timer_(strand_),
+      last_activity_(Clock::now()) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? "unknown peer" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -65,23 +85,72 @@ Connection::Connection(Services& services, asio::ip::tcp::socket socket, Strand 
 }
 
 void Connection::start() {
-  asio::post(strand_, [self = shared_from_this()] { self->read_size(); });
+  asio::post(strand_, [self = shared_from_this()] {
+    self->read_size();
+    self->schedule_check();
+  });
 }
 
 void Connection::close(const std::string& reason) {
   if (!open_) return;
   open_ = false;
   auto self = std::move(paused_self_);  // released when this call returns
-  services_.connection_closed();
-  if (!reason.empty()) services_.host.info("closing connection from " + peer_ + ": " + reason);
+  if (!reason.empty()) services_.client_log.info("closing connection from " + peer_ + ": " + reason);
   boost::system::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
+  ticket_.reset();
+  check_timer_.cancel();
+  memory_timer_.cancel();
   slots_.clear();
+}
+
+void Connection::reject(const std::string& reason) {
+  if (!open_) return;
+  services_.count_malformed();
+  services_.client_log.warn("closing connection from " + peer_ + ": " + reason);
+  close("");
+}
+
+void Connection::schedule_check() {
+  const auto& l = services_.settings.limits;
+  const int64_t period = std::clamp<int64_t>(std::min(l.idle_timeout_ms, l.request_timeout_ms) / 4, 10, 5000);
+  check_timer_.expires_after(std::chrono::milliseconds(period));
+  check_timer_.async_wait(
+      asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec) {
+        if (ec || !self->open_) return;
+        self->check_deadlines();
+        if (self->open_) self->schedule_check();
+      }));
+}
+
+void Connection::check_deadlines() {
+  const auto& l = services_.settings.limits;
+  const auto now = Clock::now();
+  if (phase_ == Phase::request && now - request_started_ >= std::chrono::milliseconds(l.request_timeout_ms)) {
+    services_.count_timed_out("request");
+    services_.client_log.warn("closing connection from " + peer_ +
+                              ": a request did not arrive in full within " +
+                              std::to_string(l.request_timeout_ms) + " ms (request_timeout_ms)");
+    close("");
+    return;
+  }
+  if (phase_ != Phase::between) return;
+  // A handler still working (a long-poll fetch, a group join) is not idle.
+  for (const auto& [id, slot] : slots_) {
+    if (!slot.done) return;
+  }
+  if (now - last_activity_ >= std::chrono::milliseconds(l.idle_timeout_ms)) {
+    services_.count_timed_out("idle");
+    services_.client_log.info("closing connection from " + peer_ + ": idle for " +
+                              std::to_string(l.idle_timeout_ms) + " ms (idle_timeout_ms)");
+    close("");
+  }
 }
 
 void Connection::read_size() {
   if (!open_) return;
+  phase_ = Phase::between;
   if (static_cast<int32_t>(slots_.size()) >= services_.settings.max_in_flight) {
     read_paused_ = true;  // resumed when responses drain
     // No read is pending now and responders hold only weak references: keep
@@ -89,33 +158,76 @@ void Connection::read_size() {
     paused_self_ = shared_from_this();
     return;
   }
+  size_got_ = 0;
+  read_size_bytes();
+}
+
+// Reads (the rest of) the 4-byte size; the request's deadline starts with
+// its first byte.
+void Connection::read_size_bytes() {
   reading_ = true;
-  asio::async_read(
-      socket_, asio::buffer(size_buf_),
-      asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec, size_t) {
+  socket_.async_read_some(
+      asio::buffer(size_buf_ + size_got_, sizeof size_buf_ - size_got_),
+      asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
         self->reading_ = false;
         if (ec) {
-          // EOF or reset: the client left, possibly mid-request.
-          self->close(ec == asio::error::eof ? "" : ec.message());
+          // EOF or reset: the client left.
+          const bool midway = self->size_got_ > 0;
+          self->close(ec != asio::error::eof ? ec.message()
+                      : midway               ? "client left in the middle of a request"
+                                             : "");
           return;
         }
-        uint32_t size = (uint32_t(self->size_buf_[0]) << 24) | (uint32_t(self->size_buf_[1]) << 16) |
-                        (uint32_t(self->size_buf_[2]) << 8) | uint32_t(self->size_buf_[3]);
-        const auto max = self->services_.settings.max_request_bytes;
-        if (static_cast<int32_t>(size) <= 0 || static_cast<int64_t>(size) > max) {
-          self->close("request size " + std::to_string(static_cast<int32_t>(size)) + " is outside 1.." +
-                      std::to_string(max) +
-                      " (max_request_bytes); not a Kafka client, or raise max_request_bytes");
-          return;
-        }
-        self->read_body(size);
+        self->on_size_bytes(n);
+      }));
+}
+
+void Connection::on_size_bytes(size_t n) {
+  last_activity_ = Clock::now();
+  if (size_got_ == 0) {
+    phase_ = Phase::request;
+    request_started_ = last_activity_;
+  }
+  size_got_ += n;
+  if (size_got_ < sizeof size_buf_) return read_size_bytes();
+  uint32_t size = (uint32_t(size_buf_[0]) << 24) | (uint32_t(size_buf_[1]) << 16) |
+                  (uint32_t(size_buf_[2]) << 8) | uint32_t(size_buf_[3]);
+  const auto max = services_.settings.max_request_bytes;
+  if (static_cast<int32_t>(size) <= 0 || static_cast<int64_t>(size) > max) {
+    reject("request size " + std::to_string(static_cast<int32_t>(size)) + " is outside 1.." +
+           std::to_string(max) + " (max_request_bytes); not a Kafka client, or raise max_request_bytes");
+    return;
+  }
+  memory_retries_ = 0;
+  reserve_and_read(size);
+}
+
+// Reading waits, without a deadline, until the budget has room for the
+// request (Kafka mutes the channel the same way).
+void Connection::reserve_and_read(uint32_t size) {
+  if (!open_) return;
+  transport::Reservation memory;
+  if (transport::reserve_request_bytes(services_.broker.raw(), size, &memory)) {
+    if (phase_ == Phase::memory_wait) request_started_ = Clock::now();  // the wait does not count
+    phase_ = Phase::request;
+    read_body(size, std::move(memory));
+    return;
+  }
+  phase_ = Phase::memory_wait;
+  const int shift = std::min(memory_retries_++, 5);
+  memory_timer_.expires_after(
+      std::chrono::milliseconds(std::min(kMaxMemoryRetryMs, kFirstMemoryRetryMs << shift)));
+  memory_timer_.async_wait(
+      asio::bind_executor(strand_, [self = shared_from_this(), size](boost::system::error_code ec) {
+        if (!ec) self->reserve_and_read(size);
       }));
 }
 
 // One read of the whole frame into an uninitialised buffer (frame.hpp):
 // no zero-fill, no regrowth copies.
-void Connection::read_body(uint32_t size) {
-  auto frame = std::make_shared<Frame>(size);
+void Connection::read_body(uint32_t size, transport::Reservation memory) {
+  auto held = std::make_shared<HeldFrame>(size, std::move(memory));
+  std::shared_ptr<Frame> frame(held, &held->bytes);  // frees the budget with the bytes
   reading_ = true;
   asio::async_read(
       socket_, asio::buffer(frame->data(), frame->size()),
@@ -125,6 +237,8 @@ void Connection::read_body(uint32_t size) {
           self->close(ec == asio::error::eof ? "client left in the middle of a request" : ec.message());
           return;
         }
+        self->last_activity_ = Clock::now();
+        self->phase_ = Phase::between;
         self->dispatch(frame);
         self->read_size();
       }));
@@ -156,7 +270,7 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
     req.client_id = header.nullable_string();  // int16 length even in header v2
     if (req.flexible) header.tagged_fields();
   } catch (const ProtocolError& e) {
-    close(std::string("malformed request header: ") + e.what());
+    reject(std::string("malformed request header: ") + e.what());
     return;
   }
   req.body = header;
@@ -172,8 +286,8 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
   try {
     spec->handler(services_, req, respond);
   } catch (const ProtocolError& e) {
-    close(std::string("malformed ") + spec->name + " v" + std::to_string(req.api_version) +
-          " request: " + e.what());
+    reject(std::string("malformed ") + spec->name + " v" + std::to_string(req.api_version) +
+           " request: " + e.what());
   } catch (const std::exception& e) {
     services_.host.error(std::string(spec->name) + " handler failed for " + peer_ + ": " + e.what());
     close("internal error");
@@ -186,6 +300,7 @@ void Connection::complete(uint64_t slot_id, std::optional<std::vector<Chunk>> bo
   if (it == slots_.end() || it->second.done) return;  // connection closed meanwhile
   Slot& slot = it->second;
   slot.done = true;
+  last_activity_ = Clock::now();
   slot.close_after = close_after;
   slot.has_response = body.has_value();
   slot.flexible_header = flexible_header;
@@ -244,6 +359,7 @@ void Connection::send_chunks(const std::shared_ptr<Outgoing>& out) {
       ssize_t n = ::sendfile(socket_.native_handle(), c.file.fd, &off,
                              static_cast<size_t>(c.file.length - out->file_sent));
       if (n > 0) {
+        last_activity_ = Clock::now();
         out->file_sent += n;
         if (out->file_sent == c.file.length) {
           ++out->index;
@@ -285,6 +401,7 @@ void Connection::send_chunks(const std::shared_ptr<Outgoing>& out) {
                           return;
                         }
                         out->index = next;
+                        self->last_activity_ = Clock::now();
                         self->send_chunks(out);
                       }));
     return;

@@ -3,11 +3,21 @@
 // same order, whenever each handler finishes (produce acks and fetch long
 // polls complete later, on other threads).
 //
+// Bounded: a connection with nothing in progress and no bytes moving for
+// idle_timeout_ms is closed (Kafka's connections.max.idle.ms); once the first
+// bytes of a request arrive, the whole request must arrive within
+// request_timeout_ms; the bytes of a request are reserved from the
+// broker-wide budget (queued_max_request_bytes) before they are read, and
+// reading pauses, without a deadline, while the budget is spent. A
+// periodic check (a quarter of the shorter timeout, 10 ms..5 s) enforces the
+// deadlines.
+//
 // Threads: everything here runs on the connection's strand; Responder posts
 // completions onto it from any thread.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <chrono>
 #include <cstdint>
@@ -17,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "common/listener.hpp"
+#include "common/request_memory.hpp"
 #include "frame.hpp"
 #include "protocol/writer.hpp"
 #include "request.hpp"
@@ -28,7 +40,8 @@ class Services;
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;  // per connection
-  Connection(Services& services, boost::asio::ip::tcp::socket socket, Strand strand);
+  Connection(Services& services, boost::asio::ip::tcp::socket socket, transport::Ticket ticket,
+             Strand strand);
 
   void start();
   // Closes the socket; pending responses are dropped.
@@ -53,8 +66,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::chrono::steady_clock::time_point started;
   };
 
+  // Where the connection is between requests, for the deadlines.
+  enum class Phase {
+    between,      // waiting for a request's first byte: idle_timeout_ms applies
+    request,      // a request is arriving: request_timeout_ms applies
+    memory_wait,  // its size is known, its bytes wait for the budget: no deadline
+  };
+  using Clock = std::chrono::steady_clock;
+
   void read_size();
-  void read_body(uint32_t size);
+  void read_size_bytes();
+  void on_size_bytes(size_t n);
+  void reserve_and_read(uint32_t size);
+  void read_body(uint32_t size, transport::Reservation memory);
+  // Closes for a client's mistake: counted, logged rate-limited.
+  void reject(const std::string& reason);
+  void check_deadlines();
+  void schedule_check();
   void dispatch(std::shared_ptr<Frame> frame);
   void write_ready();
   struct Outgoing;
@@ -63,7 +91,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   Services& services_;
   boost::asio::ip::tcp::socket socket_;
+  transport::Ticket ticket_;  // counts this connection while open
   Strand strand_;
+  boost::asio::steady_timer check_timer_;   // periodic deadline check
+  boost::asio::steady_timer memory_timer_;  // retry while in memory_wait
+  Phase phase_ = Phase::between;
+  Clock::time_point last_activity_;    // bytes read or written, a response ready
+  Clock::time_point request_started_;  // first byte of the request, or memory granted
+  int memory_retries_ = 0;
+  size_t size_got_ = 0;  // bytes of size_buf_ read
   std::string peer_;
   bool open_ = true;
   bool writing_ = false;

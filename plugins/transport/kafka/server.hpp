@@ -4,12 +4,14 @@
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include "common/listener.hpp"
 
 namespace keel::kafka {
 
@@ -26,10 +28,10 @@ class Server {
   void stop();
 
  private:
-  void accept();
+  void accepted(boost::asio::ip::tcp::socket socket, transport::Ticket ticket);
 
   Services& services_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  transport::Listener listener_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::mutex mu_;

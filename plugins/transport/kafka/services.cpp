@@ -1,22 +1,25 @@
 #include "services.hpp"
 
 #include "api_table.hpp"
+#include "common/client_metrics.hpp"
+#include "common/connection_limits.hpp"
 #include "group_coordinator.hpp"
 #include "producer_state.hpp"
 
 namespace keel::kafka {
 
 Services::Services(const sdk::Host& h, Settings s, const keel_broker_api* api)
-    : host(h), settings(std::move(s)), broker(api) {
+    : host(h), settings(std::move(s)), broker(api), client_log(h, transport::kClientLogLinesPerSecond) {
   groups_ = std::make_unique<GroupCoordinator>(*this);
   producers_ = std::make_unique<ProducerStateTable>(*this);
 }
 
 Services::~Services() = default;
 
-void Services::publish_connections(int64_t n) const {
-  const keel_broker_api* api = broker.raw();
-  api->gauge_set(api->ctx, "keel_open_connections", "transport=\"kafka\"", static_cast<double>(n));
+void Services::count_malformed() const { transport::count_malformed(broker.raw(), "kafka"); }
+
+void Services::count_timed_out(const char* reason) const {
+  transport::count_timed_out(broker.raw(), "kafka", reason);
 }
 
 void Services::observe_request(int16_t api_key, double seconds) {

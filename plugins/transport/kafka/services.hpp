@@ -3,13 +3,13 @@
 // Owned by KafkaTransport; lives from create() to destroy().
 #pragma once
 
-#include <keel/plugin.hpp>
-
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <keel/plugin.hpp>
 #include <memory>
 
 #include "broker_client.hpp"
+#include "common/log_limiter.hpp"
 #include "settings.hpp"
 
 namespace keel::kafka {
@@ -34,14 +34,17 @@ class Services {
 
   // Request metrics, rendered by whichever transport serves /metrics.
   void observe_request(int16_t api_key, double seconds);
-  void connection_opened() { publish_connections(open_connections_.fetch_add(1) + 1); }
-  void connection_closed() { publish_connections(open_connections_.fetch_sub(1) - 1); }
+  // A connection closed for a malformed request (keel_malformed_requests_total)
+  // or a timeout (keel_connections_timed_out_total{reason="idle"|"request"}).
+  void count_malformed() const;
+  void count_timed_out(const char* reason) const;
+
+  // Lines about client misbehaviour go here (bounded per second).
+  transport::LogLimiter client_log;
 
  private:
   std::unique_ptr<GroupCoordinator> groups_;
   std::unique_ptr<ProducerStateTable> producers_;
-  std::atomic<int64_t> open_connections_{0};
-  void publish_connections(int64_t n) const;
 };
 
 }  // namespace keel::kafka

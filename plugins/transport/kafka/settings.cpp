@@ -7,8 +7,9 @@ Settings Settings::read(const sdk::Config& config) {
   const std::string listen = config.get_string("listen", "127.0.0.1:9092");
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT,
-                     "transport 'kafka': listen must be host:port (e.g. 127.0.0.1:9092), got '" + listen + "'");
+    throw sdk::Error(
+        KEEL_ERR_INVALID_ARGUMENT,
+        "transport 'kafka': listen must be host:port (e.g. 127.0.0.1:9092), got '" + listen + "'");
   }
   s.listen_host = listen.substr(0, colon);
   if (s.listen_host.size() > 2 && s.listen_host.front() == '[' && s.listen_host.back() == ']') {
@@ -23,8 +24,8 @@ Settings Settings::read(const sdk::Config& config) {
     port = -1;
   }
   if (port < 0 || port > 65535) {
-    throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT,
-                     "transport 'kafka': listen port must be 0..65535, got '" + listen.substr(colon + 1) + "'");
+    throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "transport 'kafka': listen port must be 0..65535, got '" +
+                                                    listen.substr(colon + 1) + "'");
   }
   s.listen_port = static_cast<uint16_t>(port);
   s.advertised_host = config.get_string(
@@ -34,17 +35,21 @@ Settings Settings::read(const sdk::Config& config) {
   s.threads = static_cast<int>(config.get_int("threads", 2));
   s.max_request_bytes = config.get_int("max_request_bytes", s.max_request_bytes);
   s.max_in_flight = static_cast<int32_t>(config.get_int("max_in_flight", s.max_in_flight));
-  s.group_min_session_timeout_ms = config.get_int("group_min_session_timeout_ms", s.group_min_session_timeout_ms);
-  s.group_max_session_timeout_ms = config.get_int("group_max_session_timeout_ms", s.group_max_session_timeout_ms);
+  s.group_min_session_timeout_ms =
+      config.get_int("group_min_session_timeout_ms", s.group_min_session_timeout_ms);
+  s.group_max_session_timeout_ms =
+      config.get_int("group_max_session_timeout_ms", s.group_max_session_timeout_ms);
   s.group_initial_rebalance_delay_ms =
       config.get_int("group_initial_rebalance_delay_ms", s.group_initial_rebalance_delay_ms);
+  s.limits = transport::ConnectionLimits::read(config, "kafka");
   if (s.threads < 1 || s.threads > 256) {
     throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "transport 'kafka': threads must be 1..256");
   }
   if (s.max_request_bytes < 1024) {
     throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "transport 'kafka': max_request_bytes must be >= 1024");
   }
-  if (s.max_in_flight < 1) throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "transport 'kafka': max_in_flight must be >= 1");
+  if (s.max_in_flight < 1)
+    throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "transport 'kafka': max_in_flight must be >= 1");
   if (s.node_id < 0) throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "transport 'kafka': node_id must be >= 0");
   return s;
 }

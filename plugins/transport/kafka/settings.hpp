@@ -1,17 +1,18 @@
 // Settings of the Kafka transport, read from [transports.kafka].
 #pragma once
 
-#include <keel/plugin.hpp>
-
 #include <cstdint>
+#include <keel/plugin.hpp>
 #include <string>
+
+#include "common/connection_limits.hpp"
 
 namespace keel::kafka {
 
 struct Settings {
   std::string listen_host = "127.0.0.1";
-  uint16_t listen_port = 9092;  // 0 picks a free port (logged at start)
-  std::string advertised_host;  // default: listen_host (127.0.0.1 for 0.0.0.0)
+  uint16_t listen_port = 9092;   // 0 picks a free port (logged at start)
+  std::string advertised_host;   // default: listen_host (127.0.0.1 for 0.0.0.0)
   int32_t advertised_port = -1;  // default: the bound port
   int32_t node_id = 0;
   int threads = 2;
@@ -20,6 +21,7 @@ struct Settings {
   int64_t group_min_session_timeout_ms = 6000;
   int64_t group_max_session_timeout_ms = 1800000;
   int64_t group_initial_rebalance_delay_ms = 0;
+  transport::ConnectionLimits limits;  // max_connections, idle/request timeouts
 
   static Settings read(const sdk::Config& config);
 };

@@ -22,6 +22,8 @@
  *   1.3  keel_log_rewriter: stopping, segment_bytes. Broker API:
  *        commit_offsets (several partitions, one durable write),
  *        store_group_metadata / group_metadata.
+ *   1.4  broker API: reserve_request_bytes / release_request_bytes, the
+ *        broker-wide budget of request bytes held by transports.
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -34,7 +36,7 @@ extern "C" {
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 3
+#define KEEL_ABI_MINOR 4
 
 #define KEEL_PLUGIN_ENTRY_SYMBOL "keel_plugin_entry"
 
@@ -460,6 +462,20 @@ typedef struct keel_broker_api {
   keel_status (*store_group_metadata)(void* ctx, const char* group, const char* metadata, keel_error* err);
   /* Delivers the stored metadata via cb; NOT_FOUND if there is none. */
   keel_status (*group_metadata)(void* ctx, const char* group, keel_string_callback cb, void* user);
+
+  /* ---- 1.4 (check struct_size before use) */
+  /* The broker-wide budget for bytes of requests that transports hold in
+   * memory while reading and handling them ([broker] queued_max_request_bytes,
+   * Kafka's queued.max.request.bytes), shared by every transport.
+   * reserve_request_bytes returns 1 when `bytes` are granted: they fit, or
+   * nothing is reserved at all (so a request larger than the whole budget
+   * still proceeds, alone). It returns 0 when they do not fit: the transport
+   * stops reading that connection and tries again later (after some
+   * release), without failing the request. Every granted reservation must be
+   * given back once with release_request_bytes when the bytes are freed.
+   * Both are cheap (an atomic) and safe from any thread. */
+  int32_t (*reserve_request_bytes)(void* ctx, int64_t bytes);
+  void (*release_request_bytes)(void* ctx, int64_t bytes);
 } keel_broker_api;
 
 /* -------------------------------------------------- strategy: transport */
