@@ -48,11 +48,8 @@ class LazyFs:
         os.makedirs(mountpoint, exist_ok=True)
 
     def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        with open(self.log_path, errors="replace") as f:  # mount() created it
+            return f.read()
 
     def mount(self, timeout=10):
         with open(self.log_path, "a") as log:

@@ -105,6 +105,21 @@ class Data(LazyFsCase):
         self.cut()
         self.assertEqual(self.read_after_cut("before"), b"x" * 10 + b"\0" * 2990 + b"end")
 
+    def test_sparse_file_keeps_its_holes_and_data(self):
+        with open(self.mnt("sparse"), "wb") as f:
+            f.write(b"head")
+            f.seek(8 << 20)
+            f.write(b"tail")
+            f.truncate(10 << 20)
+            f.flush()
+            os.fsync(f.fileno())
+        fsync_path(self.m)
+        self.cut()
+        data = self.read_after_cut("sparse")
+        self.assertEqual(len(data), 10 << 20)
+        self.assertEqual(data[:4] + data[8 << 20:(8 << 20) + 4], b"headtail")
+        self.assertEqual(data.count(0), len(data) - 8)
+
     def test_shared_mmap_writes_survive_only_through_msync(self):
         write(self.mnt("before"), b"\0" * 8192, sync=True)
         with open(self.mnt("before"), "r+b") as f:
