@@ -17,6 +17,8 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev kcat python3 python3-kafka curl
+  # power-loss tests: the keel-lazyfs FUSE file system
+  libfuse3-dev fuse3
 )
 
 missing=()

@@ -6,10 +6,9 @@
  *
  * usage: idempotent_producer <bootstrap> <topic> <count> [window]
  */
-#include <librdkafka/rdkafka.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "producer_common.h"
 
 static long delivered = 0;
 static long failed = 0;
@@ -25,14 +24,6 @@ static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaqu
     failed++;
   } else {
     delivered++;
-  }
-}
-
-static void set(rd_kafka_conf_t* conf, const char* key, const char* value) {
-  char err[512];
-  if (rd_kafka_conf_set(conf, key, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
-    fprintf(stderr, "config %s=%s: %s\n", key, value, err);
-    exit(2);
   }
 }
 
@@ -54,27 +45,14 @@ int main(int argc, char** argv) {
   set(conf, "reconnect.backoff.ms", "20");
   set(conf, "reconnect.backoff.max.ms", "200");
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (!rk) {
-    fprintf(stderr, "rd_kafka_new: %s\n", err);
-    return 2;
-  }
+  rd_kafka_t* rk = new_producer(conf);
   long sent = 0;
   long reported = -1;
   while (sent < count) {
     while (sent - (delivered + failed) >= window) rd_kafka_poll(rk, 10);
     char value[32];
     int n = snprintf(value, sizeof value, "msg-%06ld", sent);
-    rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(value, (size_t)n),
-                                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(rk, 10);
-      continue;
-    }
-    if (e) {
-      fprintf(stderr, "produce: %s\n", rd_kafka_err2str(e));
-      return 1;
-    }
+    produce_copy(rk, topic, value, (size_t)n);
     sent++;
     rd_kafka_poll(rk, 0);
     if (delivered / 500 != reported) {
