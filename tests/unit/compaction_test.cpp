@@ -7,7 +7,6 @@
 // producers' emptied batches, null keys and refused settings.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -35,12 +34,14 @@
 #include "error.hpp"
 #include "partition_log.hpp"
 #include "plugin_registry.hpp"
+#include "support/log_capture.hpp"
 #include "support/temp_dir.hpp"
 #include "topic.hpp"
 
 namespace {
 
 namespace kb = keel::batch;
+using keel::test::LogCapture;
 using ::testing::HasSubstr;
 
 constexpr int64_t kStart = 1'700'000'000'000;
@@ -58,49 +59,6 @@ std::string read_text(const std::string& path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
-
-// Collects the messages logged while it lives (the plugin logs each pass
-// through the host, into spdlog's default logger).
-class LogCapture {
- public:
-  LogCapture() : sink_(std::make_shared<Sink>()), level_(spdlog::default_logger()->level()) {
-    spdlog::default_logger()->sinks().push_back(sink_);
-    spdlog::default_logger()->set_level(spdlog::level::info);
-  }
-  ~LogCapture() {
-    auto& sinks = spdlog::default_logger()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-    spdlog::default_logger()->set_level(level_);
-  }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  int count(const std::string& text) const {
-    std::lock_guard lock(sink_->mu);
-    int n = 0;
-    for (const auto& m : sink_->messages) n += m.find(text) != std::string::npos ? 1 : 0;
-    return n;
-  }
-  std::vector<std::string> errors() const {
-    std::lock_guard lock(sink_->mu);
-    return sink_->errors;
-  }
-
- private:
-  struct Sink : spdlog::sinks::base_sink<std::mutex> {
-    mutable std::mutex mu;
-    std::vector<std::string> messages;
-    std::vector<std::string> errors;
-    void sink_it_(const spdlog::details::log_msg& msg) override {
-      std::lock_guard lock(mu);
-      messages.emplace_back(msg.payload.data(), msg.payload.size());
-      if (msg.level >= spdlog::level::warn) errors.push_back(messages.back());
-    }
-    void flush_() override {}
-  };
-  std::shared_ptr<Sink> sink_;
-  spdlog::level::level_enum level_;
-};
 
 // One batch as read back from the log: CRC checked, records decoded.
 struct StoredBatch {
