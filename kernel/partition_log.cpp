@@ -95,8 +95,22 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     o.end_offset = last ? INT64_MAX : bases[i + 1];
     o.acknowledged_end = recovery_point;
     o.writable = last;
-    auto seg = std::make_shared<Segment>(dir_, bases[i], options_.indexes);
-    SegmentRecovery r = seg->recover(o);
+    std::shared_ptr<Segment> seg;
+    SegmentRecovery r;
+    try {
+      seg = std::make_shared<Segment>(dir_, bases[i], options_.indexes);
+      r = seg->recover(o);
+    } catch (const Error& e) {
+      if (e.code() != KEEL_ERR_NO_SPACE) throw;
+      // [disk-full] No room to bring the indexes up to date: open the
+      // segment without them (reads scan it). The active one is replaced by
+      // an indexed segment on the first append that finds room.
+      note_no_space(e.what());
+      seg = std::make_shared<Segment>(dir_, bases[i], std::vector<IndexSpec>{});
+      o.writable = false;
+      r = seg->recover(o);
+      active_unindexed_ = last;
+    }
     if (r.batches_scanned > 0 || r.truncated_bytes > 0) {
       spdlog::debug("{}: segment {} scanned {} batches on open", name(), seg->path(), r.batches_scanned);
     }
@@ -150,13 +164,25 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     segs.push_back(new_segment(next));
   }
   segs.back()->set_created_ms(clock_->now_ms());
-  if (!clean) segs.back()->flush();  // what recovery kept is now durable
+  bool synced = clean;
+  try {
+    if (!clean) segs.back()->flush();  // what recovery kept is now durable
+    synced = true;
+    // [disk-full] Say at start-up, once, that this partition cannot take
+    // writes, rather than on the first produce.
+    if (!active_unindexed_) segs.back()->probe_space(options_.max_batch_bytes);
+  } catch (const Error& e) {
+    if (e.code() != KEEL_ERR_NO_SPACE) throw;
+    note_no_space(e.what());
+  }
 
   std::lock_guard lock(segments_mu_);
   segments_ = std::move(segs);
   log_start_.store(segments_.front()->base_offset());
   log_end_.store(segments_.back()->next_offset());
-  flushed_.store(log_end_.load());
+  // Unsynced, only what the last run synced is known to be on disk; the
+  // flusher syncs the rest once it can.
+  flushed_.store(synced ? log_end_.load() : std::min(recovery_point, log_end_.load()));
   last_flush_ms_.store(clock_->now_ms());
   spdlog::info("{}: opened {} segment(s), offsets {}..{} ({})", name(), segments_.size(), log_start_.load(),
                log_end_.load(), clean ? "clean start" : "checked after an unclean stop");
@@ -266,12 +292,57 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
   }
   if (headers.empty()) fail(KEEL_ERR_INVALID_ARGUMENT, "empty produce for " + name() + ": no record batch");
 
+  std::unique_lock lock(append_mu_);
+  if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
+  try {
+    append_locked(data, len, headers, starts, &result);
+  } catch (const Error& e) {
+    if (e.code() == KEEL_ERR_NO_SPACE) note_no_space(e.what());
+    throw;
+  }
+  if (no_space_.exchange(false)) {
+    spdlog::info("{}: disk space is back: writes to '{}' succeed again", name(), dir_);
+  }
+  lock.unlock();
+
+  result.batches = static_cast<int32_t>(headers.size());
+  result.bytes = static_cast<int64_t>(len);
+  result.log_start_offset = log_start_offset();
+  notify_watches();
+  return result;
+}
+
+void PartitionLog::note_no_space(const std::string& what) {
+  if (no_space_.exchange(true)) return;  // one line per episode, not per produce
+  spdlog::error(
+      "{}: disk full: {}. Producing to {} fails with KAFKA_STORAGE_ERROR (HTTP 507) until there is room; "
+      "consumers still read everything stored. Free space on the file system holding '{}' or lower the "
+      "topic's retention; the partition takes writes again with the first produce that fits.",
+      name(), what, name(), dir_);
+}
+
+void PartitionLog::index_active_locked() {
+  auto old = active();
+  if (old->size() > 0) {
+    // The unindexed segment stays as a closed one (reads scan it); the next
+    // start indexes it.
+    roll_locked();
+  } else {
+    // Nothing in it: an indexed segment with the same base takes its place.
+    // The unindexed one owns no index files, so the two never share one.
+    auto fresh = new_segment(old->base_offset());
+    std::lock_guard lock(segments_mu_);
+    segments_.back() = fresh;
+  }
+  active_unindexed_ = false;
+}
+
+void PartitionLog::append_locked(const uint8_t* data, size_t len, const std::vector<batch::Header>& headers,
+                                 const std::vector<size_t>& starts, AppendResult* result) {
+  if (active_unindexed_) index_active_locked();
   std::vector<uint8_t> offsets(8 * headers.size());
   std::vector<struct iovec> iov(2 * headers.size());
   std::vector<BatchMeta> metas(headers.size());
-
-  std::unique_lock lock(append_mu_);
-  if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
   int64_t span = 0;
   for (const auto& h : headers) span += static_cast<int64_t>(h.last_offset_delta) + 1;
   auto seg = active();
@@ -284,7 +355,7 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
   }
 
   int64_t next = log_end_.load(std::memory_order_relaxed);
-  result.base_offset = next;
+  result->base_offset = next;
   for (size_t i = 0; i < headers.size(); ++i) {
     const auto& h = headers[i];
     put_be64(&offsets[8 * i], next);
@@ -296,14 +367,7 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
   }
   seg->append(iov.data(), static_cast<int>(iov.size()), metas);
   log_end_.store(next, std::memory_order_release);
-  lock.unlock();
-
-  result.last_offset = next - 1;
-  result.batches = static_cast<int32_t>(headers.size());
-  result.bytes = static_cast<int64_t>(len);
-  result.log_start_offset = log_start_offset();
-  notify_watches();
-  return result;
+  result->last_offset = next - 1;
 }
 
 ReadResult PartitionLog::read(int64_t offset, int64_t max_bytes) const {

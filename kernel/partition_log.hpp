@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <keel/record_batch.hpp>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -88,6 +89,9 @@ class PartitionLog {
   int64_t flushed_offset() const { return flushed_.load(std::memory_order_acquire); }
   int64_t unflushed_messages() const { return log_end_offset() - flushed_offset(); }
   int64_t last_flush_ms() const { return last_flush_ms_.load(); }
+  // The last write (or the start-up check for room for one batch) found the
+  // disk full; cleared by the next append that succeeds.
+  bool out_of_space() const { return no_space_.load(std::memory_order_relaxed); }
 
   // fdatasync everything appended so far. Returns the new flushed offset.
   int64_t flush();
@@ -146,6 +150,15 @@ class PartitionLog {
   std::shared_ptr<Segment> segment_for(int64_t offset) const;
   void roll_locked();
   void find_gaps(const std::vector<std::shared_ptr<Segment>>& segs);
+  // The part of append() under append_mu_: rolling, offsets, the write.
+  void append_locked(const uint8_t* data, size_t len, const std::vector<batch::Header>& headers,
+                     const std::vector<size_t>& starts, AppendResult* result);
+  // [disk-full] Logs the first NO_SPACE error of an episode (one line per
+  // partition, not one per produce) and sets out_of_space().
+  void note_no_space(const std::string& what);
+  // [disk-full] Replaces an active segment opened without indexes by one
+  // with them. Throws (NO_SPACE) and changes nothing if that fails.
+  void index_active_locked();
   void notify_watches();
 
   const std::string topic_;
@@ -170,6 +183,12 @@ class PartitionLog {
   std::atomic<bool> closed_{false};
   std::function<void(const char*)> failpoint_;
   std::atomic<bool> rewrites_blocked_{false};
+  // [disk-full] See out_of_space(). Written under append_mu_ or in open().
+  std::atomic<bool> no_space_{false};
+  // [disk-full] open() found no room to index the active segment and opened
+  // it without indexes; the next append replaces it first. Guarded by
+  // append_mu_ (set in open(), before the log is shared).
+  bool active_unindexed_ = false;
 };
 
 struct PartitionLog::Watch {

@@ -397,10 +397,13 @@ SegmentRecovery Segment::recover(const RecoverOptions& o) {
       keel_batch_info info{
           sizeof(keel_batch_info), meta.base_offset, meta.last_offset, meta.max_timestamp, pos, meta.size};
       keel_error err{};
-      if (indexes_[i].vt->on_append(indexes_[i].handle, &info, &err) != KEEL_OK) {
-        fail(KEEL_ERR_IO, "index '" + indexes_[i].spec.strategy.name + "' of '" + path_ +
-                              "' failed during recovery at position " + std::to_string(pos) + ": " +
-                              err.message);
+      const keel_status s = indexes_[i].vt->on_append(indexes_[i].handle, &info, &err);
+      if (s != KEEL_OK) {
+        // The status is kept: NO_SPACE lets the partition open this segment
+        // without its indexes instead of failing the start.
+        fail(s == KEEL_ERR_NO_SPACE ? s : KEEL_ERR_IO, "index '" + indexes_[i].spec.strategy.name + "' of '" +
+                                                           path_ + "' failed during recovery at position " +
+                                                           std::to_string(pos) + ": " + err.message);
       }
     }
     last_seen = meta.last_offset;
@@ -428,9 +431,13 @@ void Segment::index_append(const BatchMeta& meta, int64_t position) {
                        meta.max_timestamp,      position,         meta.size};
   for (auto& inst : indexes_) {
     keel_error err{};
-    if (inst.vt->on_append(inst.handle, &info, &err) != KEEL_OK) {
-      fail(KEEL_ERR_IO, "index '" + inst.spec.strategy.name + "' of segment '" + path_ +
-                            "' failed at offset " + std::to_string(meta.base_offset) + ": " + err.message);
+    const keel_status s = inst.vt->on_append(inst.handle, &info, &err);
+    if (s != KEEL_OK) {
+      // NO_SPACE stays NO_SPACE: a full disk is the operator's to fix
+      // (KAFKA_STORAGE_ERROR / HTTP 507), not a broker fault.
+      fail(s == KEEL_ERR_NO_SPACE ? s : KEEL_ERR_IO,
+           "index '" + inst.spec.strategy.name + "' of segment '" + path_ + "' failed at offset " +
+               std::to_string(meta.base_offset) + ": " + err.message);
     }
   }
 }
@@ -630,6 +637,25 @@ std::pair<int64_t, int64_t> Segment::find_time(int64_t timestamp) const {
     w.advance(*h);
   }
   return {-1, -1};
+}
+
+void Segment::probe_space(int64_t bytes) {
+  const int64_t end = size();
+  struct stat before {};
+  check_io(::fstat(fd_, &before), "stat of segment", path_);
+  if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, end, bytes) != 0) {
+    const int e = errno;
+    if (e == EOPNOTSUPP || e == ENOSYS) return;  // the file system cannot tell ahead
+    fail(status_from_errno(e), "reserving " + std::to_string(bytes) + " bytes after the end of segment '" +
+                                   path_ +
+                                   "' (room for one batch of max_batch_bytes) failed: " + errno_text(e));
+  }
+  // Give the blocks back: an idle partition should not hold them. A cut to
+  // the same size frees blocks allocated beyond it (ext4, xfs, tmpfs).
+  check_io(::ftruncate(fd_, end), "release of probed space of segment", path_);
+  // The cut stamps the file as modified; time retention reads that stamp.
+  const struct timespec times[2] = {{0, UTIME_OMIT}, before.st_mtim};
+  check_io(::futimens(fd_, times), "restoring the modification time of segment", path_);
 }
 
 void Segment::sync_log() {

@@ -118,6 +118,11 @@ class Segment {
   // First offset with a timestamp >= ts, and that timestamp; {-1,-1} if none.
   std::pair<int64_t, int64_t> find_time(int64_t timestamp) const;
 
+  // Checks that the file system can take `bytes` more at the end of the
+  // log, by allocating them beyond the file's end and giving them back.
+  // Throws NO_SPACE naming the file when it cannot; does nothing where the
+  // file system cannot allocate ahead. Called by the writer only.
+  void probe_space(int64_t bytes);
   void flush();  // fdatasync the log, flush the indexes
   // fdatasync the log only: what acks=all waits for. Indexes need no sync
   // there, since recovery rebuilds whatever they miss from the log.

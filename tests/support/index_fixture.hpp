@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <keel/plugin.h>
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "plugin_fixture.hpp"
+#include "small_fs.hpp"
 #include "temp_dir.hpp"
 
 namespace keel::test::index_test {
@@ -52,7 +54,14 @@ class IndexFixture : public ::testing::Test {
 
   // `name` is the strategy's; its index file is `<segment prefix><suffix>`.
   IndexFixture(const std::string& name, const std::string& suffix)
-      : plugin_("index", name), dir_("keel-" + name + "-index"), file_(prefix_ + suffix) {}
+      : plugin_("index", name), dir_("keel-" + name + "-index"), suffix_(suffix), file_(prefix_ + suffix) {}
+
+  // Puts the index file in `dir` (e.g. a SmallFs) instead of the temp dir.
+  void move_to(const std::string& dir) {
+    close();
+    prefix_ = dir + "/00000000000000001000";
+    file_ = prefix_ + suffix_;
+  }
 
   void TearDown() override { close(); }
 
@@ -113,6 +122,42 @@ class IndexFixture : public ::testing::Test {
   // recovering segment does.
   virtual void replay_from_recovery() = 0;
 
+  // On a file system with no free block (`fs` filled), appends of batches
+  // 0, 1, ... (one entry each) go on until the index needs a new page. That
+  // on_append must fail with NO_SPACE naming the file, not die of SIGBUS;
+  // the entries before it stay; after the kernel's cut-back (truncate) and
+  // with the space back, appends go on.
+  template <class MaxTimestampOf>
+  void expect_full_disk_is_an_error(SmallFs& fs, MaxTimestampOf max_timestamp_of) {
+    int i = 0;
+    keel_status s = KEEL_OK;
+    keel_error err{};
+    int64_t held = 0;  // entries after the last append that worked
+    for (; i < 100000; ++i) {
+      keel_batch_info b = batch(i, max_timestamp_of(i));
+      err = {};
+      s = vt_->on_append(index_, &b, &err);
+      if (s != KEEL_OK) break;
+      held = entries();
+    }
+    ASSERT_EQ(s, KEEL_ERR_NO_SPACE) << err.message;
+    EXPECT_GE(held, 255) << "the first page filled before the refusal";
+    EXPECT_NE(std::string(err.message).find(file_.string()), std::string::npos) << err.message;
+    EXPECT_NE(std::string(err.message).find("No space left on device"), std::string::npos) << err.message;
+    EXPECT_EQ(entries(), held);
+    EXPECT_EQ(recovery(), int64_t{kBatchBytes} * (i - 1));
+    ASSERT_EQ(truncate(int64_t{kBatchBytes} * i), KEEL_OK) << message_;
+    fs.free_filler();
+    append_batches(i, i + 1000, max_timestamp_of);
+    EXPECT_EQ(entries(), held + 1000);
+    EXPECT_GE(allocated_bytes(), std::filesystem::file_size(file_)) << "the mapped file has a hole";
+  }
+  // Disk bytes behind the index file.
+  uintmax_t allocated_bytes() const {
+    struct stat st {};
+    return ::stat(file_.c_str(), &st) == 0 ? static_cast<uintmax_t>(st.st_blocks) * 512 : 0;
+  }
+
   // What recovery over the ten-batch log must make of the file as it stands:
   // keep `kept` entries, replay from `recovery_at`, and leave the file byte
   // for byte as `rebuilt`.
@@ -151,6 +196,7 @@ class IndexFixture : public ::testing::Test {
   std::string message_;
   TempDir dir_;
   std::string prefix_ = dir_.sub("00000000000000001000");
+  std::string suffix_;
   std::filesystem::path file_;
 };
 

@@ -41,6 +41,7 @@
 namespace {
 
 namespace kb = keel::batch;
+using keel::test::LogCapture;
 using ::testing::HasSubstr;
 
 constexpr int64_t kStart = 1'700'000'000'000;

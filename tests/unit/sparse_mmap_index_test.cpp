@@ -16,6 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace keel::test::index_test;
+using keel::test::SmallFs;
 
 // Batch i of the test log: 60 bytes at position 60*i holding offsets
 // 1000+10i .. 1000+10i+9. With interval_bytes = 100, entries land on the
@@ -224,9 +225,10 @@ TEST_F(SparseMmapIndexTest, GrowsPastMaxIndexBytes) {
   expect_entry(lookup(INT64_MAX), batch(99).base_offset, batch(99).position);
 }
 
-TEST_F(SparseMmapIndexTest, PreallocatesMaxIndexBytesAndSealTrims) {
+TEST_F(SparseMmapIndexTest, BacksOnePageAheadAndSealTrims) {
   build_ten_batches();
-  EXPECT_EQ(fs::file_size(file()), 10u * 1024 * 1024);
+  EXPECT_EQ(fs::file_size(file()), 4096u);
+  EXPECT_GE(allocated_bytes(), 4096u) << "room ahead must be backed, not a hole";
   ASSERT_EQ(seal(), KEEL_OK) << message_;
   EXPECT_EQ(fs::file_size(file()), 32u);
   EXPECT_EQ(scan_starts(), kExpectedStarts);
@@ -281,6 +283,43 @@ TEST_F(SparseMmapIndexTest, LookupsRunConcurrentlyWithAppendsAndGrowth) {
   writer.join();
   EXPECT_EQ(bad, 0);
   EXPECT_EQ(entries(), kBatches - 1);
+}
+
+TEST_F(SparseMmapIndexTest, GrowthIsBackedAndStepsAtMostMaxIndexBytes) {
+  ASSERT_EQ(open(0, true, "interval_bytes = 0\nmax_index_bytes = 8192"), KEEL_OK) << message_;
+  // Batch 0, at position 0, takes no entry: batch n takes entry n - 1.
+  append(0, 514);  // one entry more than the first page holds
+  EXPECT_EQ(fs::file_size(file()), 8192u) << "doubled";
+  append(514, 1026);
+  EXPECT_EQ(fs::file_size(file()), 16384u) << "doubled";
+  append(1026, 2050);
+  EXPECT_EQ(fs::file_size(file()), 24576u) << "by max_index_bytes, not doubled";
+  EXPECT_GE(allocated_bytes(), 24576u);
+}
+
+TEST_F(SparseMmapIndexTest, FullDiskIsAnErrorNotASignal) {
+  SmallFs small(256 * 1024);
+  if (!small.mounted()) GTEST_SKIP() << small.why_not();
+  move_to(small.sub(""));
+  ASSERT_EQ(open(0, true, "interval_bytes = 0"), KEEL_OK) << message_;
+  ASSERT_TRUE(small.fill());
+  expect_full_disk_is_an_error(small, [](int i) { return batch(i).max_timestamp; });
+}
+
+TEST_F(SparseMmapIndexTest, OpensWritableOnAFullDisk) {
+  SmallFs small(256 * 1024);
+  if (!small.mounted()) GTEST_SKIP() << small.why_not();
+  ASSERT_TRUE(small.fill());
+  move_to(small.sub(""));
+  // No room ahead: the open still works, the first entry is refused.
+  ASSERT_EQ(open(0, true, "interval_bytes = 0"), KEEL_OK) << message_;
+  append(0, 1);  // position 0: no entry
+  keel_batch_info b = batch(1);
+  keel_error err{};
+  EXPECT_EQ(vt_->on_append(index_, &b, &err), KEEL_ERR_NO_SPACE);
+  small.free_filler();
+  append(1, 10);
+  EXPECT_EQ(entries(), 9);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace keel::test::index_test;
+using keel::test::SmallFs;
 
 // Rising timestamps 1000, 2000, ...: with interval_bytes = 100 the entries
 // are (3000 @ 120), (5000 @ 240), (7000 @ 360), (9000 @ 480).
@@ -285,11 +286,12 @@ TEST_F(TimestampIndexTest, GrowsPastMaxIndexBytes) {
   EXPECT_EQ(fs::file_size(file()), 1600u);
 }
 
-TEST_F(TimestampIndexTest, PreallocatesMaxIndexBytesAndSealTrims) {
+TEST_F(TimestampIndexTest, BacksOnePageAheadAndSealTrims) {
   const auto ts = rising(12);
   ASSERT_EQ(open(0), KEEL_OK) << message_;
   append(ts, 0, 10);
-  EXPECT_EQ(fs::file_size(file()), 10u * 1024 * 1024);
+  EXPECT_EQ(fs::file_size(file()), 4096u);
+  EXPECT_GE(allocated_bytes(), 4096u) << "room ahead must be backed, not a hole";
   ASSERT_EQ(seal(), KEEL_OK) << message_;
   EXPECT_EQ(fs::file_size(file()), 64u);
   expect_entry(lookup(INT64_MAX), 1080, 480, 9000);
@@ -309,6 +311,16 @@ TEST_F(TimestampIndexTest, CloseWithRemoveDeletesTheFile) {
 
 TEST_F(TimestampIndexTest, WrongTypedSettingFailsOpenWithAMessage) {
   expect_wrong_typed_setting_fails_open("max_index_bytes");
+}
+
+TEST_F(TimestampIndexTest, FullDiskIsAnErrorNotASignal) {
+  SmallFs small(256 * 1024);
+  if (!small.mounted()) GTEST_SKIP() << small.why_not();
+  move_to(small.sub(""));
+  ASSERT_EQ(open(0, true, "interval_bytes = 0"), KEEL_OK) << message_;
+  ASSERT_TRUE(small.fill());
+  // Rising timestamps: every batch raises the maximum, so each gets an entry.
+  expect_full_disk_is_an_error(small, [](int i) { return int64_t{5000} + i; });
 }
 
 }  // namespace

@@ -17,8 +17,15 @@ namespace {
   const bool full = err == ENOSPC || err == EDQUOT;
   throw sdk::Error(full ? KEEL_ERR_NO_SPACE : KEEL_ERR_IO,
                    what + " of index file '" + path + "' failed: " + std::strerror(err) +
-                       (full ? "; free disk space (the index is rebuilt from the log if deleted)"
+                       (full ? "; free space on its file system or lower retention"
                              : "; check the data directory's permissions and disk"));
+}
+
+// Where the data at the start of the file ends: its first hole, or its
+// size where the file system cannot tell.
+size_t data_end(int fd, size_t size) {
+  const off_t hole = ::lseek(fd, 0, SEEK_HOLE);
+  return hole < 0 ? size : std::min(size, static_cast<size_t>(hole));
 }
 
 }  // namespace
@@ -33,13 +40,9 @@ EntryFile::EntryFile(std::string path, size_t entry_size) : path_(std::move(path
   try {
     struct stat st {};
     if (::fstat(fd_, &st) != 0) fail_errno(errno, "stat", path_);
-    const auto size = static_cast<size_t>(st.st_size);
-    stray_bytes_cut_ = size % entry_size_;
-    if (stray_bytes_cut_ != 0) {
-      set_length(size - stray_bytes_cut_);
-    } else {
-      map(size);
-    }
+    length_ = static_cast<size_t>(st.st_size);
+    stray_bytes_cut_ = length_ % entry_size_;
+    map(data_end(fd_, length_) / entry_size_ * entry_size_);
   } catch (...) {
     ::close(fd_);
     throw;
@@ -57,15 +60,26 @@ bool EntryFile::blank(size_t i) const {
 }
 
 void EntryFile::reshape(size_t used, size_t capacity) {
-  // Cutting to `used` first turns every later slot into a hole that reads
-  // as zeros, whatever garbage it held.
-  if (mapped_ != used * entry_size_) set_length(used * entry_size_);
-  if (capacity > used) set_length(capacity * entry_size_);
+  // Cutting to `used` first drops every later slot, whatever garbage or
+  // holes it held; growing then backs zeroed blocks.
+  if (length_ != used * entry_size_) shrink(used * entry_size_);
+  if (capacity > used) grow(capacity * entry_size_);
 }
 
-void EntryFile::reserve(size_t needed) {
-  if (needed <= slots()) return;
-  set_length(std::max({needed, slots() * 2, size_t{64}}) * entry_size_);
+void EntryFile::reserve(size_t needed, size_t first, size_t max_step) {
+  const size_t have = slots();
+  if (needed <= have) return;
+  const size_t ample = std::max({needed, first, have + std::min(have, std::max<size_t>(max_step, 1))});
+  try {
+    grow(ample * entry_size_);
+  } catch (const sdk::Error& e) {
+    if (e.code() != KEEL_ERR_NO_SPACE || ample == needed) throw;
+    grow(needed * entry_size_);
+  }
+}
+
+void EntryFile::clear(size_t from, size_t to) {
+  if (to > from) std::memset(slot(from), 0, (to - from) * entry_size_);
 }
 
 void EntryFile::sync(size_t used) {
@@ -82,20 +96,37 @@ void EntryFile::remove() {
   if (::unlink(path_.c_str()) != 0 && errno != ENOENT) fail_errno(errno, "delete", path_);
 }
 
-void EntryFile::set_length(size_t bytes) {
+void EntryFile::shrink(size_t bytes) {
   unmap();
   if (::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) {
     const int err = errno;
-    // Stay usable at the old length so the index keeps serving lookups.
-    struct stat st {};
-    if (::fstat(fd_, &st) == 0) {
-      try {
-        map(static_cast<size_t>(st.st_size) / entry_size_ * entry_size_);
-      } catch (...) {
-      }
+    // Stay usable: what is mapped below the old length is still backed.
+    try {
+      map(std::min(bytes, data_end(fd_, length_) / entry_size_ * entry_size_));
+    } catch (...) {
     }
-    fail_errno(err, "resize to " + std::to_string(bytes) + " bytes", path_);
+    fail_errno(err, "cut to " + std::to_string(bytes) + " bytes", path_);
   }
+  length_ = bytes;
+  map(bytes);
+}
+
+void EntryFile::grow(size_t bytes) {
+  // Allocate before touching the mapping: a refusal leaves it as it was.
+  const int err = ::posix_fallocate(fd_, static_cast<off_t>(length_), static_cast<off_t>(bytes - length_));
+  if (err != 0) {
+    // Give back whatever part was allocated before the refusal. Should that
+    // fail, the file keeps a longer tail that is not mapped, which the next
+    // open cuts.
+    const int cut = ::ftruncate(fd_, static_cast<off_t>(length_));
+    (void)cut;
+    fail_errno(err,
+               "growing from " + std::to_string(length_) + " to " + std::to_string(bytes) + " bytes (" +
+                   std::to_string(bytes - length_) + " more)",
+               path_);
+  }
+  length_ = bytes;
+  unmap();
   map(bytes);
 }
 

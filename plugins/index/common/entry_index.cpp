@@ -39,9 +39,24 @@ EntryIndex::EntryIndex(const sdk::Host& host, const keel_index_open_args& args, 
                " entries and dropped the rest, " + "because entry " + std::to_string(count_) + " " + why +
                "; they are rebuilt from the log");
   }
-  const size_t preallocated = static_cast<size_t>(settings_.max_index_bytes) / layout_.entry_size;
-  file_.reshape(count_, args.writable ? std::max(preallocated, count_ + 1) : count_);
+  file_.reshape(count_, count_);
   sealed_ = args.writable == 0;
+  if (!sealed_) {
+    try {
+      grow_for(count_ + 1);
+    } catch (const sdk::Error& e) {
+      // Room ahead is only a head start: on a full disk the index opens
+      // without it, and the on_append that needs a slot reports NO_SPACE.
+      if (e.code() != KEEL_ERR_NO_SPACE) throw;
+    }
+  }
+}
+
+void EntryIndex::grow_for(size_t needed) {
+  const size_t step =
+      std::max<size_t>(1, static_cast<size_t>(settings_.max_index_bytes) / layout_.entry_size);
+  const size_t page = std::max<size_t>(1, 4096 / layout_.entry_size);
+  file_.reserve(needed, std::min(page, step), step);
 }
 
 EntryIndex::~EntryIndex() {
@@ -73,8 +88,14 @@ size_t EntryIndex::count_valid(int64_t log_size, std::string* why) const {
 bool EntryIndex::drop_entries_from(int64_t log_size) {
   const size_t keep = partition_point([&](size_t i) { return layout_.position(file_.slot(i)) < log_size; });
   if (keep == count_) return false;
+  if (sealed_) {
+    file_.reshape(keep, keep);
+  } else {
+    // Zeroing in place keeps the file's blocks: growing back later would
+    // need disk space, which a cut-back after a failed append may lack.
+    file_.clear(keep, count_);
+  }
   count_ = keep;
-  file_.reshape(count_, sealed_ ? count_ : std::max(file_.slots(), count_ + 1));
   return true;
 }
 

@@ -1,7 +1,7 @@
 // The part of an index that lives in one EntryFile and is the same for every
 // built-in layout: opening (path, settings, keeping only the trustworthy
-// entries and saying why the rest went), preallocating while the segment is
-// active, trimming on seal and close, flush, delete. A plugin adds its entry
+// entries and saying why the rest went), keeping room ahead while the segment
+// is active, trimming on seal and close, flush, delete. A plugin adds its entry
 // layout, when to add an entry, and its lookups.
 //
 // Threads: mu_ guards the mapping and all state, the subclass's included;
@@ -62,6 +62,11 @@ class EntryIndex : public sdk::Index {
     (void)log_size;
     (void)dropped;
   }
+
+  // Makes room for at least `needed` entries: starting at one page, then
+  // doubling, by at most max_index_bytes at a time. Throws NO_SPACE when the
+  // disk cannot back even `needed`.
+  void grow_for(size_t needed);
 
   int64_t last_position() const { return count_ == 0 ? 0 : layout_.position(file_.slot(count_ - 1)); }
 

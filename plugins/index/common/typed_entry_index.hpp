@@ -34,7 +34,7 @@ class TypedEntryIndex : public EntryIndex {
   Entry read(size_t i) const { return Entry::decode(file_.slot(i)); }
   // Adds `e` after the last entry, growing the file when it is full.
   void push_back(const Entry& e) {
-    file_.reserve(count_ + 1);
+    grow_for(count_ + 1);
     e.encode(file_.slot(count_));
     ++count_;
   }
