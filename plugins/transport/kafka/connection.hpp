@@ -40,6 +40,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Called on the strand (Responder posts here).
   void complete(uint64_t slot, std::optional<std::vector<Chunk>> body, bool flexible_header,
                 bool close_after);
+  // Decodes one request frame (the bytes after its size) and runs its
+  // handler; called on the strand for each frame read. Public for the
+  // request fuzzer (tests/fuzz/kafka_request.cpp), which feeds frames here.
+  void dispatch(std::shared_ptr<Frame> frame);
 
  private:
   struct Slot {
@@ -55,7 +59,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void read_size();
   void read_body(uint32_t size);
-  void dispatch(std::shared_ptr<Frame> frame);
   void write_ready();
   struct Outgoing;
   void send_chunks(const std::shared_ptr<Outgoing>& out);
