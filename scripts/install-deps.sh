@@ -17,6 +17,8 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev kcat python3 python3-kafka curl
+  # fuzzing and sanitizer builds (scripts/fuzz.sh, scripts/sanitize.sh)
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 
 missing=()
