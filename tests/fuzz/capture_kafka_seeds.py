@@ -122,7 +122,8 @@ def main():
         a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "seeds")])
         a.list_consumer_groups()
         a.describe_consumer_groups(["py-group"])
-        a.list_consumer_group_offsets("py-group")
+        from kafka.structs import TopicPartition
+        a.list_consumer_group_offsets("py-group", partitions=[TopicPartition("seeds", 0)])
         a.delete_topics(["seeds2"])
         a.close()
     os.makedirs(out_dir, exist_ok=True)
