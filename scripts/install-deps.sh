@@ -19,6 +19,8 @@ packages=(
   librdkafka-dev kcat python3 python3-kafka curl
   # power-loss tests: the keel-lazyfs FUSE file system
   libfuse3-dev fuse3
+  # fuzzing and sanitizer builds (scripts/fuzz.sh, scripts/sanitize.sh)
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 
 missing=()

@@ -1,11 +1,39 @@
 #!/usr/bin/env bash
 # Installs the dependencies (needs root on a fresh machine), builds everything
-# including the tests, and runs the whole suite with ctest: the unit tests and
-# the integration tests that start the real broker. Exits with ctest's status.
+# including the tests, and runs, in this order:
+#   1. every libFuzzer target for a bounded time under ASan+UBSan
+#      (scripts/fuzz.sh; KEEL_CI_FUZZ_SECONDS per target, default 30);
+#   2. the integration suite against an ASan+UBSan build of the broker
+#      (scripts/sanitize.sh asan; skipped with KEEL_CI_SANITIZE=0);
+#   3. the whole suite with ctest on the normal build: the unit tests and the
+#      integration tests that start the real broker.
+# Every step runs even when an earlier one failed; the exit status is
+# non-zero if any failed. ctest's summary of step 3 comes last.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/install-deps.sh
 bash scripts/build.sh -DKEEL_BUILD_TESTS=ON
-exec ctest --test-dir build --output-on-failure -j2 --timeout 600
+
+failed=()
+step() {
+  local name="$1" start=$SECONDS
+  shift
+  echo "==== $name"
+  if "$@"; then
+    echo "==== $name: passed in $((SECONDS - start)) s"
+  else
+    echo "==== $name: FAILED after $((SECONDS - start)) s"
+    failed+=("$name")
+  fi
+}
+step fuzz bash scripts/fuzz.sh "${KEEL_CI_FUZZ_SECONDS:-30}"
+if [ "${KEEL_CI_SANITIZE:-1}" != 0 ]; then
+  step "integration under ASan+UBSan" bash scripts/sanitize.sh asan
+fi
+step "unit and integration tests" ctest --test-dir build --output-on-failure -j2 --timeout 600
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "run-tests: failed: ${failed[*]}" >&2
+  exit 1
+fi

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import unittest
 
-from keel_harness import wait_until  # noqa: F401  (shared polling with a deadline)
+from keel_harness import check_no_sanitizer_report, wait_until  # noqa: F401  (wait_until: shared polling)
 
 
 class Paths:
@@ -78,6 +78,7 @@ def tool(*args, timeout=120):
     """Runs keel-tool; fails the test on a non-zero exit. Returns stdout."""
     p = subprocess.run([PATHS.tool, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        errors="replace", timeout=timeout)
+    check_no_sanitizer_report(p.stderr, "keel-tool " + " ".join(args))
     if p.returncode != 0:
         raise AssertionError(f"keel-tool {' '.join(args)} exited {p.returncode}:\n{p.stderr[-4000:]}")
     return p.stdout
@@ -131,7 +132,9 @@ class BrokerProcess:
 
     def wait_exit(self, timeout=30):
         try:
-            return self.proc.wait(timeout)
+            code = self.proc.wait(timeout)
+            check_no_sanitizer_report(self.output(), "keel")
+            return code
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -146,6 +149,7 @@ class BrokerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        check_no_sanitizer_report(self.output(), "keel")
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

@@ -46,6 +46,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+# How ASan, LSan, UBSan and TSan start a report. In the sanitizer builds
+# (scripts/sanitize.sh) a report stops the process (halt_on_error) and goes
+# to its stderr, which the broker's log file holds; the harness fails the
+# test with it, even when the test itself went on to pass.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                     "ERROR: ThreadSanitizer", ": runtime error: ")
+
+
+def check_no_sanitizer_report(text, who):
+    """Raises AssertionError with the first sanitizer report in `text`."""
+    found = [i for i in (text.find(m) for m in SANITIZER_MARKERS) if i >= 0]
+    if found:
+        start = text.rfind("\n", 0, min(found)) + 1
+        raise AssertionError(f"sanitizer report from {who}:\n{text[start:start + 12000]}")
+
+
 def wait_until(condition, timeout, what):
     """Polls `condition` until it returns a truthy value or `timeout` passes."""
     deadline = time.monotonic() + timeout
@@ -139,7 +155,9 @@ class Broker:
                 self.proc.kill()
                 raise AssertionError("keel did not stop within %ss of SIGTERM:\n%s"
                                      % (timeout, self.log_text()[-4000:]))
-            assert self.proc.returncode == 0, f"keel exited with {self.proc.returncode}"
+            check_no_sanitizer_report(self.log_text(), "keel")
+            assert self.proc.returncode == 0, (f"keel exited with {self.proc.returncode}:\n"
+                                               + self.log_text()[-4000:])
         self.proc = None
 
     def kill(self):
@@ -147,6 +165,7 @@ class Broker:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+        check_no_sanitizer_report(self.log_text(), "keel")
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -157,6 +176,6 @@ class Broker:
     def __exit__(self, *exc):
         if exc[0] is not None:
             print("---- broker log (tail) ----\n" + self.log_text()[-6000:])
-            self.kill()
+            self.kill()  # raises instead if the broker made a sanitizer report
         else:
             self.stop()

@@ -53,6 +53,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Called on the strand (Responder posts here).
   void complete(uint64_t slot, std::optional<std::vector<Chunk>> body, bool flexible_header,
                 bool close_after);
+  // Decodes one request frame (the bytes after its size) and runs its
+  // handler; called on the strand for each frame read. Public for the
+  // request fuzzer (tests/fuzz/kafka_request.cpp), which feeds frames here.
+  void dispatch(std::shared_ptr<Frame> frame);
 
  private:
   struct Slot {
@@ -83,7 +87,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void reject(const std::string& reason);
   void check_deadlines();
   void schedule_check();
-  void dispatch(std::shared_ptr<Frame> frame);
   void write_ready();
   struct Outgoing;
   void send_chunks(const std::shared_ptr<Outgoing>& out);

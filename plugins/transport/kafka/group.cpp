@@ -89,8 +89,10 @@ bool Group::supports_locked(const JoinArgs& args) const {
   // protocols when it rejoins.
   bool others = false;
   std::vector<std::string> common;
-  for (const auto& [id, m] : members_) {
-    if (id == args.member_id) continue;
+  // No structured binding: clang before 16 cannot capture one in the lambda.
+  for (const auto& entry : members_) {
+    const GroupMember& m = entry.second;
+    if (entry.first == args.member_id) continue;
     if (!others) {
       for (const auto& p : m.protocols) common.push_back(p.name);
       others = true;

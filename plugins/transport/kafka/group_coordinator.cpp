@@ -23,8 +23,12 @@ std::shared_ptr<Group> GroupCoordinator::find(const std::string& group_id) const
 
 namespace {
 
+// protocol_type is whatever bytes the client sent; invalid UTF-8 is stored
+// with U+FFFD in its place (as Kafka's own string decoding does) rather than
+// making dump() throw in the middle of a JoinGroup.
 std::string format_persisted(const Group::Persisted& p) {
-  return nlohmann::json{{"generation", p.generation}, {"protocol_type", p.protocol_type}}.dump();
+  return nlohmann::json{{"generation", p.generation}, {"protocol_type", p.protocol_type}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::optional<Group::Persisted> parse_persisted(const std::string& text) {

@@ -21,6 +21,8 @@ constexpr int32_t kXerialVersion = 1;
 constexpr int32_t kXerialCompatibleVersion = 1;
 // snappy-java's default block size, the one the Java client writes with.
 constexpr size_t kXerialBlockSize = 32 * 1024;
+// Bytes out per byte in, at most (64 / 3, rounded up).
+constexpr size_t kMaxExpansion = 22;
 
 void put_int32(std::string& out, int32_t v) {
   uint8_t b[4];
@@ -33,6 +35,14 @@ void append_raw_block(BoundedOutput& out, const uint8_t* block, size_t len, cons
   size_t n = 0;
   if (!snappy::GetUncompressedLength(src, len, &n)) {
     corrupt("snappy", "the length preamble of " + where + " is malformed");
+  }
+  // No snappy element yields more than 64 bytes from 3 (a copy with a 2-byte
+  // offset), so a block inflates at most 64/3 times. A preamble claiming
+  // more is corrupt: refused before the output is allocated, or a few bytes
+  // would make us zero-fill up to the cap (64 MiB) for nothing.
+  if (n / kMaxExpansion > len) {
+    corrupt("snappy", "the length preamble of " + where + " claims " + std::to_string(n) + " bytes from " +
+                          std::to_string(len) + ", more than snappy can encode in them");
   }
   uint8_t* dst = out.append(n);  // checks the cap before the block is inflated
   if (!snappy::RawUncompress(src, len, reinterpret_cast<char*>(dst))) {

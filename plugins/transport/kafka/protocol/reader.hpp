@@ -60,9 +60,9 @@ class Reader {
   }
   // Compact strings: uvarint(length + 1), 0 = null.
   std::optional<std::string> compact_nullable_string() {
-    uint64_t n = uvarint();
-    if (n == 0) return std::nullopt;
-    return str(static_cast<size_t>(n - 1));
+    const int64_t n = compact_length();
+    if (n < 0) return std::nullopt;
+    return str(static_cast<size_t>(n));
   }
   std::string compact_string() {
     auto s = compact_nullable_string();
@@ -77,7 +77,7 @@ class Reader {
   // Bytes: int32 length (-1 null) or compact. Returned as a view into the
   // request buffer, valid while the request lives.
   std::optional<std::string_view> nullable_bytes(bool flexible) {
-    int64_t n = flexible ? static_cast<int64_t>(uvarint()) - 1 : int32();
+    const int64_t n = flexible ? compact_length() : int32();
     if (n < 0) return std::nullopt;
     const uint8_t* b = take(static_cast<size_t>(n));
     return std::string_view(reinterpret_cast<const char*>(b), static_cast<size_t>(n));
@@ -88,10 +88,22 @@ class Reader {
   // null. Rejects lengths that could not fit in what remains (each element
   // takes at least one byte), so a hostile length cannot make us allocate.
   int32_t array_length(bool flexible) {
-    int64_t n = flexible ? static_cast<int64_t>(uvarint()) - 1 : int32();
+    const int64_t n = flexible ? compact_length() : int32();
     if (n < -1) throw ProtocolError("negative array length");
     if (n > static_cast<int64_t>(remaining())) throw ProtocolError("array length beyond the request");
     return static_cast<int32_t>(n);
+  }
+
+  // A compact length: uvarint(n + 1), 0 = null (returned as -1). One
+  // beyond what remains is refused here, before it is used: a uvarint near
+  // 2^64 would otherwise wrap to a negative length and read as null.
+  int64_t compact_length() {
+    const uint64_t u = uvarint();
+    if (u > static_cast<uint64_t>(remaining()) + 1) {
+      throw ProtocolError("compact length " + std::to_string(u - 1) + " beyond the request (" +
+                          std::to_string(remaining()) + " bytes left)");
+    }
+    return static_cast<int64_t>(u) - 1;
   }
 
   // Tagged fields: skipped (Keel reads none yet).

@@ -1,0 +1,6 @@
+// Fuzzes lz4 decompression of a records section (see codec_decompress.hpp).
+#include "codec_decompress.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return keel::fuzz::fuzz_decompress(keel::batch::Compression::Lz4, data, size);
+}
