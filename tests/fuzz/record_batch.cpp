@@ -14,6 +14,8 @@
 #include <keel/record_batch.hpp>
 #include <string>
 
+#include "batch_validator.hpp"
+
 namespace {
 
 namespace kb = keel::batch;
@@ -27,8 +29,22 @@ void check(bool ok, const char* what) {
 }
 
 void decode_all(const uint8_t* data, size_t size) {
-  (void)kb::validate(data, size);
+  const bool intact = kb::validate(data, size).empty();
   (void)kb::parse_header(data, size);
+  // A batch the produce validation accepts must decode, records and all:
+  // consumers would otherwise be handed a batch they cannot read.
+  if (intact) {
+    const auto h = *kb::parse_header(data, size);
+    if (keel::check_produced_batch(h, data, keel::BatchRules{false}).ok()) {
+      try {
+        const auto records = keel::codec::decode_batch(data, h.total_size(), size_t{64} << 20);
+        check(records.size() == static_cast<size_t>(h.records_count), "a validated batch decodes to fewer records");
+      } catch (const keel::sdk::Error& e) {
+        std::fprintf(stderr, "validated batch does not decode: %s\n", e.what());
+        std::abort();
+      }
+    }
+  }
   try {
     (void)kb::decode(data, size);
   } catch (const keel::sdk::Error&) {
