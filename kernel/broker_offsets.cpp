@@ -113,7 +113,17 @@ void Broker::load_offsets(Topic& topic) {
       return true;
     };
     try {
-      log->for_each_batch(visit);
+      // Damage the segment walk finds (a CRC that fails, an unreadable
+      // header) is quarantined and logged by the segment; here it costs the
+      // commits in it, as for an undecodable batch above.
+      log->for_each_batch(visit, [&](const DamagedRange& d) {
+        ++skipped_batches;
+        spdlog::warn(
+            "{}: skipping damaged data, {}; the offsets committed in it are lost, and each group/partition "
+            "it held falls back to its newest commit elsewhere in the topic (or to the consumer's "
+            "auto.offset.reset); check the disk that holds '{}'",
+            log->name(), d.describe(), log->dir());
+      });
     } catch (const Error& e) {
       fail(e.code(), "cannot load the committed consumer offsets from " + log->name() + ": " + e.what() +
                          "; the broker needs them to start: move the damaged segment file out of '" +
