@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "../../plugins/transport/http/errors.hpp"
+#include "../../plugins/transport/http/json_body.hpp"
 #include "../../plugins/transport/http/json_records.hpp"
 #include "../../plugins/transport/http/query.hpp"
 #include "../../plugins/transport/http/settings_toml.hpp"

@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Services services(keel::sdk::Host(keel::fuzz::refusing_host()), Settings{}, keel::fuzz::refusing_broker());
   {
     auto conn = std::make_shared<Connection>(services, asio::ip::tcp::socket(services.io),
-                                             asio::make_strand(services.io));
+                                             keel::transport::Ticket{}, asio::make_strand(services.io));
     auto frame = std::make_shared<Frame>(data, data + size);
     conn->dispatch(frame);
     services.io.poll();  // the answers the handlers posted
