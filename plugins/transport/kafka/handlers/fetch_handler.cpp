@@ -124,8 +124,10 @@ class FetchCall : public std::enable_shared_from_this<FetchCall> {
           p.marks = keel_watermarks{sizeof(keel_watermarks), -1, -1, -1};
           failed_ = true;
           if (s != KEEL_ERR_NOT_FOUND && s != KEEL_ERR_OUT_OF_RANGE) {
-            services_.host.warn("fetch from " + t.name + "-" + std::to_string(p.index) + " at offset " +
-                                std::to_string(p.fetch_offset) + " failed: " + err.message);
+            // A consumer stuck on damaged offsets retries for as long as it
+            // runs: bounded, like other lines a client can cause.
+            services_.client_log.warn("fetch from " + t.name + "-" + std::to_string(p.index) + " at offset " +
+                                      std::to_string(p.fetch_offset) + " failed: " + err.message);
           }
           continue;
         }
