@@ -10,7 +10,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
+
+# The integration harness's condition wait (a deadline, no fixed sleeps).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "integration"))
+from keel_harness import wait_until  # noqa: E402
 
 SKIP_CODE = 77
 CTL = ".lazyfs-ctl"
@@ -18,15 +21,6 @@ CTL = ".lazyfs-ctl"
 
 def binary(build_dir):
     return os.path.join(build_dir, "tests", "tools", "keel-lazyfs")
-
-
-def wait_for(condition, timeout, what):
-    """Polls `condition` until it is truthy or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 class LazyFs:
@@ -62,7 +56,7 @@ class LazyFs:
                                      + self.log_text()[-2000:])
             return os.path.ismount(self.mountpoint)
 
-        wait_for(mounted, timeout, f"keel-lazyfs to mount {self.mountpoint}")
+        wait_until(mounted, timeout, f"keel-lazyfs to mount {self.mountpoint}")
         return self
 
     def control(self, command):
@@ -82,13 +76,13 @@ class LazyFs:
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            deadline = time.monotonic() + timeout
             # The broker just killed may still hold the mount for a moment.
-            while subprocess.run(["fusermount3", "-u", self.mountpoint], stderr=subprocess.PIPE).returncode != 0:
-                if time.monotonic() > deadline:
-                    subprocess.run(["fusermount3", "-u", "-z", self.mountpoint])
-                    break
-                time.sleep(0.05)
+            try:
+                wait_until(lambda: subprocess.run(["fusermount3", "-u", self.mountpoint],
+                                                  stderr=subprocess.PIPE).returncode == 0,
+                           timeout, f"{self.mountpoint} to unmount")
+            except AssertionError:
+                subprocess.run(["fusermount3", "-u", "-z", self.mountpoint])
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
