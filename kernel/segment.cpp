@@ -302,7 +302,7 @@ bool Segment::batch_at(int64_t position, int64_t base, int64_t limit) const {
   return base < 0 || h->base_offset == base;
 }
 
-int64_t Segment::open_indexes(bool writable, SegmentRecovery& result) {
+int64_t Segment::open_indexes(bool writable) {
   const int64_t log_size = size_.load();
   int64_t replay_from = log_size;
   for (const auto& spec : specs_) {
@@ -353,7 +353,6 @@ int64_t Segment::open_indexes(bool writable, SegmentRecovery& result) {
           "which holds no such batch); rebuilding it from the log",
           spec.strategy.name, path_, entry, e.position);
       inst.vt->truncate(inst.handle, 0, nullptr);
-      result.index_rebuilt = true;
     }
     replay_from = std::min(replay_from, std::max<int64_t>(0, inst.vt->recovery_position(inst.handle)));
   }
@@ -372,7 +371,7 @@ SegmentRecovery Segment::recover(const RecoverOptions& o) {
     verified_.verified_from(size_.load());
   }
   const int64_t log_size = size_.load();
-  int64_t replay_from = open_indexes(o.writable, result);
+  int64_t replay_from = open_indexes(o.writable);
   // Without indexes nothing remembers where batches end; without a time
   // index nothing summarises the timestamps before the replay point, and
   // max_timestamp() (retention, find_time) must cover every batch.

@@ -46,7 +46,6 @@ struct SegmentRecovery {
   int64_t truncated_bytes = 0;    // torn/corrupt tail dropped
   int64_t batches_scanned = 0;    // batches read to catch indexes up
   std::string truncation_reason;  // why the tail was dropped
-  bool index_rebuilt = false;     // an index disagreed with the log
 };
 
 // How Segment::recover treats what it finds.
@@ -176,7 +175,7 @@ class Segment {
   void verify_batches(const RecoverOptions& o, SegmentRecovery& result);
   // Opens the indexes; checks their newest entries against the log and
   // empties those that disagree. Returns where the replay must start.
-  int64_t open_indexes(bool writable, SegmentRecovery& result);
+  int64_t open_indexes(bool writable);
   // The header at `position` is a batch of this segment (with base offset
   // `base` when base >= 0).
   bool batch_at(int64_t position, int64_t base, int64_t limit) const;
