@@ -30,9 +30,9 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "plugin_registry.hpp"
-#include "segment.hpp"
+#include "common/clock.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "storage/segment.hpp"
 #include "topic.hpp"
 
 namespace {

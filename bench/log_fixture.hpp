@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
-#include "partition_log.hpp"
-#include "plugin_config.hpp"
-#include "plugin_registry.hpp"
+#include "plugins/plugin_config.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "storage/partition_log.hpp"
 
 namespace keel::bench {
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "batch_validator.hpp"
 #include "log_fixture.hpp"
+#include "storage/batch_validator.hpp"
 
 namespace {
 

@@ -11,9 +11,9 @@
 #include <set>
 #include <sstream>
 
-#include "error.hpp"
-#include "file_util.hpp"
-#include "plugin_config.hpp"
+#include "common/error.hpp"
+#include "common/file_util.hpp"
+#include "plugins/plugin_config.hpp"
 
 namespace keel {
 namespace fs = std::filesystem;

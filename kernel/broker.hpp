@@ -26,13 +26,13 @@
 #include <thread>
 #include <vector>
 
-#include "clock.hpp"
-#include "config.hpp"
-#include "flusher.hpp"
-#include "group_offsets.hpp"
-#include "metrics.hpp"
-#include "plugin_registry.hpp"
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "groups/group_offsets.hpp"
+#include "observability/metrics.hpp"
+#include "plugins/plugin_registry.hpp"
 #include "request_budget.hpp"
+#include "storage/flusher.hpp"
 #include "topic.hpp"
 
 namespace keel {

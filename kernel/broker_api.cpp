@@ -8,8 +8,8 @@
 #include <cstring>
 
 #include "broker.hpp"
-#include "error.hpp"
-#include "plugin_config.hpp"
+#include "common/error.hpp"
+#include "plugins/plugin_config.hpp"
 
 struct keel_watch {
   std::shared_ptr<keel::PartitionLog> log;

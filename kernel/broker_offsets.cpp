@@ -10,10 +10,10 @@
 #include <keel/record_batch.hpp>
 
 #include "broker.hpp"
-#include "error.hpp"
-#include "file_util.hpp"
-#include "legacy_offsets_journal.hpp"
-#include "offset_records.hpp"
+#include "common/error.hpp"
+#include "common/file_util.hpp"
+#include "groups/legacy_offsets_journal.hpp"
+#include "groups/offset_records.hpp"
 
 namespace keel {
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "broker.hpp"
-#include "config.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
+#include "config/config.hpp"
 
 namespace po = boost::program_options;
 

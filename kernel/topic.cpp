@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <filesystem>
 
-#include "error.hpp"
-#include "log_rewriter.hpp"
+#include "common/error.hpp"
+#include "storage/log_rewriter.hpp"
 
 namespace keel {
 namespace {

@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "config.hpp"
-#include "partition_log.hpp"
-#include "plugin_config.hpp"
-#include "plugin_registry.hpp"
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "plugins/plugin_config.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "storage/partition_log.hpp"
 
 namespace keel {
 

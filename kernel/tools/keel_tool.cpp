@@ -20,8 +20,8 @@
 
 #include "broker.hpp"
 #include "commands.hpp"
-#include "config.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
+#include "config/config.hpp"
 
 namespace po = boost::program_options;
 

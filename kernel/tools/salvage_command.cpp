@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "segment_check.hpp"
+#include "storage/segment_check.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;

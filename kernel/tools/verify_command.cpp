@@ -7,10 +7,10 @@
 #include <regex>
 
 #include "broker.hpp"
-#include "clock.hpp"
 #include "commands.hpp"
-#include "plugin_registry.hpp"
-#include "segment_check.hpp"
+#include "common/clock.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "storage/segment_check.hpp"
 #include "topic.hpp"
 
 namespace po = boost::program_options;

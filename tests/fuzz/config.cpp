@@ -3,7 +3,7 @@
 // "#--set" is also given as one override ("dotted.key=value"). A bad config
 // must end in keel::Error naming what is wrong (main() prints it and exits
 // with status 2); anything else escaping would abort the broker at start.
-#include "config.hpp"
+#include "config/config.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);

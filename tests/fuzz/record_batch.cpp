@@ -14,7 +14,7 @@
 #include <keel/record_batch.hpp>
 #include <string>
 
-#include "batch_validator.hpp"
+#include "storage/batch_validator.hpp"
 
 namespace {
 
@@ -38,7 +38,8 @@ void decode_all(const uint8_t* data, size_t size) {
     if (keel::check_produced_batch(h, data, keel::BatchRules{false}).ok()) {
       try {
         const auto records = keel::codec::decode_batch(data, h.total_size(), size_t{64} << 20);
-        check(records.size() == static_cast<size_t>(h.records_count), "a validated batch decodes to fewer records");
+        check(records.size() == static_cast<size_t>(h.records_count),
+              "a validated batch decodes to fewer records");
       } catch (const keel::sdk::Error& e) {
         std::fprintf(stderr, "validated batch does not decode: %s\n", e.what());
         std::abort();

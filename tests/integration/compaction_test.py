@@ -41,7 +41,7 @@ from kafka.errors import KafkaError  # noqa: E402
 
 CODEC_IDS = {"gzip": 1, "zstd": 4}
 SEGMENT_BYTES = 4096
-# Steps of kernel/log_rewriter.cpp's commit, in order; a crash before
+# Steps of kernel/storage/log_rewriter.cpp's commit, in order; a crash before
 # "after-cleaned-to-swap" rolls the rewrite back, one after rolls it forward.
 CRASH_STEPS = ["after-first-write", "before-renames", "after-cleaned-to-swap", "after-old-renamed",
                "after-swap-to-final", "before-clean-offset", "after-clean-offset"]

@@ -10,9 +10,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "clock.hpp"
-#include "host_services.hpp"
-#include "plugin_config.hpp"
+#include "common/clock.hpp"
+#include "plugins/host_services.hpp"
+#include "plugins/plugin_config.hpp"
 
 namespace keel::test {
 

@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "error.hpp"
-#include "partition_log.hpp"
-#include "plugin_config.hpp"
-#include "plugin_registry.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "plugins/plugin_config.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "storage/partition_log.hpp"
 #include "support/temp_dir.hpp"
 
 namespace keel::test {

@@ -1,8 +1,8 @@
-// Produce-time validation of batch contents (kernel/batch_validator): every
+// Produce-time validation of batch contents (kernel/storage/batch_validator): every
 // check, on batches whose CRC is valid, uncompressed and with each codec;
 // and through PartitionLog::append, that a refused request stores nothing
 // and its message names the topic, partition, batch and record.
-#include "batch_validator.hpp"
+#include "storage/batch_validator.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "clock.hpp"
-#include "error.hpp"
-#include "partition_log.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "storage/partition_log.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "config.hpp"
-#include "error.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "config/config.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {

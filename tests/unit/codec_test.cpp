@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "partition_log.hpp"
+#include "common/clock.hpp"
+#include "storage/partition_log.hpp"
 #include "support/temp_dir.hpp"
 
 namespace keel {

@@ -30,10 +30,10 @@
 #include <vector>
 
 #include "../../plugins/retention/compaction/io_throttle.hpp"
-#include "clock.hpp"
-#include "error.hpp"
-#include "partition_log.hpp"
-#include "plugin_registry.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "storage/partition_log.hpp"
 #include "support/log_capture.hpp"
 #include "support/temp_dir.hpp"
 #include "topic.hpp"

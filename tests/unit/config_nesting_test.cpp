@@ -7,9 +7,9 @@
 
 #include <string>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "toml_depth.hpp"
+#include "common/error.hpp"
+#include "config/config.hpp"
+#include "config/toml_depth.hpp"
 
 namespace keel {
 namespace {

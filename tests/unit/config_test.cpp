@@ -1,4 +1,4 @@
-#include "config.hpp"
+#include "config/config.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,8 +7,8 @@
 #include <fstream>
 #include <utility>
 
-#include "error.hpp"
-#include "plugin_config.hpp"
+#include "common/error.hpp"
+#include "plugins/plugin_config.hpp"
 
 namespace keel {
 namespace {

@@ -15,11 +15,11 @@
 #include <memory>
 #include <string>
 
-#include "clock.hpp"
-#include "error.hpp"
-#include "partition_log.hpp"
-#include "plugin_config.hpp"
-#include "plugin_registry.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "plugins/plugin_config.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "storage/partition_log.hpp"
 #include "support/log_capture.hpp"
 #include "support/small_fs.hpp"
 #include "support/temp_dir.hpp"

@@ -1,6 +1,6 @@
 // GroupOffsetStore: commits, batched flushes into the internal topic's
 // batches, and rebuilding the state from those batches.
-#include "group_offsets.hpp"
+#include "groups/group_offsets.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "clock.hpp"
-#include "error.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
 
 namespace keel {
 namespace {

@@ -1,12 +1,12 @@
 // The reader of the pre-topic offsets journal, used once to migrate it.
-#include "legacy_offsets_journal.hpp"
+#include "groups/legacy_offsets_journal.hpp"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <string>
 
-#include "error.hpp"
+#include "common/error.hpp"
 #include "support/legacy_offsets_journal_writer.hpp"
 #include "support/temp_dir.hpp"
 

@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "error.hpp"
-#include "log_rewriter.hpp"
-#include "partition_log.hpp"
-#include "plugin_registry.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "storage/log_rewriter.hpp"
+#include "storage/partition_log.hpp"
 #include "support/temp_dir.hpp"
 #include "topic.hpp"
 

@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "broker.hpp"
-#include "clock.hpp"
-#include "config.hpp"
-#include "error.hpp"
-#include "legacy_offsets_journal.hpp"
-#include "offset_records.hpp"
-#include "segment.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "config/config.hpp"
+#include "groups/legacy_offsets_journal.hpp"
+#include "groups/offset_records.hpp"
+#include "storage/segment.hpp"
 #include "support/legacy_offsets_journal_writer.hpp"
 #include "support/log_capture.hpp"
 #include "support/temp_dir.hpp"

@@ -1,7 +1,7 @@
 // PartitionLog: offset assignment, reads, rolling, rejection of bad input,
 // time lookups, watches and retention deletes; each test runs with no index
 // and with the built-in sparse-mmap + timestamp indexes.
-#include "partition_log.hpp"
+#include "storage/partition_log.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "error.hpp"
-#include "plugin_config.hpp"
-#include "plugin_registry.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "plugins/plugin_config.hpp"
+#include "plugins/plugin_registry.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {

@@ -1,7 +1,7 @@
 // PluginRegistry: loading good and deliberately broken plugin libraries
 // (built from tests/plugins/), finding strategies by kind and name, and the
 // library lifetime that StrategyRef guarantees.
-#include "plugin_registry.hpp"
+#include "plugins/plugin_registry.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
-#include "clock.hpp"
-#include "error.hpp"
-#include "plugin_config.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "plugins/plugin_config.hpp"
 
 namespace {
 

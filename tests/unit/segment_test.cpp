@@ -1,6 +1,6 @@
 // Segment: one log file of RecordBatch v2 batches, driven directly (offsets
 // already assigned), without and with the built-in index plugins.
-#include "segment.hpp"
+#include "storage/segment.hpp"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "error.hpp"
-#include "plugin_config.hpp"
-#include "plugin_registry.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "plugins/plugin_config.hpp"
+#include "plugins/plugin_registry.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {

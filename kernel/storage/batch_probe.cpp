@@ -1,10 +1,10 @@
-#include "batch_probe.hpp"
+#include "storage/batch_probe.hpp"
 
 #include <unistd.h>
 
 #include <cerrno>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace keel {
 namespace {

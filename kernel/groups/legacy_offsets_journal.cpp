@@ -1,4 +1,4 @@
-#include "legacy_offsets_journal.hpp"
+#include "groups/legacy_offsets_journal.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -8,7 +8,7 @@
 #include <keel/crc32c.hpp>
 #include <string_view>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace keel {
 

@@ -1,4 +1,4 @@
-#include "log_rewriter.hpp"
+#include "storage/log_rewriter.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace keel {
 namespace fs = std::filesystem;

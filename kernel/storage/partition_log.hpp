@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "config.hpp"
-#include "segment.hpp"
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "storage/segment.hpp"
 
 namespace keel {
 

@@ -1,4 +1,4 @@
-#include "batch_validator.hpp"
+#include "storage/batch_validator.hpp"
 
 #include <utility>
 

@@ -1,6 +1,6 @@
-#include "host_services.hpp"
+#include "plugins/host_services.hpp"
 
-#include "plugin_config.hpp"
+#include "plugins/plugin_config.hpp"
 
 namespace keel {
 namespace {

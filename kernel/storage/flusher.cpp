@@ -1,9 +1,9 @@
-#include "flusher.hpp"
+#include "storage/flusher.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include "error.hpp"
-#include "metrics.hpp"
+#include "common/error.hpp"
+#include "observability/metrics.hpp"
 
 namespace keel {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "damaged_range.hpp"
-#include "segment.hpp"
+#include "storage/damaged_range.hpp"
+#include "storage/segment.hpp"
 
 namespace keel {
 

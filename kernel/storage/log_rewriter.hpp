@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "partition_log.hpp"
+#include "storage/partition_log.hpp"
 
 namespace keel {
 

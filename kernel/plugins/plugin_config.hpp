@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
 
 struct keel_config {
   keel::PluginSettings settings;

@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "batch_probe.hpp"
-#include "damaged_range.hpp"
-#include "plugin_registry.hpp"
-#include "verified_ranges.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "storage/batch_probe.hpp"
+#include "storage/damaged_range.hpp"
+#include "storage/verified_ranges.hpp"
 
 struct iovec;
 

@@ -1,4 +1,4 @@
-#include "partition_log.hpp"
+#include "storage/partition_log.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/uio.h>
@@ -11,10 +11,10 @@
 #include <keel/codec.hpp>
 #include <keel/record_batch.hpp>
 
-#include "batch_validator.hpp"
-#include "error.hpp"
-#include "file_util.hpp"
-#include "log_rewriter.hpp"
+#include "common/error.hpp"
+#include "common/file_util.hpp"
+#include "storage/batch_validator.hpp"
+#include "storage/log_rewriter.hpp"
 
 namespace keel {
 namespace fs = std::filesystem;

@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include "clock.hpp"
-#include "config.hpp"
-#include "partition_log.hpp"
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "storage/partition_log.hpp"
 
 namespace keel {
 

@@ -1,8 +1,8 @@
-#include "offset_records.hpp"
+#include "groups/offset_records.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace keel::offsets {
 

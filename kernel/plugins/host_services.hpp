@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "clock.hpp"
+#include "common/clock.hpp"
 
 namespace keel {
 

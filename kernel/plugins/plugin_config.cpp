@@ -1,4 +1,4 @@
-#include "plugin_config.hpp"
+#include "plugins/plugin_config.hpp"
 
 namespace keel {
 

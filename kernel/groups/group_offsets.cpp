@@ -1,9 +1,9 @@
-#include "group_offsets.hpp"
+#include "groups/group_offsets.hpp"
 
 #include <keel/crc32c.hpp>
 #include <keel/record_batch.hpp>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace keel {
 

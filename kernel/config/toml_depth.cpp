@@ -1,6 +1,6 @@
-#include "toml_depth.hpp"
+#include "config/toml_depth.hpp"
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace keel {
 namespace {

@@ -1,4 +1,4 @@
-#include "file_util.hpp"
+#include "common/file_util.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace keel {
 

@@ -28,8 +28,8 @@
 #include <utility>
 #include <vector>
 
-#include "clock.hpp"
-#include "offset_records.hpp"
+#include "common/clock.hpp"
+#include "groups/offset_records.hpp"
 
 namespace keel {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "clock.hpp"
-#include "host_services.hpp"
+#include "common/clock.hpp"
+#include "plugins/host_services.hpp"
 
 namespace keel {
 

@@ -1,4 +1,4 @@
-#include "plugin_registry.hpp"
+#include "plugins/plugin_registry.hpp"
 
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace keel {
 namespace {

@@ -1,4 +1,4 @@
-#include "config.hpp"
+#include "config/config.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,9 +10,9 @@
 #include <sstream>
 #include <tuple>
 
-#include "error.hpp"
-#include "plugin_config.hpp"
-#include "toml_depth.hpp"
+#include "common/error.hpp"
+#include "config/toml_depth.hpp"
+#include "plugins/plugin_config.hpp"
 
 namespace keel {
 

@@ -1,4 +1,4 @@
-#include "segment.hpp"
+#include "storage/segment.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -15,7 +15,7 @@
 #include <keel/record_batch.hpp>
 #include <limits>
 
-#include "error.hpp"
+#include "common/error.hpp"
 
 namespace keel {
 namespace {

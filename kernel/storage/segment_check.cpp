@@ -1,4 +1,4 @@
-#include "segment_check.hpp"
+#include "storage/segment_check.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -6,8 +6,8 @@
 
 #include <filesystem>
 
-#include "batch_probe.hpp"
-#include "error.hpp"
+#include "common/error.hpp"
+#include "storage/batch_probe.hpp"
 
 namespace keel {
 namespace fs = std::filesystem;
