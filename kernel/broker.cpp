@@ -281,6 +281,7 @@ void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* da
     }
     log = partition(topic_name, p);
     result = log->append(data, len);
+    if (!result.refusal.empty()) fail(KEEL_ERR_INVALID_ARGUMENT, result.refusal);
   } catch (const Error& e) {
     metrics_.counter_add("keel_produce_errors_total", "topic=\"" + topic_name + "\"", 1);
     done(e.code(), e.what(), result);

@@ -4,15 +4,18 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <keel/codec.hpp>
 #include <keel/record_batch.hpp>
 
 #include "common/error.hpp"
 #include "common/file_util.hpp"
+#include "producers/producer_snapshot.hpp"
 #include "storage/batch_validator.hpp"
 #include "storage/log_rewriter.hpp"
 
@@ -176,8 +179,10 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     note_no_space(e.what());
   }
 
-  std::lock_guard lock(segments_mu_);
-  segments_ = std::move(segs);
+  {
+    std::lock_guard lock(segments_mu_);
+    segments_ = std::move(segs);
+  }
   log_start_.store(segments_.front()->base_offset());
   log_end_.store(segments_.back()->next_offset());
   // Unsynced, only what the last run synced is known to be on disk; the
@@ -186,6 +191,96 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   last_flush_ms_.store(clock_->now_ms());
   spdlog::info("{}: opened {} segment(s), offsets {}..{} ({})", name(), segments_.size(), log_start_.load(),
                log_end_.load(), clean ? "clean start" : "checked after an unclean stop");
+  load_producers();
+}
+
+void PartitionLog::load_producers() {
+  const int64_t end = log_end_.load();
+  const auto started = std::chrono::steady_clock::now();
+  int64_t from = log_start_.load();
+  std::string source = "no snapshot";
+  auto snapshots = list_producer_snapshots(dir_);
+  for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
+    const std::string path = producer_snapshot_path(dir_, *it);
+    if (*it > end) {
+      // Written for batches that recovery did not keep: it describes a log
+      // that no longer exists.
+      spdlog::warn("{}: removing producer snapshot '{}': it is past the log end {}", name(), path, end);
+      std::error_code ec;
+      fs::remove(path, ec);
+      continue;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string why;
+    auto producers = in ? decode_producer_snapshot(bytes, *it, &why) : std::nullopt;
+    if (!in) why = "cannot be read";
+    if (!producers) {
+      spdlog::warn("{}: producer snapshot '{}' is unusable ({}); trying an older one, else the log", name(),
+                   path, why);
+      continue;
+    }
+    producers_.restore(std::move(*producers));
+    from = *it;
+    source = "snapshot '" + path + "'";
+    break;
+  }
+  int64_t replayed = 0;
+  std::vector<std::shared_ptr<Segment>> segs;
+  {
+    std::lock_guard lock(segments_mu_);
+    segs = segments_;
+  }
+  for (const auto& seg : segs) {
+    if (seg->next_offset() <= from) continue;
+    seg->for_each_header([&](const batch::Header& h) {
+      if (h.last_offset() >= from) {
+        producers_.replay(h);
+        ++replayed;
+      }
+      return true;
+    });
+  }
+  const size_t expired = producers_.expire(clock_->now_ms(), options_.producer_id_expiration_ms);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+          .count();
+  if (!producers_.producers().empty() || replayed > 0 || expired > 0) {
+    spdlog::info(
+        "{}: idempotent producer state: {} producer(s) from {} and {} batch(es) replayed from offset {} "
+        "({} expired) in {} ms",
+        name(), producers_.producers().size(), source, replayed, from, expired, ms);
+  }
+}
+
+void PartitionLog::snapshot_producers_locked() {
+  const int64_t end = log_end_.load();
+  try {
+    write_producer_snapshot(dir_, end, producers_.producers());
+  } catch (const Error& e) {
+    spdlog::warn(
+        "{}: writing the producer snapshot at offset {} failed ({}); the next start replays the log "
+        "from an older snapshot instead",
+        name(), end, e.what());
+  }
+}
+
+size_t PartitionLog::expire_producers(int64_t now_ms) {
+  std::lock_guard lock(append_mu_);
+  const size_t n = producers_.expire(now_ms, options_.producer_id_expiration_ms);
+  if (n > 0)
+    spdlog::info("{}: forgot {} idempotent producer(s) silent for producer_id_expiration_ms", name(), n);
+  return n;
+}
+
+size_t PartitionLog::producer_count() const {
+  std::lock_guard lock(append_mu_);
+  return producers_.producers().size();
+}
+
+int64_t PartitionLog::max_producer_id() const {
+  std::lock_guard lock(append_mu_);
+  return producers_.max_producer_id();
 }
 
 void PartitionLog::find_gaps(const std::vector<std::shared_ptr<Segment>>& segs) {
@@ -257,6 +352,9 @@ void PartitionLog::roll_locked() {
   while (prev < end && !flushed_.compare_exchange_weak(prev, end)) {
   }
   spdlog::info("{}: rolled to new segment '{}' at offset {}", name(), fresh->path(), end);
+  // The state of every batch before the new segment: a later start replays
+  // from here, not from the log start.
+  snapshot_producers_locked();
 }
 
 AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
@@ -291,15 +389,42 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
     pos += h.total_size();
   }
   if (headers.empty()) fail(KEEL_ERR_INVALID_ARGUMENT, "empty produce for " + name() + ": no record batch");
+  BatchIdentity id;
+  std::string why;
+  if (!identity_of(headers, &id, &why)) {
+    fail(KEEL_ERR_INVALID_ARGUMENT, "rejected produce for " + name() + ": " + why + "; nothing was written");
+  }
 
   std::unique_lock lock(append_mu_);
   if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
+  if (id.idempotent()) {
+    // Under the append lock: the check and the append it allows are one
+    // step, whatever thread or transport the batch came from.
+    const ProducerState::Check check = producers_.check(id);
+    if (check.verdict != ProducerState::Verdict::kAppend) {
+      result.idempotence = check.verdict;
+      result.log_start_offset = log_start_offset();
+      result.records = 0;
+      if (check.verdict == ProducerState::Verdict::kDuplicate) {
+        result.base_offset = check.original.first_offset;
+        result.last_offset = check.original.last_offset;
+      } else {
+        result.refusal = name() + ": producer " + std::to_string(id.producer_id) + " epoch " +
+                         std::to_string(id.epoch) + ", sequences " + std::to_string(id.first_seq) + ".." +
+                         std::to_string(id.last_seq) + ": " + check.why + "; nothing was written";
+      }
+      return result;
+    }
+  }
   try {
     append_locked(data, len, headers, starts, &result);
   } catch (const Error& e) {
     if (e.code() == KEEL_ERR_NO_SPACE) note_no_space(e.what());
     throw;
   }
+  // Only once the batch is in the log: a failed write leaves the state as
+  // it was, so the client's retry is let in.
+  if (id.idempotent()) producers_.record(id, result.base_offset, result.last_offset);
   if (no_space_.exchange(false)) {
     spdlog::info("{}: disk space is back: writes to '{}' succeed again", name(), dir_);
   }
@@ -535,6 +660,11 @@ void PartitionLog::close() {
     }
   } catch (const Error& e) {
     spdlog::error("{}: flush on close failed: {}", name(), e.what());
+  }
+  {
+    // closed_ keeps appends out; the lock is for the guarded state.
+    std::lock_guard lock(append_mu_);
+    snapshot_producers_locked();
   }
   fire_all_watches();
 }

@@ -22,6 +22,7 @@
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
+#include "producers/producer_state.hpp"
 #include "storage/segment.hpp"
 
 namespace keel {
@@ -37,6 +38,9 @@ struct LogOptions {
   // A retention strategy rewrites segments (compaction): offsets missing
   // between segments are expected, not damage.
   bool gaps_expected = false;
+  // Idempotent producers silent for this long are forgotten (Kafka's
+  // producer.id.expiration.ms, default 1 day).
+  int64_t producer_id_expiration_ms = 24LL * 3600 * 1000;
 };
 
 struct AppendResult {
@@ -46,6 +50,12 @@ struct AppendResult {
   int64_t records = 0;
   int64_t bytes = 0;
   int64_t log_start_offset = -1;  // after the append (Kafka's produce answer v5+)
+  // Idempotence (batches with a producer id): kAppend when appended;
+  // kDuplicate when the batch repeats one in the log (nothing was appended,
+  // the offsets are the original's); otherwise the sequence checks refused
+  // it, nothing was appended, and `refusal` says why.
+  ProducerState::Verdict idempotence = ProducerState::Verdict::kAppend;
+  std::string refusal;
 };
 
 // A read pinned to a segment: the file stays readable while this lives.
@@ -70,6 +80,8 @@ class PartitionLog {
   void open(bool clean, int64_t recovery_point);
 
   // Checks, assigns offsets to and appends a buffer of one or more batches.
+  // A batch with a producer id is first checked against the partition's
+  // producer state, under the append lock (see AppendResult::idempotence).
   // Every batch's framing, CRC and contents are checked first
   // (check_produced_batch, batch_validator.hpp). Throws keel::Error
   // (CORRUPT for a wrong CRC or undecodable compression, INVALID_ARGUMENT for
@@ -92,6 +104,13 @@ class PartitionLog {
   // The last write (or the start-up check for room for one batch) found the
   // disk full; cleared by the next append that succeeds.
   bool out_of_space() const { return no_space_.load(std::memory_order_relaxed); }
+
+  // Forgets idempotent producers silent for producer_id_expiration_ms.
+  // Returns how many.
+  size_t expire_producers(int64_t now_ms);
+  // The idempotent producers the partition knows, and the highest id.
+  size_t producer_count() const;
+  int64_t max_producer_id() const;
 
   // fdatasync everything appended so far. Returns the new flushed offset.
   int64_t flush();
@@ -160,6 +179,12 @@ class PartitionLog {
   // with them. Throws (NO_SPACE) and changes nothing if that fails.
   void index_active_locked();
   void notify_watches();
+  // Loads the newest usable producer snapshot at or below the log end and
+  // replays the batch headers after it (open()).
+  void load_producers();
+  // Writes the producer snapshot at the log end (roll, close). A failure is
+  // logged: the next start replays more of the log instead.
+  void snapshot_producers_locked();
 
   const std::string topic_;
   const int32_t partition_;
@@ -167,7 +192,8 @@ class PartitionLog {
   const LogOptions options_;
   const Clock* clock_;
 
-  std::mutex append_mu_;
+  mutable std::mutex append_mu_;
+  ProducerState producers_;  // guarded by append_mu_
   mutable std::mutex segments_mu_;
   std::vector<std::shared_ptr<Segment>> segments_;  // oldest first; last is active
   std::vector<DamagedRange> gaps_;                  // set by open(), then read-only

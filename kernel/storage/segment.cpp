@@ -255,6 +255,15 @@ std::optional<batch::Header> Segment::next_header(
   }
 }
 
+void Segment::for_each_header(const std::function<bool(const batch::Header&)>& visit) const {
+  HeaderWalk w{0, base_offset_};
+  const int64_t limit = size();
+  while (auto h = next_header(w, limit, {})) {
+    if (!visit(*h)) return;
+    w.advance(*h);
+  }
+}
+
 void Segment::HeaderWalk::advance(const batch::Header& h) {
   prev = pos;
   prev_min_base = min_base;

@@ -142,6 +142,12 @@ class Segment {
   void for_each_batch(const std::function<bool(const uint8_t*, size_t)>& visit,
                       const std::function<void(const DamagedRange&)>& on_damage = {}) const;
 
+  // Calls `visit` with the header of each batch below size(), in order,
+  // until it returns false, passing over damage as reads do. Headers only:
+  // CRCs are not checked here (recovery and first reads check them), which
+  // keeps a walk over a whole log to one small read per batch.
+  void for_each_header(const std::function<bool(const batch::Header&)>& visit) const;
+
   // Quarantined ranges found so far (at recovery or by reads), in file order.
   std::vector<DamagedRange> damaged_ranges() const;
   // The file ends in damaged bytes: nothing may be appended after them.
