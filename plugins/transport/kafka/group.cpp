@@ -19,17 +19,19 @@ JoinResult join_error(ErrorCode error, const std::string& member_id) {
 }  // namespace
 
 Group::Group(std::string id, boost::asio::any_io_executor executor,
-             std::chrono::milliseconds initial_rebalance_delay, const sdk::Host& host)
+             std::chrono::milliseconds initial_rebalance_delay, const sdk::Host& host,
+             const GroupClock& clock)
     : id_(std::move(id)),
       initial_rebalance_delay_(initial_rebalance_delay),
       host_(host),
+      clock_(clock),
       timer_(std::move(executor)) {}
 
 // ------------------------------------------------------------------ join
 
 void Group::join(JoinArgs args, JoinCallback done) {
   std::lock_guard lock(mu_);
-  const auto now = Clock::now();
+  const auto now = clock_.now();
   if (!args.member_id.empty() && members_.count(args.member_id) == 0) {
     done(join_error(ErrorCode::kUnknownMemberId, args.member_id));
     return;
@@ -47,7 +49,11 @@ void Group::join(JoinArgs args, JoinCallback done) {
     update_member_locked(m, std::move(args));
     m.awaiting_join.push_back(std::move(done));
     members_.emplace(id, std::move(m));
-    if (state_ != GroupState::kPreparingRebalance) prepare_rebalance_locked(now, "member " + id + " joined");
+    if (state_ != GroupState::kPreparingRebalance) {
+      prepare_rebalance_locked(now, "member " + id + " joined");
+    } else if (initial_delay_) {
+      joined_during_delay_ = true;
+    }
   } else {
     GroupMember& m = members_.at(args.member_id);
     switch (state_) {
@@ -135,7 +141,7 @@ JoinResult Group::result_for_locked(const GroupMember& m) const {
   return r;
 }
 
-void Group::prepare_rebalance_locked(Clock::time_point now, const std::string& reason) {
+void Group::prepare_rebalance_locked(TimePoint now, const std::string& reason) {
   if (state_ == GroupState::kCompletingRebalance) {
     // Members waiting for an assignment of the old generation must rejoin.
     for (auto& [id, m] : members_) {
@@ -149,15 +155,34 @@ void Group::prepare_rebalance_locked(Clock::time_point now, const std::string& r
   std::chrono::milliseconds timeout{0};
   for (const auto& [id, m] : members_) timeout = std::max(timeout, m.rebalance_timeout);
   join_deadline_ = now + timeout;
-  // Kafka's initial delay lets a group of consumers starting together form
-  // in one rebalance instead of one per member.
+  // Kafka's initial delay (KIP-134, group.initial.rebalance.delay.ms) lets a
+  // group of consumers starting together form in one rebalance instead of
+  // one per member.
   join_not_before_ = was_empty ? now + std::min(initial_rebalance_delay_, timeout) : now;
+  initial_delay_ = join_not_before_ > now;
+  joined_during_delay_ = false;
   host_.info("group '" + id_ + "': preparing rebalance after generation " + std::to_string(generation_) +
              " (" + reason + ")");
 }
 
-void Group::try_complete_join_locked(Clock::time_point now, bool force) {
+// KIP-134: "As new members join the group, up to a maximum of
+// max.poll.interval.ms, the rebalance will be delayed further by
+// group.initial.rebalance.delay.ms." As Kafka's InitialDelayedJoin does it:
+// a window in which a new member joined is followed by another window, and
+// none reaches past the rebalance timeout.
+void Group::extend_initial_delay_locked(TimePoint now) {
+  if (!initial_delay_ || now < join_not_before_) return;
+  if (joined_during_delay_ && join_not_before_ < join_deadline_) {
+    join_not_before_ = std::min<TimePoint>(join_not_before_ + initial_rebalance_delay_, join_deadline_);
+    joined_during_delay_ = false;
+    return;
+  }
+  initial_delay_ = false;
+}
+
+void Group::try_complete_join_locked(TimePoint now, bool force) {
   if (state_ != GroupState::kPreparingRebalance) return;
+  if (!force) extend_initial_delay_locked(now);
   const bool all_joined =
       std::all_of(members_.begin(), members_.end(), [](const auto& kv) { return kv.second.joining(); });
   if (!force && !(all_joined && now >= join_not_before_)) return;
@@ -213,7 +238,7 @@ void Group::try_complete_join_locked(Clock::time_point now, bool force) {
 void Group::sync(int32_t generation, const std::string& member_id,
                  const std::vector<MemberAssignment>& assignments, SyncCallback done) {
   std::lock_guard lock(mu_);
-  const auto now = Clock::now();
+  const auto now = clock_.now();
   auto it = members_.find(member_id);
   if (it == members_.end()) {
     done(SyncResult{ErrorCode::kUnknownMemberId, {}});
@@ -261,7 +286,7 @@ ErrorCode Group::heartbeat(int32_t generation, const std::string& member_id) {
   auto it = members_.find(member_id);
   if (it == members_.end()) return ErrorCode::kUnknownMemberId;
   if (generation != generation_) return ErrorCode::kIllegalGeneration;
-  it->second.touch(Clock::now());
+  it->second.touch(clock_.now());
   // Members learn of a pending rebalance here and rejoin.
   return state_ == GroupState::kPreparingRebalance ? ErrorCode::kRebalanceInProgress : ErrorCode::kNone;
 }
@@ -269,7 +294,7 @@ ErrorCode Group::heartbeat(int32_t generation, const std::string& member_id) {
 ErrorCode Group::leave(const std::string& member_id) {
   std::lock_guard lock(mu_);
   if (members_.count(member_id) == 0) return ErrorCode::kUnknownMemberId;
-  const auto now = Clock::now();
+  const auto now = clock_.now();
   remove_member_locked(member_id, ErrorCode::kUnknownMemberId);
   after_member_left_locked(now, "member " + member_id + " left");
   arm_timer_locked(now);
@@ -296,7 +321,7 @@ ErrorCode Group::check_commit(int32_t generation, const std::string& member_id) 
   if (it == members_.end()) return ErrorCode::kUnknownMemberId;
   if (generation != generation_) return ErrorCode::kIllegalGeneration;
   // Allowed while preparing a rebalance: members commit before rejoining.
-  it->second.touch(Clock::now());
+  it->second.touch(clock_.now());
   return ErrorCode::kNone;
 }
 
@@ -314,14 +339,14 @@ void Group::remove_member_locked(const std::string& member_id, ErrorCode error) 
   }
 }
 
-void Group::after_member_left_locked(Clock::time_point now, const std::string& reason) {
+void Group::after_member_left_locked(TimePoint now, const std::string& reason) {
   if (state_ == GroupState::kStable || state_ == GroupState::kCompletingRebalance) {
     prepare_rebalance_locked(now, reason);
   }
   try_complete_join_locked(now, false);
 }
 
-void Group::expire_sessions_locked(Clock::time_point now) {
+void Group::expire_sessions_locked(TimePoint now) {
   std::vector<std::string> expired;
   for (const auto& [id, m] : members_) {
     if (!m.joining() && m.deadline <= now) expired.push_back(id);
@@ -348,8 +373,8 @@ const GroupMember* Group::earliest_member_locked() const {
 // One timer per group wakes at the earliest moment something may be due
 // (a session end, the join deadline); whatever fires re-checks everything
 // and re-arms, so heartbeats only move deadlines and never touch the timer.
-void Group::arm_timer_locked(Clock::time_point now) {
-  auto next = Clock::time_point::max();
+void Group::arm_timer_locked(TimePoint now) {
+  auto next = TimePoint::max();
   for (const auto& [id, m] : members_) {
     if (!m.joining()) next = std::min(next, m.deadline);
   }
@@ -359,17 +384,19 @@ void Group::arm_timer_locked(Clock::time_point now) {
   }
   if (next >= timer_at_) return;  // an earlier wake-up re-arms
   timer_at_ = next;
-  timer_.expires_at(next);
+  // A real timer, in the clock's time: tick() re-reads the clock, so an
+  // early or late wake-up only costs one more wake-up.
+  timer_.expires_after(std::chrono::duration_cast<boost::asio::steady_timer::duration>(next - now));
   timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     if (ec) return;  // re-armed or destroyed
-    if (auto self = weak.lock()) self->on_timer();
+    if (auto self = weak.lock()) self->tick();
   });
 }
 
-void Group::on_timer() {
+void Group::tick() {
   std::lock_guard lock(mu_);
-  const auto now = Clock::now();
-  timer_at_ = Clock::time_point::max();
+  const auto now = clock_.now();
+  timer_at_ = TimePoint::max();
   try_complete_join_locked(now, state_ == GroupState::kPreparingRebalance && now >= join_deadline_);
   expire_sessions_locked(now);
   arm_timer_locked(now);

@@ -3,6 +3,11 @@
 // members have rejoined or the rebalance timeout passes, the leader's
 // SyncGroup hands out assignments, and missed heartbeats end sessions.
 //
+// Time: every deadline is read from the GroupClock given at construction.
+// The asio timer only wakes the group up; tick() then decides from the clock
+// what is due, so a test with a clock of its own drives expiry by advancing
+// it and calling tick(), and a late or early wake-up changes nothing.
+//
 // Thread safety: handlers call in from many connection strands and the
 // timer fires on the I/O pool, so every entry point takes the group's mutex.
 // Callbacks run under it; they only encode and post a response.
@@ -19,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "group_clock.hpp"
 #include "group_member.hpp"
 #include "group_operations.hpp"
 #include "group_state.hpp"
@@ -27,8 +33,9 @@ namespace keel::kafka {
 
 class Group : public std::enable_shared_from_this<Group> {
  public:
+  // `clock` and `host` must outlive the group.
   Group(std::string id, boost::asio::any_io_executor executor,
-        std::chrono::milliseconds initial_rebalance_delay, const sdk::Host& host);
+        std::chrono::milliseconds initial_rebalance_delay, const sdk::Host& host, const GroupClock& clock);
   Group(const Group&) = delete;
   Group& operator=(const Group&) = delete;
 
@@ -64,28 +71,34 @@ class Group : public std::enable_shared_from_this<Group> {
   // Before the first join.
   void restore(const Persisted& p);
 
+  // Does whatever is due at the clock's current time (sessions to end, a
+  // join phase to complete) and re-arms the timer for the next deadline.
+  // The timer calls it; a test calls it after advancing its clock.
+  void tick();
+
  private:
-  using Clock = GroupMember::Clock;
+  using TimePoint = GroupClock::time_point;
 
   bool supports_locked(const JoinArgs& args) const;
   void update_member_locked(GroupMember& m, JoinArgs&& args);
   JoinResult result_for_locked(const GroupMember& m) const;
-  void prepare_rebalance_locked(Clock::time_point now, const std::string& reason);
-  void try_complete_join_locked(Clock::time_point now, bool force);
+  void prepare_rebalance_locked(TimePoint now, const std::string& reason);
+  void extend_initial_delay_locked(TimePoint now);
+  void try_complete_join_locked(TimePoint now, bool force);
   void remove_member_locked(const std::string& member_id, ErrorCode error);
-  void after_member_left_locked(Clock::time_point now, const std::string& reason);
-  void expire_sessions_locked(Clock::time_point now);
+  void after_member_left_locked(TimePoint now, const std::string& reason);
+  void expire_sessions_locked(TimePoint now);
   const GroupMember* earliest_member_locked() const;
-  void arm_timer_locked(Clock::time_point now);
-  void on_timer();
+  void arm_timer_locked(TimePoint now);
 
   const std::string id_;
   const std::chrono::milliseconds initial_rebalance_delay_;
   const sdk::Host& host_;
+  const GroupClock& clock_;
 
   mutable std::mutex mu_;
   boost::asio::steady_timer timer_;
-  Clock::time_point timer_at_ = Clock::time_point::max();  // max: not armed
+  TimePoint timer_at_ = TimePoint::max();  // max: not armed
   GroupState state_ = GroupState::kEmpty;
   int32_t generation_ = 0;
   std::string protocol_type_;
@@ -96,8 +109,13 @@ class Group : public std::enable_shared_from_this<Group> {
   uint64_t next_join_order_ = 0;
   // While preparing a rebalance: the join phase ends by join_deadline_ at
   // the latest, and not before join_not_before_ (initial rebalance delay).
-  Clock::time_point join_deadline_;
-  Clock::time_point join_not_before_;
+  TimePoint join_deadline_;
+  TimePoint join_not_before_;
+  // The initial delay of an empty group's first rebalance is running, and
+  // whether a new member joined in its current window (which then earns
+  // another window, as in Kafka's InitialDelayedJoin).
+  bool initial_delay_ = false;
+  bool joined_during_delay_ = false;
 };
 
 }  // namespace keel::kafka

@@ -10,7 +10,7 @@
 
 namespace keel::kafka {
 
-GroupCoordinator::GroupCoordinator(Services& services) : services_(services) {}
+GroupCoordinator::GroupCoordinator(Services& services) : services_(services), clock_(services.host) {}
 
 // Runs after the I/O threads stopped: no timer handler can be running.
 GroupCoordinator::~GroupCoordinator() = default;
@@ -52,7 +52,8 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
                    static_cast<double>(groups_.size()));
     slot = std::make_shared<Group>(
         group_id, services_.io.get_executor(),
-        std::chrono::milliseconds(services_.settings.group_initial_rebalance_delay_ms), services_.host);
+        std::chrono::milliseconds(services_.settings.group_initial_rebalance_delay_ms), services_.host,
+        clock_);
     if (auto stored = services_.broker.group_metadata(group_id)) {
       if (auto p = parse_persisted(*stored)) {
         slot->restore(*p);

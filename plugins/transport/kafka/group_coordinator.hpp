@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "group_clock.hpp"
 #include "group_operations.hpp"
 
 namespace keel::kafka {
@@ -46,7 +47,8 @@ class GroupCoordinator {
   void forget_idle_locked();
 
   Services& services_;
-  mutable std::mutex mu_;  // guards groups_ only; each Group locks itself
+  const HostGroupClock clock_;  // every group's deadlines; outlives the groups
+  mutable std::mutex mu_;       // guards groups_ only; each Group locks itself
   std::map<std::string, std::shared_ptr<Group>> groups_;
   size_t sweep_at_ = 64;  // groups_.size() that triggers the next sweep
 };

@@ -6,13 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "group_clock.hpp"
 #include "group_operations.hpp"
 
 namespace keel::kafka {
 
 struct GroupMember {
-  using Clock = std::chrono::steady_clock;
-
   std::string id;
   std::string client_id;
   std::string client_host;
@@ -24,14 +23,14 @@ struct GroupMember {
   std::string assignment;
   // The session ends at this time unless a heartbeat, join, sync or commit
   // pushes it later. Not enforced while the member waits in a join.
-  Clock::time_point deadline;
+  GroupClock::time_point deadline;
   // Requests answered later. Usually at most one each, but a client that
   // gave up on a request and sent it again gets both answered.
   std::vector<JoinCallback> awaiting_join;
   std::vector<SyncCallback> awaiting_sync;
 
   bool joining() const { return !awaiting_join.empty(); }
-  void touch(Clock::time_point now) { deadline = now + session_timeout; }
+  void touch(GroupClock::time_point now) { deadline = now + session_timeout; }
 
   // The metadata this member offered for `protocol`, "" if none.
   const std::string& metadata_for(const std::string& protocol) const {
