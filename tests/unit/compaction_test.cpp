@@ -653,7 +653,8 @@ TEST_F(CompactionTest, AnEmptiedBatchStaysAsAHeaderOnlyIfItIsItsProducersLast) {
   const int64_t b1 = append(log, model, recs({"b1", "b2"}), kb::Compression::Snappy);         // no producer
   const int64_t b2 =
       append(log, model, recs({"c1", "c2", "c3"}), kb::Compression::Zstd, 7, 2, 2);  // P7's last
-  const int64_t b3 = append(log, model, recs({"d1", "d2", "d3"}), kb::Compression::Lz4, 9, 0, 10);
+  // P9 is new to the partition: its first batch starts at sequence 0.
+  const int64_t b3 = append(log, model, recs({"d1", "d2", "d3"}), kb::Compression::Lz4, 9, 0, 0);
   const int64_t b4 = append(log, model, recs({"e1"}), kb::Compression::None, 8, 1, 0);
   // Overwrite every key of b0..b2, and the first and last of b3.
   for (const char* k : {"a1", "a2", "b1", "b2", "c1", "c2", "c3", "d1", "d3"}) {
@@ -681,12 +682,12 @@ TEST_F(CompactionTest, AnEmptiedBatchStaysAsAHeaderOnlyIfItIsItsProducersLast) {
   EXPECT_EQ(h2.base_sequence, 2);
   // b3 lost its first and last record: the survivor keeps its offset, the
   // batch its codec and lastOffsetDelta (so the producer's last sequence,
-  // 10 + 2, still reads from it).
+  // 0 + 2, still reads from it).
   ASSERT_TRUE(stored.count(b3));
   const kb::Header& h3 = stored[b3].header;
   EXPECT_EQ(h3.compression(), kb::Compression::Lz4);
   EXPECT_EQ(h3.last_offset_delta, 2);
-  EXPECT_EQ(h3.base_sequence, 10);
+  EXPECT_EQ(h3.base_sequence, 0);
   ASSERT_EQ(stored[b3].records.size(), 1u);
   EXPECT_EQ(stored[b3].records[0].offset, b3 + 1);
   EXPECT_EQ(stored[b3].records[0].key, "d2");
