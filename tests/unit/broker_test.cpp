@@ -427,10 +427,11 @@ TEST_F(BrokerTest, UnknownStrategyFailsStartNamingItAndThePluginPath) {
   text.replace(text.find(from), from.size(), "index = [\"sparse-mmap\", \"btree\"]");
   keel_status status = KEEL_OK;
   const std::string msg = start_error(text, &status);
-  EXPECT_EQ(status, KEEL_ERR_NOT_FOUND);
+  EXPECT_EQ(status, KEEL_ERR_INVALID_ARGUMENT);  // a ConfigError, found before the data dir is touched
   EXPECT_THAT(msg, HasSubstr("'btree'"));
   EXPECT_THAT(msg, HasSubstr("keel-index-btree.so"));
   EXPECT_THAT(msg, HasSubstr(KEEL_TEST_PLUGIN_DIR));
+  EXPECT_THAT(msg, HasSubstr("available index strategies: sparse-mmap, timestamp"));
 }
 
 TEST_F(BrokerTest, FailedStartDoesNotMarkTheDataClean) {
