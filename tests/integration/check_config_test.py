@@ -8,17 +8,18 @@ real executable and the built plugins.
   reads): exit 2, every problem listed at once with file:line and a "did you
   mean"; starting the broker with them exits 2 too, before the data dir is
   made.
+- keel-tool: the same codes (2 for that config, 3 beside a running broker).
 """
 import os
 import re
 import socket
 
 import it_support
-from it_support import make_workdir, run, write_config
+from it_support import BrokerProcess, make_workdir, run, write_config
 
 import unittest
 
-EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG, EXIT_DATA_DIR_LOCKED = 0, 1, 2, 3
 
 
 def free_port():
@@ -134,6 +135,22 @@ lisen = "127.0.0.1:9092"
     def test_syntax_error_is_a_configuration_error_too(self):
         out = self.expect_config_error("[topics.orders]\npartitions = = 2\n", "--check-config")
         self.assertRegex(out, re.escape(self.cfg) + f":{self.line_of('= =')}:\\d+: invalid TOML")
+
+    def test_keel_tool_uses_the_same_exit_codes(self):
+        write_config(self.cfg, self.data, body='[topics.orders]\npartitioner = "key-hsh"\n')
+        rc, out = run([it_support.PATHS.tool, "produce", "-c", self.cfg, "-t", "orders"], timeout=60)
+        self.assertEqual(rc, EXIT_CONFIG, out)
+        self.assertIn("did you mean 'key-hash'?", out)
+        self.assertFalse(os.path.exists(self.data), "a refused configuration must not create the data dir")
+
+        write_config(self.cfg, self.data, body="[topics.orders]\n")
+        broker = BrokerProcess(self.cfg, os.path.join(self.work, "keel.log"))
+        self.addCleanup(broker.kill)
+        broker.start_ready()
+        rc, out = run([it_support.PATHS.tool, "produce", "-c", self.cfg, "-t", "orders"], timeout=60)
+        self.assertEqual(rc, EXIT_DATA_DIR_LOCKED, out)
+        self.assertIn("is in use by another Keel broker", out)
+        self.assertEqual(broker.terminate(), EXIT_OK, broker.output())
 
 
 if __name__ == "__main__":
