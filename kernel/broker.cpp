@@ -50,19 +50,32 @@ void Broker::lock_data_dir() {
                           "; set broker.data_dir (or --data-dir) to a writable directory");
   }
   const std::string path = config_.data_dir + "/" + kLockFile;
-  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) fail(KEEL_ERR_IO, "cannot open '" + path + "': " + errno_text(errno));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    fail(KEEL_ERR_UNAVAILABLE,
-         "data dir '" + config_.data_dir +
-             "' is in use by another Keel broker; stop it or choose another --data-dir");
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) fail(KEEL_ERR_IO, "cannot open '" + path + "': " + errno_text(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    throw DataDirLockedError(KEEL_ERR_UNAVAILABLE,
+                             "data dir '" + config_.data_dir +
+                                 "' is in use by another Keel broker; stop it or choose another --data-dir");
   }
+  lock_fd_ = fd;
+}
+
+ConfigCheck Broker::check_config() {
+  if (!registry_)
+    registry_ = std::make_unique<PluginRegistry>(plugin_search_path(config_.plugin_path), clock_);
+  return keel::check_config(config_, *registry_, clock_, &api_);
 }
 
 void Broker::start() {
   if (started_) return;
   started_ = true;
   const int64_t t0 = monotonic_ns();
+  // The whole configuration is judged before the data dir is touched: a
+  // mistake in it must not create the directory or cost the next start its
+  // clean-shutdown marker.
+  const ConfigCheck check = check_config();
+  if (!check.ok()) throw ConfigError(KEEL_ERR_INVALID_ARGUMENT, check.message(config_));
   lock_data_dir();
   const std::string marker = config_.data_dir + "/" + kCleanMarker;
   const bool clean = fs::exists(marker);
@@ -78,11 +91,7 @@ void Broker::start() {
   fs::remove(marker);
   fsync_dir(config_.data_dir);
 
-  std::vector<std::string> path = config_.plugin_path;
-  path.push_back(KEEL_DEFAULT_PLUGIN_DIR);
-  registry_ = std::make_unique<PluginRegistry>(path, clock_);
-  for (const auto& lib : config_.plugins) registry_->load_library(lib);
-
+  opening_topics_ = true;
   load_topics(clean || fresh);
   register_collectors();
 
@@ -131,16 +140,15 @@ std::shared_ptr<Topic> Broker::open_topic(TopicConfig cfg, bool clean, bool exis
   // acknowledged: a damaged log is never allowed to end below them. A topic
   // created now has nothing there (delete_topic rewrites the checkpoint).
   auto checkpoint = existing ? read_checkpoint() : std::map<std::string, int64_t>{};
-  auto topic = std::make_shared<Topic>(cfg, *registry_, config_.data_dir, clock_, config_.source);
+  auto topic = std::make_shared<Topic>(cfg, *registry_, config_.data_dir, clock_);
   topic->open(clean, [&](int32_t p) {
     auto it = checkpoint.find(cfg.name + " " + std::to_string(p));
     return it == checkpoint.end() ? 0 : it->second;
   });
   auto problems = topic->config_problems();
   if (!problems.empty()) {
-    std::string all;
-    for (const auto& p : problems) all += "\n  " + p;
-    fail(KEEL_ERR_INVALID_ARGUMENT, "configuration of topic '" + cfg.name + "' is invalid:" + all);
+    throw ConfigError(KEEL_ERR_INVALID_ARGUMENT,
+                      "configuration of topic '" + cfg.name + "' is invalid:" + problem_lines(problems));
   }
   std::unique_lock lock(topics_mu_);
   topics_[cfg.name] = topic;
@@ -175,7 +183,7 @@ TopicConfig Broker::config_for_discovered(const std::string& topic) const {
   if (!in) return config_.topic_from_defaults(topic);
   std::stringstream text;
   text << in.rdbuf();
-  return config_.topic_from_toml(topic, text.str(), path);
+  return config_.topic_from_toml(topic, text.str(), ConfigOrigin{path});
 }
 
 std::shared_ptr<Topic> Broker::create_topic(const std::string& name, int32_t partitions,
@@ -184,11 +192,20 @@ std::shared_ptr<Topic> Broker::create_topic(const std::string& name, int32_t par
     fail(KEEL_ERR_INVALID_ARGUMENT, "invalid topic name '" + name + "': " + topic_name_rule());
   }
   if (partitions > 10000) fail(KEEL_ERR_INVALID_ARGUMENT, "at most 10000 partitions per topic");
+  // The settings are the client's, not the config file's: their positions
+  // are in TOML a transport may have built from JSON, so messages name the
+  // request and the keys, not lines.
+  const ConfigOrigin request{"the settings of the request creating topic '" + name + "'", false};
+  TopicConfig cfg = settings_toml.empty() ? config_.topic_from_defaults(name)
+                                          : config_.topic_from_toml(name, settings_toml, request);
+  return create_configured_topic(std::move(cfg), partitions, settings_toml);
+}
+
+std::shared_ptr<Topic> Broker::create_configured_topic(TopicConfig cfg, int32_t partitions,
+                                                       const std::string& settings_toml) {
+  const std::string name = cfg.name;
   std::lock_guard lock(create_mu_);
   if (find_topic(name)) fail(KEEL_ERR_ALREADY_EXISTS, "topic '" + name + "' already exists");
-  TopicConfig cfg = settings_toml.empty() ? config_.topic_from_defaults(name)
-                                          : config_.topic_from_toml(name, settings_toml,
-                                                                    "settings of new topic '" + name + "'");
   if (partitions > 0) cfg.partitions = partitions;
   std::shared_ptr<Topic> t;
   try {
@@ -312,43 +329,13 @@ ReadResult Broker::fetch(const std::string& topic, int32_t p, int64_t offset, in
 void Broker::start_transports() {
   for (const auto& tc : config_.transports) {
     if (!tc.enabled) continue;
-    TransportInstance ti;
-    ti.ref = registry_->require(KEEL_KIND_TRANSPORT, tc.name);
-    ti.settings = std::make_unique<keel_config>();
-    ti.settings->settings = tc.settings;
-    ti.settings->owner = "transport '" + tc.name + "'";
-    ti.settings->source = config_.source;
-    keel_error err{};
-    const auto* vt = ti.ref.vt<keel_transport_vtable>();
-    keel_status s = vt->create(ti.ref.host(), ti.settings.get(), &api_, &ti.handle, &err);
-    if (s != KEEL_OK) fail(s, "transport '" + tc.name + "' could not be created: " + err.message);
-    transports_.push_back(std::move(ti));
-    auto problems = config_problems(*transports_.back().settings);
-    if (!problems.empty()) {
-      std::string all;
-      for (const auto& p : problems) all += "\n  " + p;
-      fail(KEEL_ERR_INVALID_ARGUMENT, "configuration of transport '" + tc.name + "' is invalid:" + all);
-    }
-    s = vt->start(transports_.back().handle, &err);
-    if (s != KEEL_OK) fail(s, "transport '" + tc.name + "' failed to start: " + err.message);
-    transports_.back().started = true;
+    transports_.push_back(std::make_unique<TransportInstance>(*registry_, tc, &api_));
+    transports_.back()->start();
   }
 }
 
 void Broker::stop_transports() {
-  for (auto it = transports_.rbegin(); it != transports_.rend(); ++it) {
-    if (it->started) it->ref.vt<keel_transport_vtable>()->stop(it->handle);
-    it->started = false;
-  }
-}
-
-void Broker::destroy_transports() {
-  // Only after the flusher stopped: its last acks=all callbacks may still
-  // reach a transport's (stopped) connections.
-  for (auto it = transports_.rbegin(); it != transports_.rend(); ++it) {
-    it->ref.vt<keel_transport_vtable>()->destroy(it->handle);
-  }
-  transports_.clear();
+  for (auto it = transports_.rbegin(); it != transports_.rend(); ++it) (*it)->stop();
 }
 
 void Broker::stop() {
@@ -374,7 +361,9 @@ void Broker::stop() {
                   e.what());
   }
   flusher_.stop();
-  destroy_transports();
+  // Destroyed only after the flusher stopped: its last acks=all callbacks
+  // may still reach a transport's (stopped) connections.
+  while (!transports_.empty()) transports_.pop_back();
   bool all_closed = true;
   for (auto& t : topics()) {
     try {
@@ -384,7 +373,7 @@ void Broker::stop() {
       spdlog::error("closing topic '{}' failed: {}", t->name(), e.what());
     }
   }
-  if (registry_ == nullptr) {  // start() failed before anything opened
+  if (!opening_topics_) {  // start() failed before it opened anything
     if (lock_fd_ >= 0) ::close(lock_fd_);
     lock_fd_ = -1;
     return;

@@ -28,9 +28,11 @@
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
+#include "config/config_check.hpp"
 #include "groups/group_offsets.hpp"
 #include "observability/metrics.hpp"
 #include "plugins/plugin_registry.hpp"
+#include "plugins/transport_instance.hpp"
 #include "request_budget.hpp"
 #include "storage/flusher.hpp"
 #include "topic.hpp"
@@ -44,10 +46,17 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
-  // Locks the data dir, loads plugins, opens and recovers every topic,
-  // starts the background threads and the transports. Throws keel::Error
-  // with a message that names what failed and how to fix it.
+  // Checks the configuration (check_config), then locks the data dir, opens
+  // and recovers every topic, starts the background threads and the
+  // transports. Throws keel::Error with a message that names what failed
+  // and how to fix it: ConfigError when the configuration cannot work
+  // (nothing on disk was touched then), DataDirLockedError when another
+  // broker holds the data dir.
   void start();
+  // Loads the plugins and creates (then destroys) every strategy and
+  // transport the configuration names, touching no file and binding no
+  // port: `keel --check-config`, and the first step of start().
+  ConfigCheck check_config();
   // Stops transports, flushes every log, writes the recovery checkpoint and
   // the clean-shutdown marker. Idempotent.
   void stop();
@@ -57,8 +66,10 @@ class Broker {
   std::shared_ptr<Topic> find_topic(const std::string& name) const;
   // The topic, created with the defaults when missing and `create` is true.
   std::shared_ptr<Topic> get_topic(const std::string& name, bool create);
-  // `settings_toml`: the keys of a [topics.<name>] table ("" = defaults);
-  // kept in <data_dir>/.topics/<name>.toml so the topic keeps them.
+  // `settings_toml`: the keys of a [topics.<name>] table ("" = defaults),
+  // from a client's request (messages name "the settings of the request",
+  // never the broker's config file); kept in <data_dir>/.topics/<name>.toml
+  // so the topic keeps them.
   std::shared_ptr<Topic> create_topic(const std::string& name, int32_t partitions,
                                       const std::string& settings_toml = "");
   void delete_topic(const std::string& name);
@@ -102,9 +113,12 @@ class Broker {
   // `existing`: the topic is on disk already (start-up), so its recovery
   // points apply.
   std::shared_ptr<Topic> open_topic(TopicConfig cfg, bool clean, bool existing);
+  // Opens a new topic from `cfg` and keeps `settings_toml` (unless empty)
+  // with it. Takes create_mu_.
+  std::shared_ptr<Topic> create_configured_topic(TopicConfig cfg, int32_t partitions,
+                                                 const std::string& settings_toml);
   void start_transports();
   void stop_transports();
-  void destroy_transports();
   void maintenance_loop();
   void write_checkpoint();
   std::mutex checkpoint_mu_;
@@ -131,13 +145,7 @@ class Broker {
   std::map<std::string, std::shared_ptr<Topic>> topics_;
   std::mutex create_mu_;  // serialises topic creation and deletion
 
-  struct TransportInstance {
-    StrategyRef ref;
-    std::unique_ptr<keel_config> settings;
-    keel_transport* handle = nullptr;
-    bool started = false;
-  };
-  std::vector<TransportInstance> transports_;
+  std::vector<std::unique_ptr<TransportInstance>> transports_;
   keel_broker_api api_{};
 
   int lock_fd_ = -1;
@@ -145,6 +153,9 @@ class Broker {
   std::atomic<bool> stopping_{false};  // set first thing in stop()
   bool started_ = false;
   bool stopped_ = false;
+  // Set when start() begins opening topics: from then on stop() writes the
+  // checkpoint (a start refused before it touched no topic).
+  bool opening_topics_ = false;
   std::mutex maint_mu_;
   std::condition_variable maint_cv_;
   bool maint_stop_ = false;

@@ -14,6 +14,7 @@
 #include "common/file_util.hpp"
 #include "groups/legacy_offsets_journal.hpp"
 #include "groups/offset_records.hpp"
+#include "groups/offsets_topic_config.hpp"
 
 namespace keel {
 
@@ -23,21 +24,10 @@ bool Broker::is_internal(const std::string& topic) { return topic == offsets::kT
 
 void Broker::open_offsets() {
   const OffsetsConfig& oc = config_.offsets;
-  if (config_.find_topic(offsets::kTopic) != nullptr) {
-    // A [topics.__consumer_offsets] table could give it time retention and
-    // so delete committed offsets.
-    fail(KEEL_ERR_INVALID_ARGUMENT,
-         config_.source + ": [topics." + offsets::kTopic +
-             "] is not allowed: the broker owns that topic; set it up with the [broker] "
-             "offsets_* keys (see docs/configuration.md)");
-  }
   auto topic = find_topic(offsets::kTopic);
   if (!topic) {
-    std::string retention;
-    for (const auto& r : oc.topic_retention) retention += (retention.empty() ? "\"" : ", \"") + r + "\"";
-    const std::string settings = "segment_bytes = " + std::to_string(oc.topic_segment_bytes) +
-                                 "\nretention = [" + retention + "]\nflush_mode = \"every-batch\"\n";
-    topic = create_topic(offsets::kTopic, oc.topic_partitions, settings);
+    topic = create_configured_topic(offsets::topic_config(config_), oc.topic_partitions,
+                                    offsets::topic_settings(oc));
   }
   offsets_ = std::make_unique<GroupOffsetStore>(
       topic->partition_count(),

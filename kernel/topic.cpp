@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <filesystem>
 
@@ -32,47 +33,62 @@ keel_config* Topic::settings_for(const std::string& strategy, const std::string&
     auto it = config_.plugin_settings.find(strategy);
     if (it != config_.plugin_settings.end()) slot->settings = it->second;
     slot->owner = role + " '" + strategy + "' of topic '" + config_.name + "'";
-    slot->source = config_source_;
   }
   return slot.get();
+}
+
+std::string Topic::location_of(keel_strategy_kind kind, const std::string& name) const {
+  auto it = config_.strategy_locations.find(std::string(kind_name(kind)) + " " + name);
+  return it == config_.strategy_locations.end() ? "" : it->second;
+}
+
+std::string Topic::named_at(keel_strategy_kind kind, const std::string& name) const {
+  const std::string at = location_of(kind, name);
+  return at.empty() ? "" : " (" + at + ")";
+}
+
+StrategyRef Topic::require(PluginRegistry& registry, keel_strategy_kind kind, const std::string& name) const {
+  try {
+    return registry.require(kind, name);
+  } catch (const Error& e) {
+    // The registry knows the name; the topic knows who asked and where.
+    const std::string at = location_of(kind, name);
+    fail(e.code(), (at.empty() ? "" : at + ": ") + "topic '" + config_.name + "': " + e.what());
+  }
 }
 
 std::string Topic::problems_of(const std::string& strategy) const {
   auto it = settings_.find(strategy);
   if (it == settings_.end()) return "";
-  std::string out;
-  for (const auto& p : keel::config_problems(*it->second)) out += "\n  " + p;
-  return out;
+  return problem_lines(keel::config_problems(*it->second));
 }
 
-Topic::Topic(TopicConfig config, PluginRegistry& registry, const std::string& data_dir, const Clock* clock,
-             std::string config_source)
-    : config_(std::move(config)),
-      data_dir_(data_dir),
-      config_source_(std::move(config_source)),
-      clock_(clock) {
+Topic::Topic(TopicConfig config, PluginRegistry& registry, const std::string& data_dir, const Clock* clock)
+    : config_(std::move(config)), data_dir_(data_dir), clock_(clock) {
   for (const auto& name : config_.index) {
-    index_specs_.push_back(IndexSpec{registry.require(KEEL_KIND_INDEX, name), settings_for(name, "index")});
+    index_specs_.push_back(IndexSpec{require(registry, KEEL_KIND_INDEX, name), settings_for(name, "index")});
   }
   try {
     for (const auto& name : config_.retention) {
-      RetentionInstance r{registry.require(KEEL_KIND_RETENTION, name), nullptr};
+      RetentionInstance r{require(registry, KEEL_KIND_RETENTION, name), nullptr};
       keel_error err{};
       keel_status s = r.ref.vt<keel_retention_vtable>()->create(r.ref.host(), settings_for(name, "retention"),
                                                                 &r.handle, &err);
       if (s != KEEL_OK) {
-        fail(s, "topic '" + config_.name + "': retention '" + name +
-                    "' refused its settings: " + err.message + problems_of(name));
+        fail(s, "topic '" + config_.name + "': retention '" + name + "'" +
+                    named_at(KEEL_KIND_RETENTION, name) + " refused its settings: " + err.message +
+                    problems_of(name));
       }
       retention_.push_back(r);
     }
-    partitioner_ref_ = registry.require(KEEL_KIND_PARTITIONER, config_.partitioner);
+    partitioner_ref_ = require(registry, KEEL_KIND_PARTITIONER, config_.partitioner);
     keel_error err{};
     keel_status s = partitioner_ref_.vt<keel_partitioner_vtable>()->create(
         partitioner_ref_.host(), settings_for(config_.partitioner, "partitioner"), &partitioner_, &err);
     if (s != KEEL_OK) {
-      fail(s, "topic '" + config_.name + "': partitioner '" + config_.partitioner +
-                  "' refused its settings: " + err.message + problems_of(config_.partitioner));
+      fail(s, "topic '" + config_.name + "': partitioner '" + config_.partitioner + "'" +
+                  named_at(KEEL_KIND_PARTITIONER, config_.partitioner) +
+                  " refused its settings: " + err.message + problems_of(config_.partitioner));
     }
   } catch (...) {
     for (auto& r : retention_) r.ref.vt<keel_retention_vtable>()->destroy(r.handle);
@@ -123,6 +139,11 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
 std::vector<std::string> Topic::config_problems() const {
   std::vector<std::string> out;
   for (const auto& [name, cfg] : settings_) {
+    const bool index_only =
+        std::find(config_.index.begin(), config_.index.end(), name) != config_.index.end() &&
+        std::find(config_.retention.begin(), config_.retention.end(), name) == config_.retention.end() &&
+        config_.partitioner != name;
+    if (index_only && partitions_.empty()) continue;  // not read yet: no verdict
     for (auto& p : keel::config_problems(*cfg)) out.push_back(p);
   }
   return out;

@@ -30,9 +30,9 @@ class Topic {
   // offsets may be missing between them.
   bool rewrites_segments() const;
   // Loads (through the registry) and instantiates the topic's strategies.
-  // Throws keel::Error naming the topic and strategy on failure.
-  Topic(TopicConfig config, PluginRegistry& registry, const std::string& data_dir, const Clock* clock,
-        std::string config_source = "<config>");
+  // Touches no file (open() does). Throws keel::Error naming the topic, the
+  // strategy and where the config named it on failure.
+  Topic(TopicConfig config, PluginRegistry& registry, const std::string& data_dir, const Clock* clock);
   ~Topic();
   Topic(const Topic&) = delete;
   Topic& operator=(const Topic&) = delete;
@@ -42,7 +42,9 @@ class Topic {
   void open(bool clean, const std::function<int64_t(int32_t)>& recovery_point);
 
   // Settings problems (unknown keys, wrong types) found once every strategy
-  // has read its settings; empty when all is well.
+  // has read its settings; empty when all is well. Index strategies read
+  // theirs when a segment's index opens: before open() their settings are
+  // not judged.
   std::vector<std::string> config_problems() const;
 
   const std::string& name() const { return config_.name; }
@@ -65,13 +67,17 @@ class Topic {
 
  private:
   keel_config* settings_for(const std::string& strategy, const std::string& role);
+  StrategyRef require(PluginRegistry& registry, keel_strategy_kind kind, const std::string& name) const;
+  // Where the config named the strategy ("keel.toml:7:15"), else "".
+  std::string location_of(keel_strategy_kind kind, const std::string& name) const;
+  // The same as " (keel.toml:7:15)", else "".
+  std::string named_at(keel_strategy_kind kind, const std::string& name) const;
   // Type errors and unknown keys recorded for a strategy's settings, as
   // indented lines to append to a message.
   std::string problems_of(const std::string& strategy) const;
 
   TopicConfig config_;
   std::string data_dir_;
-  std::string config_source_;
   const Clock* clock_;
   std::map<std::string, std::unique_ptr<keel_config>> settings_;
   std::vector<IndexSpec> index_specs_;

@@ -12,6 +12,20 @@ using Error = sdk::Error;
 
 [[noreturn]] inline void fail(keel_status code, const std::string& message) { throw Error(code, message); }
 
+// The configuration cannot work: a strategy it names is unknown or refuses
+// its settings, a plugin it names cannot be loaded, a key no one reads.
+// Executables exit with exit_code::kConfig on it (common/exit_codes.hpp).
+class ConfigError : public Error {
+ public:
+  using Error::Error;
+};
+
+// The data dir is locked by another broker or keel-tool.
+class DataDirLockedError : public Error {
+ public:
+  using Error::Error;
+};
+
 // "errno text" for a failed system call, e.g. "No space left on device".
 std::string errno_text(int err);
 

@@ -7,10 +7,10 @@
 #include <cerrno>
 #include <climits>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include "common/error.hpp"
+#include "common/suggestion.hpp"
 #include "config/toml_depth.hpp"
 #include "plugins/plugin_config.hpp"
 
@@ -78,50 +78,6 @@ const std::vector<std::string> kTopicKeys = {
 const std::vector<std::string> kFlushModes = {"every-batch", "interval", "os"};
 const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 
-std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
-  std::string out;
-  for (const auto& s : items) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
-
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// The closest candidate when it is near enough to be a plausible typo.
-std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates) {
-  std::optional<std::string> best;
-  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
-  for (const auto& c : candidates) {
-    size_t d = edit_distance(word, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best;
-}
-
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates,
-                         const char* what) {
-  if (auto c = closest(word, candidates)) return "; did you mean '" + *c + "'?";
-  return std::string("; ") + what + ": " + join(candidates);
-}
-
 // A key as it must be written in TOML: bare when possible, else quoted.
 std::string key_segment(std::string_view k) {
   bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
@@ -157,9 +113,13 @@ const toml::table* sub_table(const toml::table* t, std::string_view key) {
 }
 
 // Settings chains for every strategy the topic uses. `own` and `defaults` are
-// the topic's and topic_defaults' `plugins` tables (either may be null).
+// the topic's and topic_defaults' `plugins` tables (either may be null),
+// written in `own_origin` and `defaults_origin`.
 std::map<std::string, PluginSettings> settings_for(const TopicConfig& topic, const toml::table* own,
-                                                   const toml::table* defaults, std::string_view topic_name) {
+                                                   const ConfigOrigin& own_origin,
+                                                   const toml::table* defaults,
+                                                   const ConfigOrigin& defaults_origin,
+                                                   std::string_view topic_name) {
   std::vector<std::string> used = topic.index;
   used.insert(used.end(), topic.retention.begin(), topic.retention.end());
   used.push_back(topic.partitioner);
@@ -171,6 +131,7 @@ std::map<std::string, PluginSettings> settings_for(const TopicConfig& topic, con
     std::string own_name = topic_name.empty() ? "[topics.<topic>.plugins." + key_segment(s) + "]"
                                               : section({"topics", topic_name, "plugins", s});
     ps.table_names = {own_name, section({"topic_defaults", "plugins", s})};
+    ps.origins = {own_origin, defaults_origin};
     out[s] = std::move(ps);
   }
   return out;
@@ -180,12 +141,20 @@ const toml::table* defaults_plugins(const toml::table* doc) {
   return sub_table(sub_table(doc, "topic_defaults"), "plugins");
 }
 
+// Where a TOML syntax error is: the only hint there is, so given with its
+// line and column even in text the reader did not write as such.
+std::string syntax_error_at(const ConfigOrigin& origin, const toml::parse_error& e) {
+  const auto& pos = e.source().begin;
+  const std::string at = std::to_string(pos.line) + ":" + std::to_string(pos.column);
+  return origin.positions ? origin.name + ":" + at : origin.name + " (TOML text, at " + at + ")";
+}
+
 // Validates the TOML document and turns it into a BrokerConfig. Nodes parsed from the
 // file carry their line and column; nodes made by command-line overrides carry
 // none, so the parser remembers which override made each of them.
 class Parser {
  public:
-  explicit Parser(std::string file) : file_(std::move(file)) {}
+  explicit Parser(ConfigOrigin origin) : origin_(std::move(origin)), file_(origin_.name) {}
 
   BrokerConfig parse(const std::string& text, const std::vector<std::string>& overrides) {
     BrokerConfig cfg;
@@ -194,10 +163,9 @@ class Parser {
       check_toml_key_depth(text, file_);
       cfg.document = std::make_shared<toml::table>(toml::parse(text, file_));
     } catch (const toml::parse_error& e) {
-      const auto& pos = e.source().begin;
-      fail(KEEL_ERR_INVALID_ARGUMENT,
-           file_ + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": invalid TOML: " +
-               std::string(e.description()) + "; fix the syntax at that position" + kSeeDocs);
+      fail(KEEL_ERR_INVALID_ARGUMENT, syntax_error_at(origin_, e) +
+                                          ": invalid TOML: " + std::string(e.description()) +
+                                          "; fix the syntax at that position" + kSeeDocs);
     }
     toml::table& doc = *cfg.document;
     for (const auto& o : overrides) apply_override(doc, o);
@@ -213,10 +181,25 @@ class Parser {
     toml::table* defaults = table_entry(doc, "topic_defaults", "");
     if (defaults) parse_topic_keys(*defaults, "[topic_defaults]", cfg.topic_defaults);
     cfg.topic_defaults.plugin_settings =
-        settings_for(cfg.topic_defaults, nullptr, defaults_plugins(&doc), "");
+        settings_for(cfg.topic_defaults, nullptr, origin_, defaults_plugins(&doc), origin_, "");
     if (toml::table* t = table_entry(doc, "topics", "")) parse_topics(*t, cfg);
     if (toml::table* t = table_entry(doc, "transports", "")) parse_transports(*t, cfg);
     return cfg;
+  }
+
+  // One [topics.<name>] table, on top of `base` (the topic defaults without
+  // their settings chains) and the defaults' `plugins` table, written in
+  // `defaults_origin`.
+  TopicConfig parse_topic(const std::string& name, toml::table& t, const TopicConfig& base,
+                          const toml::table* defaults, const ConfigOrigin& defaults_origin) {
+    TopicConfig topic = base;
+    topic.name = name;
+    topic.declared = true;
+    parse_topic_keys(t, section({"topics", name}), topic);
+    toml::table* own = t.get_as<toml::table>("plugins");
+    topic.plugin_settings = settings_for(topic, own, origin_, defaults, defaults_origin, name);
+    if (own != nullptr) check_unused_plugins(*own, topic);
+    return topic;
   }
 
  private:
@@ -231,7 +214,7 @@ class Parser {
   }
 
   std::string where(const toml::node& n) const {
-    if (n.source().begin.line > 0) return source_location(file_, n);
+    if (n.source().begin.line > 0) return source_location(origin_, n);
     if (auto it = origins_.find(&n); it != origins_.end()) {
       return "command-line override '" + overrides_[it->second] + "'";
     }
@@ -241,7 +224,9 @@ class Parser {
   // Unknown keys are reported at the key, not at its value.
   std::string where(const toml::key& k, const toml::node& n) const {
     const auto& pos = k.source().begin;
-    if (pos.line > 0) return file_ + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+    if (pos.line > 0 && origin_.positions) {
+      return file_ + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+    }
     return where(n);
   }
 
@@ -427,6 +412,22 @@ class Parser {
     return out;
   }
 
+  // Records where each strategy named by `e` (a string or an array of them)
+  // was written, as "<kind> <name>" -> location, replacing what an earlier
+  // table (the defaults) said for that kind.
+  void locate_strategies(const Entry& e, std::map<std::string, std::string>& out,
+                         const std::string& kind = "") const {
+    const std::string prefix = (kind.empty() ? e.name : kind) + " ";
+    std::erase_if(out, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+    if (const auto* a = e.node->as_array()) {
+      for (const auto& item : *a) {
+        if (const auto* v = item.as_string()) out[prefix + v->get()] = where(item);
+      }
+    } else if (const auto* v = e.node->as_string()) {
+      out[prefix + v->get()] = where(*e.node);
+    }
+  }
+
   void unknown_key(const Entry& e, const std::string& sec, const std::vector<std::string>& allowed) const {
     std::string hint = did_you_mean(e.name, allowed, "allowed keys are");
     if (sec.rfind("[topics.", 0) == 0 && e.node->is_table()) {
@@ -471,6 +472,7 @@ class Parser {
         cfg.offsets.topic_segment_bytes = integer(e, sec, 1024);
       } else if (e.name == "offsets_topic_retention") {
         cfg.offsets.topic_retention = strings(e, sec, true);
+        locate_strategies(e, cfg.offsets.retention_locations, "retention");
       } else {
         unknown_key(e, sec, kBrokerKeys);
       }
@@ -498,10 +500,13 @@ class Parser {
         topic.flush_messages = integer(e, sec, 1);
       } else if (e.name == "index") {
         topic.index = strings(e, sec, true);
+        locate_strategies(e, topic.strategy_locations);
       } else if (e.name == "retention") {
         topic.retention = strings(e, sec, true);
+        locate_strategies(e, topic.strategy_locations);
       } else if (e.name == "partitioner") {
         topic.partitioner = string(*e.node, sec + " partitioner");
+        locate_strategies(e, topic.strategy_locations);
       } else if (e.name == "plugins") {
         check_plugins_table(e, sec);
       } else {
@@ -537,16 +542,8 @@ class Parser {
                                             "' in [topics]: a topic name is 1 to 249 characters of a-z, A-Z, "
                                             "0-9, '.', '_' and '-', and is not '.' or '..'");
       }
-      const std::string sec = section({"topics", e.name});
       toml::table* t = table_entry(topics, e.name, "[topics]");
-      TopicConfig topic = base;
-      topic.name = e.name;
-      topic.declared = true;
-      parse_topic_keys(*t, sec, topic);
-      toml::table* own = t->get_as<toml::table>("plugins");
-      topic.plugin_settings = settings_for(topic, own, defaults, e.name);
-      if (own != nullptr) check_unused_plugins(*own, topic);
-      cfg.topics.push_back(std::move(topic));
+      cfg.topics.push_back(parse_topic(e.name, *t, base, defaults, origin_));
     }
   }
 
@@ -571,6 +568,7 @@ class Parser {
       toml::table* t = table_entry(transports, e.name, "[transports]");
       TransportConfig tc;
       tc.name = e.name;
+      tc.location = where(*e.key, *e.node);
       if (toml::node* enabled = t->get("enabled")) {
         tc.enabled = boolean({"enabled", nullptr, enabled}, section({"transports", e.name}));
       }
@@ -580,11 +578,13 @@ class Parser {
       t->erase("enabled");
       tc.settings.tables = {t};
       tc.settings.table_names = {section({"transports", e.name})};
+      tc.settings.origins = {origin_};
       cfg.transports.push_back(std::move(tc));
     }
   }
 
-  std::string file_;
+  const ConfigOrigin origin_;
+  const std::string file_;  // origin_.name
   std::vector<std::string> overrides_;
   std::map<const toml::node*, size_t> origins_;  // node -> index into overrides_
 };
@@ -595,7 +595,8 @@ TopicConfig BrokerConfig::topic_from_defaults(const std::string& name) const {
   TopicConfig t = topic_defaults;
   t.name = name;
   t.declared = false;
-  t.plugin_settings = settings_for(t, nullptr, defaults_plugins(document.get()), name);
+  const ConfigOrigin origin{source};
+  t.plugin_settings = settings_for(t, nullptr, origin, defaults_plugins(document.get()), origin, name);
   return t;
 }
 
@@ -612,33 +613,23 @@ std::string string_override(const std::string& key, const std::string& value) {
 }
 
 TopicConfig BrokerConfig::topic_from_toml(const std::string& name, const std::string& settings_toml,
-                                          const std::string& source) const {
-  toml::table own;
+                                          const ConfigOrigin& origin) const {
+  // Parsed on its own, not pasted into a copy of this config: its nodes keep
+  // their positions in `settings_toml` and the defaults' nodes theirs in
+  // this config's file, so every message names the text it is about.
+  auto own = std::make_shared<toml::table>();
   try {
-    check_toml_key_depth(settings_toml, source);
-    own = toml::parse(settings_toml, std::string_view(source));
+    check_toml_key_depth(settings_toml, origin.name);
+    *own = toml::parse(settings_toml, std::string_view(origin.name));
   } catch (const toml::parse_error& e) {
-    fail(KEEL_ERR_INVALID_ARGUMENT, source + ":" + std::to_string(e.source().begin.line) + ":" +
-                                        std::to_string(e.source().begin.column) + ": " +
-                                        std::string(e.description()));
+    fail(KEEL_ERR_INVALID_ARGUMENT, syntax_error_at(origin, e) + ": " + std::string(e.description()));
   }
-  // The same parser and rules as for a topic in the file: the broker's
-  // defaults plus this one topic.
-  toml::table doc;
-  if (document) {
-    if (const toml::node* d = document->get("topic_defaults")) doc.insert("topic_defaults", *d);
-  }
-  toml::table topics;
-  topics.insert(name, std::move(own));
-  doc.insert("topics", std::move(topics));
-  std::ostringstream text;
-  text << doc;
-  BrokerConfig built = parse_config(text.str(), source);
-  const TopicConfig* t = built.find_topic(name);
-  if (t == nullptr) fail(KEEL_ERR_INTERNAL, "topic '" + name + "' vanished while parsing its settings");
-  TopicConfig out = *t;
+  TopicConfig base = topic_defaults;
+  base.plugin_settings.clear();
+  TopicConfig out =
+      Parser(origin).parse_topic(name, *own, base, defaults_plugins(document.get()), ConfigOrigin{source});
   out.declared = false;
-  out.document_owner = built.document;
+  out.document_owner = own;
   return out;
 }
 
@@ -651,7 +642,7 @@ const TopicConfig* BrokerConfig::find_topic(const std::string& name) const {
 
 BrokerConfig parse_config(const std::string& toml_text, const std::string& source,
                           const std::vector<std::string>& overrides) {
-  return Parser(source).parse(toml_text, overrides);
+  return Parser(ConfigOrigin{source}).parse(toml_text, overrides);
 }
 
 BrokerConfig load_config_file(const std::string& path, const std::vector<std::string>& overrides) {

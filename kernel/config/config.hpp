@@ -21,12 +21,26 @@ enum class FlushMode {
 
 const char* to_string(FlushMode mode);
 
+// Where configuration text came from, for messages.
+struct ConfigOrigin {
+  // A file path, or a description such as "the settings of the request
+  // creating topic 'x'".
+  std::string name;
+  // Whether line:column positions in the text mean something to the reader:
+  // true for a file, false for TOML a transport built from a request (an
+  // HTTP client wrote JSON, not those lines).
+  bool positions = true;
+};
+
 // A plugin's settings: the TOML tables consulted in order (topic's own, then
 // the topic defaults'). Either may be null.
 struct PluginSettings {
   std::vector<const toml::table*> tables;
   // Human-readable location of each table, e.g. "[topics.orders.plugins.time]".
   std::vector<std::string> table_names;
+  // Where each table was written: a topic created at run time has its own
+  // table in the request and its defaults in the broker's file.
+  std::vector<ConfigOrigin> origins;
 };
 
 struct TopicConfig {
@@ -43,6 +57,9 @@ struct TopicConfig {
   std::string partitioner = "key-hash";
   // strategy name -> its settings tables
   std::map<std::string, PluginSettings> plugin_settings;
+  // Where each strategy was named, for messages: "<kind> <name>" (e.g.
+  // "partitioner key-hash") -> "keel.toml:7:15". Absent for built-in defaults.
+  std::map<std::string, std::string> strategy_locations;
   bool declared = false;  // true for topics named in the config file
   // Keeps alive the TOML document plugin_settings point into, for topics
   // built outside the broker's config file (topic_from_toml).
@@ -50,7 +67,8 @@ struct TopicConfig {
 };
 
 struct TransportConfig {
-  std::string name;  // strategy name, e.g. "kafka"
+  std::string name;      // strategy name, e.g. "kafka"
+  std::string location;  // where its table was written, e.g. "keel.toml:12:1"
   bool enabled = true;
   PluginSettings settings;
 };
@@ -65,6 +83,8 @@ struct OffsetsConfig {
   int32_t topic_partitions = 1;
   int64_t topic_segment_bytes = 100LL << 20;  // Kafka's offsets.topic.segment.bytes
   std::vector<std::string> topic_retention = {"compaction"};
+  // Where offsets_topic_retention named each strategy (as in TopicConfig).
+  std::map<std::string, std::string> retention_locations;
 };
 
 struct BrokerConfig {
@@ -93,9 +113,10 @@ struct BrokerConfig {
   TopicConfig topic_from_defaults(const std::string& name) const;
   // Settings for a topic created at run time with its own settings: TOML
   // with the keys of a [topics.<name>] table, on top of [topic_defaults].
-  // `source` names the origin in messages. Throws like parse_config.
+  // `origin` names the text in messages (the defaults keep naming this
+  // config's file). Throws like parse_config.
   TopicConfig topic_from_toml(const std::string& name, const std::string& settings_toml,
-                              const std::string& source) const;
+                              const ConfigOrigin& origin) const;
   const TopicConfig* find_topic(const std::string& name) const;
 };
 

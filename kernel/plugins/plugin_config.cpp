@@ -2,12 +2,22 @@
 
 namespace keel {
 
-std::string source_location(const std::string& file, const toml::node& node) {
+std::string source_location(const ConfigOrigin& origin, const toml::node& node) {
   const auto& src = node.source();
   // Nodes created by command-line overrides carry no position.
-  if (src.begin.line == 0) return file + " (set by a command-line --set)";
-  return file + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column);
+  if (src.begin.line == 0) return origin.name + " (set by a command-line --set)";
+  if (!origin.positions) return origin.name;
+  return origin.name + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column);
 }
+
+namespace {
+
+// Settings assembled by hand (tests, benchmarks) may name no origin.
+ConfigOrigin origin_of(const PluginSettings& settings, size_t table) {
+  return table < settings.origins.size() ? settings.origins[table] : ConfigOrigin{"<settings>", false};
+}
+
+}  // namespace
 
 const toml::node* config_lookup(const keel_config& cfg, const char* key, std::string* where) {
   std::lock_guard lock(cfg.mu);
@@ -16,7 +26,8 @@ const toml::node* config_lookup(const keel_config& cfg, const char* key, std::st
     const toml::table* t = cfg.settings.tables[i];
     if (t == nullptr) continue;
     if (const toml::node* n = t->get(key)) {
-      if (where) *where = cfg.settings.table_names[i] + " (" + source_location(cfg.source, *n) + ")";
+      if (where)
+        *where = cfg.settings.table_names[i] + " (" + source_location(origin_of(cfg.settings, i), *n) + ")";
       return n;
     }
   }
@@ -30,6 +41,12 @@ void config_type_error(const keel_config& cfg, const char* key, const std::strin
                             ", but " + cfg.owner + " expects " + expected);
 }
 
+std::string problem_lines(const std::vector<std::string>& problems) {
+  std::string out;
+  for (const auto& p : problems) out += "\n  " + p;
+  return out;
+}
+
 std::vector<std::string> config_problems(const keel_config& cfg) {
   std::lock_guard lock(cfg.mu);
   std::vector<std::string> out = cfg.type_errors;
@@ -40,7 +57,7 @@ std::vector<std::string> config_problems(const keel_config& cfg) {
       std::string key(k.str());
       if (cfg.read_keys.count(key) == 0) {
         out.push_back("unknown key '" + key + "' in " + cfg.settings.table_names[0] + " (" +
-                      source_location(cfg.source, v) + "): " + cfg.owner +
+                      source_location(origin_of(cfg.settings, 0), v) + "): " + cfg.owner +
                       " does not use it; check the spelling in docs/configuration.md");
       }
     }

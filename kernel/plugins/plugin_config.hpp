@@ -15,8 +15,7 @@
 
 struct keel_config {
   keel::PluginSettings settings;
-  std::string owner;   // e.g. "retention 'time' of topic 'orders'", for messages
-  std::string source;  // config file path
+  std::string owner;  // e.g. "retention 'time' of topic 'orders'", for messages
 
   // Index instances of several partitions open concurrently (on roll).
   mutable std::mutex mu;
@@ -37,7 +36,11 @@ void config_type_error(const keel_config& cfg, const char* key, const std::strin
 // that no plugin read. Empty when all is well.
 std::vector<std::string> config_problems(const keel_config& cfg);
 
-// "file:line:column" of a node, for messages.
-std::string source_location(const std::string& file, const toml::node& node);
+// The problems as lines to append to a message: "\n  a\n  b".
+std::string problem_lines(const std::vector<std::string>& problems);
+
+// "file:line:column" of a node, for messages; just the origin's name when
+// its positions mean nothing to the reader.
+std::string source_location(const ConfigOrigin& origin, const toml::node& node);
 
 }  // namespace keel

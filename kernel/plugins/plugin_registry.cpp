@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "common/error.hpp"
+#include "common/suggestion.hpp"
 
 namespace keel {
 namespace {
@@ -42,6 +44,11 @@ const char* kind_name(keel_strategy_kind kind) {
       return "transport";
   }
   return "unknown";
+}
+
+std::vector<std::string> plugin_search_path(std::vector<std::string> configured) {
+  configured.push_back(KEEL_DEFAULT_PLUGIN_DIR);
+  return configured;
 }
 
 PluginRegistry::PluginRegistry(std::vector<std::string> search_path, const Clock* clock)
@@ -163,9 +170,38 @@ StrategyRef PluginRegistry::require(keel_strategy_kind kind, const std::string& 
     }
     searched += (searched.empty() ? "" : ", ") + dir;
   }
-  fail(KEEL_ERR_NOT_FOUND, std::string("unknown ") + kind_name(kind) + " strategy '" + name + "': no " +
-                               file + " in the plugin path [" + searched +
-                               "]; check the name, or add the plugin's directory to broker.plugin_path");
+  const std::vector<std::string> names = available(kind);
+  const std::string kinds = std::string(kind_name(kind)) + " strategies";
+  auto near = closest(name, names);
+  fail(KEEL_ERR_NOT_FOUND,
+       std::string("unknown ") + kind_name(kind) + " strategy '" + name + "'" +
+           (near ? "; did you mean '" + *near + "'?" : std::string()) + " (" +
+           (names.empty() ? "no " + kinds + " are available" : "available " + kinds + ": " + join(names)) +
+           "; no " + file + " in the plugin path [" + searched +
+           "]: add the plugin's directory to broker.plugin_path if it is elsewhere)");
+}
+
+std::vector<std::string> PluginRegistry::available(keel_strategy_kind kind) const {
+  std::set<std::string> names;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, ref] : strategies_) {
+      if (key.first == static_cast<int>(kind)) names.insert(key.second);
+    }
+  }
+  const std::string prefix = std::string("keel-") + kind_name(kind) + "-";
+  for (const auto& dir : search_path_) {
+    try {  // a missing or unreadable directory just offers nothing
+      for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        const std::string f = e.path().filename().string();
+        if (f.size() > prefix.size() + 3 && f.starts_with(prefix) && f.ends_with(".so")) {
+          names.insert(f.substr(prefix.size(), f.size() - prefix.size() - 3));
+        }
+      }
+    } catch (const std::filesystem::filesystem_error&) {
+    }
+  }
+  return {names.begin(), names.end()};
 }
 
 std::vector<std::string> PluginRegistry::loaded_paths() const {

@@ -39,6 +39,10 @@ struct StrategyRef {
 
 const char* kind_name(keel_strategy_kind kind);
 
+// Where plugins are searched: the configured broker.plugin_path, then the
+// built-in plugin directory.
+std::vector<std::string> plugin_search_path(std::vector<std::string> configured);
+
 class PluginRegistry {
  public:
   PluginRegistry(std::vector<std::string> search_path, const Clock* clock);
@@ -51,6 +55,11 @@ class PluginRegistry {
   // The strategy of that kind and name; when not yet registered, loads
   // keel-<kind>-<name>.so from the search path. Throws when not found.
   StrategyRef require(keel_strategy_kind kind, const std::string& name);
+
+  // Names of the strategies of `kind` registered or loadable from the
+  // search path (a keel-<kind>-<name>.so there), sorted, each once. Nothing
+  // is loaded to list them.
+  std::vector<std::string> available(keel_strategy_kind kind) const;
 
   const std::vector<std::string>& search_path() const { return search_path_; }
   std::vector<std::string> loaded_paths() const;

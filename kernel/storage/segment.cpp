@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "common/error.hpp"
+#include "plugins/plugin_config.hpp"
 
 namespace keel {
 namespace {
@@ -328,7 +329,9 @@ int64_t Segment::open_indexes(bool writable) {
     keel_error err{};
     keel_status s = inst.vt->open(spec.strategy.host(), &args, &inst.handle, &err);
     if (s != KEEL_OK) {
-      fail(s, "index '" + spec.strategy.name + "' of segment '" + path_ + "' failed to open: " + err.message);
+      // The settings' own account (which key, where, what type) follows.
+      fail(s, "index '" + spec.strategy.name + "' of segment '" + path_ + "' failed to open: " + err.message +
+                  (spec.config ? problem_lines(config_problems(*spec.config)) : std::string()));
     }
     indexes_.push_back(inst);
     // As Kafka's sanity check: the newest entry must point at the batch it

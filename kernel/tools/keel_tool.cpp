@@ -21,6 +21,7 @@
 #include "broker.hpp"
 #include "commands.hpp"
 #include "common/error.hpp"
+#include "common/exit_codes.hpp"
 #include "config/config.hpp"
 
 namespace po = boost::program_options;
@@ -35,15 +36,25 @@ const char* kUsage =
     "  dump      print the batches of a segment file and verify their CRCs\n"
     "  verify    check every segment and index of a data directory, changing nothing\n"
     "  salvage   copy the readable batches of a damaged segment into a new file\n\n"
-    "Run 'keel-tool <command> --help' for its options.\n";
+    "Run 'keel-tool <command> --help' for its options.\n\n"
+    "Exit codes:\n"
+    "  0  the command did its work (verify, dump: nothing damaged)\n"
+    "  1  the command failed, or verify/dump found damage\n"
+    "  2  usage or configuration error\n"
+    "  3  the data dir is locked by a running broker\n";
 
 }  // namespace
 
 keel::BrokerConfig keel::tool::load(const std::string& config_path, const std::string& data_dir) {
   std::vector<std::string> overrides;
   if (!data_dir.empty()) overrides.push_back(keel::string_override("broker.data_dir", data_dir));
-  keel::BrokerConfig cfg = config_path.empty() ? keel::parse_config("", "<defaults>", overrides)
-                                               : keel::load_config_file(config_path, overrides);
+  keel::BrokerConfig cfg;
+  try {
+    cfg = config_path.empty() ? keel::parse_config("", "<defaults>", overrides)
+                              : keel::load_config_file(config_path, overrides);
+  } catch (const keel::Error& e) {
+    throw keel::ConfigError(e.code(), e.what());  // exits with exit_code::kConfig
+  }
   cfg.transports.clear();  // the tool is the only client
   return cfg;
 }
@@ -249,9 +260,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const po::error& e) {
     std::cerr << "keel-tool " << cmd << ": " << e.what() << "\n";
-    return 2;
+    return keel::exit_code::kConfig;
   } catch (const std::exception& e) {
     std::cerr << "keel-tool " << cmd << ": " << e.what() << "\n";
-    return 1;
+    return keel::exit_code::for_exception(e);
   }
 }

@@ -108,9 +108,7 @@ int verify(int argc, char** argv) {
   }
   Broker broker(cfg);  // never started: only asked for the saved settings of topics
   SystemClock clock;
-  std::vector<std::string> plugin_path = cfg.plugin_path;
-  plugin_path.push_back(KEEL_DEFAULT_PLUGIN_DIR);
-  PluginRegistry registry(plugin_path, &clock);
+  PluginRegistry registry(plugin_search_path(cfg.plugin_path), &clock);
   for (const auto& lib : cfg.plugins) registry.load_library(lib);
   Totals t;
   std::vector<fs::path> dirs;
@@ -128,7 +126,7 @@ int verify(int argc, char** argv) {
     std::unique_ptr<Topic> topic;
     try {
       topic = std::make_unique<Topic>(configured ? *configured : broker.config_for_discovered(m[1].str()),
-                                      registry, cfg.data_dir, &clock, cfg.source);
+                                      registry, cfg.data_dir, &clock);
     } catch (const std::exception& e) {
       std::cout << name << ": index files not checked: " << e.what()
                 << " (pass the broker's --config so that its plugins are found)\n";

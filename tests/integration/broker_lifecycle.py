@@ -42,7 +42,8 @@ class BrokerLifecycle(unittest.TestCase):
     def test_help_and_version(self):
         rc, out = self.keel("--help")
         self.assertEqual(rc, 0, out)
-        for text in ("Usage: keel", "--config", "--data-dir", "--set", "SIGTERM"):
+        for text in ("Usage: keel", "--config", "--data-dir", "--set", "SIGTERM", "Exit codes:",
+                     "2  usage or configuration error", "3  the data dir is locked"):
             self.assertIn(text, out, f"--help should mention {text!r}")
         rc, out = self.keel("--version")
         self.assertEqual(rc, 0, out)
@@ -80,7 +81,7 @@ class BrokerLifecycle(unittest.TestCase):
         second = BrokerProcess(self.cfg, second_log)
         self.brokers.append(second)
         rc = second.start().wait_exit()
-        self.assertNotEqual(rc, 0, "a second broker on a locked data dir must fail")
+        self.assertEqual(rc, 3, "a second broker on a locked data dir must exit with 3:\n" + second.output())
         self.assertRegex(second.output(), r"data dir '.*' is in use")
         self.assertTrue(first.alive(), "the first broker must keep running")
         self.assertEqual(first.terminate(), 0, first.output())
@@ -104,7 +105,7 @@ class BrokerLifecycle(unittest.TestCase):
         self.assertRegex(out, re.escape(self.cfg) + r":7:\d+: .*unknown key 'segment_byte'")
 
     def test_unknown_strategy_names_it_and_the_plugin_path(self):
-        out = self.expect_start_failure(1, '[topics.orders]\npartitioner = "no-such-thing"\n')
+        out = self.expect_start_failure(2, '[topics.orders]\npartitioner = "no-such-thing"\n')
         self.assertIn("unknown partitioner strategy 'no-such-thing'", out)
         self.assertIn("keel-partitioner-no-such-thing.so", out)
         self.assertIn(it_support.PATHS.plugins, out, "the message should list the plugin path searched")
@@ -115,7 +116,7 @@ class BrokerLifecycle(unittest.TestCase):
         bad = os.path.join(bad_dir, "keel-partitioner-broken.so")
         with open(bad, "wb") as f:
             f.write(b"this is not an ELF shared object\n" * 64)
-        out = self.expect_start_failure(1, '[topics.orders]\npartitioner = "broken"\n',
+        out = self.expect_start_failure(2, '[topics.orders]\npartitioner = "broken"\n',
                                         plugin_path=[bad_dir, it_support.PATHS.plugins])
         self.assertIn(f"cannot load plugin '{bad}'", out)
 

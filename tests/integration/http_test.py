@@ -9,7 +9,8 @@ HTTP transports both enabled.
   records produced over HTTP read with kcat.
 - Consumer groups: offsets committed by kafka-python seen over HTTP (offsets,
   lag), offsets committed over HTTP seen by kafka-python, fetch-next.
-- Topic creation with settings, shown by describe before and after a restart.
+- Topic creation with settings, shown by describe before and after a restart;
+  settings errors name the request's keys, never a line of the config file.
 - /metrics parsed as Prometheus text: records in per topic, HTTP requests.
 - Bad input: each a clear 4xx with the JSON error; nothing half-written; the
   broker stays up.
@@ -333,6 +334,35 @@ def test_settings_and_restart(broker):
     print("settings: created, described, kept across a restart, deleted")
 
 
+def test_settings_errors_name_the_request(broker):
+    """A settings error in POST /topics, raised by the kernel's parser or by a
+    plugin reading its settings, names the request and the key, never a line
+    of the broker's config file (whose [topic_defaults] the topic builds on)."""
+    def refused_naming_the_request(name, settings, *expected):
+        err, _ = refused(broker, "POST", "/topics", {"name": name, "settings": settings})
+        message = err["message"]
+        assert f"the settings of the request creating topic '{name}'" in message, message
+        assert broker.config_path not in message and "keel.toml" not in message, \
+            f"the message cites the broker's config file:\n{message}"
+        for text in expected:
+            assert text in message, f"{message!r} lacks {text!r}"
+        return message
+
+    # Read by the plugin: an unknown key, and a value of the wrong type.
+    refused_naming_the_request("req-unknown-key", {"plugins": {"time": {"retention_mss": 1}}},
+                               "unknown key 'retention_mss' in [topics.req-unknown-key.plugins.time]")
+    refused_naming_the_request("req-wrong-type", {"plugins": {"time": {"retention_ms": "soon"}}},
+                               "retention 'time'", "refused its settings",
+                               "key 'retention_ms' in [topics.req-wrong-type.plugins.time]", "expects an integer")
+    # Judged by the kernel: a bad value, a mistyped strategy name.
+    refused_naming_the_request("req-bad-value", {"segment_bytes": 5}, "[topics.req-bad-value] segment_bytes")
+    refused_naming_the_request("req-typo", {"partitioner": "key-hsh"},
+                               "unknown partitioner strategy 'key-hsh'; did you mean 'key-hash'?")
+    names = {t["name"] for t in ok(broker, "GET", "/topics")["topics"]}
+    assert not {n for n in names if n.startswith("req-")}, names
+    print("settings errors of POST /topics name the request, not the config file")
+
+
 def test_bad_input(broker):
     ok(broker, "POST", "/topics", {"name": "strict", "partitions": 2}, expect=201)
     refused(broker, "POST", "/topics/strict/records", raw=b'{"records": [', contains="not valid JSON")
@@ -555,6 +585,7 @@ def main():
             test_hostile_input(broker)
             test_doc_examples(broker, args.source_dir)
             test_settings_and_restart(broker)
+            test_settings_errors_name_the_request(broker)
         test_auto_create_and_stop(args.build_dir)
     print("http_test: all passed")
 

@@ -54,7 +54,7 @@ class TestConfig {
     cfg_.settings.tables.push_back(doc_.get());
     cfg_.settings.table_names.push_back("[test]");
     cfg_.owner = owner;
-    cfg_.source = "test.toml";
+    cfg_.settings.origins.push_back(ConfigOrigin{"test.toml"});
   }
   const keel_config* get() const { return &cfg_; }
   std::vector<std::string> problems() const { return config_problems(cfg_); }

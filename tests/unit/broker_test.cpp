@@ -427,10 +427,50 @@ TEST_F(BrokerTest, UnknownStrategyFailsStartNamingItAndThePluginPath) {
   text.replace(text.find(from), from.size(), "index = [\"sparse-mmap\", \"btree\"]");
   keel_status status = KEEL_OK;
   const std::string msg = start_error(text, &status);
-  EXPECT_EQ(status, KEEL_ERR_NOT_FOUND);
+  EXPECT_EQ(status, KEEL_ERR_INVALID_ARGUMENT);  // a ConfigError, found before the data dir is touched
   EXPECT_THAT(msg, HasSubstr("'btree'"));
   EXPECT_THAT(msg, HasSubstr("keel-index-btree.so"));
   EXPECT_THAT(msg, HasSubstr(KEEL_TEST_PLUGIN_DIR));
+  EXPECT_THAT(msg, HasSubstr("available index strategies: sparse-mmap, timestamp"));
+}
+
+TEST_F(BrokerTest, CheckConfigListsEveryProblemAndTouchesNothing) {
+  auto broker = make_broker(
+      config_text(true,
+                  "\n[topics.later]\nretention = [\"time\", \"sise\"]\npartitioner = \"roundrobin\"\n"
+                  "[topics.bad]\n[topics.bad.plugins.time]\nretention_ms = \"soon\"\n"));
+  const keel::ConfigCheck check = broker->check_config();
+  ASSERT_EQ(check.problems.size(), 2u) << check.report(broker->config());
+  // `later` stops at its first unknown strategy (retention comes first).
+  EXPECT_THAT(check.problems[0],
+              HasSubstr("test.toml:23:22: topic 'later': unknown retention strategy 'sise'; "
+                        "did you mean 'size'?"));
+  EXPECT_THAT(check.problems[1],
+              HasSubstr("key 'retention_ms' in [topics.bad.plugins.time] (test.toml:27:16)"));
+  EXPECT_EQ(check.topics, std::vector<std::string>{"orders (3 partitions)"});
+  EXPECT_FALSE(fs::exists(data_dir())) << "the check must not create the data dir";
+  EXPECT_THAT(check.report(broker->config()), HasSubstr("configuration of test.toml has 2 problems:\n  - "));
+
+  // start() runs the same check first and refuses before touching the disk.
+  keel_status status = KEEL_OK;
+  try {
+    broker->start();
+    ADD_FAILURE() << "start() succeeded";
+  } catch (const keel::ConfigError& e) {
+    status = e.code();
+  }
+  EXPECT_EQ(status, KEEL_ERR_INVALID_ARGUMENT);
+  broker.reset();
+  EXPECT_FALSE(fs::exists(data_dir())) << "a refused start must not create the data dir";
+}
+
+TEST_F(BrokerTest, CheckConfigOfAGoodConfigSummarisesIt) {
+  auto broker = make_broker(config_text());
+  const keel::ConfigCheck check = broker->check_config();
+  EXPECT_TRUE(check.ok()) << check.report(broker->config());
+  EXPECT_THAT(check.report(broker->config()),
+              ::testing::StartsWith("configuration OK: 1 topic, no transports\n"));
+  EXPECT_FALSE(fs::exists(data_dir()));
 }
 
 TEST_F(BrokerTest, FailedStartDoesNotMarkTheDataClean) {

@@ -59,8 +59,9 @@ TEST(ConfigNesting, DeepSetOverridesAreRefused) {
 
 TEST(ConfigNesting, DeepTopicSettingsAreRefused) {
   const BrokerConfig cfg = parse_config("", "c.toml");
-  EXPECT_THAT(error_of([&] { cfg.topic_from_toml("t", dotted(50000) + " = 1\n", "settings of t"); }),
-              HasSubstr("settings of t:1: a dotted key or table header has more than 32 parts"));
+  EXPECT_THAT(
+      error_of([&] { cfg.topic_from_toml("t", dotted(50000) + " = 1\n", ConfigOrigin{"settings of t"}); }),
+      HasSubstr("settings of t:1: a dotted key or table header has more than 32 parts"));
 }
 
 TEST(ConfigNesting, RealKeysStringsAndValuesPass) {

@@ -292,7 +292,6 @@ listen = "x"
   keel_config topic_cfg;
   topic_cfg.settings = cfg.find_topic("orders")->plugin_settings.at("time");
   topic_cfg.owner = "retention 'time' of topic 'orders'";
-  topic_cfg.source = cfg.source;
   ASSERT_NE(config_lookup(topic_cfg, "retention_ms", nullptr), nullptr);
   std::vector<std::string> problems = config_problems(topic_cfg);
   ASSERT_EQ(problems.size(), 1u);
@@ -303,7 +302,6 @@ listen = "x"
   keel_config transport_cfg;
   transport_cfg.settings = cfg.transports[0].settings;
   transport_cfg.owner = "transport 'kafka'";
-  transport_cfg.source = cfg.source;
   ASSERT_NE(config_lookup(transport_cfg, "listen", nullptr), nullptr);
   EXPECT_TRUE(config_problems(transport_cfg).empty());  // `enabled` is not the plugin's
 }
@@ -615,6 +613,77 @@ TEST(ConfigOverride, StringOverrideKeepsAnyValueExactly) {
     BrokerConfig cfg = parse_config("", "t.toml", {string_override("broker.data_dir", dir)});
     EXPECT_EQ(cfg.data_dir, dir);
   }
+}
+
+// The message of the error `fn` throws; fails the test if none.
+template <class Fn>
+std::string error_thrown_by(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return "";
+}
+
+// A topic created at run time (HTTP POST /topics) has its own settings in the
+// request and its defaults in the broker's file: each message names the text
+// it is about, and never gives the request's lines as the file's.
+TEST(ConfigRuntimeTopic, RequestSettingsAreNamedAsTheRequestNotTheConfigFile) {
+  BrokerConfig cfg = parse_config("[topic_defaults.plugins.time]\nretention_ms = 5\n", "config.toml");
+  const ConfigOrigin request{"the settings of the request creating topic 't'", false};
+  TopicConfig t = cfg.topic_from_toml("t", "\n\n[plugins.time]\nretention_msx = 6\n", request);
+  keel_config kc;
+  kc.settings = t.plugin_settings.at("time");
+  kc.owner = "retention 'time' of topic 't'";
+  std::string where;
+  ASSERT_NE(config_lookup(kc, "retention_ms", &where), nullptr);
+  EXPECT_EQ(where, "[topic_defaults.plugins.time] (config.toml:2:16)");  // the default: the file's line
+  std::vector<std::string> problems = config_problems(kc);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(
+      problems[0].find("'retention_msx' in [topics.t.plugins.time] (the settings of the request creating "
+                       "topic 't')"),
+      std::string::npos)
+      << problems[0];
+  EXPECT_EQ(problems[0].find("config.toml"), std::string::npos) << problems[0];
+
+  std::string m = error_thrown_by([&] { cfg.topic_from_toml("t", "\npartitions = 0\n", request); });
+  EXPECT_EQ(m.rfind("the settings of the request creating topic 't': [topics.t] partitions must be", 0), 0u)
+      << m;
+  m = error_thrown_by([&] { cfg.topic_from_toml("t", "partitioner = [", request); });
+  EXPECT_EQ(m.find("config.toml"), std::string::npos) << m;
+  EXPECT_NE(m.find("the settings of the request creating topic 't' (TOML text, at 1:"), std::string::npos)
+      << m;
+}
+
+TEST(ConfigRuntimeTopic, SavedSettingsFileKeepsItsLines) {
+  BrokerConfig cfg = parse_config("", "config.toml");
+  std::string m =
+      error_thrown_by([&] { cfg.topic_from_toml("t", "\npartitions = 0\n", ConfigOrigin{"saved.toml"}); });
+  EXPECT_EQ(m.rfind("saved.toml:2:14: [topics.t] partitions must be", 0), 0u) << m;
+}
+
+TEST(ConfigStrategyLocations, EachNamedStrategyKeepsWhereItWasWritten) {
+  BrokerConfig cfg = parse_config(R"([broker]
+offsets_topic_retention = ["compaction"]
+[topic_defaults]
+retention = ["time", "size"]
+[topics.a]
+partitioner = "round-robin"
+[topics.b]
+retention = ["time"]
+)",
+                                  "config.toml");
+  const TopicConfig& a = *cfg.find_topic("a");
+  EXPECT_EQ(a.strategy_locations.at("partitioner round-robin"), "config.toml:6:15");
+  EXPECT_EQ(a.strategy_locations.at("retention size"), "config.toml:4:22");  // inherited from the defaults
+  EXPECT_EQ(a.strategy_locations.count("index sparse-mmap"), 0u);            // built in: written nowhere
+  const TopicConfig& b = *cfg.find_topic("b");
+  EXPECT_EQ(b.strategy_locations.at("retention time"), "config.toml:8:14");
+  EXPECT_EQ(b.strategy_locations.count("retention size"), 0u) << "b's own list replaces the defaults'";
+  EXPECT_EQ(cfg.offsets.retention_locations.at("retention compaction"), "config.toml:2:28");
 }
 
 }  // namespace

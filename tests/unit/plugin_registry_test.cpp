@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -156,6 +157,30 @@ TEST_F(PluginRegistryTest, RequireOfAMissingStrategyNamesTheFileAndThePath) {
   EXPECT_THAT(msg, HasSubstr(kBadDir));
   EXPECT_THAT(msg, HasSubstr(kBuiltinDir));
   EXPECT_THAT(msg, HasSubstr("plugin_path"));
+}
+
+TEST_F(PluginRegistryTest, RequireOfAMistypedStrategySuggestsTheNearestAndListsTheOthers) {
+  // Nothing is loaded yet: the names come from the files on the plugin path.
+  std::string msg = error_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "key-hsh"); });
+  EXPECT_THAT(msg, HasSubstr("unknown partitioner strategy 'key-hsh'; did you mean 'key-hash'?"));
+  EXPECT_THAT(msg, HasSubstr("available partitioner strategies: "));
+  EXPECT_THAT(msg, HasSubstr("round-robin"));
+  EXPECT_TRUE(registry_.loaded_paths().empty()) << "listing the names must load nothing";
+
+  // Far from every name: no guess, only the list.
+  msg = error_of([&] { registry_.require(KEEL_KIND_RETENTION, "zzzzzzzz"); });
+  EXPECT_THAT(msg, ::testing::Not(HasSubstr("did you mean")));
+  EXPECT_THAT(msg, HasSubstr("available retention strategies: compaction, size, test-drop-odd, time;"));
+}
+
+TEST_F(PluginRegistryTest, AvailableListsLoadedAndLoadableNamesOfOneKind) {
+  const auto before = registry_.available(KEEL_KIND_PARTITIONER);
+  EXPECT_THAT(before, ::testing::IsSupersetOf({"key-hash", "round-robin", "test-fixed"}));
+  EXPECT_TRUE(std::is_sorted(before.begin(), before.end()));
+  registry_.require(KEEL_KIND_PARTITIONER, "test-fixed");
+  EXPECT_EQ(registry_.available(KEEL_KIND_PARTITIONER), before) << "a loaded name must not be listed twice";
+  EXPECT_THAT(registry_.available(KEEL_KIND_TRANSPORT), ::testing::IsSupersetOf({"http", "kafka"}));
+  EXPECT_THAT(registry_.available(KEEL_KIND_TRANSPORT), ::testing::Not(::testing::Contains("key-hash")));
 }
 
 TEST_F(PluginRegistryTest, RequireOfAFileThatLacksItsStrategySaysSo) {
