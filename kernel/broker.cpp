@@ -93,6 +93,7 @@ void Broker::start() {
 
   opening_topics_ = true;
   load_topics(clean || fresh);
+  open_producer_ids();
   register_collectors();
 
   flusher_.start();
@@ -103,6 +104,22 @@ void Broker::start() {
   ready_ = true;
   spdlog::info("broker ready in {} ms: {} topic(s), data in '{}'", (monotonic_ns() - t0) / 1000000,
                topics().size(), config_.data_dir);
+}
+
+void Broker::open_producer_ids() {
+  // Above every id the logs hold, whatever the id file says (it may be
+  // older than the logs if it was restored from a backup).
+  int64_t highest = -1;
+  for (const auto& t : topics()) {
+    for (int32_t p = 0; p < t->partition_count(); ++p)
+      highest = std::max(highest, t->partition(p)->max_producer_id());
+  }
+  producer_ids_ = std::make_unique<ProducerIds>(config_.data_dir + "/producer-ids", highest + 1);
+}
+
+int64_t Broker::init_producer_id() {
+  if (!ready_) fail(KEEL_ERR_UNAVAILABLE, "broker is not ready");
+  return producer_ids_->allocate();
 }
 
 void Broker::load_topics(bool clean) {
@@ -140,6 +157,7 @@ std::shared_ptr<Topic> Broker::open_topic(TopicConfig cfg, bool clean, bool exis
   // acknowledged: a damaged log is never allowed to end below them. A topic
   // created now has nothing there (delete_topic rewrites the checkpoint).
   auto checkpoint = existing ? read_checkpoint() : std::map<std::string, int64_t>{};
+  cfg.producer_id_expiration_ms = config_.producer_id_expiration_ms;
   auto topic = std::make_shared<Topic>(cfg, *registry_, config_.data_dir, clock_);
   topic->open(clean, [&](int32_t p) {
     auto it = checkpoint.find(cfg.name + " " + std::to_string(p));
@@ -422,7 +440,10 @@ void Broker::run_maintenance() {
   for (auto& t : topics()) t->roll_aged_segments();
   if (now - last_retention_ms_ >= config_.retention_check_ms) {
     last_retention_ms_ = now;
-    for (auto& t : topics()) t->apply_retention(now, &stopping_);
+    for (auto& t : topics()) {
+      t->apply_retention(now, &stopping_);
+      for (int32_t p = 0; p < t->partition_count(); ++p) t->partition(p)->expire_producers(now);
+    }
   }
   if (!config_.offsets.flush_on_commit && now - last_offsets_flush_ms_ >= config_.offsets.flush_interval_ms) {
     last_offsets_flush_ms_ = now;

@@ -33,6 +33,7 @@
 #include "observability/metrics.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "plugins/transport_instance.hpp"
+#include "producers/producer_ids.hpp"
 #include "request_budget.hpp"
 #include "storage/flusher.hpp"
 #include "topic.hpp"
@@ -80,6 +81,9 @@ class Broker {
   using ProduceDone = std::function<void(keel_status, const std::string& message, const AppendResult&)>;
   // Appends and answers through `done` once the acks level is met. `done`
   // runs exactly once, on this thread or on the flusher thread.
+  // A producer id never handed out before (idempotent producers; epoch 0).
+  // Blocks while a new block of ids is made durable. Throws keel::Error.
+  int64_t init_producer_id();
   void produce(const std::string& topic, int32_t partition, const uint8_t* data, size_t len, int32_t acks,
                ProduceDone done);
   ReadResult fetch(const std::string& topic, int32_t partition, int64_t offset, int64_t max_bytes);
@@ -110,6 +114,7 @@ class Broker {
  private:
   void lock_data_dir();
   void load_topics(bool clean);
+  void open_producer_ids();
   // `existing`: the topic is on disk already (start-up), so its recovery
   // points apply.
   std::shared_ptr<Topic> open_topic(TopicConfig cfg, bool clean, bool existing);
@@ -139,6 +144,7 @@ class Broker {
   Metrics metrics_;
   RequestBudget request_budget_;
   std::unique_ptr<GroupOffsetStore> offsets_;
+  std::unique_ptr<ProducerIds> producer_ids_;  // set in start(), before transports
   Flusher flusher_;
 
   mutable std::shared_mutex topics_mu_;

@@ -124,6 +124,7 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
   opts.max_batch_bytes = config_.max_batch_bytes;
   opts.indexes = index_specs_;
   opts.gaps_expected = rewrites_segments();
+  opts.producer_id_expiration_ms = config_.producer_id_expiration_ms;
   for (auto& r : retention_) {
     auto* vt = r.ref.vt<keel_retention_vtable>();
     if (has_requires_keys(vt) && vt->requires_keys(r.handle) != 0) opts.requires_keys = true;

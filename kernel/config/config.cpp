@@ -64,6 +64,7 @@ const std::vector<std::string> kBrokerKeys = {"data_dir",
                                               "auto_create_topics",
                                               "retention_check_ms",
                                               "recovery_checkpoint_ms",
+                                              "producer_id_expiration_ms",
                                               "log_level",
                                               "queued_max_request_bytes",
                                               "offsets_flush",
@@ -453,6 +454,8 @@ class Parser {
         cfg.retention_check_ms = integer(e, sec, 1);
       } else if (e.name == "recovery_checkpoint_ms") {
         cfg.recovery_checkpoint_ms = integer(e, sec, 1);
+      } else if (e.name == "producer_id_expiration_ms") {
+        cfg.producer_id_expiration_ms = integer(e, sec, 1);
       } else if (e.name == "log_level") {
         cfg.log_level = one_of(e, sec, kLogLevels);
       } else if (e.name == "queued_max_request_bytes") {

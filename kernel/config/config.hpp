@@ -61,6 +61,9 @@ struct TopicConfig {
   // "partitioner key-hash") -> "keel.toml:7:15". Absent for built-in defaults.
   std::map<std::string, std::string> strategy_locations;
   bool declared = false;  // true for topics named in the config file
+  // [broker] producer_id_expiration_ms, copied here by the broker (not a
+  // topic key).
+  int64_t producer_id_expiration_ms = 24LL * 3600 * 1000;
   // Keeps alive the TOML document plugin_settings point into, for topics
   // built outside the broker's config file (topic_from_toml).
   std::shared_ptr<const toml::table> document_owner;
@@ -95,6 +98,9 @@ struct BrokerConfig {
   bool auto_create_topics = true;
   int64_t retention_check_ms = 30000;
   int64_t recovery_checkpoint_ms = 5000;
+  // Idempotent producers silent this long are forgotten by every partition
+  // (Kafka's producer.id.expiration.ms).
+  int64_t producer_id_expiration_ms = 24LL * 3600 * 1000;
   std::string log_level = "info";
   // Bytes of requests all transports together may hold in memory while
   // reading and handling them; -1 = unbounded (Kafka's default).
