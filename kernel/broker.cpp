@@ -159,7 +159,7 @@ std::shared_ptr<Topic> Broker::get_topic(const std::string& name, bool create) {
   std::lock_guard lock(create_mu_);
   if (auto t = find_topic(name)) return t;
   if (!valid_topic_name(name)) {
-    fail(KEEL_ERR_INVALID_ARGUMENT, "invalid topic name '" + name + "': " + topic_name_rule());
+    fail(KEEL_ERR_INVALID_NAME, "invalid topic name '" + name + "': " + topic_name_rule());
   }
   spdlog::info("auto-creating topic '{}' with the topic defaults", name);
   return open_topic(config_.topic_from_defaults(name), true, false);
@@ -181,7 +181,7 @@ TopicConfig Broker::config_for_discovered(const std::string& topic) const {
 std::shared_ptr<Topic> Broker::create_topic(const std::string& name, int32_t partitions,
                                             const std::string& settings_toml) {
   if (!valid_topic_name(name)) {
-    fail(KEEL_ERR_INVALID_ARGUMENT, "invalid topic name '" + name + "': " + topic_name_rule());
+    fail(KEEL_ERR_INVALID_NAME, "invalid topic name '" + name + "': " + topic_name_rule());
   }
   if (partitions > 10000) fail(KEEL_ERR_INVALID_ARGUMENT, "at most 10000 partitions per topic");
   std::lock_guard lock(create_mu_);

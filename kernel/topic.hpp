@@ -54,7 +54,7 @@ class Topic {
   // The partitioner's choice for a key (nullptr = null key).
   int32_t choose_partition(const uint8_t* key, size_t key_len);
   // Asks every retention strategy and deletes what the most eager allows,
-  // then lets each rewriting strategy (ABI 1.2) rewrite closed segments of
+  // then lets each rewriting strategy rewrite closed segments of
   // every partition. Returns the number of segments deleted.
   // `stopping` (may be null) tells rewriting strategies to give up early.
   int apply_retention(int64_t now_ms, const std::atomic<bool>* stopping = nullptr);

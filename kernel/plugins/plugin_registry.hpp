@@ -26,7 +26,7 @@ struct LoadedLibrary {
 
 struct StrategyRef {
   std::shared_ptr<LoadedLibrary> library;
-  keel_strategy_kind kind = KEEL_KIND_INDEX;
+  int32_t kind = KEEL_KIND_INDEX;  // KEEL_KIND_*
   std::string name;
   const void* vtable = nullptr;
 
@@ -37,7 +37,7 @@ struct StrategyRef {
   }
 };
 
-const char* kind_name(keel_strategy_kind kind);
+const char* kind_name(int32_t kind);
 
 class PluginRegistry {
  public:
@@ -50,7 +50,7 @@ class PluginRegistry {
 
   // The strategy of that kind and name; when not yet registered, loads
   // keel-<kind>-<name>.so from the search path. Throws when not found.
-  StrategyRef require(keel_strategy_kind kind, const std::string& name);
+  StrategyRef require(int32_t kind, const std::string& name);
 
   const std::vector<std::string>& search_path() const { return search_path_; }
   std::vector<std::string> loaded_paths() const;

@@ -4,7 +4,7 @@
 #include <keel/record_batch.hpp>
 #include <map>
 
-#include "broker.hpp"
+#include "checked_broker.hpp"
 #include "handlers.hpp"
 #include "json_body.hpp"
 #include "json_records.hpp"
@@ -69,7 +69,7 @@ void finish(const ExchangePtr& x, const std::shared_ptr<Pending>& st) {
 void handle_produce(const ExchangePtr& x) {
   x->request.query.allow_only({});
   const std::string topic = x->request.params[0];
-  const Broker& b = x->services.broker;
+  const CheckedBroker& b = x->services.broker;
   std::vector<IncomingRecord> records = parse_body(parse_json_body(x->request.body));
 
   auto info = b.find_topic(topic);

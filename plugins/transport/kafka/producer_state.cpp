@@ -23,13 +23,13 @@ int32_t add_seq(int32_t seq, int64_t delta) {
 
 bool in_sequence(int32_t last_seq, int32_t first_seq) { return first_seq == add_seq(last_seq, 1); }
 
-ProduceOutcome to_outcome(const keel_produce_result& r) {
+ProduceOutcome to_outcome(const sdk::ProduceResult& r) {
   ProduceOutcome o;
   o.status = r.status;
   o.base_offset = r.base_offset;
   o.log_append_time = r.log_append_time;
   o.log_start_offset = r.log_start_offset;
-  if (r.message) o.message = r.message;
+  o.message = r.message;
   return o;
 }
 
@@ -208,7 +208,7 @@ void ProducerStateTable::produce(const std::string& topic, int32_t p, const uint
                                  int32_t acks, const BatchIdentity& id, Done done) {
   if (id.producer_id < 0) {
     services_.broker.produce(topic, p, records, len, acks,
-                             [done = std::move(done)](const keel_produce_result& r) { done(to_outcome(r)); });
+                             [done = std::move(done)](const sdk::ProduceResult& r) { done(to_outcome(r)); });
     return;
   }
   auto part = partition(topic, p);
@@ -272,7 +272,7 @@ void ProducerStateTable::produce(const std::string& topic, int32_t p, const uint
   // the flush), so holding append_mu here fixes the order in the log.
   services_.broker.produce(topic, p, records, len, acks,
                            [part, batch, pid = id.producer_id, previous_last_seq,
-                            done = std::move(done)](const keel_produce_result& r) {
+                            done = std::move(done)](const sdk::ProduceResult& r) {
                              ProduceOutcome o = to_outcome(r);
                              std::vector<Done> waiters;
                              {

@@ -24,11 +24,9 @@ void Services::count_timed_out(const char* reason) const {
 
 void Services::observe_request(int16_t api_key, double seconds) {
   const ApiSpec* spec = find_api(api_key);
-  const std::string labels =
-      std::string("transport=\"kafka\",api=\"") + (spec ? spec->name : "unknown") + "\"";
-  const keel_broker_api* api = broker.raw();
-  api->counter_add(api->ctx, "keel_requests_total", labels.c_str(), 1);
-  api->histogram_observe(api->ctx, "keel_request_seconds", labels.c_str(), seconds);
+  const sdk::Labels labels = {{"transport", "kafka"}, {"api", spec ? spec->name : "unknown"}};
+  broker.counter_add("keel_requests_total", labels, 1);
+  broker.histogram_observe("keel_request_seconds", labels, seconds);
 }
 
 }  // namespace keel::kafka

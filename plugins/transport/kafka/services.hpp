@@ -5,10 +5,10 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <keel/broker.hpp>
 #include <keel/plugin.hpp>
 #include <memory>
 
-#include "broker_client.hpp"
 #include "common/log_limiter.hpp"
 #include "settings.hpp"
 
@@ -24,7 +24,7 @@ class Services {
 
   const sdk::Host host;
   const Settings settings;
-  BrokerClient broker;
+  sdk::Broker broker;
   boost::asio::io_context io;
   // The port clients are told to connect to (set once bound).
   int32_t advertised_port = 0;

@@ -101,19 +101,26 @@ int16_t kafka_error(const ProduceOutcome& o) {
       return code(ErrorCode::kUnknownTopicOrPartition);
     case KEEL_ERR_CORRUPT:
       return code(ErrorCode::kCorruptMessage);
+    case KEEL_ERR_TOO_LARGE:
+      return code(ErrorCode::kMessageTooLarge);
+    case KEEL_ERR_INVALID_NAME:
+      // A bad name, or a write to a broker-internal topic (as Kafka answers
+      // for its internal topics).
+      return code(ErrorCode::kInvalidTopicException);
     case KEEL_ERR_INVALID_ARGUMENT:
-      // The status does not say which argument; the kernel's message does.
-      if (o.message.find("max_batch_bytes") != std::string::npos) return code(ErrorCode::kMessageTooLarge);
-      if (o.message.find("invalid topic name") != std::string::npos ||
-          o.message.find("is internal to the broker") != std::string::npos) {
-        return code(ErrorCode::kInvalidTopicException);  // as Kafka for its internal topics
-      }
       return code(ErrorCode::kInvalidRecord);
+    case KEEL_ERR_OUT_OF_ORDER:
+      return code(ErrorCode::kOutOfOrderSequenceNumber);
+    case KEEL_ERR_UNKNOWN_PRODUCER:
+      return code(ErrorCode::kUnknownProducerId);
+    case KEEL_ERR_FENCED:
+      return code(ErrorCode::kInvalidProducerEpoch);
     case KEEL_ERR_IO:
     case KEEL_ERR_NO_SPACE:
       return code(ErrorCode::kKafkaStorageError);
     case KEEL_ERR_UNAVAILABLE:
-      // Shutting down: clients refresh metadata and retry elsewhere/later.
+    case KEEL_ERR_NOT_LEADER:
+      // Shutting down (or led elsewhere): clients refresh metadata and retry.
       return code(ErrorCode::kNotLeaderOrFollower);
     case KEEL_ERR_UNSUPPORTED:
       return code(ErrorCode::kUnsupportedForMessageFormat);
