@@ -37,27 +37,32 @@ class BenchIndex {
         config_("interval_bytes = 0") {
     const auto* descriptor = lib_.get<const keel_plugin_descriptor*()>(KEEL_PLUGIN_ENTRY_SYMBOL)();
     for (uint32_t i = 0; i < descriptor->strategy_count; ++i) {
-      if (strategy == descriptor->strategies[i].name) {
-        vt_ = static_cast<const keel_index_vtable*>(descriptor->strategies[i].vtable);
-      }
+      const keel_strategy& s =
+          *KEEL_ELEMENT(keel_strategy, descriptor->strategies, descriptor->strategy_size, i);
+      if (strategy == s.name) vt_ = static_cast<const keel_index_vtable*>(s.vtable);
     }
     if (vt_ == nullptr) throw std::runtime_error("strategy " + strategy + " not in its library");
     dir_ = fs::temp_directory_path() / ("keel-index-bench-" + std::to_string(::getpid()) + "-" + strategy);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     const std::string prefix = (dir_ / "00000000000000000000").string();
-    keel_index_open_args args{sizeof args, prefix.c_str(), kBase, 0, 1, config_.get()};
+    keel_index_open_args args{.struct_size = sizeof args,
+                              .writable = 1,
+                              .path_prefix = prefix.c_str(),
+                              .base_offset = kBase,
+                              .log_size = 0,
+                              .config = config_.get()};
     keel_error err{};
     if (vt_->open(host_.get(), &args, &index_, &err) != KEEL_OK) throw std::runtime_error(err.message);
     // The time index also indexes the first batch; the offset index never.
     const int64_t batches = strategy == "timestamp" ? entries : entries + 1;
     for (int64_t i = 0; i < batches; ++i) {
-      keel_batch_info b{sizeof b,
-                        kBase + kRecordsPerBatch * i,
-                        kBase + kRecordsPerBatch * i + 9,
-                        1'000'000 + i,
-                        kBatchBytes * i,
-                        kBatchBytes};
+      keel_batch_info b{.struct_size = sizeof b,
+                        .size = static_cast<int32_t>(kBatchBytes),
+                        .base_offset = kBase + kRecordsPerBatch * i,
+                        .last_offset = kBase + kRecordsPerBatch * i + 9,
+                        .max_timestamp = 1'000'000 + i,
+                        .position = kBatchBytes * i};
       if (vt_->on_append(index_, &b, &err) != KEEL_OK) throw std::runtime_error(err.message);
     }
     if (vt_->entry_count(index_) != entries) throw std::runtime_error("unexpected entry count");
@@ -96,10 +101,11 @@ std::vector<int64_t> probes(int64_t lo, int64_t hi) {
 void BM_SparseIndexLookup(benchmark::State& state) {
   BenchIndex idx("sparse-mmap", state.range(0));
   const auto targets = probes(kBase, kBase + idx.batches() * kRecordsPerBatch - 1);
-  keel_index_entry e{sizeof e, 0, 0, -1};
+  keel_index_entry e{.struct_size = sizeof e, .reserved = 0, .offset = 0, .position = 0, .timestamp = -1};
+  keel_error err{};
   size_t i = 0;
   for (auto _ : state) {
-    idx.vt()->lookup_offset(idx.index(), targets[i++ % kProbes], &e);
+    idx.vt()->lookup_offset(idx.index(), targets[i++ % kProbes], &e, &err);
     benchmark::DoNotOptimize(e);
   }
   state.SetItemsProcessed(state.iterations());
@@ -109,10 +115,11 @@ BENCHMARK(BM_SparseIndexLookup)->Arg(1000)->Arg(100000);
 void BM_TimeIndexLookup(benchmark::State& state) {
   BenchIndex idx("timestamp", state.range(0));
   const auto targets = probes(1'000'000, 1'000'000 + idx.batches());
-  keel_index_entry e{sizeof e, 0, 0, -1};
+  keel_index_entry e{.struct_size = sizeof e, .reserved = 0, .offset = 0, .position = 0, .timestamp = -1};
+  keel_error err{};
   size_t i = 0;
   for (auto _ : state) {
-    idx.vt()->lookup_time(idx.index(), targets[i++ % kProbes], &e);
+    idx.vt()->lookup_time(idx.index(), targets[i++ % kProbes], &e, &err);
     benchmark::DoNotOptimize(e);
   }
   state.SetItemsProcessed(state.iterations());

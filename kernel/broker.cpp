@@ -185,7 +185,7 @@ std::shared_ptr<Topic> Broker::get_topic(const std::string& name, bool create) {
   std::lock_guard lock(create_mu_);
   if (auto t = find_topic(name)) return t;
   if (!valid_topic_name(name)) {
-    fail(KEEL_ERR_INVALID_ARGUMENT, "invalid topic name '" + name + "': " + topic_name_rule());
+    fail(KEEL_ERR_INVALID_NAME, "invalid topic name '" + name + "': " + topic_name_rule());
   }
   spdlog::info("auto-creating topic '{}' with the topic defaults", name);
   return open_topic(config_.topic_from_defaults(name), true, false);
@@ -207,7 +207,7 @@ TopicConfig Broker::config_for_discovered(const std::string& topic) const {
 std::shared_ptr<Topic> Broker::create_topic(const std::string& name, int32_t partitions,
                                             const std::string& settings_toml) {
   if (!valid_topic_name(name)) {
-    fail(KEEL_ERR_INVALID_ARGUMENT, "invalid topic name '" + name + "': " + topic_name_rule());
+    fail(KEEL_ERR_INVALID_NAME, "invalid topic name '" + name + "': " + topic_name_rule());
   }
   if (partitions > 10000) fail(KEEL_ERR_INVALID_ARGUMENT, "at most 10000 partitions per topic");
   // The settings are the client's, not the config file's: their positions
@@ -302,6 +302,24 @@ FlushPolicy Broker::policy_of(const Topic& t) const {
   return FlushPolicy{c.flush_mode, c.flush_interval_ms, c.flush_messages};
 }
 
+namespace {
+
+// The status a transport gets for a batch the producer state refused.
+keel_status refusal_status(ProducerState::Verdict v) {
+  switch (v) {
+    case ProducerState::Verdict::kFenced:
+      return KEEL_ERR_FENCED;
+    case ProducerState::Verdict::kOutOfOrder:
+      return KEEL_ERR_OUT_OF_ORDER;
+    case ProducerState::Verdict::kUnknownProducer:
+      return KEEL_ERR_UNKNOWN_PRODUCER;
+    default:
+      return KEEL_ERR_INTERNAL;
+  }
+}
+
+}  // namespace
+
 void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* data, size_t len, int32_t acks,
                      ProduceDone done) {
   AppendResult result;
@@ -316,7 +334,7 @@ void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* da
     }
     log = partition(topic_name, p);
     result = log->append(data, len);
-    if (!result.refusal.empty()) fail(KEEL_ERR_INVALID_ARGUMENT, result.refusal);
+    if (!result.refusal.empty()) fail(refusal_status(result.idempotence), result.refusal);
   } catch (const Error& e) {
     metrics_.counter_add("keel_produce_errors_total", "topic=\"" + topic_name + "\"", 1);
     done(e.code(), e.what(), result);

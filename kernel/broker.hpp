@@ -29,6 +29,7 @@
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "config/config_check.hpp"
+#include "groups/group_fence.hpp"
 #include "groups/group_offsets.hpp"
 #include "observability/metrics.hpp"
 #include "plugins/plugin_registry.hpp"
@@ -89,6 +90,25 @@ class Broker {
   ReadResult fetch(const std::string& topic, int32_t partition, int64_t offset, int64_t max_bytes);
   std::shared_ptr<PartitionLog> partition(const std::string& topic, int32_t partition) const;
 
+  // ---- consumer groups (broker_groups.cpp)
+  struct GroupCommit {
+    std::string group;
+    std::string member_id;  // "" outside a group protocol
+    int32_t generation = KEEL_GENERATION_NONE;
+    std::vector<OffsetCommit> offsets;
+  };
+  using CommitDone = std::function<void(keel_status, const std::string& message)>;
+  // Checks the commit against the group's fence (UNKNOWN_MEMBER, FENCED),
+  // stores it (visible to fetch at once) and makes it as durable as
+  // offsets_flush says, then calls `done` exactly once. Today `done` runs on
+  // this thread before commit_offsets returns, after the durable write;
+  // making it asynchronous means handing make_durable's wait to the flusher
+  // and calling `done` from there.
+  void commit_offsets(const GroupCommit& commit, const CommitDone& done);
+  // Publishes a group's members for fencing; no members empties it.
+  void set_group_members(const std::string& group, int32_t generation, std::vector<std::string> member_ids);
+  const GroupFence& group_fence() const { return fence_; }
+
   // ---- services
   Metrics& metrics() { return metrics_; }
   RequestBudget& request_budget() { return request_budget_; }
@@ -145,6 +165,7 @@ class Broker {
   RequestBudget request_budget_;
   std::unique_ptr<GroupOffsetStore> offsets_;
   std::unique_ptr<ProducerIds> producer_ids_;  // set in start(), before transports
+  GroupFence fence_;
   Flusher flusher_;
 
   mutable std::shared_mutex topics_mu_;

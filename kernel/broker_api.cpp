@@ -4,58 +4,73 @@
 #include <keel/plugin.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstring>
+#include <thread>
 
 #include "broker.hpp"
+#include "broker_api_support.hpp"
 #include "common/error.hpp"
 #include "plugins/plugin_config.hpp"
 
+// A transport's watch. The callback may call unwatch() on its own watch
+// (rule 6): the log has already unlisted the watch and holds its lock while
+// the callback runs, so unwatch() from inside must neither wait for that
+// lock nor free this object under the running callback. `firing` names the
+// thread running the callback; an unwatch() from that thread only sets
+// `unwatched_inside`, and the callback wrapper frees the object once the
+// callback has returned.
 struct keel_watch {
   std::shared_ptr<keel::PartitionLog> log;
   std::shared_ptr<keel::PartitionLog::Watch> watch;
+  std::atomic<std::thread::id> firing{};
+  bool unwatched_inside = false;  // written and read by the firing thread only
 };
 
 namespace keel {
 namespace {
 
-Broker& B(void* ctx) { return *static_cast<Broker*>(ctx); }
-
-template <class Fn>
-keel_status guard(keel_error* err, Fn&& fn) noexcept {
-  try {
-    fn();
-    return KEEL_OK;
-  } catch (const Error& e) {
-    sdk::detail::write_error(err, e.what());
-    return e.code();
-  } catch (const std::exception& e) {
-    sdk::detail::write_error(err, e.what());
-    return KEEL_ERR_INTERNAL;
-  } catch (...) {
-    sdk::detail::write_error(err, "unknown error");
-    return KEEL_ERR_INTERNAL;
-  }
+// Rule 2: at most what the caller's struct holds, its struct_size kept.
+template <class T>
+void copy_out(T* out, T value) {
+  value.struct_size = sizeof value;
+  keel_copy_out(out, &value, sizeof value);
 }
 
-void fill_watermarks(const PartitionLog& log, keel_watermarks* w) {
-  w->struct_size = sizeof *w;
-  w->log_start_offset = log.log_start_offset();
-  w->high_watermark = log.high_watermark();
-  w->log_end_offset = log.log_end_offset();
+keel_watermarks watermarks_of(const PartitionLog& log) {
+  keel_watermarks w{};
+  w.log_start_offset = log.log_start_offset();
+  w.high_watermark = log.high_watermark();
+  w.log_end_offset = log.log_end_offset();
+  return w;
 }
 
 void describe(const Topic& t, keel_topic_callback cb, void* user) {
-  keel_topic_info info{sizeof info, t.name().c_str(), t.partition_count(),
-                       Broker::is_internal(t.name()) ? 1 : 0};
+  keel_topic_info info{};
+  info.struct_size = sizeof info;
+  info.partition_count = t.partition_count();
+  info.name = t.name().c_str();
+  info.internal = Broker::is_internal(t.name()) ? 1 : 0;
   cb(user, &info);
+}
+
+// In-structs a transport allocated: a 2.x caller has every 2.0 field.
+template <class T>
+void require_size(const T* p, size_t min_size, const char* what) {
+  if (p == nullptr) fail(KEEL_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
+  if (p->struct_size < min_size) {
+    fail(KEEL_ERR_INVALID_ARGUMENT, std::string(what) + " is " + std::to_string(p->struct_size) +
+                                        " bytes, ABI 2.0 defines " + std::to_string(min_size) +
+                                        "; rebuild the transport against the Keel SDK 2.x");
+  }
 }
 
 void refuse_internal(const char* topic, const char* what) {
   if (topic != nullptr && Broker::is_internal(topic)) {
-    fail(KEEL_ERR_INVALID_ARGUMENT, std::string("topic '") + topic +
-                                        "' is internal to the broker: clients cannot " + what +
-                                        " it (it can be read, e.g. with kcat, for debugging)");
+    fail(KEEL_ERR_INVALID_NAME, std::string("topic '") + topic +
+                                    "' is internal to the broker: clients cannot " + what +
+                                    " it (it can be read, e.g. with kcat, for debugging)");
   }
 }
 
@@ -67,6 +82,8 @@ struct FetchPin {
 }  // namespace
 
 void make_broker_api(Broker* broker, keel_broker_api* api) {
+  // Every slot is filled below and in add_group_api(); struct_size says the
+  // table is this SDK's, ABI 2.1 with init_producer_id.
   std::memset(api, 0, sizeof *api);
   api->struct_size = sizeof *api;
   api->ctx = broker;
@@ -85,11 +102,11 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
   };
   api->create_topic = [](void* ctx, const keel_create_topic_args* args, keel_error* err) {
     return guard(err, [&] {
+      require_size(args, offsetof(keel_create_topic_args, settings_toml) + sizeof(void*),
+                   "keel_create_topic_args");
       refuse_internal(args->name, "create");
-      // settings_toml came with ABI 1.1: older transports pass a shorter struct.
-      const bool has_settings = KEEL_HAS_FIELD(args, keel_create_topic_args, settings_toml);
-      B(ctx).create_topic(args->name, args->partitions,
-                          has_settings && args->settings_toml ? args->settings_toml : "");
+      B(ctx).create_topic(args->name ? args->name : "", args->partitions,
+                          args->settings_toml ? args->settings_toml : "");
     });
   };
   api->delete_topic = [](void* ctx, const char* topic, keel_error* err) {
@@ -99,8 +116,9 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     });
   };
   api->auto_create_topics = [](void* ctx) -> int32_t { return B(ctx).auto_create_topics() ? 1 : 0; };
-  api->choose_partition = [](void* ctx, const char* topic, const uint8_t* key, size_t key_len, int32_t* out) {
-    return guard(nullptr, [&] {
+  api->choose_partition = [](void* ctx, const char* topic, const uint8_t* key, size_t key_len, int32_t* out,
+                             keel_error* err) {
+    return guard(err, [&] {
       auto t = B(ctx).get_topic(topic, B(ctx).auto_create_topics());
       if (!t) fail(KEEL_ERR_NOT_FOUND, std::string("unknown topic '") + topic + "'");
       *out = t->choose_partition(key, key_len);
@@ -117,11 +135,12 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
       res.log_append_time = -1;
       res.log_start_offset = s == KEEL_OK ? r.log_start_offset : -1;
       res.message = s == KEEL_OK ? nullptr : message.c_str();
+      res.duplicate = s == KEEL_OK && r.idempotence == ProducerState::Verdict::kDuplicate ? 1 : 0;
       cb(user, &res);
     };
     try {
       if (topic != nullptr && Broker::is_internal(topic)) {
-        return answer(KEEL_ERR_INVALID_ARGUMENT,
+        return answer(KEEL_ERR_INVALID_NAME,
                       std::string("topic '") + topic +
                           "' is internal to the broker: clients cannot produce to it (consumer offsets are "
                           "committed with OffsetCommit)",
@@ -135,14 +154,21 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
   api->fetch = [](void* ctx, const char* topic, int32_t partition, int64_t offset, int64_t max_bytes,
                   keel_fetch_result* out, keel_error* err) {
     return guard(err, [&] {
+      // The pin is the one field the transport must get back: without room
+      // for it the result could never be released.
+      require_size(out, offsetof(keel_fetch_result, pin) + sizeof(void*), "keel_fetch_result");
       auto log = B(ctx).partition(topic, partition);
       ReadResult r = B(ctx).fetch(topic, partition, offset, max_bytes);
-      out->struct_size = sizeof *out;
-      out->fd = r.segment ? r.segment->fd() : -1;
-      out->file_position = r.position;
-      out->length = r.length;
-      fill_watermarks(*log, &out->watermarks);
-      out->pin = r.segment ? new FetchPin{r.segment} : nullptr;
+      const keel_watermarks w = watermarks_of(*log);
+      keel_fetch_result f{};
+      f.fd = r.segment ? r.segment->fd() : -1;
+      f.file_position = r.position;
+      f.length = r.length;
+      f.log_start_offset = w.log_start_offset;
+      f.high_watermark = w.high_watermark;
+      f.log_end_offset = w.log_end_offset;
+      f.pin = r.segment ? new FetchPin{r.segment} : nullptr;
+      copy_out(out, f);
     });
   };
   api->release_fetch = [](void*, keel_fetch_result* result) {
@@ -151,7 +177,7 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     result->pin = nullptr;
   };
   api->watermarks = [](void* ctx, const char* topic, int32_t partition, keel_watermarks* out) {
-    return guard(nullptr, [&] { fill_watermarks(*B(ctx).partition(topic, partition), out); });
+    return guard(nullptr, [&] { copy_out(out, watermarks_of(*B(ctx).partition(topic, partition))); });
   };
   api->offset_for_time = [](void* ctx, const char* topic, int32_t partition, int64_t ts, int64_t* offset,
                             int64_t* found_ts) {
@@ -166,70 +192,33 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     return guard(nullptr, [&] {
       auto log = B(ctx).partition(topic, partition);
       auto* w = new keel_watch{log, nullptr};
-      w->watch = log->watch(offset, [cb, user] { cb(user); });
+      w->watch = log->watch(offset, [w, cb, user] {
+        w->firing = std::this_thread::get_id();
+        cb(user);
+        if (w->unwatched_inside) {
+          delete w;  // the transport let go of it inside the callback
+          return;
+        }
+        w->firing = std::thread::id();
+      });
       *out = w;
     });
   };
   api->unwatch = [](void*, keel_watch* w) {
     if (w == nullptr) return;
-    w->log->unwatch(w->watch);
+    if (w->firing.load() == std::this_thread::get_id()) {
+      // From inside the callback: the log already unlisted the watch; the
+      // callback wrapper frees it once the callback returns.
+      w->unwatched_inside = true;
+      return;
+    }
+    w->log->unwatch(w->watch);  // waits for a callback running elsewhere
     delete w;
   };
 
-  api->commit_offset = [](void* ctx, const char* group, const char* topic, int32_t partition, int64_t offset,
-                          const char* metadata, keel_error* err) {
-    return guard(err, [&] {
-      B(ctx).group_offsets().commit(group, topic, partition, offset, metadata ? metadata : "",
-                                    B(ctx).clock().now_ms());
-    });
-  };
-  api->commit_offsets = [](void* ctx, const char* group, const keel_offset_commit* offsets, size_t count,
-                           keel_error* err) {
-    return guard(err, [&] {
-      std::vector<OffsetCommit> commits;
-      commits.reserve(count);
-      for (size_t i = 0; i < count; ++i) {
-        const auto& o = offsets[i];
-        commits.push_back(OffsetCommit{o.topic, o.partition, o.offset, o.metadata ? o.metadata : ""});
-      }
-      B(ctx).group_offsets().commit(group, commits, B(ctx).clock().now_ms());
-    });
-  };
-  api->store_group_metadata = [](void* ctx, const char* group, const char* metadata, keel_error* err) {
-    return guard(err, [&] {
-      B(ctx).group_offsets().set_group_metadata(group, metadata ? metadata : "", B(ctx).clock().now_ms());
-    });
-  };
-  api->group_metadata = [](void* ctx, const char* group, keel_string_callback cb, void* user) {
-    return guard(nullptr, [&] {
-      auto m = B(ctx).group_offsets().group_metadata(group);
-      if (!m) fail(KEEL_ERR_NOT_FOUND, std::string("group '") + group + "' has no stored metadata");
-      cb(user, m->c_str());
-    });
-  };
-  api->fetch_offset = [](void* ctx, const char* group, const char* topic, int32_t partition, int64_t* offset,
-                         keel_string_callback metadata_cb, void* user) {
-    return guard(nullptr, [&] {
-      auto c = B(ctx).group_offsets().fetch(group, topic, partition);
-      *offset = c ? c->offset : -1;
-      if (c && metadata_cb) metadata_cb(user, c->metadata.c_str());
-    });
-  };
-  api->list_groups = [](void* ctx, keel_string_callback cb, void* user) {
-    return guard(nullptr, [&] {
-      for (const auto& g : B(ctx).group_offsets().groups()) cb(user, g.c_str());
-    });
-  };
+  add_group_api(api);
+  add_metrics_api(api);
 
-  api->counter_add = [](void* ctx, const char* name, const char* labels, double delta) {
-    B(ctx).metrics().counter_add(name ? name : "", labels ? labels : "", delta);
-  };
-  api->gauge_set = [](void* ctx, const char* name, const char* labels, double value) {
-    B(ctx).metrics().gauge_set(name ? name : "", labels ? labels : "", value);
-  };
-  api->histogram_observe = [](void* ctx, const char* name, const char* labels, double value) {
-    B(ctx).metrics().histogram_observe(name ? name : "", labels ? labels : "", value);
-  };
   api->render_metrics = [](void* ctx, keel_data_callback cb, void* user) {
     std::string text = B(ctx).metrics().render();
     cb(user, text.data(), text.size());
@@ -269,25 +258,34 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     return guard(nullptr, [&] {
       auto log = B(ctx).partition(topic, partition);
       auto infos = log->segment_infos();
-      out->struct_size = sizeof *out;
-      out->segment_count = static_cast<int64_t>(infos.size());
-      out->size_bytes = 0;
-      out->newest_timestamp = -1;
+      keel_partition_health h{};
+      h.segment_count = static_cast<int64_t>(infos.size());
+      h.newest_timestamp = -1;
       for (const auto& i : infos) {
-        out->size_bytes += i.size_bytes;
-        out->newest_timestamp = std::max(out->newest_timestamp, i.max_timestamp);
+        h.size_bytes += i.size_bytes;
+        h.newest_timestamp = std::max(h.newest_timestamp, i.max_timestamp);
       }
-      out->oldest_timestamp = infos.empty() ? -1 : infos.front().max_timestamp;
-      out->index_entries = log->index_entries();
-      out->flushed_offset = log->flushed_offset();
+      h.oldest_timestamp = infos.empty() ? -1 : infos.front().max_timestamp;
+      h.index_entries = log->index_entries();
+      h.flushed_offset = log->flushed_offset();
+      copy_out(out, h);
     });
   };
-  api->group_offsets = [](void* ctx, const char* group, keel_group_offset_callback cb, void* user) {
-    return guard(nullptr, [&] {
-      auto offsets = B(ctx).group_offsets().group_offsets(group);
-      if (offsets.empty())
-        fail(KEEL_ERR_NOT_FOUND, std::string("group '") + group + "' has no committed offsets");
-      for (const auto& [tp, c] : offsets) cb(user, tp.first.c_str(), tp.second, c.offset, c.metadata.c_str());
+  api->init_producer_id = [](void* ctx, const keel_init_producer_args* args, keel_producer_identity* out,
+                             keel_error* err) {
+    return guard(err, [&] {
+      if (args != nullptr && KEEL_HAS_FIELD(args, keel_init_producer_args, transactional_id) &&
+          args->transactional_id != nullptr) {
+        fail(KEEL_ERR_UNSUPPORTED, std::string("transactional id '") + args->transactional_id +
+                                       "': Keel supports idempotent producers but not transactions yet; "
+                                       "unset transactional.id");
+      }
+      require_size(out, offsetof(keel_producer_identity, producer_id) + sizeof(int64_t),
+                   "keel_producer_identity");
+      keel_producer_identity id{};
+      id.producer_id = B(ctx).init_producer_id();
+      id.epoch = 0;
+      copy_out(out, id);
     });
   };
 }

@@ -7,17 +7,19 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "observability/rate_limited_log.hpp"
 #include "storage/log_rewriter.hpp"
 
 namespace keel {
 namespace {
 
-// 1.2 members exist only in vtables that are large enough.
-bool has_rewrite(const keel_retention_vtable* vt) {
-  return KEEL_HAS_FIELD(vt, keel_retention_vtable, rewrite) && vt->rewrite != nullptr;
-}
-bool has_requires_keys(const keel_retention_vtable* vt) {
-  return KEEL_HAS_FIELD(vt, keel_retention_vtable, requires_keys) && vt->requires_keys != nullptr;
+// Optional slots (the loader checked that the 2.0 table is complete).
+bool has_rewrite(const keel_retention_vtable* vt) { return vt->rewrite != nullptr; }
+bool has_requires_keys(const keel_retention_vtable* vt) { return vt->requires_keys != nullptr; }
+
+std::string plugin_of(const StrategyRef& ref) {
+  const char* name = ref.library->descriptor->name;
+  return name != nullptr ? name : ref.library->path;
 }
 
 }  // namespace
@@ -37,17 +39,17 @@ keel_config* Topic::settings_for(const std::string& strategy, const std::string&
   return slot.get();
 }
 
-std::string Topic::location_of(keel_strategy_kind kind, const std::string& name) const {
+std::string Topic::location_of(int32_t kind, const std::string& name) const {
   auto it = config_.strategy_locations.find(std::string(kind_name(kind)) + " " + name);
   return it == config_.strategy_locations.end() ? "" : it->second;
 }
 
-std::string Topic::named_at(keel_strategy_kind kind, const std::string& name) const {
+std::string Topic::named_at(int32_t kind, const std::string& name) const {
   const std::string at = location_of(kind, name);
   return at.empty() ? "" : " (" + at + ")";
 }
 
-StrategyRef Topic::require(PluginRegistry& registry, keel_strategy_kind kind, const std::string& name) const {
+StrategyRef Topic::require(PluginRegistry& registry, int32_t kind, const std::string& name) const {
   try {
     return registry.require(kind, name);
   } catch (const Error& e) {
@@ -157,12 +159,20 @@ std::shared_ptr<PartitionLog> Topic::partition(int32_t p) const {
 
 int32_t Topic::choose_partition(const uint8_t* key, size_t key_len) {
   int32_t out = 0;
-  keel_status s = partitioner_ref_.vt<keel_partitioner_vtable>()->partition(partitioner_, key, key_len,
-                                                                            partition_count(), &out);
-  if (s != KEEL_OK || out < 0 || out >= partition_count()) {
+  keel_error err{};
+  const keel_status s = partitioner_ref_.vt<keel_partitioner_vtable>()->partition(
+      partitioner_, key, key_len, partition_count(), &out, &err);
+  if (s != KEEL_OK) {
+    // The plugin's own words go to the log (rate-limited) and to the caller.
+    log_plugin_failure("partitioner", partitioner_ref_.name, plugin_of(partitioner_ref_), "partition",
+                       "topic '" + config_.name + "'", s, err.message);
+    fail(KEEL_ERR_INTERNAL, "partitioner '" + config_.partitioner + "' of topic '" + config_.name +
+                                "' failed (" + status_name(s) + "): " + err.message);
+  }
+  if (out < 0 || out >= partition_count()) {
     fail(KEEL_ERR_INTERNAL, "partitioner '" + config_.partitioner + "' of topic '" + config_.name +
                                 "' gave partition " + std::to_string(out) + " of " +
-                                std::to_string(partition_count()) + " (status " + std::to_string(s) + ")");
+                                std::to_string(partition_count()));
   }
   return out;
 }
@@ -176,9 +186,13 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
     size_t most = 0;
     for (auto& r : retention_) {
       size_t n = 0;
-      if (r.ref.vt<keel_retention_vtable>()->select(r.handle, infos.data(), infos.size(), now_ms, &n) !=
-          KEEL_OK) {
-        spdlog::warn("{}: retention '{}' failed; skipping it this round", log->name(), r.ref.name);
+      keel_error err{};
+      const keel_status s = r.ref.vt<keel_retention_vtable>()->select(
+          r.handle, infos.data(), infos.size(), sizeof(keel_segment_info), now_ms, &n, &err);
+      if (s != KEEL_OK) {
+        log_plugin_failure("retention", r.ref.name, plugin_of(r.ref), "select (skipped this round)",
+                           "topic '" + config_.name + "' partition " + std::to_string(log->partition()), s,
+                           err.message);
         continue;
       }
       most = std::max(most, n);

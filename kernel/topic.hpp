@@ -56,7 +56,7 @@ class Topic {
   // The partitioner's choice for a key (nullptr = null key).
   int32_t choose_partition(const uint8_t* key, size_t key_len);
   // Asks every retention strategy and deletes what the most eager allows,
-  // then lets each rewriting strategy (ABI 1.2) rewrite closed segments of
+  // then lets each rewriting strategy rewrite closed segments of
   // every partition. Returns the number of segments deleted.
   // `stopping` (may be null) tells rewriting strategies to give up early.
   int apply_retention(int64_t now_ms, const std::atomic<bool>* stopping = nullptr);
@@ -67,11 +67,11 @@ class Topic {
 
  private:
   keel_config* settings_for(const std::string& strategy, const std::string& role);
-  StrategyRef require(PluginRegistry& registry, keel_strategy_kind kind, const std::string& name) const;
+  StrategyRef require(PluginRegistry& registry, int32_t kind, const std::string& name) const;
   // Where the config named the strategy ("keel.toml:7:15"), else "".
-  std::string location_of(keel_strategy_kind kind, const std::string& name) const;
+  std::string location_of(int32_t kind, const std::string& name) const;
   // The same as " (keel.toml:7:15)", else "".
-  std::string named_at(keel_strategy_kind kind, const std::string& name) const;
+  std::string named_at(int32_t kind, const std::string& name) const;
   // Type errors and unknown keys recorded for a strategy's settings, as
   // indented lines to append to a message.
   std::string problems_of(const std::string& strategy) const;

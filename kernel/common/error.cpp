@@ -43,6 +43,20 @@ const char* status_name(keel_status s) {
       return "unavailable";
     case KEEL_ERR_NO_SPACE:
       return "no space left on device";
+    case KEEL_ERR_TOO_LARGE:
+      return "too large";
+    case KEEL_ERR_INVALID_NAME:
+      return "invalid name";
+    case KEEL_ERR_FENCED:
+      return "fenced";
+    case KEEL_ERR_OUT_OF_ORDER:
+      return "out of order sequence";
+    case KEEL_ERR_UNKNOWN_PRODUCER:
+      return "unknown producer";
+    case KEEL_ERR_UNKNOWN_MEMBER:
+      return "unknown member";
+    case KEEL_ERR_NOT_LEADER:
+      return "not leader";
   }
   return "unknown status";
 }

@@ -64,19 +64,23 @@ uint64_t GroupOffsetStore::mark_dirty(const std::string& group, std::string key,
   return ++seq_;
 }
 
+uint64_t GroupOffsetStore::stage(const std::string& group, const std::vector<OffsetCommit>& offsets,
+                                 int64_t now_ms) {
+  uint64_t seq = 0;
+  std::unique_lock lock(state_mu_);
+  auto& g = groups_[group];
+  for (const auto& c : offsets) {
+    g.offsets[{c.topic, c.partition}] = CommittedOffset{c.offset, c.metadata, now_ms};
+    seq = mark_dirty(group, offsets::offset_key(group, c.topic, c.partition),
+                     offsets::offset_value({c.offset, c.metadata, now_ms}));
+  }
+  return seq;
+}
+
 void GroupOffsetStore::commit(const std::string& group, const std::vector<OffsetCommit>& offsets,
                               int64_t now_ms) {
-  uint64_t seq = 0;
-  {
-    std::unique_lock lock(state_mu_);
-    auto& g = groups_[group];
-    for (const auto& c : offsets) {
-      g.offsets[{c.topic, c.partition}] = CommittedOffset{c.offset, c.metadata, now_ms};
-      seq = mark_dirty(group, offsets::offset_key(group, c.topic, c.partition),
-                       offsets::offset_value({c.offset, c.metadata, now_ms}));
-    }
-  }
-  if (flush_on_commit_ && seq > 0) flush_through(seq);
+  const uint64_t seq = stage(group, offsets, now_ms);
+  if (flush_on_commit_) make_durable(seq);
 }
 
 std::optional<CommittedOffset> GroupOffsetStore::fetch(const std::string& group, const std::string& topic,

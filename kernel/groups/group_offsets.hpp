@@ -67,8 +67,17 @@ class GroupOffsetStore {
   int32_t partition_for(const std::string& group) const;
 
   // Throws keel::Error if a flush it needs fails; the commit then stays
-  // in memory and dirty, and a later flush retries it.
+  // in memory and dirty, and a later flush retries it. stage() then, with
+  // flush_on_commit, make_durable().
   void commit(const std::string& group, const std::vector<OffsetCommit>& offsets, int64_t now_ms);
+  // The two halves of commit: stage() updates the in-memory state (visible
+  // to fetch at once, no I/O) and returns the commit's sequence number;
+  // make_durable(seq) returns once every commit up to seq is written and
+  // synced (a no-op when a flush got there first). Throws like flush().
+  uint64_t stage(const std::string& group, const std::vector<OffsetCommit>& offsets, int64_t now_ms);
+  void make_durable(uint64_t seq) {
+    if (seq > 0) flush_through(seq);
+  }
   void commit(const std::string& group, const std::string& topic, int32_t partition, int64_t offset,
               const std::string& metadata, int64_t now_ms) {
     commit(group, {OffsetCommit{topic, partition, offset, metadata}}, now_ms);

@@ -61,7 +61,7 @@ HostServices::HostServices(const std::string& plugin_name, const Clock* clock) :
   host_.config_get_double = [](void*, const keel_config* cfg, const char* key, double* out) {
     return get_typed<double>(cfg, key, out, "a number");
   };
-  host_.config_get_bool = [](void*, const keel_config* cfg, const char* key, int* out) {
+  host_.config_get_bool = [](void*, const keel_config* cfg, const char* key, int32_t* out) {
     bool b = false;
     keel_status s = get_typed<bool>(cfg, key, &b, "a boolean");
     if (s == KEEL_OK) *out = b ? 1 : 0;

@@ -9,30 +9,23 @@
 
 #include "common/error.hpp"
 #include "common/suggestion.hpp"
+#include "plugins/vtable_check.hpp"
 
 namespace keel {
 namespace {
 
-// Size of each vtable as ABI 1.0 defined it: a plugin built against 1.0 or
-// later has at least these functions. Later minors append fields, so these
-// constants must never grow.
-size_t min_vtable_size(keel_strategy_kind kind) {
-  switch (kind) {
-    case KEEL_KIND_INDEX:
-      return offsetof(keel_index_vtable, close) + sizeof(void*);
-    case KEEL_KIND_RETENTION:
-      return offsetof(keel_retention_vtable, destroy) + sizeof(void*);
-    case KEEL_KIND_PARTITIONER:
-      return offsetof(keel_partitioner_vtable, destroy) + sizeof(void*);
-    case KEEL_KIND_TRANSPORT:
-      return offsetof(keel_transport_vtable, destroy) + sizeof(void*);
-  }
-  return SIZE_MAX;
+// What ABI 2.0 defines of the descriptor and of one strategy entry: every 2.x
+// plugin has at least these. Later minors only append.
+constexpr size_t kMinDescriptorSize = offsetof(keel_plugin_descriptor, strategies) + sizeof(void*);
+constexpr size_t kMinStrategySize = offsetof(keel_strategy, vtable) + sizeof(void*);
+
+std::string abi_text(unsigned major, unsigned minor) {
+  return std::to_string(major) + "." + std::to_string(minor);
 }
 
 }  // namespace
 
-const char* kind_name(keel_strategy_kind kind) {
+const char* kind_name(int32_t kind) {
   switch (kind) {
     case KEEL_KIND_INDEX:
       return "index";
@@ -74,19 +67,38 @@ void PluginRegistry::load_library(const std::string& path) {
   }
   auto entry = lib->library.get<const keel_plugin_descriptor*()>(KEEL_PLUGIN_ENTRY_SYMBOL);
   const keel_plugin_descriptor* d = entry();
-  if (d == nullptr || !KEEL_HAS_FIELD(d, keel_plugin_descriptor, strategies)) {
+  // struct_size, abi_major and abi_minor sit at the same place in every ABI
+  // version: read them before trusting anything else.
+  if (d == nullptr || !KEEL_HAS_FIELD(d, keel_plugin_descriptor, abi_minor)) {
     fail(KEEL_ERR_INVALID_ARGUMENT, "plugin '" + path + "' returned no or a truncated descriptor");
   }
-  if (d->abi_major != KEEL_ABI_MAJOR) {
+  const std::string theirs = abi_text(d->abi_major, d->abi_minor);
+  const std::string ours = abi_text(KEEL_ABI_MAJOR, KEEL_ABI_MINOR);
+  if (d->abi_major == 1) {
     fail(KEEL_ERR_UNSUPPORTED,
-         "plugin '" + path + "' was built for Keel plugin ABI " + std::to_string(d->abi_major) + "." +
-             std::to_string(d->abi_minor) + ", but this broker speaks ABI " + std::to_string(KEEL_ABI_MAJOR) +
-             "." + std::to_string(KEEL_ABI_MINOR) + "; rebuild the plugin against this broker's SDK");
+         "plugin '" + path + "' was built for Keel plugin ABI " + theirs + "; this broker speaks ABI " +
+             ours + " and cannot load 1.x plugins: rebuild it against the Keel SDK " +
+             std::to_string(KEEL_ABI_MAJOR) + ".x (see docs/plugins.md, \"Migrating from 1.x\")");
+  }
+  if (d->abi_major != KEEL_ABI_MAJOR) {
+    fail(KEEL_ERR_UNSUPPORTED, "plugin '" + path + "' was built for Keel plugin ABI " + theirs +
+                                   ", but this broker speaks ABI " + ours +
+                                   "; rebuild the plugin against this broker's SDK");
   }
   if (d->abi_minor > KEEL_ABI_MINOR) {
-    // A newer minor only appends; the broker uses what it knows.
-    spdlog::warn("plugin '{}' targets ABI 1.{}, newer than this broker's 1.{}; newer functions are ignored",
-                 path, d->abi_minor, KEEL_ABI_MINOR);
+    // Rule 1: a plugin may rely on everything its minor added, which this
+    // broker does not have.
+    fail(KEEL_ERR_UNSUPPORTED,
+         "plugin '" + path + "' was built for Keel plugin ABI " + theirs + ", newer than this broker's " +
+             ours + "; upgrade the broker, or rebuild the plugin with -DKEEL_TARGET_ABI_MINOR=" +
+             std::to_string(KEEL_ABI_MINOR));
+  }
+  if (d->struct_size < kMinDescriptorSize || d->strategy_size < kMinStrategySize ||
+      (d->strategy_count > 0 && d->strategies == nullptr)) {
+    fail(KEEL_ERR_INVALID_ARGUMENT,
+         "plugin '" + path + "' returned a truncated descriptor (" + std::to_string(d->struct_size) +
+             " bytes, strategies of " + std::to_string(d->strategy_size) +
+             " bytes); rebuild it against the Keel SDK " + std::to_string(KEEL_ABI_MAJOR) + ".x");
   }
   lib->descriptor = d;
   lib->host = std::make_unique<HostServices>(d->name ? d->name : "plugin", clock_);
@@ -98,28 +110,23 @@ void PluginRegistry::load_library(const std::string& path) {
 void PluginRegistry::register_library(const std::shared_ptr<LoadedLibrary>& lib) {
   const keel_plugin_descriptor* d = lib->descriptor;
   std::vector<StrategyRef> found;
+  const std::string plugin = d->name != nullptr ? d->name : "?";
   for (uint32_t i = 0; i < d->strategy_count; ++i) {
-    const keel_strategy& s = d->strategies[i];
-    auto kind = static_cast<keel_strategy_kind>(s.kind);
-    std::string where = "plugin '" + lib->path + "', strategy #" + std::to_string(i);
-    if (s.name == nullptr || *s.name == '\0') fail(KEEL_ERR_INVALID_ARGUMENT, where + " has no name");
-    where += " '" + std::string(s.name) + "'";
-    size_t min_size = min_vtable_size(kind);
-    if (min_size == SIZE_MAX) {
-      fail(KEEL_ERR_UNSUPPORTED, where + " has unknown kind " + std::to_string(s.kind));
+    // Stepped by the plugin's element size (rule 2), not by our sizeof.
+    const keel_strategy& s = *KEEL_ELEMENT(keel_strategy, d->strategies, d->strategy_size, i);
+    const int32_t kind = s.kind;
+    if (s.name == nullptr || *s.name == '\0') {
+      fail(KEEL_ERR_INVALID_ARGUMENT,
+           "strategy #" + std::to_string(i) + " of plugin '" + plugin + "' (" + lib->path + ") has no name");
     }
-    if (s.vtable == nullptr) fail(KEEL_ERR_INVALID_ARGUMENT, where + " has no vtable");
-    uint32_t vt_size = *static_cast<const uint32_t*>(s.vtable);
-    if (vt_size < min_size) {
-      fail(KEEL_ERR_INVALID_ARGUMENT, where + ": its " + kind_name(kind) + " vtable is " +
-                                          std::to_string(vt_size) + " bytes, ABI " +
-                                          std::to_string(KEEL_ABI_MAJOR) + ".0 needs at least " +
-                                          std::to_string(min_size) + "; rebuild it against the current SDK");
-    }
+    const std::string where =
+        std::string(kind_name(kind)) + " '" + s.name + "' of plugin '" + plugin + "' (" + lib->path + ")";
+    check_vtable(kind, s.vtable, where);
     for (const auto& earlier : found) {
       if (earlier.kind == kind && earlier.name == s.name) {
-        fail(KEEL_ERR_ALREADY_EXISTS, where + " declares the " + kind_name(kind) +
-                                          " strategy twice; give each strategy a unique name");
+        fail(KEEL_ERR_ALREADY_EXISTS, "plugin '" + plugin + "' (" + lib->path + ") declares the " +
+                                          kind_name(kind) + " strategy '" + s.name +
+                                          "' twice; give each strategy a unique name");
       }
     }
     found.push_back(StrategyRef{lib, kind, s.name, s.vtable});
@@ -138,7 +145,7 @@ void PluginRegistry::register_library(const std::shared_ptr<LoadedLibrary>& lib)
   libraries_.push_back(lib);
 }
 
-StrategyRef PluginRegistry::require(keel_strategy_kind kind, const std::string& name) {
+StrategyRef PluginRegistry::require(int32_t kind, const std::string& name) {
   // The name becomes part of a file name: one that could not be one (too
   // long, a '/', a NUL) is the caller's mistake, not a file system error.
   const bool usable =
@@ -181,7 +188,7 @@ StrategyRef PluginRegistry::require(keel_strategy_kind kind, const std::string& 
            "]: add the plugin's directory to broker.plugin_path if it is elsewhere)");
 }
 
-std::vector<std::string> PluginRegistry::available(keel_strategy_kind kind) const {
+std::vector<std::string> PluginRegistry::available(int32_t kind) const {
   std::set<std::string> names;
   {
     std::lock_guard lock(mu_);

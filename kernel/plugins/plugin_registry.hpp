@@ -26,7 +26,7 @@ struct LoadedLibrary {
 
 struct StrategyRef {
   std::shared_ptr<LoadedLibrary> library;
-  keel_strategy_kind kind = KEEL_KIND_INDEX;
+  int32_t kind = KEEL_KIND_INDEX;  // KEEL_KIND_*
   std::string name;
   const void* vtable = nullptr;
 
@@ -37,7 +37,7 @@ struct StrategyRef {
   }
 };
 
-const char* kind_name(keel_strategy_kind kind);
+const char* kind_name(int32_t kind);
 
 // Where plugins are searched: the configured broker.plugin_path, then the
 // built-in plugin directory.
@@ -54,12 +54,12 @@ class PluginRegistry {
 
   // The strategy of that kind and name; when not yet registered, loads
   // keel-<kind>-<name>.so from the search path. Throws when not found.
-  StrategyRef require(keel_strategy_kind kind, const std::string& name);
+  StrategyRef require(int32_t kind, const std::string& name);
 
   // Names of the strategies of `kind` registered or loadable from the
   // search path (a keel-<kind>-<name>.so there), sorted, each once. Nothing
   // is loaded to list them.
-  std::vector<std::string> available(keel_strategy_kind kind) const;
+  std::vector<std::string> available(int32_t kind) const;
 
   const std::vector<std::string>& search_path() const { return search_path_; }
   std::vector<std::string> loaded_paths() const;

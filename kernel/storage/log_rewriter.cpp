@@ -229,6 +229,7 @@ LogRewriter::LogRewriter(PartitionLog& log, std::string strategy, const std::ato
   table_.partition = log.partition();
   table_.segments = infos_.data();
   table_.segment_count = infos_.size();
+  table_.segment_size = sizeof(keel_segment_info);
   table_.clean_offset = it == offsets.end() ? 0 : it->second;
   table_.read_segment = &read_segment_fn;
   table_.begin = &begin_fn;

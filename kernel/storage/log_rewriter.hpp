@@ -1,4 +1,4 @@
-// The kernel's side of ABI 1.2 segment rewriting (keel_log_rewriter): what a
+// The kernel's side of segment rewriting (keel_log_rewriter): what a
 // rewriting retention strategy (compaction) may do to one partition, and the
 // start-up recovery of a rewrite that a crash interrupted.
 //

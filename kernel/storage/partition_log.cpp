@@ -376,10 +376,9 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
     if (!why.empty()) refuse(KEEL_ERR_CORRUPT, -1, why);
     auto h = *batch::parse_header(data + pos, len - pos);
     if (static_cast<int64_t>(h.total_size()) > options_.max_batch_bytes) {
-      fail(KEEL_ERR_INVALID_ARGUMENT, "batch of " + std::to_string(h.total_size()) + " bytes for " + name() +
-                                          " exceeds max_batch_bytes (" +
-                                          std::to_string(options_.max_batch_bytes) +
-                                          "); send smaller batches or raise the topic's max_batch_bytes");
+      fail(KEEL_ERR_TOO_LARGE, "batch of " + std::to_string(h.total_size()) + " bytes for " + name() +
+                                   " exceeds max_batch_bytes (" + std::to_string(options_.max_batch_bytes) +
+                                   "); send smaller batches or raise the topic's max_batch_bytes");
     }
     const BatchProblem problem = check_produced_batch(h, data + pos, rules);
     if (!problem.ok()) refuse(problem.status, problem.record, problem.what);

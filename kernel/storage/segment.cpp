@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "common/error.hpp"
+#include "observability/rate_limited_log.hpp"
 #include "plugins/plugin_config.hpp"
 
 namespace keel {
@@ -30,7 +31,42 @@ void check_io(ssize_t rc, const std::string& what, const std::string& path) {
   }
 }
 
+// What a lookup answers when the index has no entry: scan from the start.
+keel_index_entry empty_entry(int64_t base_offset) {
+  keel_index_entry e{};
+  e.struct_size = sizeof e;
+  e.offset = base_offset;
+  e.timestamp = -1;
+  return e;
+}
+
+keel_batch_info batch_info(const BatchMeta& meta, int64_t position) {
+  keel_batch_info info{};
+  info.struct_size = sizeof info;
+  info.size = meta.size;
+  info.base_offset = meta.base_offset;
+  info.last_offset = meta.last_offset;
+  info.max_timestamp = meta.max_timestamp;
+  info.position = position;
+  return info;
+}
+
 }  // namespace
+
+bool Segment::lookup(const IndexInstance& inst, uint32_t capability, int64_t key, keel_index_entry* e) const {
+  keel_error err{};
+  const bool by_time = capability == KEEL_INDEX_CAN_LOOKUP_TIME;
+  const keel_status s = by_time ? inst.vt->lookup_time(inst.handle, key, e, &err)
+                                : inst.vt->lookup_offset(inst.handle, key, e, &err);
+  if (s == KEEL_OK) return true;
+  // A failing index costs speed, not correctness (the caller scans the log
+  // instead); the plugin's reason goes to the log, rate-limited.
+  const char* plugin = inst.spec.strategy.library->descriptor->name;
+  log_plugin_failure("index", inst.spec.strategy.name, plugin != nullptr ? plugin : "?",
+                     std::string(by_time ? "lookup_time(" : "lookup_offset(") + std::to_string(key) + ")",
+                     "segment '" + path_ + "'", s, err.message);
+  return false;
+}
 
 std::string Segment::file_name(int64_t base_offset) {
   char buf[32];
@@ -337,17 +373,17 @@ int64_t Segment::open_indexes(bool writable) {
     // As Kafka's sanity check: the newest entry must point at the batch it
     // names. An index that disagrees (damaged file) is emptied and rebuilt
     // from the log rather than trusted.
-    keel_index_entry e{sizeof e, base_offset_, 0, -1};
+    keel_index_entry e = empty_entry(base_offset_);
     bool sane = true;
     std::string entry;
     if ((inst.vt->capabilities & KEEL_INDEX_CAN_LOOKUP_OFFSET) &&
-        inst.vt->lookup_offset(inst.handle, INT64_MAX, &e) == KEEL_OK && e.position > 0) {
+        lookup(inst, KEEL_INDEX_CAN_LOOKUP_OFFSET, INT64_MAX, &e) && e.position > 0) {
       // The newest entry and a few before it: three reads catch an index
       // that is wrong throughout, at a cost that does not grow with it.
       const int64_t newest = e.offset;
       for (int64_t probe :
            {newest, base_offset_ + (newest - base_offset_) / 2, base_offset_ + (newest - base_offset_) / 4}) {
-        if (inst.vt->lookup_offset(inst.handle, probe, &e) != KEEL_OK || e.position <= 0) continue;
+        if (!lookup(inst, KEEL_INDEX_CAN_LOOKUP_OFFSET, probe, &e) || e.position <= 0) continue;
         if (!batch_at(e.position, e.offset, log_size)) {
           sane = false;
           entry = "offset " + std::to_string(e.offset);
@@ -355,7 +391,7 @@ int64_t Segment::open_indexes(bool writable) {
         }
       }
     } else if ((inst.vt->capabilities & KEEL_INDEX_CAN_LOOKUP_TIME) &&
-               inst.vt->lookup_time(inst.handle, INT64_MAX, &e) == KEEL_OK && e.position > 0) {
+               lookup(inst, KEEL_INDEX_CAN_LOOKUP_TIME, INT64_MAX, &e) && e.position > 0) {
       sane = batch_at(e.position, -1, log_size);
       entry = "timestamp " + std::to_string(e.timestamp);
     }
@@ -405,8 +441,7 @@ SegmentRecovery Segment::recover(const RecoverOptions& o) {
     BatchMeta meta{h->base_offset, h->last_offset(), h->max_timestamp, static_cast<int32_t>(total)};
     for (size_t i = 0; i < indexes_.size(); ++i) {
       if (pos < index_from[i]) continue;
-      keel_batch_info info{
-          sizeof(keel_batch_info), meta.base_offset, meta.last_offset, meta.max_timestamp, pos, meta.size};
+      const keel_batch_info info = batch_info(meta, pos);
       keel_error err{};
       const keel_status s = indexes_[i].vt->on_append(indexes_[i].handle, &info, &err);
       if (s != KEEL_OK) {
@@ -427,8 +462,8 @@ SegmentRecovery Segment::recover(const RecoverOptions& o) {
   if (last_seen >= 0) next_offset_.store(std::max(next_offset_.load(), last_seen + 1));
   // Batches before the replay point are summarised by a time index, if any.
   if (const IndexInstance* ti = index_with(KEEL_INDEX_CAN_LOOKUP_TIME)) {
-    keel_index_entry e{sizeof e, 0, 0, -1};
-    if (ti->vt->lookup_time(ti->handle, std::numeric_limits<int64_t>::max(), &e) == KEEL_OK) {
+    keel_index_entry e = empty_entry(0);
+    if (lookup(*ti, KEEL_INDEX_CAN_LOOKUP_TIME, std::numeric_limits<int64_t>::max(), &e)) {
       max_ts = std::max(max_ts, e.timestamp);
     }
   }
@@ -438,8 +473,7 @@ SegmentRecovery Segment::recover(const RecoverOptions& o) {
 }
 
 void Segment::index_append(const BatchMeta& meta, int64_t position) {
-  keel_batch_info info{sizeof(keel_batch_info), meta.base_offset, meta.last_offset,
-                       meta.max_timestamp,      position,         meta.size};
+  const keel_batch_info info = batch_info(meta, position);
   for (auto& inst : indexes_) {
     keel_error err{};
     const keel_status s = inst.vt->on_append(inst.handle, &info, &err);
@@ -521,14 +555,14 @@ Segment::Span Segment::read(int64_t offset, int64_t max_bytes) const {
   int64_t pos = 0;
   int64_t min_base = base_offset_;
   if (const IndexInstance* oi = index_with(KEEL_INDEX_CAN_LOOKUP_OFFSET)) {
-    keel_index_entry e{sizeof e, base_offset_, 0, -1};
+    keel_index_entry e = empty_entry(base_offset_);
     // An entry that points into damage or at no batch of its offset is
     // ignored: the walk from the start is slower but right.
     // A few entries back before giving up: damage in an index file is
     // usually local.
     int64_t target = offset;
     for (int tries = 0; tries < 4; ++tries) {
-      if (oi->vt->lookup_offset(oi->handle, target, &e) != KEEL_OK || e.position <= 0) break;
+      if (!lookup(*oi, KEEL_INDEX_CAN_LOOKUP_OFFSET, target, &e) || e.position <= 0) break;
       if (e.position < limit && !damage_at(e.position) && batch_at(e.position, e.offset, limit)) {
         pos = e.position;
         min_base = e.offset;
@@ -619,8 +653,8 @@ std::pair<int64_t, int64_t> Segment::find_time(int64_t timestamp) const {
   const int64_t limit = size();
   int64_t pos = 0;
   if (const IndexInstance* ti = index_with(KEEL_INDEX_CAN_LOOKUP_TIME)) {
-    keel_index_entry e{sizeof e, base_offset_, 0, -1};
-    if (ti->vt->lookup_time(ti->handle, timestamp, &e) == KEEL_OK && e.position > 0 && e.position < limit &&
+    keel_index_entry e = empty_entry(base_offset_);
+    if (lookup(*ti, KEEL_INDEX_CAN_LOOKUP_TIME, timestamp, &e) && e.position > 0 && e.position < limit &&
         !damage_at(e.position) && batch_at(e.position, -1, limit)) {
       pos = e.position;
     }

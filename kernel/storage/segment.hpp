@@ -215,6 +215,9 @@ class Segment {
   void truncate_file(int64_t size);
   void index_append(const BatchMeta& meta, int64_t position);
   const IndexInstance* index_with(uint32_t capability) const;
+  // lookup_offset or lookup_time (by `capability`) of one index; false (and
+  // the plugin's message logged, rate-limited) when the index fails.
+  bool lookup(const IndexInstance& inst, uint32_t capability, int64_t key, keel_index_entry* e) const;
 
   std::string dir_;
   std::string path_;

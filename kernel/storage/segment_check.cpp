@@ -138,10 +138,22 @@ std::vector<std::string> check_indexes(const std::string& prefix, const SegmentC
     size_t bad = 0;
     std::string first_bad;
     for (const auto& b : segment.batches) {
-      keel_index_entry e{sizeof e, segment.base_offset, 0, -1};
+      keel_index_entry e{};
+      e.struct_size = sizeof e;
+      e.offset = segment.base_offset;
+      e.timestamp = -1;
       std::string problem;
+      keel_error err{};
+      // A lookup the index cannot answer is a problem too, in its own words.
+      auto answered = [&](keel_status s, const std::string& what) {
+        if (s != KEEL_OK && problem.empty()) {
+          problem = what + " failed (" + status_name(s) + "): " + err.message;
+        }
+        return s == KEEL_OK;
+      };
       if ((vt->capabilities & KEEL_INDEX_CAN_LOOKUP_OFFSET) &&
-          vt->lookup_offset(handle, b.base_offset, &e) == KEEL_OK) {
+          answered(vt->lookup_offset(handle, b.base_offset, &e, &err),
+                   "lookup of offset " + std::to_string(b.base_offset))) {
         const BatchLocation* at = e.position == 0 ? &segment.batches.front() : batch_starting_at(e.position);
         if (at == nullptr || at->position > b.position || (e.position > 0 && at->base_offset != e.offset)) {
           problem = "offset " + std::to_string(b.base_offset) + " maps to position " +
@@ -149,8 +161,9 @@ std::vector<std::string> check_indexes(const std::string& prefix, const SegmentC
         }
       }
       if (problem.empty() && (vt->capabilities & KEEL_INDEX_CAN_LOOKUP_TIME) &&
-          vt->lookup_time(handle, b.max_timestamp, &e) == KEEL_OK && e.position > 0 &&
-          batch_starting_at(e.position) == nullptr) {
+          answered(vt->lookup_time(handle, b.max_timestamp, &e, &err),
+                   "lookup of timestamp " + std::to_string(b.max_timestamp)) &&
+          e.position > 0 && batch_starting_at(e.position) == nullptr) {
         problem = "timestamp " + std::to_string(b.max_timestamp) + " maps to position " +
                   std::to_string(e.position) + ", which starts no batch";
       }

@@ -21,7 +21,7 @@ int64_t now_ms(void*) { return 1700000000000; }
 int64_t monotonic_ns(void*) { return 0; }
 keel_status no_int(void*, const keel_config*, const char*, int64_t*) { return KEEL_ERR_NOT_FOUND; }
 keel_status no_double(void*, const keel_config*, const char*, double*) { return KEEL_ERR_NOT_FOUND; }
-keel_status no_bool(void*, const keel_config*, const char*, int*) { return KEEL_ERR_NOT_FOUND; }
+keel_status no_bool(void*, const keel_config*, const char*, int32_t*) { return KEEL_ERR_NOT_FOUND; }
 keel_status no_string(void*, const keel_config*, const char*, const char**) { return KEEL_ERR_NOT_FOUND; }
 
 bool known(const char* topic, int32_t partition) {
@@ -32,7 +32,10 @@ void refuse(keel_error* err, const char* why) {
 }
 
 keel_status list_topics(void*, keel_topic_callback cb, void* user) {
-  keel_topic_info info{sizeof(keel_topic_info), kTopic, kPartitions, 0};
+  keel_topic_info info{};
+  info.struct_size = sizeof info;
+  info.partition_count = kPartitions;
+  info.name = kTopic;
   cb(user, &info);
   return KEEL_OK;
 }
@@ -49,14 +52,18 @@ keel_status delete_topic(void*, const char*, keel_error* err) {
   return KEEL_ERR_UNAVAILABLE;
 }
 int32_t auto_create_topics(void*) { return 1; }
-keel_status choose_partition(void*, const char* topic, const uint8_t*, size_t, int32_t* partition) {
+keel_status choose_partition(void*, const char* topic, const uint8_t*, size_t, int32_t* partition,
+                             keel_error*) {
   *partition = 0;
   return known(topic, 0) ? KEEL_OK : KEEL_ERR_NOT_FOUND;
 }
 void produce(void*, const char*, int32_t, const uint8_t*, size_t, int32_t, keel_produce_callback cb,
              void* user) {
-  keel_produce_result r{sizeof(keel_produce_result),        KEEL_ERR_UNAVAILABLE, -1, -1, -1,
-                        "the fuzzing broker stores nothing"};
+  keel_produce_result r{};
+  r.struct_size = sizeof r;
+  r.status = KEEL_ERR_UNAVAILABLE;
+  r.base_offset = r.log_append_time = r.log_start_offset = -1;
+  r.message = "the fuzzing broker stores nothing";
   cb(user, &r);
 }
 keel_status fetch(void*, const char* topic, int32_t partition, int64_t, int64_t, keel_fetch_result* out,
@@ -65,16 +72,18 @@ keel_status fetch(void*, const char* topic, int32_t partition, int64_t, int64_t,
     refuse(err, "unknown topic or partition");
     return KEEL_ERR_NOT_FOUND;
   }
-  *out = keel_fetch_result{};
-  out->struct_size = sizeof(keel_fetch_result);
-  out->fd = -1;
-  out->watermarks.struct_size = sizeof(keel_watermarks);
+  keel_fetch_result r{};
+  r.struct_size = sizeof r;
+  r.fd = -1;
+  keel_copy_out(out, &r, sizeof r);  // rule 2, as the real broker
   return KEEL_OK;
 }
 void release_fetch(void*, keel_fetch_result*) {}
 keel_status watermarks(void*, const char* topic, int32_t partition, keel_watermarks* out) {
   if (!known(topic, partition)) return KEEL_ERR_NOT_FOUND;
-  *out = keel_watermarks{sizeof(keel_watermarks), 0, 0, 0};
+  keel_watermarks w{};
+  w.struct_size = sizeof w;
+  keel_copy_out(out, &w, sizeof w);
   return KEEL_OK;
 }
 keel_status offset_for_time(void*, const char* topic, int32_t partition, int64_t, int64_t* offset,
@@ -89,19 +98,15 @@ keel_status watch(void*, const char*, int32_t, int64_t, keel_watch_callback, voi
   return KEEL_ERR_UNAVAILABLE;
 }
 void unwatch(void*, keel_watch*) {}
-keel_status commit_offset(void*, const char*, const char*, int32_t, int64_t, const char*, keel_error* err) {
-  refuse(err, "the fuzzing broker stores no offsets");
-  return KEEL_ERR_UNAVAILABLE;
-}
 keel_status fetch_offset(void*, const char*, const char*, int32_t, int64_t* offset, keel_string_callback,
                          void*) {
   *offset = -1;
   return KEEL_OK;
 }
 keel_status list_groups(void*, keel_string_callback, void*) { return KEEL_OK; }
-void counter_add(void*, const char*, const char*, double) {}
-void gauge_set(void*, const char*, const char*, double) {}
-void histogram_observe(void*, const char*, const char*, double) {}
+void counter_add(void*, const char*, const keel_label*, size_t, double) {}
+void gauge_set(void*, const char*, const keel_label*, size_t, double) {}
+void histogram_observe(void*, const char*, const keel_label*, size_t, double) {}
 void render_metrics(void*, keel_data_callback, void*) {}
 int32_t ready(void*) { return 1; }
 keel_status topic_details(void*, const char*, keel_topic_details_callback, void*) {
@@ -113,8 +118,15 @@ keel_status partition_health(void*, const char*, int32_t, keel_partition_health*
 keel_status group_offsets(void*, const char*, keel_group_offset_callback, void*) {
   return KEEL_ERR_NOT_FOUND;
 }
-keel_status commit_offsets(void*, const char*, const keel_offset_commit*, size_t, keel_error* err) {
-  refuse(err, "the fuzzing broker stores no offsets");
+void commit_offsets(void*, const keel_group_commit*, keel_status_callback cb, void* user) {
+  cb(user, KEEL_ERR_UNAVAILABLE, "the fuzzing broker stores no offsets");
+}
+keel_status set_group_members(void*, const keel_group_members*, keel_error*) { return KEEL_OK; }
+int32_t reserve_request_bytes(void*, int64_t) { return 1; }
+void release_request_bytes(void*, int64_t) {}
+keel_status init_producer_id(void*, const keel_init_producer_args*, keel_producer_identity*,
+                             keel_error* err) {
+  refuse(err, "the fuzzing broker hands out no producer ids");
   return KEEL_ERR_UNAVAILABLE;
 }
 keel_status store_group_metadata(void*, const char*, const char*, keel_error* err) {
@@ -126,41 +138,57 @@ keel_status group_metadata(void*, const char*, keel_string_callback, void*) { re
 }  // namespace
 
 const keel_host* refusing_host() {
-  static const keel_host host{sizeof(keel_host), nullptr, log,      now_ms, monotonic_ns, no_int,
-                              no_double,         no_bool, no_string};
+  static const keel_host host = [] {
+    keel_host h{};
+    h.struct_size = sizeof h;
+    h.log = log;
+    h.now_ms = now_ms;
+    h.monotonic_ns = monotonic_ns;
+    h.config_get_int = no_int;
+    h.config_get_double = no_double;
+    h.config_get_bool = no_bool;
+    h.config_get_string = no_string;
+    return h;
+  }();
   return &host;
 }
 
 const keel_broker_api* refusing_broker() {
-  static const keel_broker_api api{sizeof(keel_broker_api),
-                                   nullptr,
-                                   list_topics,
-                                   describe_topic,
-                                   create_topic,
-                                   delete_topic,
-                                   auto_create_topics,
-                                   choose_partition,
-                                   produce,
-                                   fetch,
-                                   release_fetch,
-                                   watermarks,
-                                   offset_for_time,
-                                   watch,
-                                   unwatch,
-                                   commit_offset,
-                                   fetch_offset,
-                                   list_groups,
-                                   counter_add,
-                                   gauge_set,
-                                   histogram_observe,
-                                   render_metrics,
-                                   ready,
-                                   topic_details,
-                                   partition_health,
-                                   group_offsets,
-                                   commit_offsets,
-                                   store_group_metadata,
-                                   group_metadata};
+  static const keel_broker_api api = [] {
+    keel_broker_api a{};
+    a.struct_size = sizeof a;
+    a.list_topics = list_topics;
+    a.describe_topic = describe_topic;
+    a.create_topic = create_topic;
+    a.delete_topic = delete_topic;
+    a.auto_create_topics = auto_create_topics;
+    a.choose_partition = choose_partition;
+    a.topic_details = topic_details;
+    a.produce = produce;
+    a.fetch = fetch;
+    a.release_fetch = release_fetch;
+    a.watermarks = watermarks;
+    a.offset_for_time = offset_for_time;
+    a.watch = watch;
+    a.unwatch = unwatch;
+    a.partition_health = partition_health;
+    a.commit_offsets = commit_offsets;
+    a.fetch_offset = fetch_offset;
+    a.group_offsets = group_offsets;
+    a.list_groups = list_groups;
+    a.set_group_members = set_group_members;
+    a.store_group_metadata = store_group_metadata;
+    a.group_metadata = group_metadata;
+    a.counter_add = counter_add;
+    a.gauge_set = gauge_set;
+    a.histogram_observe = histogram_observe;
+    a.render_metrics = render_metrics;
+    a.ready = ready;
+    a.reserve_request_bytes = reserve_request_bytes;
+    a.release_request_bytes = release_request_bytes;
+    a.init_producer_id = init_producer_id;
+    return a;
+  }();
   return &api;
 }
 

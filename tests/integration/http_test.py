@@ -334,6 +334,47 @@ def test_settings_and_restart(broker):
     print("settings: created, described, kept across a restart, deleted")
 
 
+def test_idempotent_produce(broker):
+    """POST /producers, then produce with "producer": a retry is answered
+    with the original offsets and "duplicate": true and stored once, also
+    after a SIGKILL restart; a gap, a fenced epoch and an unknown producer
+    get 409 with their own codes; ids never repeat across a kill -9."""
+    ok(broker, "POST", "/topics", {"name": "idem", "partitions": 2}, expect=201)
+    p = ok(broker, "POST", "/producers", expect=201)
+    assert p["epoch"] == 0 and p["sequence"] == 0 and p["id"] >= 0, p
+
+    def send(seq, values, partition=1, pid=None, epoch=0):
+        return {"producer": {"id": p["id"] if pid is None else pid, "epoch": epoch, "sequence": seq},
+                "records": [{"partition": partition, "value": v} for v in values]}
+
+    first = ok(broker, "POST", "/topics/idem/records", send(0, ["a", "b"]))
+    assert "duplicate" not in first and [r["offset"] for r in first["records"]] == [0, 1], first
+    again = ok(broker, "POST", "/topics/idem/records", send(0, ["a", "b"]))
+    assert again == {"duplicate": True, "records": first["records"]}, again
+    ok(broker, "POST", "/topics/idem/records", send(2, ["c"]))
+    refused(broker, "POST", "/topics/idem/records", send(9, ["gap"]), status=409, code="out_of_order_sequence",
+            contains="expected sequence 3")
+    refused(broker, "POST", "/topics/idem/records", send(3, ["x"], pid=p["id"] + 123456), status=409,
+            code="unknown_producer")
+    refused(broker, "POST", "/topics/idem/records", send(0, ["a"], partition=None), status=400,
+            contains="same \"partition\"")
+    ids = {p["id"]} | {ok(broker, "POST", "/producers", expect=201)["id"] for _ in range(3)}
+    broker.kill()
+    broker.start()
+    # The retry of the last request, after a crash: still recognised.
+    again = ok(broker, "POST", "/topics/idem/records", send(2, ["c"]))
+    assert again.get("duplicate") is True and again["records"][0]["offset"] == 2, again
+    # A newer epoch of the same id fences the old one.
+    ok(broker, "POST", "/topics/idem/records", send(0, ["e1"], epoch=1))
+    refused(broker, "POST", "/topics/idem/records", send(3, ["zombie"]), status=409, code="fenced")
+    after = {ok(broker, "POST", "/producers", expect=201)["id"] for _ in range(3)}
+    assert len(ids) == 4 and not ids & after, (ids, after)
+    values = [r["value"] for r in consume(broker, "idem", 1, offset=0)["records"]]
+    assert values == ["a", "b", "c", "e1"], values
+    print("idempotent produce: duplicates answered with original offsets across kill -9; gap, fence, "
+          "unknown producer refused; producer ids never repeat")
+
+
 def test_settings_errors_name_the_request(broker):
     """A settings error in POST /topics, raised by the kernel's parser or by a
     plugin reading its settings, names the request and the key, never a line
@@ -586,6 +627,7 @@ def main():
             test_doc_examples(broker, args.source_dir)
             test_settings_and_restart(broker)
             test_settings_errors_name_the_request(broker)
+            test_idempotent_produce(broker)
         test_auto_create_and_stop(args.build_dir)
     print("http_test: all passed")
 

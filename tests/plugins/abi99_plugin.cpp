@@ -14,6 +14,6 @@ class AnyPartitioner final : public keel::sdk::Partitioner {
 extern "C" __attribute__((visibility("default"))) const keel_plugin_descriptor* keel_plugin_entry(void) {
   static const keel_strategy strategies[] = {keel::sdk::partitioner_strategy<AnyPartitioner>("test-abi99")};
   static const keel_plugin_descriptor descriptor = {
-      sizeof(keel_plugin_descriptor), 99, 0, "test-abi99", "1.0.0", 1, strategies};
+      sizeof(keel_plugin_descriptor), 99, 0, "test-abi99", "1.0.0", 1, sizeof(keel_strategy), strategies};
   return &descriptor;
 }

@@ -1,6 +1,6 @@
 // Retention `test-drop-odd`: deletes nothing; rewrites the closed segments
 // from its clean point on, keeping only the batches with an even base
-// offset. Exercises ABI 1.2 rewriting through the C++ wrapper. Setting
+// offset. Exercises segment rewriting through the C++ wrapper. Setting
 // `requires_keys` (default false) makes the topic refuse null keys.
 #include <keel/plugin.hpp>
 #include <string>
@@ -20,12 +20,13 @@ class DropOdd final : public keel::sdk::Retention {
   DropOdd(const keel::sdk::Host&, const keel::sdk::Config& config)
       : requires_keys_(config.get_bool("requires_keys", false)) {}
 
-  size_t select(const keel_segment_info*, size_t, int64_t) override { return 0; }
+  size_t select(const keel::sdk::Segments&, int64_t) override { return 0; }
   bool requires_keys() override { return requires_keys_; }
 
   void rewrite(const keel_log_rewriter& log, int64_t) override {
+    const keel::sdk::Segments segments(log.segments, log.segment_count, log.segment_size);
     size_t first = 0;
-    while (first < log.segment_count && log.segments[first].base_offset < log.clean_offset) ++first;
+    while (first < segments.size() && segments[first].base_offset < log.clean_offset) ++first;
     if (first == log.segment_count) return;
     const size_t count = log.segment_count - first;
     keel_error err{};
@@ -56,7 +57,7 @@ class DropOdd final : public keel::sdk::Retention {
       log.abort(log.ctx, rw);
       check(copy.status, copy.err, "write");
     }
-    check(log.commit(log.ctx, rw, log.segments[log.segment_count - 1].next_offset, &err), err, "commit");
+    check(log.commit(log.ctx, rw, segments[segments.size() - 1].next_offset, &err), err, "commit");
   }
 
  private:

@@ -4,7 +4,7 @@
 
 namespace {
 
-const keel_partitioner_vtable kTinyVtable = {4, nullptr, nullptr, nullptr};
+const keel_partitioner_vtable kTinyVtable = {4, 0, nullptr, nullptr, nullptr};
 
 }  // namespace
 

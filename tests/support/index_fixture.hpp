@@ -28,8 +28,12 @@ constexpr int64_t kRecordsPerBatch = 10;
 constexpr int64_t kTenBatches = 10 * kBatchBytes;
 
 inline keel_batch_info batch(int i, int64_t max_timestamp) {
-  return {sizeof(keel_batch_info), kBase + kRecordsPerBatch * i, kBase + kRecordsPerBatch * i + 9,
-          max_timestamp,           int64_t{kBatchBytes} * i,     kBatchBytes};
+  return {.struct_size = sizeof(keel_batch_info),
+          .size = kBatchBytes,
+          .base_offset = kBase + kRecordsPerBatch * i,
+          .last_offset = kBase + kRecordsPerBatch * i + 9,
+          .max_timestamp = max_timestamp,
+          .position = int64_t{kBatchBytes} * i};
 }
 
 inline std::string slurp(const std::filesystem::path& p) {
@@ -70,8 +74,12 @@ class IndexFixture : public ::testing::Test {
   keel_status open(int64_t log_size, bool writable = true, const std::string& toml = "interval_bytes = 100") {
     close();
     config_ = std::make_unique<TestConfig>(toml);
-    keel_index_open_args args{
-        sizeof(keel_index_open_args), prefix_.c_str(), kBase, log_size, writable ? 1 : 0, config_->get()};
+    keel_index_open_args args{.struct_size = sizeof(keel_index_open_args),
+                              .writable = writable ? 1 : 0,
+                              .path_prefix = prefix_.c_str(),
+                              .base_offset = kBase,
+                              .log_size = log_size,
+                              .config = config_->get()};
     keel_error err{};
     keel_status s = vt_->open(host_.get(), &args, &index_, &err);
     message_ = err.message;
@@ -113,8 +121,15 @@ class IndexFixture : public ::testing::Test {
   }
   // The answer of `fn` (the vtable's lookup_offset or lookup_time) for `key`.
   keel_index_entry lookup_with(LookupFn fn, int64_t key) {
-    keel_index_entry e{sizeof(keel_index_entry), -7, -7, -7};
-    EXPECT_EQ(fn(index_, key, &e), KEEL_OK);
+    keel_index_entry e{.struct_size = sizeof(keel_index_entry),
+                       .reserved = 0,
+                       .offset = -7,
+                       .position = -7,
+                       .timestamp = -7};
+    keel_error err{};
+    EXPECT_EQ(fn(index_, key, &e, &err), KEEL_OK) << err.message;
+    // The index wrote the entry but left the size the caller set (rule 2).
+    EXPECT_EQ(e.struct_size, sizeof(keel_index_entry));
     return e;
   }
 

@@ -28,8 +28,10 @@ class LoadedPlugin {
     auto entry = lib_.get<const keel_plugin_descriptor*()>(KEEL_PLUGIN_ENTRY_SYMBOL);
     descriptor_ = entry();
     for (uint32_t i = 0; i < descriptor_->strategy_count; ++i) {
-      if (std::strcmp(descriptor_->strategies[i].name, name.c_str()) == 0) {
-        vtable_ = descriptor_->strategies[i].vtable;
+      const keel_strategy& s =
+          *KEEL_ELEMENT(keel_strategy, descriptor_->strategies, descriptor_->strategy_size, i);
+      if (std::strcmp(s.name, name.c_str()) == 0) {
+        vtable_ = s.vtable;
       }
     }
     if (vtable_ == nullptr) throw std::runtime_error("strategy " + name + " not in its library");

@@ -21,6 +21,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "config/config.hpp"
+#include "support/group_commit.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -133,6 +134,7 @@ class BrokerTest : public ::testing::Test {
   std::string fetch(const std::string& topic, int32_t partition, int64_t offset, int64_t max_bytes = 1 << 20,
                     keel_status* status = nullptr, keel_fetch_result* meta = nullptr) {
     keel_fetch_result r{};
+    r.struct_size = sizeof r;
     keel_error err{};
     keel_status s = api_->fetch(api_->ctx, topic.c_str(), partition, offset, max_bytes, &r, &err);
     if (status) *status = s;
@@ -149,6 +151,7 @@ class BrokerTest : public ::testing::Test {
 
   keel_watermarks watermarks(const std::string& topic, int32_t partition) {
     keel_watermarks w{};
+    w.struct_size = sizeof w;
     EXPECT_EQ(api_->watermarks(api_->ctx, topic.c_str(), partition, &w), KEEL_OK);
     return w;
   }
@@ -214,9 +217,9 @@ TEST_F(BrokerTest, ProduceAndFetchThroughTheApi) {
     EXPECT_EQ(recs[0].offset, 2);
     EXPECT_EQ(recs[3].offset, 5);
     EXPECT_EQ(recs[3].value, "p" + std::to_string(p) + "/1");
-    EXPECT_EQ(meta.watermarks.log_start_offset, 0);
-    EXPECT_EQ(meta.watermarks.high_watermark, 6);
-    EXPECT_EQ(meta.watermarks.log_end_offset, 6);
+    EXPECT_EQ(meta.log_start_offset, 0);
+    EXPECT_EQ(meta.high_watermark, 6);
+    EXPECT_EQ(meta.log_end_offset, 6);
     EXPECT_EQ(watermarks("orders", p).log_end_offset, 6);
     // At the end: nothing, not an error.
     EXPECT_EQ(fetch("orders", p, 6, 1 << 20, &s), "");
@@ -241,8 +244,8 @@ TEST_F(BrokerTest, KeyHashPartitionerAndTimeLookupThroughTheApi) {
   start();
   int32_t p1 = -1, p2 = -1;
   const std::string key = "customer-42";
-  ASSERT_EQ(api_->choose_partition(api_->ctx, "orders", bytes(key), key.size(), &p1), KEEL_OK);
-  ASSERT_EQ(api_->choose_partition(api_->ctx, "orders", bytes(key), key.size(), &p2), KEEL_OK);
+  ASSERT_EQ(api_->choose_partition(api_->ctx, "orders", bytes(key), key.size(), &p1, nullptr), KEEL_OK);
+  ASSERT_EQ(api_->choose_partition(api_->ctx, "orders", bytes(key), key.size(), &p2, nullptr), KEEL_OK);
   EXPECT_EQ(p1, p2);
   EXPECT_GE(p1, 0);
   EXPECT_LT(p1, 3);
@@ -362,7 +365,10 @@ TEST_F(BrokerTest, UnknownTopicIsCreatedOnlyWhenAllowed) {
 TEST_F(BrokerTest, CreateDeleteAndRecreateATopicThroughTheApi) {
   start();
   keel_error err{};
-  keel_create_topic_args args{sizeof(keel_create_topic_args), "payments", 4, nullptr};
+  keel_create_topic_args args{.struct_size = sizeof(keel_create_topic_args),
+                              .partitions = 4,
+                              .name = "payments",
+                              .settings_toml = nullptr};
   ASSERT_EQ(api_->create_topic(api_->ctx, &args, &err), KEEL_OK) << err.message;
   EXPECT_EQ(api_->create_topic(api_->ctx, &args, &err), KEEL_ERR_ALREADY_EXISTS);
   EXPECT_THAT(err.message, HasSubstr("payments"));
@@ -400,8 +406,11 @@ TEST_F(BrokerTest, CreateDeleteAndRecreateATopicThroughTheApi) {
   EXPECT_EQ(s, KEEL_OK);
   EXPECT_EQ(produce("payments", 1, make_batch(1, 1, "again")).base_offset, 0);
 
-  keel_create_topic_args bad{sizeof(keel_create_topic_args), "no/slashes", 1, nullptr};
-  EXPECT_EQ(api_->create_topic(api_->ctx, &bad, &err), KEEL_ERR_INVALID_ARGUMENT);
+  keel_create_topic_args bad{.struct_size = sizeof(keel_create_topic_args),
+                             .partitions = 1,
+                             .name = "no/slashes",
+                             .settings_toml = nullptr};
+  EXPECT_EQ(api_->create_topic(api_->ctx, &bad, &err), KEEL_ERR_INVALID_NAME);
   EXPECT_THAT(err.message, HasSubstr("no/slashes"));
 }
 
@@ -544,12 +553,13 @@ TEST_F(BrokerTest, RetentionDeletesOldSegmentsWithTheManualClock) {
 
 TEST_F(BrokerTest, CommittedOffsetsSurviveARestart) {
   start();
-  keel_error err{};
-  ASSERT_EQ(api_->commit_offset(api_->ctx, "billing", "orders", 2, 17, "meta-17", &err), KEEL_OK)
-      << err.message;
-  ASSERT_EQ(api_->commit_offset(api_->ctx, "billing", "orders", 2, 21, "meta-21", &err), KEEL_OK)
-      << err.message;
-  ASSERT_EQ(api_->commit_offset(api_->ctx, "audit", "orders", 0, 3, nullptr, &err), KEEL_OK) << err.message;
+  for (const auto& [group, c] : std::vector<std::pair<std::string, keel_offset_commit>>{
+           {"billing", keel::test::offset_commit("orders", 2, 17, "meta-17")},
+           {"billing", keel::test::offset_commit("orders", 2, 21, "meta-21")},
+           {"audit", keel::test::offset_commit("orders", 0, 3, nullptr)}}) {
+    const keel::test::CommitOutcome r = keel::test::commit_offsets(api_, group, {c});
+    ASSERT_EQ(r.status, KEEL_OK) << r.message;
+  }
   broker_.reset();
 
   start();

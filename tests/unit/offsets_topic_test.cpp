@@ -19,6 +19,7 @@
 #include "groups/legacy_offsets_journal.hpp"
 #include "groups/offset_records.hpp"
 #include "storage/segment.hpp"
+#include "support/group_commit.hpp"
 #include "support/legacy_offsets_journal_writer.hpp"
 #include "support/log_capture.hpp"
 #include "support/temp_dir.hpp"
@@ -47,9 +48,9 @@ class OffsetsTopicTest : public ::testing::Test {
   }
 
   keel_status commit(const std::string& group, int32_t partition, int64_t offset, const char* metadata = "") {
-    keel_offset_commit c{sizeof c, "orders", partition, offset, metadata};
-    keel_error err{};
-    return api_->commit_offsets(api_->ctx, group.c_str(), &c, 1, &err);
+    return keel::test::commit_offsets(api_, group,
+                                      {keel::test::offset_commit("orders", partition, offset, metadata)})
+        .status;
   }
   int64_t fetch(const std::string& group, int32_t partition) {
     int64_t offset = -2;
@@ -73,10 +74,10 @@ class OffsetsTopicTest : public ::testing::Test {
 TEST_F(OffsetsTopicTest, CommitsOfARequestAreOneBatchAndSurviveRestarts) {
   start();
   std::vector<keel_offset_commit> commits;
-  for (int32_t p = 0; p < 4; ++p) commits.push_back({sizeof(keel_offset_commit), "orders", p, 100 + p, "m"});
-  keel_error err{};
-  ASSERT_EQ(api_->commit_offsets(api_->ctx, "g", commits.data(), commits.size(), &err), KEEL_OK)
-      << err.message;
+  for (int32_t p = 0; p < 4; ++p) commits.push_back(keel::test::offset_commit("orders", p, 100 + p, "m"));
+  const keel::test::CommitOutcome c = keel::test::commit_offsets(api_, "g", commits);
+  ASSERT_EQ(c.status, KEEL_OK) << c.message;
+  EXPECT_EQ(c.calls, 1);
   EXPECT_EQ(internal_end(), 4);  // four records...
   EXPECT_EQ(broker_->partition(keel::offsets::kTopic, 0)->flushed_offset(),
             4);  // ...synced before the answer
@@ -140,9 +141,12 @@ TEST_F(OffsetsTopicTest, TheOldJournalIsMigratedOnceThenRemoved) {
 TEST_F(OffsetsTopicTest, ClientsMayReadButNotWriteCreateOrDeleteIt) {
   start();
   keel_error err{};
-  EXPECT_EQ(api_->delete_topic(api_->ctx, keel::offsets::kTopic, &err), KEEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(api_->delete_topic(api_->ctx, keel::offsets::kTopic, &err), KEEL_ERR_INVALID_NAME);
   EXPECT_THAT(err.message, HasSubstr("internal"));
-  keel_create_topic_args args{sizeof args, keel::offsets::kTopic, 1, nullptr};
+  keel_create_topic_args args{};
+  args.struct_size = sizeof args;
+  args.partitions = 1;
+  args.name = keel::offsets::kTopic;
   EXPECT_NE(api_->create_topic(api_->ctx, &args, &err), KEEL_OK);
 
   keel::batch::Builder b(0);
@@ -159,7 +163,7 @@ TEST_F(OffsetsTopicTest, ClientsMayReadButNotWriteCreateOrDeleteIt) {
         static_cast<Result*>(user)->message = r->message ? r->message : "";
       },
       &result);
-  EXPECT_EQ(result.status, KEEL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(result.status, KEEL_ERR_INVALID_NAME);
   EXPECT_THAT(result.message, HasSubstr("internal"));
 
   ASSERT_EQ(commit("g", 0, 5), KEEL_OK);

@@ -274,7 +274,7 @@ TEST_P(PartitionLogTest, RejectedInputWritesNothing) {
       {"wrong CRC", bad_crc, KEEL_ERR_CORRUPT, "CRC mismatch"},
       {"truncated", truncated, KEEL_ERR_CORRUPT, "truncated"},
       {"magic 1", magic1, KEEL_ERR_CORRUPT, "magic 1"},
-      {"too large", huge, KEEL_ERR_INVALID_ARGUMENT, "max_batch_bytes (2000)"},
+      {"too large", huge, KEEL_ERR_TOO_LARGE, "max_batch_bytes (2000)"},
       {"good then bad", good + bad_crc, KEEL_ERR_CORRUPT, "batch #1"},
       {"good then torn", good + good.substr(0, 30), KEEL_ERR_CORRUPT, "truncated"},
       {"empty", "", KEEL_ERR_INVALID_ARGUMENT, "no record batch"},

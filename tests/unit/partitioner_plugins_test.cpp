@@ -44,7 +44,10 @@ class PartitionerUnderTest {
     // An empty key must still arrive as a non-null pointer.
     static const uint8_t kEmpty = 0;
     if (key && key->empty()) bytes = &kEmpty;
-    return vt_->partition(instance_, bytes, key ? key->size() : 0, count, out);
+    keel_error err{};
+    const keel_status s = vt_->partition(instance_, bytes, key ? key->size() : 0, count, out, &err);
+    message_ = err.message;
+    return s;
   }
   int32_t partition(std::optional<std::string_view> key, int32_t count) {
     int32_t out = -1;

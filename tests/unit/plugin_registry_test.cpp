@@ -68,7 +68,7 @@ TEST_F(PluginRegistryTest, GoodPluginWorksThroughItsVtable) {
   keel_error err{};
   ASSERT_EQ(vt->create(ref.host(), &cfg, &p, &err), KEEL_OK) << err.message;
   int32_t out = -1;
-  ASSERT_EQ(vt->partition(p, nullptr, 0, 3, &out), KEEL_OK);
+  ASSERT_EQ(vt->partition(p, nullptr, 0, 3, &out, &err), KEEL_OK) << err.message;
   EXPECT_EQ(out, 0);
   vt->destroy(p);
 }
@@ -226,7 +226,7 @@ TEST(PluginRegistryLifetime, StrategyRefKeepsTheLibraryLoaded) {
   std::weak_ptr<keel::LoadedLibrary> lib = ref.library;
   EXPECT_EQ(lib.use_count(), 1);
   int32_t out = -1;
-  ASSERT_EQ(ref.vt<keel_partitioner_vtable>()->partition(instance, nullptr, 0, 5, &out), KEEL_OK);
+  ASSERT_EQ(ref.vt<keel_partitioner_vtable>()->partition(instance, nullptr, 0, 5, &out, nullptr), KEEL_OK);
   EXPECT_EQ(out, 2);
   ref.vt<keel_partitioner_vtable>()->destroy(instance);
   ref = StrategyRef{};

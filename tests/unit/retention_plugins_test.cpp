@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,31 @@ class RetentionUnderTest {
 
   size_t select(const std::vector<keel_segment_info>& segments, int64_t now_ms = kNow) {
     size_t count = SIZE_MAX;
-    EXPECT_EQ(vt_->select(instance_, segments.data(), segments.size(), now_ms, &count), KEEL_OK);
+    keel_error err{};
+    EXPECT_EQ(vt_->select(instance_, segments.data(), segments.size(), sizeof(keel_segment_info), now_ms,
+                          &count, &err),
+              KEEL_OK)
+        << err.message;
+    return count;
+  }
+  // The same, with the segments laid out as a newer broker would: elements
+  // `extra` bytes larger than this SDK's keel_segment_info (rule 2). The
+  // plugin must step by the broker's size and still give the same answer.
+  size_t select_from_newer_broker(const std::vector<keel_segment_info>& segments, size_t extra,
+                                  int64_t now_ms = kNow) {
+    const size_t size = sizeof(keel_segment_info) + extra;
+    std::vector<unsigned char> bytes(segments.size() * size, 0xAB);  // unknown fields hold junk
+    for (size_t i = 0; i < segments.size(); ++i) {
+      keel_segment_info s = segments[i];
+      s.struct_size = static_cast<uint32_t>(size);
+      std::memcpy(bytes.data() + i * size, &s, sizeof s);
+    }
+    size_t count = SIZE_MAX;
+    keel_error err{};
+    EXPECT_EQ(vt_->select(instance_, reinterpret_cast<const keel_segment_info*>(bytes.data()),
+                          segments.size(), size, now_ms, &count, &err),
+              KEEL_OK)
+        << err.message;
     return count;
   }
 
@@ -194,6 +219,20 @@ TEST(SizeRetention, DeletesOldestWhileTheRestStaysAtOrAboveTheLimit) {
   EXPECT_EQ(r.select(sized({100, 100, 100, 100})), 1u);
   // 500 total: two go, leaving exactly 300, then 200 would be too little.
   EXPECT_EQ(r.select(sized({100, 100, 100, 100, 100})), 2u);
+}
+
+// Rule 2 of keel/plugin.h: a broker of a later 2.x minor may pass larger
+// elements; the plugin steps by segment_size and answers as before.
+TEST(SizeRetention, StepsThroughSegmentsByTheBrokersElementSize) {
+  RetentionUnderTest r("size", "retention_bytes = 250");
+  ASSERT_EQ(r.status(), KEEL_OK) << r.message();
+  EXPECT_EQ(r.select_from_newer_broker(sized({100, 100, 100, 100, 100}), 24), 2u);
+}
+
+TEST(TimeRetention, StepsThroughSegmentsByTheBrokersElementSize) {
+  RetentionUnderTest r("time", "retention_ms = 1000");
+  ASSERT_EQ(r.status(), KEEL_OK) << r.message();
+  EXPECT_EQ(r.select_from_newer_broker({segment(kNow - 5000), segment(kNow - 4000), segment(kNow)}, 8), 2u);
 }
 
 TEST(SizeRetention, ExactBoundaries) {

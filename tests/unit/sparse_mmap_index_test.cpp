@@ -274,8 +274,8 @@ TEST_F(SparseMmapIndexTest, LookupsRunConcurrentlyWithAppendsAndGrowth) {
   int64_t bad = 0;
   for (int rounds = 0; !done || rounds < 1000; ++rounds) {
     const int64_t target = kBase + static_cast<int64_t>(rng() % (kBatches * kRecordsPerBatch));
-    keel_index_entry e{sizeof e, -1, -1, -1};
-    if (vt_->lookup_offset(index_, target, &e) != KEEL_OK) ++bad;
+    keel_index_entry e{.struct_size = sizeof e, .reserved = 0, .offset = -1, .position = -1, .timestamp = -1};
+    if (vt_->lookup_offset(index_, target, &e, nullptr) != KEEL_OK) ++bad;
     // Whatever has been indexed so far, the answer is a batch start at or
     // before the target.
     if (e.offset > target || e.position != (e.offset - kBase) / kRecordsPerBatch * kBatchBytes) ++bad;

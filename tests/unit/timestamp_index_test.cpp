@@ -1,5 +1,6 @@
 // The built-in `timestamp` time index, loaded from its built library and
 // driven through the C ABI the way a segment drives it.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -92,7 +93,10 @@ TEST_F(TimestampIndexTest, DeclaresTimeLookupOnly) {
   EXPECT_EQ(vt_->capabilities, KEEL_INDEX_CAN_LOOKUP_TIME);
   ASSERT_EQ(open(0), KEEL_OK) << message_;
   keel_index_entry e{};
-  EXPECT_EQ(vt_->lookup_offset(index_, kBase, &e), KEEL_ERR_UNSUPPORTED);
+  e.struct_size = sizeof e;
+  keel_error err{};
+  EXPECT_EQ(vt_->lookup_offset(index_, kBase, &e, &err), KEEL_ERR_UNSUPPORTED);
+  EXPECT_THAT(err.message, testing::HasSubstr("cannot look up offsets"));
 }
 
 TEST_F(TimestampIndexTest, NewSegmentStartsEmptyAndRecoversFromZero) {

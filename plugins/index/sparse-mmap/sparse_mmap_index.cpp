@@ -32,7 +32,11 @@ void SparseMmapIndex::on_append(const keel_batch_info& batch) {
 
 keel_index_entry SparseMmapIndex::lookup_offset(int64_t offset) {
   std::shared_lock lock(mu_);
-  keel_index_entry out{sizeof(keel_index_entry), base_offset_, 0, -1};
+  keel_index_entry out{.struct_size = sizeof(keel_index_entry),
+                       .reserved = 0,
+                       .offset = base_offset_,
+                       .position = 0,
+                       .timestamp = -1};
   if (offset < base_offset_) return out;
   const int64_t target = std::min(offset - base_offset_, kMaxField32);
   // First entry beyond the target; the one before it is the answer.

@@ -58,9 +58,18 @@ keel_index_entry TimestampIndex::lookup_time(int64_t timestamp) {
   std::shared_lock lock(mu_);
   // First entry at or after `timestamp`; the one before it is the answer.
   const size_t lo = partition_point([&](size_t i) { return read(i).timestamp < timestamp; });
-  if (lo == 0) return {sizeof(keel_index_entry), base_offset_, 0, -1};
+  if (lo == 0)
+    return {.struct_size = sizeof(keel_index_entry),
+            .reserved = 0,
+            .offset = base_offset_,
+            .position = 0,
+            .timestamp = -1};
   const TimeEntry e = read(lo - 1);
-  return {sizeof(keel_index_entry), base_offset_ + e.relative_offset, e.position, e.timestamp};
+  return {.struct_size = sizeof(keel_index_entry),
+          .reserved = 0,
+          .offset = base_offset_ + e.relative_offset,
+          .position = e.position,
+          .timestamp = e.timestamp};
 }
 
 void TimestampIndex::truncated(int64_t log_size, bool dropped) {

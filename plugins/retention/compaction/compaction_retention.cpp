@@ -29,7 +29,7 @@ class CompactionRetention final : public keel::sdk::Retention {
   CompactionRetention(const keel::sdk::Host& host, const keel::sdk::Config& config)
       : host_(host), settings_(keel::compaction::Settings::from(config)) {}
 
-  size_t select(const keel_segment_info*, size_t, int64_t) override { return 0; }
+  size_t select(const keel::sdk::Segments&, int64_t) override { return 0; }
   bool requires_keys() override { return true; }
 
   void rewrite(const keel_log_rewriter& log, int64_t now_ms) override {

@@ -19,7 +19,8 @@ class SizeRetention final : public keel::sdk::Retention {
     }
   }
 
-  size_t select(const keel_segment_info* segments, size_t count, int64_t) override {
+  size_t select(const keel::sdk::Segments& segments, int64_t) override {
+    const size_t count = segments.size();
     if (retention_bytes_ == kUnlimited || count == 0) return 0;
     // The active segment counts towards the total even though it never goes.
     int64_t total = 0;

@@ -20,7 +20,8 @@ class TimeRetention final : public keel::sdk::Retention {
     }
   }
 
-  size_t select(const keel_segment_info* segments, size_t count, int64_t now_ms) override {
+  size_t select(const keel::sdk::Segments& segments, int64_t now_ms) override {
+    const size_t count = segments.size();
     if (retention_ms_ == kKeepForever || count == 0) return 0;
     int64_t cutoff = 0;
     // A clock so far in the past that the cutoff underflows cannot expire anything.

@@ -3,20 +3,18 @@
 // keel_connections_timed_out_total{transport,reason="idle"|"header"|"request"}.
 #pragma once
 
-#include <keel/plugin.h>
-
+#include <keel/broker.hpp>
 #include <string>
 
 namespace keel::transport {
 
 inline void count_malformed(const keel_broker_api* api, const std::string& transport) {
-  const std::string labels = "transport=\"" + transport + "\"";
-  api->counter_add(api->ctx, "keel_malformed_requests_total", labels.c_str(), 1);
+  sdk::Broker(api).counter_add("keel_malformed_requests_total", {{"transport", transport}}, 1);
 }
 
 inline void count_timed_out(const keel_broker_api* api, const std::string& transport, const char* reason) {
-  const std::string labels = "transport=\"" + transport + "\",reason=\"" + reason + "\"";
-  api->counter_add(api->ctx, "keel_connections_timed_out_total", labels.c_str(), 1);
+  sdk::Broker(api).counter_add("keel_connections_timed_out_total",
+                               {{"transport", transport}, {"reason", reason}}, 1);
 }
 
 }  // namespace keel::transport

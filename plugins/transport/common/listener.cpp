@@ -15,7 +15,7 @@ constexpr int64_t kReminderNs = 60LL * 1000000000;
 
 void ConnectionCount::add(int64_t delta) {
   const int64_t n = open_.fetch_add(delta) + delta;
-  api_->gauge_set(api_->ctx, "keel_open_connections", labels_.c_str(), static_cast<double>(n));
+  sdk::Broker(api_).gauge_set("keel_open_connections", labels_, static_cast<double>(n));
 }
 
 Listener::Listener(asio::io_context& io, const sdk::Host& host, const keel_broker_api* api,
@@ -24,7 +24,7 @@ Listener::Listener(asio::io_context& io, const sdk::Host& host, const keel_broke
       host_(host),
       api_(api),
       transport_(std::move(transport)),
-      labels_("transport=\"" + transport_ + "\""),
+      labels_{{"transport", transport_}},
       max_connections_(max_connections),
       client_log_(client_log),
       strand_(asio::make_strand(io)),
@@ -78,7 +78,7 @@ void Listener::accept() {
       boost::system::error_code ignored;
       auto peer = socket.remote_endpoint(ignored);
       socket.close(ignored);
-      api_->counter_add(api_->ctx, "keel_connections_rejected_total", labels_.c_str(), 1);
+      sdk::Broker(api_).counter_add("keel_connections_rejected_total", labels_, 1);
       client_log_.warn("closing new connection from " + peer.address().to_string() + ":" +
                        std::to_string(peer.port()) + ": " + std::to_string(open) +
                        " connections are open (max_connections = " + std::to_string(max_connections_) + ")");
@@ -91,7 +91,7 @@ void Listener::accept() {
 
 void Listener::on_error(const boost::system::error_code& ec) {
   const int64_t now = host_.monotonic_ns();
-  api_->counter_add(api_->ctx, "keel_accept_errors_total", labels_.c_str(), 1);
+  sdk::Broker(api_).counter_add("keel_accept_errors_total", labels_, 1);
   if (failures_++ == 0) {
     episode_start_ns_ = last_report_ns_ = now;
     host_.warn("accept failed: " + ec.message() + " (" + std::to_string(count_->open()) +

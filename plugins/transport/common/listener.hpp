@@ -20,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <functional>
+#include <keel/broker.hpp>
 #include <keel/plugin.hpp>
 #include <memory>
 #include <string>
@@ -31,13 +32,13 @@ namespace keel::transport {
 // The open connections of one listener, published as keel_open_connections.
 class ConnectionCount {
  public:
-  ConnectionCount(const keel_broker_api* api, std::string labels) : api_(api), labels_(std::move(labels)) {}
+  ConnectionCount(const keel_broker_api* api, sdk::Labels labels) : api_(api), labels_(std::move(labels)) {}
   int64_t open() const { return open_.load(); }
   void add(int64_t delta);
 
  private:
   const keel_broker_api* api_;
-  const std::string labels_;
+  const sdk::Labels labels_;
   std::atomic<int64_t> open_{0};
 };
 
@@ -88,7 +89,7 @@ class Listener {
   const sdk::Host host_;
   const keel_broker_api* api_;
   const std::string transport_;
-  const std::string labels_;
+  const sdk::Labels labels_;
   const int64_t max_connections_;
   LogLimiter& client_log_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;

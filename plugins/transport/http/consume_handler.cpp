@@ -1,7 +1,7 @@
 // GET /topics/{topic}/partitions/{p}/records: records from an offset (or
 // the first at or after a timestamp), long-polling up to timeout_ms when
 // there are none yet.
-#include "broker.hpp"
+#include "checked_broker.hpp"
 #include "handlers.hpp"
 #include "json_records.hpp"
 #include "long_poll.hpp"
@@ -47,7 +47,7 @@ void handle_consume(const ExchangePtr& x) {
   const auto timestamp = q.get_int("timestamp", 0, INT64_MAX);
   if (offset && timestamp) throw bad_request("give either query parameter 'offset' or 'timestamp', not both");
 
-  const Broker& b = x->services.broker;
+  const CheckedBroker& b = x->services.broker;
   const keel_watermarks w = b.watermarks(a.topic, a.partition);
   if (offset) {
     if (*offset < w.log_start_offset || *offset > w.log_end_offset) {

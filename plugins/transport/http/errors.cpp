@@ -16,6 +16,22 @@ HttpError from_status(keel_status status, const std::string& message) {
   switch (status) {
     case KEEL_ERR_INVALID_ARGUMENT:
       return HttpError(S::bad_request, "bad_request", message);
+    case KEEL_ERR_INVALID_NAME:
+      return HttpError(S::bad_request, "invalid_name", message);
+    case KEEL_ERR_TOO_LARGE:
+      return HttpError(S::payload_too_large, "too_large", message);
+    // A group with live members (Kafka consumers) refuses commits made
+    // outside its protocol: the group's state conflicts with the request.
+    case KEEL_ERR_FENCED:
+      return HttpError(S::conflict, "fenced", message);
+    case KEEL_ERR_UNKNOWN_MEMBER:
+      return HttpError(S::conflict, "group_has_members", message);
+    case KEEL_ERR_OUT_OF_ORDER:
+      return HttpError(S::conflict, "out_of_order_sequence", message);
+    case KEEL_ERR_UNKNOWN_PRODUCER:
+      return HttpError(S::conflict, "unknown_producer", message);
+    case KEEL_ERR_NOT_LEADER:
+      return HttpError(S::service_unavailable, "not_leader", message);
     case KEEL_ERR_NOT_FOUND:
       return HttpError(S::not_found, "not_found", message);
     case KEEL_ERR_ALREADY_EXISTS:

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "broker.hpp"
+#include "checked_broker.hpp"
+#include "errors.hpp"
 #include "handlers.hpp"
 #include "json_body.hpp"
 #include "json_records.hpp"
@@ -24,6 +25,22 @@ HttpError unknown_group(const std::string& group) {
                    "group '" + group + "' has no committed offsets");
 }
 
+// Commits, then answers with make_answer() or with the kernel's refusal
+// (409 while the group has live members of a group protocol, e.g. Kafka
+// consumers). The kernel may complete the commit on another thread.
+template <class MakeAnswer>
+void commit_then(const ExchangePtr& x, const std::string& group, const std::vector<GroupOffset>& offsets,
+                 MakeAnswer make_answer) {
+  x->services.broker.commit_offsets(group, offsets,
+                                    [x, make_answer](keel_status s, const std::string& message) mutable {
+                                      if (s != KEEL_OK) {
+                                        const HttpError e = from_status(s, message);
+                                        return x->respond(error_response(e.status(), e.code(), e.what()));
+                                      }
+                                      x->respond(make_answer());
+                                    });
+}
+
 struct GroupFetchArgs {
   std::string group;
   std::string topic;
@@ -35,7 +52,7 @@ struct GroupFetchArgs {
 
 // Where the group reads each partition next: its committed offset, or the
 // log start when it has none or retention removed it.
-std::vector<int64_t> positions(const Broker& b, const GroupFetchArgs& a, int32_t partitions) {
+std::vector<int64_t> positions(const CheckedBroker& b, const GroupFetchArgs& a, int32_t partitions) {
   std::vector<int64_t> out;
   for (int32_t p = 0; p < partitions; ++p) {
     const keel_watermarks w = b.watermarks(a.topic, p);
@@ -47,11 +64,12 @@ std::vector<int64_t> positions(const Broker& b, const GroupFetchArgs& a, int32_t
 }
 
 void group_answer(const ExchangePtr& x, const GroupFetchArgs& a) {
-  const Broker& b = x->services.broker;
+  const CheckedBroker& b = x->services.broker;
   const TopicInfo t = b.require_topic(a.topic);
   const std::vector<int64_t> from = positions(b, a, t.partitions);
   auto records = nlohmann::json::array();
   auto parts = nlohmann::json::array();
+  std::vector<GroupOffset> commits;
   size_t budget = a.max_records;
   int64_t bytes = a.max_bytes;
   for (int32_t p = 0; p < t.partitions; ++p) {
@@ -69,13 +87,17 @@ void group_answer(const ExchangePtr& x, const GroupFetchArgs& a) {
       bytes -= static_cast<int64_t>((rec.key ? rec.key->size() : 0) + (rec.value ? rec.value->size() : 0));
       records.push_back(std::move(j));
     }
-    if (a.commit && !r.records.empty()) b.commit_offset(a.group, a.topic, p, r.next_offset, "");
+    if (a.commit && !r.records.empty()) commits.push_back(GroupOffset{a.topic, p, r.next_offset, ""});
     parts.push_back({{"partition", p},
                      {"next_offset", r.next_offset},
                      {"high_watermark", r.watermarks.high_watermark},
                      {"committed", a.commit && !r.records.empty()}});
   }
-  x->respond(Response::ok({{"records", std::move(records)}, {"partitions", std::move(parts)}}));
+  nlohmann::json answer = {{"records", std::move(records)}, {"partitions", std::move(parts)}};
+  if (commits.empty()) return x->respond(Response::ok(std::move(answer)));
+  // One commit for every partition read; the answer waits for it.
+  commit_then(x, a.group, commits,
+              [answer = std::move(answer)]() mutable { return Response::ok(std::move(answer)); });
 }
 
 }  // namespace
@@ -89,7 +111,7 @@ void handle_group_offsets(const ExchangePtr& x) {
   const Query& q = x->request.query;
   q.allow_only({"topic", "partition"});
   const std::string& group = x->request.params[0];
-  const Broker& b = x->services.broker;
+  const CheckedBroker& b = x->services.broker;
   const auto topic = q.get("topic");
   if (topic) check_topic_name("query parameter 'topic'", *topic);
   const auto partition = q.get_int("partition", 0, std::numeric_limits<int32_t>::max());
@@ -112,7 +134,7 @@ void handle_group_offsets(const ExchangePtr& x) {
 void handle_commit_offsets(const ExchangePtr& x) {
   x->request.query.allow_only({});
   const std::string& group = x->request.params[0];
-  const Broker& b = x->services.broker;
+  const CheckedBroker& b = x->services.broker;
   const nlohmann::json body = parse_json_body(x->request.body);
   if (!body.is_object()) throw bad_request("request body must be a JSON object, got " + type_name(body));
   for (const auto& [k, v] : body.items()) {
@@ -157,16 +179,17 @@ void handle_commit_offsets(const ExchangePtr& x) {
     b.watermarks(o.topic, o.partition);  // 404 for an unknown topic or partition
     commits.push_back(std::move(o));
   }
-  b.commit_offsets(group, commits);
   auto out = nlohmann::json::array();
   for (const auto& o : commits) out.push_back(offset_json(o));
-  x->respond(Response::ok({{"group", group}, {"offsets", std::move(out)}}));
+  commit_then(x, group, commits, [group, out = std::move(out)]() mutable {
+    return Response::ok({{"group", group}, {"offsets", std::move(out)}});
+  });
 }
 
 void handle_group_lag(const ExchangePtr& x) {
   x->request.query.allow_only({});
   const std::string& group = x->request.params[0];
-  const Broker& b = x->services.broker;
+  const CheckedBroker& b = x->services.broker;
   auto all = b.group_offsets(group);
   if (all.empty()) throw unknown_group(group);
   auto out = nlohmann::json::array();
@@ -203,7 +226,7 @@ void handle_group_fetch(const ExchangePtr& x) {
       q.get_choice("value_format", {"text", "base64"}, "text") == "text" ? Encoding::Text : Encoding::Base64;
   const int64_t timeout_ms = q.get_int("timeout_ms", 0, x->services.settings.max_long_poll_ms, 0);
 
-  const Broker& b = x->services.broker;
+  const CheckedBroker& b = x->services.broker;
   const TopicInfo t = b.require_topic(a.topic);
   const std::vector<int64_t> from = positions(b, a, t.partitions);
   std::vector<WatchTarget> targets;

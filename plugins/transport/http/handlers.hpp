@@ -22,6 +22,7 @@ void handle_delete_topic(const ExchangePtr& x);
 
 // produce_handler.cpp
 void handle_produce(const ExchangePtr& x);
+void handle_init_producer(const ExchangePtr& x);
 
 // consume_handler.cpp
 void handle_consume(const ExchangePtr& x);

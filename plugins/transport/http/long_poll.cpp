@@ -3,18 +3,18 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 
-#include "broker.hpp"
+#include "checked_broker.hpp"
 #include "exchange.hpp"
 
 namespace keel::web {
 namespace asio = boost::asio;
 
-LongPoll::LongPoll(const Broker& broker, asio::any_io_executor executor, std::function<void()> done)
+LongPoll::LongPoll(const CheckedBroker& broker, asio::any_io_executor executor, std::function<void()> done)
     : broker_(broker), executor_(executor), timer_(executor), done_(std::move(done)) {}
 
 LongPoll::~LongPoll() { unwatch_all(); }
 
-void LongPoll::start(const Broker& broker, const std::shared_ptr<Exchange>& x,
+void LongPoll::start(const CheckedBroker& broker, const std::shared_ptr<Exchange>& x,
                      std::vector<WatchTarget> targets, int64_t timeout_ms, std::function<void()> done) {
   auto poll = std::make_shared<LongPoll>(broker, x->executor, std::move(done));
   // Everything below runs on the strand, as do the wake-ups it posts, so

@@ -15,7 +15,7 @@
 
 namespace keel::web {
 
-class Broker;
+class CheckedBroker;
 class Exchange;
 
 struct WatchTarget {
@@ -29,10 +29,10 @@ class LongPoll : public std::enable_shared_from_this<LongPoll> {
   // Starts waiting; the exchange's cancel (connection closed) ends the wait
   // early. A watch the broker refuses (the partition went away) ends it at
   // once: the caller's next read reports the error.
-  static void start(const Broker& broker, const std::shared_ptr<Exchange>& x,
+  static void start(const CheckedBroker& broker, const std::shared_ptr<Exchange>& x,
                     std::vector<WatchTarget> targets, int64_t timeout_ms, std::function<void()> done);
 
-  LongPoll(const Broker& broker, boost::asio::any_io_executor executor, std::function<void()> done);
+  LongPoll(const CheckedBroker& broker, boost::asio::any_io_executor executor, std::function<void()> done);
   ~LongPoll();
 
  private:
@@ -40,7 +40,7 @@ class LongPoll : public std::enable_shared_from_this<LongPoll> {
   void finish(bool run_done);
   void unwatch_all();
 
-  const Broker& broker_;
+  const CheckedBroker& broker_;
   boost::asio::any_io_executor executor_;
   boost::asio::steady_timer timer_;
   std::function<void()> done_;

@@ -1,5 +1,5 @@
 // GET /health, /ready, /metrics and /topics/{t}/partitions/{p}.
-#include "broker.hpp"
+#include "checked_broker.hpp"
 #include "handlers.hpp"
 #include "services.hpp"
 
@@ -32,7 +32,7 @@ void handle_partition(const ExchangePtr& x) {
   x->request.query.allow_only({});
   const std::string& topic = x->request.params[0];
   const int32_t partition = path_int("partition", x->request.params[1]);
-  const Broker& b = x->services.broker;
+  const CheckedBroker& b = x->services.broker;
   const keel_watermarks w = b.watermarks(topic, partition);
   const keel_partition_health h = b.partition_health(topic, partition);
   x->respond(Response::ok({{"topic", topic},

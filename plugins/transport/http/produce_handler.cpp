@@ -1,10 +1,16 @@
 // POST /topics/{topic}/records: validates the whole body first (nothing is
 // written for a rejected request), then builds one batch per partition and
 // produces them with acks=all, answering offsets in request order.
+//
+// Idempotent produce: a body with "producer": {"id", "epoch", "sequence"}
+// (an identity from POST /producers) sends its records to ONE partition as
+// one batch carrying that identity; the kernel checks the sequence. A retry
+// of the same request is answered with the original offsets and
+// "duplicate": true, and stored once.
 #include <keel/record_batch.hpp>
 #include <map>
 
-#include "broker.hpp"
+#include "checked_broker.hpp"
 #include "handlers.hpp"
 #include "json_body.hpp"
 #include "json_records.hpp"
@@ -13,7 +19,15 @@
 namespace keel::web {
 namespace {
 
+// The producer identity of an idempotent request.
+struct ProducerFields {
+  int64_t id = -1;
+  int16_t epoch = 0;
+  int32_t sequence = 0;
+};
+
 struct Pending {
+  bool duplicate = false;
   std::vector<int64_t> offsets;                    // per request record
   std::map<int32_t, std::vector<size_t>> members;  // partition -> request indices, in batch order
   std::map<int32_t, std::string> batches;
@@ -23,11 +37,45 @@ struct Pending {
   keel_status first_error = KEEL_OK;
 };
 
+int64_t integer_in(const nlohmann::json& v, const char* field, int64_t lo, int64_t hi) {
+  if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi) {
+    throw bad_request(std::string("producer.") + field + " must be an integer in [" + std::to_string(lo) +
+                      ", " + std::to_string(hi) + "], got " + v.dump());
+  }
+  return v.get<int64_t>();
+}
+
+std::optional<ProducerFields> parse_producer(const nlohmann::json& body) {
+  auto f = body.find("producer");
+  if (f == body.end()) return std::nullopt;
+  if (!f->is_object()) {
+    throw bad_request(
+        "field \"producer\" must be an object {\"id\", \"epoch\", \"sequence\"} (get one from "
+        "POST /producers)");
+  }
+  ProducerFields p;
+  for (const char* k : {"id", "epoch", "sequence"}) {
+    if (!f->contains(k)) throw bad_request(std::string("field \"producer\" lacks \"") + k + "\"");
+  }
+  for (const auto& [k, v] : f->items()) {
+    if (k == "id") {
+      p.id = integer_in(v, "id", 0, INT64_MAX);
+    } else if (k == "epoch") {
+      p.epoch = static_cast<int16_t>(integer_in(v, "epoch", 0, INT16_MAX));
+    } else if (k == "sequence") {
+      p.sequence = static_cast<int32_t>(integer_in(v, "sequence", 0, INT32_MAX));
+    } else {
+      throw bad_request("unknown field \"producer." + k + "\"; known: id, epoch, sequence");
+    }
+  }
+  return p;
+}
+
 std::vector<IncomingRecord> parse_body(const nlohmann::json& body) {
   if (!body.is_object()) throw bad_request("request body must be a JSON object, got " + type_name(body));
   for (const auto& [k, v] : body.items()) {
-    if (k != "records" && k != "value_format") {
-      throw bad_request("unknown field \"" + k + "\"; known: records, value_format");
+    if (k != "records" && k != "value_format" && k != "producer") {
+      throw bad_request("unknown field \"" + k + "\"; known: records, value_format, producer");
     }
   }
   Encoding enc = Encoding::Text;
@@ -61,7 +109,9 @@ void finish(const ExchangePtr& x, const std::shared_ptr<Pending>& st) {
   for (size_t i = 0; i < st->offsets.size(); ++i) {
     out.push_back({{"partition", partition_of[i]}, {"offset", st->offsets[i]}});
   }
-  x->respond(Response::ok({{"records", std::move(out)}}));
+  nlohmann::json body = {{"records", std::move(out)}};
+  if (st->duplicate) body["duplicate"] = true;
+  x->respond(Response::ok(std::move(body)));
 }
 
 }  // namespace
@@ -69,8 +119,10 @@ void finish(const ExchangePtr& x, const std::shared_ptr<Pending>& st) {
 void handle_produce(const ExchangePtr& x) {
   x->request.query.allow_only({});
   const std::string topic = x->request.params[0];
-  const Broker& b = x->services.broker;
-  std::vector<IncomingRecord> records = parse_body(parse_json_body(x->request.body));
+  const CheckedBroker& b = x->services.broker;
+  const nlohmann::json body = parse_json_body(x->request.body);
+  std::vector<IncomingRecord> records = parse_body(body);
+  const std::optional<ProducerFields> producer = parse_producer(body);
 
   auto info = b.find_topic(topic);
   if (!info) {
@@ -89,6 +141,17 @@ void handle_produce(const ExchangePtr& x) {
                       "records[" + std::to_string(i) + "].partition: topic '" + topic +
                           "' has no partition " + std::to_string(*records[i].partition) + " (it has " +
                           std::to_string(info->partitions) + ")");
+    }
+  }
+
+  if (producer) {
+    // Sequences count per partition: an idempotent request is one batch.
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (!records[i].partition || *records[i].partition != *records[0].partition) {
+        throw bad_request("records[" + std::to_string(i) +
+                          "]: with \"producer\", every record must name the same \"partition\" (sequences "
+                          "count per partition; send one request per partition)");
+      }
     }
   }
 
@@ -114,25 +177,33 @@ void handle_produce(const ExchangePtr& x) {
     }
     st->batches[p] = std::move(batch);
   }
+  if (producer) {
+    auto& [p, builder] = *builders.begin();
+    builder.producer(producer->id, producer->epoch, producer->sequence);
+    st->batches[p] = builder.build();
+  }
 
   st->left = st->batches.size();
   for (const auto& [p, batch] : st->batches) {
     const int32_t partition = p;
-    b.produce(topic, partition, batch, KEEL_ACKS_ALL,
-              [x, st, partition](keel_status s, int64_t base, const std::string& message) {
-                boost::asio::post(x->executor, [x, st, partition, s, base, message] {
-                  if (s == KEEL_OK) {
-                    const auto& indices = st->members[partition];
-                    for (size_t k = 0; k < indices.size(); ++k) st->offsets[indices[k]] = base + int64_t(k);
-                    st->written.push_back(partition);
-                  } else {
-                    if (st->first_error == KEEL_OK) st->first_error = s;
-                    st->errors += (st->errors.empty() ? "" : "; ") + std::string("partition ") +
-                                  std::to_string(partition) + ": " + message;
-                  }
-                  if (--st->left == 0) x->guarded([&] { finish(x, st); });
-                });
-              });
+    b.produce(topic, partition, batch, KEEL_ACKS_ALL, [x, st, partition](const sdk::ProduceResult& r) {
+      boost::asio::post(x->executor, [x, st, partition, r] {
+        const keel_status s = r.status;
+        const int64_t base = r.base_offset;
+        const std::string& message = r.message;
+        if (r.duplicate) st->duplicate = true;
+        if (s == KEEL_OK) {
+          const auto& indices = st->members[partition];
+          for (size_t k = 0; k < indices.size(); ++k) st->offsets[indices[k]] = base + int64_t(k);
+          st->written.push_back(partition);
+        } else {
+          if (st->first_error == KEEL_OK) st->first_error = s;
+          st->errors += (st->errors.empty() ? "" : "; ") + std::string("partition ") +
+                        std::to_string(partition) + ": " + message;
+        }
+        if (--st->left == 0) x->guarded([&] { finish(x, st); });
+      });
+    });
   }
 }
 

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <keel/codec.hpp>
 
-#include "broker.hpp"
+#include "checked_broker.hpp"
 
 namespace keel::web {
 
-ReadResult read_records(const Broker& broker, const std::string& topic, int32_t partition, int64_t offset,
-                        size_t max_records, int64_t max_bytes) {
+ReadResult read_records(const CheckedBroker& broker, const std::string& topic, int32_t partition,
+                        int64_t offset, size_t max_records, int64_t max_bytes) {
   ReadResult out;
   out.next_offset = offset;
   out.watermarks = broker.watermarks(topic, partition);
@@ -24,9 +24,9 @@ ReadResult read_records(const Broker& broker, const std::string& topic, int32_t 
       if (out.next_offset > offset) break;
       throw;
     }
-    out.watermarks = range->result().watermarks;
+    out.watermarks = range->watermarks();
     if (range->result().length <= 0) break;
-    const std::string data = range->read();
+    const std::string data = read_range(*range);
     range.reset();
     bytes += static_cast<int64_t>(data.size());
     const int64_t before = out.next_offset;

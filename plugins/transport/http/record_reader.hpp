@@ -11,7 +11,7 @@
 
 namespace keel::web {
 
-class Broker;
+class CheckedBroker;
 
 struct ReadResult {
   std::vector<batch::Record> records;
@@ -23,7 +23,7 @@ struct ReadResult {
 // earlier records are skipped) and below the high watermark. Control batches
 // (transaction markers) are skipped. At least one batch is read even if it
 // exceeds max_bytes, so a large record never blocks a reader.
-ReadResult read_records(const Broker& broker, const std::string& topic, int32_t partition, int64_t offset,
-                        size_t max_records, int64_t max_bytes);
+ReadResult read_records(const CheckedBroker& broker, const std::string& topic, int32_t partition,
+                        int64_t offset, size_t max_records, int64_t max_bytes);
 
 }  // namespace keel::web

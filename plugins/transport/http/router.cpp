@@ -15,6 +15,7 @@ Router::Router() {
   add(V::get, "/topics/{topic}", "describe_topic", handle_describe_topic);
   add(V::delete_, "/topics/{topic}", "delete_topic", handle_delete_topic);
   add(V::post, "/topics/{topic}/records", "produce", handle_produce);
+  add(V::post, "/producers", "init_producer", handle_init_producer);
   add(V::get, "/topics/{topic}/partitions/{partition}", "partition", handle_partition);
   add(V::get, "/topics/{topic}/partitions/{partition}/records", "consume", handle_consume);
   add(V::get, "/groups", "list_groups", handle_list_groups);

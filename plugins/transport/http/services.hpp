@@ -7,7 +7,7 @@
 #include <keel/plugin.hpp>
 #include <string>
 
-#include "broker.hpp"
+#include "checked_broker.hpp"
 #include "common/client_metrics.hpp"
 #include "common/log_limiter.hpp"
 #include "settings.hpp"
@@ -21,14 +21,14 @@ class Services {
 
   const sdk::Host host;
   const Settings settings;
-  Broker broker;
+  CheckedBroker broker;
   // Lines about client misbehaviour go here (bounded per second).
   transport::LogLimiter client_log;
   boost::asio::io_context io;
 
   // Request metrics, under the same names as the Kafka transport's.
   void observe_request(const std::string& route, double seconds) const {
-    const std::string labels = "transport=\"http\",api=\"" + route + "\"";
+    const sdk::Labels labels = {{"transport", "http"}, {"api", route}};
     broker.counter_add("keel_requests_total", labels, 1);
     broker.histogram_observe("keel_request_seconds", labels, seconds);
   }

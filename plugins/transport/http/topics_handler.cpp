@@ -2,7 +2,7 @@
 // describe (strategies and per-partition watermarks), delete.
 #include <limits>
 
-#include "broker.hpp"
+#include "checked_broker.hpp"
 #include "handlers.hpp"
 #include "json_body.hpp"
 #include "json_records.hpp"
@@ -13,7 +13,7 @@
 namespace keel::web {
 namespace {
 
-nlohmann::json describe(const Broker& b, const std::string& name) {
+nlohmann::json describe(const CheckedBroker& b, const std::string& name) {
   const TopicInfo t = b.require_topic(name);
   const TopicDetails d = b.topic_details(name);
   auto partitions = nlohmann::json::array();
@@ -73,7 +73,7 @@ void handle_create_topic(const ExchangePtr& x) {
   }
   std::string toml;
   if (auto s = body.find("settings"); s != body.end() && !s->is_null()) toml = settings_to_toml(*s);
-  const Broker& b = x->services.broker;
+  const CheckedBroker& b = x->services.broker;
   b.create_topic(name->get<std::string>(), partitions, toml);
   x->respond(Response::json(bhttp::status::created, describe(b, name->get<std::string>())));
 }

@@ -47,9 +47,8 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
   if (groups_.size() >= sweep_at_ && groups_.count(group_id) == 0) forget_idle_locked();
   auto& slot = groups_[group_id];
   if (!slot) {
-    const keel_broker_api* api = services_.broker.raw();
-    api->gauge_set(api->ctx, "keel_consumer_groups_in_memory", "transport=\"kafka\"",
-                   static_cast<double>(groups_.size()));
+    services_.broker.gauge_set("keel_consumer_groups_in_memory", {{"transport", "kafka"}},
+                               static_cast<double>(groups_.size()));
     slot = std::make_shared<Group>(
         group_id, services_.io.get_executor(),
         std::chrono::milliseconds(services_.settings.group_initial_rebalance_delay_ms), services_.host,
@@ -141,7 +140,7 @@ std::vector<std::pair<std::string, std::string>> GroupCoordinator::list() const 
   std::map<std::string, std::string> out;
   // Groups known only from the offsets store (none of their members came
   // back since a restart) describe themselves from what was stored.
-  for (auto& g : services_.broker.list_committed_groups()) {
+  for (auto& g : services_.broker.list_groups()) {
     std::string type;
     if (auto stored = services_.broker.group_metadata(g)) {
       if (auto p = parse_persisted(*stored)) type = p->protocol_type;
@@ -166,7 +165,7 @@ GroupSummary GroupCoordinator::describe(const std::string& group_id) const {
   GroupSummary s;
   s.group_id = group_id;
   s.state = "Dead";
-  for (const auto& g : services_.broker.list_committed_groups()) {
+  for (const auto& g : services_.broker.list_groups()) {
     if (g == group_id) s.state = "Empty";
   }
   if (auto stored = services_.broker.group_metadata(group_id)) {

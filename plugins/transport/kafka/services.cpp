@@ -4,14 +4,12 @@
 #include "common/client_metrics.hpp"
 #include "common/connection_limits.hpp"
 #include "group_coordinator.hpp"
-#include "producer_state.hpp"
 
 namespace keel::kafka {
 
 Services::Services(const sdk::Host& h, Settings s, const keel_broker_api* api)
     : host(h), settings(std::move(s)), broker(api), client_log(h, transport::kClientLogLinesPerSecond) {
   groups_ = std::make_unique<GroupCoordinator>(*this);
-  producers_ = std::make_unique<ProducerStateTable>(*this);
 }
 
 Services::~Services() = default;
@@ -24,11 +22,9 @@ void Services::count_timed_out(const char* reason) const {
 
 void Services::observe_request(int16_t api_key, double seconds) {
   const ApiSpec* spec = find_api(api_key);
-  const std::string labels =
-      std::string("transport=\"kafka\",api=\"") + (spec ? spec->name : "unknown") + "\"";
-  const keel_broker_api* api = broker.raw();
-  api->counter_add(api->ctx, "keel_requests_total", labels.c_str(), 1);
-  api->histogram_observe(api->ctx, "keel_request_seconds", labels.c_str(), seconds);
+  const sdk::Labels labels = {{"transport", "kafka"}, {"api", spec ? spec->name : "unknown"}};
+  broker.counter_add("keel_requests_total", labels, 1);
+  broker.histogram_observe("keel_request_seconds", labels, seconds);
 }
 
 }  // namespace keel::kafka

@@ -1,21 +1,21 @@
 // What the Kafka handlers share: the broker API, the host, the settings,
-// the I/O context, the group coordinator and the idempotent-producer state.
+// the I/O context and the group coordinator. (Idempotent producer state is
+// the kernel's.)
 // Owned by KafkaTransport; lives from create() to destroy().
 #pragma once
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <keel/broker.hpp>
 #include <keel/plugin.hpp>
 #include <memory>
 
-#include "broker_client.hpp"
 #include "common/log_limiter.hpp"
 #include "settings.hpp"
 
 namespace keel::kafka {
 
 class GroupCoordinator;
-class ProducerStateTable;
 
 class Services {
  public:
@@ -24,13 +24,12 @@ class Services {
 
   const sdk::Host host;
   const Settings settings;
-  BrokerClient broker;
+  sdk::Broker broker;
   boost::asio::io_context io;
   // The port clients are told to connect to (set once bound).
   int32_t advertised_port = 0;
 
   GroupCoordinator& groups() { return *groups_; }
-  ProducerStateTable& producers() { return *producers_; }
 
   // Request metrics, rendered by whichever transport serves /metrics.
   void observe_request(int16_t api_key, double seconds);
@@ -44,7 +43,6 @@ class Services {
 
  private:
   std::unique_ptr<GroupCoordinator> groups_;
-  std::unique_ptr<ProducerStateTable> producers_;
 };
 
 }  // namespace keel::kafka

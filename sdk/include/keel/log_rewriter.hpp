@@ -1,4 +1,4 @@
-// C++ view of keel_log_rewriter (ABI 1.2/1.3): what a rewriting retention
+// C++ view of keel_log_rewriter: what a rewriting retention
 // strategy (a log cleaner) may do to one partition. Header-only; errors are
 // keel::sdk::Error, as elsewhere in the SDK's C++ layer.
 //
@@ -52,12 +52,12 @@ class LogRewriter {
   std::string topic() const { return t_.topic; }
   int32_t partition() const { return t_.partition; }
   size_t segment_count() const { return t_.segment_count; }
-  const keel_segment_info& segment(size_t i) const { return t_.segments[i]; }
+  // The closed segments, stepped by the broker's element size (rule 2).
+  Segments segments() const { return Segments(t_.segments, t_.segment_count, t_.segment_size); }
+  keel_segment_info segment(size_t i) const { return segments()[i]; }
   int64_t clean_offset() const { return t_.clean_offset; }
-  // 0 from a 1.2 broker, which does not say.
-  int64_t segment_bytes() const { return has_1_3() ? t_.segment_bytes : 0; }
-  // Always false from a 1.2 broker.
-  bool stopping() const { return has_1_3() && t_.stopping != nullptr && t_.stopping(t_.ctx) != 0; }
+  int64_t segment_bytes() const { return t_.segment_bytes; }
+  bool stopping() const { return t_.stopping(t_.ctx) != 0; }
 
   // Calls visit(batch, len) for each stored batch of closed segment i, in
   // order, until it returns false.
@@ -94,8 +94,6 @@ class LogRewriter {
   }
 
  private:
-  bool has_1_3() const { return KEEL_HAS_FIELD(&t_, keel_log_rewriter, segment_bytes); }
-
   static void check(keel_status s, const keel_error& err, const std::string& what) {
     if (s != KEEL_OK) throw Error(s, what + " failed: " + err.message);
   }

@@ -1,69 +1,156 @@
 /*
  * Keel plugin ABI: the only boundary between the broker and a plugin.
  *
- * Rules that keep this ABI stable (in the spirit of SQLite's VFS):
- *  - Every struct that crosses the boundary starts with `uint32_t struct_size`.
- *    A minor version may only APPEND fields/functions; a reader checks
- *    struct_size before touching a field that a later minor added.
- *  - Plain C types only. No C++ type, exception or allocation crosses without
- *    an owner that frees it. Strings passed in are borrowed for the duration of
- *    the call unless documented otherwise. Errors are returned as keel_status
- *    plus an optional message written into a caller-owned keel_error.
- *  - A plugin library exports exactly one symbol, KEEL_PLUGIN_ENTRY_SYMBOL,
- *    returning a static descriptor (see keel_plugin_descriptor).
+ * THE RULES (in the spirit of SQLite's VFS; 2.x keeps them for good)
  *
- * ABI history:
- *   1.0  initial: index, retention, partitioner, transport strategies;
- *        host services; broker API for transports.
- *   1.1  broker API: topic_details, partition_health, group_offsets;
- *        keel_create_topic_args.settings_toml (per-topic strategies).
- *   1.2  retention: rewrite (with keel_log_rewriter) and requires_keys,
- *        for strategies that rewrite closed segments (compaction).
- *   1.3  keel_log_rewriter: stopping, segment_bytes. Broker API:
- *        commit_offsets (several partitions, one durable write),
- *        store_group_metadata / group_metadata.
- *   1.4  broker API: reserve_request_bytes / release_request_bytes, the
- *        broker-wide budget of request bytes held by transports.
+ *  1. Versions. A plugin's descriptor names the ABI it was built for
+ *     (abi_major.abi_minor). The broker loads it when the majors are equal
+ *     and the plugin's minor is not newer than its own. A minor version only
+ *     APPENDS: new fields at the end of a struct, new function pointers at
+ *     the end of a table, new constants. Nothing is removed, reordered,
+ *     resized or reused (reserved fields stay reserved) within a major.
+ *
+ *  2. Sizes. Every struct that may grow starts with `uint32_t struct_size`,
+ *     set by whoever allocates it to sizeof() as that party compiled it.
+ *     - Reading a struct another party filled: check KEEL_HAS_FIELD before
+ *       touching a field that a later minor added.
+ *     - Writing an out-struct the caller allocated: write at most
+ *       min(caller's struct_size, your own sizeof) bytes, and never
+ *       overwrite the caller's struct_size (keel_copy_out does both).
+ *     - Arrays of versioned structs travel with their element size
+ *       (e.g. `segments`, `segment_count`, `segment_size`): step through
+ *       them by that size, never by your own sizeof.
+ *     - No versioned struct is embedded by value in another.
+ *
+ *  3. Layout. Every struct is padded explicitly to a multiple of 8 bytes
+ *     (fields named `reserved*`, which must be zero), so that there is no
+ *     implicit padding anywhere, in particular no tail padding that a later
+ *     field could silently land in. tests/unit/abi_layout_test.cpp pins
+ *     sizeof and offsetof of every field on x86-64/aarch64 Linux: a change
+ *     to this file that moves anything fails CI.
+ *
+ *  4. Types. Plain C types only: fixed-width integers, pointers, double.
+ *     No C enum, bool or C++ type in a signature or a field (their size is
+ *     the compiler's choice): statuses, kinds and levels are int32_t with
+ *     named constants. No exception crosses the boundary, in either
+ *     direction. No allocation crosses without an owner that frees it.
+ *
+ *  5. Strings and buffers passed to a function are borrowed for the call
+ *     unless documented otherwise; strings are NUL-terminated UTF-8.
+ *     Errors: a function that can fail returns keel_status and writes a
+ *     message into a caller-owned keel_error when it gets one (err may be
+ *     NULL: then it writes nothing).
+ *
+ *  6. Threads. Each function says which thread calls it, whether it may
+ *     block, and whether a callback may call back into the API. Unless
+ *     stated otherwise: broker API functions are safe from any thread and
+ *     do not block on I/O; plugin callbacks of one strategy instance are
+ *     not called concurrently (the broker serialises them).
+ *
+ *  7. Mandatory and optional. Every function pointer in a table is
+ *     mandatory unless marked (optional). The broker refuses to load a
+ *     plugin whose table has NULL in a mandatory slot, naming the slot.
+ *
+ *  8. A plugin library exports exactly one symbol, KEEL_PLUGIN_ENTRY_SYMBOL,
+ *     returning a static descriptor (see keel_plugin_descriptor).
+ *
+ * Building for an older broker: define KEEL_TARGET_ABI_MINOR (e.g.
+ * -DKEEL_TARGET_ABI_MINOR=0) before including this header. The descriptor
+ * made by KEEL_PLUGIN then names that minor, and what later minors added is
+ * hidden from the compiler, so the plugin cannot use it by mistake.
+ *
+ * ABI history (1.x plugins are refused by a 2.x broker; see docs/plugins.md,
+ * "Migrating from 1.x"):
+ *   1.0-1.4  the first ABI (index, retention, partitioner, transport; broker
+ *            API growing through topic_details, commit_offsets, request
+ *            budget).
+ *   2.0  The rules above written down and applied: int32_t statuses with new
+ *        codes (TOO_LARGE, INVALID_NAME, FENCED, OUT_OF_ORDER,
+ *        UNKNOWN_PRODUCER, UNKNOWN_MEMBER, NOT_LEADER); explicit padding;
+ *        element sizes on arrays; fetch results carry their watermarks as
+ *        fields; every call that can fail takes a keel_error (partition,
+ *        select, lookup_*); metric labels as name/value pairs; group commits
+ *        carry member and generation, are fenced by the broker and complete
+ *        asynchronously; set_group_members; unwatch may be called from
+ *        inside its watch callback.
+ *   2.1  Idempotent producers owned by the broker: init_producer_id;
+ *        keel_produce_result.duplicate.
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 4
+#define KEEL_ABI_MAJOR 2
+#define KEEL_ABI_MINOR 1
+
+#ifndef KEEL_TARGET_ABI_MINOR
+#define KEEL_TARGET_ABI_MINOR KEEL_ABI_MINOR
+#endif
+#if KEEL_TARGET_ABI_MINOR > KEEL_ABI_MINOR || KEEL_TARGET_ABI_MINOR < 0
+#error "KEEL_TARGET_ABI_MINOR must be between 0 and KEEL_ABI_MINOR of this SDK"
+#endif
 
 #define KEEL_PLUGIN_ENTRY_SYMBOL "keel_plugin_entry"
 
 /* Whether the struct at `p` (of type `type`, whose struct_size says how much
  * of it its producer filled) is large enough to hold `field`: the check
- * before using a field a later minor version added. Function pointers may
- * still be NULL when optional. */
+ * before using a field a later minor version added. */
 #define KEEL_HAS_FIELD(p, type, field) \
   ((p)->struct_size >= offsetof(type, field) + sizeof(((const type*)0)->field))
 
+/* Copies `src` (a struct of `src_size` bytes that starts with struct_size)
+ * into the caller-owned `dst`: at most min(dst->struct_size, src_size)
+ * bytes, leaving dst's struct_size as the caller set it (rule 2). */
+static inline void keel_copy_out(void* dst, const void* src, size_t src_size) {
+  uint32_t dst_size;
+  memcpy(&dst_size, dst, sizeof dst_size);
+  size_t n = dst_size < src_size ? dst_size : src_size;
+  if (n > sizeof(uint32_t)) {
+    memcpy((char*)dst + sizeof(uint32_t), (const char*)src + sizeof(uint32_t), n - sizeof(uint32_t));
+  }
+}
+
 /* ------------------------------------------------------------------ status */
 
-typedef enum keel_status {
-  KEEL_OK = 0,
-  KEEL_ERR_INVALID_ARGUMENT = 1, /* bad input from the caller */
-  KEEL_ERR_NOT_FOUND = 2,        /* unknown topic/partition/key */
-  KEEL_ERR_ALREADY_EXISTS = 3,
-  KEEL_ERR_IO = 4,           /* the OS refused a read/write/sync */
-  KEEL_ERR_CORRUPT = 5,      /* bytes on disk or on the wire fail checks */
-  KEEL_ERR_OUT_OF_RANGE = 6, /* e.g. offset beyond the log end */
-  KEEL_ERR_UNSUPPORTED = 7,
-  KEEL_ERR_INTERNAL = 8,
-  KEEL_ERR_UNAVAILABLE = 9, /* shutting down / not ready */
-  KEEL_ERR_NO_SPACE = 10    /* disk full */
-} keel_status;
+typedef int32_t keel_status;
+#define KEEL_OK 0
+#define KEEL_ERR_INVALID_ARGUMENT 1 /* bad input from the caller */
+#define KEEL_ERR_NOT_FOUND 2        /* unknown topic/partition/key/group */
+#define KEEL_ERR_ALREADY_EXISTS 3
+#define KEEL_ERR_IO 4           /* the OS refused a read/write/sync */
+#define KEEL_ERR_CORRUPT 5      /* bytes on disk or on the wire fail checks */
+#define KEEL_ERR_OUT_OF_RANGE 6 /* e.g. offset beyond the log end */
+#define KEEL_ERR_UNSUPPORTED 7
+#define KEEL_ERR_INTERNAL 8
+#define KEEL_ERR_UNAVAILABLE 9 /* shutting down / not ready */
+#define KEEL_ERR_NO_SPACE 10   /* disk full */
+/* 2.0 */
+#define KEEL_ERR_TOO_LARGE 11    /* a batch or request exceeds a size limit */
+#define KEEL_ERR_INVALID_NAME 12 /* a topic/group name is not allowed */
+/* A stale identity: a producer epoch older than the partition's, or a group
+ * commit of an older generation than the group's. */
+#define KEEL_ERR_FENCED 13
+/* An idempotent batch whose sequence does not follow the producer's last
+ * one (a gap: an earlier batch is missing). Nothing was written. */
+#define KEEL_ERR_OUT_OF_ORDER 14
+/* An idempotent batch of a producer id the partition has no state for, with
+ * a sequence other than 0 (its state expired or was never there). */
+#define KEEL_ERR_UNKNOWN_PRODUCER 15
+/* A group commit by a member id the group does not have. */
+#define KEEL_ERR_UNKNOWN_MEMBER 16
+/* This broker does not lead the partition (replication; a single-node
+ * broker never returns it). The client should refresh metadata. */
+#define KEEL_ERR_NOT_LEADER 17
 
-/* Caller-owned buffer that a callee fills with a human-readable message. */
+/* Caller-owned buffer that a callee fills with a human-readable message.
+ * Frozen: it never grows, so it carries no struct_size. */
 #define KEEL_ERROR_MESSAGE_CAPACITY 512
 typedef struct keel_error {
   char message[KEEL_ERROR_MESSAGE_CAPACITY];
@@ -71,13 +158,12 @@ typedef struct keel_error {
 
 /* ---------------------------------------------------------------- logging */
 
-typedef enum keel_log_level {
-  KEEL_LOG_TRACE = 0,
-  KEEL_LOG_DEBUG = 1,
-  KEEL_LOG_INFO = 2,
-  KEEL_LOG_WARN = 3,
-  KEEL_LOG_ERROR = 4
-} keel_log_level;
+typedef int32_t keel_log_level;
+#define KEEL_LOG_TRACE 0
+#define KEEL_LOG_DEBUG 1
+#define KEEL_LOG_INFO 2
+#define KEEL_LOG_WARN 3
+#define KEEL_LOG_ERROR 4
 
 /* ----------------------------------------------------------------- config */
 
@@ -91,20 +177,23 @@ typedef struct keel_config keel_config;
 
 /* --------------------------------------------------------- host services */
 
+/* What the broker offers every plugin. Every function is safe from any
+ * thread, never blocks on I/O and may be called from inside any callback. */
 typedef struct keel_host {
   uint32_t struct_size;
+  uint32_t reserved;
   void* ctx; /* host-owned; pass back unchanged */
 
   /* Log into the broker's logger, tagged with the plugin's name. */
   void (*log)(void* ctx, keel_log_level level, const char* message);
   /* Milliseconds since the Unix epoch (wall clock; tests may fake it). */
   int64_t (*now_ms)(void* ctx);
-  /* Monotonic nanoseconds, for measuring durations. */
+  /* Monotonic nanoseconds, for measuring durations (tests may fake it). */
   int64_t (*monotonic_ns)(void* ctx);
 
   keel_status (*config_get_int)(void* ctx, const keel_config* cfg, const char* key, int64_t* out);
   keel_status (*config_get_double)(void* ctx, const keel_config* cfg, const char* key, double* out);
-  keel_status (*config_get_bool)(void* ctx, const keel_config* cfg, const char* key, int* out);
+  keel_status (*config_get_bool)(void* ctx, const keel_config* cfg, const char* key, int32_t* out);
   /* The string stays valid as long as the plugin instance lives. */
   keel_status (*config_get_string)(void* ctx, const keel_config* cfg, const char* key, const char** out);
 } keel_host;
@@ -114,15 +203,23 @@ typedef struct keel_host {
 /* One index instance serves one segment. Its files live beside the segment's
  * log file: the plugin derives their names from `path_prefix` (the segment's
  * path without extension, e.g. ".../00000000000000001000") plus its own
- * extension. */
+ * extension.
+ *
+ * Threads: open, on_append, truncate, flush, seal and close come from the
+ * partition's writer (under its append lock, or at start-up) or from the
+ * flusher thread (flush), never two at once. lookup_* and entry_count may
+ * run on any reader thread concurrently with each other AND with on_append
+ * of the same instance: an index must publish entries so that a concurrent
+ * lookup sees either the old or the new state (e.g. write the entry, then
+ * publish the count with release ordering). */
 typedef struct keel_index keel_index;
 
 typedef struct keel_index_open_args {
   uint32_t struct_size;
+  int32_t writable; /* 1 for the active segment, 0 for sealed ones */
   const char* path_prefix;
   int64_t base_offset; /* first offset the segment may hold */
   int64_t log_size;    /* bytes of valid log data in the segment now */
-  int32_t writable;    /* 1 for the active segment, 0 for sealed ones */
   const keel_config* config;
 } keel_index_open_args;
 
@@ -131,17 +228,19 @@ typedef struct keel_index_open_args {
  * by the index, so the kernel may replay a few twice during recovery. */
 typedef struct keel_batch_info {
   uint32_t struct_size;
+  int32_t size; /* bytes of the whole batch */
   int64_t base_offset;
   int64_t last_offset;
   int64_t max_timestamp; /* -1 if the batch has none */
   int64_t position;      /* byte position of the batch in the log file */
-  int32_t size;          /* bytes of the whole batch */
 } keel_batch_info;
 
 /* Result of a lookup: scan the log forward from `position`; the batch there
- * holds `offset` (offset lookups) or is the earliest candidate (time). */
+ * holds `offset` (offset lookups) or is the earliest candidate (time). An
+ * out-struct: see rule 2. */
 typedef struct keel_index_entry {
   uint32_t struct_size;
+  uint32_t reserved;
   int64_t offset;
   int64_t position;
   int64_t timestamp; /* -1 for offset-only indexes */
@@ -167,18 +266,20 @@ typedef struct keel_index_vtable {
   /* lookup_offset: the largest entry whose batch base offset is <= `offset`.
    * lookup_time: the largest entry whose timestamp is strictly less than
    * `timestamp` (every batch before its position is older than that).
-   * When none exists, return {base_offset, 0, -1}. */
-  keel_status (*lookup_offset)(keel_index* index, int64_t offset, keel_index_entry* out);
-  keel_status (*lookup_time)(keel_index* index, int64_t timestamp, keel_index_entry* out);
+   * When none exists, return {base_offset, 0, -1}. (optional: lookup_offset
+   * without KEEL_INDEX_CAN_LOOKUP_OFFSET, lookup_time without
+   * KEEL_INDEX_CAN_LOOKUP_TIME) */
+  keel_status (*lookup_offset)(keel_index* index, int64_t offset, keel_index_entry* out, keel_error* err);
+  keel_status (*lookup_time)(keel_index* index, int64_t timestamp, keel_index_entry* out, keel_error* err);
   /* Drop entries for batches at or beyond `log_size` (log tail truncated).
    * The kernel then replays, via on_append, the batches from
    * recovery_position() up to log_size so the index is complete again. */
   keel_status (*truncate)(keel_index* index, int64_t log_size, keel_error* err);
-  /* Persist what is in memory/mmap to disk. */
+  /* Persist what is in memory/mmap to disk. May block on I/O. */
   keel_status (*flush)(keel_index* index, keel_error* err);
   /* The segment rolled: trim preallocated space, become read-only. */
   keel_status (*seal)(keel_index* index, keel_error* err);
-  /* Number of entries held (for health reporting). */
+  /* Number of entries held (for health reporting); -1 if unknown. */
   int64_t (*entry_count)(keel_index* index);
   /* Close; with remove_files != 0 also delete the index's files (the
    * segment is being deleted). */
@@ -191,6 +292,7 @@ typedef struct keel_retention keel_retention;
 
 typedef struct keel_segment_info {
   uint32_t struct_size;
+  uint32_t reserved;
   int64_t base_offset;
   int64_t next_offset; /* one past the last offset held */
   int64_t size_bytes;
@@ -198,52 +300,65 @@ typedef struct keel_segment_info {
   int64_t last_modified_ms; /* file mtime, a fallback for max_timestamp */
 } keel_segment_info;
 
-typedef struct keel_log_rewriter keel_log_rewriter; /* 1.2, defined below */
+/* The i-th element of an array of versioned structs whose producer says each
+ * element is `size` bytes (rule 2). */
+#define KEEL_ELEMENT(type, base, size, i) ((const type*)((const char*)(base) + (size_t)(i) * (size)))
 
+typedef struct keel_log_rewriter keel_log_rewriter; /* defined below */
+
+/* Threads: every function is called on the broker's maintenance thread, one
+ * partition at a time; select may block briefly, rewrite may run long (poll
+ * log->stopping). */
 typedef struct keel_retention_vtable {
   uint32_t struct_size;
+  uint32_t reserved;
   keel_status (*create)(const keel_host* host, const keel_config* config, keel_retention** out,
                         keel_error* err);
-  /* Segments come oldest first; the last is the active segment and is never
-   * deleted whatever the answer. Set *delete_count to how many of the oldest
+  /* `segment_count` segments of `segment_size` bytes each (KEEL_ELEMENT)
+   * come oldest first; the last is the active segment and is never deleted
+   * whatever the answer. Set *delete_count to how many of the oldest
    * segments may go. */
-  keel_status (*select)(keel_retention* r, const keel_segment_info* segments, size_t count, int64_t now_ms,
-                        size_t* delete_count);
+  keel_status (*select)(keel_retention* r, const keel_segment_info* segments, size_t segment_count,
+                        size_t segment_size, int64_t now_ms, size_t* delete_count, keel_error* err);
   void (*destroy)(keel_retention* r);
 
-  /* ---- 1.2 (optional: NULL, or absent in older plugins, for strategies
-   * that only delete whole segments) */
-  /* Rewrites closed segments of one partition, e.g. to compact them. Called
-   * on the broker's maintenance thread, after select() of every retention
-   * strategy of the topic. Use `log` only during this call. */
+  /* (optional: NULL for strategies that only delete whole segments)
+   * Rewrites closed segments of one partition, e.g. to compact them. Called
+   * after select() of every retention strategy of the topic. Use `log` only
+   * during this call. */
   keel_status (*rewrite)(keel_retention* r, const keel_log_rewriter* log, int64_t now_ms, keel_error* err);
-  /* 1.2: whether the topic must refuse records with a null key (compaction
-   * needs a key on every record). NULL = no. */
+  /* (optional: NULL = no) Whether the topic must refuse records with a null
+   * key (compaction needs a key on every record). */
   int32_t (*requires_keys)(keel_retention* r);
 } keel_retention_vtable;
 
-/* 1.2: what a rewriting retention strategy may do to one partition.
+/* What a rewriting retention strategy may do to one partition.
  *
  * Crash safety belongs to the broker: a rewrite writes replacement segments
  * aside and commit() swaps them in with renames, so that a crash at
  * any point leaves either the old or the new segments, never a mix (start-up
  * recovery finishes or rolls back an interrupted swap). Readers that opened
  * the old segments keep reading them. Offsets never change: batches keep the
- * base offsets they were stored with, and gaps between them are allowed. */
+ * base offsets they were stored with, and gaps between them are allowed.
+ * Every function is called on the thread that called rewrite(), during it. */
 typedef struct keel_rewrite keel_rewrite; /* one rewrite in progress */
 typedef int32_t (*keel_batch_visitor)(void* user, const uint8_t* batch, size_t len); /* 0 = stop */
 
 struct keel_log_rewriter {
   uint32_t struct_size;
+  int32_t partition;
   void* ctx;
   const char* topic;
-  int32_t partition;
-  /* Closed segments, oldest first (the active segment is never offered). */
+  /* Closed segments, oldest first, each segment_size bytes (KEEL_ELEMENT);
+   * the active segment is never offered. */
   const keel_segment_info* segments;
   size_t segment_count;
+  size_t segment_size;
   /* Offsets below this were last rewritten by this strategy (a cleaner's
    * "clean point"); 0 at first. Persisted by the broker with commit. */
   int64_t clean_offset;
+  /* The topic's segment_bytes: a replacement should stay below it. */
+  int64_t segment_bytes;
 
   /* Calls `visit` with every stored batch of closed segment `index`, in
    * order; the bytes are valid during the call only. */
@@ -254,35 +369,37 @@ struct keel_log_rewriter {
   keel_status (*begin)(void* ctx, size_t first, size_t count, keel_rewrite** out, keel_error* err);
   /* Appends one RecordBatch v2 to the replacement, offsets as stored
    * (ascending, within [base of segment `first`, next_offset of the last
-   * replaced segment)). A batch may be rebuilt (fewer
-   * records, recompressed): it must carry a valid CRC. */
+   * replaced segment)). A batch may be rebuilt (fewer records,
+   * recompressed): it must carry a valid CRC. Keep each producer's newest
+   * batch header (the broker rebuilds idempotent producer state from it). */
   keel_status (*write)(void* ctx, keel_rewrite* rw, const uint8_t* batch, size_t len, keel_error* err);
   /* Makes the replacement durable, swaps it in atomically, and records
    * `clean_offset` for the next call. Consumes `rw` whatever the outcome. */
   keel_status (*commit)(void* ctx, keel_rewrite* rw, int64_t clean_offset, keel_error* err);
   /* Drops the replacement; the old segments stay. */
   void (*abort)(void* ctx, keel_rewrite* rw);
-
-  /* ---- 1.3 (check struct_size before use) */
   /* 1 once the broker is shutting down: abort the rewrite and return soon
    * (it is redone at the next start). Poll it during long work and while
    * throttling. */
   int32_t (*stopping)(void* ctx);
-  /* The topic's segment_bytes: a replacement should stay below it. */
-  int64_t segment_bytes;
 };
 
 /* ------------------------------------------------ strategy: partitioner */
 
 typedef struct keel_partitioner keel_partitioner;
 
+/* Threads: partition() may be called from many threads at once (every
+ * transport thread that produces without a partition): make it thread-safe.
+ * It must not block. create/destroy come from the broker's main thread. */
 typedef struct keel_partitioner_vtable {
   uint32_t struct_size;
+  uint32_t reserved;
   keel_status (*create)(const keel_host* host, const keel_config* config, keel_partitioner** out,
                         keel_error* err);
-  /* key == NULL means a null key (distinct from an empty key). */
+  /* key == NULL means a null key (distinct from an empty key). *out must be
+   * in [0, partition_count). */
   keel_status (*partition)(keel_partitioner* p, const uint8_t* key, size_t key_len, int32_t partition_count,
-                           int32_t* out);
+                           int32_t* out, keel_error* err);
   void (*destroy)(keel_partitioner* p);
 } keel_partitioner_vtable;
 
@@ -290,13 +407,16 @@ typedef struct keel_partitioner_vtable {
 
 typedef struct keel_topic_info {
   uint32_t struct_size;
-  const char* name;
   int32_t partition_count;
+  const char* name;
   int32_t internal; /* 1 for broker-internal topics (read-only to clients) */
+  int32_t reserved;
 } keel_topic_info;
 
+/* An out-struct (rule 2). */
 typedef struct keel_watermarks {
   uint32_t struct_size;
+  uint32_t reserved;
   int64_t log_start_offset; /* low watermark */
   int64_t high_watermark;   /* last offset visible to consumers + 1 */
   int64_t log_end_offset;   /* next offset to be assigned */
@@ -307,68 +427,85 @@ typedef struct keel_watermarks {
 #define KEEL_ACKS_LEADER 1 /* answer when appended to the log */
 #define KEEL_ACKS_ALL (-1) /* answer once the topic's flush policy is met */
 
+/* Valid during the callback only. */
 typedef struct keel_produce_result {
   uint32_t struct_size;
   keel_status status;
   int64_t base_offset;     /* offset assigned to the first record */
   int64_t log_append_time; /* -1 unless the topic uses log-append time */
   int64_t log_start_offset;
-  const char* message; /* valid during the callback only; NULL if OK */
+  const char* message; /* NULL if OK */
+#if KEEL_TARGET_ABI_MINOR >= 1
+  /* 2.1: 1 when the batch repeats an idempotent batch already in the log
+   * (a producer's retry): nothing was appended, status is KEEL_OK and
+   * base_offset is the original's, as Kafka answers DUPLICATE_SEQUENCE. */
+  int32_t duplicate;
+  int32_t reserved;
+#endif
 } keel_produce_result;
 
 typedef void (*keel_produce_callback)(void* user, const keel_produce_result* result);
 
 /* A fetched range of stored batches, exactly the bytes on disk. The transport
  * may pread() or sendfile() from `fd` while it holds the result, and must call
- * broker->release_fetch() once. Deleting a segment meanwhile is safe. */
+ * broker->release_fetch() once. Deleting a segment meanwhile is safe. An
+ * out-struct (rule 2). */
 typedef struct keel_fetch_result {
   uint32_t struct_size;
-  int fd;
+  int32_t fd;
   int64_t file_position;
   int64_t length; /* 0 when nothing is available at the offset */
-  keel_watermarks watermarks;
+  int64_t log_start_offset;
+  int64_t high_watermark;
+  int64_t log_end_offset;
   void* pin; /* owned by the broker; released by release_fetch */
 } keel_fetch_result;
 
 typedef void (*keel_topic_callback)(void* user, const keel_topic_info* info);
 typedef void (*keel_string_callback)(void* user, const char* value);
 typedef void (*keel_data_callback)(void* user, const char* data, size_t len);
+/* The outcome of an asynchronous call; `message` is NULL when OK and valid
+ * during the callback only. */
+typedef void (*keel_status_callback)(void* user, keel_status status, const char* message);
 /* Called once when data beyond the watched offset exists, or the partition
- * goes away. Runs on a broker thread: do not block in it. */
+ * goes away. Runs on a broker thread (a producer's or the deleting one): do
+ * not block in it. It may call unwatch() on its own watch. */
 typedef void (*keel_watch_callback)(void* user);
 typedef struct keel_watch keel_watch;
 
 typedef struct keel_create_topic_args {
   uint32_t struct_size;
-  const char* name;
   int32_t partitions; /* <= 0: the broker's default */
-  /* 1.1: optional TOML with the keys of a [topics.<name>] table (index,
+  const char* name;
+  /* Optional TOML with the keys of a [topics.<name>] table (index,
    * retention, partitioner, segment_bytes, plugins.<strategy>.<key>, ...);
    * NULL or "" = the topic defaults. Kept with the topic across restarts. */
   const char* settings_toml;
 } keel_create_topic_args;
 
-/* 1.1: what a topic is made of, for admin and observability. Strings and
- * arrays are valid during the callback only. */
+/* What a topic is made of, for admin and observability. Strings and arrays
+ * are valid during the callback only. */
 typedef struct keel_topic_details {
   uint32_t struct_size;
-  const char* name;
   int32_t partition_count;
+  const char* name;
   const char* partitioner;
-  const char* const* index; /* index strategy names */
-  uint32_t index_count;
+  const char* const* index;     /* index strategy names */
   const char* const* retention; /* retention strategy names */
+  uint32_t index_count;
   uint32_t retention_count;
   int64_t segment_bytes;
   int64_t segment_ms;
   int64_t max_batch_bytes;
   const char* flush_mode; /* "every-batch" | "interval" | "os" */
   int32_t declared;       /* 1 if named in the broker's config file */
+  int32_t reserved;
 } keel_topic_details;
 
-/* 1.1: one partition's storage, for health endpoints. */
+/* One partition's storage, for health endpoints. An out-struct (rule 2). */
 typedef struct keel_partition_health {
   uint32_t struct_size;
+  uint32_t reserved;
   int64_t segment_count;
   int64_t size_bytes;
   int64_t oldest_timestamp; /* max timestamp of the oldest segment, -1 if unknown */
@@ -379,132 +516,217 @@ typedef struct keel_partition_health {
 
 typedef void (*keel_topic_details_callback)(void* user, const keel_topic_details* details);
 
-/* 1.3: one partition's offset in a commit_offsets call. */
+/* One partition's offset in a group commit. */
 typedef struct keel_offset_commit {
   uint32_t struct_size;
-  const char* topic;
   int32_t partition;
+  const char* topic;
   int64_t offset;
   const char* metadata; /* NULL = "" */
 } keel_offset_commit;
+
+/* Generation of a commit made outside any group protocol (HTTP, tools, a
+ * Kafka consumer with manual assignment). */
+#define KEEL_GENERATION_NONE (-1)
+
+/* A group commit: several offsets of one group, made durable as one write.
+ *
+ * Fencing (the broker's, whatever the transport): while the group has
+ * members (set_group_members), a commit must name one of them and the
+ * group's current generation; otherwise it fails with UNKNOWN_MEMBER or
+ * FENCED and nothing is stored. A group without members takes commits with
+ * generation KEEL_GENERATION_NONE (and an empty member id) only. */
+typedef struct keel_group_commit {
+  uint32_t struct_size;
+  int32_t generation;
+  const char* group;
+  const char* member_id; /* NULL = "" */
+  const keel_offset_commit* offsets;
+  size_t offset_count;
+  size_t offset_size; /* bytes per element of `offsets` (rule 2) */
+} keel_group_commit;
+
+/* The members of a group in its current generation, published by the
+ * transport that runs the group's protocol (e.g. Kafka's JoinGroup/
+ * SyncGroup) each time a generation completes or the group empties. */
+typedef struct keel_group_members {
+  uint32_t struct_size;
+  int32_t generation; /* KEEL_GENERATION_NONE with member_count 0: empty */
+  const char* group;
+  const char* const* member_ids;
+  size_t member_count;
+} keel_group_members;
+
 /* One committed offset of a group; strings valid during the call only. */
 typedef void (*keel_group_offset_callback)(void* user, const char* topic, int32_t partition, int64_t offset,
                                            const char* metadata);
 
+/* A metric label. Frozen: it never grows, so it carries no struct_size. */
+typedef struct keel_label {
+  const char* name;
+  const char* value;
+} keel_label;
+
+#if KEEL_TARGET_ABI_MINOR >= 1
+/* 2.1: a producer identity for idempotent (and, later, transactional)
+ * produce. */
+typedef struct keel_init_producer_args {
+  uint32_t struct_size;
+  int32_t transaction_timeout_ms;
+  /* NULL for an idempotent producer. Transactions are not supported yet:
+   * a transactional id gets KEEL_ERR_UNSUPPORTED. */
+  const char* transactional_id;
+} keel_init_producer_args;
+
+/* An out-struct (rule 2). */
+typedef struct keel_producer_identity {
+  uint32_t struct_size;
+  int32_t epoch;
+  int64_t producer_id;
+} keel_producer_identity;
+#endif
+
+/* What the broker offers a transport. Unless a function says otherwise it is
+ * safe from any thread, does not block on I/O, and may be called from
+ * inside any callback of this API. */
 typedef struct keel_broker_api {
   uint32_t struct_size;
+  uint32_t reserved;
   void* ctx;
 
-  /* topics */
+  /* ---- topics. create_topic and delete_topic block on the file system. */
   keel_status (*list_topics)(void* ctx, keel_topic_callback cb, void* user);
   keel_status (*describe_topic)(void* ctx, const char* topic, keel_topic_callback cb, void* user);
   keel_status (*create_topic)(void* ctx, const keel_create_topic_args* args, keel_error* err);
   keel_status (*delete_topic)(void* ctx, const char* topic, keel_error* err);
   /* Whether unknown topics named by producers should be created. */
   int32_t (*auto_create_topics)(void* ctx);
+  /* Runs the topic's partitioner strategy (Kafka clients choose partitions
+   * themselves; this is for transports whose clients do not). */
   keel_status (*choose_partition)(void* ctx, const char* topic, const uint8_t* key, size_t key_len,
-                                  int32_t* partition);
+                                  int32_t* partition, keel_error* err);
+  keel_status (*topic_details)(void* ctx, const char* topic, keel_topic_details_callback cb, void* user);
 
-  /* data path */
+  /* ---- data path */
   /* `batch` holds one or more RecordBatch v2 (magic 2) batches; the broker
-   * checks them, assigns offsets and appends. The callback runs exactly once,
-   * possibly before produce returns, possibly on a broker thread. */
+   * checks them, assigns offsets and appends. Idempotent batches (producer
+   * id >= 0) are checked against the partition's producer state first; all
+   * batches of one call must then come from one producer, in sequence. The
+   * callback runs exactly once, possibly before produce returns (on the
+   * calling thread), possibly later on the flusher thread (acks=all); it
+   * must not block. The append itself happens before produce returns, so
+   * calls made one after another from one thread are stored in that order. */
   void (*produce)(void* ctx, const char* topic, int32_t partition, const uint8_t* batch, size_t len,
                   int32_t acks, keel_produce_callback cb, void* user);
+  /* Reads from the page cache or disk: may block briefly on I/O. */
   keel_status (*fetch)(void* ctx, const char* topic, int32_t partition, int64_t offset, int64_t max_bytes,
                        keel_fetch_result* out, keel_error* err);
   void (*release_fetch)(void* ctx, keel_fetch_result* result);
   keel_status (*watermarks)(void* ctx, const char* topic, int32_t partition, keel_watermarks* out);
-  /* First offset whose timestamp >= `timestamp`; -1 with KEEL_OK if none. */
+  /* First offset whose timestamp >= `timestamp`; -1 with KEEL_OK if none.
+   * May block briefly on I/O. */
   keel_status (*offset_for_time)(void* ctx, const char* topic, int32_t partition, int64_t timestamp,
                                  int64_t* offset, int64_t* found_timestamp);
   keel_status (*watch)(void* ctx, const char* topic, int32_t partition, int64_t offset,
                        keel_watch_callback cb, void* user, keel_watch** out);
-  /* After unwatch returns, the callback is not running and never will. */
+  /* After unwatch returns, the callback is not running (unless unwatch was
+   * called from inside it) and will never run again. */
   void (*unwatch)(void* ctx, keel_watch* watch);
+  keel_status (*partition_health)(void* ctx, const char* topic, int32_t partition,
+                                  keel_partition_health* out);
 
-  /* consumer-group offsets (durable) */
-  keel_status (*commit_offset)(void* ctx, const char* group, const char* topic, int32_t partition,
-                               int64_t offset, const char* metadata, keel_error* err);
+  /* ---- consumer groups */
+  /* Stores the offsets after the fencing checks (keel_group_commit). The
+   * callback runs exactly once, on the calling thread or later on the
+   * flusher thread once the offsets are as durable as the broker's
+   * offsets_flush setting says ("commit": synced; "interval": written
+   * within offsets_flush_interval_ms). They are visible to fetch_offset as
+   * soon as the callback runs. Must not block in the callback. */
+  void (*commit_offsets)(void* ctx, const keel_group_commit* commit, keel_status_callback cb, void* user);
   /* *offset = -1 when nothing was committed; metadata delivered via cb. */
   keel_status (*fetch_offset)(void* ctx, const char* group, const char* topic, int32_t partition,
                               int64_t* offset, keel_string_callback metadata_cb, void* user);
-  keel_status (*list_groups)(void* ctx, keel_string_callback cb, void* user);
-
-  /* metrics: the broker owns them, transports add to and render them.
-   * `labels` is Prometheus label text without braces, e.g. `api="produce"`. */
-  void (*counter_add)(void* ctx, const char* name, const char* labels, double delta);
-  void (*gauge_set)(void* ctx, const char* name, const char* labels, double value);
-  void (*histogram_observe)(void* ctx, const char* name, const char* labels, double value);
-  /* Prometheus text exposition of every metric, delivered in chunks. */
-  void (*render_metrics)(void* ctx, keel_data_callback cb, void* user);
-  /* 1 once start-up recovery finished and the broker serves. */
-  int32_t (*ready)(void* ctx);
-
-  /* ---- 1.1 (check struct_size before use) */
-  keel_status (*topic_details)(void* ctx, const char* topic, keel_topic_details_callback cb, void* user);
-  keel_status (*partition_health)(void* ctx, const char* topic, int32_t partition,
-                                  keel_partition_health* out);
   /* Every committed offset of a group (NOT_FOUND if it has none). */
   keel_status (*group_offsets)(void* ctx, const char* group, keel_group_offset_callback cb, void* user);
-
-  /* ---- 1.3 (check struct_size before use) */
-  /* Commits several offsets of one group at once. They are visible to
-   * fetch_offset when it returns; how durable they are then is the broker's
-   * offsets_flush setting ("commit": written and synced as one batch before
-   * it returns; "interval": written within offsets_flush_interval_ms and at
-   * clean shutdown). commit_offset behaves as a call with one entry. */
-  keel_status (*commit_offsets)(void* ctx, const char* group, const keel_offset_commit* offsets, size_t count,
-                                keel_error* err);
+  keel_status (*list_groups)(void* ctx, keel_string_callback cb, void* user);
+  /* Publishes a group's members and generation for commit fencing. Kept in
+   * memory only: after a restart every group is empty until its protocol
+   * completes a generation again. */
+  keel_status (*set_group_members)(void* ctx, const keel_group_members* members, keel_error* err);
   /* An opaque, transport-defined description of a group (e.g. its protocol
    * type and generation) kept with its offsets across restarts, with the
-   * same durability; "" or NULL removes it. */
+   * same durability; "" or NULL removes it. Blocks like a commit. */
   keel_status (*store_group_metadata)(void* ctx, const char* group, const char* metadata, keel_error* err);
   /* Delivers the stored metadata via cb; NOT_FOUND if there is none. */
   keel_status (*group_metadata)(void* ctx, const char* group, keel_string_callback cb, void* user);
 
-  /* ---- 1.4 (check struct_size before use) */
-  /* The broker-wide budget for bytes of requests that transports hold in
-   * memory while reading and handling them ([broker] queued_max_request_bytes,
-   * Kafka's queued.max.request.bytes), shared by every transport.
-   * reserve_request_bytes returns 1 when `bytes` are granted: they fit, or
-   * nothing is reserved at all (so a request larger than the whole budget
-   * still proceeds, alone). It returns 0 when they do not fit: the transport
-   * stops reading that connection and tries again later (after some
-   * release), without failing the request. Every granted reservation must be
-   * given back once with release_request_bytes when the bytes are freed.
-   * Both are cheap (an atomic) and safe from any thread. */
+  /* ---- metrics: the broker owns them, transports add to and render them.
+   * `labels` are `label_count` name/value pairs (NULL when 0); names follow
+   * Prometheus rules ([a-zA-Z_:][a-zA-Z0-9_:]*), values any UTF-8. */
+  void (*counter_add)(void* ctx, const char* name, const keel_label* labels, size_t label_count, double delta);
+  void (*gauge_set)(void* ctx, const char* name, const keel_label* labels, size_t label_count, double value);
+  void (*histogram_observe)(void* ctx, const char* name, const keel_label* labels, size_t label_count,
+                            double value);
+  /* Renders every metric the broker holds (its own and those transports
+   * added) in the Prometheus text exposition format 0.0.4, delivering the
+   * text to cb in chunks, in order, on the calling thread, before it
+   * returns. */
+  void (*render_metrics)(void* ctx, keel_data_callback cb, void* user);
+  /* 1 once start-up recovery finished and the broker serves. */
+  int32_t (*ready)(void* ctx);
+
+  /* ---- the request budget: bytes of requests that transports hold in
+   * memory while reading and handling them ([broker]
+   * queued_max_request_bytes, Kafka's queued.max.request.bytes), shared by
+   * every transport. reserve_request_bytes returns 1 when `bytes` are
+   * granted: they fit, or nothing is reserved at all (so a request larger
+   * than the whole budget still proceeds, alone). It returns 0 when they do
+   * not fit: the transport stops reading that connection and tries again
+   * later (after some release), without failing the request. Every granted
+   * reservation must be given back once with release_request_bytes when the
+   * bytes are freed. Both are cheap (an atomic). */
   int32_t (*reserve_request_bytes)(void* ctx, int64_t bytes);
   void (*release_request_bytes)(void* ctx, int64_t bytes);
+
+#if KEEL_TARGET_ABI_MINOR >= 1
+  /* ---- 2.1: idempotent producers. A producer id that was never handed out
+   * before, not even before a crash, with epoch 0. Blocks while a new block
+   * of ids is made durable (once per many calls). */
+  keel_status (*init_producer_id)(void* ctx, const keel_init_producer_args* args, keel_producer_identity* out,
+                                  keel_error* err);
+#endif
 } keel_broker_api;
 
 /* -------------------------------------------------- strategy: transport */
 
 typedef struct keel_transport keel_transport;
 
+/* Threads: create, start, stop and destroy come from the broker's main
+ * thread, in that order. create must not bind or start threads (the broker
+ * creates transports to check a configuration without serving); start binds
+ * and begins serving on the transport's own threads; stop stops accepting,
+ * finishes in-flight requests and joins them. The broker API stays valid
+ * until destroy returns. */
 typedef struct keel_transport_vtable {
   uint32_t struct_size;
+  uint32_t reserved;
   keel_status (*create)(const keel_host* host, const keel_config* config, const keel_broker_api* broker,
                         keel_transport** out, keel_error* err);
-  /* Bind and begin serving on the transport's own threads. */
   keel_status (*start)(keel_transport* t, keel_error* err);
-  /* Stop accepting, finish in-flight requests, join threads. */
   void (*stop)(keel_transport* t);
   void (*destroy)(keel_transport* t);
 } keel_transport_vtable;
 
 /* ------------------------------------------------------------ descriptor */
 
-typedef enum keel_strategy_kind {
-  KEEL_KIND_INDEX = 1,
-  KEEL_KIND_RETENTION = 2,
-  KEEL_KIND_PARTITIONER = 3,
-  KEEL_KIND_TRANSPORT = 4
-} keel_strategy_kind;
+#define KEEL_KIND_INDEX 1
+#define KEEL_KIND_RETENTION 2
+#define KEEL_KIND_PARTITIONER 3
+#define KEEL_KIND_TRANSPORT 4
 
 typedef struct keel_strategy {
   uint32_t struct_size;
-  uint32_t kind;      /* keel_strategy_kind */
+  int32_t kind;       /* KEEL_KIND_* */
   const char* name;   /* unique per kind across all loaded plugins */
   const void* vtable; /* keel_<kind>_vtable; starts with its struct_size */
 } keel_strategy;
@@ -516,6 +738,7 @@ typedef struct keel_plugin_descriptor {
   const char* name;
   const char* version;
   uint32_t strategy_count;
+  uint32_t strategy_size; /* bytes per element of `strategies` (rule 2) */
   const keel_strategy* strategies;
 } keel_plugin_descriptor;
 

@@ -97,7 +97,7 @@ class Config {
     return fetch(host_->config_get_double(host_->ctx, config_, key, &v), key) ? v : fallback;
   }
   bool get_bool(const char* key, bool fallback) const {
-    int v = 0;
+    int32_t v = 0;
     return fetch(host_->config_get_bool(host_->ctx, config_, key, &v), key) ? v != 0 : fallback;
   }
   std::string get_string(const char* key, const std::string& fallback) const {
@@ -147,9 +147,8 @@ const keel_index_vtable* index_vtable(uint32_t capabilities) {
     v.struct_size = sizeof(keel_index_vtable);
     v.open = [](const keel_host* host, const keel_index_open_args* args, keel_index** out,
                 keel_error* err) noexcept {
-      return detail::guarded(err, [&] {
-        *out = reinterpret_cast<keel_index*>(static_cast<Index*>(new T(Host(host), *args)));
-      });
+      return detail::guarded(
+          err, [&] { *out = reinterpret_cast<keel_index*>(static_cast<Index*>(new T(Host(host), *args))); });
     };
     v.recovery_position = [](keel_index* i) noexcept -> int64_t {
       try {
@@ -161,11 +160,21 @@ const keel_index_vtable* index_vtable(uint32_t capabilities) {
     v.on_append = [](keel_index* i, const keel_batch_info* b, keel_error* err) noexcept {
       return detail::guarded(err, [&] { reinterpret_cast<Index*>(i)->on_append(*b); });
     };
-    v.lookup_offset = [](keel_index* i, int64_t offset, keel_index_entry* out) noexcept {
-      return detail::guarded(nullptr, [&] { *out = reinterpret_cast<Index*>(i)->lookup_offset(offset); });
+    // The entry is an out-struct the broker allocated (rule 2): copy at most
+    // what its struct_size says, keeping its struct_size.
+    v.lookup_offset = [](keel_index* i, int64_t offset, keel_index_entry* out, keel_error* err) noexcept {
+      return detail::guarded(err, [&] {
+        keel_index_entry e = reinterpret_cast<Index*>(i)->lookup_offset(offset);
+        e.struct_size = sizeof(e);
+        keel_copy_out(out, &e, sizeof(e));
+      });
     };
-    v.lookup_time = [](keel_index* i, int64_t ts, keel_index_entry* out) noexcept {
-      return detail::guarded(nullptr, [&] { *out = reinterpret_cast<Index*>(i)->lookup_time(ts); });
+    v.lookup_time = [](keel_index* i, int64_t ts, keel_index_entry* out, keel_error* err) noexcept {
+      return detail::guarded(err, [&] {
+        keel_index_entry e = reinterpret_cast<Index*>(i)->lookup_time(ts);
+        e.struct_size = sizeof(e);
+        keel_copy_out(out, &e, sizeof(e));
+      });
     };
     v.truncate = [](keel_index* i, int64_t log_size, keel_error* err) noexcept {
       return detail::guarded(err, [&] { reinterpret_cast<Index*>(i)->truncate(log_size); });
@@ -201,13 +210,36 @@ const keel_index_vtable* index_vtable(uint32_t capabilities) {
 
 // ------------------------------------------------------------ retention
 
+// An array of keel_segment_info as the broker passes it: `count` elements of
+// `element_size` bytes each (rule 2). Element i is read by that size, never by
+// this SDK's sizeof, and fields the broker's older struct lacks read as 0.
+class Segments {
+ public:
+  Segments(const keel_segment_info* base, size_t count, size_t element_size)
+      : base_(base), count_(count), element_size_(element_size) {}
+
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  keel_segment_info operator[](size_t i) const {
+    keel_segment_info info{};
+    const size_t n = element_size_ < sizeof(info) ? element_size_ : sizeof(info);
+    std::memcpy(&info, KEEL_ELEMENT(keel_segment_info, base_, element_size_, i), n);
+    return info;
+  }
+
+ private:
+  const keel_segment_info* base_;
+  size_t count_;
+  size_t element_size_;
+};
+
 class Retention {
  public:
   virtual ~Retention() = default;
   // Segments oldest first, the active one last; return how many of the
   // oldest may be deleted (the broker never deletes the active one).
-  virtual size_t select(const keel_segment_info* segments, size_t count, int64_t now_ms) = 0;
-  // ABI 1.2, called only for classes that declare
+  virtual size_t select(const Segments& segments, int64_t now_ms) = 0;
+  // Called only for classes that declare
   // `static constexpr bool kRewrites = true;`: rewrite closed segments of one
   // partition through `log` (valid during the call only).
   virtual void rewrite(const keel_log_rewriter& log, int64_t now_ms) {
@@ -240,12 +272,15 @@ const keel_retention_vtable* retention_vtable() {
     v.create = [](const keel_host* host, const keel_config* cfg, keel_retention** out,
                   keel_error* err) noexcept {
       return detail::guarded(err, [&] {
-        *out = reinterpret_cast<keel_retention*>(static_cast<Retention*>(new T(Host(host), Config(host, cfg))));
+        *out =
+            reinterpret_cast<keel_retention*>(static_cast<Retention*>(new T(Host(host), Config(host, cfg))));
       });
     };
-    v.select = [](keel_retention* r, const keel_segment_info* segs, size_t n, int64_t now,
-                  size_t* count) noexcept {
-      return detail::guarded(nullptr, [&] { *count = reinterpret_cast<Retention*>(r)->select(segs, n, now); });
+    v.select = [](keel_retention* r, const keel_segment_info* segs, size_t n, size_t segment_size,
+                  int64_t now, size_t* count, keel_error* err) noexcept {
+      return detail::guarded(err, [&] {
+        *count = reinterpret_cast<Retention*>(r)->select(Segments(segs, n, segment_size), now);
+      });
     };
     v.destroy = [](keel_retention* r) noexcept { delete reinterpret_cast<Retention*>(r); };
     if constexpr (detail::rewrites<T>()) {
@@ -282,13 +317,17 @@ const keel_partitioner_vtable* partitioner_vtable() {
     v.create = [](const keel_host* host, const keel_config* cfg, keel_partitioner** out,
                   keel_error* err) noexcept {
       return detail::guarded(err, [&] {
-        *out = reinterpret_cast<keel_partitioner*>(static_cast<Partitioner*>(new T(Host(host), Config(host, cfg))));
+        *out = reinterpret_cast<keel_partitioner*>(
+            static_cast<Partitioner*>(new T(Host(host), Config(host, cfg))));
       });
     };
-    v.partition = [](keel_partitioner* p, const uint8_t* key, size_t len, int32_t count,
-                     int32_t* out) noexcept {
-      if (count <= 0) return KEEL_ERR_INVALID_ARGUMENT;
-      return detail::guarded(nullptr, [&] {
+    v.partition = [](keel_partitioner* p, const uint8_t* key, size_t len, int32_t count, int32_t* out,
+                     keel_error* err) noexcept {
+      if (count <= 0) {
+        detail::write_error(err, "partition count must be positive");
+        return static_cast<keel_status>(KEEL_ERR_INVALID_ARGUMENT);
+      }
+      return detail::guarded(err, [&] {
         std::optional<std::string_view> k;
         if (key != nullptr) k = std::string_view(reinterpret_cast<const char*>(key), len);
         *out = reinterpret_cast<Partitioner*>(p)->partition(k, count);
@@ -358,13 +397,20 @@ keel_strategy transport_strategy(const char* name) {
 
 }  // namespace keel::sdk
 
-// Exports the plugin's entry symbol. Use once per shared library.
-#define KEEL_PLUGIN(PLUGIN_NAME, PLUGIN_VERSION, ...)                                       \
-  extern "C" __attribute__((visibility("default"))) const keel_plugin_descriptor*         \
-  keel_plugin_entry(void) {                                                               \
-    static const keel_strategy strategies[] = {__VA_ARGS__};                              \
-    static const keel_plugin_descriptor descriptor = {                                    \
-        sizeof(keel_plugin_descriptor), KEEL_ABI_MAJOR,  KEEL_ABI_MINOR, PLUGIN_NAME,     \
-        PLUGIN_VERSION, sizeof(strategies) / sizeof(strategies[0]), strategies};          \
-    return &descriptor;                                                                   \
+// Exports the plugin's entry symbol. Use once per shared library. The
+// descriptor names KEEL_TARGET_ABI_MINOR (this SDK's minor unless the build
+// defines an older one), so the plugin loads in every broker of that minor
+// or newer.
+#define KEEL_PLUGIN(PLUGIN_NAME, PLUGIN_VERSION, ...)                                                       \
+  extern "C" __attribute__((visibility("default"))) const keel_plugin_descriptor* keel_plugin_entry(void) { \
+    static const keel_strategy strategies[] = {__VA_ARGS__};                                                \
+    static const keel_plugin_descriptor descriptor = {sizeof(keel_plugin_descriptor),                       \
+                                                      KEEL_ABI_MAJOR,                                       \
+                                                      KEEL_TARGET_ABI_MINOR,                                \
+                                                      PLUGIN_NAME,                                          \
+                                                      PLUGIN_VERSION,                                       \
+                                                      sizeof(strategies) / sizeof(strategies[0]),           \
+                                                      sizeof(keel_strategy),                                \
+                                                      strategies};                                          \
+    return &descriptor;                                                                                     \
   }

@@ -131,18 +131,16 @@ TopicResult check(Services& services, const TopicRequest& t) {
 TopicResult create(Services& services, const TopicRequest& t) {
   std::string error;
   const std::string settings = topic_settings(t, &error);
-  const keel_broker_api* api = services.broker.raw();
-  // settings_toml arrived with ABI 1.1; an older broker reads a shorter struct.
-  keel_create_topic_args args{sizeof args, t.name.c_str(), t.partitions > 0 ? t.partitions : 0,
-                              settings.c_str()};
-  keel_error err{};
-  const keel_status s = api->create_topic(api->ctx, &args, &err);
-  const std::string message = err.message;
+  std::string message;
+  const keel_status s =
+      services.broker.create_topic(t.name, t.partitions > 0 ? t.partitions : 0, settings, &message);
   switch (s) {
     case KEEL_OK:
       return TopicResult{t.name, ErrorCode::kNone, std::nullopt};
     case KEEL_ERR_ALREADY_EXISTS:
       return TopicResult{t.name, ErrorCode::kTopicAlreadyExists, message};
+    case KEEL_ERR_INVALID_NAME:
+      return TopicResult{t.name, ErrorCode::kInvalidTopicException, message};
     case KEEL_ERR_INVALID_ARGUMENT:
       // Name and partition count were checked above: the settings are wrong.
       return TopicResult{t.name, settings.empty() ? ErrorCode::kInvalidRequest : ErrorCode::kInvalidConfig,

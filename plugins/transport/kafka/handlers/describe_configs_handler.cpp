@@ -54,22 +54,13 @@ std::vector<ConfigEntry> broker_configs(Services& services) {
 }
 
 // Values from the topic's settings ([topics.<name>] or [topic_defaults] in
-// the broker's TOML: "static" in Kafka's terms). Skipped on a broker older
-// than ABI 1.1, which has no topic_details.
+// the broker's TOML: "static" in Kafka's terms).
 void add_topic_details(Services& services, const std::string& name, std::vector<ConfigEntry>* out) {
-  const keel_broker_api* api = services.broker.raw();
-  if (!KEEL_HAS_FIELD(api, keel_broker_api, topic_details) || api->topic_details == nullptr) {
-    return;
-  }
-  api->topic_details(
-      api->ctx, name.c_str(),
-      [](void* user, const keel_topic_details* d) {
-        auto* configs = static_cast<std::vector<ConfigEntry>*>(user);
-        configs->push_back({"max.message.bytes", std::to_string(d->max_batch_bytes), kStaticBrokerConfig});
-        configs->push_back({"segment.bytes", std::to_string(d->segment_bytes), kStaticBrokerConfig});
-        configs->push_back({"segment.ms", std::to_string(d->segment_ms), kStaticBrokerConfig});
-      },
-      out);
+  sdk::TopicDetails d;
+  if (services.broker.topic_details(name, &d) != KEEL_OK) return;
+  out->push_back({"max.message.bytes", std::to_string(d.max_batch_bytes), kStaticBrokerConfig});
+  out->push_back({"segment.bytes", std::to_string(d.segment_bytes), kStaticBrokerConfig});
+  out->push_back({"segment.ms", std::to_string(d.segment_ms), kStaticBrokerConfig});
 }
 
 ResourceResult describe(Services& services, int8_t type, const std::string& name) {

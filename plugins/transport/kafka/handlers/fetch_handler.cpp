@@ -33,7 +33,11 @@ struct PartitionFetch {
   int32_t max_bytes = 0;
   // Filled by each read.
   int16_t error = 0;
-  keel_watermarks marks{sizeof(keel_watermarks), -1, -1, -1};
+  keel_watermarks marks{.struct_size = sizeof(keel_watermarks),
+                        .reserved = 0,
+                        .log_start_offset = -1,
+                        .high_watermark = -1,
+                        .log_end_offset = -1};
   FileSpan records;
 };
 
@@ -53,6 +57,7 @@ int16_t fetch_error(keel_status s) {
     case KEEL_ERR_NO_SPACE:
       return code(ErrorCode::kKafkaStorageError);
     case KEEL_ERR_UNAVAILABLE:
+    case KEEL_ERR_NOT_LEADER:
       return code(ErrorCode::kNotLeaderOrFollower);
     default:
       return code(ErrorCode::kUnknownServerError);
@@ -101,7 +106,6 @@ class FetchCall : public std::enable_shared_from_this<FetchCall> {
   // always included whole (KIP-74, the kernel returns at least one batch);
   // later partitions only get what still fits.
   int64_t read_all() {
-    const keel_broker_api* api = services_.broker.raw();
     int64_t total = 0;
     failed_ = false;
     for (auto& t : topics) {
@@ -111,35 +115,28 @@ class FetchCall : public std::enable_shared_from_this<FetchCall> {
         const int64_t budget = static_cast<int64_t>(max_bytes) - total;
         const int64_t limit = total == 0 ? std::max<int64_t>(p.max_bytes, 1)
                                          : std::min<int64_t>(p.max_bytes, std::max<int64_t>(budget, 0));
-        keel_fetch_result r{};
-        r.struct_size = sizeof r;
-        keel_error err{};
-        // A name holding a NUL would reach the broker cut short.
-        keel_status s = t.name.find('\0') != std::string::npos
-                            ? KEEL_ERR_NOT_FOUND
-                            : api->fetch(api->ctx, t.name.c_str(), p.index, p.fetch_offset,
-                                         std::max<int64_t>(limit, 1), &r, &err);
+        std::unique_ptr<sdk::FetchedRange> fetched;
+        std::string message;
+        const keel_status s = services_.broker.fetch(t.name, p.index, p.fetch_offset,
+                                                     std::max<int64_t>(limit, 1), &fetched, &message);
         if (s != KEEL_OK) {
           p.error = fetch_error(s);
-          p.marks = keel_watermarks{sizeof(keel_watermarks), -1, -1, -1};
+          p.marks = keel_watermarks{};
+          p.marks.struct_size = sizeof p.marks;
+          p.marks.log_start_offset = p.marks.high_watermark = p.marks.log_end_offset = -1;
           failed_ = true;
           if (s != KEEL_ERR_NOT_FOUND && s != KEEL_ERR_OUT_OF_RANGE) {
             // A consumer stuck on damaged offsets retries for as long as it
             // runs: bounded, like other lines a client can cause.
             services_.client_log.warn("fetch from " + t.name + "-" + std::to_string(p.index) + " at offset " +
-                                      std::to_string(p.fetch_offset) + " failed: " + err.message);
+                                      std::to_string(p.fetch_offset) + " failed: " + message);
           }
           continue;
         }
-        p.marks = r.watermarks;
-        auto* held = new keel_fetch_result(r);
-        std::shared_ptr<void> pin(held, [api](void* x) {
-          auto* f = static_cast<keel_fetch_result*>(x);
-          api->release_fetch(api->ctx, f);
-          delete f;
-        });
-        if (r.length <= 0 || (total > 0 && r.length > budget)) continue;  // pin released here
-        p.records = FileSpan{r.fd, r.file_position, r.length, std::move(pin)};
+        const keel_fetch_result r = fetched->result();
+        p.marks = fetched->watermarks();
+        if (r.length <= 0 || (total > 0 && r.length > budget)) continue;  // released here
+        p.records = FileSpan{r.fd, r.file_position, r.length, std::shared_ptr<void>(std::move(fetched))};
         total += r.length;
       }
     }
@@ -153,14 +150,13 @@ class FetchCall : public std::enable_shared_from_this<FetchCall> {
   }
 
   void arm_watches() {
-    const keel_broker_api* api = services_.broker.raw();
     for (auto& t : topics) {
       for (auto& p : t.partitions) {
         // Fires once the log end passes what this fetch has already seen.
         const int64_t seen = std::max(p.fetch_offset, p.marks.high_watermark);
         auto* slot = new WatchSlot{weak_from_this(), nullptr};
-        keel_status s = api->watch(
-            api->ctx, t.name.c_str(), p.index, seen,
+        keel_status s = services_.broker.watch(
+            t.name, p.index, seen,
             [](void* user) {
               auto* ws = static_cast<WatchSlot*>(user);
               if (auto call = ws->call.lock()) {
@@ -178,9 +174,8 @@ class FetchCall : public std::enable_shared_from_this<FetchCall> {
   }
 
   void unwatch_all() {
-    const keel_broker_api* api = services_.broker.raw();
     for (auto* slot : watches_) {
-      api->unwatch(api->ctx, slot->handle);
+      services_.broker.unwatch(slot->handle);
       delete slot;
     }
     watches_.clear();

@@ -1,10 +1,11 @@
-// InitProducerId (key 22), v0-1: ids for idempotent producers (epoch 0).
+// InitProducerId (key 22), v0-1: ids for idempotent producers (epoch 0),
+// handed out by the kernel (durable blocks: never twice, even across a
+// crash).
 // Transactions are not supported: a transactional id is refused with
 // TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which clients treat as fatal and
 // report at once, instead of a retriable code they would retry forever.
 #include <string>
 
-#include "../producer_state.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -31,9 +32,23 @@ void handle_init_producer_id(Services& services, Request& req, const Responder& 
     w.int64(-1);
     w.int16(-1);
   } else {
-    w.int16(code(ErrorCode::kNone));
-    w.int64(services.producers().allocate_id());
-    w.int16(0);
+    int64_t id = -1;
+    int32_t epoch = -1;
+    std::string message;
+    const keel_status s = services.broker.init_producer_id(0, nullptr, &id, &epoch, &message);
+    if (s == KEEL_OK) {
+      w.int16(code(ErrorCode::kNone));
+      w.int64(id);
+      w.int16(static_cast<int16_t>(epoch));
+    } else {
+      services.host.warn("InitProducerId from client '" + req.client_id.value_or("") +
+                         "' failed: " + message);
+      // Retriable for clients: they ask again.
+      w.int16(code(s == KEEL_ERR_UNAVAILABLE ? ErrorCode::kCoordinatorNotAvailable
+                                             : ErrorCode::kKafkaStorageError));
+      w.int64(-1);
+      w.int16(-1);
+    }
   }
   w.tagged_fields(flex);
   respond.send(std::move(w));

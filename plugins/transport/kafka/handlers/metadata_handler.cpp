@@ -35,7 +35,7 @@ TopicAnswer lookup(Services& services, const std::string& name, bool allow_creat
   auto info = services.broker.describe_topic(name);
   if (!info && allow_create && services.broker.auto_create_topics()) {
     std::string message;
-    keel_status s = services.broker.create_topic(name, 0, &message);
+    keel_status s = services.broker.create_topic(name, 0, "", &message);
     // ALREADY_EXISTS: another client created it meanwhile, which is fine.
     if (s != KEEL_OK && s != KEEL_ERR_ALREADY_EXISTS) {
       services.host.warn("Metadata: could not auto-create topic '" + name + "': " + message);

@@ -33,37 +33,47 @@ ErrorCode error_of(keel_status s) {
       return ErrorCode::kNone;
     case KEEL_ERR_INVALID_ARGUMENT:
       return ErrorCode::kOffsetMetadataTooLarge;
+    case KEEL_ERR_INVALID_NAME:
+      return ErrorCode::kInvalidGroupId;
     case KEEL_ERR_NOT_FOUND:
       return ErrorCode::kUnknownTopicOrPartition;
+    // The kernel's fence: the group's checks above agree in all but a race
+    // with a rebalance.
+    case KEEL_ERR_FENCED:
+      return ErrorCode::kIllegalGeneration;
+    case KEEL_ERR_UNKNOWN_MEMBER:
+      return ErrorCode::kUnknownMemberId;
     default:
       return ErrorCode::kUnknownServerError;
   }
 }
 
-// Every valid partition of the request in one commit_offsets call: one
-// durable write for the whole request instead of one per partition.
-void store(Services& services, const std::string& group, std::vector<PartitionCommit*>& valid,
-           const std::vector<std::string>& topic_of) {
-  if (valid.empty()) return;
-  std::vector<keel_offset_commit> commits;
-  commits.reserve(valid.size());
-  for (size_t i = 0; i < valid.size(); ++i) {
-    keel_offset_commit c{};
-    c.struct_size = sizeof c;
-    c.topic = topic_of[i].c_str();
-    c.partition = valid[i]->partition;
-    c.offset = valid[i]->offset;
-    c.metadata = valid[i]->metadata.c_str();
-    commits.push_back(c);
+void write_answer(const std::vector<TopicCommit>& topics, int16_t v, bool flex, const Responder& respond) {
+  Writer w;
+  if (v >= 3) w.int32(0);  // throttle_time_ms
+  w.array_length(static_cast<int32_t>(topics.size()), flex);
+  for (const auto& t : topics) {
+    w.string(t.name, flex);
+    w.array_length(static_cast<int32_t>(t.partitions.size()), flex);
+    for (const auto& p : t.partitions) {
+      w.int32(p.partition);
+      w.int16(code(p.error));
+      w.tagged_fields(flex);
+    }
+    w.tagged_fields(flex);
   }
-  std::string message;
-  const keel_status s = services.broker.commit_offsets(group, commits, &message);
-  if (s != KEEL_OK) {
-    services.host.error("offset commit of group '" + group + "' (" + std::to_string(commits.size()) +
-                        " partition(s)) failed: " + message);
-  }
-  for (auto* p : valid) p->error = error_of(s);
+  w.tagged_fields(flex);
+  respond.send(std::move(w));
 }
+
+// What the answer needs once the kernel's commit completes (possibly on a
+// broker thread).
+struct CommitCall {
+  std::vector<TopicCommit> topics;
+  std::vector<PartitionCommit*> valid;  // into topics
+  int16_t version = 0;
+  bool flexible = false;
+};
 
 }  // namespace
 
@@ -100,12 +110,19 @@ void handle_offset_commit(Services& services, Request& req, const Responder& res
   const ErrorCode group_error = group_id.empty() || group_id.find('\0') != std::string::npos
                                     ? ErrorCode::kInvalidGroupId
                                     : services.groups().check_commit(group_id, generation, member_id);
-  // Stored outside the group's lock: the sync must not hold up the
-  // group's heartbeats.
-  std::vector<PartitionCommit*> valid;
-  std::vector<std::string> topic_of;
-  for (auto& t : topics) {
-    std::optional<TopicInfo> info;
+  auto call = std::make_shared<CommitCall>();
+  call->topics = std::move(topics);
+  call->version = v;
+  call->flexible = flex;
+  // Every valid partition of the request in one commit: one durable write
+  // for the whole request. The kernel fences it again (member and
+  // generation) whatever the group's checks above said.
+  sdk::Broker::Commit commit;
+  commit.group = group_id;
+  commit.member_id = member_id;
+  commit.generation = generation;
+  for (auto& t : call->topics) {
+    std::optional<sdk::TopicInfo> info;
     if (group_error == ErrorCode::kNone) info = services.broker.describe_topic(t.name);
     for (auto& p : t.partitions) {
       if (group_error != ErrorCode::kNone) {
@@ -115,28 +132,22 @@ void handle_offset_commit(Services& services, Request& req, const Responder& res
       } else if (p.metadata.size() > kMaxMetadataBytes) {
         p.error = ErrorCode::kOffsetMetadataTooLarge;
       } else {
-        valid.push_back(&p);
-        topic_of.push_back(t.name);
+        call->valid.push_back(&p);
+        commit.offsets.push_back(sdk::GroupOffset{t.name, p.partition, p.offset, p.metadata});
       }
     }
   }
-  store(services, group_id, valid, topic_of);
-
-  Writer w;
-  if (v >= 3) w.int32(0);  // throttle_time_ms
-  w.array_length(static_cast<int32_t>(topics.size()), flex);
-  for (const auto& t : topics) {
-    w.string(t.name, flex);
-    w.array_length(static_cast<int32_t>(t.partitions.size()), flex);
-    for (const auto& p : t.partitions) {
-      w.int32(p.partition);
-      w.int16(code(p.error));
-      w.tagged_fields(flex);
-    }
-    w.tagged_fields(flex);
-  }
-  w.tagged_fields(flex);
-  respond.send(std::move(w));
+  if (call->valid.empty()) return write_answer(call->topics, v, flex, respond);
+  const size_t count = commit.offsets.size();
+  services.broker.commit_offsets(
+      commit, [call, respond, &services, group_id, count](keel_status s, const std::string& message) {
+        if (s != KEEL_OK && s != KEEL_ERR_FENCED && s != KEEL_ERR_UNKNOWN_MEMBER) {
+          services.host.error("offset commit of group '" + group_id + "' (" + std::to_string(count) +
+                              " partition(s)) failed: " + message);
+        }
+        for (auto* p : call->valid) p->error = error_of(s);
+        write_answer(call->topics, call->version, call->flexible, respond);
+      });
 }
 
 }  // namespace keel::kafka

@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "../producer_state.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -92,8 +91,7 @@ struct ProduceCall {
   }
 };
 
-int16_t kafka_error(const ProduceOutcome& o) {
-  if (o.error != 0) return o.error;
+int16_t kafka_error(const sdk::ProduceResult& o) {
   switch (o.status) {
     case KEEL_OK:
       return code(ErrorCode::kNone);
@@ -101,19 +99,26 @@ int16_t kafka_error(const ProduceOutcome& o) {
       return code(ErrorCode::kUnknownTopicOrPartition);
     case KEEL_ERR_CORRUPT:
       return code(ErrorCode::kCorruptMessage);
+    case KEEL_ERR_TOO_LARGE:
+      return code(ErrorCode::kMessageTooLarge);
+    case KEEL_ERR_INVALID_NAME:
+      // A bad name, or a write to a broker-internal topic (as Kafka answers
+      // for its internal topics).
+      return code(ErrorCode::kInvalidTopicException);
     case KEEL_ERR_INVALID_ARGUMENT:
-      // The status does not say which argument; the kernel's message does.
-      if (o.message.find("max_batch_bytes") != std::string::npos) return code(ErrorCode::kMessageTooLarge);
-      if (o.message.find("invalid topic name") != std::string::npos ||
-          o.message.find("is internal to the broker") != std::string::npos) {
-        return code(ErrorCode::kInvalidTopicException);  // as Kafka for its internal topics
-      }
       return code(ErrorCode::kInvalidRecord);
+    case KEEL_ERR_OUT_OF_ORDER:
+      return code(ErrorCode::kOutOfOrderSequenceNumber);
+    case KEEL_ERR_UNKNOWN_PRODUCER:
+      return code(ErrorCode::kUnknownProducerId);
+    case KEEL_ERR_FENCED:
+      return code(ErrorCode::kInvalidProducerEpoch);
     case KEEL_ERR_IO:
     case KEEL_ERR_NO_SPACE:
       return code(ErrorCode::kKafkaStorageError);
     case KEEL_ERR_UNAVAILABLE:
-      // Shutting down: clients refresh metadata and retry elsewhere/later.
+    case KEEL_ERR_NOT_LEADER:
+      // Shutting down (or led elsewhere): clients refresh metadata and retry.
       return code(ErrorCode::kNotLeaderOrFollower);
     case KEEL_ERR_UNSUPPORTED:
       return code(ErrorCode::kUnsupportedForMessageFormat);
@@ -215,15 +220,11 @@ void handle_produce(Services& services, Request& req, const Responder& respond) 
                        " is unknown (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd); nothing was written");
       continue;
     }
-    IdentityResult ident = read_identity(data, len);
-    if (!ident.error.empty()) {
-      call->failed(answer, code(ErrorCode::kInvalidRecord), where + ": " + ident.error);
-      continue;
-    }
     call->pending.fetch_add(1);
-    services.producers().produce(
-        topic, answer.index, data, len, broker_acks, ident.identity,
-        [call, &answer, where](const ProduceOutcome& o) {
+    // Idempotence (sequence checks, duplicates answered with the original
+    // offsets) is the kernel's, under the partition's append lock.
+    services.broker.produce(
+        topic, answer.index, data, len, broker_acks, [call, &answer, where](const sdk::ProduceResult& o) {
           const int16_t error = kafka_error(o);
           if (error != 0) {
             call->failed(answer, error,

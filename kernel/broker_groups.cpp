@@ -1,0 +1,41 @@
+// The broker's side of consumer groups that transports call: fenced commits
+// (GroupFence decides, GroupOffsetStore stores) and the publication of a
+// group's members by the transport that runs its protocol.
+#include "broker.hpp"
+#include "common/error.hpp"
+
+namespace keel {
+namespace {
+
+// Group ids are free-form (as Kafka's) but must name something.
+void check_group_name(const std::string& group) {
+  if (group.empty()) fail(KEEL_ERR_INVALID_NAME, "the group id is empty; name the consumer group");
+}
+
+}  // namespace
+
+void Broker::commit_offsets(const GroupCommit& commit, const CommitDone& done) {
+  uint64_t seq = 0;
+  try {
+    check_group_name(commit.group);
+    if (!offsets_) fail(KEEL_ERR_UNAVAILABLE, "the broker is not started: consumer offsets are not open");
+    // Checked and staged under the fence's lock: a generation published
+    // meanwhile cannot slip between the check and the store.
+    seq = fence_.admit(commit.group, commit.member_id, commit.generation,
+                       [&] { return offsets_->stage(commit.group, commit.offsets, clock_->now_ms()); });
+    if (offsets_->flush_on_commit()) offsets_->make_durable(seq);
+  } catch (const Error& e) {
+    return done(e.code(), e.what());
+  } catch (const std::exception& e) {
+    return done(KEEL_ERR_INTERNAL, e.what());
+  }
+  done(KEEL_OK, "");
+}
+
+void Broker::set_group_members(const std::string& group, int32_t generation,
+                               std::vector<std::string> member_ids) {
+  check_group_name(group);
+  fence_.set_members(group, generation, std::move(member_ids));
+}
+
+}  // namespace keel

@@ -1,0 +1,446 @@
+// Header-only C++ view of the broker API (keel_broker_api) for transports:
+// plain values out, keel_status back (no exceptions), std::function
+// callbacks. Both built-in transports use it; an out-of-tree transport can
+// too.
+//
+// Works with every 2.x broker: members a later minor added (2.1:
+// init_producer_id, keel_produce_result.duplicate) are checked with
+// KEEL_HAS_FIELD before use and answer KEEL_ERR_UNSUPPORTED (or their 2.0
+// default) from an older broker.
+//
+// Names cross the C ABI as C strings: one holding a NUL would be cut short
+// there and name another topic or group ("victim\0junk" -> "victim"). No
+// such topic can exist (Kafka's rule) and no such group is stored, so
+// lookups with such a name find nothing and writes are refused here.
+//
+// Threads: as the C API; every member is const and safe from any thread.
+#pragma once
+
+#include <keel/plugin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace keel::sdk {
+
+struct TopicInfo {
+  std::string name;
+  int32_t partitions = 0;
+  bool internal = false;
+};
+
+struct TopicDetails {
+  std::string partitioner;
+  std::vector<std::string> index;
+  std::vector<std::string> retention;
+  int64_t segment_bytes = 0;
+  int64_t segment_ms = 0;
+  int64_t max_batch_bytes = 0;
+  std::string flush_mode;
+  bool declared = false;
+};
+
+struct GroupOffset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+  std::string metadata;
+};
+
+// The outcome of a produce, copied out of the C result (which lives for the
+// callback only).
+struct ProduceResult {
+  keel_status status = KEEL_OK;
+  int64_t base_offset = -1;
+  int64_t log_append_time = -1;
+  int64_t log_start_offset = -1;
+  bool duplicate = false;  // 2.1; always false from a 2.0 broker
+  std::string message;     // empty when OK
+};
+
+// Metric labels as name/value pairs; values are escaped by the broker.
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// A fetched byte range of a segment file, released when it goes.
+class FetchedRange {
+ public:
+  FetchedRange(const keel_broker_api* api, const keel_fetch_result& r) : api_(api), r_(r) {}
+  FetchedRange(const FetchedRange&) = delete;
+  FetchedRange& operator=(const FetchedRange&) = delete;
+  ~FetchedRange() { api_->release_fetch(api_->ctx, &r_); }
+  const keel_fetch_result& result() const { return r_; }
+  int fd() const { return r_.fd; }
+  int64_t position() const { return r_.file_position; }
+  int64_t length() const { return r_.length; }
+  // The partition's watermarks when the range was fetched.
+  keel_watermarks watermarks() const {
+    keel_watermarks w{};
+    w.struct_size = sizeof w;
+    w.log_start_offset = r_.log_start_offset;
+    w.high_watermark = r_.high_watermark;
+    w.log_end_offset = r_.log_end_offset;
+    return w;
+  }
+
+ private:
+  const keel_broker_api* api_;
+  keel_fetch_result r_;
+};
+
+class Broker {
+ public:
+  explicit Broker(const keel_broker_api* api) : api_(api) {}
+  const keel_broker_api* raw() const { return api_; }
+
+  // ---- topics
+  std::vector<TopicInfo> list_topics() const {
+    std::vector<TopicInfo> out;
+    api_->list_topics(
+        api_->ctx,
+        [](void* user, const keel_topic_info* t) {
+          static_cast<std::vector<TopicInfo>*>(user)->push_back(info(t));
+        },
+        &out);
+    return out;
+  }
+  // nullopt when there is no such topic (or the broker failed to say).
+  std::optional<TopicInfo> describe_topic(const std::string& name) const {
+    if (cut_short(name)) return std::nullopt;
+    std::optional<TopicInfo> out;
+    const keel_status s = api_->describe_topic(
+        api_->ctx, name.c_str(),
+        [](void* user, const keel_topic_info* t) { *static_cast<std::optional<TopicInfo>*>(user) = info(t); },
+        &out);
+    return s == KEEL_OK ? out : std::nullopt;
+  }
+  keel_status topic_details(const std::string& name, TopicDetails* out) const {
+    if (cut_short(name)) return KEEL_ERR_NOT_FOUND;
+    return api_->topic_details(
+        api_->ctx, name.c_str(),
+        [](void* user, const keel_topic_details* d) {
+          auto& o = *static_cast<TopicDetails*>(user);
+          o.partitioner = d->partitioner ? d->partitioner : "";
+          for (uint32_t i = 0; i < d->index_count; ++i) o.index.emplace_back(d->index[i]);
+          for (uint32_t i = 0; i < d->retention_count; ++i) o.retention.emplace_back(d->retention[i]);
+          o.segment_bytes = d->segment_bytes;
+          o.segment_ms = d->segment_ms;
+          o.max_batch_bytes = d->max_batch_bytes;
+          o.flush_mode = d->flush_mode ? d->flush_mode : "";
+          o.declared = d->declared != 0;
+        },
+        out);
+  }
+  // `settings_toml`: the keys of a [topics.<name>] table; "" = the defaults.
+  keel_status create_topic(const std::string& name, int32_t partitions, const std::string& settings_toml,
+                           std::string* message) const {
+    if (cut_short(name))
+      return refuse(KEEL_ERR_INVALID_NAME, "invalid topic name: it holds a NUL byte", message);
+    keel_create_topic_args args{};
+    args.struct_size = sizeof args;
+    args.partitions = partitions;
+    args.name = name.c_str();
+    args.settings_toml = settings_toml.c_str();
+    keel_error err{};
+    return with_message(api_->create_topic(api_->ctx, &args, &err), err, message);
+  }
+  keel_status delete_topic(const std::string& name, std::string* message) const {
+    if (cut_short(name))
+      return refuse(KEEL_ERR_NOT_FOUND, "unknown topic: its name holds a NUL byte", message);
+    keel_error err{};
+    return with_message(api_->delete_topic(api_->ctx, name.c_str(), &err), err, message);
+  }
+  bool auto_create_topics() const { return api_->auto_create_topics(api_->ctx) != 0; }
+  // `key` nullopt is a null key.
+  keel_status choose_partition(const std::string& topic, const std::optional<std::string_view>& key,
+                               int32_t* partition, std::string* message) const {
+    if (cut_short(topic))
+      return refuse(KEEL_ERR_INVALID_NAME, "invalid topic name: it holds a NUL byte", message);
+    const auto* data = key ? reinterpret_cast<const uint8_t*>(key->data()) : nullptr;
+    keel_error err{};
+    return with_message(
+        api_->choose_partition(api_->ctx, topic.c_str(), data, key ? key->size() : 0, partition, &err), err,
+        message);
+  }
+
+  // ---- data path
+  // `done` runs exactly once, maybe on a broker thread, maybe before
+  // produce returns.
+  using ProduceDone = std::function<void(const ProduceResult&)>;
+  void produce(const std::string& topic, int32_t partition, const uint8_t* data, size_t len, int32_t acks,
+               ProduceDone done) const {
+    if (cut_short(topic)) {
+      ProduceResult r;
+      r.status = KEEL_ERR_NOT_FOUND;
+      r.message = "unknown topic: its name holds a NUL byte";
+      return done(r);
+    }
+    auto* boxed = new ProduceDone(std::move(done));
+    api_->produce(
+        api_->ctx, topic.c_str(), partition, data, len, acks,
+        [](void* user, const keel_produce_result* c) {
+          std::unique_ptr<ProduceDone> cb(static_cast<ProduceDone*>(user));
+          ProduceResult r;
+          r.status = c->status;
+          r.base_offset = c->base_offset;
+          r.log_append_time = c->log_append_time;
+          r.log_start_offset = c->log_start_offset;
+          r.duplicate = duplicate_of(c);
+          if (c->message != nullptr) r.message = c->message;
+          (*cb)(r);
+        },
+        boxed);
+  }
+  keel_status fetch(const std::string& topic, int32_t partition, int64_t offset, int64_t max_bytes,
+                    std::unique_ptr<FetchedRange>* out, std::string* message) const {
+    if (cut_short(topic))
+      return refuse(KEEL_ERR_NOT_FOUND, "unknown topic: its name holds a NUL byte", message);
+    keel_fetch_result r{};
+    r.struct_size = sizeof r;
+    keel_error err{};
+    const keel_status s = api_->fetch(api_->ctx, topic.c_str(), partition, offset, max_bytes, &r, &err);
+    if (s == KEEL_OK) *out = std::make_unique<FetchedRange>(api_, r);
+    return with_message(s, err, message);
+  }
+  keel_status watermarks(const std::string& topic, int32_t partition, keel_watermarks* out) const {
+    if (cut_short(topic)) return KEEL_ERR_NOT_FOUND;
+    *out = keel_watermarks{};
+    out->struct_size = sizeof *out;
+    return api_->watermarks(api_->ctx, topic.c_str(), partition, out);
+  }
+  // *offset = -1 when no record has a timestamp >= ts.
+  keel_status offset_for_time(const std::string& topic, int32_t partition, int64_t ts, int64_t* offset,
+                              int64_t* found_ts) const {
+    if (cut_short(topic)) return KEEL_ERR_NOT_FOUND;
+    return api_->offset_for_time(api_->ctx, topic.c_str(), partition, ts, offset, found_ts);
+  }
+  // The C callback as the broker calls it (once; see keel_watch_callback).
+  keel_status watch(const std::string& topic, int32_t partition, int64_t offset, keel_watch_callback cb,
+                    void* user, keel_watch** out) const {
+    if (cut_short(topic)) return KEEL_ERR_NOT_FOUND;
+    return api_->watch(api_->ctx, topic.c_str(), partition, offset, cb, user, out);
+  }
+  void unwatch(keel_watch* w) const { api_->unwatch(api_->ctx, w); }
+  keel_status partition_health(const std::string& topic, int32_t partition,
+                               keel_partition_health* out) const {
+    if (cut_short(topic)) return KEEL_ERR_NOT_FOUND;
+    *out = keel_partition_health{};
+    out->struct_size = sizeof *out;
+    return api_->partition_health(api_->ctx, topic.c_str(), partition, out);
+  }
+
+  // ---- consumer groups
+  struct Commit {
+    std::string group;
+    std::string member_id;                      // "" outside a group protocol
+    int32_t generation = KEEL_GENERATION_NONE;  // ditto
+    std::vector<GroupOffset> offsets;
+  };
+  // `done(status, message)` runs exactly once, maybe on a broker thread,
+  // maybe before commit_offsets returns; message is "" when OK.
+  using CommitDone = std::function<void(keel_status, const std::string&)>;
+  void commit_offsets(const Commit& commit, CommitDone done) const {
+    if (cut_short(commit.group) || cut_short(commit.member_id)) {
+      return done(KEEL_ERR_INVALID_NAME, "the group or member id holds a NUL byte");
+    }
+    std::vector<keel_offset_commit> offsets;
+    offsets.reserve(commit.offsets.size());
+    for (const auto& o : commit.offsets) {
+      if (cut_short(o.topic) || cut_short(o.metadata)) {
+        return done(KEEL_ERR_INVALID_ARGUMENT, "a topic name or metadata of the commit holds a NUL byte");
+      }
+      keel_offset_commit c{};
+      c.struct_size = sizeof c;
+      c.partition = o.partition;
+      c.topic = o.topic.c_str();
+      c.offset = o.offset;
+      c.metadata = o.metadata.c_str();
+      offsets.push_back(c);
+    }
+    keel_group_commit c{};
+    c.struct_size = sizeof c;
+    c.generation = commit.generation;
+    c.group = commit.group.c_str();
+    c.member_id = commit.member_id.c_str();
+    c.offsets = offsets.data();
+    c.offset_count = offsets.size();
+    c.offset_size = sizeof(keel_offset_commit);
+    auto* boxed = new CommitDone(std::move(done));
+    api_->commit_offsets(
+        api_->ctx, &c,
+        [](void* user, keel_status s, const char* message) {
+          std::unique_ptr<CommitDone> cb(static_cast<CommitDone*>(user));
+          (*cb)(s, message != nullptr ? message : "");
+        },
+        boxed);
+  }
+  // Publishes a group's generation and members for commit fencing; an empty
+  // list (with KEEL_GENERATION_NONE) says the group is empty.
+  keel_status set_group_members(const std::string& group, int32_t generation,
+                                const std::vector<std::string>& member_ids, std::string* message) const {
+    if (cut_short(group)) return refuse(KEEL_ERR_INVALID_NAME, "the group id holds a NUL byte", message);
+    std::vector<const char*> ids;
+    for (const auto& m : member_ids) ids.push_back(m.c_str());
+    keel_group_members g{};
+    g.struct_size = sizeof g;
+    g.generation = generation;
+    g.group = group.c_str();
+    g.member_ids = ids.empty() ? nullptr : ids.data();
+    g.member_count = ids.size();
+    keel_error err{};
+    return with_message(api_->set_group_members(api_->ctx, &g, &err), err, message);
+  }
+  // *offset = -1 when nothing was committed.
+  keel_status fetch_offset(const std::string& group, const std::string& topic, int32_t partition,
+                           int64_t* offset, std::string* metadata) const {
+    if (cut_short(group) || cut_short(topic)) {
+      *offset = -1;  // nothing is ever committed under such a name
+      return KEEL_OK;
+    }
+    return api_->fetch_offset(
+        api_->ctx, group.c_str(), topic.c_str(), partition, offset,
+        [](void* user, const char* m) {
+          if (user != nullptr) *static_cast<std::string*>(user) = m != nullptr ? m : "";
+        },
+        metadata);
+  }
+  // Empty when the group has committed nothing.
+  std::vector<GroupOffset> group_offsets(const std::string& group, keel_status* status = nullptr) const {
+    std::vector<GroupOffset> out;
+    keel_status s = KEEL_ERR_NOT_FOUND;
+    if (!cut_short(group)) {
+      s = api_->group_offsets(
+          api_->ctx, group.c_str(),
+          [](void* user, const char* topic, int32_t partition, int64_t offset, const char* metadata) {
+            static_cast<std::vector<GroupOffset>*>(user)->push_back(
+                {topic, partition, offset, metadata ? metadata : ""});
+          },
+          &out);
+    }
+    if (status != nullptr) *status = s == KEEL_ERR_NOT_FOUND ? KEEL_OK : s;
+    return out;
+  }
+  // Groups with committed offsets or stored metadata.
+  std::vector<std::string> list_groups() const {
+    std::vector<std::string> out;
+    api_->list_groups(
+        api_->ctx,
+        [](void* user, const char* g) { static_cast<std::vector<std::string>*>(user)->emplace_back(g); },
+        &out);
+    return out;
+  }
+  keel_status store_group_metadata(const std::string& group, const std::string& metadata,
+                                   std::string* message) const {
+    if (cut_short(group)) return refuse(KEEL_ERR_INVALID_NAME, "the group id holds a NUL byte", message);
+    keel_error err{};
+    return with_message(api_->store_group_metadata(api_->ctx, group.c_str(), metadata.c_str(), &err), err,
+                        message);
+  }
+  std::optional<std::string> group_metadata(const std::string& group) const {
+    if (cut_short(group)) return std::nullopt;
+    std::optional<std::string> out;
+    api_->group_metadata(
+        api_->ctx, group.c_str(),
+        [](void* user, const char* m) { *static_cast<std::optional<std::string>*>(user) = m; }, &out);
+    return out;
+  }
+
+  // ---- metrics
+  void counter_add(const char* name, const Labels& labels, double delta) const {
+    const auto l = c_labels(labels);
+    api_->counter_add(api_->ctx, name, l.empty() ? nullptr : l.data(), l.size(), delta);
+  }
+  void gauge_set(const char* name, const Labels& labels, double value) const {
+    const auto l = c_labels(labels);
+    api_->gauge_set(api_->ctx, name, l.empty() ? nullptr : l.data(), l.size(), value);
+  }
+  void histogram_observe(const char* name, const Labels& labels, double value) const {
+    const auto l = c_labels(labels);
+    api_->histogram_observe(api_->ctx, name, l.empty() ? nullptr : l.data(), l.size(), value);
+  }
+  std::string render_metrics() const {
+    std::string out;
+    api_->render_metrics(
+        api_->ctx,
+        [](void* user, const char* data, size_t len) { static_cast<std::string*>(user)->append(data, len); },
+        &out);
+    return out;
+  }
+  bool ready() const { return api_->ready(api_->ctx) != 0; }
+
+  // ---- 2.1: idempotent producers (UNSUPPORTED from a 2.0 broker, and when
+  // built with KEEL_TARGET_ABI_MINOR=0)
+  bool has_init_producer_id() const {
+#if KEEL_TARGET_ABI_MINOR >= 1
+    return KEEL_HAS_FIELD(api_, keel_broker_api, init_producer_id) && api_->init_producer_id != nullptr;
+#else
+    return false;
+#endif
+  }
+  keel_status init_producer_id(int32_t transaction_timeout_ms, const char* transactional_id,
+                               int64_t* producer_id, int32_t* epoch, std::string* message) const {
+    if (!has_init_producer_id()) {
+      return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.1: no idempotent producers",
+                    message);
+    }
+#if KEEL_TARGET_ABI_MINOR >= 1
+    keel_init_producer_args args{};
+    args.struct_size = sizeof args;
+    args.transaction_timeout_ms = transaction_timeout_ms;
+    args.transactional_id = transactional_id;
+    keel_producer_identity id{};
+    id.struct_size = sizeof id;
+    keel_error err{};
+    const keel_status s = api_->init_producer_id(api_->ctx, &args, &id, &err);
+    if (s == KEEL_OK) {
+      *producer_id = id.producer_id;
+      *epoch = id.epoch;
+    }
+    return with_message(s, err, message);
+#else
+    (void)transaction_timeout_ms;
+    (void)transactional_id;
+    (void)producer_id;
+    (void)epoch;
+    return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+
+ private:
+  static bool cut_short(const std::string& s) { return std::memchr(s.data(), '\0', s.size()) != nullptr; }
+  static TopicInfo info(const keel_topic_info* t) {
+    return TopicInfo{t->name, t->partition_count, t->internal != 0};
+  }
+  static bool duplicate_of(const keel_produce_result* r) {
+#if KEEL_TARGET_ABI_MINOR >= 1
+    return KEEL_HAS_FIELD(r, keel_produce_result, duplicate) && r->duplicate != 0;
+#else
+    (void)r;
+    return false;
+#endif
+  }
+  static keel_status refuse(keel_status s, const char* why, std::string* message) {
+    if (message != nullptr) *message = why;
+    return s;
+  }
+  static keel_status with_message(keel_status s, const keel_error& err, std::string* message) {
+    if (s != KEEL_OK && message != nullptr) *message = err.message;
+    return s;
+  }
+  static std::vector<keel_label> c_labels(const Labels& labels) {
+    std::vector<keel_label> out;
+    out.reserve(labels.size());
+    for (const auto& [name, value] : labels) out.push_back(keel_label{name.c_str(), value.c_str()});
+    return out;
+  }
+
+  const keel_broker_api* api_;
+};
+
+}  // namespace keel::sdk
