@@ -46,7 +46,7 @@ class BrokerLifecycle(unittest.TestCase):
             self.assertIn(text, out, f"--help should mention {text!r}")
         rc, out = self.keel("--version")
         self.assertEqual(rc, 0, out)
-        self.assertRegex(out, r"^keel \d+\.\d+\.\d+ \(plugin ABI 1\.\d+\)\n$")
+        self.assertRegex(out, r"^keel \d+\.\d+\.\d+ \(plugin ABI 2\.\d+\)\n$")
 
     def test_clean_and_unclean_restarts(self):
         write_config(self.cfg, self.data, body=TOPICS)
