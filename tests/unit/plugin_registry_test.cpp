@@ -96,6 +96,38 @@ TEST_F(PluginRegistryTest, LibraryForAnotherAbiMajorIsRefused) {
   EXPECT_THAT(error_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "test-abi99"); }), HasSubstr("ABI 99"));
 }
 
+TEST_F(PluginRegistryTest, PluginBuiltForAbi1IsRefusedWithTheWayToMigrate) {
+  const std::string path = bad_plugin("test-abi1");
+  keel_status status = KEEL_OK;
+  std::string msg = error_of([&] { registry_.load_library(path); }, &status);
+  EXPECT_EQ(status, KEEL_ERR_UNSUPPORTED);
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr("built for Keel plugin ABI 1.4"));
+  EXPECT_THAT(msg, HasSubstr("rebuild it against the Keel SDK 2.x"));
+  EXPECT_THAT(msg, HasSubstr("docs/plugins.md"));
+  EXPECT_THAT(msg, HasSubstr("Migrating from 1.x"));
+  EXPECT_TRUE(registry_.loaded_paths().empty());
+  // The registry stays usable: a good plugin still loads and works.
+  StrategyRef good = registry_.require(KEEL_KIND_PARTITIONER, "test-fixed");
+  EXPECT_EQ(good.name, "test-fixed");
+}
+
+TEST_F(PluginRegistryTest, VtableWithANullMandatorySlotIsRefusedNamingIt) {
+  const std::string path = bad_plugin("test-null-slot");
+  keel_status status = KEEL_OK;
+  std::string msg = error_of([&] { registry_.load_library(path); }, &status);
+  EXPECT_EQ(status, KEEL_ERR_INVALID_ARGUMENT);
+  EXPECT_THAT(msg,
+              HasSubstr("partitioner 'test-null-slot' of plugin 'test-null-slot-plugin' (" + path + ")"));
+  EXPECT_THAT(msg, HasSubstr("vtable slot 'partition' is NULL; it is mandatory"));
+  EXPECT_TRUE(registry_.loaded_paths().empty());
+  // Through require (a topic naming it) the same refusal, and nothing stays
+  // registered that could be used later.
+  EXPECT_THAT(error_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "test-null-slot"); }),
+              HasSubstr("vtable slot 'partition' is NULL"));
+  EXPECT_EQ(registry_.require(KEEL_KIND_PARTITIONER, "round-robin").name, "round-robin");
+}
+
 TEST_F(PluginRegistryTest, VtableSmallerThanTheAbiIsRefused) {
   const std::string path = bad_plugin("test-small-vtable");
   std::string msg = error_of([&] { registry_.load_library(path); });

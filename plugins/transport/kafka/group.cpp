@@ -201,6 +201,7 @@ void Group::try_complete_join_locked(TimePoint now, bool force) {
     state_ = GroupState::kEmpty;
     protocol_.clear();
     leader_.clear();
+    publish_members_locked();
     host_.info("group '" + id_ + "': generation " + std::to_string(generation_) + " is empty");
     return;
   }
@@ -218,6 +219,7 @@ void Group::try_complete_join_locked(TimePoint now, bool force) {
     state_ = GroupState::kEmpty;
     protocol_.clear();
     leader_.clear();
+    publish_members_locked();
     return;
   }
   protocol_ = *protocol;
@@ -270,6 +272,7 @@ void Group::sync(int32_t generation, const std::string& member_id,
         }
       }
       state_ = GroupState::kStable;
+      publish_members_locked();
       for (auto& [id, other] : members_) {
         for (auto& cb : other.awaiting_sync) cb(SyncResult{ErrorCode::kNone, other.assignment});
         other.awaiting_sync.clear();
@@ -304,6 +307,22 @@ ErrorCode Group::leave(const std::string& member_id) {
 void Group::on_new_generation(std::function<void(const Persisted&)> cb) {
   std::lock_guard lock(mu_);
   on_new_generation_ = std::move(cb);
+}
+
+void Group::on_members(MembersCallback cb) {
+  std::lock_guard lock(mu_);
+  on_members_ = std::move(cb);
+}
+
+void Group::publish_members_locked() {
+  if (!on_members_) return;
+  if (state_ == GroupState::kEmpty) {
+    on_members_(KEEL_GENERATION_NONE, {});
+    return;
+  }
+  std::vector<std::string> ids;
+  for (const auto& [id, m] : members_) ids.push_back(id);
+  on_members_(generation_, ids);
 }
 
 void Group::restore(const Persisted& p) {

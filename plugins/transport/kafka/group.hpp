@@ -76,6 +76,13 @@ class Group : public std::enable_shared_from_this<Group> {
   // The timer calls it; a test calls it after advancing its clock.
   void tick();
 
+  // Called with the group's lock held each time its membership settles for
+  // commit fencing: a generation becomes stable (its members and number),
+  // or the group becomes empty (KEEL_GENERATION_NONE, no members). It must
+  // not block; the calls arrive in the order of the changes.
+  using MembersCallback = std::function<void(int32_t generation, const std::vector<std::string>& member_ids)>;
+  void on_members(MembersCallback cb);
+
  private:
   using TimePoint = GroupClock::time_point;
 
@@ -90,6 +97,8 @@ class Group : public std::enable_shared_from_this<Group> {
   void expire_sessions_locked(TimePoint now);
   const GroupMember* earliest_member_locked() const;
   void arm_timer_locked(TimePoint now);
+  // Tells on_members_ what the group is now (stable or empty).
+  void publish_members_locked();
 
   const std::string id_;
   const std::chrono::milliseconds initial_rebalance_delay_;
@@ -106,6 +115,7 @@ class Group : public std::enable_shared_from_this<Group> {
   std::string leader_;
   std::map<std::string, GroupMember> members_;
   std::function<void(const Persisted&)> on_new_generation_;
+  MembersCallback on_members_;
   uint64_t next_join_order_ = 0;
   // While preparing a rebalance: the join phase ends by join_deadline_ at
   // the latest, and not before join_not_before_ (initial rebalance delay).

@@ -60,6 +60,16 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
         services_.host.warn("group '" + group_id + "': ignoring unreadable stored metadata: " + *stored);
       }
     }
+    // The kernel fences commits with what the group protocol settles on:
+    // an HTTP or stale commit cannot overwrite a live group's offsets. In
+    // memory, no I/O: called directly, under the group's lock, in order.
+    slot->on_members([this, group_id](int32_t generation, const std::vector<std::string>& ids) {
+      std::string message;
+      if (services_.broker.set_group_members(group_id, generation, ids, &message) != KEEL_OK) {
+        services_.host.warn("group '" + group_id + "': publishing generation " + std::to_string(generation) +
+                            " to the broker's commit fence failed: " + message);
+      }
+    });
     slot->on_new_generation([this, group_id](const Group::Persisted& p) {
       // The write may wait for a sync: not under the group's lock.
       boost::asio::post(services_.io, [this, group_id, text = format_persisted(p)] {

@@ -468,8 +468,9 @@ typedef void (*keel_data_callback)(void* user, const char* data, size_t len);
  * during the callback only. */
 typedef void (*keel_status_callback)(void* user, keel_status status, const char* message);
 /* Called once when data beyond the watched offset exists, or the partition
- * goes away. Runs on a broker thread (a producer's or the deleting one): do
- * not block in it. It may call unwatch() on its own watch. */
+ * goes away. Runs on a broker thread (a producer's or the deleting one), or
+ * on the caller's thread before watch() returns when such data exists
+ * already: do not block in it. It may call unwatch() on its own watch. */
 typedef void (*keel_watch_callback)(void* user);
 typedef struct keel_watch keel_watch;
 
@@ -663,7 +664,8 @@ typedef struct keel_broker_api {
   /* ---- metrics: the broker owns them, transports add to and render them.
    * `labels` are `label_count` name/value pairs (NULL when 0); names follow
    * Prometheus rules ([a-zA-Z_:][a-zA-Z0-9_:]*), values any UTF-8. */
-  void (*counter_add)(void* ctx, const char* name, const keel_label* labels, size_t label_count, double delta);
+  void (*counter_add)(void* ctx, const char* name, const keel_label* labels, size_t label_count,
+                      double delta);
   void (*gauge_set)(void* ctx, const char* name, const keel_label* labels, size_t label_count, double value);
   void (*histogram_observe)(void* ctx, const char* name, const keel_label* labels, size_t label_count,
                             double value);
