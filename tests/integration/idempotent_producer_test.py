@@ -58,9 +58,14 @@ class Client:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.progress = 0
         self.lines = []
+        self._stderr = []
         self._parse = parse
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        # Both pipes are drained as the client writes: a client blocked on a
+        # full stderr pipe would stop producing.
+        self._readers = [threading.Thread(target=self._read, daemon=True),
+                         threading.Thread(target=lambda: self._stderr.extend(self.proc.stderr), daemon=True)]
+        for t in self._readers:
+            t.start()
 
     def _read(self):
         for line in self.proc.stdout:
@@ -69,6 +74,9 @@ class Client:
             if n is not None:
                 self.progress = max(self.progress, n)
 
+    def stderr(self):
+        return "".join(self._stderr)[-3000:]
+
     def finish(self, timeout):
         try:
             self.proc.wait(timeout=timeout)
@@ -76,10 +84,11 @@ class Client:
             self.proc.kill()
             self.proc.wait()
             raise AssertionError(f"producer still running after {timeout}s (progress {self.progress}):\n"
-                                 + self.proc.stderr.read()[-3000:])
+                                 + self.stderr())
         finally:
-            self._reader.join(timeout=10)
-        return self.proc.returncode, self.proc.stderr.read()
+            for t in self._readers:
+                t.join(timeout=10)
+        return self.proc.returncode, self.stderr()
 
     def kill(self):
         if self.proc.poll() is None:
@@ -103,7 +112,7 @@ def restart_during(broker, client, plan, what):
         wait_until(lambda: client.progress >= point or client.proc.poll() is not None, 120,
                    f"{what}: {point} records acknowledged")
         assert client.proc.poll() is None, (f"{what}: the producer ended (exit {client.proc.returncode}) before "
-                                            f"restart {i + 1} at {point}; stderr:\n{client.proc.stderr.read()[-3000:]}")
+                                            f"restart {i + 1} at {point}; stderr:\n{client.stderr()}")
         if signal == "SIGKILL":
             broker.kill()
         else:
