@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "log_fixture.hpp"
+#include "producers/producer_state.hpp"
 
 namespace {
 
@@ -92,5 +93,27 @@ BENCHMARK(BM_AppendIdempotent)
     ->Args({1024, 1})
     ->Args({1024, 8})
     ->UseRealTime();
+
+// The part idempotence adds to an append, alone: checking one batch against
+// a partition's producer state and recording it, with `producers` producers
+// taking turns (the append benchmarks above include this and everything else).
+void BM_ProducerStateCheckRecord(benchmark::State& state) {
+  const int producers = static_cast<int>(state.range(0));
+  keel::ProducerState ps;
+  std::vector<int32_t> next_seq(static_cast<size_t>(producers), 0);
+  int64_t n = 0;
+  for (auto _ : state) {
+    const auto p = static_cast<size_t>(n % producers);
+    const keel::BatchIdentity id{static_cast<int64_t>(p), 0, next_seq[p], next_seq[p] + kRecordsPerBatch - 1,
+                                 1700000000000 + n};
+    const keel::ProducerState::Check c = ps.check(id);
+    if (c.verdict != keel::ProducerState::Verdict::kAppend) state.SkipWithError(c.why.c_str());
+    ps.record(id, n * kRecordsPerBatch, n * kRecordsPerBatch + kRecordsPerBatch - 1);
+    next_seq[p] += kRecordsPerBatch;
+    ++n;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ProducerStateCheckRecord)->ArgName("producers")->Arg(1)->Arg(8)->Arg(1000);
 
 }  // namespace
