@@ -11,6 +11,9 @@
 # 2-core reference machine; the consume topic is 1 GiB):
 #   BUILD_DIR          build tree holding kernel/keel, plugins/, bench/load/keel-load (build/)
 #   RUNS               runs per scenario (3)
+#   SCENARIOS          groups to run, space-separated ("produce idempotent latency consume"):
+#                      produce = 100 B and 1 KiB, acks=1 and acks=all; idempotent = the
+#                      acks=all ones with enable.idempotence (keel-load --idempotent)
 #   COUNT_100B_ACKS1   messages of 100 B, acks=1   (20000000)
 #   COUNT_100B_ACKSALL messages of 100 B, acks=all (20000000)
 #   COUNT_1K_ACKS1     messages of 1 KiB, acks=1   (6000000)
@@ -29,6 +32,18 @@ build="$(cd "${BUILD_DIR:-$root/build}" 2>/dev/null && pwd)" || {
   exit 2
 }
 runs="${RUNS:-3}"
+scenarios=" ${SCENARIOS:-produce idempotent latency consume} "
+for group in $scenarios; do
+  case "$group" in
+    produce | idempotent | latency | consume) ;;
+    *)
+      echo "e2e.sh: unknown scenario group '$group' in SCENARIOS (produce, idempotent, latency, consume)" >&2
+      exit 2
+      ;;
+  esac
+done
+# Whether SCENARIOS names group $1.
+wanted() { [[ "$scenarios" == *" $1 "* ]]; }
 count_100b_acks1="${COUNT_100B_ACKS1:-20000000}"
 count_100b_acksall="${COUNT_100B_ACKSALL:-20000000}"
 count_1k_acks1="${COUNT_1K_ACKS1:-6000000}"
@@ -189,38 +204,50 @@ echo "build: $build   data: $work/data ($(df -T "$work" | awk 'NR == 2 { print $
 echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)   kernel: $(uname -r)   cpu:$(
   sed -n 's/^model name[[:space:]]*://p' /proc/cpuinfo | head -n 1)"
 
-produce_scenario "produce 100 B acks=1" --size 100 --count "$count_100b_acks1" --acks 1
-produce_scenario "produce 100 B acks=all" --size 100 --count "$count_100b_acksall" --acks all
-produce_scenario "produce 1 KiB acks=1" --size 1024 --count "$count_1k_acks1" --acks 1
-produce_scenario "produce 1 KiB acks=all" --size 1024 --count "$count_1k_acksall" --acks all
-latency_count=$((latency_rate * latency_seconds))
-produce_scenario "latency 100 B acks=1 @ $latency_rate msg/s" --size 100 --count "$latency_count" --acks 1 \
-  --rate "$latency_rate"
-produce_scenario "latency 100 B acks=all @ $latency_rate msg/s" --size 100 --count "$latency_count" --acks all \
-  --rate "$latency_rate"
-
-# Consume: fill one topic once, then read it from the start RUNS times. The
-# data was just written, so reads come from the page cache.
-consume_scenario="consume 1 KiB from start ($((consume_bytes / 1048576)) MiB)"
-start_broker
-fill=("${client_pin[@]}" "$load" produce --brokers "127.0.0.1:$port" --topic bench --size 1024
-  --count "$((consume_bytes / 1024))" --acks 1 --warmup 0)
-printf '# fill the consume topic\n%s\n' "${fill[*]}" | sed "s/127.0.0.1:$port/127.0.0.1:\$PORT/" >>"$commands"
-"${fill[@]}" >"$work/client.out" 2>"$work/client.err" &
-client_pid=$!
-fill_status=0
-wait "$client_pid" || fill_status=$?
-client_pid=""
-if [ "$fill_status" != 0 ]; then
-  echo "e2e.sh: filling the consume topic failed (exit $fill_status):" >&2
-  cat "$work/client.err" >&2
-  exit 1
+if wanted produce; then
+  produce_scenario "produce 100 B acks=1" --size 100 --count "$count_100b_acks1" --acks 1
+  produce_scenario "produce 100 B acks=all" --size 100 --count "$count_100b_acksall" --acks all
+  produce_scenario "produce 1 KiB acks=1" --size 1024 --count "$count_1k_acks1" --acks 1
+  produce_scenario "produce 1 KiB acks=all" --size 1024 --count "$count_1k_acksall" --acks all
 fi
-head -n 1 "$work/client.out" | sed "s/^/  [fill] /"
-for run in $(seq "$runs"); do
-  run_client "$consume_scenario" "$run" consume --brokers "127.0.0.1:$port" --topic bench --from beginning
-done
-stop_broker
+if wanted idempotent; then
+  produce_scenario "produce 100 B acks=all idempotent" --size 100 --count "$count_100b_acksall" --acks all \
+    --idempotent
+  produce_scenario "produce 1 KiB acks=all idempotent" --size 1024 --count "$count_1k_acksall" --acks all \
+    --idempotent
+fi
+if wanted latency; then
+  latency_count=$((latency_rate * latency_seconds))
+  produce_scenario "latency 100 B acks=1 @ $latency_rate msg/s" --size 100 --count "$latency_count" --acks 1 \
+    --rate "$latency_rate"
+  produce_scenario "latency 100 B acks=all @ $latency_rate msg/s" --size 100 --count "$latency_count" \
+    --acks all --rate "$latency_rate"
+fi
+
+if wanted consume; then
+  # Consume: fill one topic once, then read it from the start RUNS times. The
+  # data was just written, so reads come from the page cache.
+  consume_scenario="consume 1 KiB from start ($((consume_bytes / 1048576)) MiB)"
+  start_broker
+  fill=("${client_pin[@]}" "$load" produce --brokers "127.0.0.1:$port" --topic bench --size 1024
+    --count "$((consume_bytes / 1024))" --acks 1 --warmup 0)
+  printf '# fill the consume topic\n%s\n' "${fill[*]}" | sed "s/127.0.0.1:$port/127.0.0.1:\$PORT/" >>"$commands"
+  "${fill[@]}" >"$work/client.out" 2>"$work/client.err" &
+  client_pid=$!
+  fill_status=0
+  wait "$client_pid" || fill_status=$?
+  client_pid=""
+  if [ "$fill_status" != 0 ]; then
+    echo "e2e.sh: filling the consume topic failed (exit $fill_status):" >&2
+    cat "$work/client.err" >&2
+    exit 1
+  fi
+  head -n 1 "$work/client.out" | sed "s/^/  [fill] /"
+  for run in $(seq "$runs"); do
+    run_client "$consume_scenario" "$run" consume --brokers "127.0.0.1:$port" --topic bench --from beginning
+  done
+  stop_broker
+fi
 
 summary_status=0
 python3 - "$results" "$runs" <<'EOF' || summary_status=$?

@@ -17,11 +17,20 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev kcat python3 python3-kafka curl
+  # idempotent_producer_test installs kafkajs from npm (see npm below)
+  nodejs
   # power-loss tests: the keel-lazyfs FUSE file system
   libfuse3-dev fuse3
   # fuzzing and sanitizer builds (scripts/fuzz.sh, scripts/sanitize.sh)
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
+
+# Debian's nodejs 18 comes without npm, which is the separate `npm` package;
+# a Node.js from elsewhere (NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm package) is kept as it is.
+if ! command -v npm >/dev/null; then
+  packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -12,6 +12,7 @@ const char* const kUsage =
     "          --timeout-ms MS (30000)  --set KEY=VALUE (any librdkafka property, repeatable)\n"
     "produce:  --size BYTES (100)  --duration SECONDS  --acks 0|1|all (1)  --linger-ms MS\n"
     "          --batch-size BYTES  --inflight N  --compression none|gzip|snappy|lz4|zstd\n"
+    "          --idempotent (enable.idempotence; needs --acks all)\n"
     "          --rate MSGS_PER_S (0: closed loop)  --warmup N (10% of --count)\n"
     "          --partitions N (0: librdkafka's partitioner; N: round-robin over 0..N-1)\n"
     "consume:  --from beginning|end (beginning); without --count, reads to the end of every partition\n";
@@ -60,6 +61,10 @@ Options parse_options(int argc, char** argv) {
   o.mode = one_of("mode", argv[1], {"produce", "consume"});
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "--idempotent") {  // the one option without a value
+      o.idempotent = true;
+      continue;
+    }
     std::string value;
     if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
       value = arg.substr(eq + 1);
@@ -113,6 +118,9 @@ Options parse_options(int argc, char** argv) {
       throw std::invalid_argument("produce needs exactly one of --count, --duration");
     if (o.warmup < 0) o.warmup = o.count > 0 ? o.count / 10 : 0;
     if (o.count > 0 && o.warmup >= o.count) throw std::invalid_argument("--warmup must be below --count");
+    // librdkafka refuses idempotence with acks other than all; say it here.
+    if (o.idempotent && o.acks != "all" && o.acks != "-1")
+      throw std::invalid_argument("--idempotent needs --acks all, got --acks " + o.acks);
   }
   return o;
 }

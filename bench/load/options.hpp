@@ -21,8 +21,9 @@ struct Options {
   int64_t batch_size = -1;
   int64_t inflight = -1;
   std::string compression = "none";
-  double rate = 0;      // msgs/s; 0 = closed loop, as fast as librdkafka's queue allows
-  int64_t warmup = -1;  // -1: 10% of --count (0 with --duration)
+  bool idempotent = false;  // librdkafka's enable.idempotence: InitProducerId, then sequenced batches
+  double rate = 0;          // msgs/s; 0 = closed loop, as fast as librdkafka's queue allows
+  int64_t warmup = -1;      // -1: 10% of --count (0 with --duration)
   std::string from = "beginning";
   int64_t timeout_ms = 30000;
   std::vector<std::pair<std::string, std::string>> client_config;  // --set key=value, passed to librdkafka

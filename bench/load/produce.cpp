@@ -130,6 +130,7 @@ int run_produce(const Options& o) {
   if (o.batch_size > 0) settings.emplace_back("batch.size", std::to_string(o.batch_size));
   if (o.inflight > 0)
     settings.emplace_back("max.in.flight.requests.per.connection", std::to_string(o.inflight));
+  if (o.idempotent) settings.emplace_back("enable.idempotence", "true");
   settings.insert(settings.end(), o.client_config.begin(), o.client_config.end());
 
   Deliveries d;
@@ -221,22 +222,23 @@ int run_produce(const Options& o) {
     const char* from = o.rate > 0 ? "scheduled" : "enqueue";
 
     printf("produce %s: %" PRId64 " x %" PRId64
-           " B acks=%s compression=%s rate=%s: %.0f msgs/s, %.2f MB/s payload "
+           " B acks=%s%s compression=%s rate=%s: %.0f msgs/s, %.2f MB/s payload "
            "over %.2f s (after %" PRId64
            " warm-up); %s->ack latency us p50 %.0f p99 %.0f p99.9 %.0f max %.0f; "
            "client cpu %.2f s; failed %" PRId64 "\n",
-           o.topic.c_str(), d.measured, o.size, o.acks.c_str(), o.compression.c_str(),
+           o.topic.c_str(), d.measured, o.size, o.acks.c_str(), o.idempotent ? " idempotent" : "",
+           o.compression.c_str(),
            o.rate > 0 ? std::to_string(static_cast<int64_t>(o.rate)).c_str() : "closed-loop", msgs_per_s,
            mb_per_s, seconds, d.warmup, from, us(h.percentile(0.50)), us(h.percentile(0.99)),
            us(h.percentile(0.999)), us(h.max()), cpu, failed);
     printf("{\"mode\":\"produce\",\"topic\":%s,\"size\":%" PRId64
-           ",\"acks\":%s,\"compression\":%s,\"rate\":%.0f,"
+           ",\"acks\":%s,\"idempotent\":%s,\"compression\":%s,\"rate\":%.0f,"
            "\"linger_ms\":%s,\"batch_size\":%s,\"inflight\":%s,\"queue_max_messages\":%s,"
            "\"sent\":%" PRId64 ",\"warmup\":%" PRId64 ",\"measured\":%" PRId64 ",\"failed\":%" PRId64
            ",\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
            "\"latency_from\":\"%s\",\"latency_us\":{\"min\":%.1f,\"mean\":%.1f,\"p50\":%.1f,\"p99\":%.1f,"
            "\"p999\":%.1f,\"max\":%.1f},\"client_cpu_s\":%.3f,\"client_cpu_s_total\":%.3f}\n",
-           json_string(o.topic).c_str(), o.size, json_string(o.acks).c_str(),
+           json_string(o.topic).c_str(), o.size, json_string(o.acks).c_str(), o.idempotent ? "true" : "false",
            json_string(o.compression).c_str(), o.rate, linger.c_str(), batch_size.c_str(), inflight.c_str(),
            queue_max.c_str(), sent, d.warmup, d.measured, failed, seconds, msgs_per_s, mb_per_s, from,
            us(h.min()), h.mean() / 1e3, us(h.percentile(0.50)), us(h.percentile(0.99)),

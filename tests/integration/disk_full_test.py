@@ -23,7 +23,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from http_test import call, ok  # noqa: E402
-from kafka_bad_input_test import produce_v3, record_batch  # noqa: E402
+import kafka_wire as kw  # noqa: E402
+from kafka_batches import record_batch  # noqa: E402
 from keel_harness import Broker, parse_args, scratch_dir, wait_until  # noqa: E402
 
 SKIP = 77
@@ -135,7 +136,7 @@ def expect_refused(broker, partition):
     the log has left."""
     status, body = produce(broker, partition, "r" * 16384)
     assert status == 507 and body["error"]["code"] == "no_space", (status, body)
-    err, _ = produce_v3(broker.kafka_port, TOPIC, partition, record_batch([b"r" * 16384]), acks=-1)
+    err, _ = kw.produce(broker.kafka_port, TOPIC, partition, record_batch([b"r" * 16384]), acks=-1)
     assert err == STORAGE_ERROR, f"Kafka produce to a full disk got error {err}, expected {STORAGE_ERROR}"
 
 

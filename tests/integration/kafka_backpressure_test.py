@@ -8,7 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_wire as kw  # noqa: E402
-from kafka_bad_input_test import record_batch  # noqa: E402
+from kafka_batches import record_batch  # noqa: E402
 from keel_harness import Broker, parse_args  # noqa: E402
 
 TOPIC = "pressure"

@@ -10,102 +10,14 @@ import socket
 import struct
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_wire as kw  # noqa: E402
+from kafka_batches import raw_batch, record_batch, record_bytes  # noqa: E402
 from keel_harness import Broker, parse_args  # noqa: E402
 
 TOPIC = "keep"
 MESSAGES = [f"message-{i}" for i in range(20)]
-
-# ----------------------------------------------------------------- batches
-
-
-def _crc32c_table():
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC_TABLE = _crc32c_table()
-
-
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = _CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
-
-
-def zigzag(v):
-    u = (v << 1) ^ (v >> 63)
-    out = b""
-    while u >= 0x80:
-        out += bytes([(u & 0x7F) | 0x80])
-        u >>= 7
-    return out + bytes([u])
-
-
-def record_bytes(values, deltas=None):
-    """The records section for `values` (null keys), offset deltas 0, 1, ...
-    unless given."""
-    out = b""
-    for i, v in enumerate(values):
-        delta = i if deltas is None else deltas[i]
-        body = b"\x00" + zigzag(0) + zigzag(delta) + zigzag(-1) + zigzag(len(v)) + v + zigzag(0)
-        out += zigzag(len(body)) + body
-    return out
-
-
-def raw_batch(records, count, last_offset_delta=None, attributes=0, corrupt_crc=False):
-    """A RecordBatch v2 (magic 2) around a records section taken as is (already
-    compressed if `attributes` names a codec), no producer id; the CRC is
-    right unless `corrupt_crc`, so only what the test put in is wrong."""
-    now = int(time.time() * 1000)
-    if last_offset_delta is None:
-        last_offset_delta = count - 1
-    after_crc = struct.pack(">hiqqqhii", attributes, last_offset_delta, now, now, -1, -1, -1, count) + records
-    crc = crc32c(after_crc)
-    if corrupt_crc:
-        crc ^= 0x1
-    tail = struct.pack(">ibI", 0, 2, crc) + after_crc  # leader epoch, magic, crc
-    return struct.pack(">qi", 0, len(tail)) + tail
-
-
-def record_batch(values, corrupt_crc=False):
-    """An uncompressed RecordBatch v2 of `values`."""
-    return raw_batch(record_bytes(values), len(values), corrupt_crc=corrupt_crc)
-
-
-def produce_v3(port, topic, partition, records, acks=1):
-    """Returns (error_code, base_offset) of the one partition."""
-    body = (kw.string(None) + struct.pack(">hi", acks, 10000) + struct.pack(">i", 1) + kw.string(topic)
-            + struct.pack(">i", 1) + struct.pack(">ii", partition, len(records)) + records)
-    resp = kw.roundtrip(port, 0, 3, body)
-    d = kw.Decoder(resp)
-    assert d.int32() == 1 and d.string() == topic and d.int32() == 1, resp
-    index, error, base = d.int32(), d.int16(), d.int64()
-    d.int64()  # log_append_time
-    d.int32()  # throttle_time_ms
-    assert index == partition and d.done(), resp
-    return error, base
-
-
-def latest_offset(port, topic, partition):
-    """ListOffsets v1, timestamp -1: the high watermark."""
-    body = (struct.pack(">i", -1) + struct.pack(">i", 1) + kw.string(topic) + struct.pack(">i", 1)
-            + struct.pack(">iq", partition, -1))
-    d = kw.Decoder(kw.roundtrip(port, 2, 1, body))
-    assert d.int32() == 1 and d.string() == topic and d.int32() == 1
-    index, error, _ts, offset = d.int32(), d.int16(), d.int64(), d.int64()
-    assert index == partition and error == 0, error
-    return offset
-
 
 # ------------------------------------------------------------- invariants
 
@@ -221,12 +133,12 @@ def garbage_bytes_close(broker):
 @test
 def corrupt_batch_is_refused_and_not_stored(broker):
     port = broker.kafka_port
-    before = latest_offset(port, TOPIC, 0)
-    err, base = produce_v3(port, TOPIC, 0, record_batch([b"good"]))
+    before = kw.latest_offset(port, TOPIC, 0)
+    err, base = kw.produce(port, TOPIC, 0, record_batch([b"good"]))
     assert (err, base) == (0, before), (err, base, before)
-    err, _ = produce_v3(port, TOPIC, 0, record_batch([b"bad-1", b"bad-2"], corrupt_crc=True))
+    err, _ = kw.produce(port, TOPIC, 0, record_batch([b"bad-1", b"bad-2"], corrupt_crc=True))
     assert err == 2, f"a batch with a wrong CRC got error {err}, expected CORRUPT_MESSAGE (2)"
-    assert latest_offset(port, TOPIC, 0) == before + 1
+    assert kw.latest_offset(port, TOPIC, 0) == before + 1
     consumed = kcat_consume(broker)
     assert consumed[len(MESSAGES):] == ["good"], consumed
 
@@ -271,21 +183,21 @@ def invalid_batches_are_refused_and_consumers_read_to_the_end(broker):
     # Each refused batch sits between two good ones; afterwards a real
     # consumer must read every good record, in offset order, to the end.
     port, topic = broker.kafka_port, "validated"
-    err, _ = produce_v3(port, topic, 0, record_batch([b"good-start"]))
+    err, _ = kw.produce(port, topic, 0, record_batch([b"good-start"]))
     assert err == 0, err
     expected = ["good-start"]
     for i, (what, batch, want) in enumerate(invalid_batches()):
-        before = latest_offset(port, topic, 0)
-        err, _ = produce_v3(port, topic, 0, batch)
+        before = kw.latest_offset(port, topic, 0)
+        err, _ = kw.produce(port, topic, 0, batch)
         assert err == want, f"{what}: got error {err}, expected {want}"
-        assert latest_offset(port, topic, 0) == before, f"{what}: the high watermark moved"
+        assert kw.latest_offset(port, topic, 0) == before, f"{what}: the high watermark moved"
         # A refused batch in the same request as a good one: nothing stored.
-        err, _ = produce_v3(port, topic, 0, record_batch([b"not-stored"]) + batch)
+        err, _ = kw.produce(port, topic, 0, record_batch([b"not-stored"]) + batch)
         assert err == want, f"{what} after a good batch: got error {err}, expected {want}"
         good = [f"good-{i}-a".encode(), f"good-{i}-b".encode()]
         batch_ok = (raw_batch(gzip.compress(record_bytes(good)), 2, attributes=GZIP) if i % 2
                     else record_batch(good))
-        err, base = produce_v3(port, topic, 0, batch_ok)
+        err, base = kw.produce(port, topic, 0, batch_ok)
         assert (err, base) == (0, before), f"good batch after '{what}': {(err, base)}, expected (0, {before})"
         expected += [g.decode() for g in good]
     assert f"record #1 for {topic}-0" in broker.log_text(), "the broker log does not name the record refused"
@@ -298,16 +210,16 @@ def invalid_batches_are_refused_and_consumers_read_to_the_end(broker):
     got = kcat_offsets_and_values(broker, topic)
     assert [o for o, _ in got] == list(range(len(expected))), f"offsets out of order or missing: {got}"
     assert [v for _, v in got] == expected, got
-    assert latest_offset(port, topic, 0) == len(expected)
+    assert kw.latest_offset(port, topic, 0) == len(expected)
 
 
 @test
 def large_frame_arrives_whole(broker):
     # ~900 KiB: read in several growing chunks, it must still be one request.
     values = [bytes([65 + i]) * (90 * 1024) for i in range(10)]
-    err, base = produce_v3(broker.kafka_port, "big", 0, record_batch(values))
+    err, base = kw.produce(broker.kafka_port, "big", 0, record_batch(values))
     assert (err, base) == (0, 0), (err, base)
-    assert latest_offset(broker.kafka_port, "big", 0) == len(values)
+    assert kw.latest_offset(broker.kafka_port, "big", 0) == len(values)
 
 
 @test
@@ -368,10 +280,10 @@ def nul_in_a_topic_name_reaches_no_other_topic(broker):
     # The name crosses into the broker as a C string: cut at the NUL it
     # would be TOPIC. Each request must find no such topic instead.
     port, evil = broker.kafka_port, TOPIC + "\0junk"
-    before = latest_offset(port, TOPIC, 0)
-    error, _ = produce_v3(port, evil, 0, record_batch([b"sneaky"]))
+    before = kw.latest_offset(port, TOPIC, 0)
+    error, _ = kw.produce(port, evil, 0, record_batch([b"sneaky"]))
     assert error == 3, f"produce to {evil!r}: error {error}, expected UNKNOWN_TOPIC_OR_PARTITION (3)"
-    assert latest_offset(port, TOPIC, 0) == before, "the record landed in " + TOPIC
+    assert kw.latest_offset(port, TOPIC, 0) == before, "the record landed in " + TOPIC
 
     # DeleteTopics v1: throttle, then [name, error].
     d = kw.Decoder(kw.roundtrip(port, 20, 1, kw.array([evil], kw.string) + struct.pack(">i", 5000)))

@@ -21,6 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from client_programs import librdkafka_program  # noqa: E402
 from keel_harness import Broker, parse_args, scratch_dir, wait_until  # noqa: E402
 
 try:
@@ -164,21 +165,12 @@ def test_long_poll(broker):
     print(f"long poll: woke after {time.monotonic() - started:.2f}s with fetch_max_wait_ms=60000")
 
 
-def producer_binary(args, workdir):
-    built = os.path.join(args.build_dir, "tests", "integration", "keel_it_idempotent_producer")
-    if os.access(built, os.X_OK):
-        return built
-    exe = os.path.join(workdir, "idempotent_producer")
-    run(["cc", "-O1", "-o", exe,
-         os.path.join(args.source_dir, "tests", "integration", "clients", "idempotent_producer.c"), "-lrdkafka"])
-    return exe
-
-
 def test_idempotent_restarts(broker, args, workdir):
     topic = "idempotent"
     count = 10000
-    proc = subprocess.Popen([producer_binary(args, workdir), broker.bootstrap, topic, str(count), "100"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    exe = librdkafka_program(args, "idempotent_producer", workdir)
+    proc = subprocess.Popen([exe, broker.bootstrap, topic, str(count), "100"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     progress = [0]
     summary = []
 

@@ -1,6 +1,7 @@
 """Raw Kafka wire helpers for integration tests that must control every byte
-(version probes, malformed input): frame a request, read a response, and
-decode the few response layouts the tests check.
+(version probes, malformed input, idempotent produce): frame a request, read
+a response, decode the few response layouts the tests check, and send the
+few requests they make by hand (Produce v3, ListOffsets v1, InitProducerId).
 """
 import socket
 import struct
@@ -163,3 +164,39 @@ def api_versions(port, version=0):
         key, lo, hi = d.int16(), d.int16(), d.int16()
         ranges[key] = (lo, hi)
     return err, ranges
+
+
+def produce(port, topic, partition, records, acks=1):
+    """Produce v3 of `records` (RecordBatch bytes) to one partition; returns
+    (error_code, base_offset)."""
+    body = (string(None) + struct.pack(">hi", acks, 10000) + struct.pack(">i", 1) + string(topic)
+            + struct.pack(">i", 1) + struct.pack(">ii", partition, len(records)) + records)
+    resp = roundtrip(port, 0, 3, body)
+    d = Decoder(resp)
+    assert d.int32() == 1 and d.string() == topic and d.int32() == 1, resp
+    index, error, base = d.int32(), d.int16(), d.int64()
+    d.int64()  # log_append_time
+    d.int32()  # throttle_time_ms
+    assert index == partition and d.done(), resp
+    return error, base
+
+
+def latest_offset(port, topic, partition):
+    """ListOffsets v1, timestamp -1: the high watermark."""
+    body = (struct.pack(">i", -1) + struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1)
+            + struct.pack(">iq", partition, -1))
+    d = Decoder(roundtrip(port, 2, 1, body))
+    assert d.int32() == 1 and d.string() == topic and d.int32() == 1
+    index, error, _ts, offset = d.int32(), d.int16(), d.int64(), d.int64()
+    assert index == partition and error == 0, error
+    return offset
+
+
+def init_producer_id(port, transactional_id=None, version=0):
+    """InitProducerId (v0-1, no transaction); returns (error, producer_id, epoch)."""
+    body = roundtrip(port, 22, version, string(transactional_id) + struct.pack(">i", 60000))
+    d = Decoder(body)
+    d.int32()  # throttle_time_ms
+    error, producer_id, epoch = d.int16(), d.int64(), d.int16()
+    assert d.done(), "trailing bytes in the InitProducerId response"
+    return error, producer_id, epoch
