@@ -139,7 +139,9 @@ class OutOfTreePlugin(unittest.TestCase):
         broker = BrokerProcess(cfg, os.path.join(work, "keel.log"))
         self.addCleanup(broker.kill)
         broker.start()
-        self.assertEqual(broker.wait_exit(), 1, broker.output())
+        # A plugin that cannot be loaded is a configuration error (exit 2,
+        # docs/operations.md "Exit codes").
+        self.assertEqual(broker.wait_exit(), 2, broker.output())
         self.assertIn(f"plugin '{so}' was built for Keel plugin ABI 1.", broker.output())
         self.assertIn("rebuild it against the Keel SDK 2.x (see docs/plugins.md, \"Migrating from 1.x\")",
                       broker.output())
