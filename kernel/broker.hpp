@@ -99,11 +99,13 @@ class Broker {
   };
   using CommitDone = std::function<void(keel_status, const std::string& message)>;
   // Checks the commit against the group's fence (UNKNOWN_MEMBER, FENCED),
-  // stores it (visible to fetch at once) and makes it as durable as
-  // offsets_flush says, then calls `done` exactly once. Today `done` runs on
-  // this thread before commit_offsets returns, after the durable write;
-  // making it asynchronous means handing make_durable's wait to the flusher
-  // and calling `done` from there.
+  // stores it and makes it as durable as offsets_flush says, then calls
+  // `done` exactly once. "interval": stored (visible to fetch) and `done`
+  // run on this thread before it returns. "commit": appended to
+  // __consumer_offsets on this thread, which never waits for the sync;
+  // `done` runs on the flusher thread once the sync is over, with the
+  // offsets visible to fetch from just before (never, if the sync failed).
+  // A group's commits are applied and answered in the order they came.
   void commit_offsets(const GroupCommit& commit, const CommitDone& done);
   // Publishes a group's members for fencing; no members empties it.
   void set_group_members(const std::string& group, int32_t generation, std::vector<std::string> member_ids);
@@ -113,6 +115,7 @@ class Broker {
   Metrics& metrics() { return metrics_; }
   RequestBudget& request_budget() { return request_budget_; }
   GroupOffsetStore& group_offsets() { return *offsets_; }
+  Flusher& flusher() { return flusher_; }
   PluginRegistry& registry() { return *registry_; }
   const BrokerConfig& config() const { return config_; }
   const Clock& clock() const { return *clock_; }
@@ -154,7 +157,7 @@ class Broker {
   // broker_offsets.cpp
   void open_offsets();
   void load_offsets(Topic& topic);
-  void write_offsets(int32_t partition, const std::vector<std::string>& batches);
+  void write_offsets(int32_t partition, const std::vector<std::string>& batches, GroupOffsetStore::Done done);
   void migrate_legacy_offsets();
 
   BrokerConfig config_;

@@ -15,15 +15,20 @@ void check_group_name(const std::string& group) {
 }  // namespace
 
 void Broker::commit_offsets(const GroupCommit& commit, const CommitDone& done) {
-  uint64_t seq = 0;
   try {
     check_group_name(commit.group);
     if (!offsets_) fail(KEEL_ERR_UNAVAILABLE, "the broker is not started: consumer offsets are not open");
-    // Checked and staged under the fence's lock: a generation published
-    // meanwhile cannot slip between the check and the store.
-    seq = fence_.admit(commit.group, commit.member_id, commit.generation,
-                       [&] { return offsets_->stage(commit.group, commit.offsets, clock_->now_ms()); });
-    if (offsets_->flush_on_commit()) offsets_->make_durable(seq);
+    // Checked and stored (staged, or appended) under the fence's lock: a
+    // generation published meanwhile cannot slip between the check and the
+    // store.
+    if (offsets_->flush_on_commit()) {
+      // `done` from the flusher once synced; not under the fence's lock.
+      fence_.admit(commit.group, commit.member_id, commit.generation,
+                   [&] { offsets_->commit_async(commit.group, commit.offsets, clock_->now_ms(), done); });
+      return;
+    }
+    fence_.admit(commit.group, commit.member_id, commit.generation,
+                 [&] { return offsets_->stage(commit.group, commit.offsets, clock_->now_ms()); });
   } catch (const Error& e) {
     return done(e.code(), e.what());
   } catch (const std::exception& e) {

@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-#include <future>
 #include <keel/codec.hpp>
 #include <keel/record_batch.hpp>
 
@@ -31,7 +30,9 @@ void Broker::open_offsets() {
   }
   offsets_ = std::make_unique<GroupOffsetStore>(
       topic->partition_count(),
-      [this](int32_t p, const std::vector<std::string>& batches) { write_offsets(p, batches); },
+      [this](int32_t p, const std::vector<std::string>& batches, GroupOffsetStore::Done done) {
+        write_offsets(p, batches, std::move(done));
+      },
       oc.flush_on_commit, *clock_);
   load_offsets(*topic);
   migrate_legacy_offsets();
@@ -130,7 +131,10 @@ void Broker::load_offsets(Topic& topic) {
   }
 }
 
-void Broker::write_offsets(int32_t p, const std::vector<std::string>& batches) {
+// Appends on the calling thread and hands the wait for the sync to the
+// flusher, which answers waiters of one partition in append order and runs
+// `done` on its thread (or on this one if it is stopping).
+void Broker::write_offsets(int32_t p, const std::vector<std::string>& batches, GroupOffsetStore::Done done) {
   auto topic = find_topic(offsets::kTopic);
   if (!topic)
     fail(KEEL_ERR_UNAVAILABLE, std::string("the internal topic ") + offsets::kTopic + " is not open");
@@ -141,13 +145,12 @@ void Broker::write_offsets(int32_t p, const std::vector<std::string>& batches) {
     AppendResult r = log->append(reinterpret_cast<const uint8_t*>(b.data()), b.size());
     end = r.last_offset + 1;
   }
-  auto done = std::make_shared<std::promise<std::pair<keel_status, std::string>>>();
-  auto result = done->get_future();
-  flusher_.appended(log, policy_of(*topic), end, [done](keel_status s, const std::string& m) {
-    done->set_value({s, m});
-  });
-  auto [status, message] = result.get();
-  if (status != KEEL_OK) fail(status, log->name() + ": syncing committed offsets failed: " + message);
+  flusher_.appended(log, policy_of(*topic), end,
+                    [name = log->name(), done = std::move(done)](keel_status s, const std::string& m) {
+                      if (s == KEEL_OK) return done(s, m);
+                      done(s, name + ": syncing committed offsets failed: " + m +
+                                  "; they are not committed, commit again (check the disk)");
+                    });
 }
 
 void Broker::migrate_legacy_offsets() {

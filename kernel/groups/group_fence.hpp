@@ -18,7 +18,8 @@
 // Threads: any. A shared mutex guards the map; admit() holds it shared while
 // the caller stages the commit, so a new generation published meanwhile
 // waits until the commit is staged: a commit is checked and stored against
-// one and the same generation. Staging must not block on I/O.
+// one and the same generation. Staging must not wait for a sync (an append
+// to the page cache is fine: the fsync comes later, on the flusher).
 #pragma once
 
 #include <cstdint>

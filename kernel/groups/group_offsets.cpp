@@ -1,5 +1,6 @@
 #include "groups/group_offsets.hpp"
 
+#include <future>
 #include <keel/crc32c.hpp>
 #include <keel/record_batch.hpp>
 
@@ -19,6 +20,7 @@ GroupOffsetStore::GroupOffsetStore(int32_t partitions, Writer writer, bool flush
     : partitions_(partitions), writer_(std::move(writer)), flush_on_commit_(flush_on_commit), clock_(clock) {
   if (partitions_ <= 0)
     fail(KEEL_ERR_INVALID_ARGUMENT, "the consumer-offsets topic needs at least one partition");
+  order_mu_ = std::make_unique<std::mutex[]>(static_cast<size_t>(partitions_));
 }
 
 int32_t GroupOffsetStore::partition_for(const std::string& group) const {
@@ -81,6 +83,36 @@ void GroupOffsetStore::commit(const std::string& group, const std::vector<Offset
                               int64_t now_ms) {
   const uint64_t seq = stage(group, offsets, now_ms);
   if (flush_on_commit_) make_durable(seq);
+}
+
+void GroupOffsetStore::commit_async(const std::string& group, const std::vector<OffsetCommit>& offsets,
+                                    int64_t now_ms, const Done& done) {
+  std::vector<std::pair<std::string, std::optional<std::string>>> records;
+  for (const auto& c : offsets) {
+    records.emplace_back(offsets::offset_key(group, c.topic, c.partition),
+                         offsets::offset_value({c.offset, c.metadata, now_ms}));
+  }
+  const std::vector<std::string> batches = build_batches(records);
+  const int32_t p = partition_for(group);
+  // Runs on the writer's thread once the sync is over. In append order per
+  // partition, so a group's later commit is applied after its earlier one.
+  auto apply = [this, group, offsets, now_ms, done](keel_status status, const std::string& message) {
+    if (status == KEEL_OK) {
+      std::unique_lock lock(state_mu_);
+      auto& g = groups_[group];
+      for (const auto& c : offsets)
+        g.offsets[{c.topic, c.partition}] = CommittedOffset{c.offset, c.metadata, now_ms};
+    }
+    done(status, message);
+  };
+  std::lock_guard order(order_mu_[static_cast<size_t>(p)]);
+  {
+    // An older value of these keys still waiting for a flush must not be
+    // written after this one.
+    std::unique_lock lock(state_mu_);
+    for (const auto& [key, value] : records) dirty_.erase(key);
+  }
+  writer_(p, batches, std::move(apply));
 }
 
 std::optional<CommittedOffset> GroupOffsetStore::fetch(const std::string& group, const std::string& topic,
@@ -170,6 +202,44 @@ void GroupOffsetStore::flush_through(uint64_t seq) {
   flush_locked();
 }
 
+std::vector<std::string> GroupOffsetStore::build_batches(
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& records) const {
+  const int64_t now = clock_.now_ms();
+  std::vector<std::string> out;
+  std::optional<batch::Builder> open;
+  size_t open_bytes = 0;
+  for (const auto& [key, value] : records) {
+    const size_t bytes = key.size() + (value ? value->size() : 0) + 16;
+    if (open && open_bytes + bytes > kMaxBatchBytes) {
+      out.push_back(open->build());
+      open.reset();
+      open_bytes = 0;
+    }
+    if (!open) open.emplace(0);
+    open->add(key, value, now);
+    open_bytes += bytes;
+  }
+  if (open) out.push_back(open->build());
+  return out;
+}
+
+void GroupOffsetStore::write_durably(const std::map<int32_t, std::vector<std::string>>& batches) {
+  using Outcome = std::pair<keel_status, std::string>;
+  // Every partition's write first, then the waits: their syncs overlap.
+  // Shared: a sync may complete after a later write threw and this returned.
+  std::vector<std::future<Outcome>> outcomes;
+  for (const auto& [p, list] : batches) {
+    auto synced = std::make_shared<std::promise<Outcome>>();
+    outcomes.push_back(synced->get_future());
+    std::lock_guard order(order_mu_[static_cast<size_t>(p)]);
+    writer_(p, list, [synced](keel_status s, const std::string& m) { synced->set_value({s, m}); });
+  }
+  for (auto& o : outcomes) {
+    auto [status, message] = o.get();
+    if (status != KEEL_OK) fail(status, message);
+  }
+}
+
 void GroupOffsetStore::flush_locked() {
   std::map<std::string, Dirty> taken;
   uint64_t upto = 0;
@@ -183,26 +253,11 @@ void GroupOffsetStore::flush_locked() {
     return;
   }
   try {
-    const int64_t now = clock_.now_ms();
+    std::map<int32_t, std::vector<std::pair<std::string, std::optional<std::string>>>> by_partition;
+    for (const auto& [key, d] : taken) by_partition[d.partition].emplace_back(key, d.value);
     std::map<int32_t, std::vector<std::string>> batches;
-    std::map<int32_t, batch::Builder> open;
-    std::map<int32_t, size_t> open_bytes;
-    const auto close = [&](int32_t p) {
-      auto it = open.find(p);
-      if (it == open.end()) return;
-      batches[p].push_back(it->second.build());
-      open.erase(it);
-      open_bytes.erase(p);
-    };
-    for (const auto& [key, d] : taken) {
-      const size_t bytes = key.size() + (d.value ? d.value->size() : 0) + 16;
-      if (open_bytes[d.partition] + bytes > kMaxBatchBytes) close(d.partition);
-      auto& b = open.try_emplace(d.partition, 0).first->second;
-      b.add(key, d.value, now);
-      open_bytes[d.partition] += bytes;
-    }
-    for (int32_t p = 0; p < partitions_; ++p) close(p);
-    for (const auto& [p, list] : batches) writer_(p, list);
+    for (const auto& [p, records] : by_partition) batches[p] = build_batches(records);
+    write_durably(batches);
   } catch (...) {
     // Back to dirty, unless a newer commit of the same key came meanwhile.
     std::unique_lock lock(state_mu_);

@@ -2,25 +2,36 @@
 // records of the internal compacted topic __consumer_offsets (see
 // offset_records.hpp for the records, Broker for the topic).
 //
-// Commits are batched: a commit updates the in-memory state (visible to
-// fetch at once) and marks its keys dirty; flush() writes every dirty key as
-// one record batch per internal partition and returns once it is durable.
-// Who calls flush decides the durability (the broker's offsets_flush):
-//  - "commit": every commit call flushes before it returns, so an answered
-//    OffsetCommit survives a crash. Commits that arrive while a flush is
-//    running are written together by the next one (group commit).
-//  - "interval": the broker flushes every offsets_flush_interval_ms and at
-//    a clean shutdown; a crash loses at most that interval of commits, and
-//    consumers then re-read those records (at-least-once still holds).
+// Two ways to commit, chosen by the broker's offsets_flush:
+//  - "commit": commit_async() appends the commit's batch to the internal
+//    partition at once and returns; the writer's flusher syncs it (one
+//    fdatasync covers every commit appended meanwhile: group commit) and only
+//    then is the commit applied to the in-memory state (visible to fetch)
+//    and its callback run. A failed sync fails the callback and the commit
+//    is never applied, as Kafka's pending offset commits are dropped when
+//    their append fails. An answered OffsetCommit survives a crash.
+//  - "interval": commit()/stage() update the in-memory state (visible to
+//    fetch at once) and mark their keys dirty; flush() writes every dirty key
+//    as one record batch per internal partition and returns once durable.
+//    The broker flushes every offsets_flush_interval_ms and at a clean
+//    shutdown; a crash loses at most that interval of commits, and consumers
+//    then re-read those records (at-least-once still holds).
+// Group metadata and topic removals always go the dirty-key way.
 //
 // Threads: any thread may call any method. state_mu_ guards the maps and is
 // never held during I/O; flush_mu_ serialises flushes so that batches reach
-// the log in the order their commits were made.
+// the log in the order their commits were made; order_mu_[p] keeps the
+// appends of internal partition p in the order their acknowledgements (and
+// so their applications) come back. commit_async's callbacks run on the
+// writer's thread (the broker's flusher).
 #pragma once
+
+#include <keel/plugin.h>
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -48,10 +59,14 @@ struct OffsetCommit {
 
 class GroupOffsetStore {
  public:
+  using Done = std::function<void(keel_status status, const std::string& message)>;
   // Appends the batches (RecordBatch v2 bytes, in order) to partition
-  // `partition` of the internal topic and returns once they are durable;
-  // throws keel::Error.
-  using Writer = std::function<void(int32_t partition, const std::vector<std::string>& batches)>;
+  // `partition` of the internal topic before it returns, and calls `done`
+  // once they are durable (any thread, possibly before it returns), with an
+  // error if the sync failed. Calls for one partition made in some order are
+  // answered in that order. Throws keel::Error when the append fails, and
+  // then never calls `done`.
+  using Writer = std::function<void(int32_t partition, const std::vector<std::string>& batches, Done done)>;
 
   // `clock` stamps the records (compaction's lag and tombstone retention
   // are judged by record time).
@@ -78,6 +93,13 @@ class GroupOffsetStore {
   void make_durable(uint64_t seq) {
     if (seq > 0) flush_through(seq);
   }
+  // The "commit" mode's commit: appends the commit's records now and
+  // returns without waiting for the sync; `done` runs once, from the
+  // writer's thread, after the sync, and the offsets are visible to fetch
+  // from just before it runs (never, if the sync failed). Throws keel::Error
+  // if the append fails (nothing stored, `done` not called).
+  void commit_async(const std::string& group, const std::vector<OffsetCommit>& offsets, int64_t now_ms,
+                    const Done& done);
   void commit(const std::string& group, const std::string& topic, int32_t partition, int64_t offset,
               const std::string& metadata, int64_t now_ms) {
     commit(group, {OffsetCommit{topic, partition, offset, metadata}}, now_ms);
@@ -113,6 +135,13 @@ class GroupOffsetStore {
 
   // Caller holds state_mu_ exclusively; returns the commit's sequence.
   uint64_t mark_dirty(const std::string& group, std::string key, std::optional<std::string> value);
+  // Builds the batches holding `records` (key, value), at most
+  // kMaxBatchBytes each.
+  std::vector<std::string> build_batches(
+      const std::vector<std::pair<std::string, std::optional<std::string>>>& records) const;
+  // Writes each partition's batches and waits for their syncs; throws
+  // keel::Error.
+  void write_durably(const std::map<int32_t, std::vector<std::string>>& batches);
   // Flushes unless everything up to `seq` is durable already.
   void flush_through(uint64_t seq);
   void flush_locked();                        // caller holds flush_mu_
@@ -127,6 +156,8 @@ class GroupOffsetStore {
   std::map<std::string, Group> groups_;
   std::map<std::string, Dirty> dirty_;  // record key -> newest value
   uint64_t seq_ = 0;                    // commits made
+
+  std::unique_ptr<std::mutex[]> order_mu_;  // one per internal partition
 
   std::mutex flush_mu_;
   uint64_t durable_seq_ = 0;  // commits up to here are durable (flush_mu_)

@@ -99,6 +99,7 @@ void Flusher::run() {
       cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));
       continue;
     }
+    const SyncHook hook = sync_hook_;
     lock.unlock();
     for (auto& e : work) {
       keel_status status = KEEL_OK;
@@ -106,6 +107,7 @@ void Flusher::run() {
       int64_t flushed = 0;
       const int64_t t0 = monotonic_ns();
       try {
+        if (hook) hook(*e.log);
         flushed = e.log->flush();
       } catch (const Error& err) {
         status = err.code();

@@ -52,6 +52,16 @@ class Flusher {
   // The partition goes away: fail its waiters.
   void forget(const PartitionLog* log);
 
+  // Test-only: runs on the flusher thread before each sync of a partition.
+  // It may block (to hold the sync back) or throw keel::Error (the sync
+  // then fails with that error, as a failing fdatasync would). Set it
+  // before the data it concerns is appended.
+  using SyncHook = std::function<void(const PartitionLog& log)>;
+  void set_sync_hook(SyncHook hook) {
+    std::lock_guard lock(mu_);
+    sync_hook_ = std::move(hook);
+  }
+
  private:
   struct Waiter {
     int64_t until;
@@ -71,6 +81,7 @@ class Flusher {
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<const PartitionLog*, Entry> dirty_;
+  SyncHook sync_hook_;  // mu_
   bool stopping_ = false;
   bool stopped_ = false;
   std::thread thread_;

@@ -27,12 +27,17 @@ struct FakeTopic {
   int writes = 0;
   bool fail = false;
 
+  // Durable as soon as written (the sync is the flusher's, tested with the
+  // broker in async_commit_test.cpp).
   GroupOffsetStore::Writer writer() {
-    return [this](int32_t p, const std::vector<std::string>& list) {
-      std::lock_guard lock(mu);
-      if (fail) keel::fail(KEEL_ERR_NO_SPACE, "disk full");
-      ++writes;
-      for (const auto& b : list) batches[p].push_back(b);
+    return [this](int32_t p, const std::vector<std::string>& list, const GroupOffsetStore::Done& done) {
+      {
+        std::lock_guard lock(mu);
+        if (fail) keel::fail(KEEL_ERR_NO_SPACE, "disk full");
+        ++writes;
+        for (const auto& b : list) batches[p].push_back(b);
+      }
+      done(KEEL_OK, "");
     };
   }
   size_t records() {
