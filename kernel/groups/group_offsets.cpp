@@ -96,12 +96,21 @@ void GroupOffsetStore::commit_async(const std::string& group, const std::vector<
   const int32_t p = partition_for(group);
   // Runs on the writer's thread once the sync is over. In append order per
   // partition, so a group's later commit is applied after its earlier one.
-  auto apply = [this, group, offsets, now_ms, done](keel_status status, const std::string& message) {
-    if (status == KEEL_OK) {
+  auto appended_at = std::make_shared<uint64_t>(0);
+  auto apply = [this, group, offsets, now_ms, done, appended_at](keel_status status,
+                                                                 const std::string& message) {
+    {
       std::unique_lock lock(state_mu_);
-      auto& g = groups_[group];
-      for (const auto& c : offsets)
-        g.offsets[{c.topic, c.partition}] = CommittedOffset{c.offset, c.metadata, now_ms};
+      if (status == KEEL_OK) {
+        auto& g = groups_[group];
+        for (const auto& c : offsets) {
+          auto removed = removed_at_.find(c.topic);
+          if (removed != removed_at_.end() && removed->second > *appended_at) continue;
+          g.offsets[{c.topic, c.partition}] = CommittedOffset{c.offset, c.metadata, now_ms};
+        }
+        drop_empty(group);
+      }
+      settle_pending(group, offsets);
     }
     done(status, message);
   };
@@ -111,8 +120,28 @@ void GroupOffsetStore::commit_async(const std::string& group, const std::vector<
     // written after this one.
     std::unique_lock lock(state_mu_);
     for (const auto& [key, value] : records) dirty_.erase(key);
+    *appended_at = removals_;
+    ++pending_async_;
+    for (const auto& c : offsets) ++pending_keys_[c.topic][{group, c.partition}];
   }
-  writer_(p, batches, std::move(apply));
+  try {
+    writer_(p, batches, std::move(apply));
+  } catch (...) {
+    std::unique_lock lock(state_mu_);
+    settle_pending(group, offsets);
+    throw;
+  }
+}
+
+void GroupOffsetStore::settle_pending(const std::string& group, const std::vector<OffsetCommit>& offsets) {
+  for (const auto& c : offsets) {
+    auto topic = pending_keys_.find(c.topic);
+    if (topic == pending_keys_.end()) continue;
+    auto key = topic->second.find({group, c.partition});
+    if (key != topic->second.end() && --key->second == 0) topic->second.erase(key);
+    if (topic->second.empty()) pending_keys_.erase(topic);
+  }
+  if (--pending_async_ == 0) removed_at_.clear();
 }
 
 std::optional<CommittedOffset> GroupOffsetStore::fetch(const std::string& group, const std::string& topic,
@@ -169,6 +198,11 @@ void GroupOffsetStore::remove_topic(const std::string& topic) {
   uint64_t seq = 0;
   {
     std::unique_lock lock(state_mu_);
+    if (pending_async_ > 0) removed_at_[topic] = ++removals_;
+    if (auto pending = pending_keys_.find(topic); pending != pending_keys_.end()) {
+      for (const auto& [key, count] : pending->second)
+        seq = mark_dirty(key.first, offsets::offset_key(key.first, topic, key.second), std::nullopt);
+    }
     std::vector<std::string> emptied;
     for (auto& [name, g] : groups_) {
       for (auto it = g.offsets.begin(); it != g.offsets.end();) {

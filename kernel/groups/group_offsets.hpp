@@ -146,6 +146,9 @@ class GroupOffsetStore {
   void flush_through(uint64_t seq);
   void flush_locked();                        // caller holds flush_mu_
   void drop_empty(const std::string& group);  // caller holds state_mu_
+  // An async commit is over (applied, failed or never appended); caller
+  // holds state_mu_.
+  void settle_pending(const std::string& group, const std::vector<OffsetCommit>& offsets);
 
   const int32_t partitions_;
   Writer writer_;
@@ -156,6 +159,19 @@ class GroupOffsetStore {
   std::map<std::string, Group> groups_;
   std::map<std::string, Dirty> dirty_;  // record key -> newest value
   uint64_t seq_ = 0;                    // commits made
+  // A commit_async appended before its topic was deleted must not put the
+  // deleted topic's offset back in memory when its sync completes (its
+  // record is already followed by the removal's tombstone in the log).
+  // removed_at_[topic] = removals_ at the deletion; a commit remembers
+  // removals_ when appended and skips topics removed since. Cleared when no
+  // async commit is pending, so it holds only recent deletions.
+  // The deletion also writes tombstones for the keys of pending commits,
+  // which are not in memory yet: pending_keys_[topic][(group, partition)]
+  // counts the pending commits of each key.
+  uint64_t removals_ = 0;
+  std::map<std::string, uint64_t> removed_at_;
+  std::map<std::string, std::map<std::pair<std::string, int32_t>, int>> pending_keys_;
+  size_t pending_async_ = 0;
 
   std::unique_ptr<std::mutex[]> order_mu_;  // one per internal partition
 

@@ -180,5 +180,41 @@ TEST_F(GroupOffsetStoreTest, MalformedAndUnknownRecords) {
   EXPECT_TRUE(s.groups().empty());
 }
 
+// A commit appended before its topic is deleted, synced after: the log holds
+// the commit and then the deletion's tombstone, and memory must agree with
+// the log (no offset of the deleted topic comes back when the sync lands).
+TEST_F(GroupOffsetStoreTest, AnAsyncCommitSyncedAfterItsTopicIsDeletedStaysDeleted) {
+  std::vector<GroupOffsetStore::Done> held;
+  auto inner = topic_.writer();
+  bool hold = true;
+  GroupOffsetStore::Writer writer = [&](int32_t p, const std::vector<std::string>& list,
+                                        const GroupOffsetStore::Done& done) {
+    if (!hold) return inner(p, list, done);
+    inner(p, list, [&held, done](keel_status, const std::string&) { held.push_back(done); });
+  };
+  GroupOffsetStore s(1, writer, true, clock_);
+  std::vector<std::pair<keel_status, std::string>> answers;
+  auto answer = [&](keel_status st, const std::string& m) { answers.emplace_back(st, m); };
+  s.commit_async("g", {{"gone", 0, 5, ""}, {"kept", 0, 6, ""}}, clock_.now_ms(), answer);
+  ASSERT_EQ(held.size(), 1u);
+  hold = false;
+  s.remove_topic("gone");
+  // A commit to a topic of the same name made after the deletion counts.
+  s.commit_async("g2", {{"gone", 1, 9, ""}}, clock_.now_ms(), answer);
+  held[0](KEEL_OK, "");
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(s.fetch("g", "gone", 0), std::nullopt);
+  ASSERT_TRUE(s.fetch("g", "kept", 0));
+  EXPECT_EQ(s.fetch("g", "kept", 0)->offset, 6);
+  ASSERT_TRUE(s.fetch("g2", "gone", 1));
+  EXPECT_EQ(s.fetch("g2", "gone", 1)->offset, 9);
+
+  GroupOffsetStore replayed(1, topic_.writer(), true, clock_);
+  topic_.replay_into(replayed);
+  EXPECT_EQ(replayed.fetch("g", "gone", 0), std::nullopt);
+  EXPECT_EQ(replayed.fetch("g", "kept", 0)->offset, 6);
+  EXPECT_EQ(replayed.fetch("g2", "gone", 1)->offset, 9);
+}
+
 }  // namespace
 }  // namespace keel
