@@ -7,7 +7,8 @@ filled by a filler file.
   signal, HTTP 507 `no_space` and Kafka KAFKA_STORAGE_ERROR (56), one
   "disk full" line per partition, consumers still read; with the filler gone
   produce works again, and after a SIGKILL and restart every acknowledged
-  record is there, once, in order.
+  record is there, once, in order. Offset commits are refused too (HTTP
+  507, Kafka COORDINATOR_NOT_AVAILABLE) and the previous offset stays.
 - At start-up after a SIGKILL on a full disk: the broker starts, says "disk
   full" once per partition, serves every acknowledged record, refuses
   produce cleanly, and takes records again once space is freed.
@@ -31,6 +32,8 @@ SKIP = 77
 TOPIC = "full"
 PARTITIONS = 2
 STORAGE_ERROR = 56
+COORDINATOR_NOT_AVAILABLE = 15
+GROUP = "full-g"
 # Only the offset index in the run-time case, so that the test knows when
 # its first page (512 entries of 8 bytes) is full.
 RUN_TIME_TOML = f"""
@@ -151,6 +154,35 @@ def expect_acknowledged_intact(broker, acked):
         assert len(values) == len(stored), f"partition {p}: a record is stored twice"
 
 
+def commit_over_http(broker, offset):
+    status, _, _ = call(broker, "POST", f"/groups/{GROUP}/offsets",
+                        {"offsets": [{"topic": TOPIC, "partition": 0, "offset": offset}]})
+    return status
+
+
+def committed(broker):
+    return ok(broker, "GET", f"/groups/{GROUP}/offsets?topic={TOPIC}&partition=0")["offsets"][0]["offset"]
+
+
+def expect_commits_refused(broker):
+    """With the disk full, an offset commit cannot be made durable once the
+    internal topic's last page is used up: HTTP 507, Kafka
+    COORDINATOR_NOT_AVAILABLE (retriable), and the last acknowledged offset
+    stays committed. Returns that offset."""
+    acknowledged = committed(broker)
+    for offset in range(acknowledged + 1, acknowledged + 2000):
+        status = commit_over_http(broker, offset)
+        if status != 200:
+            break
+        acknowledged = offset
+    assert status == 507, f"HTTP commit to a full disk got {status}, expected 507"
+    err = kw.offset_commit(broker.kafka_port, GROUP, TOPIC, 0, acknowledged + 1)
+    assert err == COORDINATOR_NOT_AVAILABLE, f"Kafka OffsetCommit to a full disk got error {err}, expected 15"
+    assert committed(broker) == acknowledged, "a commit that was refused changed the committed offset"
+    assert broker.alive()
+    return acknowledged
+
+
 def partition_health(broker, partition):
     return ok(broker, "GET", f"/topics/{TOPIC}/partitions/{partition}")
 
@@ -188,6 +220,7 @@ def run_time(build_dir, work):
             acked = {p: [] for p in range(PARTITIONS)}
             for p in range(PARTITIONS):
                 fill_index_page(broker, p, acked)
+            assert commit_over_http(broker, 1) == 200
             fs.fill()
 
             refused = set()
@@ -221,14 +254,18 @@ def run_time(build_dir, work):
             expect_acknowledged_intact(broker, acked)
             for p in range(PARTITIONS):
                 assert len(kafka_read_all(broker, p)) == len(read_all(broker, p)), "Kafka consumer read less"
+            last = expect_commits_refused(broker)
 
             fs.free()
+            assert commit_over_http(broker, last + 1) == 200
+            assert kw.offset_commit(broker.kafka_port, GROUP, TOPIC, 0, last + 2) == 0
+            assert committed(broker) == last + 2
             for p in range(PARTITIONS):
                 status, offset = produce(broker, p, f"after-{p}")
                 assert status == 200, f"produce after freeing space: {status} {offset}"
                 acked[p].append(f"after-{p}")
-            wait_until(lambda: broker.log_text().count("disk space is back") == PARTITIONS, 10,
-                       "a 'disk space is back' line per partition")
+            wait_until(lambda: len(re.findall(rf"{TOPIC}-\d+: disk space is back", broker.log_text())) == PARTITIONS,
+                       10, "a 'disk space is back' line per partition")
             broker.kill()
             broker.start()
             expect_acknowledged_intact(broker, acked)

@@ -1,7 +1,8 @@
 """Raw Kafka wire helpers for integration tests that must control every byte
 (version probes, malformed input, idempotent produce): frame a request, read
 a response, decode the few response layouts the tests check, and send the
-few requests they make by hand (Produce v3, ListOffsets v1, InitProducerId).
+few requests they make by hand (Produce v3, ListOffsets v1, InitProducerId,
+OffsetCommit v2).
 """
 import socket
 import struct
@@ -200,3 +201,17 @@ def init_producer_id(port, transactional_id=None, version=0):
     error, producer_id, epoch = d.int16(), d.int64(), d.int16()
     assert d.done(), "trailing bytes in the InitProducerId response"
     return error, producer_id, epoch
+
+
+def offset_commit(port, group, topic, partition, offset, generation=-1, member=""):
+    """OffsetCommit v2 of one offset, outside any group protocol by default
+    (generation -1, no member: as consumers using assign() commit); returns
+    the partition's error code."""
+    body = (string(group) + struct.pack(">i", generation) + string(member) + struct.pack(">q", -1)
+            + struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1)
+            + struct.pack(">iq", partition, offset) + string(""))
+    d = Decoder(roundtrip(port, 8, 2, body))
+    assert d.int32() == 1 and d.string() == topic and d.int32() == 1
+    index, error = d.int32(), d.int16()
+    assert index == partition and d.done(), "unexpected OffsetCommit response"
+    return error

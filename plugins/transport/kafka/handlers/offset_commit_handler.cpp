@@ -43,6 +43,18 @@ ErrorCode error_of(keel_status s) {
       return ErrorCode::kIllegalGeneration;
     case KEEL_ERR_UNKNOWN_MEMBER:
       return ErrorCode::kUnknownMemberId;
+    // The store could not make the commit durable (a failed sync, a full
+    // disk, a shutdown): retriable, as Kafka answers when its offsets
+    // partition cannot take the append. Clients look the coordinator up
+    // again and retry; the previous offset stays committed meanwhile.
+    case KEEL_ERR_IO:
+    case KEEL_ERR_NO_SPACE:
+    case KEEL_ERR_UNAVAILABLE:
+      return ErrorCode::kCoordinatorNotAvailable;
+    case KEEL_ERR_NOT_LEADER:
+      return ErrorCode::kNotCoordinator;
+    case KEEL_ERR_TOO_LARGE:
+      return ErrorCode::kInvalidCommitOffsetSize;
     default:
       return ErrorCode::kUnknownServerError;
   }
