@@ -114,7 +114,7 @@ void Broker::open_producer_ids() {
     for (int32_t p = 0; p < t->partition_count(); ++p)
       highest = std::max(highest, t->partition(p)->max_producer_id());
   }
-  producer_ids_ = std::make_unique<ProducerIds>(config_.data_dir + "/producer-ids", highest + 1);
+  producer_ids_ = std::make_unique<ProducerIds>(config_.data_dir + "/producer-ids", highest + 1, *clock_);
 }
 
 int64_t Broker::init_producer_id() {
@@ -254,7 +254,7 @@ void Broker::delete_topic(const std::string& name) {
     topic = it->second;
     topics_.erase(it);
   }
-  topic->close();
+  topic->close(PartitionLog::Closing::Discard);
   for (int32_t p = 0; p < topic->partition_count(); ++p) {
     auto log = topic->partition(p);
     flusher_.forget(log.get());

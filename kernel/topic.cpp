@@ -225,8 +225,8 @@ void Topic::roll_aged_segments() {
   for (auto& log : partitions_) log->roll_if_aged();
 }
 
-void Topic::close() {
-  for (auto& log : partitions_) log->close();
+void Topic::close(PartitionLog::Closing how) {
+  for (auto& log : partitions_) log->close(how);
 }
 
 }  // namespace keel

@@ -61,7 +61,7 @@ class Topic {
   // `stopping` (may be null) tells rewriting strategies to give up early.
   int apply_retention(int64_t now_ms, const std::atomic<bool>* stopping = nullptr);
   void roll_aged_segments();
-  void close();
+  void close(PartitionLog::Closing how = PartitionLog::Closing::Keep);
 
   static std::string partition_dir(const std::string& data_dir, const std::string& topic, int32_t p);
 

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -20,18 +19,14 @@ constexpr const char* kHeader = "keel-producer-ids 1";
 // 256. A data directory without the file may hold those ids in its logs (the
 // floor covers them) or in live clients whose partitions expired them: start
 // above any id that scheme could have made until now.
-int64_t legacy_ceiling() {
-  using namespace std::chrono;
-  const int64_t now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-  return (now_ms + 1) * 256;
-}
+int64_t legacy_ceiling(const Clock& clock) { return (clock.now_ms() + 1) * 256; }
 
 }  // namespace
 
-ProducerIds::ProducerIds(std::string path, int64_t floor) : path_(std::move(path)) {
+ProducerIds::ProducerIds(std::string path, int64_t floor, const Clock& clock) : path_(std::move(path)) {
   std::ifstream in(path_);
   if (!in) {
-    next_ = block_end_ = std::max(floor, legacy_ceiling());
+    next_ = block_end_ = std::max(floor, legacy_ceiling(clock));
     spdlog::info("producer ids: no '{}' yet; ids start at {}", path_, next_);
     return;
   }

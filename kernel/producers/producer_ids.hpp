@@ -12,6 +12,8 @@
 #include <mutex>
 #include <string>
 
+#include "common/clock.hpp"
+
 namespace keel {
 
 class ProducerIds {
@@ -19,9 +21,11 @@ class ProducerIds {
   static constexpr int64_t kBlockSize = 1000;
 
   // Reads the stored block end from `path`, if any. Ids start at least at
-  // `floor` (one past the highest id found in the logs). Throws keel::Error
-  // when the file exists but cannot be read or is damaged.
-  ProducerIds(std::string path, int64_t floor);
+  // `floor` (one past the highest id found in the logs). `clock` is read
+  // once, only when there is no file yet (see legacy_ceiling in the .cpp).
+  // Throws keel::Error when the file exists but cannot be read or is
+  // damaged.
+  ProducerIds(std::string path, int64_t floor, const Clock& clock);
 
   // A producer id never handed out before. Throws keel::Error (IO, NO_SPACE)
   // when a new block cannot be made durable; no id is handed out then.

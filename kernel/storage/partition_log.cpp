@@ -194,6 +194,10 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   load_producers();
 }
 
+namespace {
+constexpr int64_t kAnnouncedReplayBytes = int64_t{256} << 20;
+}  // namespace
+
 void PartitionLog::load_producers() {
   const int64_t end = log_end_.load();
   const auto started = std::chrono::steady_clock::now();
@@ -230,6 +234,18 @@ void PartitionLog::load_producers() {
   {
     std::lock_guard lock(segments_mu_);
     segs = segments_;
+  }
+  int64_t to_read = 0;
+  for (const auto& seg : segs) {
+    if (seg->next_offset() > from) to_read += seg->size();
+  }
+  // Reading headers runs at a few GB/s of log, but the first start after an
+  // upgrade from 1.x has no snapshot anywhere: say what the wait is for.
+  if (to_read >= kAnnouncedReplayBytes) {
+    spdlog::info(
+        "{}: rebuilding idempotent producer state from {} ({} MiB of batch headers from offset {}); "
+        "a snapshot written at the next roll or shutdown makes this quick next time",
+        name(), source, to_read >> 20, from);
   }
   for (const auto& seg : segs) {
     if (seg->next_offset() <= from) continue;
@@ -646,11 +662,12 @@ int64_t PartitionLog::index_entries() const {
   return n;
 }
 
-void PartitionLog::close() {
+void PartitionLog::close(Closing how) {
   {
     std::lock_guard lock(append_mu_);
     if (closed_.exchange(true)) return;
   }
+  if (how == Closing::Discard) return fire_all_watches();
   try {
     if (auto seg = active()) {
       seg->flush();

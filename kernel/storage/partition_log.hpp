@@ -147,9 +147,11 @@ class PartitionLog {
   size_t segment_count() const;
   int64_t size_bytes() const;
   int64_t index_entries() const;
-  // Flush and seal; the log is unusable afterwards.
-  void close();
-  // Stop deleting files on destruction: the directory is being removed whole.
+  // Keep: flush, seal and snapshot the producer state, as a clean shutdown
+  // does. Discard: the directory is about to be removed whole (topic
+  // deletion), so nothing is written. The log is unusable afterwards.
+  enum class Closing { Keep, Discard };
+  void close(Closing how = Closing::Keep);
   const std::string& dir() const { return dir_; }
   const std::string& topic() const { return topic_; }
   int32_t partition() const { return partition_; }

@@ -141,8 +141,11 @@ TEST(ProducerIdsTest, NeverRepeatsAnIdAcrossRestartsAndCrashes) {
   const std::string path = (dir.path() / "producer-ids").string();
   std::set<int64_t> seen;
   int64_t last = -1;
+  // The clock steps back by an hour at each start: ids must not care.
+  keel::ManualClock clock(1'700'000'000'000);
   for (int run = 0; run < 4; ++run) {
-    keel::ProducerIds ids(path, 0);
+    clock.advance(-3'600'000);
+    keel::ProducerIds ids(path, 0, clock);
     // A "crash" is a run that ends mid-block without any shutdown step.
     const int n = run % 2 == 0 ? 5 : static_cast<int>(keel::ProducerIds::kBlockSize) + 3;
     for (int i = 0; i < n; ++i) {
@@ -158,14 +161,24 @@ TEST(ProducerIdsTest, StartsAboveIdsFoundInTheLogsAndRefusesADamagedFile) {
   keel::test::TempDir dir;
   const std::string path = (dir.path() / "producer-ids").string();
   const int64_t floor = int64_t{1} << 60;  // above the legacy ms*256 scheme
-  EXPECT_EQ(keel::ProducerIds(path, floor).allocate(), floor);
+  const keel::ManualClock clock(1'700'000'000'000);
+  EXPECT_EQ(keel::ProducerIds(path, floor, clock).allocate(), floor);
   std::ofstream(path) << "garbage\n";
   try {
-    keel::ProducerIds ids(path, 0);
+    keel::ProducerIds ids(path, 0, clock);
     FAIL() << "a damaged producer id file must be refused";
   } catch (const keel::Error& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
   }
+}
+
+TEST(ProducerIdsTest, AFreshDirectoryStartsAboveTheLegacyTimeBasedIds) {
+  keel::test::TempDir dir;
+  const keel::ManualClock clock(1'700'000'000'000);
+  // Before 2.1 a producer id was the Kafka transport's start time in ms
+  // times 256: a directory without the file may have clients holding such ids.
+  EXPECT_EQ(keel::ProducerIds((dir.path() / "producer-ids").string(), 5, clock).allocate(),
+            (1'700'000'000'000 + 1) * 256);
 }
 
 // ------------------------------------------------- the log, against a model
