@@ -120,6 +120,17 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
     spdlog::warn("topic '{}' has {} partitions on disk, more than the {} configured; keeping all {}",
                  config_.name, count, config_.partitions, count);
   }
+  const LogOptions opts = log_options();
+  for (int32_t p = 0; p < count; ++p) {
+    auto log = std::make_shared<PartitionLog>(config_.name, p, partition_dir(data_dir_, config_.name, p),
+                                              opts, clock_);
+    log->open(clean, recovery_point(p));
+    std::unique_lock lock(partitions_mu_);
+    partitions_.push_back(std::move(log));
+  }
+}
+
+LogOptions Topic::log_options() const {
   LogOptions opts;
   opts.segment_bytes = config_.segment_bytes;
   opts.segment_ms = config_.segment_ms;
@@ -127,16 +138,39 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
   opts.indexes = index_specs_;
   opts.gaps_expected = rewrites_segments();
   opts.producer_id_expiration_ms = config_.producer_id_expiration_ms;
-  for (auto& r : retention_) {
+  for (const auto& r : retention_) {
     auto* vt = r.ref.vt<keel_retention_vtable>();
     if (has_requires_keys(vt) && vt->requires_keys(r.handle) != 0) opts.requires_keys = true;
   }
-  for (int32_t p = 0; p < count; ++p) {
-    auto log = std::make_shared<PartitionLog>(config_.name, p, partition_dir(data_dir_, config_.name, p),
-                                              opts, clock_);
-    log->open(clean, recovery_point(p));
+  return opts;
+}
+
+void Topic::add_partitions(int32_t total) {
+  const LogOptions opts = log_options();
+  for (int32_t p = partition_count(); p < total; ++p) {
+    const std::string dir = partition_dir(data_dir_, config_.name, p);
+    if (std::filesystem::exists(dir)) {
+      // A leftover would be adopted with its old records.
+      fail(KEEL_ERR_IO, "cannot add partition " + std::to_string(p) + " to topic '" + config_.name + "': '" +
+                            dir + "' already exists; move it away and retry");
+    }
+    auto log = std::make_shared<PartitionLog>(config_.name, p, dir, opts, clock_);
+    // A new, empty directory: nothing to recover (open() syncs its parent
+    // directory, so the partition survives a crash from here on).
+    log->open(true, 0);
+    std::unique_lock lock(partitions_mu_);
     partitions_.push_back(std::move(log));
   }
+}
+
+int32_t Topic::partition_count() const {
+  std::shared_lock lock(partitions_mu_);
+  return static_cast<int32_t>(partitions_.size());
+}
+
+std::vector<std::shared_ptr<PartitionLog>> Topic::logs() const {
+  std::shared_lock lock(partitions_mu_);
+  return partitions_;
 }
 
 std::vector<std::string> Topic::config_problems() const {
@@ -146,14 +180,15 @@ std::vector<std::string> Topic::config_problems() const {
         std::find(config_.index.begin(), config_.index.end(), name) != config_.index.end() &&
         std::find(config_.retention.begin(), config_.retention.end(), name) == config_.retention.end() &&
         config_.partitioner != name;
-    if (index_only && partitions_.empty()) continue;  // not read yet: no verdict
+    if (index_only && partition_count() == 0) continue;  // not read yet: no verdict
     for (auto& p : keel::config_problems(*cfg)) out.push_back(p);
   }
   return out;
 }
 
 std::shared_ptr<PartitionLog> Topic::partition(int32_t p) const {
-  if (p < 0 || p >= partition_count()) return nullptr;
+  std::shared_lock lock(partitions_mu_);
+  if (p < 0 || p >= static_cast<int32_t>(partitions_.size())) return nullptr;
   return partitions_[static_cast<size_t>(p)];
 }
 
@@ -178,12 +213,14 @@ int32_t Topic::choose_partition(const uint8_t* key, size_t key_len) {
 }
 
 int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
-  if (retention_.empty()) return 0;
+  const auto partitions = logs();
   int deleted = 0;
-  for (auto& log : partitions_) {
+  for (auto& log : partitions) {
     auto infos = log->segment_infos();
     if (infos.size() < 2) continue;
-    size_t most = 0;
+    // Below the log start (DeleteRecords) nothing is readable: whatever the
+    // strategies say.
+    size_t most = log->segments_below_start();
     for (auto& r : retention_) {
       size_t n = 0;
       keel_error err{};
@@ -202,7 +239,7 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
   for (auto& r : retention_) {
     auto* vt = r.ref.vt<keel_retention_vtable>();
     if (!has_rewrite(vt)) continue;
-    for (auto& log : partitions_) {
+    for (auto& log : partitions) {
       if (stopping != nullptr && stopping->load()) break;
       try {
         LogRewriter rewriter(*log, r.ref.name, stopping);
@@ -222,11 +259,11 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
 }
 
 void Topic::roll_aged_segments() {
-  for (auto& log : partitions_) log->roll_if_aged();
+  for (auto& log : logs()) log->roll_if_aged();
 }
 
 void Topic::close(PartitionLog::Closing how) {
-  for (auto& log : partitions_) log->close(how);
+  for (auto& log : logs()) log->close(how);
 }
 
 }  // namespace keel

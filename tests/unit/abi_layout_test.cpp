@@ -237,8 +237,15 @@ const std::vector<Row>& table() {
       FIELD(keel_producer_identity, struct_size, 0, 4),
       FIELD(keel_producer_identity, epoch, 4, 4),
       FIELD(keel_producer_identity, producer_id, 8, 8),
+      // keel_log_dir_info (2.2)
+      STRUCT(keel_log_dir_info, 32),
+      FIELD(keel_log_dir_info, struct_size, 0, 4),
+      FIELD(keel_log_dir_info, reserved, 4, 4),
+      FIELD(keel_log_dir_info, path, 8, 8),
+      FIELD(keel_log_dir_info, total_bytes, 16, 8),
+      FIELD(keel_log_dir_info, usable_bytes, 24, 8),
       // keel_broker_api
-      STRUCT(keel_broker_api, 256),
+      STRUCT(keel_broker_api, 280),
       FIELD(keel_broker_api, struct_size, 0, 4),
       FIELD(keel_broker_api, reserved, 4, 4),
       FIELD(keel_broker_api, ctx, 8, 8),
@@ -272,6 +279,9 @@ const std::vector<Row>& table() {
       FIELD(keel_broker_api, reserve_request_bytes, 232, 8),
       FIELD(keel_broker_api, release_request_bytes, 240, 8),
       FIELD(keel_broker_api, init_producer_id, 248, 8),
+      FIELD(keel_broker_api, create_partitions, 256, 8),
+      FIELD(keel_broker_api, delete_records, 264, 8),
+      FIELD(keel_broker_api, log_dir, 272, 8),
       // keel_transport_vtable
       STRUCT(keel_transport_vtable, 40),
       FIELD(keel_transport_vtable, struct_size, 0, 4),
@@ -305,7 +315,7 @@ const std::vector<Row>& table() {
 
 TEST(AbiLayout, VersionIsTwoPointOne) {
   EXPECT_EQ(KEEL_ABI_MAJOR, 2);
-  EXPECT_EQ(KEEL_ABI_MINOR, 1);
+  EXPECT_EQ(KEEL_ABI_MINOR, 2);
   EXPECT_EQ(KEEL_TARGET_ABI_MINOR, KEEL_ABI_MINOR);  // the default target
 }
 

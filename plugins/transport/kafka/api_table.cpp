@@ -25,8 +25,12 @@ const std::vector<ApiSpec>& api_table() {
       {kApiVersionsKey, "ApiVersions", 0, 3, 3, handle_api_versions},
       {19, "CreateTopics", 0, 3, 5, handle_create_topics},
       {20, "DeleteTopics", 0, 1, 4, handle_delete_topics},
+      {21, "DeleteRecords", 0, 2, 2, handle_delete_records},
       {22, "InitProducerId", 0, 1, 2, handle_init_producer_id},
       {32, "DescribeConfigs", 0, 1, 4, handle_describe_configs},
+      {35, "DescribeLogDirs", 0, 4, 2, handle_describe_log_dirs},
+      {37, "CreatePartitions", 0, 3, 2, handle_create_partitions},
+      {60, "DescribeCluster", 0, 1, 0, handle_describe_cluster},
   };
   return table;
 }

@@ -75,6 +75,8 @@
  *        inside its watch callback.
  *   2.1  Idempotent producers owned by the broker: init_producer_id;
  *        keel_produce_result.duplicate.
+ *   2.2  Admin: create_partitions, delete_records, log_dir (with
+ *        keel_log_dir_info).
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -88,7 +90,7 @@ extern "C" {
 #endif
 
 #define KEEL_ABI_MAJOR 2
-#define KEEL_ABI_MINOR 1
+#define KEEL_ABI_MINOR 2
 
 #ifndef KEEL_TARGET_ABI_MINOR
 #define KEEL_TARGET_ABI_MINOR KEEL_ABI_MINOR
@@ -587,6 +589,19 @@ typedef struct keel_producer_identity {
 } keel_producer_identity;
 #endif
 
+#if KEEL_TARGET_ABI_MINOR >= 2
+/* 2.2: the directory that holds every partition's log, and its file
+ * system's space (statvfs). An out-struct (rule 2); `path` is the broker's
+ * and stays valid while the broker runs. */
+typedef struct keel_log_dir_info {
+  uint32_t struct_size;
+  uint32_t reserved;
+  const char* path;
+  int64_t total_bytes;  /* -1 if statvfs failed */
+  int64_t usable_bytes; /* free to unprivileged writers; -1 if unknown */
+} keel_log_dir_info;
+#endif
+
 /* What the broker offers a transport. Unless a function says otherwise it is
  * safe from any thread, does not block on I/O, and may be called from
  * inside any callback of this API. */
@@ -696,6 +711,27 @@ typedef struct keel_broker_api {
    * of ids is made durable (once per many calls). */
   keel_status (*init_producer_id)(void* ctx, const keel_init_producer_args* args, keel_producer_identity* out,
                                   keel_error* err);
+#endif
+
+#if KEEL_TARGET_ABI_MINOR >= 2
+  /* ---- 2.2: admin.
+   * create_partitions grows `topic` to `partition_count` partitions (never
+   * fewer: INVALID_ARGUMENT when it is not more than the current count;
+   * NOT_FOUND for an unknown topic). The new partitions' logs exist, and
+   * survive a restart, before it returns; with `validate_only` set nothing
+   * changes. Blocks on the file system (like create_topic). */
+  keel_status (*create_partitions)(void* ctx, const char* topic, int32_t partition_count, int32_t validate_only,
+                                   keel_error* err);
+  /* Moves the partition's log start offset up to `offset` (-1 = the high
+   * watermark): records below it are no longer readable, whole segments
+   * below it are deleted. OUT_OF_RANGE beyond the high watermark; an offset
+   * below the current start changes nothing. *low_watermark gets the log
+   * start offset afterwards. Durable before it returns (it syncs the log
+   * and the start offset): blocks on the file system. */
+  keel_status (*delete_records)(void* ctx, const char* topic, int32_t partition, int64_t offset,
+                                int64_t* low_watermark, keel_error* err);
+  /* The data directory and its space. Calls statvfs: may block briefly. */
+  keel_status (*log_dir)(void* ctx, keel_log_dir_info* out, keel_error* err);
 #endif
 } keel_broker_api;
 

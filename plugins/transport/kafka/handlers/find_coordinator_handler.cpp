@@ -1,13 +1,19 @@
-// FindCoordinator (key 10), v0-2. Keel coordinates every group itself;
-// transactions are not served, so their coordinator is not available.
+// FindCoordinator (key 10), v0-2. Keel coordinates every group itself.
+// Transactions are not served: a transaction coordinator lookup gets
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED with Keel's reason, which clients
+// treat as fatal and report at once (as InitProducerId answers a
+// transactional id), not a retriable COORDINATOR_NOT_AVAILABLE that keeps a
+// transactional producer retrying until its timeout.
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
+#include "transactions.hpp"
 
 namespace keel::kafka {
 
 namespace {
 constexpr int8_t kKeyTypeGroup = 0;
+constexpr int8_t kKeyTypeTransaction = 1;
 }
 
 void handle_find_coordinator(Services& services, Request& req, const Responder& respond) {
@@ -20,11 +26,14 @@ void handle_find_coordinator(Services& services, Request& req, const Responder& 
   const bool served = key_type == kKeyTypeGroup;
   Writer w;
   if (v >= 1) w.int32(0);  // throttle_time_ms
-  w.int16(code(served ? ErrorCode::kNone : ErrorCode::kCoordinatorNotAvailable));
+  const ErrorCode refusal =
+      key_type == kKeyTypeTransaction ? ErrorCode::kTransactionalIdAuthorizationFailed : ErrorCode::kInvalidRequest;
+  w.int16(code(served ? ErrorCode::kNone : refusal));
   if (v >= 1) {
     w.nullable_string(served ? std::nullopt
-                             : std::optional<std::string>("Keel does not coordinate transactions (key type " +
-                                                          std::to_string(key_type) + ")"),
+                      : key_type == kKeyTypeTransaction
+                          ? std::optional<std::string>(kNoTransactions)
+                          : std::optional<std::string>("unknown coordinator key type " + std::to_string(key_type)),
                       flex);
   }
   w.int32(served ? services.settings.node_id : -1);
