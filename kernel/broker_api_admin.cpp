@@ -12,7 +12,8 @@ namespace keel {
 void add_admin_api(keel_broker_api* api) {
   api->create_partitions = [](void* ctx, const char* topic, int32_t partition_count, int32_t validate_only,
                               keel_error* err) {
-    return guard(err, [&] { B(ctx).create_partitions(topic ? topic : "", partition_count, validate_only != 0); });
+    return guard(err,
+                 [&] { B(ctx).create_partitions(topic ? topic : "", partition_count, validate_only != 0); });
   };
   api->delete_records = [](void* ctx, const char* topic, int32_t partition, int64_t offset,
                            int64_t* low_watermark, keel_error* err) {

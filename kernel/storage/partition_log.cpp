@@ -583,8 +583,8 @@ int64_t PartitionLog::read_records_start() const {
   if (!std::getline(in, version) || version != "0" || !(in >> offset) || offset < 0) {
     // Written atomically, so only a hand edit gets here: keeping every
     // record is the safe reading.
-    spdlog::error("{}: '{}/{}' is unreadable; ignoring it (the log starts at its first segment)", name(), dir_,
-                  kRecordsStartFile);
+    spdlog::error("{}: '{}/{}' is unreadable; ignoring it (the log starts at its first segment)", name(),
+                  dir_, kRecordsStartFile);
     return 0;
   }
   return offset;
@@ -600,7 +600,8 @@ int64_t PartitionLog::delete_records(int64_t offset) {
   const int64_t hw = high_watermark();
   if (offset == -1) offset = hw;
   if (offset < 0) {
-    fail(KEEL_ERR_INVALID_ARGUMENT, name() + ": cannot delete records before offset " + std::to_string(offset) +
+    fail(KEEL_ERR_INVALID_ARGUMENT, name() + ": cannot delete records before offset " +
+                                        std::to_string(offset) +
                                         "; give an offset >= 0, or -1 for the high watermark");
   }
   if (offset > hw) {

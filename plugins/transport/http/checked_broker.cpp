@@ -68,7 +68,8 @@ void CheckedBroker::create_partitions(const std::string& name, int32_t count, bo
   check(s, message);
 }
 
-int64_t CheckedBroker::delete_records(const std::string& topic, int32_t partition, int64_t before_offset) const {
+int64_t CheckedBroker::delete_records(const std::string& topic, int32_t partition,
+                                      int64_t before_offset) const {
   std::string message;
   int64_t start = -1;
   const keel_status s = b_.delete_records(topic, partition, before_offset, &start, &message);

@@ -18,7 +18,8 @@ Router::Router() {
   add(V::post, "/producers", "init_producer", handle_init_producer);
   add(V::post, "/topics/{topic}/partitions", "create_partitions", handle_create_partitions);
   add(V::get, "/topics/{topic}/partitions/{partition}", "partition", handle_partition);
-  add(V::post, "/topics/{topic}/partitions/{partition}/delete-records", "delete_records", handle_delete_records);
+  add(V::post, "/topics/{topic}/partitions/{partition}/delete-records", "delete_records",
+      handle_delete_records);
   add(V::get, "/topics/{topic}/partitions/{partition}/records", "consume", handle_consume);
   add(V::get, "/groups", "list_groups", handle_list_groups);
   add(V::get, "/groups/{group}/offsets", "group_offsets", handle_group_offsets);

@@ -50,7 +50,8 @@ void handle_create_partitions(const ExchangePtr& x) {
   }
   bool validate_only = false;
   if (auto v = body.find("validate_only"); v != body.end() && !v->is_null()) {
-    if (!v->is_boolean()) throw bad_request("field \"validate_only\" must be true or false, got " + v->dump());
+    if (!v->is_boolean())
+      throw bad_request("field \"validate_only\" must be true or false, got " + v->dump());
     validate_only = v->get<bool>();
   }
   const CheckedBroker& b = x->services.broker;

@@ -292,10 +292,11 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
 void Connection::answer_unsupported(const Request& req, const ApiSpec* spec) {
   if (!told_unsupported_) {
     told_unsupported_ = true;
-    const std::string what = spec == nullptr ? "API key " + std::to_string(req.api_key) + ", which Keel does not serve"
-                                             : std::string(spec->name) + " v" + std::to_string(req.api_version) +
-                                                   " (Keel serves v" + std::to_string(spec->min_version) + "-" +
-                                                   std::to_string(spec->max_version) + ")";
+    const std::string what = spec == nullptr
+                                 ? "API key " + std::to_string(req.api_key) + ", which Keel does not serve"
+                                 : std::string(spec->name) + " v" + std::to_string(req.api_version) +
+                                       " (Keel serves v" + std::to_string(spec->min_version) + "-" +
+                                       std::to_string(spec->max_version) + ")";
     services_.client_log.warn("client at " + peer_ + " sent " + what +
                               "; answered UNSUPPORTED_VERSION with the supported ranges (ApiVersions v0 "
                               "layout) and kept the connection; further ones on it are not logged");

@@ -112,7 +112,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool reading_ = false;
   bool read_paused_ = false;
-  bool told_unsupported_ = false;  // an unsupported request was logged
+  bool told_unsupported_ = false;            // an unsupported request was logged
   std::shared_ptr<Connection> paused_self_;  // set while reading is paused
   uint8_t size_buf_[4] = {};
   uint64_t next_slot_ = 0;

@@ -437,14 +437,14 @@ class Broker {
 #endif
   }
   // offset -1 = the high watermark; *low_watermark: the log start after.
-  keel_status delete_records(const std::string& topic, int32_t partition, int64_t offset, int64_t* low_watermark,
-                             std::string* message) const {
+  keel_status delete_records(const std::string& topic, int32_t partition, int64_t offset,
+                             int64_t* low_watermark, std::string* message) const {
     if (cut_short(topic)) return refuse(KEEL_ERR_NOT_FOUND, "unknown topic", message);
     if (!has_admin()) return refuse(KEEL_ERR_UNSUPPORTED, kNoAdmin, message);
 #if KEEL_TARGET_ABI_MINOR >= 2
     keel_error err{};
-    return with_message(api_->delete_records(api_->ctx, topic.c_str(), partition, offset, low_watermark, &err),
-                        err, message);
+    return with_message(
+        api_->delete_records(api_->ctx, topic.c_str(), partition, offset, low_watermark, &err), err, message);
 #else
     (void)partition;
     (void)offset;

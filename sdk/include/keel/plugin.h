@@ -720,8 +720,8 @@ typedef struct keel_broker_api {
    * NOT_FOUND for an unknown topic). The new partitions' logs exist, and
    * survive a restart, before it returns; with `validate_only` set nothing
    * changes. Blocks on the file system (like create_topic). */
-  keel_status (*create_partitions)(void* ctx, const char* topic, int32_t partition_count, int32_t validate_only,
-                                   keel_error* err);
+  keel_status (*create_partitions)(void* ctx, const char* topic, int32_t partition_count,
+                                   int32_t validate_only, keel_error* err);
   /* Moves the partition's log start offset up to `offset` (-1 = the high
    * watermark): records below it are no longer readable, whole segments
    * below it are deleted. OUT_OF_RANGE beyond the high watermark; an offset

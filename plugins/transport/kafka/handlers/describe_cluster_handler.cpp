@@ -31,9 +31,10 @@ void handle_describe_cluster(Services& services, Request& req, const Responder& 
   Writer w;
   w.int32(0);  // throttle_time_ms
   w.int16(served ? code(ErrorCode::kNone) : kMismatchedEndpointType);
-  w.nullable_string(served ? std::nullopt
-                           : std::optional<std::string>("Keel brokers describe brokers (endpoint type 1), not " +
-                                                        std::to_string(endpoint_type)),
+  w.nullable_string(served
+                        ? std::nullopt
+                        : std::optional<std::string>("Keel brokers describe brokers (endpoint type 1), not " +
+                                                     std::to_string(endpoint_type)),
                     true);
   if (v >= 1) w.int8(kEndpointBrokers);
   w.string(kClusterId, true);

@@ -77,8 +77,8 @@ void handle_describe_log_dirs(Services& services, Request& req, const Responder&
     for (const auto& p : parts) {
       w.int32(p.index);
       w.int64(p.bytes);
-      w.int64(0);         // offset_lag: no replica to catch up
-      w.boolean(false);   // is_future_key
+      w.int64(0);        // offset_lag: no replica to catch up
+      w.boolean(false);  // is_future_key
       w.tagged_fields(flex);
     }
     w.tagged_fields(flex);

@@ -14,7 +14,7 @@ namespace keel::kafka {
 namespace {
 constexpr int8_t kKeyTypeGroup = 0;
 constexpr int8_t kKeyTypeTransaction = 1;
-}
+}  // namespace
 
 void handle_find_coordinator(Services& services, Request& req, const Responder& respond) {
   const int16_t v = req.api_version;
@@ -26,15 +26,16 @@ void handle_find_coordinator(Services& services, Request& req, const Responder& 
   const bool served = key_type == kKeyTypeGroup;
   Writer w;
   if (v >= 1) w.int32(0);  // throttle_time_ms
-  const ErrorCode refusal =
-      key_type == kKeyTypeTransaction ? ErrorCode::kTransactionalIdAuthorizationFailed : ErrorCode::kInvalidRequest;
+  const ErrorCode refusal = key_type == kKeyTypeTransaction ? ErrorCode::kTransactionalIdAuthorizationFailed
+                                                            : ErrorCode::kInvalidRequest;
   w.int16(code(served ? ErrorCode::kNone : refusal));
   if (v >= 1) {
-    w.nullable_string(served ? std::nullopt
-                      : key_type == kKeyTypeTransaction
-                          ? std::optional<std::string>(kNoTransactions)
-                          : std::optional<std::string>("unknown coordinator key type " + std::to_string(key_type)),
-                      flex);
+    w.nullable_string(
+        served ? std::nullopt
+        : key_type == kKeyTypeTransaction
+            ? std::optional<std::string>(kNoTransactions)
+            : std::optional<std::string>("unknown coordinator key type " + std::to_string(key_type)),
+        flex);
   }
   w.int32(served ? services.settings.node_id : -1);
   w.string(served ? services.settings.advertised_host : std::string(), flex);
