@@ -627,7 +627,12 @@ size_t PartitionLog::segments_below_start() const {
   std::lock_guard lock(segments_mu_);
   const int64_t start = records_start_.load();
   size_t n = 0;
-  while (n + 1 < segments_.size() && segments_[n]->next_offset() <= start) ++n;
+  // A segment a rewrite emptied ends where it starts: it is below the start
+  // only if it starts below it.
+  while (n + 1 < segments_.size() && segments_[n]->next_offset() <= start &&
+         segments_[n]->base_offset() < start) {
+    ++n;
+  }
   return n;
 }
 

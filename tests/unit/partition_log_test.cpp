@@ -406,7 +406,7 @@ TEST_P(PartitionLogTest, DeleteRecordsMovesTheStartDurably) {
   {
     auto log = open_log();
     for (int i = 0; i < 30; ++i) append(*log, make_batch(2, 100 + 2 * i));
-    ASSERT_GT(log->segment_count(), 3u);
+    ASSERT_GE(log->segment_count(), 3u);  // offset 31 is past the first
     EXPECT_EQ(log->delete_records(31), 31);
     EXPECT_EQ(log->log_start_offset(), 31);
     // Below the start nothing is read, even inside the segment holding it;
