@@ -196,9 +196,15 @@ def unsupported_and_bad_configs_are_refused_by_name(broker):
             except kerrors.InvalidConfigurationError as e:
                 assert words in str(e), (bad, e)
         assert "bad-config" not in a.list_topics()
-        # -1 partitions and replication factor: the broker's defaults (KIP-464).
-        a.create_topics([NewTopic("defaults", -1, -1)])
-        assert "defaults" in a.list_topics()
+        # CreateTopics v4: -1 partitions and replication factor are the
+        # broker's defaults (KIP-464); another factor is refused.
+        for name, rf, expected in (("defaults", -1, 0), ("two-copies", 2, 38)):
+            body = array([name], lambda t: string(t) + struct.pack(">ihii", -1, rf, 0, 0))
+            d = Decoder(kafka_wire.roundtrip(broker.kafka_port, 19, 4, body + struct.pack(">ib", 5000, 0)))
+            d.int32()
+            res = d.array(lambda d: (d.string(), d.int16(), d.string()))
+            assert d.done() and res[0][1] == expected, res
+        assert "defaults" in a.list_topics() and "two-copies" not in a.list_topics()
     finally:
         a.close()
 
@@ -208,17 +214,17 @@ def alter_configs_applies_validates_and_survives_restart(broker):
     a = admin(broker)
     try:
         a.create_topics([NewTopic("altered", 1, 1, topic_configs={"retention.ms": "3600000"})])
-        # validate_only changes nothing.
         a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "altered",
                                         {"retention.ms": "60000", "segment.bytes": "2048"})])
         c = described(a, "altered")
         assert c["retention.ms"][1] == "60000" and c["segment.bytes"][1] == "2048", c
+        # validate_only changes nothing.
         err, msg = incremental_alter(broker, "altered", [("retention.ms", SET, "1000")], validate_only=True)
         assert err == 0, msg
         assert described(a, "altered")["retention.ms"][1] == "60000"
         # AlterConfigs replaces: configs not named go back to their defaults.
         r = a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "altered", {"segment.bytes": "4096"})])
-        assert r[0].resources[0][0] == 0, r
+        assert r.resources[0][0] == 0, r
         c = described(a, "altered")
         assert c["segment.bytes"][1] == "4096" and c["retention.ms"][1] == "604800000", c
         assert c["retention.ms"][3] == 5, c["retention.ms"]
