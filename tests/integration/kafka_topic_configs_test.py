@@ -1,16 +1,19 @@
 """Kafka topic configs in Kafka's names, end to end: kafka-python's
 KafkaAdminClient (CreateTopics with cleanup.policy=compact, DescribeConfigs,
-AlterConfigs), raw IncrementalAlterConfigs v0, DescribeConfigs v4 and
+AlterConfigs), librdkafka's admin API (clients/topic_config_admin.c), raw IncrementalAlterConfigs v0, DescribeConfigs v4 and
 CreateTopics v7 (flexible) at wire level, the HTTP topic view, and a
 restart that keeps an altered config.
 """
 import json
 import os
 import struct
+import subprocess
 import sys
+import tempfile
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from client_programs import librdkafka_program  # noqa: E402
 from keel_harness import Broker, parse_args, wait_until  # noqa: E402
 import kafka_wire  # noqa: E402
 from kafka_wire import Decoder, array, string  # noqa: E402
@@ -330,8 +333,50 @@ def http_post_accepts_kafka_configs(broker):
         assert e.code == 400 and "preallocate" in e.read().decode(), e
 
 
+@test
+def librdkafka_admin_create_describe_alter(broker):
+    exe = librdkafka_program(ARGS, "topic_config_admin", tempfile.mkdtemp(prefix="keel-it-rdk-"))
+
+    def run(*argv):
+        p = subprocess.run([exe, broker.bootstrap, *argv], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        return p.stdout.splitlines()
+
+    def configs(topic):
+        out = {}
+        for line in run("describe", topic):
+            assert line.startswith("config "), line
+            name, rest = line[len("config "):].split("=", 1)
+            value, source, read_only = rest.rsplit(" ", 2)
+            out[name] = (value, int(source.split("=")[1]), read_only == "read_only=1")
+        return out
+    assert run("create", "rdk-compact", "2", "cleanup.policy=compact", "segment.bytes=8192") == ["create 0 "]
+    c = configs("rdk-compact")
+    assert c["cleanup.policy"] == ("compact", 1, False), c["cleanup.policy"]  # DYNAMIC_TOPIC_CONFIG
+    assert c["segment.bytes"] == ("8192", 1, False) and c["retention.bytes"][1] == 5, c
+    out = run("create", "rdk-bad", "1", "unclean.leader.election.enable=true")
+    assert out[0].startswith("create 40 ") and "unclean.leader.election.enable" in out[0], out
+    # validate_only: checked, nothing changes.
+    assert run("alter", "rdk-compact", "validate", "cleanup.policy=compact", "delete.retention.ms=1000") == \
+        ["alter 0 "]
+    assert configs("rdk-compact")["delete.retention.ms"][0] == "86400000"
+    assert run("alter", "rdk-compact", "cleanup.policy=compact", "delete.retention.ms=1000") == ["alter 0 "]
+    c = configs("rdk-compact")
+    assert c["delete.retention.ms"] == ("1000", 1, False) and c["segment.bytes"][0] == "1073741824", c
+    out = run("alter", "rdk-compact", "cleanup.policy=compact", "segment.bytes=12")
+    assert out[0].startswith("alter 40 ") and "segment.bytes" in out[0], out
+    # A declared topic is read-only.
+    c = configs("declared")
+    assert c["retention.ms"] == ("7200000", 4, True), c["retention.ms"]
+
+
+ARGS = None
+
+
 def main():
+    global ARGS
     args = parse_args()
+    ARGS = args
     topics = "\n".join([
         "[topics.declared]",
         "[topics.declared.plugins.time]",
