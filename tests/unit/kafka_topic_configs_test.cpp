@@ -35,7 +35,8 @@ std::vector<TopicSetting> with(const std::string& toml) {
   auto out = defaults();
   size_t start = 0;
   while (start < toml.size()) {
-    const size_t end = toml.find('\n', start);
+    size_t end = toml.find('\n', start);
+    if (end == std::string::npos) end = toml.size();
     const std::string line = toml.substr(start, end - start);
     start = end + 1;
     const size_t eq = line.find(" = ");
