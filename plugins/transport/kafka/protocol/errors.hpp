@@ -31,7 +31,9 @@ enum class ErrorCode : int16_t {
   kInvalidSessionTimeout = 26,
   kRebalanceInProgress = 27,
   kInvalidCommitOffsetSize = 28,
-  kUnsupportedForMessageFormat = 33,
+  // 43, not 33 (UNSUPPORTED_SASL_MECHANISM): 33 made clients report a SASL
+  // failure for an old-format produce.
+  kUnsupportedForMessageFormat = 43,
   kUnsupportedVersion = 35,
   kTopicAlreadyExists = 36,
   kInvalidPartitions = 37,
