@@ -38,7 +38,7 @@ def kcat_consume(broker):
 def assert_healthy(broker, check_data=True):
     assert broker.alive(), "the broker died:\n" + broker.log_text()[-4000:]
     err, ranges = kw.api_versions(broker.kafka_port)
-    assert err == 0 and ranges[3] == (0, 4), (err, ranges)
+    assert err == 0 and ranges[3] == (0, 12), (err, ranges)
     md = kw.metadata(broker.kafka_port, 1, [TOPIC])
     assert md["topics"][TOPIC][0] == 0, md
     if check_data:

@@ -51,6 +51,7 @@ enum class ErrorCode : int16_t {
   kUnsupportedCompressionType = 76,
   kMemberIdRequired = 79,
   kInvalidRecord = 87,
+  kUnknownTopicId = 100,
 };
 
 inline int16_t code(ErrorCode e) { return static_cast<int16_t>(e); }
