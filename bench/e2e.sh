@@ -218,55 +218,41 @@ if wanted produce; then
   produce_scenario "produce 1 KiB acks=1" --size 1024 --count "$count_1k_acks1" --acks 1
   produce_scenario "produce 1 KiB acks=all" --size 1024 --count "$count_1k_acksall" --acks all
 fi
+# Runs "<scenario> plain" and "<scenario> idempotent" alternately, RUNS
+# times each, each on a fresh broker: a machine whose load drifts disturbs
+# both alike. $1 = scenario, $2 = client program with its mode if it has one
+# (split on spaces), the rest its arguments (--idempotent is added for the
+# second variant).
+paired_runs() {
+  local scenario="$1" program variant extra
+  read -r -a program <<<"$2"
+  shift 2
+  for run in $(seq "$runs"); do
+    for variant in plain idempotent; do
+      extra=()
+      [ "$variant" = idempotent ] && extra=(--idempotent)
+      start_broker
+      run_client "$scenario $variant" "$run" "${program[@]}" --brokers "127.0.0.1:$port" --topic bench "$@" "${extra[@]}"
+      stop_broker
+    done
+  done
+}
 if wanted idempotent; then
   # What idempotence costs, alone: librdkafka caps an idempotent producer at
   # 5 requests in flight, so the plain runs it is compared with get the same
-  # cap, and the two alternate run by run so that a machine whose load drifts
-  # disturbs both alike.
-  for size in 100 1024; do
-    count="$count_100b_acksall"
-    label="100 B"
-    if [ "$size" = 1024 ]; then
-      count="$count_1k_acksall"
-      label="1 KiB"
-    fi
-    for run in $(seq "$runs"); do
-      for variant in plain idempotent; do
-        extra=()
-        [ "$variant" = idempotent ] && extra=(--idempotent)
-        start_broker
-        run_client "produce $label acks=all inflight 5 $variant" "$run" "$load" produce --brokers "127.0.0.1:$port" \
-          --topic bench --size "$size" --count "$count" --acks all --inflight 5 "${extra[@]}"
-        stop_broker
-      done
-    done
-  done
+  # cap.
+  paired_runs "produce 100 B acks=all inflight 5" "$load produce" --size 100 --count "$count_100b_acksall" --acks all \
+    --inflight 5
+  paired_runs "produce 1 KiB acks=all inflight 5" "$load produce" --size 1024 --count "$count_1k_acksall" --acks all \
+    --inflight 5
 fi
 if wanted wire-idempotent; then
   # The broker's cost of idempotence alone: keel-wire-load sends the same
-  # pre-built batches in both variants (see bench/wire/keel_wire_load.cpp),
-  # 5 requests in flight, runs alternating.
-  for size in 100 1024; do
-    records=5000
-    requests="$wire_requests_100b"
-    label="100 B"
-    if [ "$size" = 1024 ]; then
-      records=900
-      requests="$wire_requests_1k"
-      label="1 KiB"
-    fi
-    for run in $(seq "$runs"); do
-      for variant in plain idempotent; do
-        extra=()
-        [ "$variant" = idempotent ] && extra=(--idempotent)
-        start_broker
-        run_client "wire produce $label x $records acks=all inflight 5 $variant" "$run" "$wire" \
-          --brokers "127.0.0.1:$port" --topic bench --size "$size" --records "$records" --requests "$requests" \
-          --inflight 5 --acks all "${extra[@]}"
-        stop_broker
-      done
-    done
-  done
+  # pre-built batches in both variants (see bench/wire/keel_wire_load.cpp).
+  paired_runs "wire produce 100 B x 5000 acks=all inflight 5" "$wire" --size 100 --records 5000 \
+    --requests "$wire_requests_100b" --inflight 5 --acks all
+  paired_runs "wire produce 1 KiB x 900 acks=all inflight 5" "$wire" --size 1024 --records 900 \
+    --requests "$wire_requests_1k" --inflight 5 --acks all
 fi
 if wanted latency; then
   latency_count=$((latency_rate * latency_seconds))
