@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_wire as kw  # noqa: E402
 from kafka_batches import record_batch  # noqa: E402
-from keel_harness import Broker, parse_args  # noqa: E402
+from keel_harness import Broker, parse_args, run_cases  # noqa: E402
 
 TOPIC = "versions"
 ZERO_UUID = b"\0" * 16
@@ -441,20 +441,8 @@ def assert_healthy(broker):
 
 def main():
     args = parse_args()
-    failed = 0
     with Broker(args.build_dir, topics_toml=f"[topics.{TOPIC}]\npartitions = 2\n") as broker:
-        for fn in TESTS:
-            try:
-                fn(broker)
-                assert_healthy(broker)
-                print(f"PASS {fn.__name__}")
-            except Exception as e:  # report every case, then fail the run
-                failed += 1
-                print(f"FAIL {fn.__name__}: {type(e).__name__}: {e}")
-                if not broker.alive():
-                    break
-    print(f"{len(TESTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+        return run_cases(broker, TESTS, after_each=assert_healthy)
 
 
 if __name__ == "__main__":
