@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "group.hpp"
@@ -21,26 +20,58 @@ std::shared_ptr<Group> GroupCoordinator::find(const std::string& group_id) const
   return it == groups_.end() ? nullptr : it->second;
 }
 
-namespace {
+// A group's snapshots are written one at a time and in order, each by a
+// task on the I/O pool (a write may wait for a sync, so never under the
+// group's lock); a snapshot taken while one is being written replaces any
+// older one still waiting, so only the newest of a burst is written.
+struct GroupCoordinator::SnapshotWriter {
+  std::mutex mu;
+  std::optional<std::string> next;  // waiting to be written
+  bool writing = false;             // a task is draining `next`
+};
 
-// protocol_type is whatever bytes the client sent; invalid UTF-8 is stored
-// with U+FFFD in its place (as Kafka's own string decoding does) rather than
-// making dump() throw in the middle of a JoinGroup.
-std::string format_persisted(const Group::Persisted& p) {
-  return nlohmann::json{{"generation", p.generation}, {"protocol_type", p.protocol_type}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::optional<Group::Persisted> parse_persisted(const std::string& text) {
+std::optional<GroupSnapshot> GroupCoordinator::stored_snapshot(const std::string& group_id) const {
+  auto stored = services_.broker.group_metadata(group_id);
+  if (!stored) return std::nullopt;
   try {
-    const auto j = nlohmann::json::parse(text);
-    return Group::Persisted{j.at("generation").get<int32_t>(), j.value("protocol_type", "")};
-  } catch (const std::exception&) {
+    return parse_snapshot(*stored);
+  } catch (const std::exception& e) {
+    services_.host.warn(
+        "group '" + group_id + "': its stored metadata is unreadable (" + e.what() +
+        "); the group starts empty and its members join afresh. Stored: " + stored->substr(0, 200));
     return std::nullopt;
   }
 }
 
-}  // namespace
+void GroupCoordinator::write_snapshot(const std::string& group_id, const std::shared_ptr<SnapshotWriter>& w,
+                                      std::string text) {
+  std::lock_guard lock(w->mu);
+  w->next = std::move(text);
+  if (w->writing) return;
+  w->writing = true;
+  boost::asio::post(services_.io, [this, group_id, w] {
+    for (;;) {
+      std::string text;
+      {
+        std::lock_guard lock(w->mu);
+        if (!w->next) {
+          w->writing = false;
+          return;
+        }
+        text = std::move(*w->next);
+        w->next.reset();
+      }
+      std::string message;
+      const keel_status s = services_.broker.store_group_metadata(group_id, text, &message);
+      if (s != KEEL_OK && s != KEEL_ERR_UNSUPPORTED) {
+        services_.host.warn("group '" + group_id +
+                            "': storing its members and generation failed (after a restart its members "
+                            "rejoin): " +
+                            message);
+      }
+    }
+  });
+}
 
 std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group_id) {
   std::lock_guard lock(mu_);
@@ -53,13 +84,6 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
         group_id, services_.io.get_executor(),
         std::chrono::milliseconds(services_.settings.group_initial_rebalance_delay_ms), services_.host,
         clock_);
-    if (auto stored = services_.broker.group_metadata(group_id)) {
-      if (auto p = parse_persisted(*stored)) {
-        slot->restore(*p);
-      } else {
-        services_.host.warn("group '" + group_id + "': ignoring unreadable stored metadata: " + *stored);
-      }
-    }
     // The kernel fences commits with what the group protocol settles on:
     // an HTTP or stale commit cannot overwrite a live group's offsets. In
     // memory, no I/O: called directly, under the group's lock, in order.
@@ -70,18 +94,27 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
                             " to the broker's commit fence failed: " + message);
       }
     });
-    slot->on_new_generation([this, group_id](const Group::Persisted& p) {
-      // The write may wait for a sync: not under the group's lock.
-      boost::asio::post(services_.io, [this, group_id, text = format_persisted(p)] {
-        std::string message;
-        keel_status s = services_.broker.store_group_metadata(group_id, text, &message);
-        if (s != KEEL_OK && s != KEEL_ERR_UNSUPPORTED) {
-          services_.host.warn("group '" + group_id + "': storing its generation failed: " + message);
-        }
-      });
+    if (auto stored = stored_snapshot(group_id)) slot->restore(*stored);
+    slot->on_snapshot([this, group_id, w = std::make_shared<SnapshotWriter>()](const GroupSnapshot& s) {
+      write_snapshot(group_id, w, format_snapshot(s));
     });
   }
   return slot;
+}
+
+// Kafka loads every group of its offsets partitions when it becomes their
+// coordinator; so does Keel at start: a group stored with members is back in
+// memory before the first request, its members' sessions running, so that a
+// member that never returns is expired and the rest rebalance.
+void GroupCoordinator::load() {
+  size_t loaded = 0;
+  for (const auto& g : services_.broker.list_groups()) {
+    auto stored = stored_snapshot(g);
+    if (!stored || stored->members.empty()) continue;  // nothing runs in an empty group
+    find_or_create(g);
+    ++loaded;
+  }
+  if (loaded > 0) services_.host.info("loaded " + std::to_string(loaded) + " consumer group(s) with members");
 }
 
 // Without this the registry would keep every group id ever used (one per
@@ -151,11 +184,8 @@ std::vector<std::pair<std::string, std::string>> GroupCoordinator::list() const 
   // Groups known only from the offsets store (none of their members came
   // back since a restart) describe themselves from what was stored.
   for (auto& g : services_.broker.list_groups()) {
-    std::string type;
-    if (auto stored = services_.broker.group_metadata(g)) {
-      if (auto p = parse_persisted(*stored)) type = p->protocol_type;
-    }
-    out.emplace(std::move(g), std::move(type));
+    auto stored = stored_snapshot(g);
+    out.emplace(std::move(g), stored ? stored->protocol_type : std::string());
   }
   std::vector<std::shared_ptr<Group>> groups;
   {
@@ -178,9 +208,7 @@ GroupSummary GroupCoordinator::describe(const std::string& group_id) const {
   for (const auto& g : services_.broker.list_groups()) {
     if (g == group_id) s.state = "Empty";
   }
-  if (auto stored = services_.broker.group_metadata(group_id)) {
-    if (auto p = parse_persisted(*stored)) s.protocol_type = p->protocol_type;
-  }
+  if (auto stored = stored_snapshot(group_id)) s.protocol_type = stored->protocol_type;
   return s;
 }
 

@@ -1,18 +1,21 @@
 // The consumer-group coordinator: Keel is the coordinator of every group.
-// Keeps the registry of groups (membership lives in memory; members rejoin
-// after a restart) and answers the group requests the handlers decode.
-// Committed offsets are stored durably by the kernel, not here.
+// Keeps the registry of groups and answers the group requests the handlers
+// decode. Each group's membership is stored as its metadata in the kernel's
+// __consumer_offsets (group_snapshot.hpp) and loaded at start (load()), so
+// members carry on across a restart. Committed offsets are the kernel's.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "group_clock.hpp"
 #include "group_operations.hpp"
+#include "group_snapshot.hpp"
 
 namespace keel::kafka {
 
@@ -22,6 +25,9 @@ class Services;
 class GroupCoordinator {
  public:
   explicit GroupCoordinator(Services& services);
+  // At the transport's start, before it serves: brings back every stored
+  // group that had members (their sessions restart now).
+  void load();
   ~GroupCoordinator();
   GroupCoordinator(const GroupCoordinator&) = delete;
   GroupCoordinator& operator=(const GroupCoordinator&) = delete;
@@ -42,6 +48,12 @@ class GroupCoordinator {
  private:
   std::shared_ptr<Group> find(const std::string& group_id) const;
   std::shared_ptr<Group> find_or_create(const std::string& group_id);
+  // The group's stored snapshot; nullopt (logged) when none or unreadable.
+  std::optional<GroupSnapshot> stored_snapshot(const std::string& group_id) const;
+  struct SnapshotWriter;
+  // Stores `text` as the group's metadata, after any earlier snapshot of it.
+  void write_snapshot(const std::string& group_id, const std::shared_ptr<SnapshotWriter>& w,
+                      std::string text);
 
   // Drops idle groups nobody holds; caller holds mu_.
   void forget_idle_locked();
