@@ -651,8 +651,8 @@ typedef struct keel_broker_api {
   keel_status (*group_offsets)(void* ctx, const char* group, keel_group_offset_callback cb, void* user);
   keel_status (*list_groups)(void* ctx, keel_string_callback cb, void* user);
   /* Publishes a group's members and generation for commit fencing. Kept in
-   * memory only: after a restart every group is empty until its protocol
-   * completes a generation again. */
+   * memory only: after a restart every group is empty until its transport
+   * publishes it again (e.g. from its stored group metadata, at start). */
   keel_status (*set_group_members)(void* ctx, const keel_group_members* members, keel_error* err);
   /* An opaque, transport-defined description of a group (e.g. its protocol
    * type and generation) kept with its offsets across restarts, with the
