@@ -1,9 +1,11 @@
 """Consumer groups carry on across a broker restart (SIGTERM and SIGKILL).
 
 Two kafka-python consumers with manual commits (enable_auto_commit=False,
-a synchronous commit after every poll) share a 4-partition topic while the
-broker is stopped with SIGTERM, started again, then killed with SIGKILL and
-started again; records are produced after each restart. Kafka stores a whole
+a synchronous commit after every poll) share a 4-partition topic, and a
+librdkafka consumer (clients/manual_commit_consumer.c, a synchronous
+rd_kafka_commit after every record) reads it in a group of its own, while
+the broker is stopped with SIGTERM, started again, then killed with SIGKILL
+and started again; records are produced after each restart. Kafka stores a whole
 group (members, generation, assignments) in __consumer_offsets and loads it
 back; so does Keel, so after each restart:
   - the first commit of each consumer succeeds (kafka-python raises
@@ -21,6 +23,7 @@ partition once the vanished member's session has ended, still with no record
 processed twice.
 """
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -32,6 +35,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, Topic
 from kafka.admin import KafkaAdminClient
 from kafka.errors import CommitFailedError
 
+from client_programs import librdkafka_program  # noqa: E402
 from keel_harness import Broker, parse_args, scratch_dir, wait_until  # noqa: E402
 
 TOPIC = "restarts"
@@ -92,6 +96,58 @@ class Worker(threading.Thread):
             return list(self.seen), list(self.commits), list(self.assignments)
 
 
+class RdConsumer:
+    """clients/manual_commit_consumer.c, its output lines collected with the
+    time they arrived."""
+
+    def __init__(self, args, work, bootstrap):
+        exe = librdkafka_program(args, "manual_commit_consumer", work)
+        self.name = "librdkafka"
+        self.proc = subprocess.Popen([exe, bootstrap, GROUP + "-librdkafka", TOPIC, str(SESSION_MS)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.lock = threading.Lock()
+        self.lines = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.lock:
+                self.lines.append((time.monotonic(), line.split()))
+
+    def snapshot(self):
+        """(records, commit times, assignments) like Worker.snapshot()."""
+        with self.lock:
+            lines = list(self.lines)
+        records = [(int(w[1]), int(w[2])) for _, w in lines if w[0] == "record"]
+        commits = [(t, None) for t, w in lines if w[:2] == ["commit", "ok"]]
+        assignments = [int(w[1]) for _, w in lines if w[0] == "assigned"]
+        return records, commits, assignments
+
+    def errors(self):
+        with self.lock:
+            return [" ".join(w) for _, w in self.lines if w[:2] == ["commit", "error"]]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def check_rd(rd, total, phase, t_restart=None):
+    def done():
+        assert not rd.errors(), f"{phase}: librdkafka consumer: {rd.errors()}"
+        assert rd.proc.poll() is None, f"{phase}: the librdkafka consumer exited"
+        return len(rd.snapshot()[0]) >= total
+    wait_until(done, 90, f"{phase}: the librdkafka consumer to process {total} records")
+    records, commits, assignments = rd.snapshot()
+    assert assignments == [PARTITIONS], f"{phase}: librdkafka consumer assigned again: {assignments}"
+    assert len(set(records)) == len(records), f"{phase}: librdkafka consumer processed records twice"
+    if t_restart is not None:
+        after = [t for t, _ in commits if t >= t_restart]
+        assert after, f"{phase}: no successful librdkafka commit after the restart"
+        return min(after) - t_restart
+    return None
+
+
 def produce(broker, start, count):
     p = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", retries=20)
     for i in range(start, start + count):
@@ -129,10 +185,8 @@ def restart(broker, how):
     return mark
 
 
-def check_restart(broker, workers, mark, total, phase, assignments_before):
+def check_restart(broker, workers, mark, total, phase, assignments_before, rd):
     t_restart = time.monotonic()
-    log = broker.log_text()[mark:]
-    assert "loaded 1 consumer group(s) with members" in log, log[-3000:]
     wait_all_processed(workers, total, phase)
     for w in workers:
         _, commits, assignments = w.snapshot()
@@ -140,18 +194,22 @@ def check_restart(broker, workers, mark, total, phase, assignments_before):
         assert after, f"{phase}: {w.name} made no successful commit after the restart"
         assert assignments == assignments_before[w.name], \
             f"{phase}: {w.name} was assigned again: {assignments}"
+    rd_first = check_rd(rd, total, phase, t_restart)
     log = broker.log_text()[mark:]
-    assert "preparing rebalance" not in log, f"{phase}: the group rebalanced after the load:\n{log[-3000:]}"
+    assert "loaded 2 consumer group(s) with members" in log, log[-3000:]
+    assert "preparing rebalance" not in log, f"{phase}: a group rebalanced after the load:\n{log[-3000:]}"
     first_commits = {w.name: min(c[0] for c in w.snapshot()[1] if c[0] >= t_restart) - t_restart
                      for w in workers}
+    first_commits["librdkafka"] = rd_first
     print(f"{phase}: first commit after the restart succeeded for every member "
           f"({', '.join(f'{n} +{s:.2f}s' for n, s in sorted(first_commits.items()))}), no rebalance")
 
 
 def check_exactly_once(workers, total):
     seen = [x for w in workers for x in w.snapshot()[0]]
+    who = ", ".join(w.name for w in workers)
     dupes = len(seen) - len(set(seen))
-    assert dupes == 0, f"{dupes} record(s) processed twice"
+    assert dupes == 0, f"{who}: {dupes} record(s) processed twice"
     per_partition = {}
     for p, o in seen:
         per_partition.setdefault(p, []).append(o)
@@ -168,24 +226,30 @@ def main():
                         kafka_toml="group_initial_rebalance_delay_ms = 500")
         broker.start()
         workers = []
+        rd = None
         try:
             produce(broker, 0, 200)
             workers = [Worker("consumer-a", broker.bootstrap), Worker("consumer-b", broker.bootstrap)]
             for w in workers:
                 w.start()
+            rd = RdConsumer(args, work, broker.bootstrap)
 
             def split():
                 return all(w.snapshot()[2] and len(w.snapshot()[2][-1]) == 2 for w in workers)
             wait_until(split, 60, "both consumers to get two partitions each")
             wait_all_processed(workers, 200, "before the restarts")
+            check_rd(rd, 200, "before the restarts")
             total = 200
             assignments = {w.name: w.snapshot()[2] for w in workers}
             for how in ("SIGTERM", "SIGKILL"):
                 mark = restart(broker, how)
                 produce(broker, total, 120)
                 total += 120
-                check_restart(broker, workers, mark, total, how, assignments)
+                check_restart(broker, workers, mark, total, how, assignments, rd)
             check_exactly_once(workers, total)
+            check_exactly_once([rd], total)
+            rd.stop()
+            rd = None
 
             # A member that never comes back: consumer-b stops polling and
             # heartbeating (closed without leaving) while the broker is down.
@@ -224,6 +288,8 @@ def main():
         finally:
             for w in workers:
                 w.stop_flag.set()
+            if rd:
+                rd.proc.kill()
             broker.stop()
     print("group_restart_test: OK")
 
