@@ -53,6 +53,8 @@ class GroupFence {
 
   // Groups with members now (for metrics and tests).
   size_t live_groups() const;
+  // Whether `group` has members now (a group in use cannot be deleted).
+  bool has_members(const std::string& group) const;
 
  private:
   struct Members {

@@ -6,8 +6,15 @@
   NULL partitions (tests/integration/clients/group_admin.c), and by hand at
   the wire: v7 (flexible, require_stable) and v8 (several groups at once).
 - OffsetCommit v8 (flexible, leader epoch, group_instance_id) at the wire,
-  read back with OffsetFetch v1 and v8.
+  read back with OffsetFetch v7.
+- DeleteGroups and OffsetDelete by Kafka's rules, through librdkafka
+  (rd_kafka_DeleteGroups, rd_kafka_DeleteConsumerGroupOffsets), kafka-python
+  (delete_consumer_groups) and HTTP (DELETE /groups/{g}): a group with a live
+  consumer is NON_EMPTY_GROUP / 409, the offsets of a topic it subscribes to
+  GROUP_SUBSCRIBED_TO_TOPIC, an unknown group GROUP_ID_NOT_FOUND / 404; what
+  is deleted stays deleted across a restart.
 """
+import http.client
 import os
 import struct
 import subprocess
@@ -20,7 +27,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 import kafka_wire  # noqa: E402
 from client_programs import librdkafka_program  # noqa: E402
-from keel_harness import Broker, parse_args, scratch_dir  # noqa: E402
+from keel_harness import Broker, parse_args, scratch_dir, wait_until  # noqa: E402
 
 TOPICS = {"alpha": 3, "beta": 2}
 
@@ -241,12 +248,87 @@ def test_offset_commit_v8(broker, args, work):
     print("OffsetCommit v8 (flexible, leader epoch and group_instance_id ignored): stored and read back")
 
 
+def group_admin(args, work, broker, *argv):
+    exe = librdkafka_program(args, "group_admin", work)
+    out = subprocess.run([exe, broker.bootstrap, *argv], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def http_delete(broker, group):
+    conn = http.client.HTTPConnection("127.0.0.1", broker.http_port, timeout=60)
+    try:
+        conn.request("DELETE", f"/groups/{group}")
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+    finally:
+        conn.close()
+
+
+def committed(broker, group):
+    return offset_fetch_v7(broker.kafka_port, group, None)[1]
+
+
+def test_delete_groups_and_offsets(broker, args, work):
+    commit_with_consumer(broker, "busy", {("alpha", 0): 4, ("beta", 0): 6, ("beta", 1): 8})
+    commit_with_consumer(broker, "finished", {("alpha", 1): 5, ("beta", 1): 2})
+    commit_with_consumer(broker, "over-http", {("beta", 0): 1})
+    consumer = KafkaConsumer("alpha", bootstrap_servers=broker.bootstrap, group_id="busy",
+                             enable_auto_commit=False, session_timeout_ms=10000)
+    wait_until(lambda: consumer.poll(timeout_ms=100) is not None and len(consumer.assignment()) == 3, 30,
+               "the consumer of group 'busy' to be assigned alpha's partitions")
+
+    # While a consumer subscribed to alpha is live in 'busy'.
+    out = group_admin(args, work, broker, "delete-offsets", "busy", "alpha", "0")
+    assert out == "error alpha 0 GROUP_SUBSCRIBED_TO_TOPIC", out
+    out = group_admin(args, work, broker, "delete-offsets", "busy", "beta", "0", "3")
+    assert out.split("\n") == ["deleted beta 0", "deleted beta 3"], out
+    assert committed(broker, "busy") == {"alpha": {0: (4, "", 0)}, "beta": {1: (8, "", 0)}}
+    out = group_admin(args, work, broker, "delete-group", "busy")
+    assert out == "error busy NON_EMPTY_GROUP", out
+    status, body = http_delete(broker, "busy")
+    assert status == 409 and "group_has_members" in body, (status, body)
+    print("a live consumer's group: NON_EMPTY_GROUP (librdkafka), 409 (HTTP); its subscribed topic's offsets: "
+          "GROUP_SUBSCRIBED_TO_TOPIC; another topic's offsets deleted")
+
+    out = group_admin(args, work, broker, "delete-group", "nobody")
+    assert out == "error nobody GROUP_ID_NOT_FOUND", out
+    out = group_admin(args, work, broker, "delete-offsets", "nobody", "alpha", "0")
+    assert out == "error nobody GROUP_ID_NOT_FOUND", out
+    status, body = http_delete(broker, "nobody")
+    assert status == 404 and "unknown_group" in body, (status, body)
+
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    result = admin.delete_consumer_groups(["finished"])
+    assert [(g, e.errno) for g, e in result] == [("finished", 0)], result
+    assert admin.list_consumer_group_offsets("finished") == {}
+    admin.close()
+    status, body = http_delete(broker, "over-http")
+    assert status == 204, (status, body)
+
+    consumer.close()  # LeaveGroup: 'busy' is empty now
+    out = group_admin(args, work, broker, "delete-group", "busy")
+    assert out == "deleted busy", out
+    print("empty groups deleted by kafka-python delete_consumer_groups, librdkafka DeleteGroups and HTTP DELETE")
+
+    broker.stop()
+    broker.start()
+    for g in ("busy", "finished", "over-http"):
+        assert committed(broker, g) == {}, (g, committed(broker, g))
+    # Nothing of them is stored: not even the snapshot of 'busy' emptying,
+    # which its LeaveGroup had sent on its way just before the deletion.
+    for g in ("busy", "finished"):
+        out = group_admin(args, work, broker, "delete-group", g)
+        assert out == f"error {g} GROUP_ID_NOT_FOUND", out
+    print("deleted groups stay deleted after a restart")
+
+
 def main():
     args = parse_args()
     toml = "".join(f"[topics.{t}]\npartitions = {n}\n" for t, n in TOPICS.items())
     with scratch_dir("keel-group-admin-") as work:
         with Broker(args.build_dir, workdir=work, topics_toml=toml, http=True) as broker:
-            for t in (test_all_offsets_of_a_group, test_offset_commit_v8):
+            for t in (test_all_offsets_of_a_group, test_offset_commit_v8, test_delete_groups_and_offsets):
                 t(broker, args, work)
     print("group_admin_test: OK")
 

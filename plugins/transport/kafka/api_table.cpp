@@ -27,6 +27,8 @@ const std::vector<ApiSpec>& api_table() {
       {20, "DeleteTopics", 0, 1, 4, handle_delete_topics},
       {22, "InitProducerId", 0, 1, 2, handle_init_producer_id},
       {32, "DescribeConfigs", 0, 1, 4, handle_describe_configs},
+      {42, "DeleteGroups", 0, 2, 2, handle_delete_groups},
+      {47, "OffsetDelete", 0, 0, 1, handle_offset_delete},
   };
   return table;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "consumer_subscription.hpp"
 #include "group_snapshot.hpp"
 #include "member_id.hpp"
 #include "protocol_selection.hpp"
@@ -509,6 +510,27 @@ GroupSummary Group::describe() const {
     s.members.push_back(std::move(ms));
   }
   return s;
+}
+
+Group::Usage Group::usage() const {
+  std::lock_guard lock(mu_);
+  Usage u;
+  u.has_members = !members_.empty();
+  u.protocol_type = protocol_type_;
+  u.topics.emplace();
+  for (const auto& [id, m] : members_) {
+    // Every protocol of a consumer carries the same subscription; the
+    // chosen one's when there is one.
+    const std::string& metadata =
+        protocol_.empty() && !m.protocols.empty() ? m.protocols.front().metadata : m.metadata_for(protocol_);
+    auto topics = subscribed_topics(metadata);
+    if (!topics) {
+      u.topics.reset();
+      break;
+    }
+    u.topics->insert(topics->begin(), topics->end());
+  }
+  return u;
 }
 
 std::string Group::protocol_type() const {

@@ -21,6 +21,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,15 @@ class Group : public std::enable_shared_from_this<Group> {
   ErrorCode check_commit(int32_t generation, const std::string& member_id);
 
   GroupSummary describe() const;
+  // What OffsetDelete needs to know (Kafka's rules): whether the group has
+  // members, its protocol type, and the topics its members subscribe to
+  // (nullopt when a member's metadata cannot be read: count every topic).
+  struct Usage {
+    bool has_members = false;
+    std::string protocol_type;
+    std::optional<std::set<std::string>> topics;
+  };
+  Usage usage() const;
   std::string protocol_type() const;
   // Empty, with no member: nothing in memory that the stored offsets and
   // metadata (restore()) could not bring back.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <condition_variable>
 #include <optional>
 
 #include "group.hpp"
@@ -26,8 +27,22 @@ std::shared_ptr<Group> GroupCoordinator::find(const std::string& group_id) const
 // older one still waiting, so only the newest of a burst is written.
 struct GroupCoordinator::SnapshotWriter {
   std::mutex mu;
+  std::condition_variable stored;   // storing became false
   std::optional<std::string> next;  // waiting to be written
-  bool writing = false;             // a task is draining `next`
+  bool writing = false;             // a task is queued or draining `next`
+  bool storing = false;             // a store call is running (on another thread)
+  bool cancelled = false;           // the group was deleted: write nothing more
+
+  // Drops what waits and returns once no store call is running: nothing of
+  // the group is stored after this returns. A queued task that has not
+  // started finds nothing to write (it is not waited for: it may need the
+  // very I/O thread that calls this).
+  void cancel() {
+    std::unique_lock lock(mu);
+    cancelled = true;
+    next.reset();
+    stored.wait(lock, [&] { return !storing; });
+  }
 };
 
 std::optional<GroupSnapshot> GroupCoordinator::stored_snapshot(const std::string& group_id) const {
@@ -46,6 +61,7 @@ std::optional<GroupSnapshot> GroupCoordinator::stored_snapshot(const std::string
 void GroupCoordinator::write_snapshot(const std::string& group_id, const std::shared_ptr<SnapshotWriter>& w,
                                       std::string text) {
   std::lock_guard lock(w->mu);
+  if (w->cancelled) return;
   w->next = std::move(text);
   if (w->writing) return;
   w->writing = true;
@@ -60,6 +76,7 @@ void GroupCoordinator::write_snapshot(const std::string& group_id, const std::sh
         }
         text = std::move(*w->next);
         w->next.reset();
+        w->storing = true;
       }
       std::string message;
       const keel_status s = services_.broker.store_group_metadata(group_id, text, &message);
@@ -69,6 +86,9 @@ void GroupCoordinator::write_snapshot(const std::string& group_id, const std::sh
                             "rejoin): " +
                             message);
       }
+      std::lock_guard lock(w->mu);
+      w->storing = false;
+      w->stored.notify_all();
     }
   });
 }
@@ -95,7 +115,9 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
       }
     });
     if (auto stored = stored_snapshot(group_id)) slot->restore(*stored);
-    slot->on_snapshot([this, group_id, w = std::make_shared<SnapshotWriter>()](const GroupSnapshot& s) {
+    auto& writer = writers_[group_id];
+    writer = std::make_shared<SnapshotWriter>();
+    slot->on_snapshot([this, group_id, w = writer](const GroupSnapshot& s) {
       write_snapshot(group_id, w, format_snapshot(s));
     });
   }
@@ -126,6 +148,7 @@ void GroupCoordinator::load() {
 void GroupCoordinator::forget_idle_locked() {
   for (auto it = groups_.begin(); it != groups_.end();) {
     if (it->second.use_count() == 1 && it->second->idle()) {
+      writers_.erase(it->first);  // its last write may still run: the task holds the writer
       it = groups_.erase(it);
     } else {
       ++it;
@@ -210,6 +233,71 @@ GroupSummary GroupCoordinator::describe(const std::string& group_id) const {
   }
   if (auto stored = stored_snapshot(group_id)) s.protocol_type = stored->protocol_type;
   return s;
+}
+
+}  // namespace keel::kafka
+
+namespace keel::kafka {
+
+ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
+  bool in_memory = false;
+  std::shared_ptr<SnapshotWriter> writer;
+  {
+    std::lock_guard lock(mu_);
+    auto it = groups_.find(group_id);
+    if (it != groups_.end()) {
+      if (!it->second->idle()) return ErrorCode::kNonEmptyGroup;
+      // Dead from now on: a join starts a new group, from generation 0 once
+      // the stored metadata is gone, as Kafka's would.
+      groups_.erase(it);
+      in_memory = true;
+    }
+    if (auto w = writers_.find(group_id); w != writers_.end()) {
+      writer = std::move(w->second);
+      writers_.erase(w);
+    }
+  }
+  // The snapshot of the group's last change (it emptied) may still be on
+  // its way to the store: it must not land after the deletion and bring the
+  // group back.
+  if (writer) writer->cancel();
+  std::string message;
+  const keel_status s = services_.broker.delete_group(group_id, &message);
+  switch (s) {
+    case KEEL_OK:
+      services_.host.info("group '" + group_id + "' deleted (its committed offsets and stored metadata)");
+      return ErrorCode::kNone;
+    case KEEL_ERR_NOT_FOUND:
+      return in_memory ? ErrorCode::kNone : ErrorCode::kGroupIdNotFound;
+    case KEEL_ERR_FENCED:  // members published since the check above
+      return ErrorCode::kNonEmptyGroup;
+    case KEEL_ERR_INVALID_NAME:
+      return ErrorCode::kInvalidGroupId;
+    default:
+      services_.host.warn("deleting group '" + group_id + "' failed: " + message);
+      return ErrorCode::kCoordinatorNotAvailable;  // retriable: the tombstones could not be made durable
+  }
+}
+
+GroupCoordinator::OffsetDeleteRule GroupCoordinator::offset_delete_rule(const std::string& group_id) const {
+  OffsetDeleteRule rule;
+  auto group = find(group_id);
+  if (!group && !services_.broker.group_metadata(group_id) &&
+      services_.broker.group_offsets(group_id).empty()) {
+    rule.error = ErrorCode::kGroupIdNotFound;
+    return rule;
+  }
+  if (!group) return rule;  // empty: any offset may go
+  const Group::Usage u = group->usage();
+  if (!u.has_members) return rule;
+  if (u.protocol_type != "consumer") {
+    rule.error = ErrorCode::kNonEmptyGroup;
+  } else if (!u.topics) {
+    rule.every_topic_subscribed = true;
+  } else {
+    rule.subscribed = *u.topics;
+  }
+  return rule;
 }
 
 }  // namespace keel::kafka

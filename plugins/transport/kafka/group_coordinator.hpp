@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,26 @@ class GroupCoordinator {
   // A group nobody knows is "Dead", as Kafka reports it.
   GroupSummary describe(const std::string& group_id) const;
 
+  // DeleteGroups, as Kafka: GROUP_ID_NOT_FOUND for a group nobody knows,
+  // NON_EMPTY_GROUP while it has members (or is forming); otherwise its
+  // offsets and stored metadata are removed (durably, blocking) and a later
+  // join starts a new group.
+  ErrorCode delete_group(const std::string& group_id);
+  // What OffsetDelete may remove, as Kafka decides it: GROUP_ID_NOT_FOUND
+  // for a group nobody knows; an empty group loses any offset; a group with
+  // members keeps the offsets of the topics they subscribe to (if it is not
+  // a "consumer" group, whose subscriptions Keel cannot read,
+  // NON_EMPTY_GROUP for the whole request).
+  struct OffsetDeleteRule {
+    ErrorCode error = ErrorCode::kNone;
+    bool every_topic_subscribed = false;  // a member's subscription was unreadable
+    std::set<std::string> subscribed;
+    bool protects(const std::string& topic) const {
+      return every_topic_subscribed || subscribed.count(topic) > 0;
+    }
+  };
+  OffsetDeleteRule offset_delete_rule(const std::string& group_id) const;
+
  private:
   std::shared_ptr<Group> find(const std::string& group_id) const;
   std::shared_ptr<Group> find_or_create(const std::string& group_id);
@@ -62,6 +83,9 @@ class GroupCoordinator {
   const HostGroupClock clock_;  // every group's deadlines; outlives the groups
   mutable std::mutex mu_;       // guards groups_ only; each Group locks itself
   std::map<std::string, std::shared_ptr<Group>> groups_;
+  // Each group's snapshot writer (also under mu_), kept apart from the group
+  // so that delete_group can stop it.
+  std::map<std::string, std::shared_ptr<SnapshotWriter>> writers_;
   size_t sweep_at_ = 64;  // groups_.size() that triggers the next sweep
 };
 

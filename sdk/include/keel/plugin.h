@@ -75,6 +75,7 @@
  *        inside its watch callback.
  *   2.1  Idempotent producers owned by the broker: init_producer_id;
  *        keel_produce_result.duplicate.
+ *   2.2  Consumer-group deletion: delete_group, delete_group_offsets.
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -88,7 +89,7 @@ extern "C" {
 #endif
 
 #define KEEL_ABI_MAJOR 2
-#define KEEL_ABI_MINOR 1
+#define KEEL_ABI_MINOR 2
 
 #ifndef KEEL_TARGET_ABI_MINOR
 #define KEEL_TARGET_ABI_MINOR KEEL_ABI_MINOR
@@ -696,6 +697,24 @@ typedef struct keel_broker_api {
    * of ids is made durable (once per many calls). */
   keel_status (*init_producer_id)(void* ctx, const keel_init_producer_args* args, keel_producer_identity* out,
                                   keel_error* err);
+#endif
+
+#if KEEL_TARGET_ABI_MINOR >= 2
+  /* ---- 2.2: consumer-group deletion (Kafka's DeleteGroups, OffsetDelete).
+   * Both write tombstones to __consumer_offsets and block until they are as
+   * durable as a commit (like store_group_metadata); any thread.
+   * delete_group removes every committed offset and the stored metadata of
+   * `group`. NOT_FOUND if it has neither; FENCED, removing nothing, while a
+   * transport has published members for it (set_group_members): a group in
+   * use cannot be deleted. */
+  keel_status (*delete_group)(void* ctx, const char* group, keel_error* err);
+  /* Removes the group's committed offsets of `partition_count` partitions of
+   * `topic`; partitions without one are skipped. NOT_FOUND if the group has
+   * no offsets and no metadata at all. Members are not checked here: the
+   * transport running the group's protocol knows what its members are
+   * subscribed to and refuses those topics itself. */
+  keel_status (*delete_group_offsets)(void* ctx, const char* group, const char* topic,
+                                      const int32_t* partitions, size_t partition_count, keel_error* err);
 #endif
 } keel_broker_api;
 

@@ -8,7 +8,7 @@
  *   group_admin <bootstrap> delete-offsets <group> <topic> <partition>...
  *       DeleteConsumerGroupOffsets; prints "deleted <topic> <partition>" or
  *       "error <topic> <partition> <code name>" per partition, or
- *       "error <group> <code name>" for the whole request.
+ *       "error <group> <code name>" for the whole request (any operation).
  *
  * Exit status 0 when the request got an answer (whatever the per-item
  * errors), 1 when the call itself failed (printed on stderr).
@@ -33,8 +33,11 @@ static rd_kafka_t* client(const char* bootstrap) {
   return rk;
 }
 
-/* Waits for the admin result of type `type`; exits on a request error. */
-static rd_kafka_event_t* wait_result(rd_kafka_queue_t* q, rd_kafka_event_type_t type) {
+/* Waits for the admin result of type `type`. A request-level error from
+ * the broker (a Kafka error code, e.g. OffsetDelete's GROUP_ID_NOT_FOUND)
+ * is printed as "error <group> <code name>" and ends the program with 0; a
+ * local one (timeout, transport) with 1. */
+static rd_kafka_event_t* wait_result(rd_kafka_queue_t* q, rd_kafka_event_type_t type, const char* group) {
   for (;;) {
     rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
     if (!ev) {
@@ -44,6 +47,10 @@ static rd_kafka_event_t* wait_result(rd_kafka_queue_t* q, rd_kafka_event_type_t 
     if (rd_kafka_event_type(ev) != type) {
       rd_kafka_event_destroy(ev);
       continue;
+    }
+    if (rd_kafka_event_error(ev) > 0) {
+      printf("error %s %s\n", group, rd_kafka_err2name(rd_kafka_event_error(ev)));
+      exit(0);
     }
     if (rd_kafka_event_error(ev)) {
       fprintf(stderr, "request failed: %s: %s\n", rd_kafka_err2name(rd_kafka_event_error(ev)),
@@ -93,7 +100,7 @@ int main(int argc, char** argv) {
     rd_kafka_ListConsumerGroupOffsets_t* req[1] = {rd_kafka_ListConsumerGroupOffsets_new(group, NULL)};
     rd_kafka_ListConsumerGroupOffsets(rk, req, 1, NULL, q);
     rd_kafka_ListConsumerGroupOffsets_destroy(req[0]);
-    rd_kafka_event_t* ev = wait_result(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT);
+    rd_kafka_event_t* ev = wait_result(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, group);
     const rd_kafka_group_result_t** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
         rd_kafka_event_ListConsumerGroupOffsets_result(ev), &n);
     for (size_t i = 0; i < n; i++) print_group(groups[i], 1);
@@ -102,7 +109,7 @@ int main(int argc, char** argv) {
     rd_kafka_DeleteGroup_t* req[1] = {rd_kafka_DeleteGroup_new(group)};
     rd_kafka_DeleteGroups(rk, req, 1, NULL, q);
     rd_kafka_DeleteGroup_destroy(req[0]);
-    rd_kafka_event_t* ev = wait_result(q, RD_KAFKA_EVENT_DELETEGROUPS_RESULT);
+    rd_kafka_event_t* ev = wait_result(q, RD_KAFKA_EVENT_DELETEGROUPS_RESULT, group);
     const rd_kafka_group_result_t** groups =
         rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &n);
     for (size_t i = 0; i < n; i++) print_group(groups[i], 0);
@@ -114,7 +121,7 @@ int main(int argc, char** argv) {
     rd_kafka_topic_partition_list_destroy(parts);
     rd_kafka_DeleteConsumerGroupOffsets(rk, req, 1, NULL, q);
     rd_kafka_DeleteConsumerGroupOffsets_destroy(req[0]);
-    rd_kafka_event_t* ev = wait_result(q, RD_KAFKA_EVENT_DELETECONSUMERGROUPOFFSETS_RESULT);
+    rd_kafka_event_t* ev = wait_result(q, RD_KAFKA_EVENT_DELETECONSUMERGROUPOFFSETS_RESULT, group);
     const rd_kafka_group_result_t** groups = rd_kafka_DeleteConsumerGroupOffsets_result_groups(
         rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &n);
     for (size_t i = 0; i < n; i++) print_group(groups[i], 0);
