@@ -238,7 +238,7 @@ const std::vector<Row>& table() {
       FIELD(keel_producer_identity, epoch, 4, 4),
       FIELD(keel_producer_identity, producer_id, 8, 8),
       // keel_broker_api
-      STRUCT(keel_broker_api, 256),
+      STRUCT(keel_broker_api, 272),
       FIELD(keel_broker_api, struct_size, 0, 4),
       FIELD(keel_broker_api, reserved, 4, 4),
       FIELD(keel_broker_api, ctx, 8, 8),
@@ -272,6 +272,8 @@ const std::vector<Row>& table() {
       FIELD(keel_broker_api, reserve_request_bytes, 232, 8),
       FIELD(keel_broker_api, release_request_bytes, 240, 8),
       FIELD(keel_broker_api, init_producer_id, 248, 8),
+      FIELD(keel_broker_api, delete_group, 256, 8),
+      FIELD(keel_broker_api, delete_group_offsets, 264, 8),
       // keel_transport_vtable
       STRUCT(keel_transport_vtable, 40),
       FIELD(keel_transport_vtable, struct_size, 0, 4),
@@ -303,9 +305,9 @@ const std::vector<Row>& table() {
 #undef STRUCT
 #undef FIELD
 
-TEST(AbiLayout, VersionIsTwoPointOne) {
+TEST(AbiLayout, VersionIsTwoPointTwo) {
   EXPECT_EQ(KEEL_ABI_MAJOR, 2);
-  EXPECT_EQ(KEEL_ABI_MINOR, 1);
+  EXPECT_EQ(KEEL_ABI_MINOR, 2);
   EXPECT_EQ(KEEL_TARGET_ABI_MINOR, KEEL_ABI_MINOR);  // the default target
 }
 

@@ -28,6 +28,9 @@ const std::map<int16_t, std::pair<std::string, int16_t>> kKafkaSchemas = {
     {13, {"LeaveGroup", 4}},      {14, {"SyncGroup", 4}},      {15, {"DescribeGroups", 5}},
     {16, {"ListGroups", 3}},      {18, {"ApiVersions", 3}},    {19, {"CreateTopics", 5}},
     {20, {"DeleteTopics", 4}},    {22, {"InitProducerId", 2}}, {32, {"DescribeConfigs", 4}},
+    {42, {"DeleteGroups", 2}},
+    // OffsetDelete has no flexible version: 1 is past its last (v0).
+    {47, {"OffsetDelete", 1}},
 };
 
 Bytes header(int16_t key, int16_t version, int32_t correlation, const std::string& client_id) {

@@ -13,8 +13,8 @@ const std::vector<ApiSpec>& api_table() {
       {1, "Fetch", 4, 12, 12, handle_fetch},
       {2, "ListOffsets", 1, 6, 6, handle_list_offsets},
       {3, "Metadata", 0, 12, 9, handle_metadata},
-      {8, "OffsetCommit", 0, 2, 8, handle_offset_commit},
-      {9, "OffsetFetch", 0, 1, 6, handle_offset_fetch},
+      {8, "OffsetCommit", 0, 8, 8, handle_offset_commit},
+      {9, "OffsetFetch", 0, 8, 6, handle_offset_fetch},
       {10, "FindCoordinator", 0, 4, 3, handle_find_coordinator},
       {11, "JoinGroup", 0, 2, 6, handle_join_group},
       {12, "Heartbeat", 0, 1, 4, handle_heartbeat},
@@ -27,6 +27,8 @@ const std::vector<ApiSpec>& api_table() {
       {20, "DeleteTopics", 0, 1, 4, handle_delete_topics},
       {22, "InitProducerId", 0, 4, 2, handle_init_producer_id},
       {32, "DescribeConfigs", 0, 1, 4, handle_describe_configs},
+      {42, "DeleteGroups", 0, 2, 2, handle_delete_groups},
+      {47, "OffsetDelete", 0, 0, 1, handle_offset_delete},
   };
   return table;
 }

@@ -50,6 +50,7 @@ enum class ErrorCode : int16_t {
   kNonEmptyGroup = 68,
   kUnsupportedCompressionType = 76,
   kMemberIdRequired = 79,
+  kGroupSubscribedToTopic = 86,
   kInvalidRecord = 87,
   kUnknownTopicId = 100,
 };
