@@ -118,6 +118,12 @@ class Broker {
   void commit_offsets(const GroupCommit& commit, const CommitDone& done);
   // Publishes a group's members for fencing; no members empties it.
   void set_group_members(const std::string& group, int32_t generation, std::vector<std::string> member_ids);
+  // Removes a group's offsets and metadata; FENCED while it has members
+  // (set_group_members), NOT_FOUND if it has neither. Throws keel::Error.
+  void delete_group(const std::string& group);
+  // Removes some of a group's offsets; NOT_FOUND if the group is unknown.
+  void delete_group_offsets(const std::string& group, const std::string& topic,
+                            const std::vector<int32_t>& partitions);
   const GroupFence& group_fence() const { return fence_; }
 
   // ---- services

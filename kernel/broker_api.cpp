@@ -83,7 +83,7 @@ struct FetchPin {
 
 void make_broker_api(Broker* broker, keel_broker_api* api) {
   // Every slot is filled below and in add_group_api(); struct_size says the
-  // table is this SDK's, ABI 2.1 with init_producer_id.
+  // table is this SDK's, ABI 2.2 with init_producer_id and the group deletions.
   std::memset(api, 0, sizeof *api);
   api->struct_size = sizeof *api;
   api->ctx = broker;

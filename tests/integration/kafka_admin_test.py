@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from keel_harness import Broker, parse_args, wait_until  # noqa: E402
+from keel_harness import Broker, parse_args, run_cases, wait_until  # noqa: E402
 import kafka_wire  # noqa: E402
 
 try:
@@ -192,18 +192,10 @@ def kafka_python_producer_and_consumer_bootstrap(broker):
 def main():
     args = parse_args()
     topics = "[topics.orders]\npartitions = 4\n\n[topics.audit]\n"
-    failed = 0
     with Broker(args.build_dir, topics_toml=topics) as broker:
-        for fn in TESTS:
-            try:
-                fn(broker)
-                print(f"PASS {fn.__name__}")
-            except Exception as e:  # report every failure, then fail the run
-                failed += 1
-                print(f"FAIL {fn.__name__}: {type(e).__name__}: {e}")
+        status = run_cases(broker, TESTS)
         assert broker.alive(), "broker died"
-    print(f"{len(TESTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return status
 
 
 if __name__ == "__main__":

@@ -76,6 +76,14 @@ void CheckedBroker::delete_topic(const std::string& name) const {
   check(s, message);
 }
 
+void CheckedBroker::delete_group(const std::string& group) const {
+  std::string message;
+  const keel_status s = b_.delete_group(group, &message);
+  if (s == KEEL_ERR_NOT_FOUND) throw HttpError(bhttp::status::not_found, "unknown_group", message);
+  if (s == KEEL_ERR_FENCED) throw HttpError(bhttp::status::conflict, "group_has_members", message);
+  check(s, message);
+}
+
 int32_t CheckedBroker::choose_partition(const std::string& topic,
                                         const std::optional<std::string>& key) const {
   int32_t p = 0;

@@ -68,6 +68,10 @@ class CheckedBroker {
   // Empty when the group has committed nothing.
   std::vector<GroupOffset> group_offsets(const std::string& group) const;
   std::vector<std::string> list_groups() const { return b_.list_groups(); }
+  // Removes the group's offsets and stored metadata: 404 (unknown_group)
+  // if it has neither, 409 (group_has_members) while a group protocol has
+  // members in it (a joined Kafka consumer group).
+  void delete_group(const std::string& group) const;
 
   void counter_add(const char* name, const sdk::Labels& labels, double delta) const {
     b_.counter_add(name, labels, delta);

@@ -9,13 +9,13 @@ namespace keel::kafka {
 // the broker's version from these ranges.
 const std::vector<ApiSpec>& api_table() {
   static const std::vector<ApiSpec> table = {
-      {0, "Produce", 0, 7, 9, handle_produce},
-      {1, "Fetch", 4, 11, 12, handle_fetch},
-      {2, "ListOffsets", 1, 2, 6, handle_list_offsets},
-      {3, "Metadata", 0, 4, 9, handle_metadata},
-      {8, "OffsetCommit", 0, 2, 8, handle_offset_commit},
-      {9, "OffsetFetch", 0, 1, 6, handle_offset_fetch},
-      {10, "FindCoordinator", 0, 2, 3, handle_find_coordinator},
+      {0, "Produce", 0, 9, 9, handle_produce},
+      {1, "Fetch", 4, 12, 12, handle_fetch},
+      {2, "ListOffsets", 1, 6, 6, handle_list_offsets},
+      {3, "Metadata", 0, 12, 9, handle_metadata},
+      {8, "OffsetCommit", 0, 8, 8, handle_offset_commit},
+      {9, "OffsetFetch", 0, 8, 6, handle_offset_fetch},
+      {10, "FindCoordinator", 0, 4, 3, handle_find_coordinator},
       {11, "JoinGroup", 0, 2, 6, handle_join_group},
       {12, "Heartbeat", 0, 1, 4, handle_heartbeat},
       {13, "LeaveGroup", 0, 1, 4, handle_leave_group},
@@ -25,10 +25,12 @@ const std::vector<ApiSpec>& api_table() {
       {kApiVersionsKey, "ApiVersions", 0, 3, 3, handle_api_versions},
       {19, "CreateTopics", 0, 7, 5, handle_create_topics},
       {20, "DeleteTopics", 0, 1, 4, handle_delete_topics},
-      {22, "InitProducerId", 0, 1, 2, handle_init_producer_id},
+      {22, "InitProducerId", 0, 4, 2, handle_init_producer_id},
       {32, "DescribeConfigs", 0, 4, 4, handle_describe_configs},
       {33, "AlterConfigs", 0, 2, 2, handle_alter_configs},
+      {42, "DeleteGroups", 0, 2, 2, handle_delete_groups},
       {44, "IncrementalAlterConfigs", 0, 1, 1, handle_incremental_alter_configs},
+      {47, "OffsetDelete", 0, 0, 1, handle_offset_delete},
   };
   return table;
 }

@@ -4,8 +4,8 @@
 // too.
 //
 // Works with every 2.x broker: members a later minor added (2.1:
-// init_producer_id, keel_produce_result.duplicate; 2.2: topic_settings,
-// alter_topic) are checked with
+// init_producer_id, keel_produce_result.duplicate; 2.2: delete_group,
+// delete_group_offsets, topic_settings, alter_topic) are checked with
 // KEEL_HAS_FIELD before use and answer KEEL_ERR_UNSUPPORTED (or their 2.0
 // default) from an older broker.
 //
@@ -417,6 +417,49 @@ class Broker {
     (void)transactional_id;
     (void)producer_id;
     (void)epoch;
+    return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+
+  // ---- 2.2: consumer-group deletion (UNSUPPORTED from an older broker, and
+  // when built with KEEL_TARGET_ABI_MINOR < 2)
+  bool has_group_deletion() const {
+#if KEEL_TARGET_ABI_MINOR >= 2
+    return KEEL_HAS_FIELD(api_, keel_broker_api, delete_group_offsets) && api_->delete_group != nullptr &&
+           api_->delete_group_offsets != nullptr;
+#else
+    return false;
+#endif
+  }
+  keel_status delete_group(const std::string& group, std::string* message) const {
+    if (!has_group_deletion()) {
+      return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.2: groups cannot be deleted",
+                    message);
+    }
+    if (cut_short(group))
+      return refuse(KEEL_ERR_NOT_FOUND, "unknown group: its id holds a NUL byte", message);
+#if KEEL_TARGET_ABI_MINOR >= 2
+    keel_error err{};
+    return with_message(api_->delete_group(api_->ctx, group.c_str(), &err), err, message);
+#else
+    return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+  keel_status delete_group_offsets(const std::string& group, const std::string& topic,
+                                   const std::vector<int32_t>& partitions, std::string* message) const {
+    if (!has_group_deletion()) {
+      return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.2: offsets cannot be deleted",
+                    message);
+    }
+    if (cut_short(group))
+      return refuse(KEEL_ERR_NOT_FOUND, "unknown group: its id holds a NUL byte", message);
+    if (cut_short(topic)) return KEEL_OK;  // no such topic, so no such offset
+#if KEEL_TARGET_ABI_MINOR >= 2
+    keel_error err{};
+    return with_message(api_->delete_group_offsets(api_->ctx, group.c_str(), topic.c_str(), partitions.data(),
+                                                   partitions.size(), &err),
+                        err, message);
+#else
     return KEEL_ERR_UNSUPPORTED;
 #endif
   }

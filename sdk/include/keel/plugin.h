@@ -75,7 +75,8 @@
  *        inside its watch callback.
  *   2.1  Idempotent producers owned by the broker: init_producer_id;
  *        keel_produce_result.duplicate.
- *   2.2  Topic settings read and changed at run time: topic_settings,
+ *   2.2  Consumer-group deletion: delete_group, delete_group_offsets.
+ *        Topic settings read and changed at run time: topic_settings,
  *        alter_topic.
  */
 #ifndef KEEL_PLUGIN_H
@@ -676,8 +677,8 @@ typedef struct keel_broker_api {
   keel_status (*group_offsets)(void* ctx, const char* group, keel_group_offset_callback cb, void* user);
   keel_status (*list_groups)(void* ctx, keel_string_callback cb, void* user);
   /* Publishes a group's members and generation for commit fencing. Kept in
-   * memory only: after a restart every group is empty until its protocol
-   * completes a generation again. */
+   * memory only: after a restart every group is empty until its transport
+   * publishes it again (e.g. from its stored group metadata, at start). */
   keel_status (*set_group_members)(void* ctx, const keel_group_members* members, keel_error* err);
   /* An opaque, transport-defined description of a group (e.g. its protocol
    * type and generation) kept with its offsets across restarts, with the
@@ -724,6 +725,21 @@ typedef struct keel_broker_api {
 #endif
 
 #if KEEL_TARGET_ABI_MINOR >= 2
+  /* ---- 2.2: consumer-group deletion (Kafka's DeleteGroups, OffsetDelete).
+   * Both write tombstones to __consumer_offsets and block until they are as
+   * durable as a commit (like store_group_metadata); any thread.
+   * delete_group removes every committed offset and the stored metadata of
+   * `group`. NOT_FOUND if it has neither; FENCED, removing nothing, while a
+   * transport has published members for it (set_group_members): a group in
+   * use cannot be deleted. */
+  keel_status (*delete_group)(void* ctx, const char* group, keel_error* err);
+  /* Removes the group's committed offsets of `partition_count` partitions of
+   * `topic`; partitions without one are skipped. NOT_FOUND if the group has
+   * no offsets and no metadata at all. Members are not checked here: the
+   * transport running the group's protocol knows what its members are
+   * subscribed to and refuses those topics itself. */
+  keel_status (*delete_group_offsets)(void* ctx, const char* group, const char* topic,
+                                      const int32_t* partitions, size_t partition_count, keel_error* err);
   /* ---- 2.2: topic settings at run time. topic_settings delivers every
    * setting of `topic` that is in effect (NULL: what a new topic gets, the
    * topic defaults) through cb, on the calling thread, before it returns:

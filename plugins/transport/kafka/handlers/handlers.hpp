@@ -25,5 +25,7 @@ void handle_offset_commit(Services&, Request&, const Responder&);
 void handle_offset_fetch(Services&, Request&, const Responder&);
 void handle_list_groups(Services&, Request&, const Responder&);
 void handle_describe_groups(Services&, Request&, const Responder&);
+void handle_delete_groups(Services&, Request&, const Responder&);
+void handle_offset_delete(Services&, Request&, const Responder&);
 
 }  // namespace keel::kafka
