@@ -238,7 +238,7 @@ const std::vector<Row>& table() {
       FIELD(keel_producer_identity, epoch, 4, 4),
       FIELD(keel_producer_identity, producer_id, 8, 8),
       // keel_broker_api
-      STRUCT(keel_broker_api, 272),
+      STRUCT(keel_broker_api, 288),
       FIELD(keel_broker_api, struct_size, 0, 4),
       FIELD(keel_broker_api, reserved, 4, 4),
       FIELD(keel_broker_api, ctx, 8, 8),
@@ -274,6 +274,14 @@ const std::vector<Row>& table() {
       FIELD(keel_broker_api, init_producer_id, 248, 8),
       FIELD(keel_broker_api, delete_group, 256, 8),
       FIELD(keel_broker_api, delete_group_offsets, 264, 8),
+      FIELD(keel_broker_api, topic_settings, 272, 8),
+      FIELD(keel_broker_api, alter_topic, 280, 8),
+      // keel_alter_topic_args (2.2)
+      STRUCT(keel_alter_topic_args, 24),
+      FIELD(keel_alter_topic_args, struct_size, 0, 4),
+      FIELD(keel_alter_topic_args, validate_only, 4, 4),
+      FIELD(keel_alter_topic_args, name, 8, 8),
+      FIELD(keel_alter_topic_args, settings_toml, 16, 8),
       // keel_transport_vtable
       STRUCT(keel_transport_vtable, 40),
       FIELD(keel_transport_vtable, struct_size, 0, 4),
@@ -345,7 +353,7 @@ TEST(AbiLayout, TheTableCoversEveryStructOnce) {
     for (const auto& s : seen) EXPECT_NE(s, r.type) << r.type << " is listed twice";
     seen.emplace_back(r.type);
   }
-  EXPECT_EQ(seen.size(), 27);  // grows when plugin.h gains a struct
+  EXPECT_EQ(seen.size(), 28);  // grows when plugin.h gains a struct
 }
 
 TEST(AbiLayout, HasFieldSeesWhatAnOlderProducerFilled) {

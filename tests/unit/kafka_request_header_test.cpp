@@ -22,13 +22,27 @@ using Bytes = std::vector<uint8_t>;
 
 // key -> (name, first flexible version) from Kafka's schemas.
 const std::map<int16_t, std::pair<std::string, int16_t>> kKafkaSchemas = {
-    {0, {"Produce", 9}},          {1, {"Fetch", 12}},          {2, {"ListOffsets", 6}},
-    {3, {"Metadata", 9}},         {8, {"OffsetCommit", 8}},    {9, {"OffsetFetch", 6}},
-    {10, {"FindCoordinator", 3}}, {11, {"JoinGroup", 6}},      {12, {"Heartbeat", 4}},
-    {13, {"LeaveGroup", 4}},      {14, {"SyncGroup", 4}},      {15, {"DescribeGroups", 5}},
-    {16, {"ListGroups", 3}},      {18, {"ApiVersions", 3}},    {19, {"CreateTopics", 5}},
-    {20, {"DeleteTopics", 4}},    {22, {"InitProducerId", 2}}, {32, {"DescribeConfigs", 4}},
+    {0, {"Produce", 9}},
+    {1, {"Fetch", 12}},
+    {2, {"ListOffsets", 6}},
+    {3, {"Metadata", 9}},
+    {8, {"OffsetCommit", 8}},
+    {9, {"OffsetFetch", 6}},
+    {10, {"FindCoordinator", 3}},
+    {11, {"JoinGroup", 6}},
+    {12, {"Heartbeat", 4}},
+    {13, {"LeaveGroup", 4}},
+    {14, {"SyncGroup", 4}},
+    {15, {"DescribeGroups", 5}},
+    {16, {"ListGroups", 3}},
+    {18, {"ApiVersions", 3}},
+    {19, {"CreateTopics", 5}},
+    {20, {"DeleteTopics", 4}},
+    {22, {"InitProducerId", 2}},
+    {32, {"DescribeConfigs", 4}},
+    {33, {"AlterConfigs", 2}},
     {42, {"DeleteGroups", 2}},
+    {44, {"IncrementalAlterConfigs", 1}},
     // OffsetDelete has no flexible version: 1 is past its last (v0).
     {47, {"OffsetDelete", 1}},
 };

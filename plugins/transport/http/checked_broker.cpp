@@ -51,6 +51,14 @@ TopicDetails CheckedBroker::topic_details(const std::string& name) const {
   return out;
 }
 
+std::vector<sdk::TopicSetting> CheckedBroker::topic_settings(const std::string* name) const {
+  std::vector<sdk::TopicSetting> out;
+  const keel_status s = b_.topic_settings(name, &out);
+  if (s == KEEL_ERR_NOT_FOUND && name != nullptr) throw unknown_topic(*name);
+  if (s != KEEL_OK) throw sdk::Error(s, "could not read topic settings");
+  return out;
+}
+
 void CheckedBroker::create_topic(const std::string& name, int32_t partitions,
                                  const std::string& settings_toml) const {
   std::string message;

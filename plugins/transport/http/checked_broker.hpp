@@ -34,6 +34,8 @@ class CheckedBroker {
   TopicDetails topic_details(const std::string& name) const;
   void create_topic(const std::string& name, int32_t partitions, const std::string& settings_toml) const;
   void delete_topic(const std::string& name) const;
+  // The settings in effect (topic_settings); nullptr: the topic defaults.
+  std::vector<sdk::TopicSetting> topic_settings(const std::string* name) const;
   bool auto_create_topics() const { return b_.auto_create_topics(); }
   int32_t choose_partition(const std::string& topic, const std::optional<std::string>& key) const;
 

@@ -13,6 +13,8 @@ void handle_list_offsets(Services&, Request&, const Responder&);
 void handle_create_topics(Services&, Request&, const Responder&);
 void handle_delete_topics(Services&, Request&, const Responder&);
 void handle_describe_configs(Services&, Request&, const Responder&);
+void handle_alter_configs(Services&, Request&, const Responder&);
+void handle_incremental_alter_configs(Services&, Request&, const Responder&);
 void handle_init_producer_id(Services&, Request&, const Responder&);
 void handle_find_coordinator(Services&, Request&, const Responder&);
 void handle_join_group(Services&, Request&, const Responder&);
