@@ -13,12 +13,17 @@
 #   RUNS               runs per scenario (3)
 #   SCENARIOS          groups to run, space-separated ("produce idempotent latency consume"):
 #                      produce = 100 B and 1 KiB, acks=1 and acks=all; idempotent = the
-#                      acks=all ones with enable.idempotence (keel-load --idempotent)
+#                      acks=all ones with and without enable.idempotence (keel-load
+#                      --idempotent), both with 5 requests in flight, runs alternating;
+#                      wire-idempotent = the same comparison with keel-wire-load (no
+#                      client library: the broker's cost alone; not in the default list)
 #   COUNT_100B_ACKS1   messages of 100 B, acks=1   (20000000)
 #   COUNT_100B_ACKSALL messages of 100 B, acks=all (20000000)
 #   COUNT_1K_ACKS1     messages of 1 KiB, acks=1   (6000000)
 #   COUNT_1K_ACKSALL   messages of 1 KiB, acks=all (4000000)
 #   CONSUME_BYTES      size of the topic consumed from its start (1073741824)
+#   WIRE_REQUESTS_100B requests of 5000 x 100 B in wire-idempotent (4000)
+#   WIRE_REQUESTS_1K   requests of 900 x 1 KiB in wire-idempotent (4000)
 #   LATENCY_RATE       open-loop rate of the latency scenarios, msgs/s (20000)
 #   LATENCY_SECONDS    length of each latency run (10)
 #   WORK_PARENT        where the temporary data directory goes (${TMPDIR:-/tmp})
@@ -35,9 +40,9 @@ runs="${RUNS:-3}"
 scenarios=" ${SCENARIOS:-produce idempotent latency consume} "
 for group in $scenarios; do
   case "$group" in
-    produce | idempotent | latency | consume) ;;
+    produce | idempotent | wire-idempotent | latency | consume) ;;
     *)
-      echo "e2e.sh: unknown scenario group '$group' in SCENARIOS (produce, idempotent, latency, consume)" >&2
+      echo "e2e.sh: unknown scenario group '$group' in SCENARIOS (produce, idempotent, wire-idempotent, latency, consume)" >&2
       exit 2
       ;;
   esac
@@ -50,12 +55,15 @@ count_1k_acks1="${COUNT_1K_ACKS1:-6000000}"
 count_1k_acksall="${COUNT_1K_ACKSALL:-4000000}"
 consume_bytes="${CONSUME_BYTES:-1073741824}"
 latency_rate="${LATENCY_RATE:-20000}"
+wire_requests_100b="${WIRE_REQUESTS_100B:-4000}"
+wire_requests_1k="${WIRE_REQUESTS_1K:-4000}"
 latency_seconds="${LATENCY_SECONDS:-10}"
 read -r -a broker_args <<<"${BROKER_ARGS:-}"
 
 keel="$build/kernel/keel"
 load="$build/bench/load/keel-load"
-for f in "$keel" "$load"; do
+wire="$build/bench/wire/keel-wire-load"
+for f in "$keel" "$load" "$wire"; do
   if [ ! -x "$f" ]; then
     echo "e2e.sh: $f is missing; run 'bash scripts/build.sh' (keel-load needs librdkafka-dev)" >&2
     exit 2
@@ -164,9 +172,9 @@ server_cpu() {
 # Runs keel-load in the background so a signal reaches the traps at once,
 # then appends "scenario <tab> run <tab> server cpu <tab> status <tab> json".
 run_client() {
-  local scenario="$1" run="$2"
-  shift 2
-  local cmd=("${client_pin[@]}" "$load" "$@")
+  local scenario="$1" run="$2" program="$3"
+  shift 3
+  local cmd=("${client_pin[@]}" "$program" "$@")
   if [ "$run" = 1 ]; then
     printf '# %s\n%s\n' "$scenario" "${cmd[*]}" | sed "s/127.0.0.1:$port/127.0.0.1:\$PORT/" >>"$commands"
   fi
@@ -194,7 +202,7 @@ produce_scenario() {
   shift
   for run in $(seq "$runs"); do
     start_broker
-    run_client "$scenario" "$run" produce --brokers "127.0.0.1:$port" --topic bench "$@"
+    run_client "$scenario" "$run" "$load" produce --brokers "127.0.0.1:$port" --topic bench "$@"
     stop_broker
   done
 }
@@ -210,11 +218,41 @@ if wanted produce; then
   produce_scenario "produce 1 KiB acks=1" --size 1024 --count "$count_1k_acks1" --acks 1
   produce_scenario "produce 1 KiB acks=all" --size 1024 --count "$count_1k_acksall" --acks all
 fi
+# Runs "<scenario> plain" and "<scenario> idempotent" alternately, RUNS
+# times each, each on a fresh broker: a machine whose load drifts disturbs
+# both alike. $1 = scenario, $2 = client program with its mode if it has one
+# (split on spaces), the rest its arguments (--idempotent is added for the
+# second variant).
+paired_runs() {
+  local scenario="$1" program variant extra
+  read -r -a program <<<"$2"
+  shift 2
+  for run in $(seq "$runs"); do
+    for variant in plain idempotent; do
+      extra=()
+      [ "$variant" = idempotent ] && extra=(--idempotent)
+      start_broker
+      run_client "$scenario $variant" "$run" "${program[@]}" --brokers "127.0.0.1:$port" --topic bench "$@" "${extra[@]}"
+      stop_broker
+    done
+  done
+}
 if wanted idempotent; then
-  produce_scenario "produce 100 B acks=all idempotent" --size 100 --count "$count_100b_acksall" --acks all \
-    --idempotent
-  produce_scenario "produce 1 KiB acks=all idempotent" --size 1024 --count "$count_1k_acksall" --acks all \
-    --idempotent
+  # What idempotence costs, alone: librdkafka caps an idempotent producer at
+  # 5 requests in flight, so the plain runs it is compared with get the same
+  # cap.
+  paired_runs "produce 100 B acks=all inflight 5" "$load produce" --size 100 --count "$count_100b_acksall" --acks all \
+    --inflight 5
+  paired_runs "produce 1 KiB acks=all inflight 5" "$load produce" --size 1024 --count "$count_1k_acksall" --acks all \
+    --inflight 5
+fi
+if wanted wire-idempotent; then
+  # The broker's cost of idempotence alone: keel-wire-load sends the same
+  # pre-built batches in both variants (see bench/wire/keel_wire_load.cpp).
+  paired_runs "wire produce 100 B x 5000 acks=all inflight 5" "$wire" --size 100 --records 5000 \
+    --requests "$wire_requests_100b" --inflight 5 --acks all
+  paired_runs "wire produce 1 KiB x 900 acks=all inflight 5" "$wire" --size 1024 --records 900 \
+    --requests "$wire_requests_1k" --inflight 5 --acks all
 fi
 if wanted latency; then
   latency_count=$((latency_rate * latency_seconds))
@@ -244,7 +282,7 @@ if wanted consume; then
   fi
   head -n 1 "$work/client.out" | sed "s/^/  [fill] /"
   for run in $(seq "$runs"); do
-    run_client "$consume_scenario" "$run" consume --brokers "127.0.0.1:$port" --topic bench --from beginning
+    run_client "$consume_scenario" "$run" "$load" consume --brokers "127.0.0.1:$port" --topic bench --from beginning
   done
   stop_broker
 fi
@@ -284,6 +322,20 @@ for scenario, runs in rows.items():
         cell([d["client_cpu_s"] for _, d in ok], "{:.2f}"),
         cell([cpu for cpu, _ in ok], "{:.2f}"),
         "{}/{}".format(failed, len(runs))))
+# Alternating plain/idempotent runs: the ratio of each pair of runs made
+# back to back, which drift in the machine's load disturbs less than the
+# ratio of medians.
+for scenario, runs in rows.items():
+    if not scenario.endswith(" idempotent") or scenario[:-len("idempotent")] + "plain" not in rows:
+        continue
+    plain = {r: d for r, (status, _, d) in enumerate(rows[scenario[:-len("idempotent")] + "plain"]) if status == 0 and d}
+    ratios = [d["msgs_per_s"] / plain[r]["msgs_per_s"] for r, (status, _, d) in enumerate(runs)
+              if status == 0 and d and r in plain]
+    if ratios:
+        print()
+        print("{}: idempotent/plain throughput per pair of runs: {} (median {:.3f}, geometric mean {:.3f})".format(
+            scenario[:-len(" idempotent")], " ".join("{:.3f}".format(x) for x in ratios),
+            statistics.median(ratios), statistics.geometric_mean(ratios)))
 print()
 print("Median of the runs, (min..max) in brackets. MB = 10^6 bytes of message payload.")
 first = next((d for rs in rows.values() for status, _, d in rs if status == 0 and d.get("mode") == "produce"), None)

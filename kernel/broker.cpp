@@ -298,7 +298,8 @@ std::shared_ptr<PartitionLog> Broker::partition(const std::string& topic, int32_
 }
 
 FlushPolicy Broker::policy_of(const Topic& t) const {
-  const auto& c = t.config();
+  const auto cfg = t.config();
+  const TopicConfig& c = *cfg;
   return FlushPolicy{c.flush_mode, c.flush_interval_ms, c.flush_messages};
 }
 

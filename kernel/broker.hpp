@@ -29,6 +29,7 @@
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "config/config_check.hpp"
+#include "config/topic_settings.hpp"
 #include "groups/group_fence.hpp"
 #include "groups/group_offsets.hpp"
 #include "observability/metrics.hpp"
@@ -75,6 +76,14 @@ class Broker {
   std::shared_ptr<Topic> create_topic(const std::string& name, int32_t partitions,
                                       const std::string& settings_toml = "");
   void delete_topic(const std::string& name);
+  // broker_topic_settings.cpp. The settings in effect for `name` (nullptr:
+  // the topic defaults). Throws NOT_FOUND.
+  std::vector<TopicSetting> topic_settings(const std::string* name) const;
+  // Replaces a topic's own settings (see keel_broker_api::alter_topic):
+  // checks them with its strategies, then saves them to
+  // <data_dir>/.topics/<name>.toml and puts them in effect. Throws
+  // keel::Error naming the topic and setting; nothing changes then.
+  void alter_topic(const std::string& name, const std::string& settings_toml, bool validate_only);
   std::vector<std::shared_ptr<Topic>> topics() const;
   // ---- admin (broker_admin.cpp)
   // Grows a topic to `total` partitions (Kafka's CreatePartitions): NOT_FOUND
@@ -118,6 +127,12 @@ class Broker {
   void commit_offsets(const GroupCommit& commit, const CommitDone& done);
   // Publishes a group's members for fencing; no members empties it.
   void set_group_members(const std::string& group, int32_t generation, std::vector<std::string> member_ids);
+  // Removes a group's offsets and metadata; FENCED while it has members
+  // (set_group_members), NOT_FOUND if it has neither. Throws keel::Error.
+  void delete_group(const std::string& group);
+  // Removes some of a group's offsets; NOT_FOUND if the group is unknown.
+  void delete_group_offsets(const std::string& group, const std::string& topic,
+                            const std::vector<int32_t>& partitions);
   const GroupFence& group_fence() const { return fence_; }
 
   // ---- services

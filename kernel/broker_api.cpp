@@ -83,7 +83,8 @@ struct FetchPin {
 
 void make_broker_api(Broker* broker, keel_broker_api* api) {
   // Every slot is filled below and in add_group_api(); struct_size says the
-  // table is this SDK's, ABI 2.2 with the admin slots.
+  // table is this SDK's, ABI 2.2 with init_producer_id, the group deletions,
+  // topic settings and the admin slots.
   std::memset(api, 0, sizeof *api);
   api->struct_size = sizeof *api;
   api->ctx = broker;
@@ -234,7 +235,8 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     return guard(nullptr, [&] {
       auto t = B(ctx).find_topic(topic);
       if (!t) fail(KEEL_ERR_NOT_FOUND, std::string("unknown topic '") + topic + "'");
-      const TopicConfig& c = t->config();
+      const auto cfg = t->config();
+      const TopicConfig& c = *cfg;
       std::vector<const char*> index, retention;
       for (const auto& n : c.index) index.push_back(n.c_str());
       for (const auto& n : c.retention) retention.push_back(n.c_str());
@@ -287,6 +289,23 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
       id.producer_id = B(ctx).init_producer_id();
       id.epoch = 0;
       copy_out(out, id);
+    });
+  };
+  // ---- 2.2: topic settings at run time
+  api->topic_settings = [](void* ctx, const char* topic, keel_topic_setting_callback cb, void* user) {
+    return guard(nullptr, [&] {
+      const std::string name = topic != nullptr ? topic : "";
+      for (const auto& s : B(ctx).topic_settings(topic != nullptr ? &name : nullptr)) {
+        cb(user, s.key.c_str(), s.value.c_str(), s.own ? 1 : 0);
+      }
+    });
+  };
+  api->alter_topic = [](void* ctx, const keel_alter_topic_args* args, keel_error* err) {
+    return guard(err, [&] {
+      if (args == nullptr || args->name == nullptr)
+        fail(KEEL_ERR_INVALID_ARGUMENT, "alter_topic needs a topic name");
+      B(ctx).alter_topic(args->name, args->settings_toml != nullptr ? args->settings_toml : "",
+                         args->validate_only != 0);
     });
   };
 }

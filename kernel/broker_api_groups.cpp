@@ -108,6 +108,25 @@ void add_group_api(keel_broker_api* api) {
       for (const auto& [tp, c] : offsets) cb(user, tp.first.c_str(), tp.second, c.offset, c.metadata.c_str());
     });
   };
+  api->delete_group = [](void* ctx, const char* group, keel_error* err) {
+    return guard(err, [&] {
+      if (group == nullptr) fail(KEEL_ERR_INVALID_NAME, "delete_group names no group");
+      B(ctx).delete_group(group);
+    });
+  };
+  api->delete_group_offsets = [](void* ctx, const char* group, const char* topic, const int32_t* partitions,
+                                 size_t count, keel_error* err) {
+    return guard(err, [&] {
+      if (group == nullptr || topic == nullptr) {
+        fail(KEEL_ERR_INVALID_NAME, "delete_group_offsets needs a group and a topic");
+      }
+      if (count > 0 && partitions == nullptr) {
+        fail(KEEL_ERR_INVALID_ARGUMENT, "delete_group_offsets of group '" + std::string(group) +
+                                            "': " + std::to_string(count) + " partitions but no array");
+      }
+      B(ctx).delete_group_offsets(group, topic, std::vector<int32_t>(partitions, partitions + count));
+    });
+  };
   api->list_groups = [](void* ctx, keel_string_callback cb, void* user) {
     return guard(nullptr, [&] {
       for (const auto& g : B(ctx).group_offsets().groups()) cb(user, g.c_str());

@@ -1,6 +1,6 @@
 // The broker's side of consumer groups that transports call: fenced commits
-// (GroupFence decides, GroupOffsetStore stores) and the publication of a
-// group's members by the transport that runs its protocol.
+// (GroupFence decides, GroupOffsetStore stores), the publication of a
+// group's members by the transport that runs its protocol, and deletions.
 #include "broker.hpp"
 #include "common/error.hpp"
 
@@ -41,6 +41,31 @@ void Broker::set_group_members(const std::string& group, int32_t generation,
                                std::vector<std::string> member_ids) {
   check_group_name(group);
   fence_.set_members(group, generation, std::move(member_ids));
+}
+
+void Broker::delete_group(const std::string& group) {
+  check_group_name(group);
+  if (!offsets_) fail(KEEL_ERR_UNAVAILABLE, "the broker is not started: consumer offsets are not open");
+  // A check, not a lock: the transport that runs the group's protocol
+  // refuses the deletion of a group with members under its own lock; this
+  // stops deletions that come another way (HTTP) while a group is in use.
+  if (fence_.has_members(group)) {
+    fail(KEEL_ERR_FENCED, "group '" + group +
+                              "' has live members of a group protocol; it can be deleted once its consumers "
+                              "have closed or their sessions have expired");
+  }
+  if (!offsets_->remove_group(group)) {
+    fail(KEEL_ERR_NOT_FOUND, "group '" + group + "' has no committed offsets and no stored metadata");
+  }
+}
+
+void Broker::delete_group_offsets(const std::string& group, const std::string& topic,
+                                  const std::vector<int32_t>& partitions) {
+  check_group_name(group);
+  if (!offsets_) fail(KEEL_ERR_UNAVAILABLE, "the broker is not started: consumer offsets are not open");
+  if (!offsets_->remove_offsets(group, topic, partitions)) {
+    fail(KEEL_ERR_NOT_FOUND, "group '" + group + "' has no committed offsets and no stored metadata");
+  }
 }
 
 }  // namespace keel

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <filesystem>
+#include <utility>
 
 #include "common/error.hpp"
+#include "config/topic_settings.hpp"
 #include "observability/rate_limited_log.hpp"
 #include "storage/log_rewriter.hpp"
 
@@ -65,50 +67,86 @@ std::string Topic::problems_of(const std::string& strategy) const {
   return problem_lines(keel::config_problems(*it->second));
 }
 
+Topic::RetentionSet::~RetentionSet() {
+  for (auto& r : instances) r.ref.vt<keel_retention_vtable>()->destroy(r.handle);
+}
+
+bool Topic::RetentionSet::rewrites() const {
+  for (const auto& r : instances) {
+    if (has_rewrite(r.ref.vt<keel_retention_vtable>())) return true;
+  }
+  return false;
+}
+
+bool Topic::RetentionSet::requires_keys() const {
+  for (const auto& r : instances) {
+    auto* vt = r.ref.vt<keel_retention_vtable>();
+    if (has_requires_keys(vt) && vt->requires_keys(r.handle) != 0) return true;
+  }
+  return false;
+}
+
+std::shared_ptr<Topic::RetentionSet> Topic::make_retention(std::shared_ptr<const TopicConfig> cfg,
+                                                           PluginRegistry& registry) const {
+  auto set = std::make_shared<RetentionSet>();
+  set->config = cfg;
+  for (const auto& name : cfg->retention) {
+    auto& slot = set->settings[name];
+    slot = std::make_unique<keel_config>();
+    if (auto it = cfg->plugin_settings.find(name); it != cfg->plugin_settings.end())
+      slot->settings = it->second;
+    slot->owner = "retention '" + name + "' of topic '" + cfg->name + "'";
+    RetentionInstance r{require(registry, KEEL_KIND_RETENTION, name), nullptr};
+    keel_error err{};
+    keel_status s = r.ref.vt<keel_retention_vtable>()->create(r.ref.host(), slot.get(), &r.handle, &err);
+    if (s != KEEL_OK) {
+      fail(s, "topic '" + cfg->name + "': retention '" + name + "'" + named_at(KEEL_KIND_RETENTION, name) +
+                  " refused its settings: " + err.message + problem_lines(keel::config_problems(*slot)));
+    }
+    set->instances.push_back(r);
+  }
+  return set;
+}
+
 Topic::Topic(TopicConfig config, PluginRegistry& registry, const std::string& data_dir, const Clock* clock)
     : config_(std::move(config)), data_dir_(data_dir), clock_(clock) {
   for (const auto& name : config_.index) {
     index_specs_.push_back(IndexSpec{require(registry, KEEL_KIND_INDEX, name), settings_for(name, "index")});
   }
-  try {
-    for (const auto& name : config_.retention) {
-      RetentionInstance r{require(registry, KEEL_KIND_RETENTION, name), nullptr};
-      keel_error err{};
-      keel_status s = r.ref.vt<keel_retention_vtable>()->create(r.ref.host(), settings_for(name, "retention"),
-                                                                &r.handle, &err);
-      if (s != KEEL_OK) {
-        fail(s, "topic '" + config_.name + "': retention '" + name + "'" +
-                    named_at(KEEL_KIND_RETENTION, name) + " refused its settings: " + err.message +
-                    problems_of(name));
-      }
-      retention_.push_back(r);
-    }
-    partitioner_ref_ = require(registry, KEEL_KIND_PARTITIONER, config_.partitioner);
-    keel_error err{};
-    keel_status s = partitioner_ref_.vt<keel_partitioner_vtable>()->create(
-        partitioner_ref_.host(), settings_for(config_.partitioner, "partitioner"), &partitioner_, &err);
-    if (s != KEEL_OK) {
-      fail(s, "topic '" + config_.name + "': partitioner '" + config_.partitioner + "'" +
-                  named_at(KEEL_KIND_PARTITIONER, config_.partitioner) +
-                  " refused its settings: " + err.message + problems_of(config_.partitioner));
-    }
-  } catch (...) {
-    for (auto& r : retention_) r.ref.vt<keel_retention_vtable>()->destroy(r.handle);
-    throw;
+  live_ = std::make_shared<const TopicConfig>(config_);
+  retention_ = make_retention(live_, registry);
+  partitioner_ref_ = require(registry, KEEL_KIND_PARTITIONER, config_.partitioner);
+  keel_error err{};
+  keel_status s = partitioner_ref_.vt<keel_partitioner_vtable>()->create(
+      partitioner_ref_.host(), settings_for(config_.partitioner, "partitioner"), &partitioner_, &err);
+  if (s != KEEL_OK) {
+    fail(s, "topic '" + config_.name + "': partitioner '" + config_.partitioner + "'" +
+                named_at(KEEL_KIND_PARTITIONER, config_.partitioner) +
+                " refused its settings: " + err.message + problems_of(config_.partitioner));
   }
 }
 
 Topic::~Topic() {
   partitions_.clear();  // logs (and their index instances) go before the libraries may
-  for (auto& r : retention_) r.ref.vt<keel_retention_vtable>()->destroy(r.handle);
+  retention_.reset();
   if (partitioner_) partitioner_ref_.vt<keel_partitioner_vtable>()->destroy(partitioner_);
 }
 
-bool Topic::rewrites_segments() const {
-  for (const auto& r : retention_) {
-    if (has_rewrite(r.ref.vt<keel_retention_vtable>())) return true;
-  }
-  return false;
+std::shared_ptr<const TopicConfig> Topic::config() const {
+  std::lock_guard lock(live_mu_);
+  return live_;
+}
+
+std::shared_ptr<Topic::RetentionSet> Topic::retention() const {
+  std::lock_guard lock(live_mu_);
+  return retention_;
+}
+
+bool Topic::rewrites_segments() const { return retention()->rewrites(); }
+
+LiveLogOptions Topic::live_options(const TopicConfig& cfg, const RetentionSet& r) const {
+  return LiveLogOptions{cfg.segment_bytes, cfg.segment_ms, cfg.max_batch_bytes, r.requires_keys(),
+                        r.rewrites()};
 }
 
 void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_point) {
@@ -131,17 +169,16 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
 }
 
 LogOptions Topic::log_options() const {
+  const auto cfg = config();
+  const LiveLogOptions live = live_options(*cfg, *retention());
   LogOptions opts;
-  opts.segment_bytes = config_.segment_bytes;
-  opts.segment_ms = config_.segment_ms;
-  opts.max_batch_bytes = config_.max_batch_bytes;
+  opts.segment_bytes = live.segment_bytes;
+  opts.segment_ms = live.segment_ms;
+  opts.max_batch_bytes = live.max_batch_bytes;
   opts.indexes = index_specs_;
-  opts.gaps_expected = rewrites_segments();
+  opts.gaps_expected = live.gaps_expected;
   opts.producer_id_expiration_ms = config_.producer_id_expiration_ms;
-  for (const auto& r : retention_) {
-    auto* vt = r.ref.vt<keel_retention_vtable>();
-    if (has_requires_keys(vt) && vt->requires_keys(r.handle) != 0) opts.requires_keys = true;
-  }
+  opts.requires_keys = live.requires_keys;
   return opts;
 }
 
@@ -175,6 +212,9 @@ std::vector<std::shared_ptr<PartitionLog>> Topic::logs() const {
 
 std::vector<std::string> Topic::config_problems() const {
   std::vector<std::string> out;
+  for (const auto& [name, cfg] : retention()->settings) {
+    for (auto& p : keel::config_problems(*cfg)) out.push_back(p);
+  }
   for (const auto& [name, cfg] : settings_) {
     const bool index_only =
         std::find(config_.index.begin(), config_.index.end(), name) != config_.index.end() &&
@@ -213,6 +253,10 @@ int32_t Topic::choose_partition(const uint8_t* key, size_t key_len) {
 }
 
 int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
+  // This pass keeps the generation it starts with, even if the topic is
+  // reconfigured meanwhile.
+  const std::shared_ptr<RetentionSet> set = retention();
+  const auto& instances = set->instances;
   const auto partitions = logs();
   int deleted = 0;
   for (auto& log : partitions) {
@@ -221,7 +265,7 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
     // Below the log start (DeleteRecords) nothing is readable: whatever the
     // strategies say.
     size_t most = log->segments_below_start();
-    for (auto& r : retention_) {
+    for (const auto& r : instances) {
       size_t n = 0;
       keel_error err{};
       const keel_status s = r.ref.vt<keel_retention_vtable>()->select(
@@ -236,7 +280,7 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
     }
     if (most > 0) deleted += log->delete_oldest(most);
   }
-  for (auto& r : retention_) {
+  for (const auto& r : instances) {
     auto* vt = r.ref.vt<keel_retention_vtable>();
     if (!has_rewrite(vt)) continue;
     for (auto& log : partitions) {
@@ -256,6 +300,88 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
     }
   }
   return deleted;
+}
+
+struct Topic::Reconfiguration {
+  std::shared_ptr<const TopicConfig> config;
+  std::shared_ptr<RetentionSet> retention;
+};
+
+std::shared_ptr<Topic::Reconfiguration> Topic::prepare_reconfigure(TopicConfig next,
+                                                                   PluginRegistry& registry) const {
+  const auto cur = config();
+  const std::string& name = config_.name;
+  const auto fixed = [&](const std::string& what, const std::string& was, const std::string& asked) {
+    fail(KEEL_ERR_UNSUPPORTED, "topic '" + name + "': " + what +
+                                   " cannot change on an existing topic (it is " + was +
+                                   ", the new settings say " + asked + "); create a new topic for that");
+  };
+  const auto list = [](const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
+    return out + "]";
+  };
+  if (next.index != config_.index) fixed("its index strategies", list(config_.index), list(next.index));
+  if (next.partitioner != config_.partitioner)
+    fixed("its partitioner", config_.partitioner, next.partitioner);
+  // Index and partitioner instances read their settings when created; the
+  // settings they were created with must stay.
+  std::map<std::string, std::string> before, after;
+  const auto fixed_strategy = [&](const std::string& key) {
+    for (const auto& s : config_.index) {
+      if (key.starts_with("plugins." + toml_key(s) + ".")) return true;
+    }
+    return key.starts_with("plugins." + toml_key(config_.partitioner) + ".");
+  };
+  for (const auto& s : topic_settings(config_)) {
+    if (fixed_strategy(s.key)) before[s.key] = s.value;
+  }
+  for (const auto& s : topic_settings(next)) {
+    if (fixed_strategy(s.key)) after[s.key] = s.value;
+  }
+  for (const auto& [key, value] : before) {
+    auto it = after.find(key);
+    if (it == after.end() || it->second != value)
+      fixed("setting " + key, value, it == after.end() ? "nothing" : it->second);
+  }
+  for (const auto& [key, value] : after) {
+    if (!before.count(key)) fixed("setting " + key, "unset", value);
+  }
+  // Compaction leaves gaps between offsets that only a rewriting topic
+  // tolerates (PartitionLog::find_gaps).
+  const auto current = retention();
+  for (const auto& r : current->instances) {
+    if (!has_rewrite(r.ref.vt<keel_retention_vtable>())) continue;
+    if (std::find(next.retention.begin(), next.retention.end(), r.ref.name) == next.retention.end()) {
+      fixed("retention '" + r.ref.name + "' (it rewrites segments, leaving gaps between offsets)",
+            list(cur->retention), list(next.retention));
+    }
+  }
+  next.producer_id_expiration_ms = config_.producer_id_expiration_ms;
+  next.partitions = config_.partitions;
+  auto change = std::make_shared<Reconfiguration>();
+  change->config = std::make_shared<const TopicConfig>(std::move(next));
+  change->retention = make_retention(change->config, registry);
+  std::vector<std::string> problems;
+  for (const auto& [s, cfg] : change->retention->settings) {
+    for (auto& p : keel::config_problems(*cfg)) problems.push_back(p);
+  }
+  if (!problems.empty()) {
+    fail(KEEL_ERR_INVALID_ARGUMENT,
+         "settings of topic '" + name + "' are invalid:" + problem_lines(problems));
+  }
+  return change;
+}
+
+void Topic::apply_reconfigure(const std::shared_ptr<Reconfiguration>& change) {
+  std::shared_ptr<RetentionSet> old;  // destroyed outside the lock
+  {
+    std::lock_guard lock(live_mu_);
+    live_ = change->config;
+    old = std::exchange(retention_, change->retention);
+  }
+  const LiveLogOptions live = live_options(*change->config, *change->retention);
+  for (auto& log : logs()) log->set_live_options(live);
 }
 
 void Topic::roll_aged_segments() {

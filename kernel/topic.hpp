@@ -6,7 +6,12 @@
 // strategy instances are created in the constructor and destroyed with the
 // topic. choose_partition
 // may run on any thread (partitioners are required to be thread-safe);
-// apply_retention runs on the broker's maintenance thread.
+// apply_retention runs on the broker's maintenance thread. The settings in
+// effect (config()) and the retention instances may be replaced while the
+// topic runs (reconfigure, under the broker's create_mu_): both are
+// shared_ptrs swapped under live_mu_, so a retention pass keeps the
+// generation it started with and the replaced instances are destroyed when
+// it ends.
 #pragma once
 
 #include <keel/plugin.h>
@@ -14,6 +19,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -51,7 +57,21 @@ class Topic {
   std::vector<std::string> config_problems() const;
 
   const std::string& name() const { return config_.name; }
-  const TopicConfig& config() const { return config_; }
+  // The settings in effect now (they change with reconfigure).
+  std::shared_ptr<const TopicConfig> config() const;
+
+  // A checked change of settings, made by prepare_reconfigure and put in
+  // effect by apply_reconfigure (the broker persists it in between).
+  struct Reconfiguration;
+  // Creates the retention strategies with `next`'s settings, each of which
+  // may refuse them, and checks what cannot change on a running topic (index
+  // strategies and their settings, the partitioner, dropping a rewriting
+  // retention strategy). Throws keel::Error naming the topic and setting;
+  // changes nothing.
+  std::shared_ptr<Reconfiguration> prepare_reconfigure(TopicConfig next, PluginRegistry& registry) const;
+  // Puts it in effect: segment settings at the next roll, retention at the
+  // next pass, flush settings at the next produce.
+  void apply_reconfigure(const std::shared_ptr<Reconfiguration>& change);
   int32_t partition_count() const;
   // nullptr when out of range.
   std::shared_ptr<PartitionLog> partition(int32_t p) const;
@@ -88,6 +108,29 @@ class Topic {
   // A snapshot of the partition list.
   std::vector<std::shared_ptr<PartitionLog>> logs() const;
 
+  struct RetentionInstance {
+    StrategyRef ref;
+    keel_retention* handle = nullptr;
+  };
+  // One generation of retention instances with the settings they read.
+  struct RetentionSet {
+    std::shared_ptr<const TopicConfig> config;  // keeps the settings tables alive
+    std::map<std::string, std::unique_ptr<keel_config>> settings;
+    std::vector<RetentionInstance> instances;
+    RetentionSet() = default;
+    RetentionSet(const RetentionSet&) = delete;
+    RetentionSet& operator=(const RetentionSet&) = delete;
+    ~RetentionSet();
+    bool rewrites() const;
+    bool requires_keys() const;
+  };
+  std::shared_ptr<RetentionSet> make_retention(std::shared_ptr<const TopicConfig> cfg,
+                                               PluginRegistry& registry) const;
+  std::shared_ptr<RetentionSet> retention() const;
+  LiveLogOptions live_options(const TopicConfig& cfg, const RetentionSet& r) const;
+
+  // The configuration the topic was opened with: its name, index
+  // strategies and partitioner (with their settings) never change.
   TopicConfig config_;
   std::string data_dir_;
   const Clock* clock_;
@@ -96,11 +139,9 @@ class Topic {
 
   StrategyRef partitioner_ref_;
   keel_partitioner* partitioner_ = nullptr;
-  struct RetentionInstance {
-    StrategyRef ref;
-    keel_retention* handle = nullptr;
-  };
-  std::vector<RetentionInstance> retention_;
+  mutable std::mutex live_mu_;
+  std::shared_ptr<const TopicConfig> live_;  // guarded by live_mu_
+  std::shared_ptr<RetentionSet> retention_;  // guarded by live_mu_
   mutable std::shared_mutex partitions_mu_;
   std::vector<std::shared_ptr<PartitionLog>> partitions_;  // guarded by partitions_mu_
 };

@@ -3,12 +3,29 @@
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
+#include <string_view>
 
 #include "consume.hpp"
 #include "options.hpp"
 #include "produce.hpp"
 
+namespace {
+
+bool asks_for_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--help" || a == "-h" || a == "help") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (asks_for_help(argc, argv)) {
+    fputs(keel::load::kUsage, stdout);
+    return 0;
+  }
   keel::load::Options options;
   try {
     options = keel::load::parse_options(argc, argv);

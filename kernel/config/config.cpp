@@ -197,6 +197,7 @@ class Parser {
     topic.name = name;
     topic.declared = true;
     parse_topic_keys(t, section({"topics", name}), topic);
+    topic.own_table = &t;
     toml::table* own = t.get_as<toml::table>("plugins");
     topic.plugin_settings = settings_for(topic, own, origin_, defaults, defaults_origin, name);
     if (own != nullptr) check_unused_plugins(*own, topic);
@@ -593,6 +594,8 @@ class Parser {
 };
 
 }  // namespace
+
+std::string toml_key(std::string_view key) { return key_segment(key); }
 
 TopicConfig BrokerConfig::topic_from_defaults(const std::string& name) const {
   TopicConfig t = topic_defaults;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace keel {
@@ -64,6 +65,9 @@ struct TopicConfig {
   // [broker] producer_id_expiration_ms, copied here by the broker (not a
   // topic key).
   int64_t producer_id_expiration_ms = 24LL * 3600 * 1000;
+  // The topic's own [topics.<name>] table (in the broker's document or in
+  // document_owner); null for a topic made from the defaults alone.
+  const toml::table* own_table = nullptr;
   // Keeps alive the TOML document plugin_settings point into, for topics
   // built outside the broker's config file (topic_from_toml).
   std::shared_ptr<const toml::table> document_owner;
@@ -137,6 +141,9 @@ BrokerConfig load_config_file(const std::string& path, const std::vector<std::st
 // A "key=value" override that sets `key` to the string `value` exactly (as a
 // TOML literal string when it can be one, else a basic string with escapes).
 std::string string_override(const std::string& key, const std::string& value);
+
+// A key as it must be written in TOML: bare when possible, else quoted.
+std::string toml_key(std::string_view key);
 
 // "a string", "an integer", ...: a TOML value's type for error messages.
 const char* toml_type_name(const toml::node& n);

@@ -42,6 +42,11 @@ size_t GroupFence::live_groups() const {
   return groups_.size();
 }
 
+bool GroupFence::has_members(const std::string& group) const {
+  std::shared_lock lock(mu_);
+  return groups_.count(group) > 0;
+}
+
 void GroupFence::check_locked(const std::string& group, const std::string& member_id,
                               int32_t generation) const {
   auto it = groups_.find(group);

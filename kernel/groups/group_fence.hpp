@@ -13,7 +13,8 @@
 //    UNKNOWN_MEMBER: its member is not in the group.
 //
 // Kept in memory only: after a restart every group is empty until its
-// protocol completes a generation again (Kafka clients rejoin at once).
+// transport publishes it again (the Kafka transport does when it loads the
+// groups it stored, before it serves).
 //
 // Threads: any. A shared mutex guards the map; admit() holds it shared while
 // the caller stages the commit, so a new generation published meanwhile
@@ -52,6 +53,8 @@ class GroupFence {
 
   // Groups with members now (for metrics and tests).
   size_t live_groups() const;
+  // Whether `group` has members now (a group in use cannot be deleted).
+  bool has_members(const std::string& group) const;
 
  private:
   struct Members {

@@ -220,6 +220,38 @@ void GroupOffsetStore::remove_topic(const std::string& topic) {
   if (seq > 0) flush_through(seq);
 }
 
+bool GroupOffsetStore::remove_group(const std::string& group) {
+  uint64_t seq = 0;
+  {
+    std::unique_lock lock(state_mu_);
+    auto it = groups_.find(group);
+    if (it == groups_.end()) return false;
+    for (const auto& [key, c] : it->second.offsets)
+      seq = mark_dirty(group, offsets::offset_key(group, key.first, key.second), std::nullopt);
+    seq = mark_dirty(group, offsets::group_key(group), std::nullopt);
+    groups_.erase(it);
+  }
+  flush_through(seq);
+  return true;
+}
+
+bool GroupOffsetStore::remove_offsets(const std::string& group, const std::string& topic,
+                                      const std::vector<int32_t>& partitions) {
+  uint64_t seq = 0;
+  {
+    std::unique_lock lock(state_mu_);
+    auto it = groups_.find(group);
+    if (it == groups_.end()) return false;
+    for (int32_t p : partitions) {
+      if (it->second.offsets.erase({topic, p}) == 0) continue;
+      seq = mark_dirty(group, offsets::offset_key(group, topic, p), std::nullopt);
+    }
+    drop_empty(group);
+  }
+  if (seq > 0) flush_through(seq);
+  return true;
+}
+
 bool GroupOffsetStore::dirty() const {
   std::shared_lock lock(state_mu_);
   return !dirty_.empty();

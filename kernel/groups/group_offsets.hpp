@@ -115,6 +115,15 @@ class GroupOffsetStore {
   std::optional<std::string> group_metadata(const std::string& group) const;
   // Drops every group's offsets of a deleted topic (tombstones).
   void remove_topic(const std::string& topic);
+  // Drops a group's offsets and metadata (tombstones), durable before it
+  // returns; false (nothing written) if the group has neither. Throws like
+  // flush().
+  bool remove_group(const std::string& group);
+  // Drops the group's offsets of these partitions of `topic` (those it has;
+  // tombstones), durable before it returns; false if the group has no
+  // offsets and no metadata. Throws like flush().
+  bool remove_offsets(const std::string& group, const std::string& topic,
+                      const std::vector<int32_t>& partitions);
 
   // Writes every dirty key; returns once durable. Throws keel::Error, and
   // the keys stay dirty.

@@ -237,7 +237,7 @@ LogRewriter::LogRewriter(PartitionLog& log, std::string strategy, const std::ato
   table_.commit = &commit_fn;
   table_.abort = &abort_fn;
   table_.stopping = &stopping_fn;
-  table_.segment_bytes = log.options().segment_bytes;
+  table_.segment_bytes = log.live_options().segment_bytes;
 }
 
 LogRewriter::~LogRewriter() {

@@ -43,7 +43,25 @@ PartitionLog::PartitionLog(std::string topic, int32_t partition, std::string dir
       partition_(partition),
       dir_(std::move(dir)),
       options_(std::move(options)),
-      clock_(clock) {}
+      clock_(clock),
+      segment_bytes_(options_.segment_bytes),
+      segment_ms_(options_.segment_ms),
+      max_batch_bytes_(options_.max_batch_bytes),
+      requires_keys_(options_.requires_keys),
+      gaps_expected_(options_.gaps_expected) {}
+
+void PartitionLog::set_live_options(const LiveLogOptions& o) {
+  segment_bytes_ = o.segment_bytes;
+  segment_ms_ = o.segment_ms;
+  max_batch_bytes_ = o.max_batch_bytes;
+  requires_keys_ = o.requires_keys;
+  gaps_expected_ = o.gaps_expected;
+}
+
+LiveLogOptions PartitionLog::live_options() const {
+  return LiveLogOptions{segment_bytes_.load(), segment_ms_.load(), max_batch_bytes_.load(),
+                        requires_keys_.load(), gaps_expected_.load()};
+}
 
 PartitionLog::~PartitionLog() { fire_all_watches(); }
 
@@ -173,7 +191,7 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     synced = true;
     // [disk-full] Say at start-up, once, that this partition cannot take
     // writes, rather than on the first produce.
-    if (!active_unindexed_) segs.back()->probe_space(options_.max_batch_bytes);
+    if (!active_unindexed_) segs.back()->probe_space(max_batch_bytes_.load());
   } catch (const Error& e) {
     if (e.code() != KEEL_ERR_NO_SPACE) throw;
     note_no_space(e.what());
@@ -310,7 +328,7 @@ int64_t PartitionLog::max_producer_id() const {
 void PartitionLog::find_gaps(const std::vector<std::shared_ptr<Segment>>& segs) {
   gaps_.clear();
   // Compaction leaves offsets out between segments on purpose.
-  if (options_.gaps_expected) return;
+  if (gaps_expected_.load()) return;
   for (size_t i = 0; i + 1 < segs.size(); ++i) {
     const int64_t end = segs[i]->next_offset();
     const int64_t next = segs[i + 1]->base_offset();
@@ -388,7 +406,8 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
   std::vector<size_t> starts;
   size_t pos = 0;
   AppendResult result;
-  const BatchRules rules{options_.requires_keys};
+  const BatchRules rules{requires_keys_.load()};
+  const int64_t max_batch_bytes = max_batch_bytes_.load();
   while (pos < len) {
     const auto refuse = [&](keel_status status, int32_t record, const std::string& why) {
       fail(status, "rejected batch #" + std::to_string(headers.size()) +
@@ -399,9 +418,9 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
     std::string why = batch::validate(data + pos, len - pos);
     if (!why.empty()) refuse(KEEL_ERR_CORRUPT, -1, why);
     auto h = *batch::parse_header(data + pos, len - pos);
-    if (static_cast<int64_t>(h.total_size()) > options_.max_batch_bytes) {
+    if (static_cast<int64_t>(h.total_size()) > max_batch_bytes) {
       fail(KEEL_ERR_TOO_LARGE, "batch of " + std::to_string(h.total_size()) + " bytes for " + name() +
-                                   " exceeds max_batch_bytes (" + std::to_string(options_.max_batch_bytes) +
+                                   " exceeds max_batch_bytes (" + std::to_string(max_batch_bytes) +
                                    "); send smaller batches or raise the topic's max_batch_bytes");
     }
     const BatchProblem problem = check_produced_batch(h, data + pos, rules);
@@ -495,8 +514,8 @@ void PartitionLog::append_locked(const uint8_t* data, size_t len, const std::vec
   for (const auto& h : headers) span += static_cast<int64_t>(h.last_offset_delta) + 1;
   auto seg = active();
   const int64_t now = clock_->now_ms();
-  if (seg->size() > 0 && (seg->size() + static_cast<int64_t>(len) > options_.segment_bytes ||
-                          now - seg->created_ms() >= options_.segment_ms ||
+  if (seg->size() > 0 && (seg->size() + static_cast<int64_t>(len) > segment_bytes_.load() ||
+                          now - seg->created_ms() >= segment_ms_.load() ||
                           log_end_.load() + span - seg->base_offset() > kMaxRelativeOffset)) {
     roll_locked();
     seg = active();
@@ -656,7 +675,7 @@ void PartitionLog::roll_if_aged() {
   std::lock_guard lock(append_mu_);
   if (closed_) return;
   auto seg = active();
-  if (seg && seg->size() > 0 && clock_->now_ms() - seg->created_ms() >= options_.segment_ms) roll_locked();
+  if (seg && seg->size() > 0 && clock_->now_ms() - seg->created_ms() >= segment_ms_.load()) roll_locked();
 }
 
 int PartitionLog::delete_oldest(size_t count) {

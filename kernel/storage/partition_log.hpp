@@ -43,6 +43,16 @@ struct LogOptions {
   int64_t producer_id_expiration_ms = 24LL * 3600 * 1000;
 };
 
+// The options a topic may change while it runs (alter_topic); the rest of
+// LogOptions is fixed when the log opens.
+struct LiveLogOptions {
+  int64_t segment_bytes = 0;
+  int64_t segment_ms = 0;
+  int64_t max_batch_bytes = 0;
+  bool requires_keys = false;
+  bool gaps_expected = false;
+};
+
 struct AppendResult {
   int64_t base_offset = -1;
   int64_t last_offset = -1;
@@ -146,7 +156,12 @@ class PartitionLog {
   // Puts `fresh` where the contiguous run `old` is in the segment list (a
   // committed rewrite). Throws INTERNAL if `old` is no longer there.
   void replace_segments(const std::vector<std::shared_ptr<Segment>>& old, std::shared_ptr<Segment> fresh);
+  // Index strategies and producer expiry: fixed once the log opens. The
+  // live options below come from live_options().
   const LogOptions& options() const { return options_; }
+  // Applied from the next append, roll check or recovery on; any thread.
+  void set_live_options(const LiveLogOptions& o);
+  LiveLogOptions live_options() const;
 
   // Test-only: called with the name of each step of a rewrite's commit; a
   // hook that throws RewriteCrash stops the commit dead, as a crash would.
@@ -212,6 +227,13 @@ class PartitionLog {
   const std::string dir_;
   const LogOptions options_;
   const Clock* clock_;
+  // LiveLogOptions, read without a lock on the append path (each field on
+  // its own: a roll may see a new segment_bytes with an old segment_ms).
+  std::atomic<int64_t> segment_bytes_;
+  std::atomic<int64_t> segment_ms_;
+  std::atomic<int64_t> max_batch_bytes_;
+  std::atomic<bool> requires_keys_;
+  std::atomic<bool> gaps_expected_;
 
   mutable std::mutex append_mu_;
   ProducerState producers_;  // guarded by append_mu_

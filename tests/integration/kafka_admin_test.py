@@ -1,7 +1,7 @@
 """Kafka metadata and admin APIs against a real broker, through real clients:
 kcat -L (librdkafka, Metadata v4), kafka-python's version probe (Metadata v0)
 and KafkaAdminClient (CreateTopics v3, DeleteTopics v1, DescribeConfigs v1,
-Metadata v4).
+Metadata v4). Topic configs in depth: kafka_topic_configs_test.py.
 """
 import os
 import re
@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from keel_harness import Broker, parse_args, wait_until  # noqa: E402
+from keel_harness import Broker, parse_args, run_cases, wait_until  # noqa: E402
 import kafka_wire  # noqa: E402
 
 try:
@@ -126,7 +126,7 @@ def admin_create_list_describe_delete(broker):
         # Configs with a Keel equivalent become the topic's settings.
         a.create_topics([NewTopic("with-config", 1, 1, topic_configs={
             "segment.bytes": "1048576", "retention.ms": "3600000", "cleanup.policy": "delete"})])
-        for bad in ({"cleanup.policy": "compact"}, {"segment.bytes": "10"}, {"segment.bytes": "big"}):
+        for bad in ({"preallocate": "true"}, {"segment.bytes": "10"}, {"segment.bytes": "big"}):
             try:
                 a.create_topics([NewTopic("bad-config", 1, 1, topic_configs=bad)])
                 raise AssertionError(f"topic config {bad} was accepted")
@@ -144,14 +144,17 @@ def admin_create_list_describe_delete(broker):
             for err, _msg, rtype, rname, entries in response.resources:
                 assert err == 0, response
                 configs[(rtype, rname)] = {e[0]: e[1] for e in entries}
-        assert configs[(2, "made-by-admin")] == {"cleanup.policy": "delete", "segment.bytes": "1073741824",
-                                                 "segment.ms": "604800000", "max.message.bytes": "1048588"}, configs
+        expected = {"cleanup.policy": "delete", "segment.bytes": "1073741824", "segment.ms": "604800000",
+                    "max.message.bytes": "1048588", "retention.ms": "604800000", "retention.bytes": "-1"}
+        assert expected.items() <= configs[(2, "made-by-admin")].items(), configs
         assert configs[(4, "0")]["broker.id"] == "0", configs
         responses = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "with-config",
                                                        {"segment.bytes": None})], include_synonyms=True)
         entries = responses[0].resources[0][4]
         assert [(e[0], e[1]) for e in entries] == [("segment.bytes", "1048576")], entries
-        assert [(s[0], s[1]) for s in entries[0][-1]] == [("segment.bytes", "1048576")], entries
+        # The topic's own value, then the default it overrides.
+        assert [(s[0], s[1], s[2]) for s in entries[0][-1]] == [("segment.bytes", "1048576", 1),
+                                                                 ("segment.bytes", "1073741824", 5)], entries
         responses = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "no-such-topic")])
         assert responses[0].resources[0][0] == 3, responses
 
@@ -189,18 +192,10 @@ def kafka_python_producer_and_consumer_bootstrap(broker):
 def main():
     args = parse_args()
     topics = "[topics.orders]\npartitions = 4\n\n[topics.audit]\n"
-    failed = 0
     with Broker(args.build_dir, topics_toml=topics) as broker:
-        for fn in TESTS:
-            try:
-                fn(broker)
-                print(f"PASS {fn.__name__}")
-            except Exception as e:  # report every failure, then fail the run
-                failed += 1
-                print(f"FAIL {fn.__name__}: {type(e).__name__}: {e}")
+        status = run_cases(broker, TESTS)
         assert broker.alive(), "broker died"
-    print(f"{len(TESTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return status
 
 
 if __name__ == "__main__":

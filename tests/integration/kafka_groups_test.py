@@ -17,14 +17,8 @@ import sys
 import threading
 import urllib.request
 
-try:
-    import kafka  # noqa: F401
-except ImportError:
-    # kafka-python is a Debian package (python3-kafka): only the system
-    # interpreter has it when another python3 comes first on PATH.
-    if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
-    raise
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import system_python  # noqa: E402,F401  (re-runs under /usr/bin/python3 when kafka-python is missing)
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import KafkaAdminClient
@@ -38,7 +32,6 @@ from kafka.protocol.parser import KafkaProtocol
 from kafka.protocol.types import Int16, Int32, Schema, String
 from kafka.structs import OffsetAndMetadata
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from keel_harness import Broker, parse_args, wait_until  # noqa: E402
 
 TOPIC = "orders"

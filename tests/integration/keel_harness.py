@@ -62,6 +62,27 @@ def check_no_sanitizer_report(text, who):
         raise AssertionError(f"sanitizer report from {who}:\n{text[start:start + 12000]}")
 
 
+def run_cases(broker, cases, after_each=None):
+    """Runs every case against one broker, reporting each as PASS or FAIL and
+    going on after a failure (stops early only if the broker died), so that
+    one run shows every broken case. `after_each(broker)` runs after each
+    case and counts as part of it. Returns the process exit code."""
+    failed = 0
+    for fn in cases:
+        try:
+            fn(broker)
+            if after_each:
+                after_each(broker)
+            print(f"PASS {fn.__name__}")
+        except Exception as e:  # report every case, then fail the run
+            failed += 1
+            print(f"FAIL {fn.__name__}: {type(e).__name__}: {e}")
+            if not broker.alive():
+                break
+    print(f"{len(cases) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def wait_until(condition, timeout, what):
     """Polls `condition` until it returns a truthy value or `timeout` passes."""
     deadline = time.monotonic() + timeout

@@ -245,7 +245,7 @@ const std::vector<Row>& table() {
       FIELD(keel_log_dir_info, total_bytes, 16, 8),
       FIELD(keel_log_dir_info, usable_bytes, 24, 8),
       // keel_broker_api
-      STRUCT(keel_broker_api, 280),
+      STRUCT(keel_broker_api, 312),
       FIELD(keel_broker_api, struct_size, 0, 4),
       FIELD(keel_broker_api, reserved, 4, 4),
       FIELD(keel_broker_api, ctx, 8, 8),
@@ -279,9 +279,19 @@ const std::vector<Row>& table() {
       FIELD(keel_broker_api, reserve_request_bytes, 232, 8),
       FIELD(keel_broker_api, release_request_bytes, 240, 8),
       FIELD(keel_broker_api, init_producer_id, 248, 8),
-      FIELD(keel_broker_api, create_partitions, 256, 8),
-      FIELD(keel_broker_api, delete_records, 264, 8),
-      FIELD(keel_broker_api, log_dir, 272, 8),
+      FIELD(keel_broker_api, delete_group, 256, 8),
+      FIELD(keel_broker_api, delete_group_offsets, 264, 8),
+      FIELD(keel_broker_api, topic_settings, 272, 8),
+      FIELD(keel_broker_api, alter_topic, 280, 8),
+      FIELD(keel_broker_api, create_partitions, 288, 8),
+      FIELD(keel_broker_api, delete_records, 296, 8),
+      FIELD(keel_broker_api, log_dir, 304, 8),
+      // keel_alter_topic_args (2.2)
+      STRUCT(keel_alter_topic_args, 24),
+      FIELD(keel_alter_topic_args, struct_size, 0, 4),
+      FIELD(keel_alter_topic_args, validate_only, 4, 4),
+      FIELD(keel_alter_topic_args, name, 8, 8),
+      FIELD(keel_alter_topic_args, settings_toml, 16, 8),
       // keel_transport_vtable
       STRUCT(keel_transport_vtable, 40),
       FIELD(keel_transport_vtable, struct_size, 0, 4),
@@ -313,7 +323,7 @@ const std::vector<Row>& table() {
 #undef STRUCT
 #undef FIELD
 
-TEST(AbiLayout, VersionIsTwoPointOne) {
+TEST(AbiLayout, VersionIsTwoPointTwo) {
   EXPECT_EQ(KEEL_ABI_MAJOR, 2);
   EXPECT_EQ(KEEL_ABI_MINOR, 2);
   EXPECT_EQ(KEEL_TARGET_ABI_MINOR, KEEL_ABI_MINOR);  // the default target
@@ -353,7 +363,7 @@ TEST(AbiLayout, TheTableCoversEveryStructOnce) {
     for (const auto& s : seen) EXPECT_NE(s, r.type) << r.type << " is listed twice";
     seen.emplace_back(r.type);
   }
-  EXPECT_EQ(seen.size(), 28);  // grows when plugin.h gains a struct
+  EXPECT_EQ(seen.size(), 29);  // grows when plugin.h gains a struct
 }
 
 TEST(AbiLayout, HasFieldSeesWhatAnOlderProducerFilled) {

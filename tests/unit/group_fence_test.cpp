@@ -124,4 +124,16 @@ TEST(GroupFence, AGenerationPublishedDuringAdmitWaitsForTheStaging) {
   EXPECT_EQ(verdict(f, "g", "a", 2).first, KEEL_OK);
 }
 
+// delete_group refuses a group in use: has_members follows what was
+// published.
+TEST(GroupFence, HasMembersFollowsThePublishedGeneration) {
+  keel::GroupFence f;
+  EXPECT_FALSE(f.has_members("g"));
+  f.set_members("g", 4, {"a"});
+  EXPECT_TRUE(f.has_members("g"));
+  EXPECT_FALSE(f.has_members("other"));
+  f.set_members("g", KEEL_GENERATION_NONE, {});
+  EXPECT_FALSE(f.has_members("g"));
+}
+
 }  // namespace

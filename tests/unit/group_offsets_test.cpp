@@ -112,6 +112,33 @@ TEST_F(GroupOffsetStoreTest, RestartRebuildsOffsetsMetadataAndRemovals) {
   EXPECT_EQ(s.group_metadata("g1"), std::nullopt);
 }
 
+// DeleteGroups and OffsetDelete: tombstones, durable before the call
+// returns (one write), so a restart does not bring the removed state back.
+TEST_F(GroupOffsetStoreTest, RemovedGroupsAndOffsetsStayRemovedAfterARestart) {
+  {
+    GroupOffsetStore s(3, topic_.writer(), true, clock_);
+    s.commit("gone", {{"t", 0, 10, ""}, {"u", 1, 11, ""}}, clock_.now_ms());
+    s.set_group_metadata("gone", "{\"generation\":3}", clock_.now_ms());
+    s.commit("trimmed", {{"t", 0, 5, ""}, {"t", 1, 6, ""}, {"u", 0, 7, ""}}, clock_.now_ms());
+    const int writes = topic_.writes;
+    EXPECT_TRUE(s.remove_group("gone"));
+    EXPECT_EQ(topic_.writes, writes + 1) << "one durable write of the group's tombstones";
+    EXPECT_FALSE(s.remove_group("gone")) << "nothing left to remove";
+    EXPECT_FALSE(s.remove_group("never"));
+    EXPECT_TRUE(s.remove_offsets("trimmed", "t", {1, 9}));  // 9 has no offset: skipped
+    EXPECT_FALSE(s.remove_offsets("never", "t", {0}));
+    EXPECT_EQ(s.fetch("gone", "t", 0), std::nullopt);
+    EXPECT_EQ(s.group_metadata("gone"), std::nullopt);
+  }
+  GroupOffsetStore s(3, topic_.writer(), true, clock_);
+  topic_.replay_into(s);
+  EXPECT_EQ(s.groups(), (std::vector<std::string>{"trimmed"}));
+  auto trimmed = s.group_offsets("trimmed");
+  ASSERT_EQ(trimmed.size(), 2u);
+  EXPECT_EQ((trimmed[{"t", 0}].offset), 5);
+  EXPECT_EQ((trimmed[{"u", 0}].offset), 7);
+}
+
 TEST_F(GroupOffsetStoreTest, AGroupAlwaysLandsInTheSamePartition) {
   GroupOffsetStore s(8, topic_.writer(), true, clock_);
   for (int i = 0; i < 20; ++i) s.commit("group-" + std::to_string(i), "t", 0, i, "", clock_.now_ms());

@@ -12,27 +12,15 @@
 #include "names.hpp"
 #include "query.hpp"
 #include "settings_toml.hpp"
+#include "support/http_refusal.hpp"
 
 namespace {
 
-using keel::web::HttpError;
+using keel::test::refusal;
 using ::testing::HasSubstr;
 namespace bhttp = boost::beast::http;
 
 std::string nested(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
-
-// The 400 message of `fn`, failing the test when it throws nothing else.
-template <class Fn>
-std::string refusal(Fn&& fn) {
-  try {
-    fn();
-  } catch (const HttpError& e) {
-    EXPECT_EQ(e.status(), bhttp::status::bad_request) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no HttpError thrown";
-  return "";
-}
 
 TEST(JsonBody, NestingIsCountedOutsideStringsOnly) {
   EXPECT_EQ(keel::web::json_nesting_exceeds(nested(64), 64), std::nullopt);

@@ -25,6 +25,7 @@ using namespace std::chrono_literals;
 using keel::kafka::ErrorCode;
 using keel::kafka::Group;
 using keel::kafka::GroupClock;
+using keel::kafka::GroupSnapshot;
 using keel::kafka::JoinArgs;
 using keel::kafka::JoinResult;
 using keel::kafka::MemberAssignment;
@@ -282,8 +283,11 @@ TEST_F(KafkaGroupTest, InitialRebalanceDelayEndsAtTheRebalanceTimeout) {
 TEST_F(KafkaGroupTest, EveryRebalanceStartsTheNextGenerationAndOthersAreRefused) {
   auto g = make_group();
   std::vector<int32_t> stored;
-  g->on_new_generation([&](const Group::Persisted& p) { stored.push_back(p.generation); });
-  g->restore(Group::Persisted{41, "consumer"});
+  g->on_snapshot([&](const GroupSnapshot& s) { stored.push_back(s.generation); });
+  GroupSnapshot before_restart;
+  before_restart.generation = 41;
+  before_restart.protocol_type = "consumer";
+  g->restore(before_restart);
   auto ja = join(*g, "", "client-a", 10s, 30s);
   ASSERT_TRUE(ja.ready());
   const std::string a = ja->member_id;
@@ -309,7 +313,9 @@ TEST_F(KafkaGroupTest, EveryRebalanceStartsTheNextGenerationAndOthersAreRefused)
   EXPECT_EQ(ja3->generation, 44);
   EXPECT_EQ(g->leave(a), ErrorCode::kNone);  // the group empties: one more
   EXPECT_EQ(state(*g), "Empty");
-  EXPECT_THAT(stored, ElementsAre(42, 43, 44, 45));
+  // Stored when each generation forms, when it becomes Stable (43, after
+  // the leader's SyncGroup), and when the group empties (45).
+  EXPECT_THAT(stored, ElementsAre(42, 43, 43, 44, 45));
 }
 
 // The asio timer only wakes the group: what is due is decided by the
@@ -325,6 +331,123 @@ TEST_F(KafkaGroupTest, TimerWakeUpsDecideByTheInjectedClock) {
   ASSERT_EQ(io_.run_one(), 1u);  // the re-armed timer
   EXPECT_TRUE(members(*g).empty());
   EXPECT_EQ(state(*g), "Empty");
+}
+
+// Kafka's GroupMetadataManager stores the whole group (members, timeouts,
+// subscriptions, assignments) and loads it back when it becomes the
+// coordinator: a member of a Stable generation carries on after a restart
+// without rejoining, its heartbeat and first OffsetCommit accepted with its
+// old generation, and the commit fence learns the members at once.
+TEST_F(KafkaGroupTest, StableGroupRestoredFromItsSnapshotKeepsMembersGenerationAndAssignments) {
+  auto before = make_group();
+  std::optional<GroupSnapshot> stored;
+  before->on_snapshot([&](const GroupSnapshot& s) { stored = s; });
+  const auto [a, b] = stable_pair(*before, 10s, 30s);
+  ASSERT_TRUE(stored.has_value());
+  ASSERT_EQ(stored->state, keel::kafka::GroupState::kStable);
+
+  auto after = make_group();  // the restarted broker's group, fed the stored text
+  std::vector<std::pair<int32_t, std::vector<std::string>>> fence;
+  after->on_members([&](int32_t gen, const std::vector<std::string>& ids) { fence.emplace_back(gen, ids); });
+  after->restore(keel::kafka::parse_snapshot(keel::kafka::format_snapshot(*stored)));
+
+  ASSERT_EQ(fence.size(), 1u) << "the kernel's fence must hear of the members at load";
+  EXPECT_EQ(fence[0].first, 2);
+  EXPECT_THAT(fence[0].second, UnorderedElementsAre(a, b));
+  EXPECT_EQ(state(*after), "Stable");
+  EXPECT_EQ(after->heartbeat(2, a), ErrorCode::kNone);
+  EXPECT_EQ(after->check_commit(2, b), ErrorCode::kNone);
+  EXPECT_EQ(after->check_commit(1, b), ErrorCode::kIllegalGeneration);
+  auto sb = sync(*after, 2, b);  // a client that lost its SyncGroup answer asks again
+  ASSERT_TRUE(sb.ready());
+  EXPECT_EQ(sb->assignment, "for-b");
+  const auto d = after->describe();
+  EXPECT_EQ(d.protocol, "range");
+  ASSERT_EQ(d.members.size(), 2u);
+  for (const auto& m : d.members) {
+    EXPECT_EQ(m.client_id, m.member_id == a ? "client-a" : "client-b");
+    EXPECT_EQ(m.metadata, "v1");
+  }
+  // The leader is the same member: its rejoin makes generation 3, as it
+  // would have without the restart.
+  auto jb = join(*after, b, "client-b", 10s, 30s, "v2");
+  auto ja = join(*after, a, "client-a", 10s, 30s);
+  ASSERT_TRUE(ja.ready() && jb.ready());
+  EXPECT_EQ(ja->generation, 3);
+  EXPECT_EQ(ja->leader, a);
+}
+
+// Kafka reschedules every loaded member's heartbeat expiration: a member
+// that does not come back after the restart is removed when its session
+// (restarted at load) ends, and the others rebalance without it.
+TEST_F(KafkaGroupTest, RestoredMemberThatNeverComesBackIsExpiredByItsSessionTimeout) {
+  auto before = make_group();
+  std::optional<GroupSnapshot> stored;
+  before->on_snapshot([&](const GroupSnapshot& s) { stored = s; });
+  const auto [a, b] = stable_pair(*before, 10s, 30s);
+  advance(*before, 8s);  // time spent before the restart does not count
+
+  auto after = make_group();
+  std::vector<int32_t> fence;
+  after->on_members([&](int32_t gen, const std::vector<std::string>&) { fence.push_back(gen); });
+  after->restore(*stored);
+  for (int i = 0; i < 3; ++i) {
+    advance(*after, 3s);
+    EXPECT_EQ(after->heartbeat(2, b), ErrorCode::kNone);
+  }
+  advance(*after, 999ms);
+  EXPECT_THAT(members(*after), UnorderedElementsAre(a, b));
+  advance(*after, 1ms);  // 10 s after the load
+  EXPECT_THAT(members(*after), ElementsAre(b));
+  EXPECT_EQ(after->heartbeat(2, b), ErrorCode::kRebalanceInProgress);
+  auto jb = join(*after, b, "client-b", 10s, 30s);
+  ASSERT_TRUE(jb.ready());
+  EXPECT_EQ(jb->generation, 3);
+  EXPECT_EQ(jb->leader, b);
+  EXPECT_THAT(member_ids_in(*jb), ElementsAre(b));
+}
+
+// A snapshot taken when the generation formed but before the leader's
+// SyncGroup holds no assignment to hand out: after the load, the members'
+// SyncGroup and heartbeat say REBALANCE_IN_PROGRESS, they rejoin with their
+// member ids, and the next generation is a new number.
+TEST_F(KafkaGroupTest, GroupStoredBeforeTheLeadersSyncMakesItsMembersRejoin) {
+  auto before = make_group();
+  std::optional<GroupSnapshot> stored;
+  before->on_snapshot([&](const GroupSnapshot& s) { stored = s; });
+  auto ja = join(*before, "", "client-a", 10s, 30s);
+  ASSERT_TRUE(ja.ready());
+  ASSERT_EQ(stored->state, keel::kafka::GroupState::kCompletingRebalance);
+  const std::string a = ja->member_id;
+
+  auto after = make_group();
+  after->restore(keel::kafka::parse_snapshot(keel::kafka::format_snapshot(*stored)));
+  auto sa = sync(*after, 1, a, {{a, "for-a"}});
+  ASSERT_TRUE(sa.ready());
+  EXPECT_EQ(sa->error, ErrorCode::kRebalanceInProgress);
+  EXPECT_EQ(after->heartbeat(1, a), ErrorCode::kRebalanceInProgress);
+  auto ja2 = join(*after, a, "client-a", 10s, 30s);
+  ASSERT_TRUE(ja2.ready());
+  EXPECT_EQ(ja2->error, ErrorCode::kNone);
+  EXPECT_EQ(ja2->generation, 2);
+  EXPECT_EQ(ja2->member_id, a);
+}
+
+// The same, when a member never rejoins: removed at the rebalance timeout.
+TEST_F(KafkaGroupTest, RestoredRebalanceEndsAtTheRebalanceTimeout) {
+  auto before = make_group();
+  std::optional<GroupSnapshot> stored;
+  before->on_snapshot([&](const GroupSnapshot& s) { stored = s; });
+  auto ja = join(*before, "", "client-a", 60s, 5s);
+  ASSERT_TRUE(ja.ready());
+
+  auto after = make_group();
+  after->restore(*stored);
+  advance(*after, 4999ms);
+  EXPECT_EQ(state(*after), "PreparingRebalance");
+  advance(*after, 1ms);
+  EXPECT_EQ(state(*after), "Empty");
+  EXPECT_EQ(after->heartbeat(1, ja->member_id), ErrorCode::kUnknownMemberId);
 }
 
 }  // namespace

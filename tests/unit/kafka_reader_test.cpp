@@ -54,5 +54,38 @@ TEST(KafkaReader, ArrayCountOfTwoToThe31IsRefusedBeforeAnyElement) {
   EXPECT_THROW(c.array_length(true), ProtocolError);
 }
 
+TEST(KafkaReader, UnknownTaggedFieldsAreSkipped) {
+  // Two tags (7: 3 bytes, 300: 0 bytes), then an int16 the caller reads next.
+  const std::vector<uint8_t> bytes = {0x02, 0x07, 0x03, 'a', 'b', 'c', 0xac, 0x02, 0x00, 0x12, 0x34};
+  Reader r = reader_of(bytes);
+  r.tagged_fields();
+  EXPECT_EQ(r.int16(), 0x1234);
+  EXPECT_EQ(r.remaining(), 0u);
+}
+
+TEST(KafkaReader, TaggedFieldsBeyondTheRequestAreRefused) {
+  const std::vector<uint8_t> too_long = {0x01, 0x00, 0x05, 'x'};  // one tag of 5 bytes, 1 left
+  Reader a = reader_of(too_long);
+  EXPECT_THROW(a.tagged_fields(), ProtocolError);
+  const std::vector<uint8_t> many = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x00};  // 2^32 - 1 tags
+  Reader b = reader_of(many);
+  EXPECT_THROW(b.tagged_fields(), ProtocolError);
+  const std::vector<uint8_t> over_long(11, 0xff);  // a varint longer than 10 bytes
+  Reader c = reader_of(over_long);
+  EXPECT_THROW(c.tagged_fields(), ProtocolError);
+}
+
+TEST(KafkaReader, UuidIsSixteenBytes) {
+  std::vector<uint8_t> bytes(17, 0);
+  bytes[0] = 0xab;
+  bytes[15] = 0xcd;
+  Reader r = reader_of(bytes);
+  const auto id = r.uuid();
+  EXPECT_EQ(id[0], 0xab);
+  EXPECT_EQ(id[15], 0xcd);
+  EXPECT_EQ(r.remaining(), 1u);
+  EXPECT_THROW(r.uuid(), ProtocolError);
+}
+
 }  // namespace
 }  // namespace keel::kafka

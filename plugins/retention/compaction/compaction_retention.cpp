@@ -1,20 +1,12 @@
-// Retention `compaction`: Kafka's cleanup.policy=compact. Deletes no whole
-// segment itself (combine it with `time`/`size` for compact,delete); keeps
-// the newest record of every key in the closed segments and drops
-// tombstones after delete_retention_ms. See cleaner.hpp for one pass.
-//
-// Threads: the broker calls rewrite() for each partition of the topic on its
-// maintenance thread, one at a time, so the per-partition state needs no lock.
-#include <keel/plugin.hpp>
-#include <map>
+#include "compaction_retention.hpp"
+
+#include <cstdio>
 #include <string>
 
 #include "cleaner.hpp"
-#include "compaction_settings.hpp"
 
+namespace keel::compaction {
 namespace {
-
-using keel::compaction::PassResult;
 
 std::string mib(int64_t bytes) {
   char buf[32];
@@ -22,53 +14,32 @@ std::string mib(int64_t bytes) {
   return buf;
 }
 
-class CompactionRetention final : public keel::sdk::Retention {
- public:
-  static constexpr bool kRewrites = true;
-
-  CompactionRetention(const keel::sdk::Host& host, const keel::sdk::Config& config)
-      : host_(host), settings_(keel::compaction::Settings::from(config)) {}
-
-  size_t select(const keel::sdk::Segments&, int64_t) override { return 0; }
-  bool requires_keys() override { return true; }
-
-  void rewrite(const keel_log_rewriter& log, int64_t now_ms) override {
-    const std::string where = std::string(log.topic) + "-" + std::to_string(log.partition);
-    const int64_t t0 = host_.monotonic_ns();
-    State& state = state_[log.partition];
-    const bool tombstones_due = state.tombstones_expire_at >= 0 && now_ms >= state.tombstones_expire_at;
-    const PassResult r =
-        keel::compaction::clean_partition(settings_, log, now_ms, state.unfinished, tombstones_due);
-    if (!r.ran) return;
-    state.unfinished = !r.finished;
-    if (!r.stopped) state.tombstones_expire_at = r.tombstones_expire_at;
-    const double seconds = static_cast<double>(host_.monotonic_ns() - t0) / 1e9;
-    if (r.stopped) {
-      host_.info("compaction of " + where + " stopped for shutdown; it resumes after the restart");
-      return;
-    }
-    char rate[32];
-    std::snprintf(rate, sizeof rate, "%.1f",
-                  seconds > 0 ? static_cast<double>(r.bytes_read) / (1 << 20) / seconds : 0.0);
-    host_.info("compacted " + where + " up to offset " + std::to_string(r.map_end) + ": " +
-               std::to_string(r.segments_in) + " segment(s) -> " + std::to_string(r.segments_out) + " (" +
-               std::to_string(r.segments_unchanged) + " left as they were), " + mib(r.bytes_in) + " -> " +
-               mib(r.bytes_out) + ", " + std::to_string(r.records_removed) + " record(s) removed (" +
-               std::to_string(r.tombstones_removed) + " tombstone(s)), " + std::to_string(r.keys) +
-               " key(s) mapped in " + mib(r.map_bytes) + ", read " + rate + " MiB/s" +
-               (r.finished ? "" : "; the key map was full, the next pass continues from there"));
-  }
-
- private:
-  keel::sdk::Host host_;
-  keel::compaction::Settings settings_;
-  struct State {
-    bool unfinished = false;            // the last pass stopped early
-    int64_t tombstones_expire_at = -1;  // a kept tombstone may go then
-  };
-  std::map<int32_t, State> state_;  // by partition
-};
-
 }  // namespace
 
-KEEL_PLUGIN("compaction", "1.0.0", keel::sdk::retention_strategy<CompactionRetention>("compaction"))
+void CompactionRetention::rewrite(const keel_log_rewriter& log, int64_t now_ms) {
+  const std::string where = std::string(log.topic) + "-" + std::to_string(log.partition);
+  const int64_t t0 = host_.monotonic_ns();
+  State& state = state_[log.partition];
+  const bool tombstones_due = state.tombstones_expire_at >= 0 && now_ms >= state.tombstones_expire_at;
+  const PassResult r = clean_partition(settings_, log, now_ms, state.unfinished, tombstones_due);
+  if (!r.ran) return;
+  state.unfinished = !r.finished;
+  if (!r.stopped) state.tombstones_expire_at = r.tombstones_expire_at;
+  const double seconds = static_cast<double>(host_.monotonic_ns() - t0) / 1e9;
+  if (r.stopped) {
+    host_.info("compaction of " + where + " stopped for shutdown; it resumes after the restart");
+    return;
+  }
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%.1f",
+                seconds > 0 ? static_cast<double>(r.bytes_read) / (1 << 20) / seconds : 0.0);
+  host_.info("compacted " + where + " up to offset " + std::to_string(r.map_end) + ": " +
+             std::to_string(r.segments_in) + " segment(s) -> " + std::to_string(r.segments_out) + " (" +
+             std::to_string(r.segments_unchanged) + " left as they were), " + mib(r.bytes_in) + " -> " +
+             mib(r.bytes_out) + ", " + std::to_string(r.records_removed) + " record(s) removed (" +
+             std::to_string(r.tombstones_removed) + " tombstone(s)), " + std::to_string(r.keys) +
+             " key(s) mapped in " + mib(r.map_bytes) + ", read " + rate + " MiB/s" +
+             (r.finished ? "" : "; the key map was full, the next pass continues from there"));
+}
+
+}  // namespace keel::compaction

@@ -51,6 +51,14 @@ TopicDetails CheckedBroker::topic_details(const std::string& name) const {
   return out;
 }
 
+std::vector<sdk::TopicSetting> CheckedBroker::topic_settings(const std::string* name) const {
+  std::vector<sdk::TopicSetting> out;
+  const keel_status s = b_.topic_settings(name, &out);
+  if (s == KEEL_ERR_NOT_FOUND && name != nullptr) throw unknown_topic(*name);
+  if (s != KEEL_OK) throw sdk::Error(s, "could not read topic settings");
+  return out;
+}
+
 void CheckedBroker::create_topic(const std::string& name, int32_t partitions,
                                  const std::string& settings_toml) const {
   std::string message;
@@ -81,6 +89,14 @@ void CheckedBroker::delete_topic(const std::string& name) const {
   std::string message;
   const keel_status s = b_.delete_topic(name, &message);
   if (s == KEEL_ERR_NOT_FOUND) throw unknown_topic(name);
+  check(s, message);
+}
+
+void CheckedBroker::delete_group(const std::string& group) const {
+  std::string message;
+  const keel_status s = b_.delete_group(group, &message);
+  if (s == KEEL_ERR_NOT_FOUND) throw HttpError(bhttp::status::not_found, "unknown_group", message);
+  if (s == KEEL_ERR_FENCED) throw HttpError(bhttp::status::conflict, "group_has_members", message);
   check(s, message);
 }
 

@@ -38,6 +38,8 @@ class CheckedBroker {
   void create_partitions(const std::string& name, int32_t count, bool validate_only) const;
   // Moves the log start (-1 = high watermark); returns it.
   int64_t delete_records(const std::string& topic, int32_t partition, int64_t before_offset) const;
+  // The settings in effect (topic_settings); nullptr: the topic defaults.
+  std::vector<sdk::TopicSetting> topic_settings(const std::string* name) const;
   bool auto_create_topics() const { return b_.auto_create_topics(); }
   int32_t choose_partition(const std::string& topic, const std::optional<std::string>& key) const;
 
@@ -70,6 +72,10 @@ class CheckedBroker {
   // Empty when the group has committed nothing.
   std::vector<GroupOffset> group_offsets(const std::string& group) const;
   std::vector<std::string> list_groups() const { return b_.list_groups(); }
+  // Removes the group's offsets and stored metadata: 404 (unknown_group)
+  // if it has neither, 409 (group_has_members) while a group protocol has
+  // members in it (a joined Kafka consumer group).
+  void delete_group(const std::string& group) const;
 
   void counter_add(const char* name, const sdk::Labels& labels, double delta) const {
     b_.counter_add(name, labels, delta);

@@ -111,6 +111,15 @@ void handle_list_groups(const ExchangePtr& x) {
   x->respond(Response::ok({{"groups", x->services.broker.list_groups()}}));
 }
 
+// 204 once the group's offsets and stored metadata are gone (durably).
+void handle_delete_group(const ExchangePtr& x) {
+  x->request.query.allow_only({});
+  x->services.broker.delete_group(x->request.params[0]);
+  Response r;
+  r.status = bhttp::status::no_content;
+  x->respond(std::move(r));
+}
+
 void handle_group_offsets(const ExchangePtr& x) {
   const Query& q = x->request.query;
   q.allow_only({"topic", "partition"});

@@ -33,6 +33,7 @@ void handle_consume(const ExchangePtr& x);
 
 // groups_handler.cpp
 void handle_list_groups(const ExchangePtr& x);
+void handle_delete_group(const ExchangePtr& x);
 void handle_group_offsets(const ExchangePtr& x);
 void handle_commit_offsets(const ExchangePtr& x);
 void handle_group_lag(const ExchangePtr& x);

@@ -11,14 +11,14 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base64.hpp"
+
 namespace keel::web {
 
 enum class Encoding { Text, Base64 };
 
-std::string base64_encode(std::string_view bytes);
-// nullopt on a character outside the alphabet, bad padding or length; the
-// reason goes to *why.
-std::optional<std::string> base64_decode(std::string_view text, std::string* why);
+using transport::base64_decode;
+using transport::base64_encode;
 bool valid_utf8(std::string_view s);
 
 // "text" or "base64" into an Encoding; HttpError 400 naming `where` otherwise.

@@ -22,6 +22,7 @@ Router::Router() {
       handle_delete_records);
   add(V::get, "/topics/{topic}/partitions/{partition}/records", "consume", handle_consume);
   add(V::get, "/groups", "list_groups", handle_list_groups);
+  add(V::delete_, "/groups/{group}", "delete_group", handle_delete_group);
   add(V::get, "/groups/{group}/offsets", "group_offsets", handle_group_offsets);
   add(V::post, "/groups/{group}/offsets", "commit_offsets", handle_commit_offsets);
   add(V::get, "/groups/{group}/lag", "group_lag", handle_group_lag);

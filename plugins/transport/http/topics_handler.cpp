@@ -1,8 +1,10 @@
-// /topics: list, create (settings as JSON, kept by the broker as TOML),
-// describe (strategies and per-partition watermarks), delete.
+// /topics: list, create (Keel settings as JSON, kept by the broker as
+// TOML, or Kafka topic configs through the transports' shared table),
+// describe (strategies, Kafka configs and per-partition watermarks), delete.
 #include <limits>
 
 #include "checked_broker.hpp"
+#include "common/kafka_topic_configs.hpp"
 #include "handlers.hpp"
 #include "json_body.hpp"
 #include "json_records.hpp"
@@ -24,8 +26,12 @@ nlohmann::json describe(const CheckedBroker& b, const std::string& name) {
                           {"high_watermark", w.high_watermark},
                           {"log_end_offset", w.log_end_offset}});
   }
+  // The same Kafka names and values as DescribeConfigs over Kafka.
+  auto configs = nlohmann::json::object();
+  for (const auto& c : transport::kafka_topic_configs(b.topic_settings(&name))) configs[c.name] = c.value;
   return {{"name", t.name},
           {"partition_count", t.partitions},
+          {"configs", std::move(configs)},
           {"internal", t.internal},
           {"settings",
            {{"partitioner", d.partitioner},
@@ -37,6 +43,31 @@ nlohmann::json describe(const CheckedBroker& b, const std::string& name) {
             {"flush_mode", d.flush_mode}}},
           {"declared_in_config", d.declared},
           {"partitions", std::move(partitions)}};
+}
+
+// {"cleanup.policy": "compact", "retention.ms": 3600000, ...}: values are
+// strings as in Kafka, or JSON numbers and booleans taken as their text.
+std::string kafka_configs_to_toml(const CheckedBroker& b, const nlohmann::json& configs) {
+  if (!configs.is_object()) {
+    throw bad_request(
+        "field \"configs\" must be an object of Kafka topic configs, e.g. "
+        "{\"cleanup.policy\": \"compact\"}, got " +
+        type_name(configs));
+  }
+  transport::KafkaConfigChanges changes;
+  for (const auto& [k, v] : configs.items()) {
+    if (v.is_string()) {
+      changes[k] = v.get<std::string>();
+    } else if (v.is_number() || v.is_boolean()) {
+      changes[k] = v.dump();
+    } else if (!v.is_null()) {
+      throw bad_request("configs \"" + k + "\" must be a string or a number, got " + type_name(v));
+    }
+  }
+  std::string error;
+  auto toml = transport::keel_topic_settings({}, b.topic_settings(nullptr), changes, false, &error);
+  if (!toml) throw bad_request(error);
+  return *toml;
 }
 
 }  // namespace
@@ -55,8 +86,8 @@ void handle_create_topic(const ExchangePtr& x) {
   const nlohmann::json body = parse_json_body(x->request.body);
   if (!body.is_object()) throw bad_request("request body must be a JSON object, got " + type_name(body));
   for (const auto& [k, v] : body.items()) {
-    if (k != "name" && k != "partitions" && k != "settings") {
-      throw bad_request("unknown field \"" + k + "\"; known: name, partitions, settings");
+    if (k != "name" && k != "partitions" && k != "settings" && k != "configs") {
+      throw bad_request("unknown field \"" + k + "\"; known: name, partitions, settings, configs");
     }
   }
   auto name = body.find("name");
@@ -71,9 +102,18 @@ void handle_create_topic(const ExchangePtr& x) {
     }
     partitions = static_cast<int32_t>(p->get<int64_t>());
   }
-  std::string toml;
-  if (auto s = body.find("settings"); s != body.end() && !s->is_null()) toml = settings_to_toml(*s);
   const CheckedBroker& b = x->services.broker;
+  std::string toml;
+  auto settings = body.find("settings");
+  auto configs = body.find("configs");
+  const bool has_settings = settings != body.end() && !settings->is_null();
+  if (has_settings) toml = settings_to_toml(*settings);
+  if (configs != body.end() && !configs->is_null()) {
+    if (has_settings) {
+      throw bad_request("give either \"settings\" (Keel's names) or \"configs\" (Kafka's names), not both");
+    }
+    toml = kafka_configs_to_toml(b, *configs);
+  }
   b.create_topic(name->get<std::string>(), partitions, toml);
   x->respond(Response::json(bhttp::status::created, describe(b, name->get<std::string>())));
 }

@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "api_table.hpp"
+#include "request_header.hpp"
 #include "services.hpp"
 #include "unsupported_api.hpp"
 
@@ -251,19 +251,10 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
   Reader header(frame->data(), frame->size());
   const ApiSpec* spec = nullptr;
   try {
-    req.api_key = header.int16();
-    req.api_version = header.int16();
-    req.correlation_id = header.int32();
-    spec = find_api(req.api_key);
-    const bool in_range =
-        spec != nullptr && req.api_version >= spec->min_version && req.api_version <= spec->max_version;
-    if (spec == nullptr || (!in_range && spec->key != kApiVersionsKey)) {
+    if (read_request_header(header, req, &spec) != HeaderVerdict::kServe) {
       answer_unsupported(req, spec);
       return;
     }
-    req.flexible = in_range && req.api_version >= spec->flexible_from;
-    req.client_id = header.nullable_string();  // int16 length even in header v2
-    if (req.flexible) header.tagged_fields();
   } catch (const ProtocolError& e) {
     reject(std::string("malformed request header: ") + e.what());
     return;
@@ -275,8 +266,7 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
   slot.correlation_id = req.correlation_id;
   slot.api_key = req.api_key;
   slot.started = std::chrono::steady_clock::now();
-  // ApiVersions answers with header v0 always (KIP-511).
-  const bool flexible_header = req.flexible && req.api_key != kApiVersionsKey;
+  const bool flexible_header = flexible_response_header(req);
   Responder respond(weak_from_this(), slot_id, req.api_key, flexible_header);
   try {
     spec->handler(services_, req, respond);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "consumer_subscription.hpp"
+#include "group_snapshot.hpp"
 #include "member_id.hpp"
 #include "protocol_selection.hpp"
 
@@ -196,11 +198,11 @@ void Group::try_complete_join_locked(TimePoint now, bool force) {
     remove_member_locked(id, ErrorCode::kUnknownMemberId);
   }
   ++generation_;
-  if (on_new_generation_) on_new_generation_(Persisted{generation_, protocol_type_});
   if (members_.empty()) {
     state_ = GroupState::kEmpty;
     protocol_.clear();
     leader_.clear();
+    store_snapshot_locked();
     publish_members_locked();
     host_.info("group '" + id_ + "': generation " + std::to_string(generation_) + " is empty");
     return;
@@ -219,12 +221,15 @@ void Group::try_complete_join_locked(TimePoint now, bool force) {
     state_ = GroupState::kEmpty;
     protocol_.clear();
     leader_.clear();
+    store_snapshot_locked();
     publish_members_locked();
     return;
   }
   protocol_ = *protocol;
   if (members_.count(leader_) == 0) leader_ = earliest_member_locked()->id;
   state_ = GroupState::kCompletingRebalance;
+  for (auto& [id, m] : members_) m.assignment.clear();  // the old generation's
+  store_snapshot_locked();
   for (auto& [id, m] : members_) {
     const JoinResult r = result_for_locked(m);
     for (auto& cb : m.awaiting_join) cb(r);
@@ -272,6 +277,7 @@ void Group::sync(int32_t generation, const std::string& member_id,
         }
       }
       state_ = GroupState::kStable;
+      store_snapshot_locked();
       publish_members_locked();
       for (auto& [id, other] : members_) {
         for (auto& cb : other.awaiting_sync) cb(SyncResult{ErrorCode::kNone, other.assignment});
@@ -304,9 +310,9 @@ ErrorCode Group::leave(const std::string& member_id) {
   return ErrorCode::kNone;
 }
 
-void Group::on_new_generation(std::function<void(const Persisted&)> cb) {
+void Group::on_snapshot(SnapshotCallback cb) {
   std::lock_guard lock(mu_);
-  on_new_generation_ = std::move(cb);
+  on_snapshot_ = std::move(cb);
 }
 
 void Group::on_members(MembersCallback cb) {
@@ -325,10 +331,74 @@ void Group::publish_members_locked() {
   on_members_(generation_, ids);
 }
 
-void Group::restore(const Persisted& p) {
+void Group::store_snapshot_locked() {
+  if (!on_snapshot_) return;
+  GroupSnapshot s;
+  s.state = state_;
+  s.generation = generation_;
+  s.protocol_type = protocol_type_;
+  s.protocol = protocol_;
+  s.leader = leader_;
+  std::vector<const GroupMember*> ordered;
+  for (const auto& [id, m] : members_) ordered.push_back(&m);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const GroupMember* a, const GroupMember* b) { return a->join_order < b->join_order; });
+  for (const GroupMember* m : ordered) {
+    s.members.push_back(GroupSnapshot::Member{m->id, m->client_id, m->client_host, m->session_timeout,
+                                              m->rebalance_timeout, m->metadata_for(protocol_),
+                                              m->assignment});
+  }
+  on_snapshot_(s);
+}
+
+void Group::restore(const GroupSnapshot& s) {
   std::lock_guard lock(mu_);
-  generation_ = p.generation;
-  protocol_type_ = p.protocol_type;
+  const auto now = clock_.now();
+  generation_ = s.generation;
+  protocol_type_ = s.protocol_type;
+  if (s.members.empty()) return;  // Empty: the generation and type are all there is
+  protocol_ = s.protocol;
+  leader_ = s.leader;
+  std::chrono::milliseconds rebalance{0};
+  for (const auto& sm : s.members) {
+    GroupMember m;
+    m.id = sm.id;
+    m.client_id = sm.client_id;
+    m.client_host = sm.client_host;
+    m.join_order = next_join_order_++;
+    m.session_timeout = sm.session_timeout;
+    m.rebalance_timeout = sm.rebalance_timeout;
+    m.protocol_type = s.protocol_type;
+    // Kafka keeps only the chosen protocol's metadata, so does the snapshot:
+    // a new member must support that protocol (as after Kafka's load).
+    m.protocols = {GroupProtocol{s.protocol, sm.subscription}};
+    m.assignment = sm.assignment;
+    m.touch(now);  // the session restarts at load (Kafka reschedules every heartbeat)
+    rebalance = std::max(rebalance, m.rebalance_timeout);
+    members_.emplace(m.id, std::move(m));
+  }
+  if (s.state == GroupState::kStable) {
+    state_ = GroupState::kStable;
+  } else {
+    // The assignments of this generation were never handed out: its members
+    // rejoin (their SyncGroup or heartbeat says REBALANCE_IN_PROGRESS) and
+    // those that do not by the rebalance timeout are removed.
+    state_ = GroupState::kPreparingRebalance;
+    join_deadline_ = now + rebalance;
+    join_not_before_ = now;
+    for (auto& [id, m] : members_) m.assignment.clear();
+  }
+  // The kernel's fence forgot the group at the restart: members of this
+  // generation may commit again (while rejoining too, as before it).
+  if (on_members_) {
+    std::vector<std::string> ids;
+    for (const auto& [id, m] : members_) ids.push_back(id);
+    on_members_(generation_, ids);
+  }
+  host_.info("group '" + id_ + "': loaded generation " + std::to_string(generation_) + " with " +
+             std::to_string(members_.size()) + " member(s) (" + state_name(state_) +
+             "); their sessions restart now");
+  arm_timer_locked(now);
 }
 
 ErrorCode Group::check_commit(int32_t generation, const std::string& member_id) {
@@ -440,6 +510,27 @@ GroupSummary Group::describe() const {
     s.members.push_back(std::move(ms));
   }
   return s;
+}
+
+Group::Usage Group::usage() const {
+  std::lock_guard lock(mu_);
+  Usage u;
+  u.has_members = !members_.empty();
+  u.protocol_type = protocol_type_;
+  u.topics.emplace();
+  for (const auto& [id, m] : members_) {
+    // Every protocol of a consumer carries the same subscription; the
+    // chosen one's when there is one.
+    const std::string& metadata =
+        protocol_.empty() && !m.protocols.empty() ? m.protocols.front().metadata : m.metadata_for(protocol_);
+    auto topics = subscribed_topics(metadata);
+    if (!topics) {
+      u.topics.reset();
+      break;
+    }
+    u.topics->insert(topics->begin(), topics->end());
+  }
+  return u;
 }
 
 std::string Group::protocol_type() const {

@@ -21,12 +21,15 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "group_clock.hpp"
 #include "group_member.hpp"
 #include "group_operations.hpp"
+#include "group_snapshot.hpp"
 #include "group_state.hpp"
 
 namespace keel::kafka {
@@ -53,23 +56,38 @@ class Group : public std::enable_shared_from_this<Group> {
   ErrorCode check_commit(int32_t generation, const std::string& member_id);
 
   GroupSummary describe() const;
+  // What OffsetDelete needs to know (Kafka's rules): whether the group has
+  // members, its protocol type, and the topics its members subscribe to
+  // (nullopt when a member's metadata cannot be read: count every topic).
+  struct Usage {
+    bool has_members = false;
+    std::string protocol_type;
+    std::optional<std::set<std::string>> topics;
+  };
+  Usage usage() const;
   std::string protocol_type() const;
   // Empty, with no member: nothing in memory that the stored offsets and
   // metadata (restore()) could not bring back.
   bool idle() const;
 
-  // What survives a restart: the last generation and protocol type, so that
-  // generations keep increasing (a member from before the restart can never
-  // match a new one) and an empty group still describes itself.
-  struct Persisted {
-    int32_t generation = 0;
-    std::string protocol_type;
-  };
-  // Called with the group's lock held, after each new generation; it must
-  // not block (post the write elsewhere).
-  void on_new_generation(std::function<void(const Persisted&)> cb);
-  // Before the first join.
-  void restore(const Persisted& p);
+  // What survives a restart (group_snapshot.hpp): `cb` gets the group's
+  // snapshot each time it should be stored, as Kafka's coordinator stores
+  // its GroupMetadata: when a generation forms (so that generations keep
+  // increasing across a restart), when the leader's SyncGroup makes it
+  // Stable (with the assignments), and when it empties. Called with the
+  // group's lock held, in the order of the changes; it must not block (post
+  // the write elsewhere).
+  using SnapshotCallback = std::function<void(const GroupSnapshot&)>;
+  void on_snapshot(SnapshotCallback cb);
+  // At load, before the first request and after on_members(): takes the
+  // stored group back as Kafka's GroupMetadataManager loads it. A Stable
+  // group keeps its members, generation and assignments, so that their
+  // heartbeats and commits go on as before the restart; a group stored
+  // between its join phase and the leader's SyncGroup waits for its members
+  // to rejoin (their SyncGroup gets REBALANCE_IN_PROGRESS). Every member's
+  // session restarts now: members that never come back are removed when it
+  // ends. The members are published to on_members().
+  void restore(const GroupSnapshot& s);
 
   // Does whatever is due at the clock's current time (sessions to end, a
   // join phase to complete) and re-arms the timer for the next deadline.
@@ -99,6 +117,8 @@ class Group : public std::enable_shared_from_this<Group> {
   void arm_timer_locked(TimePoint now);
   // Tells on_members_ what the group is now (stable or empty).
   void publish_members_locked();
+  // Hands on_snapshot_ the group as it is now.
+  void store_snapshot_locked();
 
   const std::string id_;
   const std::chrono::milliseconds initial_rebalance_delay_;
@@ -114,7 +134,7 @@ class Group : public std::enable_shared_from_this<Group> {
   std::string protocol_;
   std::string leader_;
   std::map<std::string, GroupMember> members_;
-  std::function<void(const Persisted&)> on_new_generation_;
+  SnapshotCallback on_snapshot_;
   MembersCallback on_members_;
   uint64_t next_join_order_ = 0;
   // While preparing a rebalance: the join phase ends by join_deadline_ at

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <nlohmann/json.hpp>
+#include <condition_variable>
 #include <optional>
 
 #include "group.hpp"
@@ -21,26 +21,77 @@ std::shared_ptr<Group> GroupCoordinator::find(const std::string& group_id) const
   return it == groups_.end() ? nullptr : it->second;
 }
 
-namespace {
+// A group's snapshots are written one at a time and in order, each by a
+// task on the I/O pool (a write may wait for a sync, so never under the
+// group's lock); a snapshot taken while one is being written replaces any
+// older one still waiting, so only the newest of a burst is written.
+struct GroupCoordinator::SnapshotWriter {
+  std::mutex mu;
+  std::condition_variable stored;   // storing became false
+  std::optional<std::string> next;  // waiting to be written
+  bool writing = false;             // a task is queued or draining `next`
+  bool storing = false;             // a store call is running (on another thread)
+  bool cancelled = false;           // the group was deleted: write nothing more
 
-// protocol_type is whatever bytes the client sent; invalid UTF-8 is stored
-// with U+FFFD in its place (as Kafka's own string decoding does) rather than
-// making dump() throw in the middle of a JoinGroup.
-std::string format_persisted(const Group::Persisted& p) {
-  return nlohmann::json{{"generation", p.generation}, {"protocol_type", p.protocol_type}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+  // Drops what waits and returns once no store call is running: nothing of
+  // the group is stored after this returns. A queued task that has not
+  // started finds nothing to write (it is not waited for: it may need the
+  // very I/O thread that calls this).
+  void cancel() {
+    std::unique_lock lock(mu);
+    cancelled = true;
+    next.reset();
+    stored.wait(lock, [&] { return !storing; });
+  }
+};
 
-std::optional<Group::Persisted> parse_persisted(const std::string& text) {
+std::optional<GroupSnapshot> GroupCoordinator::stored_snapshot(const std::string& group_id) const {
+  auto stored = services_.broker.group_metadata(group_id);
+  if (!stored) return std::nullopt;
   try {
-    const auto j = nlohmann::json::parse(text);
-    return Group::Persisted{j.at("generation").get<int32_t>(), j.value("protocol_type", "")};
-  } catch (const std::exception&) {
+    return parse_snapshot(*stored);
+  } catch (const std::exception& e) {
+    services_.host.warn(
+        "group '" + group_id + "': its stored metadata is unreadable (" + e.what() +
+        "); the group starts empty and its members join afresh. Stored: " + stored->substr(0, 200));
     return std::nullopt;
   }
 }
 
-}  // namespace
+void GroupCoordinator::write_snapshot(const std::string& group_id, const std::shared_ptr<SnapshotWriter>& w,
+                                      std::string text) {
+  std::lock_guard lock(w->mu);
+  if (w->cancelled) return;
+  w->next = std::move(text);
+  if (w->writing) return;
+  w->writing = true;
+  boost::asio::post(services_.io, [this, group_id, w] {
+    for (;;) {
+      std::string text;
+      {
+        std::lock_guard lock(w->mu);
+        if (!w->next) {
+          w->writing = false;
+          return;
+        }
+        text = std::move(*w->next);
+        w->next.reset();
+        w->storing = true;
+      }
+      std::string message;
+      const keel_status s = services_.broker.store_group_metadata(group_id, text, &message);
+      if (s != KEEL_OK && s != KEEL_ERR_UNSUPPORTED) {
+        services_.host.warn("group '" + group_id +
+                            "': storing its members and generation failed (after a restart its members "
+                            "rejoin): " +
+                            message);
+      }
+      std::lock_guard lock(w->mu);
+      w->storing = false;
+      w->stored.notify_all();
+    }
+  });
+}
 
 std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group_id) {
   std::lock_guard lock(mu_);
@@ -53,13 +104,6 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
         group_id, services_.io.get_executor(),
         std::chrono::milliseconds(services_.settings.group_initial_rebalance_delay_ms), services_.host,
         clock_);
-    if (auto stored = services_.broker.group_metadata(group_id)) {
-      if (auto p = parse_persisted(*stored)) {
-        slot->restore(*p);
-      } else {
-        services_.host.warn("group '" + group_id + "': ignoring unreadable stored metadata: " + *stored);
-      }
-    }
     // The kernel fences commits with what the group protocol settles on:
     // an HTTP or stale commit cannot overwrite a live group's offsets. In
     // memory, no I/O: called directly, under the group's lock, in order.
@@ -70,18 +114,29 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
                             " to the broker's commit fence failed: " + message);
       }
     });
-    slot->on_new_generation([this, group_id](const Group::Persisted& p) {
-      // The write may wait for a sync: not under the group's lock.
-      boost::asio::post(services_.io, [this, group_id, text = format_persisted(p)] {
-        std::string message;
-        keel_status s = services_.broker.store_group_metadata(group_id, text, &message);
-        if (s != KEEL_OK && s != KEEL_ERR_UNSUPPORTED) {
-          services_.host.warn("group '" + group_id + "': storing its generation failed: " + message);
-        }
-      });
+    if (auto stored = stored_snapshot(group_id)) slot->restore(*stored);
+    auto& writer = writers_[group_id];
+    writer = std::make_shared<SnapshotWriter>();
+    slot->on_snapshot([this, group_id, w = writer](const GroupSnapshot& s) {
+      write_snapshot(group_id, w, format_snapshot(s));
     });
   }
   return slot;
+}
+
+// Kafka loads every group of its offsets partitions when it becomes their
+// coordinator; so does Keel at start: a group stored with members is back in
+// memory before the first request, its members' sessions running, so that a
+// member that never returns is expired and the rest rebalance.
+void GroupCoordinator::load() {
+  size_t loaded = 0;
+  for (const auto& g : services_.broker.list_groups()) {
+    auto stored = stored_snapshot(g);
+    if (!stored || stored->members.empty()) continue;  // nothing runs in an empty group
+    find_or_create(g);
+    ++loaded;
+  }
+  if (loaded > 0) services_.host.info("loaded " + std::to_string(loaded) + " consumer group(s) with members");
 }
 
 // Without this the registry would keep every group id ever used (one per
@@ -93,6 +148,7 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
 void GroupCoordinator::forget_idle_locked() {
   for (auto it = groups_.begin(); it != groups_.end();) {
     if (it->second.use_count() == 1 && it->second->idle()) {
+      writers_.erase(it->first);  // its last write may still run: the task holds the writer
       it = groups_.erase(it);
     } else {
       ++it;
@@ -151,11 +207,8 @@ std::vector<std::pair<std::string, std::string>> GroupCoordinator::list() const 
   // Groups known only from the offsets store (none of their members came
   // back since a restart) describe themselves from what was stored.
   for (auto& g : services_.broker.list_groups()) {
-    std::string type;
-    if (auto stored = services_.broker.group_metadata(g)) {
-      if (auto p = parse_persisted(*stored)) type = p->protocol_type;
-    }
-    out.emplace(std::move(g), std::move(type));
+    auto stored = stored_snapshot(g);
+    out.emplace(std::move(g), stored ? stored->protocol_type : std::string());
   }
   std::vector<std::shared_ptr<Group>> groups;
   {
@@ -178,10 +231,73 @@ GroupSummary GroupCoordinator::describe(const std::string& group_id) const {
   for (const auto& g : services_.broker.list_groups()) {
     if (g == group_id) s.state = "Empty";
   }
-  if (auto stored = services_.broker.group_metadata(group_id)) {
-    if (auto p = parse_persisted(*stored)) s.protocol_type = p->protocol_type;
-  }
+  if (auto stored = stored_snapshot(group_id)) s.protocol_type = stored->protocol_type;
   return s;
+}
+
+}  // namespace keel::kafka
+
+namespace keel::kafka {
+
+ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
+  bool in_memory = false;
+  std::shared_ptr<SnapshotWriter> writer;
+  {
+    std::lock_guard lock(mu_);
+    auto it = groups_.find(group_id);
+    if (it != groups_.end()) {
+      if (!it->second->idle()) return ErrorCode::kNonEmptyGroup;
+      // Dead from now on: a join starts a new group, from generation 0 once
+      // the stored metadata is gone, as Kafka's would.
+      groups_.erase(it);
+      in_memory = true;
+    }
+    if (auto w = writers_.find(group_id); w != writers_.end()) {
+      writer = std::move(w->second);
+      writers_.erase(w);
+    }
+  }
+  // The snapshot of the group's last change (it emptied) may still be on
+  // its way to the store: it must not land after the deletion and bring the
+  // group back.
+  if (writer) writer->cancel();
+  std::string message;
+  const keel_status s = services_.broker.delete_group(group_id, &message);
+  switch (s) {
+    case KEEL_OK:
+      services_.host.info("group '" + group_id + "' deleted (its committed offsets and stored metadata)");
+      return ErrorCode::kNone;
+    case KEEL_ERR_NOT_FOUND:
+      return in_memory ? ErrorCode::kNone : ErrorCode::kGroupIdNotFound;
+    case KEEL_ERR_FENCED:  // members published since the check above
+      return ErrorCode::kNonEmptyGroup;
+    case KEEL_ERR_INVALID_NAME:
+      return ErrorCode::kInvalidGroupId;
+    default:
+      services_.host.warn("deleting group '" + group_id + "' failed: " + message);
+      return ErrorCode::kCoordinatorNotAvailable;  // retriable: the tombstones could not be made durable
+  }
+}
+
+GroupCoordinator::OffsetDeleteRule GroupCoordinator::offset_delete_rule(const std::string& group_id) const {
+  OffsetDeleteRule rule;
+  auto group = find(group_id);
+  if (!group && !services_.broker.group_metadata(group_id) &&
+      services_.broker.group_offsets(group_id).empty()) {
+    rule.error = ErrorCode::kGroupIdNotFound;
+    return rule;
+  }
+  if (!group) return rule;  // empty: any offset may go
+  const Group::Usage u = group->usage();
+  if (!u.has_members) return rule;
+  if (u.protocol_type != "consumer") {
+    rule.error = ErrorCode::kNonEmptyGroup;
+  } else if (!u.topics) {
+    rule.every_topic_subscribed = true;
+  } else {
+    rule.subscribed = *u.topics;
+  }
+  return rule;
 }
 
 }  // namespace keel::kafka

@@ -15,7 +15,8 @@ std::string new_member_id(const std::string& client_id) {
                 static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0x0fff),
                 static_cast<unsigned>(0x8000 | ((lo >> 48) & 0x3fff)),
                 static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return client_id + "-" + uuid;
+  const size_t keep = kMaxMemberIdBytes - 1 - (sizeof uuid - 1);
+  return client_id.substr(0, keep) + "-" + uuid;
 }
 
 }  // namespace keel::kafka

@@ -1,8 +1,8 @@
 // The Kafka wire-protocol transport: entry point and life cycle.
 #include <keel/plugin.hpp>
-
 #include <memory>
 
+#include "group_coordinator.hpp"
 #include "server.hpp"
 #include "services.hpp"
 #include "settings.hpp"
@@ -20,7 +20,10 @@ class KafkaTransport final : public sdk::Transport {
     services_.reset();
   }
 
-  void start() override { server_->start(); }
+  void start() override {
+    services_->groups().load();  // before the first request
+    server_->start();
+  }
   void stop() override { server_->stop(); }
 
  private:

@@ -4,7 +4,8 @@
 // too.
 //
 // Works with every 2.x broker: members a later minor added (2.1:
-// init_producer_id, keel_produce_result.duplicate; 2.2: create_partitions,
+// init_producer_id, keel_produce_result.duplicate; 2.2: delete_group,
+// delete_group_offsets, topic_settings, alter_topic, create_partitions,
 // delete_records, log_dir) are checked with
 // KEEL_HAS_FIELD before use and answer KEEL_ERR_UNSUPPORTED (or their 2.0
 // default) from an older broker.
@@ -35,6 +36,14 @@ struct TopicInfo {
   std::string name;
   int32_t partitions = 0;
   bool internal = false;
+};
+
+// One setting of a topic (2.2): a key of a [topics.<name>] table in TOML
+// dotted form, its TOML value, and whether the topic sets it itself.
+struct TopicSetting {
+  std::string key;
+  std::string value;
+  bool own = false;
 };
 
 struct TopicDetails {
@@ -409,6 +418,97 @@ class Broker {
     (void)transactional_id;
     (void)producer_id;
     (void)epoch;
+    return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+
+  // ---- 2.2: consumer-group deletion (UNSUPPORTED from an older broker, and
+  // when built with KEEL_TARGET_ABI_MINOR < 2)
+  bool has_group_deletion() const {
+#if KEEL_TARGET_ABI_MINOR >= 2
+    return KEEL_HAS_FIELD(api_, keel_broker_api, delete_group_offsets) && api_->delete_group != nullptr &&
+           api_->delete_group_offsets != nullptr;
+#else
+    return false;
+#endif
+  }
+  keel_status delete_group(const std::string& group, std::string* message) const {
+    if (!has_group_deletion()) {
+      return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.2: groups cannot be deleted",
+                    message);
+    }
+    if (cut_short(group))
+      return refuse(KEEL_ERR_NOT_FOUND, "unknown group: its id holds a NUL byte", message);
+#if KEEL_TARGET_ABI_MINOR >= 2
+    keel_error err{};
+    return with_message(api_->delete_group(api_->ctx, group.c_str(), &err), err, message);
+#else
+    return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+  keel_status delete_group_offsets(const std::string& group, const std::string& topic,
+                                   const std::vector<int32_t>& partitions, std::string* message) const {
+    if (!has_group_deletion()) {
+      return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.2: offsets cannot be deleted",
+                    message);
+    }
+    if (cut_short(group))
+      return refuse(KEEL_ERR_NOT_FOUND, "unknown group: its id holds a NUL byte", message);
+    if (cut_short(topic)) return KEEL_OK;  // no such topic, so no such offset
+#if KEEL_TARGET_ABI_MINOR >= 2
+    keel_error err{};
+    return with_message(api_->delete_group_offsets(api_->ctx, group.c_str(), topic.c_str(), partitions.data(),
+                                                   partitions.size(), &err),
+                        err, message);
+#else
+    return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+
+  // ---- 2.2: topic settings at run time (UNSUPPORTED from an older broker)
+  bool has_topic_settings() const {
+#if KEEL_TARGET_ABI_MINOR >= 2
+    return KEEL_HAS_FIELD(api_, keel_broker_api, alter_topic) && api_->topic_settings != nullptr &&
+           api_->alter_topic != nullptr;
+#else
+    return false;
+#endif
+  }
+  // The settings in effect for `topic`; nullptr: the topic defaults.
+  keel_status topic_settings(const std::string* topic, std::vector<TopicSetting>* out) const {
+    if (!has_topic_settings()) return KEEL_ERR_UNSUPPORTED;
+    if (topic != nullptr && cut_short(*topic)) return KEEL_ERR_NOT_FOUND;
+#if KEEL_TARGET_ABI_MINOR >= 2
+    out->clear();
+    return api_->topic_settings(
+        api_->ctx, topic != nullptr ? topic->c_str() : nullptr,
+        [](void* user, const char* key, const char* value, int32_t own) {
+          static_cast<std::vector<TopicSetting>*>(user)->push_back(TopicSetting{key, value, own != 0});
+        },
+        out);
+#else
+    (void)out;
+    return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+  keel_status alter_topic(const std::string& name, const std::string& settings_toml, bool validate_only,
+                          std::string* message) const {
+    if (!has_topic_settings()) {
+      return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.2: topic settings cannot change",
+                    message);
+    }
+    if (cut_short(name)) return refuse(KEEL_ERR_NOT_FOUND, "unknown topic (name holds a NUL byte)", message);
+#if KEEL_TARGET_ABI_MINOR >= 2
+    keel_alter_topic_args args{};
+    args.struct_size = sizeof args;
+    args.validate_only = validate_only ? 1 : 0;
+    args.name = name.c_str();
+    args.settings_toml = settings_toml.c_str();
+    keel_error err{};
+    return with_message(api_->alter_topic(api_->ctx, &args, &err), err, message);
+#else
+    (void)settings_toml;
+    (void)validate_only;
     return KEEL_ERR_UNSUPPORTED;
 #endif
   }

@@ -75,7 +75,10 @@
  *        inside its watch callback.
  *   2.1  Idempotent producers owned by the broker: init_producer_id;
  *        keel_produce_result.duplicate.
- *   2.2  Admin: create_partitions, delete_records, log_dir (with
+ *   2.2  Consumer-group deletion: delete_group, delete_group_offsets.
+ *        Topic settings read and changed at run time: topic_settings,
+ *        alter_topic.
+ *        Admin: create_partitions, delete_records, log_dir (with
  *        keel_log_dir_info).
  */
 #ifndef KEEL_PLUGIN_H
@@ -590,6 +593,27 @@ typedef struct keel_producer_identity {
 #endif
 
 #if KEEL_TARGET_ABI_MINOR >= 2
+/* 2.2: one setting of a topic, as a key of a [topics.<name>] table. `key` is
+ * a TOML dotted key, quoted where needed ("segment_bytes", "retention",
+ * "plugins.time.retention_ms", "plugins.\"my.plugin\".x"); `value` is a TOML
+ * value ("1024", "\"os\"", "[\"compaction\"]", "0.5"); `own` is 1 when the
+ * topic sets it itself (its [topics.<name>] table in the broker's file, or
+ * the settings it was created or last altered with) and 0 when it comes
+ * from [topic_defaults] or the broker's built-in defaults. Strings are valid
+ * during the call only. */
+typedef void (*keel_topic_setting_callback)(void* user, const char* key, const char* value, int32_t own);
+
+/* 2.2: new settings for an existing topic. */
+typedef struct keel_alter_topic_args {
+  uint32_t struct_size;
+  int32_t validate_only; /* 1: check everything, change nothing */
+  const char* name;
+  /* The topic's own settings as a whole (TOML with the keys of a
+   * [topics.<name>] table, as for keel_create_topic_args); keys left out
+   * fall back to [topic_defaults]. "" or NULL: the defaults only. */
+  const char* settings_toml;
+} keel_alter_topic_args;
+
 /* 2.2: the directory that holds every partition's log, and its file
  * system's space (statvfs). An out-struct (rule 2); `path` is the broker's
  * and stays valid while the broker runs. */
@@ -666,8 +690,8 @@ typedef struct keel_broker_api {
   keel_status (*group_offsets)(void* ctx, const char* group, keel_group_offset_callback cb, void* user);
   keel_status (*list_groups)(void* ctx, keel_string_callback cb, void* user);
   /* Publishes a group's members and generation for commit fencing. Kept in
-   * memory only: after a restart every group is empty until its protocol
-   * completes a generation again. */
+   * memory only: after a restart every group is empty until its transport
+   * publishes it again (e.g. from its stored group metadata, at start). */
   keel_status (*set_group_members)(void* ctx, const keel_group_members* members, keel_error* err);
   /* An opaque, transport-defined description of a group (e.g. its protocol
    * type and generation) kept with its offsets across restarts, with the
@@ -714,6 +738,41 @@ typedef struct keel_broker_api {
 #endif
 
 #if KEEL_TARGET_ABI_MINOR >= 2
+  /* ---- 2.2: consumer-group deletion (Kafka's DeleteGroups, OffsetDelete).
+   * Both write tombstones to __consumer_offsets and block until they are as
+   * durable as a commit (like store_group_metadata); any thread.
+   * delete_group removes every committed offset and the stored metadata of
+   * `group`. NOT_FOUND if it has neither; FENCED, removing nothing, while a
+   * transport has published members for it (set_group_members): a group in
+   * use cannot be deleted. */
+  keel_status (*delete_group)(void* ctx, const char* group, keel_error* err);
+  /* Removes the group's committed offsets of `partition_count` partitions of
+   * `topic`; partitions without one are skipped. NOT_FOUND if the group has
+   * no offsets and no metadata at all. Members are not checked here: the
+   * transport running the group's protocol knows what its members are
+   * subscribed to and refuses those topics itself. */
+  keel_status (*delete_group_offsets)(void* ctx, const char* group, const char* topic,
+                                      const int32_t* partitions, size_t partition_count, keel_error* err);
+  /* ---- 2.2: topic settings at run time. topic_settings delivers every
+   * setting of `topic` that is in effect (NULL: what a new topic gets, the
+   * topic defaults) through cb, on the calling thread, before it returns:
+   * every topic-level key, and the plugins.<strategy>.<key> settings that
+   * some table sets (a key no table sets has the plugin's own default,
+   * which only the plugin knows). NOT_FOUND for an unknown topic. */
+  keel_status (*topic_settings)(void* ctx, const char* topic, keel_topic_setting_callback cb, void* user);
+  /* Replaces a topic's own settings. Each of its strategies is created
+   * with the new settings and may refuse them, exactly as at creation; on
+   * success the settings are saved with the topic (they survive a restart)
+   * and take effect at once: segment settings at the next roll, retention
+   * at the next retention pass, flush settings at the next produce.
+   * Refused (nothing changes): an unknown topic (NOT_FOUND), a topic
+   * declared in the broker's file or internal (UNSUPPORTED: its settings
+   * live in the file), a change of index strategies, their settings or the
+   * partitioner, or dropping a rewriting retention strategy such as
+   * compaction (UNSUPPORTED), settings a strategy refuses
+   * (INVALID_ARGUMENT, naming the topic and key). Blocks on the file
+   * system; serialised with topic creation and deletion. */
+  keel_status (*alter_topic)(void* ctx, const keel_alter_topic_args* args, keel_error* err);
   /* ---- 2.2: admin.
    * create_partitions grows `topic` to `partition_count` partitions (never
    * fewer: INVALID_ARGUMENT when it is not more than the current count;

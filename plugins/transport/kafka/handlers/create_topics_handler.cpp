@@ -1,8 +1,12 @@
-// CreateTopics (key 19), v0-3. Keel is one node, so a topic has one replica
-// and no manual placement. The Kafka topic configs that have a Keel
-// equivalent become the new topic's settings (kept with it across
-// restarts); any other config is refused rather than silently ignored: a
-// client asking for compaction must not believe it got it.
+// CreateTopics (key 19), v0-7 (flexible from v5). Keel is one node, so a
+// topic has one replica and no manual placement; num_partitions and
+// replication_factor -1 mean the broker's defaults (KIP-464, v4+). The
+// Kafka topic configs become the new topic's settings through the
+// transports' shared table (kept with the topic across restarts); a config
+// with no Keel equivalent is refused rather than silently ignored: a client
+// asking for something must not believe it got it. v5+ answers with the
+// created topic's configs; v7's topic id is the zero UUID (Keel has no
+// topic ids).
 #include <charconv>
 #include <optional>
 #include <set>
@@ -12,6 +16,7 @@
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
+#include "topic_configs.hpp"
 #include "topic_names.hpp"
 
 namespace keel::kafka {
@@ -29,9 +34,14 @@ struct TopicRequest {
 };
 
 struct TopicResult {
+  TopicResult(std::string n, ErrorCode e, std::optional<std::string> m)
+      : name(std::move(n)), error(e), message(std::move(m)) {}
   std::string name;
   ErrorCode error = ErrorCode::kNone;
   std::optional<std::string> message;
+  // v5+: what the topic got (or, validate_only, would get).
+  int32_t partitions = -1;
+  std::optional<std::vector<DescribedConfig>> configs;
 };
 
 TopicRequest read_topic(Reader& r, bool flex) {
@@ -57,44 +67,23 @@ TopicRequest read_topic(Reader& r, bool flex) {
   return t;
 }
 
-// Kafka topic configs and the [topics.<name>] keys they become.
-struct ConfigMapping {
-  const char* kafka;
-  const char* keel;
-};
-constexpr ConfigMapping kConfigMappings[] = {
-    {"segment.bytes", "segment_bytes"},
-    {"segment.ms", "segment_ms"},
-    {"max.message.bytes", "max_batch_bytes"},
-    {"retention.ms", "plugins.time.retention_ms"},
-    {"retention.bytes", "plugins.size.retention_bytes"},
-};
-
-// The topic's settings as TOML keys of a [topics.<name>] table; sets
-// *error (and returns "") when a config has no Keel equivalent. Ranges are
-// checked by the broker when it creates the topic.
-std::string topic_settings(const TopicRequest& t, std::string* error) {
-  std::string toml;
+// The topic's own settings (TOML) for its Kafka configs, through the
+// transports' shared table; sets *error (naming the config) and returns ""
+// when one has no Keel equivalent. Ranges are checked by the broker and
+// the strategies when the topic is created.
+std::string topic_settings(Services& services, const TopicRequest& t, std::string* error) {
+  transport::KafkaConfigChanges changes;
   for (const auto& [name, value] : t.configs) {
-    if (!value) continue;                                          // null: the default
-    if (name == "cleanup.policy" && *value == "delete") continue;  // what Keel does anyway
-    const ConfigMapping* m = nullptr;
-    for (const auto& candidate : kConfigMappings) {
-      if (name == candidate.kafka) m = &candidate;
-    }
-    int64_t n = 0;
-    const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-    if (m == nullptr || ec != std::errc() || end != value->data() + value->size()) {
-      std::string supported = "cleanup.policy=delete";
-      for (const auto& c : kConfigMappings) supported += std::string(", ") + c.kafka;
-      *error = "topic config '" + name + "=" + *value + "' is not supported: Keel accepts " + supported +
-               " (integers); other settings are set in the broker's TOML file ([topics.<name>] or "
-               "[topic_defaults], see docs/configuration.md)";
+    if (changes.count(name)) {
+      *error = "topic config '" + name + "' appears more than once";
       return "";
     }
-    toml += std::string(m->keel) + " = " + std::to_string(n) + "\n";
+    changes[name] = value;  // null: the default
   }
-  return toml;
+  std::vector<sdk::TopicSetting> defaults;
+  services.broker.topic_settings(nullptr, &defaults);
+  auto toml = transport::keel_topic_settings({}, defaults, changes, false, error);
+  return toml ? *toml : "";
 }
 
 // Everything that can be decided without touching the broker. Returns
@@ -123,20 +112,35 @@ TopicResult check(Services& services, const TopicRequest& t) {
                     std::to_string(t.replication_factor));
   }
   std::string error;
-  topic_settings(t, &error);
-  if (!error.empty()) return fail(ErrorCode::kInvalidConfig, error);
-  return TopicResult{t.name, ErrorCode::kNone, std::nullopt};
+  const std::string settings = topic_settings(services, t, &error);
+  if (!error.empty()) return fail(ErrorCode::kInvalidConfig, "topic '" + t.name + "': " + error);
+  TopicResult ok{t.name, ErrorCode::kNone, std::nullopt};
+  ok.configs = configs_of_new_topic(services, settings);
+  ok.partitions = t.partitions;
+  if (ok.partitions < 0) {  // KIP-464: the broker's default
+    std::vector<sdk::TopicSetting> defaults;
+    services.broker.topic_settings(nullptr, &defaults);
+    for (const auto& d : defaults) {
+      if (d.key == "partitions") ok.partitions = std::stoi(d.value);
+    }
+  }
+  return ok;
 }
 
 TopicResult create(Services& services, const TopicRequest& t) {
   std::string error;
-  const std::string settings = topic_settings(t, &error);
+  const std::string settings = topic_settings(services, t, &error);
   std::string message;
   const keel_status s =
       services.broker.create_topic(t.name, t.partitions > 0 ? t.partitions : 0, settings, &message);
   switch (s) {
-    case KEEL_OK:
-      return TopicResult{t.name, ErrorCode::kNone, std::nullopt};
+    case KEEL_OK: {
+      TopicResult ok{t.name, ErrorCode::kNone, std::nullopt};
+      if (auto info = services.broker.describe_topic(t.name)) ok.partitions = info->partitions;
+      ErrorCode e = ErrorCode::kNone;
+      ok.configs = describe_topic_configs(services, t.name, &e, &message);
+      return ok;
+    }
     case KEEL_ERR_ALREADY_EXISTS:
       return TopicResult{t.name, ErrorCode::kTopicAlreadyExists, message};
     case KEEL_ERR_INVALID_NAME:
@@ -188,8 +192,28 @@ void handle_create_topics(Services& services, Request& req, const Responder& res
   w.array_length(static_cast<int32_t>(results.size()), flex);
   for (const auto& res : results) {
     w.string(res.name, flex);
+    // Keel has no topic ids: the zero UUID, as Kafka sends for "none".
+    if (v >= 7) w.raw(std::string(16, '\0'));
     w.int16(code(res.error));
     if (v >= 1) w.nullable_string(res.message, flex);
+    if (v >= 5) {
+      const bool ok = res.error == ErrorCode::kNone;
+      w.int32(ok ? res.partitions : -1);
+      w.int16(ok ? 1 : -1);  // replication_factor: one copy on a single node
+      if (!ok || !res.configs) {
+        w.array_length(-1, flex);
+      } else {
+        w.array_length(static_cast<int32_t>(res.configs->size()), flex);
+        for (const auto& c : *res.configs) {
+          w.string(c.config.name, flex);
+          w.nullable_string(c.config.value, flex);
+          w.boolean(c.read_only);
+          w.int8(c.source);
+          w.boolean(false);  // is_sensitive
+          w.tagged_fields(flex);
+        }
+      }
+    }
     w.tagged_fields(flex);
   }
   w.tagged_fields(flex);

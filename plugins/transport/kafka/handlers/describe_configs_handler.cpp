@@ -1,11 +1,11 @@
-// DescribeConfigs (key 32), v0-1. Admin tools call it routinely, so it must
-// answer, but it only reports values Keel can vouch for: for a topic, what
-// the broker API's topic_details gives (segment size and age, largest
-// batch) and cleanup.policy=delete (Keel never compacts); for the broker,
-// what the transport itself knows. Retention lives in the retention
-// plugins' settings, which the broker API does not expose, so it is not
-// reported. Everything is read-only: settings change in the broker's TOML
-// or at CreateTopics, not through AlterConfigs.
+// DescribeConfigs (key 32), v0-4 (flexible from v4). A topic's configs are
+// Kafka's names for its Keel settings (the transports' shared table,
+// common/kafka_topic_configs.hpp): the ones it sets itself are
+// DYNAMIC_TOPIC_CONFIG (changed by CreateTopics, AlterConfigs or
+// IncrementalAlterConfigs), the others DEFAULT_CONFIG; a topic declared in
+// the broker's TOML file reports its own as STATIC_BROKER_CONFIG, and all
+// read-only, since its settings change only there. For the broker: what
+// the transport itself knows, read-only.
 #include <algorithm>
 #include <cstddef>
 #include <optional>
@@ -15,21 +15,20 @@
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
+#include "topic_configs.hpp"
 #include "topic_names.hpp"
 
 namespace keel::kafka {
 namespace {
 
-constexpr int8_t kTopicResource = 2;
-constexpr int8_t kBrokerResource = 4;
-// ConfigSource values (DescribeConfigsResponse v1+).
-constexpr int8_t kStaticBrokerConfig = 4;
-constexpr int8_t kDefaultConfig = 5;
-
 struct ConfigEntry {
+  ConfigEntry(std::string n, std::string v, int8_t s, bool ro = true, std::string d = "")
+      : name(std::move(n)), value(std::move(v)), source(s), read_only(ro), default_value(std::move(d)) {}
   std::string name;
   std::string value;
   int8_t source;
+  bool read_only;
+  std::string default_value;  // synonyms: what it would be without the topic's own setting
 };
 
 struct ResourceResult {
@@ -53,16 +52,6 @@ std::vector<ConfigEntry> broker_configs(Services& services) {
   };
 }
 
-// Values from the topic's settings ([topics.<name>] or [topic_defaults] in
-// the broker's TOML: "static" in Kafka's terms).
-void add_topic_details(Services& services, const std::string& name, std::vector<ConfigEntry>* out) {
-  sdk::TopicDetails d;
-  if (services.broker.topic_details(name, &d) != KEEL_OK) return;
-  out->push_back({"max.message.bytes", std::to_string(d.max_batch_bytes), kStaticBrokerConfig});
-  out->push_back({"segment.bytes", std::to_string(d.segment_bytes), kStaticBrokerConfig});
-  out->push_back({"segment.ms", std::to_string(d.segment_ms), kStaticBrokerConfig});
-}
-
 ResourceResult describe(Services& services, int8_t type, const std::string& name) {
   ResourceResult res;
   res.type = type;
@@ -75,11 +64,13 @@ ResourceResult describe(Services& services, int8_t type, const std::string& name
   if (type == kTopicResource) {
     if (!valid_topic_name(name))
       return fail(ErrorCode::kInvalidTopicException, invalid_topic_name_message(name));
-    if (!services.broker.describe_topic(name)) {
-      return fail(ErrorCode::kUnknownTopicOrPartition, "unknown topic '" + name + "'");
+    ErrorCode error = ErrorCode::kNone;
+    std::string message;
+    auto configs = describe_topic_configs(services, name, &error, &message);
+    if (!configs) return fail(error, message);
+    for (auto& c : *configs) {
+      res.configs.emplace_back(c.config.name, c.config.value, c.source, c.read_only, c.default_value);
     }
-    res.configs = {{"cleanup.policy", "delete", kDefaultConfig}};
-    add_topic_details(services, name, &res.configs);
     return res;
   }
   if (type == kBrokerResource) {
@@ -94,6 +85,13 @@ ResourceResult describe(Services& services, int8_t type, const std::string& name
   }
   return fail(ErrorCode::kInvalidRequest, "resource type " + std::to_string(type) +
                                               " is not supported: Keel describes topics (2) and brokers (4)");
+}
+
+void write_synonym(Writer& w, const std::string& name, const std::string& value, int8_t source, bool flex) {
+  w.string(name, flex);
+  w.nullable_string(value, flex);
+  w.int8(source);
+  w.tagged_fields(flex);
 }
 
 }  // namespace
@@ -125,6 +123,7 @@ void handle_describe_configs(Services& services, Request& req, const Responder& 
     results.push_back(std::move(res));
   }
   const bool include_synonyms = v >= 1 ? r.boolean() : false;
+  if (v >= 3) r.boolean();  // include_documentation: Keel has none to send (null)
   if (flex) r.tagged_fields();
 
   Writer w;
@@ -139,7 +138,7 @@ void handle_describe_configs(Services& services, Request& req, const Responder& 
     for (const auto& c : res.configs) {
       w.string(c.name, flex);
       w.nullable_string(c.value, flex);
-      w.boolean(true);  // read_only
+      w.boolean(c.read_only);
       if (v == 0) {
         w.boolean(c.source == kDefaultConfig);  // is_default
       } else {
@@ -147,14 +146,17 @@ void handle_describe_configs(Services& services, Request& req, const Responder& 
       }
       w.boolean(false);  // is_sensitive
       if (v >= 1) {
-        // Kafka lists the entry itself first among its synonyms.
-        w.array_length(include_synonyms ? 1 : 0, flex);
+        // Kafka lists the entry itself first, then what it overrides.
+        const bool overrides = res.type == kTopicResource && c.source != kDefaultConfig;
+        w.array_length(!include_synonyms ? 0 : overrides ? 2 : 1, flex);
         if (include_synonyms) {
-          w.string(c.name, flex);
-          w.nullable_string(c.value, flex);
-          w.int8(c.source);
-          w.tagged_fields(flex);
+          write_synonym(w, c.name, c.value, c.source, flex);
+          if (overrides) write_synonym(w, c.name, c.default_value, kDefaultConfig, flex);
         }
+      }
+      if (v >= 3) {
+        w.int8(res.type == kTopicResource ? config_type(c.name) : 0);
+        w.nullable_string(std::nullopt, flex);  // documentation
       }
       w.tagged_fields(flex);
     }

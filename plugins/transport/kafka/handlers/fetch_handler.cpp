@@ -1,5 +1,11 @@
-// Fetch (key 1), v4-11. No fetch sessions (session_id is always 0), no
-// transactions (last_stable_offset = high watermark, no aborted ones).
+// Fetch (key 1), v4-12 (v12 flexible). No fetch sessions: session_id is
+// always 0, which KIP-227 lets a broker answer to any full fetch (it means
+// "no session was created"; the client keeps sending full fetches), and an
+// incremental fetch (epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND. No
+// transactions (last_stable_offset = high watermark, no aborted ones). v12's
+// tagged answer fields (diverging epoch, current leader, snapshot id) are
+// left out, i.e. at their defaults: one broker, no leader epochs. v13+ name
+// topics by id, which Keel does not have, so Fetch stops at v12.
 //
 // Stored batches go out as FileSpans of their segment, never re-encoded.
 // Long polling: when fewer than min_bytes are available, one broker watch
@@ -263,7 +269,8 @@ void handle_fetch(Services& services, Request& req, const Responder& respond) {
       p.index = r.int32();
       if (req.api_version >= 9) r.int32();  // current_leader_epoch: a single broker has no epochs
       p.fetch_offset = r.int64();
-      if (req.api_version >= 5) r.int64();  // log_start_offset: for followers
+      if (req.api_version >= 12) r.int32();  // last_fetched_epoch: no epochs, no divergence
+      if (req.api_version >= 5) r.int64();   // log_start_offset: for followers
       p.max_bytes = r.int32();
       if (flex) r.tagged_fields();
       topic.partitions.push_back(std::move(p));
@@ -280,7 +287,7 @@ void handle_fetch(Services& services, Request& req, const Responder& respond) {
       if (flex) r.tagged_fields();
     }
   }
-  if (req.api_version >= 11) r.any_string(flex);  // rack_id
+  if (req.api_version >= 11) r.any_string(flex);  // rack_id: one broker, no closer replica
   if (flex) r.tagged_fields();
   call->start();
 }

@@ -1,9 +1,14 @@
-// FindCoordinator (key 10), v0-2. Keel coordinates every group itself.
+// FindCoordinator (key 10), v0-4 (v3+ flexible; v4 asks for several keys at
+// once, KIP-699). Keel coordinates every group itself.
 // Transactions are not served: a transaction coordinator lookup gets
 // TRANSACTIONAL_ID_AUTHORIZATION_FAILED with Keel's reason, which clients
 // treat as fatal and report at once (as InitProducerId answers a
 // transactional id), not a retriable COORDINATOR_NOT_AVAILABLE that keeps a
 // transactional producer retrying until its timeout.
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -12,34 +17,68 @@
 namespace keel::kafka {
 
 namespace {
+
 constexpr int8_t kKeyTypeGroup = 0;
 constexpr int8_t kKeyTypeTransaction = 1;
+
+struct Coordinator {
+  int16_t error = 0;
+  std::optional<std::string> message;
+  int32_t node = -1;
+  std::string host;
+  int32_t port = -1;
+};
+
+Coordinator find(Services& services, int8_t key_type) {
+  if (key_type == kKeyTypeTransaction) {
+    return Coordinator{code(ErrorCode::kTransactionalIdAuthorizationFailed), kNoTransactions, -1, std::string(),
+                       -1};
+  }
+  if (key_type != kKeyTypeGroup) {
+    return Coordinator{code(ErrorCode::kInvalidRequest),
+                       "unknown coordinator key type " + std::to_string(key_type), -1, std::string(), -1};
+  }
+  return Coordinator{code(ErrorCode::kNone), std::nullopt, services.settings.node_id,
+                     services.settings.advertised_host, services.advertised_port};
+}
+
 }  // namespace
 
 void handle_find_coordinator(Services& services, Request& req, const Responder& respond) {
   const int16_t v = req.api_version;
   const bool flex = req.flexible;
-  req.body.any_string(flex);  // key: the group id
-  const int8_t key_type = v >= 1 ? req.body.int8() : kKeyTypeGroup;
-  if (flex) req.body.tagged_fields();
+  Reader& r = req.body;
+  std::vector<std::string> keys;
+  if (v <= 3) keys.push_back(r.any_string(flex));  // the group id
+  const int8_t key_type = v >= 1 ? r.int8() : kKeyTypeGroup;
+  if (v >= 4) {
+    const int32_t n = r.array_length(flex);
+    for (int32_t i = 0; i < n; ++i) keys.push_back(r.any_string(flex));
+  }
+  if (flex) r.tagged_fields();
 
-  const bool served = key_type == kKeyTypeGroup;
+  const Coordinator c = find(services, key_type);
   Writer w;
   if (v >= 1) w.int32(0);  // throttle_time_ms
-  const ErrorCode refusal = key_type == kKeyTypeTransaction ? ErrorCode::kTransactionalIdAuthorizationFailed
-                                                            : ErrorCode::kInvalidRequest;
-  w.int16(code(served ? ErrorCode::kNone : refusal));
-  if (v >= 1) {
-    w.nullable_string(
-        served ? std::nullopt
-        : key_type == kKeyTypeTransaction
-            ? std::optional<std::string>(kNoTransactions)
-            : std::optional<std::string>("unknown coordinator key type " + std::to_string(key_type)),
-        flex);
+  if (v >= 4) {
+    // One answer per key, in request order (a null array reads as none).
+    w.array_length(static_cast<int32_t>(keys.size()), flex);
+    for (const auto& key : keys) {
+      w.string(key, flex);
+      w.int32(c.node);
+      w.string(c.host, flex);
+      w.int32(c.port);
+      w.int16(c.error);
+      w.nullable_string(c.message, flex);
+      w.tagged_fields(flex);
+    }
+  } else {
+    w.int16(c.error);
+    if (v >= 1) w.nullable_string(c.message, flex);
+    w.int32(c.node);
+    w.string(c.host, flex);
+    w.int32(c.port);
   }
-  w.int32(served ? services.settings.node_id : -1);
-  w.string(served ? services.settings.advertised_host : std::string(), flex);
-  w.int32(served ? services.advertised_port : -1);
   w.tagged_fields(flex);
   respond.send(std::move(w));
 }

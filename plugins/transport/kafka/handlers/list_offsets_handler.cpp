@@ -1,5 +1,10 @@
-// ListOffsets (key 2), v1-2: the offset for a timestamp, or the log's ends
-// (-1 latest = high watermark, -2 earliest = log start offset).
+// ListOffsets (key 2), v1-6 (v6 flexible): the offset for a timestamp, or
+// the log's ends (-1 latest = high watermark, -2 earliest = log start
+// offset). v4+ carry leader epochs: Keel has none, it ignores the request's
+// and answers -1. v7 (-3, the record with the largest timestamp, KIP-734) is
+// not served: the broker API does not expose a log's largest timestamp.
+// Targets that later versions introduced (-3, -4, -5) get UNSUPPORTED_VERSION
+// per partition, as Kafka answers a version too old for them.
 #include <string>
 
 #include "../protocol/errors.hpp"
@@ -11,6 +16,8 @@ namespace {
 
 constexpr int64_t kLatest = -1;
 constexpr int64_t kEarliest = -2;
+// -3 max timestamp (v7), -4 earliest local (v8), -5 latest tiered (v9).
+constexpr int64_t kNewestSpecialTarget = -5;
 
 struct Answer {
   int16_t error = 0;
@@ -20,6 +27,9 @@ struct Answer {
 
 Answer look_up(Services& services, const std::string& topic, int32_t partition, int64_t timestamp) {
   Answer a;
+  if (timestamp < kEarliest && timestamp >= kNewestSpecialTarget) {
+    return Answer{code(ErrorCode::kUnsupportedVersion), -1, -1};
+  }
   keel_status s = KEEL_OK;
   if (timestamp == kLatest || timestamp == kEarliest) {
     keel_watermarks w{};
@@ -61,6 +71,7 @@ void handle_list_offsets(Services& services, Request& req, const Responder& resp
     w.array_length(std::max(partition_count, 0), flex);
     for (int32_t i = 0; i < partition_count; ++i) {
       const int32_t partition = r.int32();
+      if (req.api_version >= 4) r.int32();  // current_leader_epoch: one broker, no epochs
       const int64_t timestamp = r.int64();
       if (flex) r.tagged_fields();
       const Answer a = look_up(services, name, partition, timestamp);
@@ -68,6 +79,7 @@ void handle_list_offsets(Services& services, Request& req, const Responder& resp
       w.int16(a.error);
       w.int64(a.timestamp);
       w.int64(a.offset);
+      if (req.api_version >= 4) w.int32(-1);  // leader_epoch: unknown
       w.tagged_fields(flex);
     }
     if (flex) r.tagged_fields();

@@ -1,8 +1,19 @@
-// Metadata (key 3), v0-4. Keel is one node: it is every partition's leader,
-// its only replica and the controller. Unknown topics named in the request
-// are created when both the client (v4 flag; implied before v4) and the
-// broker (broker.auto_create_topics) allow it, as Kafka does.
+// Metadata (key 3), v0-12 (v9+ flexible). Keel is one node: it is every
+// partition's leader, its only replica and the controller. Unknown topics
+// named in the request are created when both the client (v4 flag; implied
+// before v4) and the broker (broker.auto_create_topics) allow it, as Kafka
+// does.
+//
+// Keel has no topic ids (KIP-516): v10+ answer the zero UUID, Kafka's "no
+// id", for every topic, and a topic asked for by id alone (v12) is
+// UNKNOWN_TOPIC_ID. Leader epochs (v7+) are -1: there are none, so clients
+// skip epoch validation. Authorized operations (v8+) are Kafka's
+// "not requested" value unless asked for; when asked for, every operation
+// Kafka defines for the resource, since Keel authorizes everything (what
+// Kafka answers without an authorizer).
 #include <algorithm>
+#include <climits>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,9 +30,21 @@ namespace {
 // single node (clients only compare it across brokers).
 constexpr const char* kClusterId = "keel";
 
+constexpr int32_t kOperationsNotRequested = INT32_MIN;
+// Bits are Kafka's AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6,
+// ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS
+// 11, IDEMPOTENT_WRITE 12 (those Kafka supports per resource type).
+constexpr int32_t bits(std::initializer_list<int> ops) {
+  int32_t v = 0;
+  for (int op : ops) v |= 1 << op;
+  return v;
+}
+constexpr int32_t kTopicOperations = bits({3, 4, 5, 6, 7, 8, 10, 11});
+constexpr int32_t kClusterOperations = bits({5, 7, 8, 9, 10, 11, 12});
+
 struct TopicAnswer {
   ErrorCode error = ErrorCode::kNone;
-  std::string name;
+  std::optional<std::string> name;  // null: asked for by id (v12)
   bool internal = false;
   int32_t partitions = 0;
 };
@@ -60,23 +83,33 @@ void handle_metadata(Services& services, Request& req, const Responder& respond)
 
   // nullopt = every topic.
   std::optional<std::vector<std::string>> requested;
+  std::vector<TopicAnswer> by_id;  // entries without a name
   const int32_t n = r.array_length(flex);
   if (n >= 0 && !(v == 0 && n == 0)) {
     requested.emplace();
     for (int32_t i = 0; i < n; ++i) {
-      std::string name = r.any_string(flex);
+      if (v >= 10) r.uuid();  // topic_id: Keel knows topics by name only
+      std::optional<std::string> name = v >= 10 ? r.any_nullable_string(flex) : r.any_string(flex);
       if (flex) r.tagged_fields();
-      if (std::find(requested->begin(), requested->end(), name) == requested->end()) {
-        requested->push_back(std::move(name));
+      if (!name) {
+        // v10-11 must name every topic (Kafka refuses such a request); an id
+        // alone (v12) names no topic Keel knows.
+        by_id.push_back(TopicAnswer{v >= 12 ? ErrorCode::kUnknownTopicId : ErrorCode::kInvalidRequest,
+                                    std::nullopt, false, 0});
+      } else if (std::find(requested->begin(), requested->end(), *name) == requested->end()) {
+        requested->push_back(std::move(*name));
       }
     }
   }
   const bool allow_create = v >= 4 ? r.boolean() : true;
+  const bool cluster_operations = v >= 8 && v <= 10 ? r.boolean() : false;
+  const bool topic_operations = v >= 8 ? r.boolean() : false;
   if (flex) r.tagged_fields();
 
   std::vector<TopicAnswer> topics;
   if (requested) {
     for (const auto& name : *requested) topics.push_back(lookup(services, name, allow_create));
+    topics.insert(topics.end(), by_id.begin(), by_id.end());
   } else {
     for (const auto& t : services.broker.list_topics()) {
       topics.push_back(TopicAnswer{ErrorCode::kNone, t.name, t.internal, t.partitions});
@@ -97,21 +130,30 @@ void handle_metadata(Services& services, Request& req, const Responder& respond)
   w.array_length(static_cast<int32_t>(topics.size()), flex);
   for (const auto& t : topics) {
     w.int16(code(t.error));
-    w.string(t.name, flex);
+    if (v >= 12) {
+      w.nullable_string(t.name, flex);
+    } else {
+      w.string(t.name.value_or(std::string()), flex);
+    }
+    if (v >= 10) w.zero_uuid();  // topic_id: none
     if (v >= 1) w.boolean(t.internal);
     w.array_length(t.partitions, flex);
     for (int32_t p = 0; p < t.partitions; ++p) {
       w.int16(code(ErrorCode::kNone));
       w.int32(p);
-      w.int32(node);  // leader
+      w.int32(node);            // leader
+      if (v >= 7) w.int32(-1);  // leader_epoch: none
       w.array_length(1, flex);
       w.int32(node);  // replicas
       w.array_length(1, flex);
-      w.int32(node);  // in-sync replicas
+      w.int32(node);                        // in-sync replicas
+      if (v >= 5) w.array_length(0, flex);  // offline replicas
       w.tagged_fields(flex);
     }
+    if (v >= 8) w.int32(topic_operations ? kTopicOperations : kOperationsNotRequested);
     w.tagged_fields(flex);
   }
+  if (v >= 8 && v <= 10) w.int32(cluster_operations ? kClusterOperations : kOperationsNotRequested);
   w.tagged_fields(flex);
   respond.send(std::move(w));
 }

@@ -1,8 +1,14 @@
-// OffsetCommit (key 8). The group checks the member and generation; the
-// kernel stores the request's offsets as one batch of the internal topic
+// OffsetCommit (key 8), v0-8. The group checks the member and generation;
+// the kernel stores the request's offsets as one batch of the internal topic
 // __consumer_offsets, durable before the answer unless the broker runs with
 // offsets_flush = "interval". Commits with generation -1 come from consumers
 // using assign().
+//  - v2-4 retention_time_ms is read and ignored: offsets are kept until
+//    deleted (Kafka too ignores it since 2.1, KIP-211).
+//  - v6 committed_leader_epoch is ignored (Keel has no leader epochs).
+//  - v7 group_instance_id: Keel has no static members (JoinGroup stops
+//    before v5), so no instance id is known; Kafka then checks the member id
+//    and generation alone, and so does Keel.
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -100,7 +106,8 @@ void handle_offset_commit(Services& services, Request& req, const Responder& res
     generation = r.int32();
     member_id = r.any_string(flex);
   }
-  if (v >= 2 && v <= 4) r.int64();  // retention_time_ms: offsets are kept until deleted
+  if (v >= 7) r.any_nullable_string(flex);  // group_instance_id: none is known, see above
+  if (v >= 2 && v <= 4) r.int64();          // retention_time_ms: offsets are kept until deleted
   std::vector<TopicCommit> topics;
   const int32_t nt = r.array_length(flex);
   for (int32_t i = 0; i < nt; ++i) {
@@ -111,6 +118,7 @@ void handle_offset_commit(Services& services, Request& req, const Responder& res
       PartitionCommit& p = t.partitions.emplace_back();
       p.partition = r.int32();
       p.offset = r.int64();
+      if (v >= 6) r.int32();  // committed_leader_epoch
       if (v == 1) r.int64();  // commit_timestamp: the broker's clock is used
       p.metadata = r.any_nullable_string(flex).value_or("");
       if (flex) r.tagged_fields();

@@ -1,51 +1,134 @@
-// OffsetFetch (key 9), v0-1: the offsets a group committed, -1 where none.
-// These versions always name the partitions; "all partitions" (a null
-// topic list) arrived in v2, which Keel does not serve.
+// OffsetFetch (key 9), v0-8: the offsets a group committed, -1 where none.
+//  - v2+: a null topic list asks for every offset the group committed
+//    (KIP-88; what admin tools and lag monitors use), and the answer carries
+//    a top-level error code.
+//  - v5+: committed_leader_epoch, always -1 (Keel has no leader epochs).
+//  - v7: require_stable. Offsets are never pending here (no transactions,
+//    and a commit is visible only once stored), so every answer is stable.
+//  - v8: several groups in one request, each answered with its own error.
+#include <map>
+#include <optional>
+
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
 
 namespace keel::kafka {
 
-void handle_offset_fetch(Services& services, Request& req, const Responder& respond) {
-  const int16_t v = req.api_version;
-  const bool flex = req.flexible;
-  Reader& r = req.body;
-  const std::string group_id = r.any_string(flex);
-  struct Topic {
-    std::string name;
-    std::vector<int32_t> partitions;
-  };
-  std::vector<Topic> topics;
-  const int32_t nt = r.array_length(flex);  // -1 (null) only from v2
+namespace {
+
+struct TopicAsk {
+  std::string name;
+  std::vector<int32_t> partitions;
+};
+
+struct GroupAsk {
+  std::string group_id;
+  std::optional<std::vector<TopicAsk>> topics;  // nullopt: everything committed
+};
+
+struct PartitionAnswer {
+  int32_t partition = 0;
+  int64_t offset = -1;
+  std::string metadata;
+  ErrorCode error = ErrorCode::kNone;
+};
+
+using TopicAnswers = std::vector<std::pair<std::string, std::vector<PartitionAnswer>>>;
+
+std::optional<std::vector<TopicAsk>> read_topics(Reader& r, bool flex) {
+  const int32_t nt = r.array_length(flex);
+  if (nt < 0) return std::nullopt;
+  std::vector<TopicAsk> topics;
   for (int32_t i = 0; i < nt; ++i) {
-    Topic& t = topics.emplace_back();
+    TopicAsk& t = topics.emplace_back();
     t.name = r.any_string(flex);
     const int32_t np = r.array_length(flex);
     for (int32_t j = 0; j < np; ++j) t.partitions.push_back(r.int32());
     if (flex) r.tagged_fields();
   }
-  if (flex) r.tagged_fields();
+  return topics;
+}
 
-  Writer w;
-  if (v >= 3) w.int32(0);  // throttle_time_ms
-  w.array_length(static_cast<int32_t>(topics.size()), flex);
-  for (const auto& t : topics) {
-    w.string(t.name, flex);
-    w.array_length(static_cast<int32_t>(t.partitions.size()), flex);
+TopicAnswers answer(Services& services, const GroupAsk& ask) {
+  TopicAnswers out;
+  if (!ask.topics) {
+    std::map<std::string, std::vector<PartitionAnswer>> by_topic;
+    for (auto& o : services.broker.group_offsets(ask.group_id)) {
+      by_topic[o.topic].push_back(PartitionAnswer{o.partition, o.offset, std::move(o.metadata)});
+    }
+    for (auto& [name, partitions] : by_topic) out.emplace_back(name, std::move(partitions));
+    return out;
+  }
+  for (const auto& t : *ask.topics) {
+    auto& [name, partitions] = out.emplace_back(t.name, std::vector<PartitionAnswer>{});
     for (int32_t p : t.partitions) {
-      int64_t offset = -1;
-      std::string metadata;
-      const keel_status s = services.broker.fetch_offset(group_id, t.name, p, &offset, &metadata);
-      w.int32(p);
-      w.int64(s == KEEL_OK ? offset : -1);
-      w.nullable_string(metadata, flex);
-      w.int16(code(s == KEEL_OK ? ErrorCode::kNone : ErrorCode::kUnknownServerError));
+      PartitionAnswer& a = partitions.emplace_back();
+      a.partition = p;
+      const keel_status s = services.broker.fetch_offset(ask.group_id, t.name, p, &a.offset, &a.metadata);
+      if (s != KEEL_OK) {
+        a.offset = -1;
+        a.error = ErrorCode::kUnknownServerError;
+      }
+    }
+  }
+  return out;
+}
+
+void write_topics(Writer& w, const TopicAnswers& topics, int16_t v, bool flex) {
+  w.array_length(static_cast<int32_t>(topics.size()), flex);
+  for (const auto& [name, partitions] : topics) {
+    w.string(name, flex);
+    w.array_length(static_cast<int32_t>(partitions.size()), flex);
+    for (const auto& p : partitions) {
+      w.int32(p.partition);
+      w.int64(p.offset);
+      if (v >= 5) w.int32(-1);  // committed_leader_epoch
+      w.nullable_string(p.metadata, flex);
+      w.int16(code(p.error));
       w.tagged_fields(flex);
     }
     w.tagged_fields(flex);
   }
-  if (v >= 2) w.int16(code(ErrorCode::kNone));
+}
+
+}  // namespace
+
+void handle_offset_fetch(Services& services, Request& req, const Responder& respond) {
+  const int16_t v = req.api_version;
+  const bool flex = req.flexible;
+  Reader& r = req.body;
+  std::vector<GroupAsk> groups;
+  if (v >= 8) {
+    const int32_t ng = r.array_length(flex);
+    for (int32_t i = 0; i < ng; ++i) {
+      GroupAsk& g = groups.emplace_back();
+      g.group_id = r.any_string(flex);
+      g.topics = read_topics(r, flex);
+      if (flex) r.tagged_fields();
+    }
+  } else {
+    GroupAsk& g = groups.emplace_back();
+    g.group_id = r.any_string(flex);
+    g.topics = read_topics(r, flex);  // null only from v2; v0-1 clients always name them
+  }
+  if (v >= 7) r.boolean();  // require_stable: every offset here is stable
+  if (flex) r.tagged_fields();
+
+  Writer w;
+  if (v >= 3) w.int32(0);  // throttle_time_ms
+  if (v >= 8) {
+    w.array_length(static_cast<int32_t>(groups.size()), flex);
+    for (const auto& g : groups) {
+      w.string(g.group_id, flex);
+      write_topics(w, answer(services, g), v, flex);
+      w.int16(code(ErrorCode::kNone));
+      w.tagged_fields(flex);
+    }
+  } else {
+    write_topics(w, answer(services, groups.front()), v, flex);
+    if (v >= 2) w.int16(code(ErrorCode::kNone));
+  }
   w.tagged_fields(flex);
   respond.send(std::move(w));
 }

@@ -1,6 +1,8 @@
-// Produce (key 0), v0-7. v3+ carry RecordBatch v2, stored as sent; v0-2
-// (old MessageSet) are advertised only because librdkafka needs Produce v0
-// listed to enable compression, and are refused per partition.
+// Produce (key 0), v0-9 (v9 flexible). v3+ carry RecordBatch v2, stored as
+// sent; v0-2 (old MessageSet) are advertised only because librdkafka needs
+// Produce v0 listed to enable compression, and are refused per partition.
+// v8+ answers carry the reason for a partition's error in error_message;
+// record_errors stays empty (the reason names the batch and record).
 //
 // Every partition is appended at once, in request order (so pipelined
 // requests keep their order); each completes asynchronously, and the answer
@@ -11,6 +13,7 @@
 #include <keel/record_batch.hpp>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +30,7 @@ struct PartitionAnswer {
   int64_t base_offset = -1;
   int64_t log_append_time = -1;
   int64_t log_start_offset = -1;
+  std::optional<std::string> error_message;  // v8+
 };
 
 struct TopicAnswer {
@@ -51,6 +55,7 @@ struct ProduceCall {
 
   void failed(PartitionAnswer& answer, int16_t error, const std::string& why) {
     answer.error = error;
+    answer.error_message = why;  // only this partition's completion writes it
     services->host.debug(why);
     std::lock_guard lock(mu);
     if (first_failure.empty()) first_failure = why;
@@ -81,6 +86,10 @@ struct ProduceCall {
         w.int64(p.base_offset);
         if (version >= 2) w.int64(p.log_append_time);
         if (version >= 5) w.int64(p.log_start_offset);
+        if (version >= 8) {
+          w.array_length(0, flexible);  // record_errors
+          w.nullable_string(p.error_message, flexible);
+        }
         w.tagged_fields(flexible);
       }
       w.tagged_fields(flexible);

@@ -31,7 +31,9 @@ enum class ErrorCode : int16_t {
   kInvalidSessionTimeout = 26,
   kRebalanceInProgress = 27,
   kInvalidCommitOffsetSize = 28,
-  kUnsupportedForMessageFormat = 33,
+  // 43, not 33 (UNSUPPORTED_SASL_MECHANISM): 33 made clients report a SASL
+  // failure for an old-format produce.
+  kUnsupportedForMessageFormat = 43,
   kUnsupportedVersion = 35,
   kTopicAlreadyExists = 36,
   kInvalidPartitions = 37,
@@ -39,6 +41,7 @@ enum class ErrorCode : int16_t {
   kInvalidReplicaAssignment = 39,
   kInvalidConfig = 40,
   kInvalidRequest = 42,
+  kPolicyViolation = 44,
   kOutOfOrderSequenceNumber = 45,
   kTransactionalIdAuthorizationFailed = 53,
   kDuplicateSequenceNumber = 46,
@@ -50,7 +53,9 @@ enum class ErrorCode : int16_t {
   kNonEmptyGroup = 68,
   kUnsupportedCompressionType = 76,
   kMemberIdRequired = 79,
+  kGroupSubscribedToTopic = 86,
   kInvalidRecord = 87,
+  kUnknownTopicId = 100,
 };
 
 inline int16_t code(ErrorCode e) { return static_cast<int16_t>(e); }

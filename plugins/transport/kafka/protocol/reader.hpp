@@ -4,6 +4,7 @@
 // with a request it cannot parse.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -106,6 +107,13 @@ class Reader {
     return static_cast<int64_t>(u) - 1;
   }
 
+  // A UUID (16 raw bytes), e.g. a topic id (KIP-516).
+  std::array<uint8_t, 16> uuid() {
+    std::array<uint8_t, 16> id{};
+    std::memcpy(id.data(), take(id.size()), id.size());
+    return id;
+  }
+
   // Tagged fields: skipped (Keel reads none yet).
   void tagged_fields() {
     uint64_t count = uvarint();
@@ -117,8 +125,9 @@ class Reader {
   }
 
   const uint8_t* take(size_t n) {
-    if (n > remaining()) throw ProtocolError("request truncated: needs " + std::to_string(n) + " more bytes, " +
-                                             std::to_string(remaining()) + " left");
+    if (n > remaining())
+      throw ProtocolError("request truncated: needs " + std::to_string(n) + " more bytes, " +
+                          std::to_string(remaining()) + " left");
     const uint8_t* p = p_;
     p_ += n;
     return p;

@@ -87,6 +87,8 @@ class Writer {
       int32(n);
     }
   }
+  // The all-zero UUID: Kafka's "no topic id" (Keel has no topic ids).
+  void zero_uuid() { buf_.append(16, '\0'); }
   // Empty tagged-field section (flexible versions only).
   void tagged_fields(bool flexible) {
     if (flexible) uvarint(0);
@@ -109,7 +111,8 @@ class Writer {
 
   size_t size() const {
     size_t n = buf_.size();
-    for (const auto& c : chunks_) n += c.file.length > 0 ? static_cast<size_t>(c.file.length) : c.bytes.size();
+    for (const auto& c : chunks_)
+      n += c.file.length > 0 ? static_cast<size_t>(c.file.length) : c.bytes.size();
     return n;
   }
   std::vector<Chunk> finish() {
