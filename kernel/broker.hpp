@@ -85,6 +85,15 @@ class Broker {
   // keel::Error naming the topic and setting; nothing changes then.
   void alter_topic(const std::string& name, const std::string& settings_toml, bool validate_only);
   std::vector<std::shared_ptr<Topic>> topics() const;
+  // ---- admin (broker_admin.cpp)
+  // Grows a topic to `total` partitions (Kafka's CreatePartitions): NOT_FOUND
+  // for an unknown topic, INVALID_ARGUMENT for an internal topic or a count
+  // that is not larger (partitions are never removed) or above the limit.
+  // `validate_only`: the checks only. Blocks on the file system.
+  void create_partitions(const std::string& topic, int32_t total, bool validate_only);
+  // Moves a partition's log start offset (Kafka's DeleteRecords; see
+  // PartitionLog::delete_records). Returns the new log start.
+  int64_t delete_records(const std::string& topic, int32_t partition, int64_t offset);
   bool auto_create_topics() const { return config_.auto_create_topics; }
 
   // ---- data path

@@ -83,7 +83,8 @@ struct FetchPin {
 
 void make_broker_api(Broker* broker, keel_broker_api* api) {
   // Every slot is filled below and in add_group_api(); struct_size says the
-  // table is this SDK's, ABI 2.2 with init_producer_id and the group deletions.
+  // table is this SDK's, ABI 2.2 with init_producer_id, the group deletions,
+  // topic settings and the admin slots.
   std::memset(api, 0, sizeof *api);
   api->struct_size = sizeof *api;
   api->ctx = broker;
@@ -218,6 +219,7 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
 
   add_group_api(api);
   add_metrics_api(api);
+  add_admin_api(api);
 
   api->render_metrics = [](void* ctx, keel_data_callback cb, void* user) {
     std::string text = B(ctx).metrics().render();

@@ -32,5 +32,7 @@ keel_status guard(keel_error* err, Fn&& fn) noexcept {
 // broker_api_groups.cpp: consumer groups and metrics.
 void add_group_api(keel_broker_api* api);
 void add_metrics_api(keel_broker_api* api);
+// broker_api_admin.cpp: ABI 2.2 admin slots.
+void add_admin_api(keel_broker_api* api);
 
 }  // namespace keel

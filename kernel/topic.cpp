@@ -158,6 +158,17 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
     spdlog::warn("topic '{}' has {} partitions on disk, more than the {} configured; keeping all {}",
                  config_.name, count, config_.partitions, count);
   }
+  const LogOptions opts = log_options();
+  for (int32_t p = 0; p < count; ++p) {
+    auto log = std::make_shared<PartitionLog>(config_.name, p, partition_dir(data_dir_, config_.name, p),
+                                              opts, clock_);
+    log->open(clean, recovery_point(p));
+    std::unique_lock lock(partitions_mu_);
+    partitions_.push_back(std::move(log));
+  }
+}
+
+LogOptions Topic::log_options() const {
   const auto cfg = config();
   const LiveLogOptions live = live_options(*cfg, *retention());
   LogOptions opts;
@@ -168,12 +179,35 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
   opts.gaps_expected = live.gaps_expected;
   opts.producer_id_expiration_ms = config_.producer_id_expiration_ms;
   opts.requires_keys = live.requires_keys;
-  for (int32_t p = 0; p < count; ++p) {
-    auto log = std::make_shared<PartitionLog>(config_.name, p, partition_dir(data_dir_, config_.name, p),
-                                              opts, clock_);
-    log->open(clean, recovery_point(p));
+  return opts;
+}
+
+void Topic::add_partitions(int32_t total) {
+  const LogOptions opts = log_options();
+  for (int32_t p = partition_count(); p < total; ++p) {
+    const std::string dir = partition_dir(data_dir_, config_.name, p);
+    if (std::filesystem::exists(dir)) {
+      // A leftover would be adopted with its old records.
+      fail(KEEL_ERR_IO, "cannot add partition " + std::to_string(p) + " to topic '" + config_.name + "': '" +
+                            dir + "' already exists; move it away and retry");
+    }
+    auto log = std::make_shared<PartitionLog>(config_.name, p, dir, opts, clock_);
+    // A new, empty directory: nothing to recover (open() syncs its parent
+    // directory, so the partition survives a crash from here on).
+    log->open(true, 0);
+    std::unique_lock lock(partitions_mu_);
     partitions_.push_back(std::move(log));
   }
+}
+
+int32_t Topic::partition_count() const {
+  std::shared_lock lock(partitions_mu_);
+  return static_cast<int32_t>(partitions_.size());
+}
+
+std::vector<std::shared_ptr<PartitionLog>> Topic::logs() const {
+  std::shared_lock lock(partitions_mu_);
+  return partitions_;
 }
 
 std::vector<std::string> Topic::config_problems() const {
@@ -186,14 +220,15 @@ std::vector<std::string> Topic::config_problems() const {
         std::find(config_.index.begin(), config_.index.end(), name) != config_.index.end() &&
         std::find(config_.retention.begin(), config_.retention.end(), name) == config_.retention.end() &&
         config_.partitioner != name;
-    if (index_only && partitions_.empty()) continue;  // not read yet: no verdict
+    if (index_only && partition_count() == 0) continue;  // not read yet: no verdict
     for (auto& p : keel::config_problems(*cfg)) out.push_back(p);
   }
   return out;
 }
 
 std::shared_ptr<PartitionLog> Topic::partition(int32_t p) const {
-  if (p < 0 || p >= partition_count()) return nullptr;
+  std::shared_lock lock(partitions_mu_);
+  if (p < 0 || p >= static_cast<int32_t>(partitions_.size())) return nullptr;
   return partitions_[static_cast<size_t>(p)];
 }
 
@@ -222,12 +257,14 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
   // reconfigured meanwhile.
   const std::shared_ptr<RetentionSet> set = retention();
   const auto& instances = set->instances;
-  if (instances.empty()) return 0;
+  const auto partitions = logs();
   int deleted = 0;
-  for (auto& log : partitions_) {
+  for (auto& log : partitions) {
     auto infos = log->segment_infos();
     if (infos.size() < 2) continue;
-    size_t most = 0;
+    // Below the log start (DeleteRecords) nothing is readable: whatever the
+    // strategies say.
+    size_t most = log->segments_below_start();
     for (const auto& r : instances) {
       size_t n = 0;
       keel_error err{};
@@ -246,7 +283,7 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
   for (const auto& r : instances) {
     auto* vt = r.ref.vt<keel_retention_vtable>();
     if (!has_rewrite(vt)) continue;
-    for (auto& log : partitions_) {
+    for (auto& log : partitions) {
       if (stopping != nullptr && stopping->load()) break;
       try {
         LogRewriter rewriter(*log, r.ref.name, stopping);
@@ -344,15 +381,15 @@ void Topic::apply_reconfigure(const std::shared_ptr<Reconfiguration>& change) {
     old = std::exchange(retention_, change->retention);
   }
   const LiveLogOptions live = live_options(*change->config, *change->retention);
-  for (auto& log : partitions_) log->set_live_options(live);
+  for (auto& log : logs()) log->set_live_options(live);
 }
 
 void Topic::roll_aged_segments() {
-  for (auto& log : partitions_) log->roll_if_aged();
+  for (auto& log : logs()) log->roll_if_aged();
 }
 
 void Topic::close(PartitionLog::Closing how) {
-  for (auto& log : partitions_) log->close(how);
+  for (auto& log : logs()) log->close(how);
 }
 
 }  // namespace keel

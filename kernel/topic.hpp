@@ -1,8 +1,10 @@
 // A topic: its partitions' logs and the strategy instances its config chose
 // (partitioner, retention policies, index strategies with their settings).
 //
-// Threads: the partition list is fixed after open(); strategy instances are
-// created in the constructor and destroyed with the topic. choose_partition
+// Threads: the partition list only grows after open() (add_partitions, under
+// partitions_mu_; readers take it shared and keep the logs they got);
+// strategy instances are created in the constructor and destroyed with the
+// topic. choose_partition
 // may run on any thread (partitioners are required to be thread-safe);
 // apply_retention runs on the broker's maintenance thread. The settings in
 // effect (config()) and the retention instances may be replaced while the
@@ -18,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -69,9 +72,15 @@ class Topic {
   // Puts it in effect: segment settings at the next roll, retention at the
   // next pass, flush settings at the next produce.
   void apply_reconfigure(const std::shared_ptr<Reconfiguration>& change);
-  int32_t partition_count() const { return static_cast<int32_t>(partitions_.size()); }
+  int32_t partition_count() const;
   // nullptr when out of range.
   std::shared_ptr<PartitionLog> partition(int32_t p) const;
+  // Kafka's CreatePartitions: creates the logs of partitions
+  // partition_count()..total-1 (empty, with the topic's settings). They
+  // survive a restart by their directories (open() keeps every partition
+  // found on disk). Callers serialise it (the broker's create_mu_). Throws
+  // keel::Error; partitions created before a failure stay.
+  void add_partitions(int32_t total);
 
   // The partitioner's choice for a key (nullptr = null key).
   int32_t choose_partition(const uint8_t* key, size_t key_len);
@@ -95,6 +104,9 @@ class Topic {
   // Type errors and unknown keys recorded for a strategy's settings, as
   // indented lines to append to a message.
   std::string problems_of(const std::string& strategy) const;
+  LogOptions log_options() const;
+  // A snapshot of the partition list.
+  std::vector<std::shared_ptr<PartitionLog>> logs() const;
 
   struct RetentionInstance {
     StrategyRef ref;
@@ -130,7 +142,8 @@ class Topic {
   mutable std::mutex live_mu_;
   std::shared_ptr<const TopicConfig> live_;  // guarded by live_mu_
   std::shared_ptr<RetentionSet> retention_;  // guarded by live_mu_
-  std::vector<std::shared_ptr<PartitionLog>> partitions_;
+  mutable std::shared_mutex partitions_mu_;
+  std::vector<std::shared_ptr<PartitionLog>> partitions_;  // guarded by partitions_mu_
 };
 
 }  // namespace keel

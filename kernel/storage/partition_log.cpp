@@ -197,12 +197,20 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     note_no_space(e.what());
   }
 
+  records_start_.store(read_records_start());
+  log_end_.store(segs.back()->next_offset());
+  if (records_start_.load() > log_end_.load()) {
+    // Only a disk that lost synced data gets here (delete_records syncs the
+    // log before it saves the start): never read past the end.
+    spdlog::error("{}: the saved log start offset {} is past the log end {}; the log starts at its end",
+                  name(), records_start_.load(), log_end_.load());
+    records_start_.store(log_end_.load());
+  }
   {
     std::lock_guard lock(segments_mu_);
     segments_ = std::move(segs);
+    publish_start_locked();
   }
-  log_start_.store(segments_.front()->base_offset());
-  log_end_.store(segments_.back()->next_offset());
   // Unsynced, only what the last run synced is known to be on disk; the
   // flusher syncs the rest once it can.
   flushed_.store(synced ? log_end_.load() : std::min(recovery_point, log_end_.load()));
@@ -569,12 +577,82 @@ std::pair<int64_t, int64_t> PartitionLog::find_time(int64_t timestamp) const {
     std::lock_guard lock(segments_mu_);
     segs = segments_;
   }
+  const int64_t start = log_start_offset();
   for (const auto& s : segs) {
+    if (s->next_offset() <= start) continue;
     if (s->max_timestamp() >= 0 && s->max_timestamp() < timestamp) continue;
     auto found = s->find_time(timestamp);
-    if (found.first >= 0) return found;
+    // A match below the start (DeleteRecords) is not readable: the answer
+    // is the start, with the match's timestamp (exact when timestamps grow
+    // with offsets, as producers write them).
+    if (found.first >= 0) return {std::max(found.first, start), found.second};
   }
   return {-1, -1};
+}
+
+namespace {
+constexpr const char* kRecordsStartFile = "log-start-offset";
+}  // namespace
+
+int64_t PartitionLog::read_records_start() const {
+  std::ifstream in(dir_ + "/" + kRecordsStartFile);
+  if (!in) return 0;
+  std::string version;
+  int64_t offset = 0;
+  if (!std::getline(in, version) || version != "0" || !(in >> offset) || offset < 0) {
+    // Written atomically, so only a hand edit gets here: keeping every
+    // record is the safe reading.
+    spdlog::error("{}: '{}/{}' is unreadable; ignoring it (the log starts at its first segment)", name(),
+                  dir_, kRecordsStartFile);
+    return 0;
+  }
+  return offset;
+}
+
+void PartitionLog::publish_start_locked() {
+  if (segments_.empty()) return;
+  log_start_.store(std::max(segments_.front()->base_offset(), records_start_.load()));
+}
+
+int64_t PartitionLog::delete_records(int64_t offset) {
+  std::lock_guard start_lock(start_mu_);
+  const int64_t hw = high_watermark();
+  if (offset == -1) offset = hw;
+  if (offset < 0) {
+    fail(KEEL_ERR_INVALID_ARGUMENT, name() + ": cannot delete records before offset " +
+                                        std::to_string(offset) +
+                                        "; give an offset >= 0, or -1 for the high watermark");
+  }
+  if (offset > hw) {
+    fail(KEEL_ERR_OUT_OF_RANGE, name() + ": cannot delete records before offset " + std::to_string(offset) +
+                                    ": it is beyond the high watermark " + std::to_string(hw));
+  }
+  if (offset <= log_start_offset()) return log_start_offset();
+  // The records up to the new start must be as durable as the start, or a
+  // crash could leave a start past the log's end.
+  flush();
+  write_file_atomically(dir_ + "/" + kRecordsStartFile, "0\n" + std::to_string(offset) + "\n");
+  {
+    std::lock_guard lock(segments_mu_);
+    records_start_.store(offset);
+    publish_start_locked();
+  }
+  spdlog::info("{}: records before offset {} deleted (DeleteRecords); log now starts at {}", name(), offset,
+               log_start_offset());
+  return log_start_offset();
+}
+
+size_t PartitionLog::segments_below_start() const {
+  std::lock_guard lock(segments_mu_);
+  const int64_t start = records_start_.load();
+  size_t n = 0;
+  // A segment a rewrite emptied ends where it starts: it is below the start
+  // only if it starts below it.
+  while (n + 1 < segments_.size() && segments_[n]->next_offset() <= start &&
+         segments_[n]->base_offset() < start) {
+    ++n;
+  }
+  return n;
 }
 
 int64_t PartitionLog::flush() {
@@ -608,7 +686,7 @@ int PartitionLog::delete_oldest(size_t count) {
     count = std::min(count, segments_.size() - 1);
     doomed.assign(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
-    if (!segments_.empty()) log_start_.store(segments_.front()->base_offset());
+    if (!segments_.empty()) publish_start_locked();
   }
   for (auto& s : doomed) {
     spdlog::info("{}: retention deletes segment '{}' (offsets {}..{}, {} bytes); log now starts at {}",
@@ -659,7 +737,7 @@ void PartitionLog::replace_segments(const std::vector<std::shared_ptr<Segment>>&
   }
   it = segments_.erase(it, it + static_cast<std::ptrdiff_t>(old.size()));
   segments_.insert(it, std::move(fresh));
-  log_start_.store(segments_.front()->base_offset());
+  publish_start_locked();
 }
 
 size_t PartitionLog::segment_count() const {

@@ -105,6 +105,20 @@ class PartitionLog {
   std::pair<int64_t, int64_t> find_time(int64_t timestamp) const;
 
   int64_t log_start_offset() const { return log_start_.load(std::memory_order_acquire); }
+  // Kafka's DeleteRecords: moves the log start offset up to `offset`
+  // (-1 = the high watermark) so that the records below it are no longer
+  // read. Syncs the log, then writes the new start to `log-start-offset` in
+  // the partition's directory (atomically) before it returns: it holds
+  // across restarts and crashes. Whole segments below it are deleted by the
+  // next retention pass (segments_below_start). Returns the log start
+  // afterwards; an offset at or below it changes nothing. Throws
+  // OUT_OF_RANGE beyond the high watermark, INVALID_ARGUMENT for another
+  // negative offset, IO for the disk. Blocks on the file system.
+  int64_t delete_records(int64_t offset);
+  // How many of the oldest segments lie wholly below the log start offset
+  // (never the active one): what retention deletes whatever its strategies
+  // say.
+  size_t segments_below_start() const;
   int64_t log_end_offset() const { return log_end_.load(std::memory_order_acquire); }
   int64_t high_watermark() const { return log_end_offset(); }
   // Offsets below this are on stable storage.
@@ -186,6 +200,11 @@ class PartitionLog {
   std::shared_ptr<Segment> segment_for(int64_t offset) const;
   void roll_locked();
   void find_gaps(const std::vector<std::shared_ptr<Segment>>& segs);
+  // Publishes the log start: the first segment's base, or the start set by
+  // delete_records when that is higher. Called with segments_mu_ held.
+  void publish_start_locked();
+  // Reads `log-start-offset` (open()); 0 when there is none.
+  int64_t read_records_start() const;
   // The part of append() under append_mu_: rolling, offsets, the write.
   void append_locked(const uint8_t* data, size_t len, const std::vector<batch::Header>& headers,
                      const std::vector<size_t>& starts, AppendResult* result);
@@ -223,6 +242,10 @@ class PartitionLog {
   std::vector<DamagedRange> gaps_;                  // set by open(), then read-only
 
   std::atomic<int64_t> log_start_{0};
+  // The start delete_records set (0 if never): reads below it fail even
+  // inside a segment. Written under start_mu_ and segments_mu_.
+  std::atomic<int64_t> records_start_{0};
+  std::mutex start_mu_;  // one delete_records at a time
   std::atomic<int64_t> log_end_{0};
   std::atomic<int64_t> flushed_{0};
   std::atomic<int64_t> last_flush_ms_{0};

@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_wire as kw  # noqa: E402
 from kafka_batches import raw_batch, record_batch, record_bytes  # noqa: E402
-from keel_harness import Broker, parse_args, run_cases  # noqa: E402
+from keel_harness import Broker, parse_args, run_cases, wait_until  # noqa: E402
 
 TOPIC = "keep"
 MESSAGES = [f"message-{i}" for i in range(20)]
@@ -76,18 +76,60 @@ def negative_and_zero_lengths_close(broker):
             assert kw.closed_by_peer(s), f"frame length {size} did not close the connection"
 
 
-@test
-def unknown_api_key_closes(broker):
-    with kw.connect(broker.kafka_port) as s:
-        s.sendall(kw.request_frame(999, 0, 1, b""))
-        assert kw.closed_by_peer(s), "API key 999 did not close the connection"
+def read_unsupported_answer(s, correlation_id, flexible_header=False):
+    """Reads the answer to a request Keel does not serve: UNSUPPORTED_VERSION
+    and the supported ranges in the ApiVersions v0 layout."""
+    corr, body = kw.read_response(s)
+    assert corr == correlation_id, (corr, correlation_id)
+    if flexible_header:
+        assert body[0] == 0, "expected an empty tagged-field section in the response header"
+        body = body[1:]
+    d = kw.Decoder(body)
+    assert d.int16() == 35, "expected UNSUPPORTED_VERSION (35)"
+    ranges = {}
+    for _ in range(d.int32()):
+        key, lo, hi = d.int16(), d.int16(), d.int16()
+        ranges[key] = (lo, hi)
+    assert d.done(), "the answer is not in the ApiVersions v0 layout"
+    assert ranges[18] == (0, 3) and 999 not in ranges, ranges
+    return ranges
 
 
 @test
-def unsupported_metadata_version_closes(broker):
+def unknown_api_key_is_answered_and_connection_kept(broker):
+    before = broker.log_text().count("which Keel does not serve")
     with kw.connect(broker.kafka_port) as s:
+        # Several in a row, pipelined: each answered in order, one log line.
+        s.sendall(kw.request_frame(999, 0, 1, b"") + kw.request_frame(0x7ead, 3, 2, b"\x01\x02")
+                  + kw.request_frame(999, 5, 3, b""))
+        for corr in (1, 2, 3):
+            read_unsupported_answer(s, corr)
+        # The connection still serves what Keel knows.
+        s.sendall(kw.request_frame(18, 0, 4, b""))
+        corr, body = kw.read_response(s)
+        assert corr == 4 and kw.Decoder(body).int16() == 0
+    wait_until(lambda: broker.log_text().count("which Keel does not serve") > before, 10, "the log line")
+    assert broker.log_text().count("which Keel does not serve") == before + 1, "logged more than once"
+
+
+@test
+def unsupported_metadata_version_is_answered(broker):
+    with kw.connect(broker.kafka_port) as s:
+        # Metadata v99 would be flexible: its response header is v1.
         s.sendall(kw.request_frame(3, 99, 1, kw.metadata_request(4, None)))
-        assert kw.closed_by_peer(s), "Metadata v99 did not close the connection"
+        read_unsupported_answer(s, 1, flexible_header=True)
+        # Below the minimum (Fetch starts at v4): header v0.
+        s.sendall(kw.request_frame(1, 0, 2, b""))
+        read_unsupported_answer(s, 2)
+        md = kw.parse_metadata(1, _metadata_body(s))
+        assert TOPIC in md["topics"], md
+
+
+def _metadata_body(s):
+    s.sendall(kw.request_frame(3, 1, 3, kw.metadata_request(1, None)))
+    corr, body = kw.read_response(s)
+    assert corr == 3
+    return body
 
 
 @test
@@ -114,7 +156,6 @@ def api_versions_v99_answers_error_35_in_v0_layout(broker):
 def garbage_bytes_close(broker):
     cases = [
         b"GET / HTTP/1.1\r\nHost: keel\r\n\r\n",  # length 'GET ' = 1.1 GB
-        struct.pack(">i", 12) + b"\xde\xad\xbe\xef" * 3,  # unknown key 0xdead
         # Metadata v1 whose client_id claims 30000 bytes.
         struct.pack(">i", 10) + struct.pack(">hhih", 3, 1, 5, 30000),
         # Metadata v1 with a topic array of a million entries in 4 bytes.

@@ -343,7 +343,8 @@ class RawClient:
 
 
 # Error codes (Kafka protocol guide).
-NONE, UNKNOWN_TOPIC, COORDINATOR_NOT_AVAILABLE, ILLEGAL_GENERATION = 0, 3, 15, 22
+NONE, UNKNOWN_TOPIC, ILLEGAL_GENERATION = 0, 3, 22
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
 INCONSISTENT_PROTOCOL, UNKNOWN_MEMBER, INVALID_SESSION_TIMEOUT, REBALANCE_IN_PROGRESS = 23, 25, 26, 27
 
 
@@ -360,7 +361,9 @@ def test_protocol_edges(broker):
     r = a.call(FindCoordinatorRequestV1(group, 0))
     assert (r.error_code, r.error_message, r.host, r.port) == (NONE, None, "127.0.0.1", broker.kafka_port), r
     r = a.call(FindCoordinatorRequestV1("some-transaction", 1))
-    assert (r.error_code, r.coordinator_id) == (COORDINATOR_NOT_AVAILABLE, -1) and r.error_message, r
+    # Transactions are refused at once, with Keel's reason (not a retriable code).
+    assert (r.error_code, r.coordinator_id) == (TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1), r
+    assert "not supported by Keel" in r.error_message, r
 
     # Real timers, kept short where a test waits for one to fire (200 ms
     # session, 300 ms rebalance timeout: every such wait is on a condition

@@ -347,8 +347,9 @@ def find_coordinator_v0_to_v4(broker):
         message = d.string() if v >= 1 else None
         assert (error, message, d.int32(), d.string(), d.int32()) == (0, None, 0, "127.0.0.1", port), v
         assert d.tags() == {} and d.done()
-    # v4: several keys at once; transactions (key type 1) are not served.
-    for key_type, expected in ((0, (0, None, 0, "127.0.0.1", port)), (1, (15, "message", -1, "", -1))):
+    # v4: several keys at once; transactions (key type 1) are refused with
+    # TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53) and Keel's reason.
+    for key_type, expected in ((0, (0, None, 0, "127.0.0.1", port)), (1, (53, "message", -1, "", -1))):
         body = struct.pack(">b", key_type) + kw.compact_array(["g1", "g2"], kw.compact_string) + kw.tags()
         d = kw.FlexDecoder(kw.roundtrip_any(port, 10, 4, body), True)
         assert d.int32() == 0

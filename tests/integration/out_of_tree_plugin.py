@@ -116,7 +116,7 @@ class OutOfTreePlugin(unittest.TestCase):
         self.assertNotEqual(rc, 0, out)
         self.assertIn("component 'codec' needs pkg-config", out)
 
-    def test_plugin_built_for_abi_2_0_loads_on_the_2_1_broker(self):
+    def test_plugin_built_for_abi_2_0_loads_on_the_2_2_broker(self):
         build = self.build_example("fixed-partitioner", "-DKEEL_TARGET_ABI_MINOR=0")
         so = os.path.join(build, "keel-partitioner-fixed.so")
         cfg, broker = self.start_broker(build, PARTITIONER_TOPIC)

@@ -237,8 +237,15 @@ const std::vector<Row>& table() {
       FIELD(keel_producer_identity, struct_size, 0, 4),
       FIELD(keel_producer_identity, epoch, 4, 4),
       FIELD(keel_producer_identity, producer_id, 8, 8),
+      // keel_log_dir_info (2.2)
+      STRUCT(keel_log_dir_info, 32),
+      FIELD(keel_log_dir_info, struct_size, 0, 4),
+      FIELD(keel_log_dir_info, reserved, 4, 4),
+      FIELD(keel_log_dir_info, path, 8, 8),
+      FIELD(keel_log_dir_info, total_bytes, 16, 8),
+      FIELD(keel_log_dir_info, usable_bytes, 24, 8),
       // keel_broker_api
-      STRUCT(keel_broker_api, 288),
+      STRUCT(keel_broker_api, 312),
       FIELD(keel_broker_api, struct_size, 0, 4),
       FIELD(keel_broker_api, reserved, 4, 4),
       FIELD(keel_broker_api, ctx, 8, 8),
@@ -276,6 +283,9 @@ const std::vector<Row>& table() {
       FIELD(keel_broker_api, delete_group_offsets, 264, 8),
       FIELD(keel_broker_api, topic_settings, 272, 8),
       FIELD(keel_broker_api, alter_topic, 280, 8),
+      FIELD(keel_broker_api, create_partitions, 288, 8),
+      FIELD(keel_broker_api, delete_records, 296, 8),
+      FIELD(keel_broker_api, log_dir, 304, 8),
       // keel_alter_topic_args (2.2)
       STRUCT(keel_alter_topic_args, 24),
       FIELD(keel_alter_topic_args, struct_size, 0, 4),
@@ -353,7 +363,7 @@ TEST(AbiLayout, TheTableCoversEveryStructOnce) {
     for (const auto& s : seen) EXPECT_NE(s, r.type) << r.type << " is listed twice";
     seen.emplace_back(r.type);
   }
-  EXPECT_EQ(seen.size(), 28);  // grows when plugin.h gains a struct
+  EXPECT_EQ(seen.size(), 29);  // grows when plugin.h gains a struct
 }
 
 TEST(AbiLayout, HasFieldSeesWhatAnOlderProducerFilled) {

@@ -38,13 +38,17 @@ const std::map<int16_t, std::pair<std::string, int16_t>> kKafkaSchemas = {
     {18, {"ApiVersions", 3}},
     {19, {"CreateTopics", 5}},
     {20, {"DeleteTopics", 4}},
+    {21, {"DeleteRecords", 2}},
     {22, {"InitProducerId", 2}},
     {32, {"DescribeConfigs", 4}},
     {33, {"AlterConfigs", 2}},
+    {35, {"DescribeLogDirs", 2}},
+    {37, {"CreatePartitions", 2}},
     {42, {"DeleteGroups", 2}},
     {44, {"IncrementalAlterConfigs", 1}},
     // OffsetDelete has no flexible version: 1 is past its last (v0).
     {47, {"OffsetDelete", 1}},
+    {60, {"DescribeCluster", 0}},
 };
 
 Bytes header(int16_t key, int16_t version, int32_t correlation, const std::string& client_id) {

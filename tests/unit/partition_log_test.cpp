@@ -401,6 +401,42 @@ TEST_P(PartitionLogTest, DeleteOldestKeepsTheActiveSegmentAndPinnedReaders) {
   EXPECT_EQ(append(*log, make_batch(1, 1)).base_offset, 60);
 }
 
+TEST_P(PartitionLogTest, DeleteRecordsMovesTheStartDurably) {
+  options_.segment_bytes = 1024;
+  {
+    auto log = open_log();
+    for (int i = 0; i < 30; ++i) append(*log, make_batch(2, 100 + 2 * i));
+    ASSERT_GE(log->segment_count(), 3u);  // offset 31 is past the first
+    EXPECT_EQ(log->delete_records(31), 31);
+    EXPECT_EQ(log->log_start_offset(), 31);
+    // Below the start nothing is read, even inside the segment holding it;
+    // at the start, the batch holding it.
+    EXPECT_EQ(error_of([&] { log->read(30, 100); }).code(), KEEL_ERR_OUT_OF_RANGE);
+    EXPECT_EQ(log->read(31, 1).length > 0, true);
+    // A search by time answers at least the start.
+    EXPECT_EQ(log->find_time(0).first, 31);
+    // Lower changes nothing; beyond the high watermark, or negative, is refused.
+    EXPECT_EQ(log->delete_records(5), 31);
+    EXPECT_EQ(error_of([&] { log->delete_records(61); }).code(), KEEL_ERR_OUT_OF_RANGE);
+    EXPECT_EQ(error_of([&] { log->delete_records(-2); }).code(), KEEL_ERR_INVALID_ARGUMENT);
+    // Whole segments below the start are retention's to delete.
+    const size_t below = log->segments_below_start();
+    EXPECT_GT(below, 0u);
+    EXPECT_EQ(log->delete_oldest(below), static_cast<int>(below));
+    EXPECT_EQ(log->segments_below_start(), 0u);
+    EXPECT_EQ(log->log_start_offset(), 31);  // not the first segment's base
+    EXPECT_LE(log->segment_infos().front().base_offset, 31);
+    log->close(PartitionLog::Closing::Discard);  // as a crash would leave it
+  }
+  auto reopened = open_log(false);
+  EXPECT_EQ(reopened->log_start_offset(), 31);
+  EXPECT_EQ(error_of([&] { reopened->read(30, 100); }).code(), KEEL_ERR_OUT_OF_RANGE);
+  EXPECT_EQ(reopened->delete_records(-1), 60);  // -1 = the high watermark
+  EXPECT_EQ(reopened->log_start_offset(), 60);
+  EXPECT_EQ(append(*reopened, make_batch(1, 1)).base_offset, 60);
+  EXPECT_EQ(reopened->read(60, 100).length > 0, true);
+}
+
 TEST_P(PartitionLogTest, CloseThenReopenKeepsEverything) {
   options_.segment_bytes = 1024;
   std::vector<std::string> stored;

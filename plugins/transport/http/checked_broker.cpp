@@ -69,6 +69,22 @@ void CheckedBroker::create_topic(const std::string& name, int32_t partitions,
   check(s, message);
 }
 
+void CheckedBroker::create_partitions(const std::string& name, int32_t count, bool validate_only) const {
+  std::string message;
+  const keel_status s = b_.create_partitions(name, count, validate_only, &message);
+  if (s == KEEL_ERR_NOT_FOUND) throw unknown_topic(name);
+  check(s, message);
+}
+
+int64_t CheckedBroker::delete_records(const std::string& topic, int32_t partition,
+                                      int64_t before_offset) const {
+  std::string message;
+  int64_t start = -1;
+  const keel_status s = b_.delete_records(topic, partition, before_offset, &start, &message);
+  if (s != KEEL_OK) fail_partition(s, topic, partition, message);
+  return start;
+}
+
 void CheckedBroker::delete_topic(const std::string& name) const {
   std::string message;
   const keel_status s = b_.delete_topic(name, &message);

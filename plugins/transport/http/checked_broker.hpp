@@ -34,6 +34,10 @@ class CheckedBroker {
   TopicDetails topic_details(const std::string& name) const;
   void create_topic(const std::string& name, int32_t partitions, const std::string& settings_toml) const;
   void delete_topic(const std::string& name) const;
+  // Grows the topic (404 unknown, 400 when not larger).
+  void create_partitions(const std::string& name, int32_t count, bool validate_only) const;
+  // Moves the log start (-1 = high watermark); returns it.
+  int64_t delete_records(const std::string& topic, int32_t partition, int64_t before_offset) const;
   // The settings in effect (topic_settings); nullptr: the topic defaults.
   std::vector<sdk::TopicSetting> topic_settings(const std::string* name) const;
   bool auto_create_topics() const { return b_.auto_create_topics(); }

@@ -20,6 +20,10 @@ void handle_create_topic(const ExchangePtr& x);
 void handle_describe_topic(const ExchangePtr& x);
 void handle_delete_topic(const ExchangePtr& x);
 
+// topic_admin_handler.cpp
+void handle_create_partitions(const ExchangePtr& x);
+void handle_delete_records(const ExchangePtr& x);
+
 // produce_handler.cpp
 void handle_produce(const ExchangePtr& x);
 void handle_init_producer(const ExchangePtr& x);

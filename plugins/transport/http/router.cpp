@@ -16,7 +16,10 @@ Router::Router() {
   add(V::delete_, "/topics/{topic}", "delete_topic", handle_delete_topic);
   add(V::post, "/topics/{topic}/records", "produce", handle_produce);
   add(V::post, "/producers", "init_producer", handle_init_producer);
+  add(V::post, "/topics/{topic}/partitions", "create_partitions", handle_create_partitions);
   add(V::get, "/topics/{topic}/partitions/{partition}", "partition", handle_partition);
+  add(V::post, "/topics/{topic}/partitions/{partition}/delete-records", "delete_records",
+      handle_delete_records);
   add(V::get, "/topics/{topic}/partitions/{partition}/records", "consume", handle_consume);
   add(V::get, "/groups", "list_groups", handle_list_groups);
   add(V::delete_, "/groups/{group}", "delete_group", handle_delete_group);

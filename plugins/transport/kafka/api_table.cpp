@@ -25,12 +25,16 @@ const std::vector<ApiSpec>& api_table() {
       {kApiVersionsKey, "ApiVersions", 0, 3, 3, handle_api_versions},
       {19, "CreateTopics", 0, 7, 5, handle_create_topics},
       {20, "DeleteTopics", 0, 1, 4, handle_delete_topics},
+      {21, "DeleteRecords", 0, 2, 2, handle_delete_records},
       {22, "InitProducerId", 0, 4, 2, handle_init_producer_id},
       {32, "DescribeConfigs", 0, 4, 4, handle_describe_configs},
       {33, "AlterConfigs", 0, 2, 2, handle_alter_configs},
+      {35, "DescribeLogDirs", 0, 4, 2, handle_describe_log_dirs},
+      {37, "CreatePartitions", 0, 3, 2, handle_create_partitions},
       {42, "DeleteGroups", 0, 2, 2, handle_delete_groups},
       {44, "IncrementalAlterConfigs", 0, 1, 1, handle_incremental_alter_configs},
       {47, "OffsetDelete", 0, 0, 1, handle_offset_delete},
+      {60, "DescribeCluster", 0, 1, 0, handle_describe_cluster},
   };
   return table;
 }

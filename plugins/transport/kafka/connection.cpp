@@ -14,6 +14,7 @@
 
 #include "request_header.hpp"
 #include "services.hpp"
+#include "unsupported_api.hpp"
 
 namespace keel::kafka {
 namespace asio = boost::asio;
@@ -250,18 +251,9 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
   Reader header(frame->data(), frame->size());
   const ApiSpec* spec = nullptr;
   try {
-    switch (read_request_header(header, req, &spec)) {
-      case HeaderVerdict::kServe:
-        break;
-      case HeaderVerdict::kUnknownApi:
-        // What Kafka does: clients probing for APIs (kafka-python) expect it.
-        close("unsupported API key " + std::to_string(req.api_key));
-        return;
-      case HeaderVerdict::kUnsupportedVersion:
-        close(std::string(spec->name) + " v" + std::to_string(req.api_version) +
-              " is not supported (versions " + std::to_string(spec->min_version) + "-" +
-              std::to_string(spec->max_version) + ")");
-        return;
+    if (read_request_header(header, req, &spec) != HeaderVerdict::kServe) {
+      answer_unsupported(req, spec);
+      return;
     }
   } catch (const ProtocolError& e) {
     reject(std::string("malformed request header: ") + e.what());
@@ -285,6 +277,31 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
     services_.host.error(std::string(spec->name) + " handler failed for " + peer_ + ": " + e.what());
     close("internal error");
   }
+}
+
+void Connection::answer_unsupported(const Request& req, const ApiSpec* spec) {
+  if (!told_unsupported_) {
+    told_unsupported_ = true;
+    const std::string what = spec == nullptr
+                                 ? "API key " + std::to_string(req.api_key) + ", which Keel does not serve"
+                                 : std::string(spec->name) + " v" + std::to_string(req.api_version) +
+                                       " (Keel serves v" + std::to_string(spec->min_version) + "-" +
+                                       std::to_string(spec->max_version) + ")";
+    services_.client_log.warn("client at " + peer_ + " sent " + what +
+                              "; answered UNSUPPORTED_VERSION with the supported ranges (ApiVersions v0 "
+                              "layout) and kept the connection; further ones on it are not logged");
+  }
+  const uint64_t slot_id = next_slot_++;
+  Slot& slot = slots_[slot_id];
+  slot.correlation_id = req.correlation_id;
+  slot.api_key = req.api_key;
+  slot.started = std::chrono::steady_clock::now();
+  // A flexible version of a known API has a flexible response header: the
+  // client reads the header of the version it sent. An unknown API's
+  // flexibility is unknown: header v0.
+  const bool flexible_header =
+      spec != nullptr && spec->key != kApiVersionsKey && req.api_version >= spec->flexible_from;
+  complete(slot_id, unsupported_api_answer().finish(), flexible_header, false);
 }
 
 void Connection::complete(uint64_t slot_id, std::optional<std::vector<Chunk>> body, bool flexible_header,

@@ -36,6 +36,7 @@
 namespace keel::kafka {
 
 class Services;
+struct ApiSpec;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -59,6 +60,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void dispatch(std::shared_ptr<Frame> frame);
 
  private:
+  // Answers a request for an API or version Keel does not serve
+  // (unsupported_api.hpp); logs the first one of the connection.
+  void answer_unsupported(const Request& req, const ApiSpec* spec);
   struct Slot {
     int32_t correlation_id = 0;
     int16_t api_key = 0;
@@ -108,6 +112,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool reading_ = false;
   bool read_paused_ = false;
+  bool told_unsupported_ = false;            // an unsupported request was logged
   std::shared_ptr<Connection> paused_self_;  // set while reading is paused
   uint8_t size_buf_[4] = {};
   uint64_t next_slot_ = 0;

@@ -5,7 +5,8 @@
 //
 // Works with every 2.x broker: members a later minor added (2.1:
 // init_producer_id, keel_produce_result.duplicate; 2.2: delete_group,
-// delete_group_offsets, topic_settings, alter_topic) are checked with
+// delete_group_offsets, topic_settings, alter_topic, create_partitions,
+// delete_records, log_dir) are checked with
 // KEEL_HAS_FIELD before use and answer KEEL_ERR_UNSUPPORTED (or their 2.0
 // default) from an older broker.
 //
@@ -512,7 +513,68 @@ class Broker {
 #endif
   }
 
+  // ---- 2.2: admin (KEEL_ERR_UNSUPPORTED from an older broker)
+  bool has_admin() const {
+#if KEEL_TARGET_ABI_MINOR >= 2
+    return KEEL_HAS_FIELD(api_, keel_broker_api, log_dir) && api_->log_dir != nullptr;
+#else
+    return false;
+#endif
+  }
+  keel_status create_partitions(const std::string& topic, int32_t partition_count, bool validate_only,
+                                std::string* message) const {
+    if (cut_short(topic)) return refuse(KEEL_ERR_NOT_FOUND, "unknown topic", message);
+    if (!has_admin()) return refuse(KEEL_ERR_UNSUPPORTED, kNoAdmin, message);
+#if KEEL_TARGET_ABI_MINOR >= 2
+    keel_error err{};
+    return with_message(
+        api_->create_partitions(api_->ctx, topic.c_str(), partition_count, validate_only ? 1 : 0, &err), err,
+        message);
+#else
+    (void)partition_count;
+    (void)validate_only;
+    return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+  // offset -1 = the high watermark; *low_watermark: the log start after.
+  keel_status delete_records(const std::string& topic, int32_t partition, int64_t offset,
+                             int64_t* low_watermark, std::string* message) const {
+    if (cut_short(topic)) return refuse(KEEL_ERR_NOT_FOUND, "unknown topic", message);
+    if (!has_admin()) return refuse(KEEL_ERR_UNSUPPORTED, kNoAdmin, message);
+#if KEEL_TARGET_ABI_MINOR >= 2
+    keel_error err{};
+    return with_message(
+        api_->delete_records(api_->ctx, topic.c_str(), partition, offset, low_watermark, &err), err, message);
+#else
+    (void)partition;
+    (void)offset;
+    (void)low_watermark;
+    return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+  struct LogDir {
+    std::string path;
+    int64_t total_bytes = -1;
+    int64_t usable_bytes = -1;
+  };
+  keel_status log_dir(LogDir* out, std::string* message) const {
+    if (!has_admin()) return refuse(KEEL_ERR_UNSUPPORTED, kNoAdmin, message);
+#if KEEL_TARGET_ABI_MINOR >= 2
+    keel_log_dir_info info{};
+    info.struct_size = sizeof info;
+    keel_error err{};
+    const keel_status s = api_->log_dir(api_->ctx, &info, &err);
+    if (s == KEEL_OK) *out = LogDir{info.path ? info.path : "", info.total_bytes, info.usable_bytes};
+    return with_message(s, err, message);
+#else
+    (void)out;
+    return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+
  private:
+  static constexpr const char* kNoAdmin =
+      "the broker's ABI is older than 2.2: no CreatePartitions, DeleteRecords or log dir";
   static bool cut_short(const std::string& s) { return std::memchr(s.data(), '\0', s.size()) != nullptr; }
   static TopicInfo info(const keel_topic_info* t) {
     return TopicInfo{t->name, t->partition_count, t->internal != 0};

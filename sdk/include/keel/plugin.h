@@ -78,6 +78,8 @@
  *   2.2  Consumer-group deletion: delete_group, delete_group_offsets.
  *        Topic settings read and changed at run time: topic_settings,
  *        alter_topic.
+ *        Admin: create_partitions, delete_records, log_dir (with
+ *        keel_log_dir_info).
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -611,6 +613,17 @@ typedef struct keel_alter_topic_args {
    * fall back to [topic_defaults]. "" or NULL: the defaults only. */
   const char* settings_toml;
 } keel_alter_topic_args;
+
+/* 2.2: the directory that holds every partition's log, and its file
+ * system's space (statvfs). An out-struct (rule 2); `path` is the broker's
+ * and stays valid while the broker runs. */
+typedef struct keel_log_dir_info {
+  uint32_t struct_size;
+  uint32_t reserved;
+  const char* path;
+  int64_t total_bytes;  /* -1 if statvfs failed */
+  int64_t usable_bytes; /* free to unprivileged writers; -1 if unknown */
+} keel_log_dir_info;
 #endif
 
 /* What the broker offers a transport. Unless a function says otherwise it is
@@ -760,6 +773,24 @@ typedef struct keel_broker_api {
    * (INVALID_ARGUMENT, naming the topic and key). Blocks on the file
    * system; serialised with topic creation and deletion. */
   keel_status (*alter_topic)(void* ctx, const keel_alter_topic_args* args, keel_error* err);
+  /* ---- 2.2: admin.
+   * create_partitions grows `topic` to `partition_count` partitions (never
+   * fewer: INVALID_ARGUMENT when it is not more than the current count;
+   * NOT_FOUND for an unknown topic). The new partitions' logs exist, and
+   * survive a restart, before it returns; with `validate_only` set nothing
+   * changes. Blocks on the file system (like create_topic). */
+  keel_status (*create_partitions)(void* ctx, const char* topic, int32_t partition_count,
+                                   int32_t validate_only, keel_error* err);
+  /* Moves the partition's log start offset up to `offset` (-1 = the high
+   * watermark): records below it are no longer readable, whole segments
+   * below it are deleted. OUT_OF_RANGE beyond the high watermark; an offset
+   * below the current start changes nothing. *low_watermark gets the log
+   * start offset afterwards. Durable before it returns (it syncs the log
+   * and the start offset): blocks on the file system. */
+  keel_status (*delete_records)(void* ctx, const char* topic, int32_t partition, int64_t offset,
+                                int64_t* low_watermark, keel_error* err);
+  /* The data directory and its space. Calls statvfs: may block briefly. */
+  keel_status (*log_dir)(void* ctx, keel_log_dir_info* out, keel_error* err);
 #endif
 } keel_broker_api;
 

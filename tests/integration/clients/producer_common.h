@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void set(rd_kafka_conf_t* conf, const char* key, const char* value) {
+static inline void set(rd_kafka_conf_t* conf, const char* key, const char* value) {
   char err[512];
   if (rd_kafka_conf_set(conf, key, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
     fprintf(stderr, "config %s=%s: %s\n", key, value, err);
@@ -16,7 +16,7 @@ static void set(rd_kafka_conf_t* conf, const char* key, const char* value) {
   }
 }
 
-static rd_kafka_t* new_producer(rd_kafka_conf_t* conf) {
+static inline rd_kafka_t* new_producer(rd_kafka_conf_t* conf) {
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) {
@@ -28,7 +28,7 @@ static rd_kafka_t* new_producer(rd_kafka_conf_t* conf) {
 
 /* Queues a copy of `value`, serving callbacks while the queue is full;
  * exits 1 on any other error. */
-static void produce_copy(rd_kafka_t* rk, const char* topic, const char* value, size_t len) {
+static inline void produce_copy(rd_kafka_t* rk, const char* topic, const char* value, size_t len) {
   for (;;) {
     rd_kafka_resp_err_t e =
         rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE((void*)value, len),

@@ -5,6 +5,7 @@
 #include "../api_table.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
+#include "../unsupported_api.hpp"
 #include "handlers.hpp"
 
 namespace keel::kafka {
@@ -21,14 +22,7 @@ void handle_api_versions(Services&, Request& req, const Responder& respond) {
   }
   Writer w;
   w.int16(code(supported ? ErrorCode::kNone : ErrorCode::kUnsupportedVersion));
-  const auto& table = api_table();
-  w.array_length(static_cast<int32_t>(table.size()), flexible);
-  for (const auto& api : table) {
-    w.int16(api.key);
-    w.int16(api.min_version);
-    w.int16(api.max_version);
-    w.tagged_fields(flexible);
-  }
+  write_api_ranges(w, flexible);
   if (v >= 1) w.int32(0);  // throttle_time_ms
   w.tagged_fields(flexible);
   respond.send(std::move(w));

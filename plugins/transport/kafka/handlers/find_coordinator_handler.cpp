@@ -1,6 +1,10 @@
 // FindCoordinator (key 10), v0-4 (v3+ flexible; v4 asks for several keys at
-// once, KIP-699). Keel coordinates every group itself; transactions are not
-// served, so their coordinator is not available.
+// once, KIP-699). Keel coordinates every group itself.
+// Transactions are not served: a transaction coordinator lookup gets
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED with Keel's reason, which clients
+// treat as fatal and report at once (as InitProducerId answers a
+// transactional id), not a retriable COORDINATOR_NOT_AVAILABLE that keeps a
+// transactional producer retrying until its timeout.
 #include <optional>
 #include <string>
 #include <vector>
@@ -8,12 +12,14 @@
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
+#include "transactions.hpp"
 
 namespace keel::kafka {
 
 namespace {
 
 constexpr int8_t kKeyTypeGroup = 0;
+constexpr int8_t kKeyTypeTransaction = 1;
 
 struct Coordinator {
   int16_t error = 0;
@@ -24,10 +30,13 @@ struct Coordinator {
 };
 
 Coordinator find(Services& services, int8_t key_type) {
+  if (key_type == kKeyTypeTransaction) {
+    return Coordinator{code(ErrorCode::kTransactionalIdAuthorizationFailed), kNoTransactions, -1, std::string(),
+                       -1};
+  }
   if (key_type != kKeyTypeGroup) {
-    return Coordinator{code(ErrorCode::kCoordinatorNotAvailable),
-                       "Keel does not coordinate transactions (key type " + std::to_string(key_type) + ")",
-                       -1, std::string(), -1};
+    return Coordinator{code(ErrorCode::kInvalidRequest),
+                       "unknown coordinator key type " + std::to_string(key_type), -1, std::string(), -1};
   }
   return Coordinator{code(ErrorCode::kNone), std::nullopt, services.settings.node_id,
                      services.settings.advertised_host, services.advertised_port};

@@ -27,5 +27,9 @@ void handle_list_groups(Services&, Request&, const Responder&);
 void handle_describe_groups(Services&, Request&, const Responder&);
 void handle_delete_groups(Services&, Request&, const Responder&);
 void handle_offset_delete(Services&, Request&, const Responder&);
+void handle_create_partitions(Services&, Request&, const Responder&);
+void handle_delete_records(Services&, Request&, const Responder&);
+void handle_describe_cluster(Services&, Request&, const Responder&);
+void handle_describe_log_dirs(Services&, Request&, const Responder&);
 
 }  // namespace keel::kafka

@@ -14,11 +14,9 @@
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
+#include "transactions.hpp"
 
 namespace keel::kafka {
-namespace {
-constexpr int16_t kTransactionalIdAuthorizationFailed = 53;
-}
 
 void handle_init_producer_id(Services& services, Request& req, const Responder& respond) {
   const bool flex = req.flexible;
@@ -43,10 +41,9 @@ void handle_init_producer_id(Services& services, Request& req, const Responder& 
     w.int64(-1);
     w.int16(-1);
   } else if (transactional_id) {
-    services.host.info("refusing InitProducerId for transactional id '" + *transactional_id +
-                       "' from client '" + req.client_id.value_or("") +
-                       "': Keel supports idempotent producers but not transactions; unset transactional.id");
-    w.int16(kTransactionalIdAuthorizationFailed);
+    services.client_log.info("refusing InitProducerId for transactional id '" + *transactional_id +
+                             "' from client '" + req.client_id.value_or("") + "': " + kNoTransactions);
+    w.int16(code(ErrorCode::kTransactionalIdAuthorizationFailed));
     w.int64(-1);
     w.int16(-1);
   } else {
