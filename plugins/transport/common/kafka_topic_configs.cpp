@@ -211,8 +211,10 @@ std::optional<std::string> keel_topic_settings(const std::vector<sdk::TopicSetti
         return std::nullopt;
       }
     }
-    if (known.count(name) == 0 &&
-        std::none_of(std::begin(kFixed), std::end(kFixed), [&](const Fixed& f) { return name == f.kafka; })) {
+    // (A copy: clang 14 cannot capture a structured binding in a lambda.)
+    const std::string& config = name;
+    if (known.count(name) == 0 && std::none_of(std::begin(kFixed), std::end(kFixed),
+                                               [&](const Fixed& f) { return config == f.kafka; })) {
       *error = "topic config '" + name + (value ? "=" + *value : std::string()) +
                "' is not supported by Keel; it accepts " + supported_kafka_topic_configs() +
                " (other settings go in the broker's TOML file, see docs/configuration.md)";
