@@ -39,15 +39,16 @@ std::string rejection(unsigned status, const std::string& body) {
 
 }  // namespace
 
-json EtcdClient::call(const char* operation, const std::string& key, const char* target, const json& body,
-                      Timeout timeout) const {
+EtcdClient::Answer EtcdClient::call(const char* operation, const std::string& key, const char* target,
+                                    const json& body, Timeout timeout) const {
   const auto limit = timeout.value_or(default_timeout_);
   const auto deadline = Clock::now() + limit;
   const std::string payload = body.dump();
   const size_t n = endpoints_.size();
   const size_t first = preferred_.load();
   std::string tried;
-  std::string refusals;
+  std::string refusals;  // "endpoint: error; ..." for every endpoint tried
+  std::string last_error;
   bool timed_out = false;
   for (size_t i = 0; i < n; ++i) {
     const size_t index = (first + i) % n;
@@ -56,7 +57,8 @@ json EtcdClient::call(const char* operation, const std::string& key, const char*
     auto ec = conn.connect(deadline);
     if (ec) {
       tried += (tried.empty() ? "" : ", ") + name;
-      refusals += (refusals.empty() ? "" : "; ") + name + ": " + describe_error(ec, limit);
+      last_error = describe_error(ec, limit);
+      refusals += (refusals.empty() ? "" : "; ") + name + ": " + last_error;
       if (ec == boost::beast::error::timeout) {
         timed_out = true;
         break;  // the deadline is spent; no time left for another endpoint
@@ -82,10 +84,9 @@ json EtcdClient::call(const char* operation, const std::string& key, const char*
       throw EtcdError(EtcdError::Kind::Protocol, name, operation, key,
                       "answer is not a JSON object: " + answer.substr(0, 200));
     }
-    return j;
+    return Answer{std::move(j), name};
   }
-  const std::string detail =
-      n == 1 ? refusals.substr(refusals.find(": ") + 2) : "no endpoint answered (" + refusals + ")";
+  const std::string detail = n == 1 ? last_error : "no endpoint answered (" + refusals + ")";
   throw EtcdError(timed_out ? EtcdError::Kind::Timeout : EtcdError::Kind::Unreachable, tried, operation, key,
                   detail);
 }
@@ -94,48 +95,48 @@ namespace {
 
 // A reader's complaint about etcd's answer, as the client's error.
 template <class F>
-auto decoded(const EtcdClient& client, const char* operation, const std::string& key, F&& read) {
+auto decoded(const std::string& endpoint, const char* operation, const std::string& key, F&& read) {
   try {
     return read();
   } catch (const EtcdError&) {
     throw;
   } catch (const std::exception& e) {  // std::invalid_argument, nlohmann::json::exception
-    throw EtcdError(EtcdError::Kind::Protocol, endpoint_name(client.endpoints()[client.preferred_endpoint()]),
-                    operation, key, std::string("unreadable answer: ") + e.what());
+    throw EtcdError(EtcdError::Kind::Protocol, endpoint, operation, key,
+                    std::string("unreadable answer: ") + e.what());
   }
 }
 
 }  // namespace
 
 RangeResult EtcdClient::range(const std::string& key, Timeout timeout) const {
-  const json a = call("range", key, "/v3/kv/range", gateway::range_request(key, {}), timeout);
-  return decoded(*this, "range", key, [&] { return gateway::range_result(a); });
+  const Answer a = call("range", key, "/v3/kv/range", gateway::range_request(key, {}), timeout);
+  return decoded(a.endpoint, "range", key, [&] { return gateway::range_result(a.body); });
 }
 
 RangeResult EtcdClient::range_prefix(const std::string& prefix, Timeout timeout) const {
-  const json a = call("range_prefix", prefix, "/v3/kv/range",
-                      gateway::range_request(prefix, prefix_range_end(prefix)), timeout);
-  return decoded(*this, "range_prefix", prefix, [&] { return gateway::range_result(a); });
+  const Answer a = call("range_prefix", prefix, "/v3/kv/range",
+                        gateway::range_request(prefix, prefix_range_end(prefix)), timeout);
+  return decoded(a.endpoint, "range_prefix", prefix, [&] { return gateway::range_result(a.body); });
 }
 
 PutResult EtcdClient::put(const std::string& key, const std::string& value, int64_t lease,
                           Timeout timeout) const {
-  const json a = call("put", key, "/v3/kv/put", gateway::put_request(key, value, lease), timeout);
-  return decoded(*this, "put", key, [&] { return PutResult{gateway::header_revision(a)}; });
+  const Answer a = call("put", key, "/v3/kv/put", gateway::put_request(key, value, lease), timeout);
+  return decoded(a.endpoint, "put", key, [&] { return PutResult{gateway::header_revision(a.body)}; });
 }
 
 DeleteResult EtcdClient::delete_key(const std::string& key, Timeout timeout) const {
-  const json a = call("delete", key, "/v3/kv/deleterange", gateway::delete_request(key, {}), timeout);
-  return decoded(*this, "delete", key, [&] {
-    return DeleteResult{gateway::header_revision(a), gateway::int_field(a, "deleted")};
+  const Answer a = call("delete", key, "/v3/kv/deleterange", gateway::delete_request(key, {}), timeout);
+  return decoded(a.endpoint, "delete", key, [&] {
+    return DeleteResult{gateway::header_revision(a.body), gateway::int_field(a.body, "deleted")};
   });
 }
 
 DeleteResult EtcdClient::delete_prefix(const std::string& prefix, Timeout timeout) const {
-  const json a = call("delete_prefix", prefix, "/v3/kv/deleterange",
-                      gateway::delete_request(prefix, prefix_range_end(prefix)), timeout);
-  return decoded(*this, "delete_prefix", prefix, [&] {
-    return DeleteResult{gateway::header_revision(a), gateway::int_field(a, "deleted")};
+  const Answer a = call("delete_prefix", prefix, "/v3/kv/deleterange",
+                        gateway::delete_request(prefix, prefix_range_end(prefix)), timeout);
+  return decoded(a.endpoint, "delete_prefix", prefix, [&] {
+    return DeleteResult{gateway::header_revision(a.body), gateway::int_field(a.body, "deleted")};
   });
 }
 
@@ -150,37 +151,35 @@ TxnResult EtcdClient::txn(const std::vector<Compare>& compares, const std::vecto
   for (const auto& c : compares) body["compare"].push_back(gateway::compare(c));
   for (const auto& op : success) body["success"].push_back(gateway::request_op(op));
   for (const auto& op : failure) body["failure"].push_back(gateway::request_op(op));
-  const json a = call("txn", key, "/v3/kv/txn", body, timeout);
-  return decoded(*this, "txn", key, [&] { return gateway::txn_result(a); });
+  const Answer a = call("txn", key, "/v3/kv/txn", body, timeout);
+  return decoded(a.endpoint, "txn", key, [&] { return gateway::txn_result(a.body); });
 }
 
 LeaseGrant EtcdClient::lease_grant(int64_t ttl_seconds, Timeout timeout) const {
   const std::string what = "lease of " + std::to_string(ttl_seconds) + " s";
-  const json a =
+  const Answer a =
       call("lease_grant", what, "/v3/lease/grant", json{{"TTL", gateway::encode_int(ttl_seconds)}}, timeout);
-  return decoded(*this, "lease_grant", what, [&] {
-    if (const auto it = a.find("error");
-        it != a.end() && it->is_string() && !it->get<std::string>().empty()) {
-      throw EtcdError(EtcdError::Kind::Rejected, endpoint_name(endpoints_[preferred_.load()]), "lease_grant",
-                      what, it->get<std::string>());
+  return decoded(a.endpoint, "lease_grant", what, [&] {
+    if (const auto it = a.body.find("error");
+        it != a.body.end() && it->is_string() && !it->get<std::string>().empty()) {
+      throw EtcdError(EtcdError::Kind::Rejected, a.endpoint, "lease_grant", what, it->get<std::string>());
     }
-    return LeaseGrant{gateway::int_field(a, "ID"), gateway::int_field(a, "TTL")};
+    return LeaseGrant{gateway::int_field(a.body, "ID"), gateway::int_field(a.body, "TTL")};
   });
 }
 
 int64_t EtcdClient::lease_keepalive_once(int64_t id, Timeout timeout) const {
   // A streaming call behind the gateway: one request in, the answer as
   // {"result": {...}} (or {"error": {...}}), then the stream ends.
-  const json a = call("lease_keepalive", lease_key(id), "/v3/lease/keepalive",
-                      json{{"ID", gateway::encode_int(id)}}, timeout);
-  return decoded(*this, "lease_keepalive", lease_key(id), [&]() -> int64_t {
-    if (const auto err = a.find("error"); err != a.end()) {
+  const Answer a = call("lease_keepalive", lease_key(id), "/v3/lease/keepalive",
+                        json{{"ID", gateway::encode_int(id)}}, timeout);
+  return decoded(a.endpoint, "lease_keepalive", lease_key(id), [&]() -> int64_t {
+    if (const auto err = a.body.find("error"); err != a.body.end()) {
       const std::string message = err->is_object() ? err->value("message", err->dump()) : err->dump();
-      throw EtcdError(EtcdError::Kind::Rejected, endpoint_name(endpoints_[preferred_.load()]),
-                      "lease_keepalive", lease_key(id), message);
+      throw EtcdError(EtcdError::Kind::Rejected, a.endpoint, "lease_keepalive", lease_key(id), message);
     }
-    const auto result = a.find("result");
-    const int64_t ttl = result == a.end() ? 0 : gateway::int_field(*result, "TTL");
+    const auto result = a.body.find("result");
+    const int64_t ttl = result == a.body.end() ? 0 : gateway::int_field(*result, "TTL");
     return ttl > 0 ? ttl : 0;
   });
 }

@@ -75,9 +75,13 @@ class EtcdClient {
   std::chrono::milliseconds default_timeout() const { return default_timeout_; }
 
  private:
-  // POSTs body to target; etcd's answer as JSON, or EtcdError.
-  nlohmann::json call(const char* operation, const std::string& key, const char* target,
-                      const nlohmann::json& body, Timeout timeout) const;
+  struct Answer {
+    nlohmann::json body;
+    std::string endpoint;  // the one that answered, for messages
+  };
+  // POSTs body to target; etcd's answer, or EtcdError.
+  Answer call(const char* operation, const std::string& key, const char* target, const nlohmann::json& body,
+              Timeout timeout) const;
 
   std::vector<Endpoint> endpoints_;
   std::chrono::milliseconds default_timeout_;

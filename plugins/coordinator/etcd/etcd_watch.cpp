@@ -50,7 +50,8 @@ void Watch::run() {
   if (options_.prev_kv) create["prev_kv"] = true;
   const std::string body = json{{"create_request", create}}.dump();
 
-  std::string refusals;
+  std::string refusals;  // "endpoint: error; ..." for every endpoint tried
+  std::string last_error;
   std::string tried;
   for (size_t i = 0; i < endpoints_.size(); ++i) {
     const Endpoint& endpoint = endpoints_[(first_endpoint_ + i) % endpoints_.size()];
@@ -64,7 +65,8 @@ void Watch::run() {
     auto ec = conn_->connect(deadline);
     if (ec) {
       tried += (tried.empty() ? "" : ", ") + name;
-      refusals += (refusals.empty() ? "" : "; ") + describe_error(ec, connect_timeout_);
+      last_error = describe_error(ec, connect_timeout_);
+      refusals += (refusals.empty() ? "" : "; ") + name + ": " + last_error;
       continue;
     }
     unsigned status = 0;
@@ -74,7 +76,7 @@ void Watch::run() {
     if (status != 200) return deliver_error(name, "etcd answered HTTP " + std::to_string(status));
     return read_stream(name);
   }
-  deliver_error(tried, refusals);
+  deliver_error(tried, endpoints_.size() == 1 ? last_error : "no endpoint answered (" + refusals + ")");
 }
 
 void Watch::read_stream(const std::string& endpoint) {
