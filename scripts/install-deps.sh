@@ -19,6 +19,11 @@ packages=(
   librdkafka-dev kcat python3 python3-kafka curl
   # idempotent_producer_test installs kafkajs from npm (see npm below)
   nodejs
+  # cluster coordination: etcd (the etcd coordinator's store; its tests start
+  # their own etcd on free loopback ports) and etcdctl for operators and
+  # cross-checks. Debian enables an etcd.service on 2379 that nothing of Keel
+  # relies on.
+  etcd-server etcd-client
   # power-loss tests: the keel-lazyfs FUSE file system
   libfuse3-dev fuse3
   # fuzzing and sanitizer builds (scripts/fuzz.sh, scripts/sanitize.sh)
