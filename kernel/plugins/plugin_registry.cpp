@@ -35,6 +35,8 @@ const char* kind_name(int32_t kind) {
       return "partitioner";
     case KEEL_KIND_TRANSPORT:
       return "transport";
+    case KEEL_KIND_COORDINATOR:
+      return "coordinator";
   }
   return "unknown";
 }
@@ -121,6 +123,11 @@ void PluginRegistry::register_library(const std::shared_ptr<LoadedLibrary>& lib)
     }
     const std::string where =
         std::string(kind_name(kind)) + " '" + s.name + "' of plugin '" + plugin + "' (" + lib->path + ")";
+    if (kind == KEEL_KIND_COORDINATOR && d->abi_minor < 3) {
+      fail(KEEL_ERR_INVALID_ARGUMENT, where + " is built for ABI " + abi_text(d->abi_major, d->abi_minor) +
+                                          ", but coordinators came with 2.3; rebuild it against the Keel "
+                                          "SDK 2.3 or later");
+    }
     check_vtable(kind, s.vtable, where);
     for (const auto& earlier : found) {
       if (earlier.kind == kind && earlier.name == s.name) {

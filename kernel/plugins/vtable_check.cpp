@@ -50,6 +50,14 @@ std::vector<Slot> slots_of(int32_t kind, uint32_t index_caps) {
       return {KEEL_SLOT(keel_transport_vtable, create, false), KEEL_SLOT(keel_transport_vtable, start, false),
               KEEL_SLOT(keel_transport_vtable, stop, false),
               KEEL_SLOT(keel_transport_vtable, destroy, false)};
+    case KEEL_KIND_COORDINATOR:  // 2.3: the whole table is 2.3's
+      return {KEEL_SLOT(keel_coordinator_vtable, create, false),
+              KEEL_SLOT(keel_coordinator_vtable, open_session, false),
+              KEEL_SLOT(keel_coordinator_vtable, range, false),
+              KEEL_SLOT(keel_coordinator_vtable, txn, false),
+              KEEL_SLOT(keel_coordinator_vtable, watch, false),
+              KEEL_SLOT(keel_coordinator_vtable, unwatch, false),
+              KEEL_SLOT(keel_coordinator_vtable, destroy, false)};
     default:
       return {};
   }
@@ -60,7 +68,7 @@ std::vector<Slot> slots_of(int32_t kind, uint32_t index_caps) {
 }  // namespace
 
 void check_vtable(int32_t kind, const void* vtable, const std::string& where) {
-  if (kind < KEEL_KIND_INDEX || kind > KEEL_KIND_TRANSPORT) {
+  if (kind < KEEL_KIND_INDEX || kind > KEEL_KIND_COORDINATOR) {
     fail(KEEL_ERR_UNSUPPORTED, where + " has unknown kind " + std::to_string(kind));
   }
   if (vtable == nullptr) fail(KEEL_ERR_INVALID_ARGUMENT, where + " has no vtable");

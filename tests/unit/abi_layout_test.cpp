@@ -245,7 +245,7 @@ const std::vector<Row>& table() {
       FIELD(keel_log_dir_info, total_bytes, 16, 8),
       FIELD(keel_log_dir_info, usable_bytes, 24, 8),
       // keel_broker_api
-      STRUCT(keel_broker_api, 312),
+      STRUCT(keel_broker_api, 344),
       FIELD(keel_broker_api, struct_size, 0, 4),
       FIELD(keel_broker_api, reserved, 4, 4),
       FIELD(keel_broker_api, ctx, 8, 8),
@@ -286,6 +286,35 @@ const std::vector<Row>& table() {
       FIELD(keel_broker_api, create_partitions, 288, 8),
       FIELD(keel_broker_api, delete_records, 296, 8),
       FIELD(keel_broker_api, log_dir, 304, 8),
+      FIELD(keel_broker_api, advertise_listener, 312, 8),
+      FIELD(keel_broker_api, cluster_info, 320, 8),
+      FIELD(keel_broker_api, list_brokers, 328, 8),
+      FIELD(keel_broker_api, partition_state, 336, 8),
+      // keel_cluster_info (2.3)
+      STRUCT(keel_cluster_info, 24),
+      FIELD(keel_cluster_info, struct_size, 0, 4),
+      FIELD(keel_cluster_info, broker_id, 4, 4),
+      FIELD(keel_cluster_info, controller_id, 8, 4),
+      FIELD(keel_cluster_info, clustered, 12, 4),
+      FIELD(keel_cluster_info, cluster_id, 16, 8),
+      // keel_broker_info (2.3)
+      STRUCT(keel_broker_info, 32),
+      FIELD(keel_broker_info, struct_size, 0, 4),
+      FIELD(keel_broker_info, id, 4, 4),
+      FIELD(keel_broker_info, host, 8, 8),
+      FIELD(keel_broker_info, port, 16, 4),
+      FIELD(keel_broker_info, reserved, 20, 4),
+      FIELD(keel_broker_info, rack, 24, 8),
+      // keel_partition_state (2.3)
+      STRUCT(keel_partition_state, 40),
+      FIELD(keel_partition_state, struct_size, 0, 4),
+      FIELD(keel_partition_state, leader, 4, 4),
+      FIELD(keel_partition_state, leader_epoch, 8, 4),
+      FIELD(keel_partition_state, replica_count, 12, 4),
+      FIELD(keel_partition_state, replicas, 16, 8),
+      FIELD(keel_partition_state, isr, 24, 8),
+      FIELD(keel_partition_state, isr_count, 32, 4),
+      FIELD(keel_partition_state, reserved, 36, 4),
       // keel_alter_topic_args (2.2)
       STRUCT(keel_alter_topic_args, 24),
       FIELD(keel_alter_topic_args, struct_size, 0, 4),
@@ -300,6 +329,41 @@ const std::vector<Row>& table() {
       FIELD(keel_transport_vtable, start, 16, 8),
       FIELD(keel_transport_vtable, stop, 24, 8),
       FIELD(keel_transport_vtable, destroy, 32, 8),
+      // keel_coord_kv (2.3)
+      STRUCT(keel_coord_kv, 48),
+      FIELD(keel_coord_kv, struct_size, 0, 4),
+      FIELD(keel_coord_kv, reserved, 4, 4),
+      FIELD(keel_coord_kv, key, 8, 8),
+      FIELD(keel_coord_kv, value, 16, 8),
+      FIELD(keel_coord_kv, value_len, 24, 8),
+      FIELD(keel_coord_kv, create_revision, 32, 8),
+      FIELD(keel_coord_kv, mod_revision, 40, 8),
+      // keel_coord_compare (2.3)
+      STRUCT(keel_coord_compare, 24),
+      FIELD(keel_coord_compare, struct_size, 0, 4),
+      FIELD(keel_coord_compare, target, 4, 4),
+      FIELD(keel_coord_compare, key, 8, 8),
+      FIELD(keel_coord_compare, revision, 16, 8),
+      // keel_coord_op (2.3)
+      STRUCT(keel_coord_op, 40),
+      FIELD(keel_coord_op, struct_size, 0, 4),
+      FIELD(keel_coord_op, type, 4, 4),
+      FIELD(keel_coord_op, key, 8, 8),
+      FIELD(keel_coord_op, value, 16, 8),
+      FIELD(keel_coord_op, value_len, 24, 8),
+      FIELD(keel_coord_op, session_bound, 32, 4),
+      FIELD(keel_coord_op, reserved, 36, 4),
+      // keel_coordinator_vtable (2.3)
+      STRUCT(keel_coordinator_vtable, 64),
+      FIELD(keel_coordinator_vtable, struct_size, 0, 4),
+      FIELD(keel_coordinator_vtable, reserved, 4, 4),
+      FIELD(keel_coordinator_vtable, create, 8, 8),
+      FIELD(keel_coordinator_vtable, open_session, 16, 8),
+      FIELD(keel_coordinator_vtable, range, 24, 8),
+      FIELD(keel_coordinator_vtable, txn, 32, 8),
+      FIELD(keel_coordinator_vtable, watch, 40, 8),
+      FIELD(keel_coordinator_vtable, unwatch, 48, 8),
+      FIELD(keel_coordinator_vtable, destroy, 56, 8),
       // keel_strategy
       STRUCT(keel_strategy, 24),
       FIELD(keel_strategy, struct_size, 0, 4),
@@ -323,9 +387,9 @@ const std::vector<Row>& table() {
 #undef STRUCT
 #undef FIELD
 
-TEST(AbiLayout, VersionIsTwoPointTwo) {
+TEST(AbiLayout, VersionIsTwoPointThree) {
   EXPECT_EQ(KEEL_ABI_MAJOR, 2);
-  EXPECT_EQ(KEEL_ABI_MINOR, 2);
+  EXPECT_EQ(KEEL_ABI_MINOR, 3);
   EXPECT_EQ(KEEL_TARGET_ABI_MINOR, KEEL_ABI_MINOR);  // the default target
 }
 

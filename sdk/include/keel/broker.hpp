@@ -6,7 +6,8 @@
 // Works with every 2.x broker: members a later minor added (2.1:
 // init_producer_id, keel_produce_result.duplicate; 2.2: delete_group,
 // delete_group_offsets, topic_settings, alter_topic, create_partitions,
-// delete_records, log_dir) are checked with
+// delete_records, log_dir; 2.3: advertise_listener, cluster_info,
+// brokers, partition_state) are checked with
 // KEEL_HAS_FIELD before use and answer KEEL_ERR_UNSUPPORTED (or their 2.0
 // default) from an older broker.
 //
@@ -73,6 +74,30 @@ struct ProduceResult {
   int64_t log_start_offset = -1;
   bool duplicate = false;  // 2.1; always false from a 2.0 broker
   std::string message;     // empty when OK
+};
+
+// The cluster as the broker sees it (2.3).
+struct ClusterInfo {
+  int32_t broker_id = 0;
+  int32_t controller_id = -1;
+  bool clustered = false;
+  std::string cluster_id;
+};
+
+// A live broker and where it serves one listener (2.3).
+struct BrokerEndpoint {
+  int32_t id = 0;
+  std::string host;
+  int32_t port = 0;
+  std::string rack;
+};
+
+// Who serves a partition (2.3); leader -1 while there is none.
+struct PartitionState {
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
 };
 
 // Metric labels as name/value pairs; values are escaped by the broker.
@@ -567,6 +592,74 @@ class Broker {
     if (s == KEEL_OK) *out = LogDir{info.path ? info.path : "", info.total_bytes, info.usable_bytes};
     return with_message(s, err, message);
 #else
+    (void)out;
+    return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+
+  // ---- 2.3: the cluster. From an older broker: has_cluster() is false,
+  // advertise_listener does nothing, cluster_info and partition_state are
+  // nullopt / UNSUPPORTED and brokers() is empty: the transport then
+  // describes a cluster of one itself.
+  bool has_cluster() const {
+#if KEEL_TARGET_ABI_MINOR >= 3
+    return KEEL_HAS_FIELD(api_, keel_broker_api, partition_state);
+#else
+    return false;
+#endif
+  }
+  void advertise_listener(const std::string& listener, const std::string& host, int32_t port) const {
+#if KEEL_TARGET_ABI_MINOR >= 3
+    if (has_cluster()) api_->advertise_listener(api_->ctx, listener.c_str(), host.c_str(), port);
+#else
+    (void)listener;
+    (void)host;
+    (void)port;
+#endif
+  }
+  std::optional<ClusterInfo> cluster_info() const {
+#if KEEL_TARGET_ABI_MINOR >= 3
+    if (!has_cluster()) return std::nullopt;
+    keel_cluster_info c{};
+    c.struct_size = sizeof c;
+    api_->cluster_info(api_->ctx, &c);
+    return ClusterInfo{c.broker_id, c.controller_id, c.clustered != 0, c.cluster_id ? c.cluster_id : ""};
+#else
+    return std::nullopt;
+#endif
+  }
+  std::vector<BrokerEndpoint> brokers(const std::string& listener) const {
+    std::vector<BrokerEndpoint> out;
+#if KEEL_TARGET_ABI_MINOR >= 3
+    if (!has_cluster()) return out;
+    api_->list_brokers(
+        api_->ctx, listener.c_str(),
+        [](void* user, const keel_broker_info* b) {
+          static_cast<std::vector<BrokerEndpoint>*>(user)->push_back(
+              BrokerEndpoint{b->id, b->host ? b->host : "", b->port, b->rack ? b->rack : ""});
+        },
+        &out);
+#else
+    (void)listener;
+#endif
+    return out;
+  }
+  keel_status partition_state(const std::string& topic, int32_t partition, PartitionState* out) const {
+    if (cut_short(topic)) return KEEL_ERR_NOT_FOUND;
+#if KEEL_TARGET_ABI_MINOR >= 3
+    if (!has_cluster()) return KEEL_ERR_UNSUPPORTED;
+    return api_->partition_state(
+        api_->ctx, topic.c_str(), partition,
+        [](void* user, const keel_partition_state* st) {
+          auto* o = static_cast<PartitionState*>(user);
+          o->leader = st->leader;
+          o->leader_epoch = st->leader_epoch;
+          o->replicas.assign(st->replicas, st->replicas + st->replica_count);
+          o->isr.assign(st->isr, st->isr + st->isr_count);
+        },
+        out);
+#else
+    (void)partition;
     (void)out;
     return KEEL_ERR_UNSUPPORTED;
 #endif

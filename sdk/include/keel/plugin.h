@@ -80,6 +80,10 @@
  *        alter_topic.
  *        Admin: create_partitions, delete_records, log_dir (with
  *        keel_log_dir_info).
+ *   2.3  Clusters: the coordinator kind (KEEL_KIND_COORDINATOR,
+ *        keel_coordinator_vtable: sessions, range, fenced transactions,
+ *        watches over a consistent store such as etcd). Broker API:
+ *        advertise_listener, cluster_info, list_brokers, partition_state.
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -93,7 +97,7 @@ extern "C" {
 #endif
 
 #define KEEL_ABI_MAJOR 2
-#define KEEL_ABI_MINOR 2
+#define KEEL_ABI_MINOR 3
 
 #ifndef KEEL_TARGET_ABI_MINOR
 #define KEEL_TARGET_ABI_MINOR KEEL_ABI_MINOR
@@ -626,6 +630,50 @@ typedef struct keel_log_dir_info {
 } keel_log_dir_info;
 #endif
 
+#if KEEL_TARGET_ABI_MINOR >= 3
+/* 2.3: the cluster as this broker sees it. An out-struct (rule 2); strings
+ * are the broker's and stay valid while it runs. A broker without a
+ * [cluster] section is a cluster of one: clustered = 0, controller_id =
+ * broker_id. */
+typedef struct keel_cluster_info {
+  uint32_t struct_size;
+  int32_t broker_id;
+  int32_t controller_id; /* -1 while no controller is known */
+  int32_t clustered;     /* 1 when a coordinator other than standalone runs */
+  const char* cluster_id;
+} keel_cluster_info;
+
+/* 2.3: one live broker and where it serves one listener. Valid during the
+ * callback only. */
+typedef struct keel_broker_info {
+  uint32_t struct_size;
+  int32_t id;
+  const char* host;
+  int32_t port;
+  int32_t reserved;
+  const char* rack; /* "" when the broker names none */
+} keel_broker_info;
+
+typedef void (*keel_broker_callback)(void* user, const keel_broker_info* broker);
+
+/* 2.3: who serves a partition. `replicas` and `isr` are broker ids, valid
+ * during the callback only. leader -1: no leader right now (an election is
+ * running, or every replica is down): clients retry after a metadata
+ * refresh. */
+typedef struct keel_partition_state {
+  uint32_t struct_size;
+  int32_t leader;
+  int32_t leader_epoch;
+  uint32_t replica_count;
+  const int32_t* replicas;
+  const int32_t* isr;
+  uint32_t isr_count;
+  int32_t reserved;
+} keel_partition_state;
+
+typedef void (*keel_partition_state_callback)(void* user, const keel_partition_state* state);
+#endif
+
 /* What the broker offers a transport. Unless a function says otherwise it is
  * safe from any thread, does not block on I/O, and may be called from
  * inside any callback of this API. */
@@ -792,6 +840,27 @@ typedef struct keel_broker_api {
   /* The data directory and its space. Calls statvfs: may block briefly. */
   keel_status (*log_dir)(void* ctx, keel_log_dir_info* out, keel_error* err);
 #endif
+
+#if KEEL_TARGET_ABI_MINOR >= 3
+  /* ---- 2.3: the cluster. A transport calls advertise_listener from start,
+   * once it is bound, for each listener clients reach it on (`listener` is
+   * its own name, e.g. "kafka"); the broker publishes it with its
+   * registration so that other brokers can name it in their metadata.
+   * `host` "" or a wildcard address means the broker's [cluster]
+   * advertised_host. Any thread; does not block (the registration is
+   * updated on the broker's cluster thread). */
+  void (*advertise_listener)(void* ctx, const char* listener, const char* host, int32_t port);
+  void (*cluster_info)(void* ctx, keel_cluster_info* out);
+  /* Every live broker that advertised `listener`, this one included, in id
+   * order, on the calling thread before it returns. */
+  void (*list_brokers)(void* ctx, const char* listener, keel_broker_callback cb, void* user);
+  /* The partition's leader, replicas and in-sync replicas, on the calling
+   * thread before it returns; NOT_FOUND for an unknown topic or partition.
+   * produce and fetch answer KEEL_ERR_NOT_LEADER on a broker that does not
+   * lead the partition. */
+  keel_status (*partition_state)(void* ctx, const char* topic, int32_t partition,
+                                 keel_partition_state_callback cb, void* user);
+#endif
 } keel_broker_api;
 
 /* -------------------------------------------------- strategy: transport */
@@ -814,12 +883,125 @@ typedef struct keel_transport_vtable {
   void (*destroy)(keel_transport* t);
 } keel_transport_vtable;
 
+/* ------------------------------------------------ strategy: coordinator */
+
+#if KEEL_TARGET_ABI_MINOR >= 3
+/* 2.3: a consistent store that a cluster of brokers coordinates through
+ * (etcd; a ZooKeeper one would map sessions to ZooKeeper sessions, revisions
+ * to zxids and txn to multi). The broker decides what the cluster state is
+ * (brokers, controller, partition leaders and ISR); the coordinator stores
+ * it with fencing and tells of changes. No lock or election service of the
+ * store is used: every write is a transaction comparing revisions.
+ *
+ * Keys are relative to the coordinator's own namespace (its config), '/'
+ * separated, e.g. "brokers/1". Revisions are the store's: positive, one
+ * store-wide increasing counter; a key's create_revision changes only when
+ * it is deleted and created again (the broker uses it as an epoch).
+ *
+ * Threads: create and destroy come from the broker's main thread (destroy
+ * after the cluster thread stopped); every other function comes from the
+ * broker's cluster thread and may block on the network up to the
+ * coordinator's request timeout. Watch callbacks run on the coordinator's own
+ * threads, never two of one watch at once; they must not block and may
+ * call unwatch on their own watch only. Failures the broker retries are
+ * KEEL_ERR_UNAVAILABLE, with a message naming the endpoint. */
+typedef struct keel_coordinator keel_coordinator;
+
+/* A key and its value; valid during the callback only. */
+typedef struct keel_coord_kv {
+  uint32_t struct_size;
+  uint32_t reserved;
+  const char* key;
+  const uint8_t* value; /* NULL with value_len 0 for a DELETE event */
+  uint64_t value_len;
+  int64_t create_revision;
+  int64_t mod_revision;
+} keel_coord_kv;
+
+/* The key's create or mod revision equals `revision`; 0 = the key is absent. */
+#define KEEL_COORD_CMP_MOD_REVISION 1
+#define KEEL_COORD_CMP_CREATE_REVISION 2
+typedef struct keel_coord_compare {
+  uint32_t struct_size;
+  int32_t target; /* KEEL_COORD_CMP_* */
+  const char* key;
+  int64_t revision;
+} keel_coord_compare;
+
+#define KEEL_COORD_OP_PUT 1
+#define KEEL_COORD_OP_DELETE 2
+typedef struct keel_coord_op {
+  uint32_t struct_size;
+  int32_t type; /* KEEL_COORD_OP_* */
+  const char* key;
+  const uint8_t* value;
+  uint64_t value_len;
+  /* PUT: 1 binds the key to this broker's session: it vanishes when the
+   * session ends (Kafka's ephemeral znodes). */
+  int32_t session_bound;
+  int32_t reserved;
+} keel_coord_op;
+
+/* Watch events. RESYNC: history from the watch's revision is gone (the
+ * store compacted it); read again with range and watch anew. SESSION_LOST:
+ * this broker's session expired or could not be kept alive; its
+ * session-bound keys are gone or about to be; every watch gets it; the
+ * broker opens a new session. */
+#define KEEL_COORD_EVENT_PUT 1
+#define KEEL_COORD_EVENT_DELETE 2
+#define KEEL_COORD_EVENT_RESYNC 3
+#define KEEL_COORD_EVENT_SESSION_LOST 4
+
+typedef void (*keel_coord_kv_callback)(void* user, const keel_coord_kv* kv);
+/* kv is NULL for RESYNC and SESSION_LOST; revision is the event's. */
+typedef void (*keel_coord_event_callback)(void* user, int32_t event, const keel_coord_kv* kv, int64_t revision);
+
+typedef struct keel_coordinator_vtable {
+  uint32_t struct_size;
+  uint32_t reserved;
+  /* Reads the config (endpoints, namespace, session TTL, ...); must not
+   * connect (the broker creates coordinators to check a configuration). */
+  keel_status (*create)(const keel_host* host, const keel_config* config, keel_coordinator** out,
+                        keel_error* err);
+  /* Starts a new session (an etcd lease with the configured TTL) and keeps
+   * it alive on the coordinator's own thread until it is lost or destroy.
+   * An earlier session of this instance is ended first. *session_id: the
+   * store's id of it (for logs). *ttl_ms: how long the store keeps the
+   * session after the broker stops renewing it. */
+  keel_status (*open_session)(keel_coordinator* c, int64_t* session_id, int64_t* ttl_ms, keel_error* err);
+  /* Reads `key`, or with prefix = 1 every key that starts with it, sorted
+   * by key; *revision: the store revision the read saw (a watch from
+   * *revision + 1 misses nothing). */
+  keel_status (*range)(keel_coordinator* c, const char* key, int32_t prefix, keel_coord_kv_callback cb,
+                       void* user, int64_t* revision, keel_error* err);
+  /* When every compare holds, applies every op atomically and sets
+   * *succeeded = 1; otherwise changes nothing and sets *succeeded = 0 (KEEL_OK
+   * either way). *revision: the store revision after it. session_bound
+   * puts need an open session (UNAVAILABLE otherwise). */
+  keel_status (*txn)(keel_coordinator* c, const keel_coord_compare* compares, uint32_t compare_count,
+                     uint32_t compare_size, const keel_coord_op* ops, uint32_t op_count, uint32_t op_size,
+                     int32_t* succeeded, int64_t* revision, keel_error* err);
+  /* Every change under `prefix` from `from_revision` on, in revision order.
+   * A broken connection is retried by the coordinator, from the last
+   * revision delivered, without losing or repeating events. */
+  keel_status (*watch)(keel_coordinator* c, const char* prefix, int64_t from_revision,
+                       keel_coord_event_callback cb, void* user, uint64_t* watch_id, keel_error* err);
+  /* After it returns the callback is not running (unless called from inside
+   * it) and never runs again. */
+  void (*unwatch)(keel_coordinator* c, uint64_t watch_id);
+  /* Ends the session (its keys vanish at once, where the store is
+   * reachable), stops every thread and frees the instance. */
+  void (*destroy)(keel_coordinator* c);
+} keel_coordinator_vtable;
+#endif
+
 /* ------------------------------------------------------------ descriptor */
 
 #define KEEL_KIND_INDEX 1
 #define KEEL_KIND_RETENTION 2
 #define KEEL_KIND_PARTITIONER 3
 #define KEEL_KIND_TRANSPORT 4
+#define KEEL_KIND_COORDINATOR 5 /* 2.3 */
 
 typedef struct keel_strategy {
   uint32_t struct_size;
