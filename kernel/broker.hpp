@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -158,6 +159,24 @@ class Broker {
   // Broker-owned topics (__consumer_offsets): clients may read them only.
   static bool is_internal(const std::string& topic);
 
+  // ---- single-node cluster view (to be replaced by kernel/cluster): where
+  // each transport's listener is advertised (keel_broker_api 2.3
+  // advertise_listener). Any thread; listeners_mu_ guards the map.
+  struct Listener {
+    std::string host;
+    int32_t port = 0;
+  };
+  void advertise_listener(const std::string& name, Listener where) {
+    std::lock_guard lock(listeners_mu_);
+    listeners_[name] = std::move(where);
+  }
+  std::optional<Listener> advertised_listener(const std::string& name) const {
+    std::lock_guard lock(listeners_mu_);
+    auto it = listeners_.find(name);
+    if (it == listeners_.end()) return std::nullopt;
+    return it->second;
+  }
+
  private:
   void lock_data_dir();
   void load_topics(bool clean);
@@ -200,6 +219,8 @@ class Broker {
   std::mutex create_mu_;  // serialises topic creation and deletion
 
   std::vector<std::unique_ptr<TransportInstance>> transports_;
+  mutable std::mutex listeners_mu_;
+  std::map<std::string, Listener> listeners_;
   keel_broker_api api_{};
 
   int lock_fd_ = -1;
