@@ -3,13 +3,12 @@
 // and a log of what a watch delivers, to wait on with a deadline.
 #pragma once
 
-#include <keel/plugin.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <keel/coordinator.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,12 +19,7 @@
 
 namespace keel::test {
 
-struct CoordKv {
-  std::string key;
-  std::string value;
-  int64_t create_revision = 0;
-  int64_t mod_revision = 0;
-};
+using CoordKv = keel::sdk::CoordKeyValue;
 
 // What one watch delivered, on the coordinator's thread(s).
 class CoordEventLog {
@@ -117,29 +111,17 @@ class CoordEventLog {
   std::atomic<bool> overlapped_{false};
 };
 
-struct CoordCompareSpec {
-  int32_t target;
-  std::string key;
-  int64_t revision;
-};
-
-struct CoordOpSpec {
-  int32_t type;
-  std::string key;
-  std::string value;
-  bool session_bound = false;
-
-  static CoordOpSpec put(std::string key, std::string value, bool session_bound = false) {
-    return {KEEL_COORD_OP_PUT, std::move(key), std::move(value), session_bound};
-  }
-  static CoordOpSpec del(std::string key) { return {KEEL_COORD_OP_DELETE, std::move(key), {}, false}; }
-};
-
-inline CoordCompareSpec mod_is(std::string key, int64_t revision) {
-  return {KEEL_COORD_CMP_MOD_REVISION, std::move(key), revision};
+inline keel::sdk::CoordOp put_op(std::string key, std::string value, bool session_bound = false) {
+  return {KEEL_COORD_OP_PUT, std::move(key), std::move(value), session_bound};
 }
-inline CoordCompareSpec created_at(std::string key, int64_t revision) {
-  return {KEEL_COORD_CMP_CREATE_REVISION, std::move(key), revision};
+inline keel::sdk::CoordOp delete_op(std::string key) {
+  return {KEEL_COORD_OP_DELETE, std::move(key), {}, false};
+}
+inline keel::sdk::CoordCompare mod_is(std::string key, int64_t revision) {
+  return {std::move(key), KEEL_COORD_CMP_MOD_REVISION, revision};
+}
+inline keel::sdk::CoordCompare created_at(std::string key, int64_t revision) {
+  return {std::move(key), KEEL_COORD_CMP_CREATE_REVISION, revision};
 }
 
 // One coordinator instance created through the plugin's vtable.
@@ -204,7 +186,7 @@ class CoordinatorUnderTest {
     return r;
   }
 
-  Txn txn(const std::vector<CoordCompareSpec>& compares, const std::vector<CoordOpSpec>& ops) {
+  Txn txn(const std::vector<keel::sdk::CoordCompare>& compares, const std::vector<keel::sdk::CoordOp>& ops) {
     std::vector<keel_coord_compare> cs;
     for (const auto& c : compares) {
       keel_coord_compare x{};
@@ -238,9 +220,9 @@ class CoordinatorUnderTest {
 
   // A txn that must succeed; its revision.
   int64_t put(const std::string& key, const std::string& value, bool session_bound = false) {
-    return must(txn({}, {CoordOpSpec::put(key, value, session_bound)}), "put " + key);
+    return must(txn({}, {put_op(key, value, session_bound)}), "put " + key);
   }
-  int64_t del(const std::string& key) { return must(txn({}, {CoordOpSpec::del(key)}), "delete " + key); }
+  int64_t del(const std::string& key) { return must(txn({}, {delete_op(key)}), "delete " + key); }
 
   uint64_t watch(const std::string& prefix, int64_t from_revision, CoordEventLog& log) {
     uint64_t id = 0;

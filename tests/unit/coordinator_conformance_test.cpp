@@ -20,10 +20,11 @@ namespace {
 
 using keel::test::CoordEventLog;
 using keel::test::CoordinatorUnderTest;
-using keel::test::CoordOpSpec;
 using keel::test::created_at;
+using keel::test::delete_op;
 using keel::test::EtcdProcess;
 using keel::test::mod_is;
+using keel::test::put_op;
 using Event = CoordEventLog::Event;
 
 class CoordinatorConformance : public ::testing::TestWithParam<std::string> {
@@ -129,29 +130,29 @@ TEST_P(CoordinatorConformance, RangeIsSortedByKeyAndGivesTheStoreRevision) {
 TEST_P(CoordinatorConformance, TxnComparesCreateAndModRevisionsWithZeroForAbsent) {
   const auto c = make();
   // Create if absent: once.
-  const auto created = c->txn({created_at("k", 0)}, {CoordOpSpec::put("k", "v1")});
+  const auto created = c->txn({created_at("k", 0)}, {put_op("k", "v1")});
   ASSERT_EQ(created.status, KEEL_OK) << created.message;
   ASSERT_TRUE(created.succeeded);
   const int64_t rev1 = created.revision;
-  const auto again = c->txn({created_at("k", 0)}, {CoordOpSpec::put("k", "other")});
+  const auto again = c->txn({created_at("k", 0)}, {put_op("k", "other")});
   ASSERT_EQ(again.status, KEEL_OK) << again.message;
   EXPECT_FALSE(again.succeeded);
   EXPECT_EQ(again.revision, rev1) << "a failed txn changes nothing and reports the current revision";
   EXPECT_EQ(c->range("k", false).kvs.at(0).value, "v1");
 
   // An absent key's mod_revision is 0 too.
-  EXPECT_TRUE(c->txn({mod_is("absent", 0)}, {CoordOpSpec::put("side", "x")}).succeeded);
-  EXPECT_FALSE(c->txn({mod_is("k", 0)}, {CoordOpSpec::put("side", "y")}).succeeded);
+  EXPECT_TRUE(c->txn({mod_is("absent", 0)}, {put_op("side", "x")}).succeeded);
+  EXPECT_FALSE(c->txn({mod_is("k", 0)}, {put_op("side", "y")}).succeeded);
 
   // Fenced on mod_revision: the stale writer loses.
-  const auto update = c->txn({mod_is("k", rev1)}, {CoordOpSpec::put("k", "v2")});
+  const auto update = c->txn({mod_is("k", rev1)}, {put_op("k", "v2")});
   ASSERT_TRUE(update.succeeded) << update.message;
-  const auto stale = c->txn({mod_is("k", rev1)}, {CoordOpSpec::put("k", "v3")});
+  const auto stale = c->txn({mod_is("k", rev1)}, {put_op("k", "v3")});
   EXPECT_EQ(stale.status, KEEL_OK);
   EXPECT_FALSE(stale.succeeded);
 
   // create_revision stays while the key lives (an epoch).
-  const auto epoch = c->txn({created_at("k", rev1)}, {CoordOpSpec::put("k", "v4")});
+  const auto epoch = c->txn({created_at("k", rev1)}, {put_op("k", "v4")});
   ASSERT_TRUE(epoch.succeeded);
   const auto kv = c->range("k", false).kvs.at(0);
   EXPECT_EQ(kv.value, "v4");
@@ -160,10 +161,10 @@ TEST_P(CoordinatorConformance, TxnComparesCreateAndModRevisionsWithZeroForAbsent
 
   // ... and changes when it is deleted and created again.
   c->del("k");
-  const auto reborn = c->txn({created_at("k", 0)}, {CoordOpSpec::put("k", "v5")});
+  const auto reborn = c->txn({created_at("k", 0)}, {put_op("k", "v5")});
   ASSERT_TRUE(reborn.succeeded);
   EXPECT_EQ(c->range("k", false).kvs.at(0).create_revision, reborn.revision);
-  EXPECT_FALSE(c->txn({created_at("k", rev1)}, {CoordOpSpec::put("k", "v6")}).succeeded);
+  EXPECT_FALSE(c->txn({created_at("k", rev1)}, {put_op("k", "v6")}).succeeded);
 }
 
 TEST_P(CoordinatorConformance, TxnAppliesEverythingAtOneRevisionOrNothing) {
@@ -171,15 +172,15 @@ TEST_P(CoordinatorConformance, TxnAppliesEverythingAtOneRevisionOrNothing) {
   const int64_t base = c->put("x", "0");
 
   // One compare fails: none of the ops applies.
-  const auto failed = c->txn({mod_is("x", base), mod_is("y", base)},
-                             {CoordOpSpec::put("a", "1"), CoordOpSpec::put("b", "2"), CoordOpSpec::del("x")});
+  const auto failed =
+      c->txn({mod_is("x", base), mod_is("y", base)}, {put_op("a", "1"), put_op("b", "2"), delete_op("x")});
   ASSERT_EQ(failed.status, KEEL_OK) << failed.message;
   EXPECT_FALSE(failed.succeeded);
   EXPECT_EQ(keys_of(c->range("", true).kvs), (std::vector<std::string>{"x"}));
 
   // Every compare holds: every op applies, all at one new revision.
-  const auto done = c->txn({mod_is("x", base), mod_is("y", 0)},
-                           {CoordOpSpec::put("a", "1"), CoordOpSpec::put("b", "2"), CoordOpSpec::del("x")});
+  const auto done =
+      c->txn({mod_is("x", base), mod_is("y", 0)}, {put_op("a", "1"), put_op("b", "2"), delete_op("x")});
   ASSERT_TRUE(done.succeeded) << done.message;
   EXPECT_EQ(done.revision, base + 1);
   const auto r = c->range("", true);
@@ -187,19 +188,19 @@ TEST_P(CoordinatorConformance, TxnAppliesEverythingAtOneRevisionOrNothing) {
   for (const auto& kv : r.kvs) EXPECT_EQ(kv.mod_revision, done.revision) << kv.key;
 
   // A transaction that changes nothing does not move the revision.
-  const auto noop = c->txn({}, {CoordOpSpec::del("never-there")});
+  const auto noop = c->txn({}, {delete_op("never-there")});
   EXPECT_TRUE(noop.succeeded);
   EXPECT_EQ(noop.revision, done.revision);
 
   // A key written twice in one transaction is refused, as etcd refuses it.
-  const auto twice = c->txn({}, {CoordOpSpec::put("a", "3"), CoordOpSpec::put("a", "4")});
+  const auto twice = c->txn({}, {put_op("a", "3"), put_op("a", "4")});
   EXPECT_EQ(twice.status, KEEL_ERR_INVALID_ARGUMENT) << twice.message;
   EXPECT_EQ(c->range("a", false).kvs.at(0).value, "1");
 }
 
 TEST_P(CoordinatorConformance, SessionBoundPutNeedsASession) {
   const auto c = make();
-  const auto t = c->txn({}, {CoordOpSpec::put("brokers/1", "me", true)});
+  const auto t = c->txn({}, {put_op("brokers/1", "me", true)});
   EXPECT_EQ(t.status, KEEL_ERR_UNAVAILABLE);
   EXPECT_NE(t.message.find("open_session"), std::string::npos) << t.message;
   EXPECT_TRUE(c->range("brokers/1", false).kvs.empty());
@@ -249,7 +250,7 @@ TEST_P(CoordinatorConformance, WatchReplaysFromAPastRevisionThenFollowsInOrder) 
 
   const uint64_t w = c->watch("w/", first, log);
   const int64_t live = c->put("w/c", "3");
-  const auto multi = c->txn({}, {CoordOpSpec::put("w/d", "4"), CoordOpSpec::del("w/b")});
+  const auto multi = c->txn({}, {put_op("w/d", "4"), delete_op("w/b")});
   ASSERT_TRUE(multi.succeeded) << multi.message;
 
   ASSERT_TRUE(log.wait_count(6)) << "events: " << log.size();
@@ -309,9 +310,7 @@ TEST_P(CoordinatorConformance, UnwatchFromInsideTheCallbackStopsAtOnce) {
   const uint64_t b = c->watch("u/", from, barrier);
   // One txn: its three events reach the watch together; the callback stops
   // the watch at the first.
-  ASSERT_TRUE(
-      c->txn({}, {CoordOpSpec::put("u/1", "1"), CoordOpSpec::put("u/2", "2"), CoordOpSpec::put("u/3", "3")})
-          .succeeded);
+  ASSERT_TRUE(c->txn({}, {put_op("u/1", "1"), put_op("u/2", "2"), put_op("u/3", "3")}).succeeded);
   c->put("u/4", "4");
   ASSERT_TRUE(barrier.wait_key("u/4"));
   ASSERT_TRUE(log.wait_count(1));
@@ -369,9 +368,9 @@ TEST_P(CoordinatorConformance, TwoInstancesShareOneStore) {
   const uint64_t w = a->watch("", a->range("", true).revision + 1, seen_by_a);
 
   // One controller: the first to create the key wins, the other is fenced.
-  const auto won = a->txn({created_at("controller", 0)}, {CoordOpSpec::put("controller", "a", true)});
+  const auto won = a->txn({created_at("controller", 0)}, {put_op("controller", "a", true)});
   ASSERT_TRUE(won.succeeded) << won.message;
-  const auto lost = b->txn({created_at("controller", 0)}, {CoordOpSpec::put("controller", "b", true)});
+  const auto lost = b->txn({created_at("controller", 0)}, {put_op("controller", "b", true)});
   ASSERT_EQ(lost.status, KEEL_OK) << lost.message;
   EXPECT_FALSE(lost.succeeded);
   const auto seen = b->range("controller", false);

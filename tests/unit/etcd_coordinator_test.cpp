@@ -92,7 +92,7 @@ TEST_F(EtcdCoordinator, UnavailableNamingTheEndpointWhenNothingListens) {
   EXPECT_NE(r.message.find("the broker retries: check that etcd is up and reachable at " + closed),
             std::string::npos)
       << r.message;
-  const auto t = c.txn({}, {keel::test::CoordOpSpec::put("k", "v")});
+  const auto t = c.txn({}, {keel::test::put_op("k", "v")});
   EXPECT_EQ(t.status, KEEL_ERR_UNAVAILABLE);
   EXPECT_NE(t.message.find(closed), std::string::npos) << t.message;
   const auto s = c.open_session();

@@ -13,11 +13,10 @@ namespace {
 
 using keel::coordinator::StandaloneCoordinator;
 using keel::coordinator::StandaloneSettings;
-using keel::sdk::CoordOp;
 using keel::test::CoordEventLog;
 
 int64_t put(StandaloneCoordinator& c, const std::string& key) {
-  const auto r = c.txn({}, {CoordOp{KEEL_COORD_OP_PUT, key, "v", false}});
+  const auto r = c.txn({}, {keel::test::put_op(key, "v")});
   EXPECT_TRUE(r.succeeded);
   return r.revision;
 }
