@@ -299,6 +299,22 @@ TEST_P(CoordinatorConformance, WatchSeesOnlyItsPrefix) {
   c->unwatch(w);
 }
 
+TEST_P(CoordinatorConformance, WatchFromAFutureRevisionSkipsWhatComesBefore) {
+  CoordEventLog log;
+  const auto c = make();
+  const int64_t now = c->range("", true).revision;
+  const uint64_t w = c->watch("f/", now + 3, log);
+  c->put("f/1", "before");
+  c->put("f/2", "before");
+  const int64_t third = c->put("f/3", "from here");
+  ASSERT_EQ(third, now + 3);
+  ASSERT_TRUE(log.wait_key("f/3"));
+  const auto events = log.events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].revision, third);
+  c->unwatch(w);
+}
+
 TEST_P(CoordinatorConformance, UnwatchFromInsideTheCallbackStopsAtOnce) {
   CoordEventLog log;
   CoordEventLog barrier;

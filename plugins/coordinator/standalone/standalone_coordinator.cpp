@@ -41,10 +41,10 @@ StandaloneCoordinator::~StandaloneCoordinator() {
 
 void StandaloneCoordinator::publish(const std::vector<CoordEvent>& changes) {
   if (changes.empty()) return;
-  for (const auto& [id, prefix] : watches_) {
+  for (const auto& [id, w] : watches_) {
     std::vector<CoordEvent> matching;
     for (const CoordEvent& e : changes) {
-      if (e.kv.key.starts_with(prefix)) matching.push_back(e);
+      if (e.revision >= w.from_revision && e.kv.key.starts_with(w.prefix)) matching.push_back(e);
     }
     dispatcher_.post(id, std::move(matching));
   }
@@ -94,7 +94,7 @@ uint64_t StandaloneCoordinator::watch(const std::string& prefix, int64_t from_re
     if (e.kv.key.starts_with(prefix)) matching.push_back(std::move(e));
   }
   dispatcher_.post(id, std::move(matching));
-  watches_.emplace(id, prefix);
+  watches_.emplace(id, LiveWatch{prefix, from});
   return id;
 }
 

@@ -68,10 +68,13 @@ class StandaloneCoordinator final : public keel::sdk::Coordinator {
   MemoryStore store_;
   int64_t session_ = 0;  // the open session's id; 0 before the first
   int64_t last_session_ = 0;
-  // Live watches by dispatcher id: their prefixes. A watch that got RESYNC
-  // is no longer here (it gets nothing more) but stays in the dispatcher
-  // until unwatch.
-  std::map<uint64_t, std::string> watches_;
+  // Live watches by dispatcher id. A watch that got RESYNC is no longer here
+  // (it gets nothing more) but stays in the dispatcher until unwatch.
+  struct LiveWatch {
+    std::string prefix;
+    int64_t from_revision = 0;  // a watch from the future skips what comes before
+  };
+  std::map<uint64_t, LiveWatch> watches_;
 };
 
 }  // namespace keel::coordinator
