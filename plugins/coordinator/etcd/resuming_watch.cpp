@@ -135,8 +135,10 @@ void ResumingWatch::run() {
     const std::string what =
         end.kind == WatchUpdate::Kind::Cancelled ? "etcd cancelled it: " + end.message : end.message;
     if (!failing) {
-      host_.warn("coordinator etcd: watch on " + etcd_prefix_ + " broke (" + what +
-                 "); resuming from revision " + std::to_string(resume_from) + " as soon as etcd answers");
+      const std::string point =
+          resume_from == 0 ? "etcd's next revision" : "revision " + std::to_string(resume_from);
+      host_.warn("coordinator etcd: watch on " + etcd_prefix_ + " broke (" + what + "); resuming from " +
+                 point + " as soon as etcd answers");
     } else {
       host_.debug("coordinator etcd: watch on " + etcd_prefix_ + " still cannot resume: " + what);
     }
