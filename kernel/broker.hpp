@@ -21,12 +21,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "cluster/cluster_service.hpp"
+#include "cluster/cluster_view.hpp"
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "config/config_check.hpp"
@@ -136,6 +137,13 @@ class Broker {
                             const std::vector<int32_t>& partitions);
   const GroupFence& group_fence() const { return fence_; }
 
+  // ---- the cluster (broker_cluster.cpp). Without [cluster] the view
+  // describes a cluster of one and no cluster thread runs.
+  ClusterView& cluster_view() { return *cluster_view_; }
+  // Throws NOT_LEADER, naming the leader, when this broker does not lead
+  // the partition.
+  void require_leadership(const std::string& topic, int32_t partition) const;
+
   // ---- services
   Metrics& metrics() { return metrics_; }
   RequestBudget& request_budget() { return request_budget_; }
@@ -159,24 +167,6 @@ class Broker {
   // Broker-owned topics (__consumer_offsets): clients may read them only.
   static bool is_internal(const std::string& topic);
 
-  // ---- single-node cluster view (to be replaced by kernel/cluster): where
-  // each transport's listener is advertised (keel_broker_api 2.3
-  // advertise_listener). Any thread; listeners_mu_ guards the map.
-  struct Listener {
-    std::string host;
-    int32_t port = 0;
-  };
-  void advertise_listener(const std::string& name, Listener where) {
-    std::lock_guard lock(listeners_mu_);
-    listeners_[name] = std::move(where);
-  }
-  std::optional<Listener> advertised_listener(const std::string& name) const {
-    std::lock_guard lock(listeners_mu_);
-    auto it = listeners_.find(name);
-    if (it == listeners_.end()) return std::nullopt;
-    return it->second;
-  }
-
  private:
   void lock_data_dir();
   void load_topics(bool clean);
@@ -190,6 +180,8 @@ class Broker {
                                                  const std::string& settings_toml);
   void start_transports();
   void stop_transports();
+  void start_cluster();
+  void stop_cluster();
   void maintenance_loop();
   void write_checkpoint();
   std::mutex checkpoint_mu_;
@@ -219,9 +211,10 @@ class Broker {
   std::mutex create_mu_;  // serialises topic creation and deletion
 
   std::vector<std::unique_ptr<TransportInstance>> transports_;
-  mutable std::mutex listeners_mu_;
-  std::map<std::string, Listener> listeners_;
   keel_broker_api api_{};
+  std::unique_ptr<ClusterView> cluster_view_;
+  std::unique_ptr<ClusterHost> cluster_host_;
+  std::unique_ptr<ClusterService> cluster_;  // with [cluster] only, from start()
 
   int lock_fd_ = -1;
   std::atomic<bool> ready_{false};
