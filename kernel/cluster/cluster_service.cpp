@@ -82,10 +82,11 @@ void ClusterService::run() {
       }
       if (listeners) update_registration();
       if (!published_declared_) {
+        bool all = true;
         for (const auto& t : host_.local_topics()) {
-          if (t.declared || t.internal) publish_topic(t);
+          if (t.declared || t.internal) all = publish_topic(t) && all;
         }
-        published_declared_ = true;
+        published_declared_ = all;
       }
       // Each op leaves the queue only once done: a failure keeps it (and
       // those behind it) for the retry.
@@ -97,7 +98,7 @@ void ClusterService::run() {
           op = topic_ops_.front();
         }
         if (op.create) {
-          publish_topic(op.topic);
+          if (!publish_topic(op.topic)) break;  // waits for brokers; retried on the next round
         } else {
           unpublish_topic(op.topic.name);
         }
@@ -253,7 +254,7 @@ void ClusterService::lead_partitions() {
   }
 }
 
-void ClusterService::publish_topic(const ClusterHost::LocalTopic& t) {
+bool ClusterService::publish_topic(const ClusterHost::LocalTopic& t) {
   if (auto it = state_.topics.find(t.name); it != state_.topics.end()) {
     if (static_cast<int32_t>(it->second.record.assignment.size()) != t.partitions) {
       spdlog::warn(
@@ -261,11 +262,24 @@ void ClusterService::publish_topic(const ClusterHost::LocalTopic& t) {
           "(partitions added here are not replicated)",
           t.name, t.partitions, it->second.record.assignment.size(), config_.cluster_id);
     }
-    return;
+    return true;
   }
   std::vector<int32_t> live;
   for (const auto& [id, _] : state_.brokers) live.push_back(id);
-  if (live.empty()) live.push_back(config_.broker_id);
+  if (static_cast<int32_t>(live.size()) < config_.default_replication_factor) {
+    // As Kafka's offsets.topic.replication.factor: a topic is placed only
+    // once enough brokers are up for all its replicas, never with fewer
+    // copies than the operator asked for.
+    if (waiting_for_brokers_.insert(t.name).second) {
+      spdlog::warn(
+          "cluster: topic '{}' waits for {} live brokers (default_replication_factor) before it is placed; "
+          "{} "
+          "are up. Start more brokers, or lower [cluster] default_replication_factor",
+          t.name, config_.default_replication_factor, live.size());
+    }
+    return false;
+  }
+  waiting_for_brokers_.erase(t.name);
   TopicRecord rec;
   rec.assignment = assign_replicas(t.partitions, config_.default_replication_factor, live,
                                    static_cast<uint32_t>(std::hash<std::string>{}(t.name)));
@@ -278,6 +292,7 @@ void ClusterService::publish_topic(const ClusterHost::LocalTopic& t) {
     spdlog::info("cluster: published topic '{}' ({} partitions, {} replicas each)", t.name, t.partitions,
                  rec.assignment.empty() ? 0 : rec.assignment.front().size());
   }
+  return true;
 }
 
 void ClusterService::unpublish_topic(const std::string& name) {

@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -92,7 +93,8 @@ class ClusterService {
   void drain_events();
   void campaign();
   void lead_partitions();
-  void publish_topic(const ClusterHost::LocalTopic& topic);
+  // False while too few brokers are live to place it (retried later).
+  bool publish_topic(const ClusterHost::LocalTopic& topic);
   void unpublish_topic(const std::string& name);
   void sync_local_topics();
   void publish_view();
@@ -111,8 +113,9 @@ class ClusterService {
   bool published_declared_ = false;
   std::optional<uint64_t> watch_id_;
   int64_t session_ttl_ms_ = 0;
-  int64_t controller_epoch_ = 0;             // ours while we are the controller, else 0
-  std::vector<std::string> topics_removed_;  // deleted in the cluster, to remove here
+  int64_t controller_epoch_ = 0;               // ours while we are the controller, else 0
+  std::vector<std::string> topics_removed_;    // deleted in the cluster, to remove here
+  std::set<std::string> waiting_for_brokers_;  // topics whose wait was logged
 
   // Shared with other threads, under mu_.
   std::mutex mu_;

@@ -102,7 +102,7 @@ class OutOfTreePlugin(unittest.TestCase):
         broker = BrokerProcess(cfg, os.path.join(work, "keel.log"))
         self.addCleanup(broker.kill)
         broker.start_ready()
-        self.assertRegex(broker.output(), r"loaded plugin 'fixed-partitioner' 1\.0\.0 \(ABI 2\.2\) from "
+        self.assertRegex(broker.output(), r"loaded plugin 'fixed-partitioner' 1\.0\.0 \(ABI 2\.3\) from "
                          + re.escape(so))
         self.assertEqual(broker.terminate(), 0, broker.output())
 
