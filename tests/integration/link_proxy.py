@@ -17,12 +17,21 @@ Modes, switched with set_mode() (or pass_through() / black_hole() / reject()):
   ones are accepted and reset at once, so clients fail fast (a crashed or
   firewalled-with-REJECT peer).
 
+Per source: given `classify` (a function of the connecting peer's port and
+the proxy's port, returning a label such as a broker id, or None), a mode can
+be set for one label only: set_mode(BLACKHOLE, source=2) cuts the
+connections that broker 2 opens through this proxy and leaves everybody
+else's alone. set_mode(mode) without a source sets the mode for every
+connection and clears the per-source ones. The label is decided once, when
+the connection is accepted.
+
 Threads: one thread (named "link-proxy:<port>") owns the listening socket
-and every connection, and is the only one that touches them. Other threads
-only call set_mode() and close(): a request goes through a queue and a
-wake-up socket, and set_mode() returns once that thread has applied it, so
-after black_hole() returns no further byte is forwarded. The counters are
-plain ints written by that thread and only read elsewhere.
+and every connection, and is the only one that touches them; `classify`
+runs on it. Other threads only call set_mode() and close(): a request goes
+through a queue and a wake-up socket, and set_mode() returns once that
+thread has applied it, so after black_hole() returns no further byte is
+forwarded. The counters are plain ints written by that thread and only read
+elsewhere.
 """
 import errno
 import selectors
@@ -53,12 +62,18 @@ def reset_and_close(sock):
     sock.close()
 
 
+def check_mode(mode):
+    if mode not in MODES:
+        raise ValueError(f"unknown proxy mode {mode!r}: expected one of {', '.join(MODES)}")
+
+
 class _Link:
     """One client connection and, once connected, its target connection.
     Owned by the proxy thread."""
 
-    def __init__(self, client):
+    def __init__(self, client, label):
         self.client = client
+        self.label = label  # from LinkProxy's classify, None if unknown
         self.target = None
         self.connecting = False
         self.to_target = bytearray()
@@ -74,13 +89,16 @@ class _Link:
 
 class LinkProxy:
     """Listens on 127.0.0.1:`listen_port` (0: a free port, see .port) and
-    forwards to `target_host`:`target_port`. Starts in `mode` ("pass")."""
+    forwards to `target_host`:`target_port`. Starts in `mode` ("pass") for
+    every source. `classify(peer_port, proxy_port)` labels connections for
+    per-source modes (see the module's comment)."""
 
-    def __init__(self, target_port, listen_port=0, target_host="127.0.0.1", mode=PASS, name=None):
-        if mode not in MODES:
-            raise ValueError(f"unknown proxy mode {mode!r}: expected one of {', '.join(MODES)}")
+    def __init__(self, target_port, listen_port=0, target_host="127.0.0.1", mode=PASS, name=None, classify=None):
+        check_mode(mode)
         self.target = (target_host, target_port)
-        self.mode = mode
+        self.mode = mode  # for sources without a mode of their own
+        self.source_modes = {}  # label -> mode; written by the proxy thread
+        self.classify = classify
         self.name = name or f"proxy to {target_host}:{target_port}"
         self.accepted = 0  # connections accepted, all modes
         self.bytes_to_target = 0
@@ -97,7 +115,7 @@ class LinkProxy:
         self.port = self._listener.getsockname()[1]
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
-        self._requests = []  # (mode or None for close, threading.Event); guarded by _lock
+        self._requests = []  # (mode or None for close, source, threading.Event); guarded by _lock
         self._lock = threading.Lock()
         self._links = []
         self._registered = {}  # socket -> events currently registered
@@ -111,24 +129,29 @@ class LinkProxy:
 
     # ---- control, from any thread
 
-    def set_mode(self, mode, timeout=10):
-        """Switches the mode; returns once the proxy thread applied it."""
-        if mode not in MODES:
-            raise ValueError(f"unknown proxy mode {mode!r}: expected one of {', '.join(MODES)}")
-        self._request(mode, timeout)
+    def set_mode(self, mode, source=None, timeout=10):
+        """Switches the mode of every connection (source None: and forgets
+        the per-source modes) or of those labelled `source`; returns once the
+        proxy thread applied it."""
+        check_mode(mode)
+        self._request(mode, source, timeout)
 
-    def pass_through(self):
-        self.set_mode(PASS)
+    def pass_through(self, source=None):
+        self.set_mode(PASS, source)
 
-    def black_hole(self):
-        self.set_mode(BLACKHOLE)
+    def black_hole(self, source=None):
+        self.set_mode(BLACKHOLE, source)
 
-    def reject(self):
-        self.set_mode(REJECT)
+    def reject(self, source=None):
+        self.set_mode(REJECT, source)
 
     def connections(self):
         """Client connections currently held (forwarding or stalled)."""
         return len(self._links)
+
+    def labels(self):
+        """The source label of each connection held (None: unknown)."""
+        return [link.label for link in list(self._links)]
 
     def close(self):
         """Resets every connection, stops listening and joins the thread."""
@@ -136,7 +159,7 @@ class LinkProxy:
             return
         self._closed = True
         if self._thread.is_alive():
-            self._request(None, 10)
+            self._request(None, None, 10)
             self._thread.join(10)
         self._wake_w.close()
 
@@ -146,12 +169,12 @@ class LinkProxy:
     def __exit__(self, *exc):
         self.close()
 
-    def _request(self, mode, timeout):
+    def _request(self, mode, source, timeout):
         if self._error is not None:
             raise RuntimeError(f"{self.name} (port {self.port}) stopped on an error: {self._error!r}")
         done = threading.Event()
         with self._lock:
-            self._requests.append((mode, done))
+            self._requests.append((mode, source, done))
         self._wake_w.send(b"x")
         if not done.wait(timeout):
             raise RuntimeError(f"{self.name} (port {self.port}): its thread did not apply {mode!r} "
@@ -172,7 +195,7 @@ class LinkProxy:
             self._listener.close()
             self._wake_r.close()
             with self._lock:
-                for _, done in self._requests:
+                for _, _, done in self._requests:
                     done.set()
                 self._requests.clear()
 
@@ -181,11 +204,11 @@ class LinkProxy:
         False when asked to close."""
         with self._lock:
             requests, self._requests = self._requests, []
-        for mode, done in requests:
+        for mode, source, done in requests:
             if mode is None:
                 done.set()
                 return False
-            self._apply(mode)
+            self._apply(mode, source)
             done.set()
         self._update_interest()
         for key, events in self._selector.select(timeout=1.0):
@@ -202,15 +225,29 @@ class LinkProxy:
                     self._handle(link, side, events)
         return True
 
-    def _apply(self, mode):
-        self.mode = mode
-        if mode == REJECT:
-            for link in list(self._links):
+    def _mode_of(self, label):
+        return self.source_modes.get(label, self.mode) if label is not None else self.mode
+
+    def _apply(self, mode, source):
+        if source is None:
+            self.mode = mode
+            self.source_modes = {}
+        else:
+            self.source_modes = {**self.source_modes, source: mode}
+        for link in list(self._links):
+            now = self._mode_of(link.label)
+            if now == REJECT:
                 self._drop(link)
-        elif mode == PASS:
-            for link in list(self._links):
-                if link.target is None:
-                    self._connect(link)
+            elif now == PASS and link.target is None:
+                self._connect(link)
+
+    def _label(self, client):
+        if self.classify is None:
+            return None
+        try:
+            return self.classify(client.getpeername()[1], self.port)
+        except Exception:  # an unknown source gets the default mode
+            return None
 
     def _accept(self):
         while True:
@@ -223,14 +260,16 @@ class LinkProxy:
                     return
                 raise
             self.accepted += 1
-            if self.mode == REJECT:
+            label = self._label(client)
+            mode = self._mode_of(label)
+            if mode == REJECT:
                 reset_and_close(client)
                 continue
             client.setblocking(False)
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            link = _Link(client)
+            link = _Link(client, label)
             self._links.append(link)
-            if self.mode == PASS:
+            if mode == PASS:
                 self._connect(link)
 
     def _connect(self, link):
@@ -248,7 +287,7 @@ class LinkProxy:
         """The events the proxy waits for on `sock` in the current mode."""
         if sock is link.target and link.connecting:
             return selectors.EVENT_WRITE  # completion of the connect, in any mode
-        if self.mode != PASS or link.target is None:
+        if self._mode_of(link.label) != PASS or link.target is None:
             return 0  # black hole: neither read nor write, the peers stall
         events = 0
         if sock is link.client:
@@ -292,7 +331,7 @@ class LinkProxy:
                     return
                 link.connecting = False
                 return
-            if self.mode != PASS:
+            if self._mode_of(link.label) != PASS:
                 return
             src, dst_buffer = (link.client, link.to_target) if side == "client" else (link.target, link.to_client)
             if events & selectors.EVENT_READ:

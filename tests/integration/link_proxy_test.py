@@ -9,6 +9,7 @@ import argparse
 import os
 import socket
 import socketserver
+import subprocess
 import sys
 import threading
 import unittest
@@ -17,8 +18,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from etcd_process import free_ports  # noqa: E402
 from keel_harness import wait_until  # noqa: E402
 from link_proxy import LinkProxy  # noqa: E402
+from socket_owner import owner_pid  # noqa: E402
 
 QUIET_S = 0.5
+
+# A process that connects to the port given, says so, and holds the
+# connection until killed.
+CHILD_CONNECTS = """
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"c")
+assert s.recv(1) == b"c"
+print("connected", flush=True)
+time.sleep(600)
+"""
 
 
 class EchoServer(socketserver.ThreadingTCPServer):
@@ -164,6 +177,48 @@ class LinkProxyTest(unittest.TestCase):
         (dead_port,) = free_ports(1)
         with LinkProxy(dead_port, name="proxy to nothing") as proxy:
             assert_new_connection_reset(self, proxy.port)
+
+    def test_a_mode_for_one_source_leaves_the_others_alone(self):
+        labels = {}  # local port of a test connection -> its label
+        with LinkProxy(self.server.port, classify=lambda peer, _: labels.get(peer)) as proxy:
+            def client(label):
+                s = socket.socket()
+                self.socks.append(s)
+                s.bind(("127.0.0.1", 0))
+                labels[s.getsockname()[1]] = label
+                s.connect(("127.0.0.1", proxy.port))
+                s.settimeout(5.0)
+                return s
+            a_old, b_old = client("a"), client("b")
+            self.roundtrip(a_old, b"a1")
+            proxy.black_hole(source="a")
+            a_old.sendall(b"a2")
+            a_new = client("a")
+            a_new.sendall(b"a3")
+            self.roundtrip(b_old, b"b1")
+            self.roundtrip(client("b"), b"b2")
+            self.roundtrip(client(None), b"unlabelled")
+            assert_silent(self, a_old)
+            assert_silent(self, a_new)
+            proxy.reject(source="b")
+            assert_reset(self, b_old)
+            proxy.pass_through()  # every source again
+            self.assertEqual(recv_exact(a_old, 2), b"a2")
+            self.assertEqual(recv_exact(a_new, 2), b"a3")
+            self.roundtrip(client("b"), b"b3")
+
+    def test_sockets_are_told_apart_by_the_process_that_opened_them(self):
+        child = subprocess.Popen([sys.executable, "-c", CHILD_CONNECTS, str(self.proxy.port)],
+                                 stdout=subprocess.PIPE, text=True)
+        self.addCleanup(child.stdout.close)
+        self.addCleanup(child.wait)
+        self.addCleanup(child.kill)
+        owners = {child.pid: "child", os.getpid(): "test"}
+        self.proxy.classify = lambda peer, port: owners.get(owner_pid(peer, port, list(owners)))
+        self.assertEqual(child.stdout.readline().strip(), "connected")
+        mine = self.client()
+        self.roundtrip(mine, b"x")
+        self.assertEqual(sorted(self.proxy.labels()), ["child", "test"])
 
     def test_unknown_mode_is_refused(self):
         with self.assertRaises(ValueError):
