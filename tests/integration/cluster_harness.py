@@ -85,21 +85,25 @@ class Cluster:
         self.prefix = prefix
         self.brokers = {}
         self._proxies = []  # every LinkProxy, closed at the end
-        # etcd's ports are chosen now so that the configs can name them.
-        self.etcds = etcd_members(self.workdir, etcd_count, start=False)
-        ports = free_ports(2 * brokers)
+        # Every port is chosen now, in one go so that none repeats (a proxy's
+        # own bind to port 0 could take a port freed for a broker), and so
+        # that the configs can name them.
+        ports = iter(free_ports(2 * etcd_count + brokers * (3 + etcd_count)))
+        self.etcds = etcd_members(self.workdir, etcd_count, start=False,
+                                  ports=[next(ports) for _ in range(2 * etcd_count)])
         rf = replication_factor if replication_factor is not None else min(3, brokers)
         try:
             for i in range(1, brokers + 1):
                 bdir = os.path.join(self.workdir, f"broker-{i}")
                 os.makedirs(bdir, exist_ok=True)
-                listen, http = ports[2 * i - 2], ports[2 * i - 1]
+                listen, http, proxy_port = next(ports), next(ports), next(ports)
                 kafka_link = None
                 if kafka_proxies:
-                    kafka_link = self._proxy(listen, f"-> broker {i} Kafka", classify=self._broker_of)
+                    kafka_link = self._proxy(listen, proxy_port, f"-> broker {i} Kafka", classify=self._broker_of)
                 b = ClusterBroker(self.keel, i, bdir, kafka_link.port if kafka_link else listen, listen, http)
                 b.kafka_link = kafka_link
-                b.etcd_links = [self._proxy(m.client_port, f"broker {i} -> etcd {m.name}") for m in self.etcds]
+                b.etcd_links = [self._proxy(m.client_port, next(ports), f"broker {i} -> etcd {m.name}")
+                                for m in self.etcds]
                 self.brokers[i] = b
                 extra = per_broker_toml(i) if per_broker_toml else ""
                 self._write_config(b, rf, session_ttl_ms, topics_toml, broker_toml, kafka_toml, extra)
@@ -107,8 +111,8 @@ class Cluster:
             self._close_proxies()
             raise
 
-    def _proxy(self, target_port, name, classify=None):
-        link = LinkProxy(target_port, name=name, classify=classify)
+    def _proxy(self, target_port, listen_port, name, classify=None):
+        link = LinkProxy(target_port, listen_port, name=name, classify=classify)
         self._proxies.append(link)
         return link
 

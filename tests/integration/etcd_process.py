@@ -206,10 +206,11 @@ class EtcdProcess(ChildProcess):
         return self.log_text()[-chars:]
 
 
-def etcd_members(workdir, count, start=True, timeout=30):
+def etcd_members(workdir, count, start=True, timeout=30, ports=None):
     """`count` etcd members forming one cluster, each in workdir/etcd-<i>;
-    started and answering unless start=False."""
-    ports = free_ports(2 * count)
+    started and answering unless start=False. `ports`: 2 * count ports
+    (client, peer, client, ...), default free ones."""
+    ports = ports or free_ports(2 * count)
     names = [f"keel-etcd-{i}" for i in range(count)]
     initial = ",".join(f"{n}=http://127.0.0.1:{ports[2 * i + 1]}" for i, n in enumerate(names))
     members = [EtcdProcess(os.path.join(workdir, f"etcd-{i}"), n, ports[2 * i], ports[2 * i + 1], initial)
