@@ -30,7 +30,8 @@ Broker::Broker(BrokerConfig config, const Clock* clock)
     : config_(std::move(config)),
       clock_(clock ? clock : &system_clock_),
       request_budget_(config_.queued_max_request_bytes),
-      flusher_(clock_, &metrics_) {
+      flusher_(clock_, &metrics_),
+      cluster_view_(std::make_unique<ClusterView>(config_.cluster)) {
   make_broker_api(this, &api_);
 }
 
@@ -101,6 +102,7 @@ void Broker::start() {
   last_retention_ms_ = last_checkpoint_ms_ = last_offsets_flush_ms_ = clock_->now_ms();
   maint_thread_ = std::thread([this] { maintenance_loop(); });
   start_transports();
+  start_cluster();
   ready_ = true;
   spdlog::info("broker ready in {} ms: {} topic(s), data in '{}'", (monotonic_ns() - t0) / 1000000,
                topics().size(), config_.data_dir);
@@ -188,7 +190,9 @@ std::shared_ptr<Topic> Broker::get_topic(const std::string& name, bool create) {
     fail(KEEL_ERR_INVALID_NAME, "invalid topic name '" + name + "': " + topic_name_rule());
   }
   spdlog::info("auto-creating topic '{}' with the topic defaults", name);
-  return open_topic(config_.topic_from_defaults(name), true, false);
+  auto t = open_topic(config_.topic_from_defaults(name), true, false);
+  if (cluster_) cluster_->topic_created(name, t->partition_count(), "", false);
+  return t;
 }
 
 std::string Broker::saved_settings_path(const std::string& topic) const {
@@ -241,6 +245,7 @@ std::shared_ptr<Topic> Broker::create_configured_topic(TopicConfig cfg, int32_t 
     write_file_atomically(saved_settings_path(name), settings_toml);
   }
   spdlog::info("created topic '{}' with {} partition(s)", name, t->partition_count());
+  if (cluster_) cluster_->topic_created(name, t->partition_count(), settings_toml, is_internal(name));
   return t;
 }
 
@@ -277,6 +282,7 @@ void Broker::delete_topic(const std::string& name) {
   }
   offsets_->remove_topic(name);
   spdlog::info("deleted topic '{}'", name);
+  if (cluster_) cluster_->topic_deleted(name);
 }
 
 std::vector<std::shared_ptr<Topic>> Broker::topics() const {
@@ -334,6 +340,7 @@ void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* da
            "unknown topic '" + topic_name + "'; create it first or set broker.auto_create_topics = true");
     }
     log = partition(topic_name, p);
+    require_leadership(topic_name, p);
     result = log->append(data, len);
     if (!result.refusal.empty()) fail(refusal_status(result.idempotence), result.refusal);
   } catch (const Error& e) {
@@ -354,7 +361,9 @@ void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* da
 }
 
 ReadResult Broker::fetch(const std::string& topic, int32_t p, int64_t offset, int64_t max_bytes) {
-  ReadResult r = partition(topic, p)->read(offset, max_bytes);
+  auto log = partition(topic, p);
+  require_leadership(topic, p);
+  ReadResult r = log->read(offset, max_bytes);
   if (r.length > 0) {
     const std::string labels = "topic=\"" + topic + "\"";
     metrics_.counter_add("keel_bytes_out_total", labels, static_cast<double>(r.length));
@@ -383,6 +392,9 @@ void Broker::stop() {
   // topics that were never opened.
   const bool was_ready = ready_.exchange(false);
   stopping_ = true;
+  // Leaving the cluster first hands this broker's leaderships over at once
+  // (its session ends) rather than after the session TTL.
+  stop_cluster();
   spdlog::info("shutting down: stopping transports");
   stop_transports();
   {

@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/cluster_service.hpp"
+#include "cluster/cluster_view.hpp"
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "config/config_check.hpp"
@@ -135,6 +137,13 @@ class Broker {
                             const std::vector<int32_t>& partitions);
   const GroupFence& group_fence() const { return fence_; }
 
+  // ---- the cluster (broker_cluster.cpp). Without [cluster] the view
+  // describes a cluster of one and no cluster thread runs.
+  ClusterView& cluster_view() { return *cluster_view_; }
+  // Throws NOT_LEADER, naming the leader, when this broker does not lead
+  // the partition.
+  void require_leadership(const std::string& topic, int32_t partition) const;
+
   // ---- services
   Metrics& metrics() { return metrics_; }
   RequestBudget& request_budget() { return request_budget_; }
@@ -171,6 +180,8 @@ class Broker {
                                                  const std::string& settings_toml);
   void start_transports();
   void stop_transports();
+  void start_cluster();
+  void stop_cluster();
   void maintenance_loop();
   void write_checkpoint();
   std::mutex checkpoint_mu_;
@@ -201,6 +212,9 @@ class Broker {
 
   std::vector<std::unique_ptr<TransportInstance>> transports_;
   keel_broker_api api_{};
+  std::unique_ptr<ClusterView> cluster_view_;
+  std::unique_ptr<ClusterHost> cluster_host_;
+  std::unique_ptr<ClusterService> cluster_;  // with [cluster] only, from start()
 
   int lock_fd_ = -1;
   std::atomic<bool> ready_{false};

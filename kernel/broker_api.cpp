@@ -82,9 +82,9 @@ struct FetchPin {
 }  // namespace
 
 void make_broker_api(Broker* broker, keel_broker_api* api) {
-  // Every slot is filled below and in add_group_api(); struct_size says the
-  // table is this SDK's, ABI 2.2 with init_producer_id, the group deletions,
-  // topic settings and the admin slots.
+  // Every slot is filled below and in the add_*_api() functions; struct_size
+  // says the table is this SDK's, ABI 2.3 with every slot up to the cluster
+  // ones.
   std::memset(api, 0, sizeof *api);
   api->struct_size = sizeof *api;
   api->ctx = broker;
@@ -220,6 +220,7 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
   add_group_api(api);
   add_metrics_api(api);
   add_admin_api(api);
+  add_cluster_api(api);
 
   api->render_metrics = [](void* ctx, keel_data_callback cb, void* user) {
     std::string text = B(ctx).metrics().render();

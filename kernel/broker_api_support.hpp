@@ -34,5 +34,7 @@ void add_group_api(keel_broker_api* api);
 void add_metrics_api(keel_broker_api* api);
 // broker_api_admin.cpp: ABI 2.2 admin slots.
 void add_admin_api(keel_broker_api* api);
+// broker_api_cluster.cpp: ABI 2.3 cluster slots.
+void add_cluster_api(keel_broker_api* api);
 
 }  // namespace keel

@@ -3,6 +3,7 @@
 // group's members by the transport that runs its protocol, and deletions.
 #include "broker.hpp"
 #include "common/error.hpp"
+#include "groups/offset_records.hpp"
 
 namespace keel {
 namespace {
@@ -18,6 +19,9 @@ void Broker::commit_offsets(const GroupCommit& commit, const CommitDone& done) {
   try {
     check_group_name(commit.group);
     if (!offsets_) fail(KEEL_ERR_UNAVAILABLE, "the broker is not started: consumer offsets are not open");
+    // In a cluster a group's offsets are written by the leader of its
+    // __consumer_offsets partition only (the group coordinator).
+    require_leadership(std::string(offsets::kTopic), offsets_->partition_for(commit.group));
     // Checked and stored (staged, or appended) under the fence's lock: a
     // generation published meanwhile cannot slip between the check and the
     // store.

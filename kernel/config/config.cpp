@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <set>
@@ -57,7 +58,11 @@ namespace {
 
 const char* const kSeeDocs = " (see docs/configuration.md)";
 
-const std::vector<std::string> kTopLevelKeys = {"broker", "topic_defaults", "topics", "transports"};
+const std::vector<std::string> kTopLevelKeys = {"broker", "cluster", "topic_defaults", "topics",
+                                                "transports"};
+const std::vector<std::string> kClusterKeys = {"broker_id",       "cluster_id", "coordinator",
+                                               "advertised_host", "rack",       "default_replication_factor",
+                                               "retry_backoff_ms"};
 const std::vector<std::string> kBrokerKeys = {"data_dir",
                                               "plugin_path",
                                               "plugins",
@@ -185,6 +190,7 @@ class Parser {
         settings_for(cfg.topic_defaults, nullptr, origin_, defaults_plugins(&doc), origin_, "");
     if (toml::table* t = table_entry(doc, "topics", "")) parse_topics(*t, cfg);
     if (toml::table* t = table_entry(doc, "transports", "")) parse_transports(*t, cfg);
+    if (toml::table* t = table_entry(doc, "cluster", "")) parse_cluster(*t, cfg);
     return cfg;
   }
 
@@ -562,6 +568,57 @@ class Parser {
               section({"topics", topic.name, "plugins", p.name}) + " configures strategy '" + p.name +
                   "' but topic '" + topic.name + "' does not use it" + hint +
                   "; add it to `retention`/`index`/`partitioner` or remove the table" + kSeeDocs);
+    }
+  }
+
+  // [cluster]: the kernel's keys, and one sub-table, [cluster.<coordinator>],
+  // handed to the coordinator plugin as its settings.
+  void parse_cluster(toml::table& t, BrokerConfig& cfg) {
+    const std::string sec = "[cluster]";
+    ClusterConfig& c = cfg.cluster;
+    c.enabled = true;
+    std::vector<Entry> plugin_tables;
+    for (const auto& e : ordered(t)) {
+      if (e.node->is_table()) {
+        plugin_tables.push_back(e);
+      } else if (e.name == "broker_id") {
+        c.broker_id = static_cast<int32_t>(integer(e, sec, 0, INT32_MAX));
+      } else if (e.name == "cluster_id") {
+        c.cluster_id = string(*e.node, sec + " cluster_id");
+        const bool ok = std::all_of(c.cluster_id.begin(), c.cluster_id.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+        });
+        if (!ok || c.cluster_id.size() > 64) {
+          fail_at(where(*e.node), sec +
+                                      " cluster_id must be 1 to 64 characters of a-z, A-Z, 0-9, '.', '_' "
+                                      "and '-' (it names the cluster's keys in the coordinator), got '" +
+                                      c.cluster_id.substr(0, 80) + "'" + kSeeDocs);
+        }
+      } else if (e.name == "coordinator") {
+        c.coordinator = string(*e.node, sec + " coordinator");
+        c.coordinator_location = where(*e.node);
+      } else if (e.name == "advertised_host") {
+        c.advertised_host = string(*e.node, sec + " advertised_host");
+      } else if (e.name == "rack") {
+        c.rack = string(*e.node, sec + " rack", true);
+      } else if (e.name == "default_replication_factor") {
+        c.default_replication_factor = static_cast<int32_t>(integer(e, sec, 1, 16));
+      } else if (e.name == "retry_backoff_ms") {
+        c.retry_backoff_ms = integer(e, sec, 1, 60000);
+      } else {
+        unknown_key(e, sec, kClusterKeys);
+      }
+    }
+    for (const auto& e : plugin_tables) {
+      if (e.name != c.coordinator) {
+        fail_at(where(*e.key, *e.node), section({"cluster", e.name}) + " configures coordinator '" + e.name +
+                                            "' but [cluster] coordinator is '" + c.coordinator +
+                                            "'; set coordinator = \"" + e.name + "\" or remove the table" +
+                                            kSeeDocs);
+      }
+      c.coordinator_settings.tables = {e.node->as_table()};
+      c.coordinator_settings.table_names = {section({"cluster", e.name})};
+      c.coordinator_settings.origins = {origin_};
     }
   }
 

@@ -94,6 +94,30 @@ struct OffsetsConfig {
   std::map<std::string, std::string> retention_locations;
 };
 
+// [cluster]: how this broker joins a cluster (docs/configuration.md).
+// Without the section the broker is a cluster of one and no coordinator
+// runs: nothing changes for a single-node user.
+struct ClusterConfig {
+  bool enabled = false;  // a [cluster] section is present
+  int32_t broker_id = 0;
+  // Keys of this cluster live under "<cluster_id>/" in the coordinator's
+  // namespace, so that several clusters may share one etcd.
+  std::string cluster_id = "keel";
+  std::string coordinator = "standalone";  // coordinator strategy name
+  std::string coordinator_location;        // where it was named, for messages
+  // Where clients and other brokers reach this broker when a transport
+  // binds a wildcard address.
+  std::string advertised_host = "127.0.0.1";
+  std::string rack;
+  // Replicas of a new topic (capped by the live brokers at creation).
+  int32_t default_replication_factor = 3;
+  // How often the cluster thread retries a coordinator that cannot be
+  // reached, and the longest it waits for a reply.
+  int64_t retry_backoff_ms = 500;
+  // [cluster.<coordinator>]: the coordinator plugin's own settings.
+  PluginSettings coordinator_settings;
+};
+
 struct BrokerConfig {
   std::string source;  // path of the TOML file, or "<defaults>"
   std::string data_dir = "data";
@@ -110,6 +134,7 @@ struct BrokerConfig {
   // reading and handling them; -1 = unbounded (Kafka's default).
   int64_t queued_max_request_bytes = 256LL << 20;
   OffsetsConfig offsets;
+  ClusterConfig cluster;
 
   TopicConfig topic_defaults;
   std::vector<TopicConfig> topics;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "cluster/coordinator_instance.hpp"
 #include "common/error.hpp"
 #include "common/suggestion.hpp"
 #include "groups/offsets_topic_config.hpp"
@@ -121,6 +122,18 @@ ConfigCheck check_config(const BrokerConfig& config, PluginRegistry& registry, c
   }
   for (const auto& tc : config.transports) {
     if (tc.enabled) check.transport(tc, api);
+  }
+  if (config.cluster.enabled) {
+    try {
+      // create() only: a coordinator connects to nothing until its session
+      // opens, so the check needs no running store.
+      CoordinatorInstance coordinator(registry, config.cluster);
+      out.notes.push_back("cluster '" + config.cluster.cluster_id + "': broker " +
+                          std::to_string(config.cluster.broker_id) + " through coordinator '" +
+                          config.cluster.coordinator + "' (reaching it is not checked here)");
+    } catch (const Error& e) {
+      out.problems.push_back(e.what());
+    }
   }
   return out;
 }

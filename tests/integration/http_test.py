@@ -18,6 +18,8 @@ HTTP transports both enabled.
   in path, query and body names, 5,000-character strategy names: each a 4xx
   naming the field, nothing reaches another topic, the broker serves on.
 - Every curl example of docs/protocol.md's "HTTP endpoints" section runs.
+- GET /cluster: the single node's cluster view (its id, the controller, its
+  HTTP and Kafka listeners, each partition's leader, epoch, replicas, ISR).
 """
 import base64
 import http.client
@@ -610,6 +612,27 @@ def test_auto_create_and_stop(build_dir):
     print("auto-create works; stopping during a long poll is clean")
 
 
+def test_cluster(broker):
+    ok(broker, "POST", "/topics", {"name": "placed", "partitions": 3}, expect=201)
+    view = ok(broker, "GET", "/cluster")
+    assert set(view) == {"cluster_id", "broker_id", "controller_id", "clustered", "brokers", "topics",
+                         "under_replicated_partitions"}, view
+    assert (view["cluster_id"], view["broker_id"], view["controller_id"], view["clustered"]) == \
+        ("keel", 0, 0, False), view
+    assert view["brokers"] == [{"id": 0, "host": "127.0.0.1", "port": broker.http_port,
+                                "url": broker.http_url, "kafka": broker.bootstrap}], view["brokers"]
+    topics = {t["name"]: t for t in view["topics"]}
+    assert topics["placed"]["internal"] is False, topics["placed"]
+    assert topics["__consumer_offsets"]["internal"] is True, topics.keys()
+    assert topics["placed"]["partitions"] == [
+        {"partition": p, "leader": 0, "leader_epoch": 0, "replicas": [0], "isr": [0], "under_replicated": False}
+        for p in range(3)], topics["placed"]
+    assert view["under_replicated_partitions"] == 0, view
+    refused(broker, "GET", "/cluster?verbose=1", status=400)
+    refused(broker, "POST", "/cluster", {}, status=405)
+    print("  GET /cluster: ok")
+
+
 def main():
     args = parse_args()
     with scratch_dir("keel-http-") as workdir:
@@ -628,6 +651,7 @@ def main():
             test_settings_and_restart(broker)
             test_settings_errors_name_the_request(broker)
             test_idempotent_produce(broker)
+            test_cluster(broker)
         test_auto_create_and_stop(args.build_dir)
     print("http_test: all passed")
 

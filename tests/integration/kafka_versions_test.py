@@ -6,10 +6,17 @@ compact strings and arrays, tagged sections, unknown tags in the request
 skipped. Then hostile flexible input (over-long varints, compact lengths and
 tagged fields beyond the frame): the connection is closed without an answer
 and the broker keeps serving.
+
+Last, the cluster view on a second broker (Kafka and HTTP) whose Kafka
+listener sets node_id and advertised_port: Metadata, DescribeCluster,
+FindCoordinator and GET /cluster agree on the broker's cluster id (0, which
+wins over node_id, with a warning at start) and its advertised address.
 """
+import json
 import os
 import struct
 import sys
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_wire as kw  # noqa: E402
@@ -127,9 +134,10 @@ def metadata_every_version(broker):
         assert (t["error"], t["name"], t["id"]) == (0, TOPIC, ZERO_UUID), (v, t)
         assert [p["index"] for p in t["partitions"]] == [0, 1], t
         for p in t["partitions"]:
-            assert (p["leader"], p["replicas"], p["isr"], p["offline"]) == (0, [0], [0], []), p
+            assert (p["error"], p["leader"], p["replicas"], p["isr"], p["offline"]) == (0, 0, [0], [0], []), p
             if v >= 7:
-                assert p["epoch"] == -1, p
+                # The broker's cluster view: a single node leads at epoch 0.
+                assert p["epoch"] == 0, p
         assert t["ops"] == NOT_REQUESTED and md["cluster_ops"] == NOT_REQUESTED, (v, md)
         if v >= 2:
             assert md["cluster_id"] == "keel" and md["controller"] == 0, md
@@ -440,10 +448,72 @@ def assert_healthy(broker):
     assert md["topics"][0]["error"] == 0, md
 
 
+# ------------------------------------------------------------ cluster view
+
+
+def find_coordinator(port, version, group):
+    e = kw.Encoder(flexible(10, version))
+    if version >= 4:
+        body = b"\x00" + e.array([group], e.string) + e.tags()
+    else:
+        body = e.string(group) + (b"\x00" if version >= 1 else b"") + e.tags()
+    d = kw.FlexDecoder(kw.roundtrip_any(port, 10, version, body), e.flexible)
+    if version >= 1:
+        d.int32()  # throttle_time_ms
+    if version >= 4:
+        (a,) = d.array(lambda x: (x.string(), x.int32(), x.string(), x.int32(), x.int16(), x.string(), x.tags()))
+        return a[4], a[1], a[2], a[3]
+    error = d.int16()
+    if version >= 1:
+        d.string()
+    return error, d.int32(), d.string(), d.int32()
+
+
+def describe_cluster(port):
+    d = kw.FlexDecoder(kw.roundtrip_any(port, 60, 1, b"\x00\x01" + kw.tags()), True)
+    d.int32()
+    assert (d.int16(), d.string(), d.int8()) == (0, None, 1)
+    cluster_id, controller = d.string(), d.int32()
+    brokers = d.array(lambda x: (x.int32(), x.string(), x.int32(), x.string(), x.tags())[:4])
+    d.int32()
+    assert d.tags() == {} and d.done()
+    return cluster_id, controller, brokers
+
+
+def cluster_view_with_node_id_and_advertised_port(build_dir):
+    advertised = 19999  # nothing listens there: only the answers are checked
+    with Broker(build_dir, topics_toml="[topics.placed]\npartitions = 3\n", http=True,
+                kafka_toml=f"node_id = 7\nadvertised_port = {advertised}") as broker:
+        log = broker.log_text()
+        assert "node_id = 7 differs from this broker's id in the cluster, 0" in log, log[-3000:]
+        assert "Kafka clients are told 0" in log, log[-3000:]
+        me = (0, "127.0.0.1", advertised)
+        for v in (0, 1, 7, 12):
+            md = parse_metadata(v, kw.roundtrip_any(broker.kafka_port, 3, v, metadata_body(v, ["placed"])))
+            assert [b[:3] for b in md["brokers"]] == [me], (v, md["brokers"])
+            if v >= 1:
+                assert md["controller"] == 0, (v, md)
+            (t,) = md["topics"]
+            for p in t["partitions"]:
+                assert (p["error"], p["leader"], p["replicas"], p["isr"]) == (0, 0, [0], [0]), (v, p)
+                assert p["epoch"] == (0 if v >= 7 else None), (v, p)
+        assert describe_cluster(broker.kafka_port) == ("keel", 0, [me + (None,)])
+        for v in (0, 3, 4):
+            assert find_coordinator(broker.kafka_port, v, "a-group") == (0,) + me, v
+        with urllib.request.urlopen(broker.http_url + "/cluster", timeout=30) as resp:
+            view = json.loads(resp.read())
+        assert (view["broker_id"], view["controller_id"], view["clustered"]) == (0, 0, False), view
+        (b,) = view["brokers"]
+        assert b["kafka"] == f"127.0.0.1:{advertised}" and b["port"] == broker.http_port, b
+    print("PASS cluster_view_with_node_id_and_advertised_port")
+
+
 def main():
     args = parse_args()
     with Broker(args.build_dir, topics_toml=f"[topics.{TOPIC}]\npartitions = 2\n") as broker:
-        return run_cases(broker, TESTS, after_each=assert_healthy)
+        failed = run_cases(broker, TESTS, after_each=assert_healthy)
+    cluster_view_with_node_id_and_advertised_port(args.build_dir)
+    return failed
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 // A real etcd (Debian's etcd-server) for tests: its own temp data dir and
 // free loopback ports (never the 2379/2380 of a system etcd), started as a
 // child process, waited for by polling it with a deadline, killed at the
-// end. If etcd is not installed, start() fails with a message saying how to
+// end; it can be paused (SIGSTOP) and restarted on the same ports and data
+// dir. If etcd is not installed, start() fails with a message saying how to
 // install it: tests that need etcd fail rather than skip.
 #pragma once
 
@@ -62,16 +63,52 @@ class EtcdProcess {
 
   // Empty on success, else why etcd is not there.
   std::string start() {
+    client_port_ = free_loopback_port();
+    peer_port_ = free_loopback_port();
+    if (client_port_ < 0 || peer_port_ < 0) return "no free loopback port";
+    return launch();
+  }
+
+  // Kills etcd and starts it again on the same ports and data dir (what it
+  // stored survives); empty on success.
+  std::string restart() {
+    kill();
+    return launch();
+  }
+
+  // SIGSTOP / SIGCONT: etcd keeps its connections but answers nothing.
+  void pause() {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  }
+  void resume() {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
+  }
+
+  void kill() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
+  std::string log_path() const { return dir_.sub("etcd.log"); }
+  std::string log_tail() const {
+    std::ifstream in(log_path());
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
+  }
+
+ private:
+  std::string launch() {
     const std::string etcd = find_on_path("etcd");
     if (etcd.empty()) {
       return "etcd is not installed (no etcd on PATH): run scripts/install-deps.sh as root "
              "(Debian package etcd-server)";
     }
-    client_port_ = free_loopback_port();
-    const int peer_port = free_loopback_port();
-    if (client_port_ < 0 || peer_port < 0) return "no free loopback port";
     const std::string client_url = "http://127.0.0.1:" + std::to_string(client_port_);
-    const std::string peer_url = "http://127.0.0.1:" + std::to_string(peer_port);
+    const std::string peer_url = "http://127.0.0.1:" + std::to_string(peer_port_);
     std::vector<std::string> args = {etcd,
                                      "--name=keel-test",
                                      "--data-dir=" + dir_.sub("data"),
@@ -83,10 +120,11 @@ class EtcdProcess {
                                      "--unsafe-no-fsync",
                                      "--log-outputs=stderr"};
     const std::string log = log_path();
+    // Appended to, so that a restarted etcd's log follows the first one's.
     pid_ = ::fork();
     if (pid_ < 0) return "fork failed";
     if (pid_ == 0) {
-      const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (out >= 0) {
         ::dup2(out, 1);
         ::dup2(out, 2);
@@ -116,25 +154,9 @@ class EtcdProcess {
     return "etcd did not answer on " + endpoint() + " within 30 s; its log:\n" + log_tail();
   }
 
-  void kill() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-
-  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
-  std::string log_path() const { return dir_.sub("etcd.log"); }
-  std::string log_tail() const {
-    std::ifstream in(log_path());
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
-  }
-
- private:
   TempDir dir_{"keel-etcd"};
   int client_port_ = -1;
+  int peer_port_ = -1;
   pid_t pid_ = -1;
 };
 

@@ -105,5 +105,35 @@ TEST(HttpErrors, ExceptionsAreAnsweredByTheirCause) {
   EXPECT_EQ(nlohmann::json::parse(unknown.body)["error"]["code"], "internal");
 }
 
+// A produce or consume on a partition another broker leads: 421 naming the
+// leader, and the same request on the leader's HTTP listener.
+TEST(HttpErrors, MisdirectedRequestsNameTheLeaderAndRedirect) {
+  Response r;
+  try {
+    throw HttpError(S::misdirected_request, "not_leader", "broker 0 does not lead orders-2; broker 3 does")
+        .with("leader", 3)
+        .with("leader_url", "http://10.0.0.3:8080")
+        .redirect_to("http://10.0.0.3:8080");
+  } catch (...) {
+    r = response_for_current_exception("/topics/orders/partitions/2/records?offset=5");
+  }
+  EXPECT_EQ(static_cast<unsigned>(r.status), 421u);
+  const auto error = nlohmann::json::parse(r.body)["error"];
+  EXPECT_EQ(error["code"], "not_leader");
+  EXPECT_EQ(error["leader"], 3);
+  EXPECT_EQ(error["leader_url"], "http://10.0.0.3:8080");
+  EXPECT_EQ(error["location"], "http://10.0.0.3:8080/topics/orders/partitions/2/records?offset=5");
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Location");
+  EXPECT_EQ(r.headers[0].second, error["location"]);
+
+  // A leader without an HTTP listener: named, but nowhere to redirect.
+  const Response bare = answer_for([] {
+    throw HttpError(S::misdirected_request, "not_leader", "broker 3 serves no HTTP").with("leader", 3);
+  });
+  EXPECT_FALSE(nlohmann::json::parse(bare.body)["error"].contains("location"));
+  EXPECT_TRUE(bare.headers.empty());
+}
+
 }  // namespace
 }  // namespace keel::web

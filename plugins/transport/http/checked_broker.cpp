@@ -133,6 +133,7 @@ std::pair<int64_t, int32_t> CheckedBroker::init_producer_id() const {
 
 void CheckedBroker::fail_partition(keel_status s, const std::string& topic, int32_t partition,
                                    const std::string& what) const {
+  if (s == KEEL_ERR_NOT_LEADER) throw not_leader(topic, partition);
   if (s == KEEL_ERR_NOT_FOUND) {
     auto t = find_topic(topic);
     if (!t) throw unknown_topic(topic);

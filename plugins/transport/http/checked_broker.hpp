@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "errors.hpp"
+
 namespace keel::web {
 
 using sdk::FetchedRange;
@@ -85,6 +87,18 @@ class CheckedBroker {
   }
   std::string render_metrics() const { return b_.render_metrics(); }
   bool ready() const { return b_.ready(); }
+
+  // ---- the cluster view (leadership.cpp)
+  const sdk::Broker& sdk() const { return b_; }
+  // Before a produce or consume: HttpError 421 (not_leader) naming the
+  // leader when this broker does not lead the partition, 503
+  // (leader_not_available) while it has none. Nothing from a broker
+  // without a cluster view, or for a partition the view does not know (the
+  // call that follows answers 404 for it).
+  void require_leader(const std::string& topic, int32_t partition) const;
+  // The 421 for a partition led elsewhere: the leader's id and, when it
+  // serves HTTP, its URL, to which the request is redirected.
+  HttpError not_leader(const std::string& topic, int32_t partition) const;
   // The C table, for the shared transport code (listener, request memory).
   const keel_broker_api* raw() const { return b_.raw(); }
 

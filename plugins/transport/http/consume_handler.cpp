@@ -48,6 +48,7 @@ void handle_consume(const ExchangePtr& x) {
   if (offset && timestamp) throw bad_request("give either query parameter 'offset' or 'timestamp', not both");
 
   const CheckedBroker& b = x->services.broker;
+  b.require_leader(a.topic, a.partition);  // 421 naming the leader
   const keel_watermarks w = b.watermarks(a.topic, a.partition);
   if (offset) {
     if (*offset < w.log_start_offset || *offset > w.log_end_offset) {

@@ -57,11 +57,21 @@ Response error_response(bhttp::status status, const std::string& code, const std
   return Response::json(status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
-Response response_for_current_exception() {
+Response error_response(const HttpError& e, const std::string& target) {
+  nlohmann::json error = {{"code", e.code()}, {"message", e.what()}};
+  error.update(e.details());
+  const std::string location = e.redirect_base().empty() ? std::string() : e.redirect_base() + target;
+  if (!location.empty()) error["location"] = location;
+  Response r = Response::json(e.status(), {{"error", std::move(error)}});
+  if (!location.empty()) r.headers.emplace_back("Location", location);
+  return r;
+}
+
+Response response_for_current_exception(const std::string& target) {
   try {
     throw;
   } catch (const HttpError& e) {
-    return error_response(e.status(), e.code(), e.what());
+    return error_response(e, target);
   } catch (const sdk::Error& e) {
     const HttpError h = from_status(e.code(), e.what());
     return error_response(h.status(), h.code(), h.what());

@@ -41,6 +41,7 @@ struct Response {
 
 struct Request {
   bhttp::verb method = bhttp::verb::get;
+  std::string target;               // path and query as sent (a redirect repeats it)
   std::vector<std::string> path;    // percent-decoded segments
   std::vector<std::string> params;  // the route's {placeholders}, in order
   Query query;
@@ -79,7 +80,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     try {
       fn();
     } catch (...) {
-      respond(response_for_current_exception());
+      respond(response_for_current_exception(request.target));
     }
   }
 

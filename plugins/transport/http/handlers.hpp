@@ -14,6 +14,9 @@ void handle_ready(const ExchangePtr& x);
 void handle_metrics(const ExchangePtr& x);
 void handle_partition(const ExchangePtr& x);
 
+// cluster_handler.cpp
+void handle_cluster(const ExchangePtr& x);
+
 // topics_handler.cpp
 void handle_list_topics(const ExchangePtr& x);
 void handle_create_topic(const ExchangePtr& x);

@@ -35,6 +35,7 @@ struct Pending {
   std::vector<int32_t> written;
   std::string errors;
   keel_status first_error = KEEL_OK;
+  int32_t first_error_partition = -1;
 };
 
 int64_t integer_in(const nlohmann::json& v, const char* field, int64_t lo, int64_t hi) {
@@ -91,7 +92,11 @@ std::vector<IncomingRecord> parse_body(const nlohmann::json& body) {
   return out;
 }
 
-void finish(const ExchangePtr& x, const std::shared_ptr<Pending>& st) {
+void finish(const ExchangePtr& x, const std::string& topic, const std::shared_ptr<Pending>& st) {
+  if (st->first_error == KEEL_ERR_NOT_LEADER && st->written.empty()) {
+    // Leadership moved after the check above: the client goes to the leader.
+    throw x->services.broker.not_leader(topic, st->first_error_partition);
+  }
   if (st->first_error != KEEL_OK) {
     std::string msg = st->errors;
     if (!st->written.empty()) {
@@ -183,11 +188,15 @@ void handle_produce(const ExchangePtr& x) {
     st->batches[p] = builder.build();
   }
 
+  // Nothing is written unless this broker leads every partition: 421 names
+  // the leader of the first one it does not.
+  for (const auto& [p, batch] : st->batches) b.require_leader(topic, p);
+
   st->left = st->batches.size();
   for (const auto& [p, batch] : st->batches) {
     const int32_t partition = p;
-    b.produce(topic, partition, batch, KEEL_ACKS_ALL, [x, st, partition](const sdk::ProduceResult& r) {
-      boost::asio::post(x->executor, [x, st, partition, r] {
+    b.produce(topic, partition, batch, KEEL_ACKS_ALL, [x, st, topic, partition](const sdk::ProduceResult& r) {
+      boost::asio::post(x->executor, [x, st, topic, partition, r] {
         const keel_status s = r.status;
         const int64_t base = r.base_offset;
         const std::string& message = r.message;
@@ -197,11 +206,14 @@ void handle_produce(const ExchangePtr& x) {
           for (size_t k = 0; k < indices.size(); ++k) st->offsets[indices[k]] = base + int64_t(k);
           st->written.push_back(partition);
         } else {
-          if (st->first_error == KEEL_OK) st->first_error = s;
+          if (st->first_error == KEEL_OK) {
+            st->first_error = s;
+            st->first_error_partition = partition;
+          }
           st->errors += (st->errors.empty() ? "" : "; ") + std::string("partition ") +
                         std::to_string(partition) + ": " + message;
         }
-        if (--st->left == 0) x->guarded([&] { finish(x, st); });
+        if (--st->left == 0) x->guarded([&] { finish(x, topic, st); });
       });
     });
   }

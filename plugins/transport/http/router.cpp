@@ -10,6 +10,7 @@ Router::Router() {
   add(V::get, "/health", "health", handle_health);
   add(V::get, "/ready", "ready", handle_ready);
   add(V::get, "/metrics", "metrics", handle_metrics);
+  add(V::get, "/cluster", "cluster", handle_cluster);
   add(V::get, "/topics", "list_topics", handle_list_topics);
   add(V::post, "/topics", "create_topic", handle_create_topic);
   add(V::get, "/topics/{topic}", "describe_topic", handle_describe_topic);
@@ -86,7 +87,7 @@ std::string Router::dispatch(const ExchangePtr& x) const {
       x->request.params = std::move(params);
       r.handler(x);
     } catch (...) {
-      x->respond(response_for_current_exception());
+      x->respond(response_for_current_exception(x->request.target));
     }
     return r.name;
   }

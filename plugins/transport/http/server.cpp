@@ -22,6 +22,9 @@ Server::~Server() { stop(); }
 void Server::start() {
   const auto& s = services_.settings;
   const uint16_t bound = listener_.open(s.listen_host, s.listen_port, "[transports.http]");
+  services_.bound_port = bound;
+  // Other brokers name this listener in their 421 answers and GET /cluster.
+  services_.broker.sdk().advertise_listener("http", s.listen_host, bound);
   services_.host.info("HTTP listening on " + s.listen_host + ":" + std::to_string(bound));
   work_.emplace(services_.io.get_executor());
   listener_.start([this](asio::ip::tcp::socket socket, transport::Ticket ticket) {

@@ -25,6 +25,9 @@ class Services {
   // Lines about client misbehaviour go here (bounded per second).
   transport::LogLimiter client_log;
   boost::asio::io_context io;
+  // The port the listener is bound to: set by Server::start before the I/O
+  // threads run, read by handlers.
+  int32_t bound_port = 0;
 
   // Request metrics, under the same names as the Kafka transport's.
   void observe_request(const std::string& route, double seconds) const {

@@ -180,7 +180,8 @@ void Session::handle() {
   req.method = msg.method();
   try {
     std::string_view query_text;
-    req.path = split_path(std::string_view(msg.target().data(), msg.target().size()), &query_text);
+    req.target = std::string(msg.target());
+    req.path = split_path(req.target, &query_text);
     req.query = Query(query_text);
   } catch (...) {
     route_ = "invalid";

@@ -22,10 +22,19 @@ void Server::start() {
   const auto& s = services_.settings;
   const uint16_t bound = listener_.open(s.listen_host, s.listen_port, "[transports.kafka]");
   services_.advertised_port = s.advertised_port > 0 ? s.advertised_port : bound;
+  // Other brokers name this listener in their Metadata answers.
+  services_.broker.advertise_listener("kafka", s.advertised_host, services_.advertised_port);
+  const int32_t node = services_.node_id();
+  if (s.node_id_set && s.node_id != node) {
+    services_.host.warn("[transports.kafka] node_id = " + std::to_string(s.node_id) +
+                        " differs from this broker's id in the cluster, " + std::to_string(node) +
+                        ": Kafka clients are told " + std::to_string(node) +
+                        " (the cluster's broker id wins; node_id applies only to a broker without a cluster "
+                        "view, ABI < 2.3); remove node_id from [transports.kafka]");
+  }
   services_.host.info("Kafka protocol listening on " + s.listen_host + ":" + std::to_string(bound) +
                       " (advertised as " + s.advertised_host + ":" +
-                      std::to_string(services_.advertised_port) + ", node id " + std::to_string(s.node_id) +
-                      ")");
+                      std::to_string(services_.advertised_port) + ", node id " + std::to_string(node) + ")");
   work_.emplace(services_.io.get_executor());
   listener_.start([this](asio::ip::tcp::socket socket, transport::Ticket ticket) {
     accepted(std::move(socket), std::move(ticket));

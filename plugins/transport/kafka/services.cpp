@@ -14,6 +14,11 @@ Services::Services(const sdk::Host& h, Settings s, const keel_broker_api* api)
 
 Services::~Services() = default;
 
+int32_t Services::node_id() const {
+  if (auto c = broker.cluster_info()) return c->broker_id;
+  return settings.node_id;
+}
+
 void Services::count_malformed() const { transport::count_malformed(broker.raw(), "kafka"); }
 
 void Services::count_timed_out(const char* reason) const {

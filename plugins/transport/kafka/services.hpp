@@ -29,6 +29,10 @@ class Services {
   // The port clients are told to connect to (set once bound).
   int32_t advertised_port = 0;
 
+  // The id this broker goes by in Kafka answers: the cluster's broker id
+  // (keel_broker_api 2.3 cluster_info), else the node_id setting.
+  int32_t node_id() const;
+
   GroupCoordinator& groups() { return *groups_; }
 
   // Request metrics, rendered by whichever transport serves /metrics.

@@ -1,5 +1,7 @@
 #include "settings.hpp"
 
+#include <cstdint>
+
 namespace keel::kafka {
 
 Settings Settings::read(const sdk::Config& config) {
@@ -31,7 +33,10 @@ Settings Settings::read(const sdk::Config& config) {
   s.advertised_host = config.get_string(
       "advertised_host", s.listen_host == "0.0.0.0" || s.listen_host == "::" ? "127.0.0.1" : s.listen_host);
   s.advertised_port = static_cast<int32_t>(config.get_int("advertised_port", -1));
-  s.node_id = static_cast<int32_t>(config.get_int("node_id", 0));
+  constexpr int64_t kUnset = INT64_MIN;
+  const int64_t node_id = config.get_int("node_id", kUnset);
+  s.node_id_set = node_id != kUnset;
+  s.node_id = s.node_id_set ? static_cast<int32_t>(node_id) : 0;
   s.threads = static_cast<int>(config.get_int("threads", 2));
   s.max_request_bytes = config.get_int("max_request_bytes", s.max_request_bytes);
   s.max_in_flight = static_cast<int32_t>(config.get_int("max_in_flight", s.max_in_flight));

@@ -14,7 +14,10 @@ struct Settings {
   uint16_t listen_port = 9092;   // 0 picks a free port (logged at start)
   std::string advertised_host;   // default: listen_host (127.0.0.1 for 0.0.0.0)
   int32_t advertised_port = -1;  // default: the bound port
+  // The id Kafka clients are told on a broker without a cluster view (ABI
+  // < 2.3); on a 2.3 broker the cluster's broker id wins (Services::node_id).
   int32_t node_id = 0;
+  bool node_id_set = false;  // given in the config file, not the default
   int threads = 2;
   int64_t max_request_bytes = 104857600;  // Kafka's socket.request.max.bytes
   int32_t max_in_flight = 64;             // per connection, before reading pauses

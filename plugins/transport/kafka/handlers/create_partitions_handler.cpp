@@ -33,7 +33,7 @@ Outcome refused(ErrorCode e, std::string message) { return Outcome{e, std::move(
 // broker for each new partition.
 std::optional<Outcome> check_assignments(const Services& services, const Growth& g, int32_t current) {
   if (!g.assignments) return std::nullopt;
-  const int32_t node = services.settings.node_id;
+  const int32_t node = services.node_id();
   if (static_cast<int32_t>(g.assignments->size()) != g.count - current) {
     return refused(ErrorCode::kInvalidReplicaAssignment,
                    "topic '" + g.name + "': " + std::to_string(g.assignments->size()) +

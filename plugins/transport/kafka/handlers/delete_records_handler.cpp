@@ -3,6 +3,7 @@
 // durable before answering, so timeout_ms never runs out.
 #include <string>
 
+#include "../partition_error.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -12,19 +13,19 @@ namespace {
 
 ErrorCode error_of(keel_status s) {
   switch (s) {
-    case KEEL_OK:
-      return ErrorCode::kNone;
-    case KEEL_ERR_NOT_FOUND:
-      return ErrorCode::kUnknownTopicOrPartition;
-    case KEEL_ERR_OUT_OF_RANGE:
     case KEEL_ERR_INVALID_ARGUMENT:  // a negative offset other than -1, as Kafka answers it
       return ErrorCode::kOffsetOutOfRange;
     case KEEL_ERR_INVALID_NAME:  // an internal topic
       return ErrorCode::kInvalidTopicException;
     case KEEL_ERR_UNAVAILABLE:
       return ErrorCode::kLeaderNotAvailable;  // retriable: the broker is starting
-    default:
-      return ErrorCode::kKafkaStorageError;
+    default: {
+      // NOT_LEADER, NOT_FOUND, OUT_OF_RANGE: as every data API. What the
+      // shared table leaves unnamed failed on the file system here (the new
+      // start is synced before the answer).
+      const ErrorCode e = partition_error(s);
+      return e == ErrorCode::kUnknownServerError ? ErrorCode::kKafkaStorageError : e;
+    }
   }
 }
 

@@ -1,18 +1,17 @@
-// DescribeCluster (key 60), v0-1 (always flexible): this one broker, as
-// Metadata describes it, for admin clients (Kafka's AdminClient,
-// librdkafka's rd_kafka_DescribeCluster). Keel is its own controller.
+// DescribeCluster (key 60), v0-1 (always flexible): the live brokers and the
+// controller, as Metadata describes them (cluster_view.hpp), for admin
+// clients (Kafka's AdminClient, librdkafka's rd_kafka_DescribeCluster).
 #include <climits>
 #include <optional>
 #include <string>
 
+#include "../cluster_view.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
 
 namespace keel::kafka {
 namespace {
-// The same id Metadata v2+ gives (clients compare it across brokers only).
-constexpr const char* kClusterId = "keel";
 constexpr int8_t kEndpointBrokers = 1;
 // KIP-919: a broker asked to describe controllers.
 constexpr int16_t kMismatchedEndpointType = 114;
@@ -37,16 +36,18 @@ void handle_describe_cluster(Services& services, Request& req, const Responder& 
                                                      std::to_string(endpoint_type)),
                     true);
   if (v >= 1) w.int8(kEndpointBrokers);
-  w.string(kClusterId, true);
-  const int32_t node = services.settings.node_id;
-  w.int32(served ? node : -1);  // controller_id
-  w.array_length(served ? 1 : 0, true);
+  const ClusterView cluster = cluster_view(services);
+  w.string(cluster.cluster_id, true);
+  w.int32(served ? cluster.controller : -1);  // controller_id
+  w.array_length(served ? static_cast<int32_t>(cluster.brokers.size()) : 0, true);
   if (served) {
-    w.int32(node);
-    w.string(services.settings.advertised_host, true);
-    w.int32(services.advertised_port);
-    w.nullable_string(std::nullopt, true);  // rack
-    w.tagged_fields(true);
+    for (const auto& b : cluster.brokers) {
+      w.int32(b.id);
+      w.string(b.host, true);
+      w.int32(b.port);
+      w.nullable_string(b.rack, true);
+      w.tagged_fields(true);
+    }
   }
   w.int32(kOperationsNotRequested);
   w.tagged_fields(true);

@@ -42,7 +42,7 @@ struct ResourceResult {
 std::vector<ConfigEntry> broker_configs(Services& services) {
   const auto& s = services.settings;
   return {
-      {"broker.id", std::to_string(s.node_id), kStaticBrokerConfig},
+      {"broker.id", std::to_string(services.node_id()), kStaticBrokerConfig},
       {"advertised.listeners",
        "PLAINTEXT://" + s.advertised_host + ":" + std::to_string(services.advertised_port),
        kStaticBrokerConfig},
@@ -76,9 +76,9 @@ ResourceResult describe(Services& services, int8_t type, const std::string& name
   if (type == kBrokerResource) {
     // Empty = the cluster-wide dynamic defaults, of which Keel has none.
     if (name.empty()) return res;
-    if (name != std::to_string(services.settings.node_id)) {
+    if (name != std::to_string(services.node_id())) {
       return fail(ErrorCode::kInvalidRequest, "unexpected broker id '" + name + "': this broker is node " +
-                                                  std::to_string(services.settings.node_id));
+                                                  std::to_string(services.node_id()));
     }
     res.configs = broker_configs(services);
     return res;

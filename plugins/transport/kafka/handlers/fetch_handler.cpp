@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "../partition_error.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -52,23 +53,7 @@ struct TopicFetch {
   std::vector<PartitionFetch> partitions;
 };
 
-int16_t fetch_error(keel_status s) {
-  switch (s) {
-    case KEEL_ERR_NOT_FOUND:
-      return code(ErrorCode::kUnknownTopicOrPartition);
-    case KEEL_ERR_OUT_OF_RANGE:
-      return code(ErrorCode::kOffsetOutOfRange);
-    case KEEL_ERR_IO:
-    case KEEL_ERR_CORRUPT:
-    case KEEL_ERR_NO_SPACE:
-      return code(ErrorCode::kKafkaStorageError);
-    case KEEL_ERR_UNAVAILABLE:
-    case KEEL_ERR_NOT_LEADER:
-      return code(ErrorCode::kNotLeaderOrFollower);
-    default:
-      return code(ErrorCode::kUnknownServerError);
-  }
-}
+int16_t fetch_error(keel_status s) { return code(partition_error(s)); }
 
 class FetchCall;
 

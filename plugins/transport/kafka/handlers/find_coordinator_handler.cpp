@@ -1,5 +1,8 @@
 // FindCoordinator (key 10), v0-4 (v3+ flexible; v4 asks for several keys at
-// once, KIP-699). Keel coordinates every group itself.
+// once, KIP-699). A group's coordinator is the leader of its
+// __consumer_offsets partition as the cluster view knows it, else this
+// broker (coordinator_for in cluster_view.hpp); on a single node, always
+// this broker.
 // Transactions are not served: a transaction coordinator lookup gets
 // TRANSACTIONAL_ID_AUTHORIZATION_FAILED with Keel's reason, which clients
 // treat as fatal and report at once (as InitProducerId answers a
@@ -9,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../cluster_view.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -29,17 +33,24 @@ struct Coordinator {
   int32_t port = -1;
 };
 
-Coordinator find(Services& services, int8_t key_type) {
+Coordinator find(Services& services, int8_t key_type, const std::string& key) {
   if (key_type == kKeyTypeTransaction) {
-    return Coordinator{code(ErrorCode::kTransactionalIdAuthorizationFailed), kNoTransactions, -1, std::string(),
-                       -1};
+    return Coordinator{code(ErrorCode::kTransactionalIdAuthorizationFailed), kNoTransactions, -1,
+                       std::string(), -1};
   }
   if (key_type != kKeyTypeGroup) {
     return Coordinator{code(ErrorCode::kInvalidRequest),
                        "unknown coordinator key type " + std::to_string(key_type), -1, std::string(), -1};
   }
-  return Coordinator{code(ErrorCode::kNone), std::nullopt, services.settings.node_id,
-                     services.settings.advertised_host, services.advertised_port};
+  const std::optional<KafkaBroker> b = coordinator_for(services, key);
+  if (!b) {
+    return Coordinator{code(ErrorCode::kCoordinatorNotAvailable),
+                       "group '" + key +
+                           "': the leader of its __consumer_offsets partition serves no Kafka "
+                           "listener yet; retry",
+                       -1, std::string(), -1};
+  }
+  return Coordinator{code(ErrorCode::kNone), std::nullopt, b->id, b->host, b->port};
 }
 
 }  // namespace
@@ -57,13 +68,13 @@ void handle_find_coordinator(Services& services, Request& req, const Responder& 
   }
   if (flex) r.tagged_fields();
 
-  const Coordinator c = find(services, key_type);
   Writer w;
   if (v >= 1) w.int32(0);  // throttle_time_ms
   if (v >= 4) {
     // One answer per key, in request order (a null array reads as none).
     w.array_length(static_cast<int32_t>(keys.size()), flex);
     for (const auto& key : keys) {
+      const Coordinator c = find(services, key_type, key);
       w.string(key, flex);
       w.int32(c.node);
       w.string(c.host, flex);
@@ -73,6 +84,7 @@ void handle_find_coordinator(Services& services, Request& req, const Responder& 
       w.tagged_fields(flex);
     }
   } else {
+    const Coordinator c = find(services, key_type, keys.front());
     w.int16(c.error);
     if (v >= 1) w.nullable_string(c.message, flex);
     w.int32(c.node);

@@ -7,6 +7,7 @@
 // per partition, as Kafka answers a version too old for them.
 #include <string>
 
+#include "../partition_error.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -41,16 +42,15 @@ Answer look_up(Services& services, const std::string& topic, int32_t partition, 
     s = services.broker.offset_for_time(topic, partition, timestamp, &a.offset, &a.timestamp);
     if (s == KEEL_OK && a.offset < 0) a.timestamp = -1;  // no record that new
   }
-  if (s == KEEL_ERR_NOT_FOUND) {
-    a = Answer{code(ErrorCode::kUnknownTopicOrPartition), -1, -1};
-  } else if (s != KEEL_OK) {
+  if (s == KEEL_OK) return a;
+  const ErrorCode e = partition_error(s);
+  // An unknown partition or one led elsewhere is the client's to handle;
+  // anything else is this broker's failure and worth a line.
+  if (e != ErrorCode::kUnknownTopicOrPartition && e != ErrorCode::kNotLeaderOrFollower) {
     services.host.warn("ListOffsets for " + topic + "-" + std::to_string(partition) + " at timestamp " +
                        std::to_string(timestamp) + " failed with status " + std::to_string(s));
-    a = Answer{code(s == KEEL_ERR_IO || s == KEEL_ERR_CORRUPT ? ErrorCode::kKafkaStorageError
-                                                              : ErrorCode::kUnknownServerError),
-               -1, -1};
   }
-  return a;
+  return Answer{code(e), -1, -1};
 }
 
 }  // namespace

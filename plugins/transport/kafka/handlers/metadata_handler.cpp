@@ -1,16 +1,19 @@
-// Metadata (key 3), v0-12 (v9+ flexible). Keel is one node: it is every
-// partition's leader, its only replica and the controller. Unknown topics
-// named in the request are created when both the client (v4 flag; implied
-// before v4) and the broker (broker.auto_create_topics) allow it, as Kafka
-// does.
+// Metadata (key 3), v0-12 (v9+ flexible). The brokers, controller and each
+// partition's leader, leader epoch (v7+), replicas, in-sync replicas and
+// offline replicas (v5+) come from the broker's cluster view
+// (cluster_view.hpp): on a single node, this broker is all of them. A
+// partition without a leader is LEADER_NOT_AVAILABLE, which clients retry
+// after a refresh. Unknown topics named in the request are created when both
+// the client (v4 flag; implied before v4) and the broker
+// (broker.auto_create_topics) allow it, as Kafka does.
 //
 // Keel has no topic ids (KIP-516): v10+ answer the zero UUID, Kafka's "no
 // id", for every topic, and a topic asked for by id alone (v12) is
-// UNKNOWN_TOPIC_ID. Leader epochs (v7+) are -1: there are none, so clients
-// skip epoch validation. Authorized operations (v8+) are Kafka's
-// "not requested" value unless asked for; when asked for, every operation
-// Kafka defines for the resource, since Keel authorizes everything (what
-// Kafka answers without an authorizer).
+// UNKNOWN_TOPIC_ID. A broker without a cluster view (ABI < 2.3) has no
+// leader epochs and answers -1, so clients skip epoch validation.
+// Authorized operations (v8+) are Kafka's "not requested" value unless asked
+// for; when asked for, every operation Kafka defines for the resource, since
+// Keel authorizes everything (what Kafka answers without an authorizer).
 #include <algorithm>
 #include <climits>
 #include <initializer_list>
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../cluster_view.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -25,10 +29,6 @@
 
 namespace keel::kafka {
 namespace {
-
-// Kafka answers with the cluster id from v2; a fixed one is enough for a
-// single node (clients only compare it across brokers).
-constexpr const char* kClusterId = "keel";
 
 constexpr int32_t kOperationsNotRequested = INT32_MIN;
 // Bits are Kafka's AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6,
@@ -74,6 +74,11 @@ TopicAnswer lookup(Services& services, const std::string& name, bool allow_creat
   return answer;
 }
 
+void write_ids(Writer& w, const std::vector<int32_t>& ids, bool flex) {
+  w.array_length(static_cast<int32_t>(ids.size()), flex);
+  for (int32_t id : ids) w.int32(id);
+}
+
 }  // namespace
 
 void handle_metadata(Services& services, Request& req, const Responder& respond) {
@@ -116,17 +121,19 @@ void handle_metadata(Services& services, Request& req, const Responder& respond)
     }
   }
 
-  const int32_t node = services.settings.node_id;
+  const ClusterView cluster = cluster_view(services);
   Writer w;
   if (v >= 3) w.int32(0);  // throttle_time_ms
-  w.array_length(1, flex);
-  w.int32(node);
-  w.string(services.settings.advertised_host, flex);
-  w.int32(services.advertised_port);
-  if (v >= 1) w.nullable_string(std::nullopt, flex);  // rack
-  w.tagged_fields(flex);
-  if (v >= 2) w.nullable_string(std::string(kClusterId), flex);
-  if (v >= 1) w.int32(node);  // controller_id
+  w.array_length(static_cast<int32_t>(cluster.brokers.size()), flex);
+  for (const auto& b : cluster.brokers) {
+    w.int32(b.id);
+    w.string(b.host, flex);
+    w.int32(b.port);
+    if (v >= 1) w.nullable_string(b.rack, flex);
+    w.tagged_fields(flex);
+  }
+  if (v >= 2) w.nullable_string(cluster.cluster_id, flex);
+  if (v >= 1) w.int32(cluster.controller);
   w.array_length(static_cast<int32_t>(topics.size()), flex);
   for (const auto& t : topics) {
     w.int16(code(t.error));
@@ -139,15 +146,14 @@ void handle_metadata(Services& services, Request& req, const Responder& respond)
     if (v >= 1) w.boolean(t.internal);
     w.array_length(t.partitions, flex);
     for (int32_t p = 0; p < t.partitions; ++p) {
-      w.int16(code(ErrorCode::kNone));
+      const PartitionView pv = partition_view(services, cluster, *t.name, p);
+      w.int16(code(pv.error));
       w.int32(p);
-      w.int32(node);            // leader
-      if (v >= 7) w.int32(-1);  // leader_epoch: none
-      w.array_length(1, flex);
-      w.int32(node);  // replicas
-      w.array_length(1, flex);
-      w.int32(node);                        // in-sync replicas
-      if (v >= 5) w.array_length(0, flex);  // offline replicas
+      w.int32(pv.leader);
+      if (v >= 7) w.int32(pv.leader_epoch);
+      write_ids(w, pv.replicas, flex);
+      write_ids(w, pv.isr, flex);
+      if (v >= 5) write_ids(w, pv.offline, flex);
       w.tagged_fields(flex);
     }
     if (v >= 8) w.int32(topic_operations ? kTopicOperations : kOperationsNotRequested);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../partition_error.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -102,10 +103,6 @@ struct ProduceCall {
 
 int16_t kafka_error(const sdk::ProduceResult& o) {
   switch (o.status) {
-    case KEEL_OK:
-      return code(ErrorCode::kNone);
-    case KEEL_ERR_NOT_FOUND:
-      return code(ErrorCode::kUnknownTopicOrPartition);
     case KEEL_ERR_CORRUPT:
       return code(ErrorCode::kCorruptMessage);
     case KEEL_ERR_TOO_LARGE:
@@ -122,17 +119,10 @@ int16_t kafka_error(const sdk::ProduceResult& o) {
       return code(ErrorCode::kUnknownProducerId);
     case KEEL_ERR_FENCED:
       return code(ErrorCode::kInvalidProducerEpoch);
-    case KEEL_ERR_IO:
-    case KEEL_ERR_NO_SPACE:
-      return code(ErrorCode::kKafkaStorageError);
-    case KEEL_ERR_UNAVAILABLE:
-    case KEEL_ERR_NOT_LEADER:
-      // Shutting down (or led elsewhere): clients refresh metadata and retry.
-      return code(ErrorCode::kNotLeaderOrFollower);
     case KEEL_ERR_UNSUPPORTED:
       return code(ErrorCode::kUnsupportedForMessageFormat);
-    default:
-      return code(ErrorCode::kUnknownServerError);
+    default:  // NOT_LEADER, UNAVAILABLE, storage errors: as every data API
+      return code(partition_error(o.status));
   }
 }
 

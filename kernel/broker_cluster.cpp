@@ -1,0 +1,80 @@
+// The broker's side of the cluster: starting and stopping the cluster
+// thread, the topic operations it asks for, and the leadership check of
+// the data path.
+#include <spdlog/spdlog.h>
+
+#include "broker.hpp"
+#include "common/error.hpp"
+
+namespace keel {
+namespace {
+
+// What the cluster thread may do to this broker's topics.
+class BrokerClusterHost final : public ClusterHost {
+ public:
+  explicit BrokerClusterHost(Broker& broker) : broker_(broker) {}
+
+  std::vector<LocalTopic> local_topics() override {
+    std::vector<LocalTopic> out;
+    for (const auto& t : broker_.topics()) {
+      const auto cfg = t->config();
+      out.push_back(
+          LocalTopic{t->name(), t->partition_count(), "", Broker::is_internal(t->name()), cfg->declared});
+    }
+    return out;
+  }
+
+  void create_local_topic(const std::string& name, const TopicRecord& record) override {
+    try {
+      broker_.create_topic(name, static_cast<int32_t>(record.assignment.size()), record.settings_toml);
+    } catch (const Error& e) {
+      // Created meanwhile by a client of this broker: the same topic.
+      if (e.code() != KEEL_ERR_ALREADY_EXISTS) throw;
+    }
+  }
+
+  void delete_local_topic(const std::string& name) override {
+    try {
+      broker_.delete_topic(name);
+    } catch (const Error& e) {
+      if (e.code() != KEEL_ERR_NOT_FOUND) throw;
+    }
+  }
+
+ private:
+  Broker& broker_;
+};
+
+}  // namespace
+
+void Broker::start_cluster() {
+  if (!config_.cluster.enabled) return;
+  cluster_host_ = std::make_unique<BrokerClusterHost>(*this);
+  cluster_ = std::make_unique<ClusterService>(
+      config_.cluster, std::make_unique<CoordinatorInstance>(*registry_, config_.cluster), *cluster_view_,
+      *cluster_host_);
+  cluster_->start();
+  spdlog::info("cluster '{}': broker {} joining through coordinator '{}'", config_.cluster.cluster_id,
+               config_.cluster.broker_id, config_.cluster.coordinator);
+}
+
+void Broker::stop_cluster() {
+  if (!cluster_) return;
+  spdlog::info("shutting down: leaving cluster '{}'", config_.cluster.cluster_id);
+  cluster_->stop();
+}
+
+void Broker::require_leadership(const std::string& topic, int32_t partition) const {
+  if (cluster_view_->leads(topic, partition)) return;
+  const PartitionLeadership l = cluster_view_->leadership(topic, partition);
+  fail(KEEL_ERR_NOT_LEADER,
+       "broker " + std::to_string(cluster_view_->self()) + " does not lead " + topic + "-" +
+           std::to_string(partition) +
+           (l.leader >= 0
+                ? "; broker " + std::to_string(l.leader) + " does (leader epoch " +
+                      std::to_string(l.leader_epoch) + ")"
+                : "; it has no leader right now (an election is running or no in-sync replica is up)") +
+           ": refresh metadata and retry there");
+}
+
+}  // namespace keel

@@ -1,0 +1,335 @@
+#include "cluster/cluster_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "cluster/controller_plan.hpp"
+#include "common/error.hpp"
+
+namespace keel {
+
+ClusterService::ClusterService(const ClusterConfig& config, std::unique_ptr<CoordinatorInstance> coordinator,
+                               ClusterView& view, ClusterHost& host)
+    : config_(config),
+      keys_{config.cluster_id + "/"},
+      coordinator_(std::move(coordinator)),
+      view_(view),
+      host_(host) {
+  view_.on_listeners_changed([this] {
+    std::lock_guard lock(mu_);
+    listeners_changed_ = true;
+    cv_.notify_all();
+  });
+}
+
+ClusterService::~ClusterService() { stop(); }
+
+void ClusterService::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void ClusterService::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ && !thread_.joinable() && !coordinator_) return;
+    stop_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  view_.on_listeners_changed(nullptr);
+  // From now on this broker leads nothing, whatever the store says until
+  // the session's end reaches it.
+  state_.brokers.erase(config_.broker_id);
+  publish_view();
+  if (watch_id_ && coordinator_) coordinator_->unwatch(*watch_id_);
+  watch_id_.reset();
+  // Destroying the coordinator ends the session: brokers/<id> and, if we
+  // held it, the controller key vanish now rather than after the TTL.
+  coordinator_.reset();
+}
+
+void ClusterService::topic_created(const std::string& name, int32_t partitions,
+                                   const std::string& settings_toml, bool internal) {
+  std::lock_guard lock(mu_);
+  topic_ops_.push_back(
+      TopicOp{true, ClusterHost::LocalTopic{name, partitions, settings_toml, internal, false}});
+  cv_.notify_all();
+}
+
+void ClusterService::topic_deleted(const std::string& name) {
+  std::lock_guard lock(mu_);
+  topic_ops_.push_back(TopicOp{false, ClusterHost::LocalTopic{name, 0, "", false, false}});
+  cv_.notify_all();
+}
+
+void ClusterService::run() {
+  int64_t failures = 0;
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+    }
+    try {
+      if (!joined_) join_cluster();
+      drain_events();
+      if (!joined_) continue;  // the session was lost meanwhile: join again
+      bool listeners = false;
+      {
+        std::lock_guard lock(mu_);
+        std::swap(listeners, listeners_changed_);
+      }
+      if (listeners) update_registration();
+      if (!published_declared_) {
+        for (const auto& t : host_.local_topics()) {
+          if (t.declared || t.internal) publish_topic(t);
+        }
+        published_declared_ = true;
+      }
+      // Each op leaves the queue only once done: a failure keeps it (and
+      // those behind it) for the retry.
+      while (true) {
+        TopicOp op;
+        {
+          std::lock_guard lock(mu_);
+          if (topic_ops_.empty()) break;
+          op = topic_ops_.front();
+        }
+        if (op.create) {
+          publish_topic(op.topic);
+        } else {
+          unpublish_topic(op.topic.name);
+        }
+        std::lock_guard lock(mu_);
+        topic_ops_.pop_front();
+      }
+      campaign();
+      lead_partitions();
+      sync_local_topics();
+      publish_view();
+      if (failures > 0) spdlog::info("cluster: connected to coordinator '{}' again", coordinator_->name());
+      failures = 0;
+      wait_for_work(1000);
+    } catch (const Error& e) {
+      ++failures;
+      // The first failure and then every 20th: a broker that cannot reach
+      // its coordinator says so, with the endpoint, without flooding.
+      if (failures == 1 || failures % 20 == 0) {
+        spdlog::warn("cluster: {} (attempt {}; retrying every {} ms)", e.what(), failures,
+                     config_.retry_backoff_ms);
+      }
+      wait_for_work(config_.retry_backoff_ms);
+    }
+  }
+}
+
+void ClusterService::join_cluster() {
+  const CoordSession s = coordinator_->open_session();
+  session_ttl_ms_ = s.ttl_ms;
+  register_broker();
+  load_state();
+  joined_ = true;
+  spdlog::info("cluster '{}': broker {} joined (session {}, ttl {} ms, broker epoch {})", config_.cluster_id,
+               config_.broker_id, s.id, s.ttl_ms,
+               state_.brokers.count(config_.broker_id) ? state_.brokers.at(config_.broker_id).epoch : 0);
+}
+
+void ClusterService::register_broker() {
+  const std::string key = keys_.broker(config_.broker_id);
+  const auto r = coordinator_->txn({CoordCompare{KEEL_COORD_CMP_CREATE_REVISION, key, 0}},
+                                   {CoordOp{KEEL_COORD_OP_PUT, key, encode(view_.self_record()), true}});
+  if (!r.succeeded) {
+    fail(KEEL_ERR_UNAVAILABLE,
+         "broker id " + std::to_string(config_.broker_id) + " is registered in cluster '" +
+             config_.cluster_id +
+             "' by another session: either another broker has the same [cluster] broker_id "
+             "(give each broker its own), or this is this broker's previous run, whose "
+             "session expires within its TTL");
+  }
+}
+
+void ClusterService::update_registration() {
+  const std::string key = keys_.broker(config_.broker_id);
+  auto it = state_.brokers.find(config_.broker_id);
+  if (it == state_.brokers.end()) return;  // re-registered with the new listeners on the next join
+  const BrokerRecord me = view_.self_record();
+  if (me == it->second.record) return;
+  const auto r = coordinator_->txn({CoordCompare{KEEL_COORD_CMP_MOD_REVISION, key, it->second.mod_revision}},
+                                   {CoordOp{KEEL_COORD_OP_PUT, key, encode(me), true}});
+  if (!r.succeeded) {
+    // Our registration changed under us (the session expired): join anew.
+    leave_cluster("broker " + std::to_string(config_.broker_id) +
+                  "'s registration changed in the coordinator");
+    std::lock_guard lock(mu_);
+    listeners_changed_ = true;
+  }
+}
+
+void ClusterService::load_state() {
+  if (watch_id_) coordinator_->unwatch(*watch_id_);
+  watch_id_.reset();
+  {
+    std::lock_guard lock(mu_);
+    events_.clear();
+  }
+  const CoordRange range = coordinator_->range(keys_.root, true);
+  std::vector<std::string> problems;
+  state_ = ClusterState::from_range(keys_, range, &problems);
+  for (const auto& p : problems) spdlog::error("cluster: {}", p);
+  watch_id_ = coordinator_->watch(keys_.root, range.revision + 1, [this](const CoordEvent& e) {
+    std::lock_guard lock(mu_);
+    events_.push_back(e);
+    cv_.notify_all();
+  });
+}
+
+void ClusterService::drain_events() {
+  std::deque<CoordEvent> events;
+  {
+    std::lock_guard lock(mu_);
+    events.swap(events_);
+  }
+  for (const auto& e : events) {
+    if (e.type == KEEL_COORD_EVENT_SESSION_LOST) {
+      leave_cluster("the coordinator session was lost (expired or not renewed within its TTL)");
+      return;
+    }
+    if (e.type == KEEL_COORD_EVENT_RESYNC) {
+      spdlog::warn("cluster: the coordinator lost the history this broker was following; reading it again");
+      load_state();
+      return;
+    }
+    const bool topic_key = e.kv.key.rfind(keys_.topics(), 0) == 0;
+    if (topic_key && e.type == KEEL_COORD_EVENT_DELETE) {
+      topics_removed_.push_back(e.kv.key.substr(keys_.topics().size()));
+    }
+    std::string problem;
+    if (!state_.apply(keys_, e, &problem)) spdlog::error("cluster: {}", problem);
+    if (e.kv.key == keys_.broker(config_.broker_id) && e.type == KEEL_COORD_EVENT_DELETE) {
+      leave_cluster("broker " + std::to_string(config_.broker_id) + "'s registration was removed");
+      return;
+    }
+  }
+}
+
+void ClusterService::campaign() {
+  if (state_.controller_id >= 0) {
+    // Another broker's, or ours from this session.
+    controller_epoch_ = state_.controller_id == config_.broker_id ? state_.controller_epoch : 0;
+    return;
+  }
+  const std::string key = keys_.controller();
+  const auto r =
+      coordinator_->txn({CoordCompare{KEEL_COORD_CMP_CREATE_REVISION, key, 0}},
+                        {CoordOp{KEEL_COORD_OP_PUT, key, encode(ControllerRecord{config_.broker_id}), true}});
+  if (r.succeeded) {
+    // The key was created by this transaction: its create_revision, the
+    // controller epoch, is the transaction's revision.
+    controller_epoch_ = r.revision;
+    state_.controller_id = config_.broker_id;
+    state_.controller_epoch = r.revision;
+    spdlog::info("cluster '{}': broker {} is the controller (epoch {})", config_.cluster_id,
+                 config_.broker_id, r.revision);
+  }
+}
+
+void ClusterService::lead_partitions() {
+  if (controller_epoch_ == 0) return;
+  for (const PartitionWrite& w : plan_leadership(state_, controller_epoch_)) {
+    const std::string key = keys_.partition(w.id.first, w.id.second);
+    const auto r = coordinator_->txn(
+        {CoordCompare{KEEL_COORD_CMP_MOD_REVISION, key, w.expected_mod_revision},
+         CoordCompare{KEEL_COORD_CMP_CREATE_REVISION, keys_.controller(), controller_epoch_}},
+        {CoordOp{KEEL_COORD_OP_PUT, key, encode(w.record), false}});
+    if (!r.succeeded) {
+      // Someone else wrote first (or we are no longer the controller): the
+      // watch brings the news; plan again from it.
+      spdlog::debug("cluster: partition {}-{} changed meanwhile; planning again", w.id.first, w.id.second);
+      return;
+    }
+    spdlog::info("cluster: partition {}-{}: leader {} epoch {} isr [{}]", w.id.first, w.id.second,
+                 w.record.leader, w.record.leader_epoch, fmt::join(w.record.isr, ","));
+  }
+}
+
+void ClusterService::publish_topic(const ClusterHost::LocalTopic& t) {
+  if (auto it = state_.topics.find(t.name); it != state_.topics.end()) {
+    if (static_cast<int32_t>(it->second.record.assignment.size()) != t.partitions) {
+      spdlog::warn(
+          "cluster: topic '{}' has {} partitions here but {} in cluster '{}'; the cluster's count is served "
+          "(partitions added here are not replicated)",
+          t.name, t.partitions, it->second.record.assignment.size(), config_.cluster_id);
+    }
+    return;
+  }
+  std::vector<int32_t> live;
+  for (const auto& [id, _] : state_.brokers) live.push_back(id);
+  if (live.empty()) live.push_back(config_.broker_id);
+  TopicRecord rec;
+  rec.assignment = assign_replicas(t.partitions, config_.default_replication_factor, live,
+                                   static_cast<uint32_t>(std::hash<std::string>{}(t.name)));
+  rec.settings_toml = t.settings_toml;
+  rec.internal = t.internal;
+  const std::string key = keys_.topic(t.name);
+  const auto r = coordinator_->txn({CoordCompare{KEEL_COORD_CMP_CREATE_REVISION, key, 0}},
+                                   {CoordOp{KEEL_COORD_OP_PUT, key, encode(rec), false}});
+  if (r.succeeded) {
+    spdlog::info("cluster: published topic '{}' ({} partitions, {} replicas each)", t.name, t.partitions,
+                 rec.assignment.empty() ? 0 : rec.assignment.front().size());
+  }
+}
+
+void ClusterService::unpublish_topic(const std::string& name) {
+  auto it = state_.topics.find(name);
+  if (it == state_.topics.end()) return;
+  std::vector<CoordOp> ops{CoordOp{KEEL_COORD_OP_DELETE, keys_.topic(name), "", false}};
+  for (size_t p = 0; p < it->second.record.assignment.size(); ++p) {
+    ops.push_back(CoordOp{KEEL_COORD_OP_DELETE, keys_.partition(name, static_cast<int32_t>(p)), "", false});
+  }
+  coordinator_->txn({CoordCompare{KEEL_COORD_CMP_MOD_REVISION, keys_.topic(name), it->second.mod_revision}},
+                    ops);
+  spdlog::info("cluster: removed topic '{}' from cluster '{}'", name, config_.cluster_id);
+}
+
+void ClusterService::sync_local_topics() {
+  std::vector<std::string> local;
+  for (const auto& t : host_.local_topics()) local.push_back(t.name);
+  auto here = [&](const std::string& n) { return std::find(local.begin(), local.end(), n) != local.end(); };
+  for (const auto& name : topics_removed_) {
+    if (state_.topics.count(name) == 0 && here(name)) {
+      spdlog::info("cluster: topic '{}' was deleted in cluster '{}'; deleting it here", name,
+                   config_.cluster_id);
+      host_.delete_local_topic(name);
+    }
+  }
+  topics_removed_.clear();
+  for (const auto& [name, entry] : state_.topics) {
+    if (here(name)) continue;
+    spdlog::info("cluster: creating topic '{}' ({} partitions) as published in cluster '{}'", name,
+                 entry.record.assignment.size(), config_.cluster_id);
+    host_.create_local_topic(name, entry.record);
+  }
+}
+
+void ClusterService::publish_view() { view_.publish(std::make_shared<ClusterState>(state_)); }
+
+void ClusterService::leave_cluster(const std::string& why) {
+  spdlog::warn("cluster '{}': broker {} left the cluster: {}; it leads nothing until it joins again",
+               config_.cluster_id, config_.broker_id, why);
+  joined_ = false;
+  controller_epoch_ = 0;
+  // Readers must stop treating this broker as live at once, not when the
+  // coordinator answers again.
+  state_.brokers.erase(config_.broker_id);
+  if (state_.controller_id == config_.broker_id) state_.controller_id = -1;
+  publish_view();
+}
+
+void ClusterService::wait_for_work(int64_t timeout_ms) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+               [&] { return stop_ || !events_.empty() || !topic_ops_.empty() || listeners_changed_; });
+}
+
+}  // namespace keel

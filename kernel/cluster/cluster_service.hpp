@@ -1,0 +1,127 @@
+// The cluster thread: this broker's membership in a cluster, through the
+// coordinator plugin ([cluster] coordinator).
+//
+//  - opens a session and registers brokers/<id> bound to it (refused while
+//    another session holds the id: a second broker with the same id, or
+//    this broker's previous run whose session has not expired yet);
+//  - reads the whole cluster state, then follows it with a watch, and
+//    publishes each new state to the ClusterView that readers use;
+//  - campaigns for controller when there is none; as controller, assigns
+//    leaders to new partitions and moves leadership away from brokers that
+//    are gone (controller_plan.hpp), every write fenced by the partition
+//    key's mod_revision and the controller key's create_revision (never by
+//    holding a lock: Jepsen found etcd's locks unsafe);
+//  - publishes topics made on this broker, and makes on this broker the
+//    topics other brokers published (every broker holds every topic's
+//    logs; only a partition's leader takes writes).
+// A session that is lost (SESSION_LOST, or the store unreachable past the
+// TTL) drops this broker from its own view at once, so it stops leading,
+// then it joins again with a new session (a new broker epoch).
+//
+// Threads: one, started by start() and joined by stop(); everything below
+// runs on it except the enqueue functions (topic_created/topic_deleted,
+// listener changes and watch events), which any thread may call.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/cluster_records.hpp"
+#include "cluster/cluster_state.hpp"
+#include "cluster/cluster_view.hpp"
+#include "cluster/coordinator_instance.hpp"
+#include "config/config.hpp"
+
+namespace keel {
+
+// What the cluster thread needs of the broker: its topics on disk.
+class ClusterHost {
+ public:
+  struct LocalTopic {
+    std::string name;
+    int32_t partitions = 0;
+    std::string settings_toml;
+    bool internal = false;
+    bool declared = false;  // named in the broker's config file
+  };
+  virtual ~ClusterHost() = default;
+  virtual std::vector<LocalTopic> local_topics() = 0;
+  // Creates the topic's logs here, as another broker published it. Throws
+  // keel::Error.
+  virtual void create_local_topic(const std::string& name, const TopicRecord& record) = 0;
+  virtual void delete_local_topic(const std::string& name) = 0;
+};
+
+class ClusterService {
+ public:
+  ClusterService(const ClusterConfig& config, std::unique_ptr<CoordinatorInstance> coordinator,
+                 ClusterView& view, ClusterHost& host);
+  ~ClusterService();
+  ClusterService(const ClusterService&) = delete;
+  ClusterService& operator=(const ClusterService&) = delete;
+
+  void start();
+  // Joins the thread, then ends the session (its keys vanish at once, so
+  // the controller moves this broker's leaderships without waiting for
+  // the TTL). Idempotent.
+  void stop();
+
+  // A topic made or removed on this broker (admin request, auto-creation).
+  void topic_created(const std::string& name, int32_t partitions, const std::string& settings_toml,
+                     bool internal);
+  void topic_deleted(const std::string& name);
+
+ private:
+  struct TopicOp {
+    bool create = true;
+    ClusterHost::LocalTopic topic;
+  };
+
+  void run();
+  void join_cluster();
+  void register_broker();
+  void update_registration();
+  void load_state();
+  void drain_events();
+  void campaign();
+  void lead_partitions();
+  void publish_topic(const ClusterHost::LocalTopic& topic);
+  void unpublish_topic(const std::string& name);
+  void sync_local_topics();
+  void publish_view();
+  void leave_cluster(const std::string& why);
+  void wait_for_work(int64_t timeout_ms);
+
+  const ClusterConfig config_;
+  const ClusterKeys keys_;
+  std::unique_ptr<CoordinatorInstance> coordinator_;
+  ClusterView& view_;
+  ClusterHost& host_;
+
+  // Cluster-thread state.
+  ClusterState state_;
+  bool joined_ = false;
+  bool published_declared_ = false;
+  std::optional<uint64_t> watch_id_;
+  int64_t session_ttl_ms_ = 0;
+  int64_t controller_epoch_ = 0;             // ours while we are the controller, else 0
+  std::vector<std::string> topics_removed_;  // deleted in the cluster, to remove here
+
+  // Shared with other threads, under mu_.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool listeners_changed_ = false;
+  std::deque<CoordEvent> events_;
+  std::deque<TopicOp> topic_ops_;
+  std::thread thread_;
+};
+
+}  // namespace keel

@@ -1,0 +1,27 @@
+#include "partition_error.hpp"
+
+namespace keel::kafka {
+
+ErrorCode partition_error(keel_status status) {
+  switch (status) {
+    case KEEL_OK:
+      return ErrorCode::kNone;
+    case KEEL_ERR_NOT_FOUND:
+      return ErrorCode::kUnknownTopicOrPartition;
+    case KEEL_ERR_OUT_OF_RANGE:
+      return ErrorCode::kOffsetOutOfRange;
+    // Led elsewhere, or this broker is shutting down: both retriable,
+    // clients refresh metadata and retry on the leader.
+    case KEEL_ERR_NOT_LEADER:
+    case KEEL_ERR_UNAVAILABLE:
+      return ErrorCode::kNotLeaderOrFollower;
+    case KEEL_ERR_IO:
+    case KEEL_ERR_CORRUPT:
+    case KEEL_ERR_NO_SPACE:
+      return ErrorCode::kKafkaStorageError;
+    default:
+      return ErrorCode::kUnknownServerError;
+  }
+}
+
+}  // namespace keel::kafka
