@@ -13,7 +13,7 @@ import sys
 import tempfile
 import unittest
 
-from keel_harness import check_no_sanitizer_report, wait_until  # noqa: F401  (wait_until: shared polling)
+from keel_harness import check_no_sanitizer_report, read_log, wait_until  # noqa: F401  (wait_until: shared polling)
 
 
 class Paths:
@@ -96,11 +96,7 @@ class BrokerProcess:
         self._offset = 0
 
     def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def output(self):
         return self.log_text()[self._offset:]

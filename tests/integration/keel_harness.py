@@ -95,7 +95,28 @@ def wait_until(condition, timeout, what):
         time.sleep(0.02)
 
 
-class Broker:
+def read_log(path):
+    """The text of a log file ("" before it exists)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+class LoopbackAddresses:
+    """Where a broker with `kafka_port` and `http_port` on 127.0.0.1 is reached."""
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def http_url(self):
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+class Broker(LoopbackAddresses):
     """A keel process with a generated config.
 
     `topics_toml` is appended to the config (e.g. "[topics.t]\\npartitions = 4").
@@ -132,20 +153,8 @@ class Broker:
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
 
-    @property
-    def bootstrap(self):
-        return f"127.0.0.1:{self.kafka_port}"
-
-    @property
-    def http_url(self):
-        return f"http://127.0.0.1:{self.http_port}"
-
     def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def start(self, timeout=30, extra_args=()):
         self._log_offset = len(self.log_text())

@@ -1,0 +1,197 @@
+"""A real 3-broker cluster on one etcd (cluster_harness.py): membership,
+controller election and failover, partition leadership, and what a broker
+answers for partitions it does not lead. Followers do not replicate yet
+(docs/architecture.md, "The cluster"): a partition's ISR is its leader, so
+losing a leader takes its partitions offline until it returns, and nothing
+acknowledged is lost on the way.
+
+- The brokers list each other; one controller, the same on every broker;
+  every partition of a declared topic gets a leader among its 3 replicas,
+  the same on every broker.
+- kafka-python produces (acks=all) through the cluster and everything
+  acknowledged reads back (Ledger).
+- HTTP on a broker that does not lead a partition answers 421 naming the
+  leader; the leader takes the write.
+- A topic created on one broker (CreateTopics) appears, with leaders, on
+  the others.
+- SIGKILL of the controller: another broker takes over once the session
+  TTL passes. SIGTERM of the new one: the last takes over at once (the
+  session is revoked).
+- SIGKILL of a partition's leader: the partition is offline
+  (LEADER_NOT_AVAILABLE) rather than led by a replica without its data;
+  back on the same data, the broker leads it again with a higher leader
+  epoch and every acknowledged record is there.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import system_python  # noqa: E402,F401  (re-runs with /usr/bin/python3 for kafka-python)
+from cluster_harness import Cluster, Ledger, wait_until  # noqa: E402
+from kafka import KafkaProducer  # noqa: E402
+from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
+
+BUILD_DIR = None  # set by main()
+TTL_MS = 3000
+TOPICS = "[topics.orders]\npartitions = 3\n"
+
+
+def partitions_of(c, broker_id, topic):
+    """{index: (error, leader, replicas, isr)} in broker_id's Metadata v1;
+    {} if it does not answer or does not know the topic."""
+    try:
+        topics = c.metadata(broker_id, [topic])["topics"]
+    except OSError:
+        return {}
+    err, _, parts = topics.get(topic, (3, False, []))
+    if err != 0:
+        return {}
+    return {index: (perr, leader, replicas, isr) for perr, index, leader, replicas, isr in parts}
+
+
+def led_everywhere(c, topic, count, ids):
+    """The leaders of topic's `count` partitions when every broker of `ids`
+    reports the same live leader for each; None otherwise."""
+    views = [partitions_of(c, i, topic) for i in ids]
+    if any(len(v) != count for v in views):
+        return None
+    leaders = {}
+    for index in range(count):
+        seen = {v[index][1] for v in views}
+        if len(seen) != 1 or views[0][index][0] != 0 or min(seen) < 0:
+            return None
+        leaders[index] = seen.pop()
+    return leaders
+
+
+def controllers(c, ids):
+    out = set()
+    for i in ids:
+        try:
+            out.add(c.metadata(i)["controller"])
+        except OSError:
+            out.add(None)
+    return out
+
+
+def http(c, broker_id, method, path, body=None):
+    """(status, decoded JSON) of an HTTP request to broker_id."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{c.broker(broker_id).http_port}{path}", data=data,
+                                 method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+class ClusterMembershipTest(unittest.TestCase):
+    def test_membership_leadership_and_failover(self):
+        with Cluster(BUILD_DIR, brokers=3, session_ttl_ms=TTL_MS, topics_toml=TOPICS) as c:
+            c.wait_for_cluster(30)
+            ids = [1, 2, 3]
+            leaders = wait_until(lambda: led_everywhere(c, "orders", 3, ids), 30,
+                                 "every broker to report the same leader for each partition of 'orders'")
+            ctl = wait_until(lambda: (lambda s: s.pop() if len(s) == 1 and None not in s and -1 not in s else None)(
+                controllers(c, ids)), 30, "one controller, the same on every broker")
+            self.assertIn(ctl, ids)
+            for index, (err, leader, replicas, isr) in partitions_of(c, 1, "orders").items():
+                self.assertEqual(sorted(replicas), ids, f"orders-{index}: replication factor 3")
+                self.assertEqual(list(isr), [leader], f"orders-{index}: only the leader is in sync (no followers yet)")
+
+            # Produce through the cluster: the client finds the leaders.
+            ledger = Ledger()
+            producer = KafkaProducer(bootstrap_servers=c.bootstrap(), acks="all", retries=10,
+                                     request_timeout_ms=10000)
+            for n in range(60):
+                ledger.produce(producer, "orders", f"v{n}", partition=n % 3)
+            producer.flush(30)
+            self.assertEqual(ledger.acked_count(), 60)
+
+            # HTTP on a broker that does not lead orders-0: 421 naming the
+            # leader; the leader itself takes it.
+            other = next(i for i in ids if i != leaders[0])
+            status, answer = http(c, other, "POST", "/topics/orders/records",
+                                  {"records": [{"value": "via-http", "partition": 0}]})
+            self.assertEqual(status, 421, answer)
+            self.assertEqual(answer["error"]["leader"], leaders[0], answer)
+            status, answer = http(c, leaders[0], "POST", "/topics/orders/records",
+                                  {"records": [{"value": "via-http", "partition": 0}]})
+            self.assertEqual(status, 200, answer)
+            ledger.ack("orders", 0, answer["records"][0]["offset"], "via-http")
+
+            # A topic created on broker 2 appears everywhere, led.
+            admin = KafkaAdminClient(bootstrap_servers=c.broker(2).bootstrap, request_timeout_ms=10000)
+            admin.create_topics([NewTopic("made-on-2", num_partitions=2, replication_factor=1)])
+            admin.close()
+            wait_until(lambda: led_everywhere(c, "made-on-2", 2, ids), 30,
+                       "topic 'made-on-2', created on broker 2, to be led and known on every broker")
+
+            # Controller failover: SIGKILL, then the session TTL.
+            t0 = time.monotonic()
+            c.kill(ctl)
+            rest = [i for i in ids if i != ctl]
+            new_ctl = wait_until(
+                lambda: (lambda s: s.pop() if len(s) == 1 and s <= set(rest) else None)(controllers(c, rest)),
+                TTL_MS / 1000 + 20, f"a new controller among {rest} after controller {ctl} was killed")
+            print(f"controller {ctl} killed: broker {new_ctl} took over in {time.monotonic() - t0:.1f} s "
+                  f"(session TTL {TTL_MS} ms)")
+            c.restart(ctl)
+            c.wait_for_cluster(30)
+            # A clean stop ends the session at once: no TTL to wait for.
+            t0 = time.monotonic()
+            c.terminate(new_ctl)
+            rest = [i for i in ids if i != new_ctl]
+            wait_until(lambda: (lambda s: len(s) == 1 and s <= set(rest))(controllers(c, rest)), 20,
+                       f"a new controller among {rest} after controller {new_ctl} stopped")
+            print(f"controller {new_ctl} stopped: a new one in {time.monotonic() - t0:.1f} s")
+            c.restart(new_ctl)
+            c.wait_for_cluster(30)
+
+            # Leader loss without followers: offline, never led by an empty
+            # replica; back with its data, it leads again.
+            leaders = wait_until(lambda: led_everywhere(c, "orders", 3, ids), 30, "'orders' led everywhere")
+            victim = leaders[1]
+            epoch_before = self.leader_epoch(c, victim, "orders", 1)
+            c.kill(victim)
+            rest = [i for i in ids if i != victim]
+            wait_until(lambda: all(partitions_of(c, i, "orders").get(1, (0, 0))[0] == 5 for i in rest),
+                       TTL_MS / 1000 + 20, f"orders-1 to be LEADER_NOT_AVAILABLE after its leader {victim} died")
+            c.restart(victim)
+            wait_until(lambda: (led_everywhere(c, "orders", 3, ids) or {}).get(1) == victim, 30,
+                       f"broker {victim} to lead orders-1 again")
+            self.assertGreater(self.leader_epoch(c, victim, "orders", 1), epoch_before)
+            ledger.check(c.bootstrap())
+
+    @staticmethod
+    def leader_epoch(c, broker_id, topic, partition):
+        """The leader epoch of topic/partition in broker_id's GET /cluster."""
+        status, view = http(c, broker_id, "GET", "/cluster")
+        assert status == 200, view
+        for t in view["topics"]:
+            if t["name"] == topic:
+                for p in t["partitions"]:
+                    if p["partition"] == partition:
+                        return p["leader_epoch"]
+        raise AssertionError(f"{topic}-{partition} not in GET /cluster of broker {broker_id}: {view}")
+
+
+def main():
+    global BUILD_DIR
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build-dir", required=True)
+    parser.add_argument("--source-dir", default=None)
+    args, rest = parser.parse_known_args()
+    BUILD_DIR = args.build_dir
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
