@@ -29,10 +29,10 @@ scratch directory is kept (its path printed); KEEL_IT_KEEP=1 keeps it always.
 
 Each broker's config is written at construction (so a test can read or check
 it before start()): [broker], the [cluster] section with [cluster.etcd]
-pointing at the broker's own proxies (omitted with cluster_section=False:
-then the brokers are N independent single-node brokers, each reporting its
-broker id as its Kafka node_id, which is how this harness is tested until
-the broker understands [cluster]), and the Kafka and HTTP transports.
+pointing at the broker's own proxies (with cluster_section=False: a
+[cluster] on the in-process standalone coordinator instead, so the brokers
+are N independent clusters of one, each reporting its broker id), and the
+Kafka and HTTP transports.
 
 Threads: a Cluster is driven from one test thread; each LinkProxy has its
 own thread (link_proxy.py), which also runs the Cluster's classifier (it
@@ -137,11 +137,14 @@ class Cluster:
                       f"default_replication_factor = {rf}", "", "[cluster.etcd]",
                       f"endpoints = {toml_string(endpoints)}", f"prefix = {toml_string(self.prefix)}",
                       f"session_ttl_ms = {session_ttl_ms}", ""]
+        else:
+            # An independent broker that still reports its own id: a cluster
+            # of one on the in-process standalone coordinator.
+            lines += ["[cluster]", f"broker_id = {b.id}", 'coordinator = "standalone"',
+                      "default_replication_factor = 1", ""]
         lines += ["[transports.kafka]", f'listen = "127.0.0.1:{b.kafka_listen_port}"']
         if b.kafka_link is not None:
             lines.append(f"advertised_port = {b.kafka_port}")
-        if not self.cluster_section:
-            lines.append(f"node_id = {b.id}")  # what [cluster] broker_id will say
         lines += [kafka_toml, "",
                   "[transports.http]", f'listen = "127.0.0.1:{b.http_port}"', "", topics_toml, extra]
         with open(b.config_path, "w") as f:
