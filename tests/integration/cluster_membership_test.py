@@ -17,6 +17,9 @@ acknowledged is lost on the way.
 - SIGKILL of the controller: another broker takes over once the session
   TTL passes. SIGTERM of the new one: the last takes over at once (the
   session is revoked).
+- A leader cut off from etcd (not from its clients) refuses writes once its
+  session is lost; the others see the partition offline; healed, it joins
+  again with a new session and leads again, nothing acknowledged lost.
 - SIGKILL of a partition's leader: the partition is offline
   (LEADER_NOT_AVAILABLE) rather than led by a replica without its data;
   back on the same data, the broker leads it again with a higher leader
@@ -168,6 +171,43 @@ class ClusterMembershipTest(unittest.TestCase):
             wait_until(lambda: (led_everywhere(c, "orders", 3, ids) or {}).get(1) == victim, 30,
                        f"broker {victim} to lead orders-1 again")
             self.assertGreater(self.leader_epoch(c, victim, "orders", 1), epoch_before)
+            ledger.check(c.bootstrap())
+
+    def test_a_leader_cut_off_from_etcd_stops_leading_and_comes_back(self):
+        with Cluster(BUILD_DIR, brokers=3, session_ttl_ms=TTL_MS, topics_toml=TOPICS) as c:
+            c.wait_for_cluster(30)
+            ids = [1, 2, 3]
+            leaders = wait_until(lambda: led_everywhere(c, "orders", 3, ids), 30, "'orders' led everywhere")
+            victim = leaders[0]
+            ledger = Ledger()
+            sent = iter(range(1000000))
+
+            def write_to_victim():
+                value = f"w{next(sent)}"
+                status, answer = http(c, victim, "POST", "/topics/orders/records",
+                                      {"records": [{"value": value, "partition": 0}]})
+                if status == 200:
+                    ledger.ack("orders", 0, answer["records"][0]["offset"], value)
+                return status
+
+            self.assertEqual(write_to_victim(), 200)
+            # Cut off from etcd but not from its clients: once its session
+            # is lost it must refuse writes, whatever it still believes.
+            c.isolate_from_etcd(victim)
+            t0 = time.monotonic()
+            wait_until(lambda: write_to_victim() != 200, TTL_MS / 1000 + 20,
+                       f"broker {victim}, cut off from etcd, to stop taking writes for orders-0")
+            print(f"broker {victim} cut off from etcd: refused writes after {time.monotonic() - t0:.1f} s "
+                  f"(session TTL {TTL_MS} ms)")
+            rest = [i for i in ids if i != victim]
+            wait_until(lambda: all(partitions_of(c, i, "orders").get(0, (0, 0))[0] == 5 for i in rest),
+                       TTL_MS / 1000 + 20, "orders-0 offline on the other brokers")
+            for _ in range(3):
+                self.assertNotEqual(write_to_victim(), 200, f"broker {victim} took a write without a session")
+            c.heal_etcd(victim)
+            wait_until(lambda: (led_everywhere(c, "orders", 3, ids) or {}).get(0) == victim, 30,
+                       f"broker {victim} to rejoin and lead orders-0 again")
+            self.assertEqual(write_to_victim(), 200)
             ledger.check(c.bootstrap())
 
     @staticmethod
