@@ -9,7 +9,8 @@ acknowledged is lost on the way.
   every partition of a declared topic gets a leader among its 3 replicas,
   the same on every broker.
 - kafka-python produces (acks=all) through the cluster and everything
-  acknowledged reads back (Ledger).
+  acknowledged reads back (Ledger); a consumer group finds its coordinator
+  (the leader of its __consumer_offsets partition), consumes and commits.
 - HTTP on a broker that does not lead a partition answers 421 naming the
   leader; the leader takes the write.
 - A topic created on one broker (CreateTopics) appears, with leaders, on
@@ -37,7 +38,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import system_python  # noqa: E402,F401  (re-runs with /usr/bin/python3 for kafka-python)
 from cluster_harness import Cluster, Ledger, wait_until  # noqa: E402
-from kafka import KafkaProducer  # noqa: E402
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 
 BUILD_DIR = None  # set by main()
@@ -117,6 +118,22 @@ class ClusterMembershipTest(unittest.TestCase):
                 ledger.produce(producer, "orders", f"v{n}", partition=n % 3)
             producer.flush(30)
             self.assertEqual(ledger.acked_count(), 60)
+
+            # A consumer group through the cluster: its coordinator is the
+            # leader of the group's __consumer_offsets partition.
+            consumer = KafkaConsumer("orders", group_id="cluster-group", bootstrap_servers=c.bootstrap(),
+                                     auto_offset_reset="earliest", enable_auto_commit=False,
+                                     consumer_timeout_ms=20000)
+            got = []
+            for record in consumer:
+                got.append(record.value)
+                if len(got) == 60:
+                    break
+            self.assertEqual(sorted(got), sorted(f"v{n}".encode() for n in range(60)))
+            consumer.commit()
+            committed = {p: consumer.committed(TopicPartition("orders", p)) for p in range(3)}
+            self.assertEqual(committed, {0: 20, 1: 20, 2: 20})
+            consumer.close()
 
             # HTTP on a broker that does not lead orders-0: 421 naming the
             # leader; the leader itself takes it.
