@@ -96,6 +96,7 @@ void Broker::start() {
   load_topics(clean || fresh);
   open_producer_ids();
   register_collectors();
+  register_cluster_collectors();
 
   flusher_.start();
   open_offsets();

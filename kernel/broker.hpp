@@ -181,6 +181,7 @@ class Broker {
   void start_transports();
   void stop_transports();
   void start_cluster();
+  void register_cluster_collectors();
   void stop_cluster();
   void maintenance_loop();
   void write_checkpoint();

@@ -13,6 +13,14 @@ constexpr int32_t kMaxPartitions = 10000;
 
 void Broker::create_partitions(const std::string& name, int32_t total, bool validate_only) {
   if (!ready_) fail(KEEL_ERR_UNAVAILABLE, "broker is not ready");
+  if (cluster_view_->clustered()) {
+    // A partition added here alone would exist on no other broker and be
+    // led by nobody: refused until the controller places new partitions.
+    fail(KEEL_ERR_UNSUPPORTED,
+         "topic '" + name +
+             "': adding partitions in a cluster is not supported yet; create a new topic "
+             "with the partition count you need");
+  }
   // Creation and deletion of topics are serialised with this: the topic
   // cannot go away while its partitions are added.
   std::lock_guard lock(create_mu_);

@@ -58,6 +58,40 @@ void Broker::start_cluster() {
                config_.cluster.broker_id, config_.cluster.coordinator);
 }
 
+void Broker::register_cluster_collectors() {
+  if (!config_.cluster.enabled) return;
+  metrics_.describe("keel_cluster_brokers", "Live brokers this broker sees in its cluster");
+  metrics_.describe("keel_cluster_controller", "1 while this broker is the cluster's controller");
+  metrics_.describe("keel_cluster_leader_partitions", "Partitions this broker leads");
+  metrics_.describe("keel_cluster_under_replicated_partitions",
+                    "Partitions this broker leads whose ISR is smaller than their replicas");
+  metrics_.describe("keel_cluster_offline_partitions",
+                    "Partitions of the cluster without a live leader (as this broker sees it)");
+  metrics_.add_collector([this](Metrics& sink) {
+    const auto st = cluster_view_->snapshot();
+    const int32_t self = cluster_view_->self();
+    int64_t led = 0;
+    int64_t under = 0;
+    int64_t offline = 0;
+    for (const auto& [id, entry] : st->partitions) {
+      const int32_t leader = entry.record.leader;
+      if (leader < 0 || !st->is_live(leader)) {
+        ++offline;
+        continue;
+      }
+      if (leader != self) continue;
+      ++led;
+      const auto* replicas = st->replicas(id);
+      if (replicas != nullptr && entry.record.isr.size() < replicas->size()) ++under;
+    }
+    sink.gauge_set("keel_cluster_brokers", "", static_cast<double>(st->brokers.size()));
+    sink.gauge_set("keel_cluster_controller", "", st->controller_id == self && st->is_live(self) ? 1.0 : 0.0);
+    sink.gauge_set("keel_cluster_leader_partitions", "", static_cast<double>(led));
+    sink.gauge_set("keel_cluster_under_replicated_partitions", "", static_cast<double>(under));
+    sink.gauge_set("keel_cluster_offline_partitions", "", static_cast<double>(offline));
+  });
+}
+
 void Broker::stop_cluster() {
   if (!cluster_) return;
   spdlog::info("shutting down: leaving cluster '{}'", config_.cluster.cluster_id);

@@ -17,6 +17,13 @@ std::vector<TopicSetting> Broker::topic_settings(const std::string* name) const 
 }
 
 void Broker::alter_topic(const std::string& name, const std::string& settings_toml, bool validate_only) {
+  if (cluster_view_->clustered()) {
+    // Settings changed on one broker would differ from the other replicas'.
+    fail(KEEL_ERR_UNSUPPORTED,
+         "topic '" + name +
+             "': changing a topic's settings in a cluster is not supported yet; set them "
+             "when the topic is created");
+  }
   // Serialised with creation and deletion: the topic stays the one we
   // checked, and two alters cannot interleave their save and apply.
   std::lock_guard lock(create_mu_);

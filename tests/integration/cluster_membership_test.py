@@ -119,6 +119,19 @@ class ClusterMembershipTest(unittest.TestCase):
             producer.flush(30)
             self.assertEqual(ledger.acked_count(), 60)
 
+            # Metrics: every broker sees 3 brokers; one is the controller.
+            def metric(i, name):
+                with urllib.request.urlopen(f"http://127.0.0.1:{c.broker(i).http_port}/metrics", timeout=10) as r:
+                    text = r.read().decode()
+                for line in text.splitlines():
+                    if line.startswith(name + " "):
+                        return float(line.split()[1])
+                raise AssertionError(f"{name} missing from broker {i}'s /metrics")
+            self.assertEqual([metric(i, "keel_cluster_brokers") for i in ids], [3.0, 3.0, 3.0])
+            self.assertEqual(sum(metric(i, "keel_cluster_controller") for i in ids), 1.0)
+            self.assertEqual(sum(metric(i, "keel_cluster_leader_partitions") for i in ids), 4.0)  # orders + offsets
+            self.assertEqual(sum(metric(i, "keel_cluster_offline_partitions") for i in ids), 0.0)
+
             # A consumer group through the cluster: its coordinator is the
             # leader of the group's __consumer_offsets partition.
             consumer = KafkaConsumer("orders", group_id="cluster-group", bootstrap_servers=c.bootstrap(),
@@ -153,6 +166,12 @@ class ClusterMembershipTest(unittest.TestCase):
             admin.close()
             wait_until(lambda: led_everywhere(c, "made-on-2", 2, ids), 30,
                        "topic 'made-on-2', created on broker 2, to be led and known on every broker")
+
+            # Growing a topic is refused in a cluster (for now), saying why.
+            status, answer = http(c, 1, "POST", "/topics/orders/partitions", {"count": 6})
+            self.assertGreaterEqual(status, 400, answer)
+            self.assertIn("not supported yet", json.dumps(answer))
+            self.assertEqual(len(partitions_of(c, 1, "orders")), 3)
 
             # Controller failover: SIGKILL, then the session TTL.
             t0 = time.monotonic()
