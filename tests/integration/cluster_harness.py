@@ -377,6 +377,36 @@ class Cluster:
                 return leader
         return None
 
+    def partitions(self, broker_id, topic):
+        """{index: (error, leader, replicas, isr)} of `topic` in broker
+        `broker_id`'s Metadata v1; {} if it does not answer or does not know
+        the topic."""
+        try:
+            topics = self.metadata(broker_id, [topic])["topics"]
+        except OSError:
+            return {}
+        err, _, parts = topics.get(topic, (3, False, []))
+        if err != 0:
+            return {}
+        return {index: (perr, leader, replicas, isr) for perr, index, leader, replicas, isr in parts}
+
+    def led_everywhere(self, topic, count, ids=None):
+        """The leaders ({index: broker id}) of `topic`'s `count` partitions
+        when every broker of `ids` (default: all) reports the same live
+        leader for each; None otherwise (one does not answer, or a partition
+        is offline or seen led by different brokers)."""
+        ids = ids if ids is not None else sorted(self.brokers)
+        views = [self.partitions(i, topic) for i in ids]
+        if any(len(v) != count for v in views):
+            return None
+        leaders = {}
+        for index in range(count):
+            seen = {v[index][1] for v in views}
+            if len(seen) != 1 or views[0][index][0] != 0 or min(seen) < 0:
+                return None
+            leaders[index] = seen.pop()
+        return leaders
+
     def dump_logs(self, chars=LOG_TAIL):
         """Prints the tail of every broker's log and of etcd's."""
         for i, b in sorted(self.brokers.items()):

@@ -59,21 +59,6 @@ def partitions_of(c, broker_id, topic):
     return {index: (perr, leader, replicas, isr) for perr, index, leader, replicas, isr in parts}
 
 
-def led_everywhere(c, topic, count, ids):
-    """The leaders of topic's `count` partitions when every broker of `ids`
-    reports the same live leader for each; None otherwise."""
-    views = [partitions_of(c, i, topic) for i in ids]
-    if any(len(v) != count for v in views):
-        return None
-    leaders = {}
-    for index in range(count):
-        seen = {v[index][1] for v in views}
-        if len(seen) != 1 or views[0][index][0] != 0 or min(seen) < 0:
-            return None
-        leaders[index] = seen.pop()
-    return leaders
-
-
 def controllers(c, ids):
     out = set()
     for i in ids:
@@ -101,7 +86,7 @@ class ClusterMembershipTest(unittest.TestCase):
         with Cluster(BUILD_DIR, brokers=3, session_ttl_ms=TTL_MS, topics_toml=TOPICS) as c:
             c.wait_for_cluster(30)
             ids = [1, 2, 3]
-            leaders = wait_until(lambda: led_everywhere(c, "orders", 3, ids), 30,
+            leaders = wait_until(lambda: c.led_everywhere("orders", 3, ids), 30,
                                  "every broker to report the same leader for each partition of 'orders'")
             ctl = wait_until(lambda: (lambda s: s.pop() if len(s) == 1 and None not in s and -1 not in s else None)(
                 controllers(c, ids)), 30, "one controller, the same on every broker")
@@ -164,7 +149,7 @@ class ClusterMembershipTest(unittest.TestCase):
             admin = KafkaAdminClient(bootstrap_servers=c.broker(2).bootstrap, request_timeout_ms=10000)
             admin.create_topics([NewTopic("made-on-2", num_partitions=2, replication_factor=1)])
             admin.close()
-            wait_until(lambda: led_everywhere(c, "made-on-2", 2, ids), 30,
+            wait_until(lambda: c.led_everywhere("made-on-2", 2, ids), 30,
                        "topic 'made-on-2', created on broker 2, to be led and known on every broker")
 
             # Growing a topic is refused in a cluster (for now), saying why.
@@ -196,7 +181,7 @@ class ClusterMembershipTest(unittest.TestCase):
 
             # Leader loss without followers: offline, never led by an empty
             # replica; back with its data, it leads again.
-            leaders = wait_until(lambda: led_everywhere(c, "orders", 3, ids), 30, "'orders' led everywhere")
+            leaders = wait_until(lambda: c.led_everywhere("orders", 3, ids), 30, "'orders' led everywhere")
             victim = leaders[1]
             epoch_before = self.leader_epoch(c, victim, "orders", 1)
             c.kill(victim)
@@ -204,7 +189,7 @@ class ClusterMembershipTest(unittest.TestCase):
             wait_until(lambda: all(partitions_of(c, i, "orders").get(1, (0, 0))[0] == 5 for i in rest),
                        TTL_MS / 1000 + 20, f"orders-1 to be LEADER_NOT_AVAILABLE after its leader {victim} died")
             c.restart(victim)
-            wait_until(lambda: (led_everywhere(c, "orders", 3, ids) or {}).get(1) == victim, 30,
+            wait_until(lambda: (c.led_everywhere("orders", 3, ids) or {}).get(1) == victim, 30,
                        f"broker {victim} to lead orders-1 again")
             self.assertGreater(self.leader_epoch(c, victim, "orders", 1), epoch_before)
             ledger.check(c.bootstrap())
@@ -213,7 +198,7 @@ class ClusterMembershipTest(unittest.TestCase):
         with Cluster(BUILD_DIR, brokers=3, session_ttl_ms=TTL_MS, topics_toml=TOPICS) as c:
             c.wait_for_cluster(30)
             ids = [1, 2, 3]
-            leaders = wait_until(lambda: led_everywhere(c, "orders", 3, ids), 30, "'orders' led everywhere")
+            leaders = wait_until(lambda: c.led_everywhere("orders", 3, ids), 30, "'orders' led everywhere")
             victim = leaders[0]
             ledger = Ledger()
             sent = iter(range(1000000))
@@ -241,7 +226,7 @@ class ClusterMembershipTest(unittest.TestCase):
             for _ in range(3):
                 self.assertNotEqual(write_to_victim(), 200, f"broker {victim} took a write without a session")
             c.heal_etcd(victim)
-            wait_until(lambda: (led_everywhere(c, "orders", 3, ids) or {}).get(0) == victim, 30,
+            wait_until(lambda: (c.led_everywhere("orders", 3, ids) or {}).get(0) == victim, 30,
                        f"broker {victim} to rejoin and lead orders-0 again")
             self.assertEqual(write_to_victim(), 200)
             ledger.check(c.bootstrap())
