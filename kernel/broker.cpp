@@ -185,6 +185,17 @@ std::shared_ptr<Topic> Broker::find_topic(const std::string& name) const {
 std::shared_ptr<Topic> Broker::get_topic(const std::string& name, bool create) {
   if (auto t = find_topic(name)) return t;
   if (!create) return nullptr;
+  if (auto known = cluster_topic(name)) {
+    // Auto-creation of a topic the cluster has: its own partitions and
+    // settings, not this broker's defaults.
+    try {
+      return create_topic(name, static_cast<int32_t>(known->assignment.size()), known->settings_toml);
+    } catch (const Error& e) {
+      if (e.code() != KEEL_ERR_ALREADY_EXISTS) throw;
+      if (auto t = find_topic(name)) return t;
+      throw;
+    }
+  }
   std::lock_guard lock(create_mu_);
   if (auto t = find_topic(name)) return t;
   if (!valid_topic_name(name)) {
@@ -210,7 +221,19 @@ TopicConfig Broker::config_for_discovered(const std::string& topic) const {
 }
 
 std::shared_ptr<Topic> Broker::create_topic(const std::string& name, int32_t partitions,
-                                            const std::string& settings_toml) {
+                                            const std::string& settings_toml_in) {
+  std::string settings_toml = settings_toml_in;
+  if (auto known = cluster_topic(name)) {
+    // The cluster has it already (made on another broker): the same topic
+    // here, whatever this request asked for.
+    const auto count = static_cast<int32_t>(known->assignment.size());
+    if (partitions != count || settings_toml != known->settings_toml) {
+      spdlog::info("topic '{}' exists in the cluster with {} partitions: created here as the cluster has it",
+                   name, count);
+    }
+    partitions = count;
+    settings_toml = known->settings_toml;
+  }
   if (!valid_topic_name(name)) {
     fail(KEEL_ERR_INVALID_NAME, "invalid topic name '" + name + "': " + topic_name_rule());
   }

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -96,6 +97,9 @@ class Broker {
   // Moves a partition's log start offset (Kafka's DeleteRecords; see
   // PartitionLog::delete_records). Returns the new log start.
   int64_t delete_records(const std::string& topic, int32_t partition, int64_t offset);
+  // create_partitions without the cluster's refusal: for the cluster thread,
+  // which grows a topic here to the count the cluster has.
+  void grow_topic(const std::string& topic, int32_t total, bool validate_only);
   bool auto_create_topics() const { return config_.auto_create_topics; }
 
   // ---- data path
@@ -143,6 +147,10 @@ class Broker {
   // Throws NOT_LEADER, naming the leader, when this broker does not lead
   // the partition.
   void require_leadership(const std::string& topic, int32_t partition) const;
+  // The cluster's definition of a topic (partition count, settings) when a
+  // [cluster] runs and knows it: a topic made here (by a client's request
+  // or auto-creation) takes it, so that every broker holds the same topic.
+  std::optional<TopicRecord> cluster_topic(const std::string& name) const;
 
   // ---- services
   Metrics& metrics() { return metrics_; }

@@ -21,6 +21,10 @@ void Broker::create_partitions(const std::string& name, int32_t total, bool vali
              "': adding partitions in a cluster is not supported yet; create a new topic "
              "with the partition count you need");
   }
+  grow_topic(name, total, validate_only);
+}
+
+void Broker::grow_topic(const std::string& name, int32_t total, bool validate_only) {
   // Creation and deletion of topics are serialised with this: the topic
   // cannot go away while its partitions are added.
   std::lock_guard lock(create_mu_);

@@ -33,6 +33,10 @@ class BrokerClusterHost final : public ClusterHost {
     }
   }
 
+  void grow_local_topic(const std::string& name, int32_t partitions) override {
+    broker_.grow_topic(name, partitions, false);
+  }
+
   void delete_local_topic(const std::string& name) override {
     try {
       broker_.delete_topic(name);
@@ -96,6 +100,14 @@ void Broker::stop_cluster() {
   if (!cluster_) return;
   spdlog::info("shutting down: leaving cluster '{}'", config_.cluster.cluster_id);
   cluster_->stop();
+}
+
+std::optional<TopicRecord> Broker::cluster_topic(const std::string& name) const {
+  if (!cluster_view_->clustered()) return std::nullopt;
+  const auto st = cluster_view_->snapshot();
+  auto it = st->topics.find(name);
+  if (it == st->topics.end()) return std::nullopt;
+  return it->second.record;
 }
 
 void Broker::require_leadership(const std::string& topic, int32_t partition) const {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "cluster/controller_plan.hpp"
 #include "common/error.hpp"
@@ -75,6 +76,9 @@ void ClusterService::run() {
       if (!joined_) join_cluster();
       drain_events();
       if (!joined_) continue;  // the session was lost meanwhile: join again
+      // Readers see the news before this thread acts on it: a client that
+      // auto-creates a topic the cluster just published gets its count.
+      publish_view();
       bool listeners = false;
       {
         std::lock_guard lock(mu_);
@@ -138,7 +142,7 @@ void ClusterService::join_cluster() {
 
 void ClusterService::register_broker() {
   const std::string key = keys_.broker(config_.broker_id);
-  const auto r = coordinator_->txn({CoordCompare{KEEL_COORD_CMP_CREATE_REVISION, key, 0}},
+  const auto r = coordinator_->txn({CoordCompare{key, KEEL_COORD_CMP_CREATE_REVISION, 0}},
                                    {CoordOp{KEEL_COORD_OP_PUT, key, encode(view_.self_record()), true}});
   if (!r.succeeded) {
     fail(KEEL_ERR_UNAVAILABLE,
@@ -156,7 +160,7 @@ void ClusterService::update_registration() {
   if (it == state_.brokers.end()) return;  // re-registered with the new listeners on the next join
   const BrokerRecord me = view_.self_record();
   if (me == it->second.record) return;
-  const auto r = coordinator_->txn({CoordCompare{KEEL_COORD_CMP_MOD_REVISION, key, it->second.mod_revision}},
+  const auto r = coordinator_->txn({CoordCompare{key, KEEL_COORD_CMP_MOD_REVISION, it->second.mod_revision}},
                                    {CoordOp{KEEL_COORD_OP_PUT, key, encode(me), true}});
   if (!r.succeeded) {
     // Our registration changed under us (the session expired): join anew.
@@ -222,7 +226,7 @@ void ClusterService::campaign() {
   }
   const std::string key = keys_.controller();
   const auto r =
-      coordinator_->txn({CoordCompare{KEEL_COORD_CMP_CREATE_REVISION, key, 0}},
+      coordinator_->txn({CoordCompare{key, KEEL_COORD_CMP_CREATE_REVISION, 0}},
                         {CoordOp{KEEL_COORD_OP_PUT, key, encode(ControllerRecord{config_.broker_id}), true}});
   if (r.succeeded) {
     // The key was created by this transaction: its create_revision, the
@@ -240,8 +244,8 @@ void ClusterService::lead_partitions() {
   for (const PartitionWrite& w : plan_leadership(state_, controller_epoch_)) {
     const std::string key = keys_.partition(w.id.first, w.id.second);
     const auto r = coordinator_->txn(
-        {CoordCompare{KEEL_COORD_CMP_MOD_REVISION, key, w.expected_mod_revision},
-         CoordCompare{KEEL_COORD_CMP_CREATE_REVISION, keys_.controller(), controller_epoch_}},
+        {CoordCompare{key, KEEL_COORD_CMP_MOD_REVISION, w.expected_mod_revision},
+         CoordCompare{keys_.controller(), KEEL_COORD_CMP_CREATE_REVISION, controller_epoch_}},
         {CoordOp{KEEL_COORD_OP_PUT, key, encode(w.record), false}});
     if (!r.succeeded) {
       // Someone else wrote first (or we are no longer the controller): the
@@ -257,9 +261,8 @@ void ClusterService::lead_partitions() {
 bool ClusterService::publish_topic(const ClusterHost::LocalTopic& t) {
   if (auto it = state_.topics.find(t.name); it != state_.topics.end()) {
     if (static_cast<int32_t>(it->second.record.assignment.size()) != t.partitions) {
-      spdlog::warn(
-          "cluster: topic '{}' has {} partitions here but {} in cluster '{}'; the cluster's count is served "
-          "(partitions added here are not replicated)",
+      spdlog::debug(
+          "cluster: topic '{}' has {} partitions here and {} in cluster '{}'; the cluster's count wins",
           t.name, t.partitions, it->second.record.assignment.size(), config_.cluster_id);
     }
     return true;
@@ -286,7 +289,7 @@ bool ClusterService::publish_topic(const ClusterHost::LocalTopic& t) {
   rec.settings_toml = t.settings_toml;
   rec.internal = t.internal;
   const std::string key = keys_.topic(t.name);
-  const auto r = coordinator_->txn({CoordCompare{KEEL_COORD_CMP_CREATE_REVISION, key, 0}},
+  const auto r = coordinator_->txn({CoordCompare{key, KEEL_COORD_CMP_CREATE_REVISION, 0}},
                                    {CoordOp{KEEL_COORD_OP_PUT, key, encode(rec), false}});
   if (r.succeeded) {
     spdlog::info("cluster: published topic '{}' ({} partitions, {} replicas each)", t.name, t.partitions,
@@ -302,15 +305,15 @@ void ClusterService::unpublish_topic(const std::string& name) {
   for (size_t p = 0; p < it->second.record.assignment.size(); ++p) {
     ops.push_back(CoordOp{KEEL_COORD_OP_DELETE, keys_.partition(name, static_cast<int32_t>(p)), "", false});
   }
-  coordinator_->txn({CoordCompare{KEEL_COORD_CMP_MOD_REVISION, keys_.topic(name), it->second.mod_revision}},
+  coordinator_->txn({CoordCompare{keys_.topic(name), KEEL_COORD_CMP_MOD_REVISION, it->second.mod_revision}},
                     ops);
   spdlog::info("cluster: removed topic '{}' from cluster '{}'", name, config_.cluster_id);
 }
 
 void ClusterService::sync_local_topics() {
-  std::vector<std::string> local;
-  for (const auto& t : host_.local_topics()) local.push_back(t.name);
-  auto here = [&](const std::string& n) { return std::find(local.begin(), local.end(), n) != local.end(); };
+  std::map<std::string, int32_t> local;  // name -> partitions here
+  for (const auto& t : host_.local_topics()) local[t.name] = t.partitions;
+  auto here = [&](const std::string& n) { return local.count(n) != 0; };
   for (const auto& name : topics_removed_) {
     if (state_.topics.count(name) == 0 && here(name)) {
       spdlog::info("cluster: topic '{}' was deleted in cluster '{}'; deleting it here", name,
@@ -320,7 +323,18 @@ void ClusterService::sync_local_topics() {
   }
   topics_removed_.clear();
   for (const auto& [name, entry] : state_.topics) {
-    if (here(name)) continue;
+    const auto count = static_cast<int32_t>(entry.record.assignment.size());
+    if (here(name)) {
+      if (local[name] < count) {
+        // Made here with fewer partitions (a client's request raced the
+        // cluster's): the cluster's count wins.
+        spdlog::warn(
+            "cluster: topic '{}' has {} partitions here but {} in cluster '{}'; adding the missing ones",
+            name, local[name], count, config_.cluster_id);
+        host_.grow_local_topic(name, count);
+      }
+      continue;
+    }
     spdlog::info("cluster: creating topic '{}' ({} partitions) as published in cluster '{}'", name,
                  entry.record.assignment.size(), config_.cluster_id);
     host_.create_local_topic(name, entry.record);

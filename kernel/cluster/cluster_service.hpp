@@ -57,6 +57,9 @@ class ClusterHost {
   // Creates the topic's logs here, as another broker published it. Throws
   // keel::Error.
   virtual void create_local_topic(const std::string& name, const TopicRecord& record) = 0;
+  // Adds partitions up to `partitions` (a topic made here with fewer, by a
+  // client that raced the cluster). Throws keel::Error.
+  virtual void grow_local_topic(const std::string& name, int32_t partitions) = 0;
   virtual void delete_local_topic(const std::string& name) = 0;
 };
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <keel/coordinator.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,35 +24,12 @@
 
 namespace keel {
 
-struct CoordKv {
-  std::string key;
-  std::string value;
-  int64_t create_revision = 0;
-  int64_t mod_revision = 0;
-};
-
-struct CoordRange {
-  std::vector<CoordKv> kvs;
-  int64_t revision = 0;
-};
-
-struct CoordCompare {
-  int32_t target = KEEL_COORD_CMP_MOD_REVISION;
-  std::string key;
-  int64_t revision = 0;  // 0: the key is absent
-};
-
-struct CoordOp {
-  int32_t type = KEEL_COORD_OP_PUT;
-  std::string key;
-  std::string value;
-  bool session_bound = false;
-};
-
-struct CoordTxnResult {
-  bool succeeded = false;
-  int64_t revision = 0;
-};
+// The coordinator's values, as the SDK's C++ side of the kind names them.
+using CoordKv = sdk::CoordKeyValue;
+using CoordRange = sdk::CoordRange;
+using CoordCompare = sdk::CoordCompare;
+using CoordOp = sdk::CoordOp;
+using CoordTxnResult = sdk::CoordTxnResult;
 
 struct CoordEvent {
   int32_t type = KEEL_COORD_EVENT_PUT;  // KEEL_COORD_EVENT_*
@@ -59,10 +37,7 @@ struct CoordEvent {
   int64_t revision = 0;
 };
 
-struct CoordSession {
-  int64_t id = 0;
-  int64_t ttl_ms = 0;
-};
+using CoordSession = sdk::CoordSession;
 
 class CoordinatorInstance {
  public:

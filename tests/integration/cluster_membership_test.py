@@ -46,19 +46,6 @@ TTL_MS = 3000
 TOPICS = "[topics.orders]\npartitions = 3\n"
 
 
-def partitions_of(c, broker_id, topic):
-    """{index: (error, leader, replicas, isr)} in broker_id's Metadata v1;
-    {} if it does not answer or does not know the topic."""
-    try:
-        topics = c.metadata(broker_id, [topic])["topics"]
-    except OSError:
-        return {}
-    err, _, parts = topics.get(topic, (3, False, []))
-    if err != 0:
-        return {}
-    return {index: (perr, leader, replicas, isr) for perr, index, leader, replicas, isr in parts}
-
-
 def controllers(c, ids):
     out = set()
     for i in ids:
@@ -91,7 +78,7 @@ class ClusterMembershipTest(unittest.TestCase):
             ctl = wait_until(lambda: (lambda s: s.pop() if len(s) == 1 and None not in s and -1 not in s else None)(
                 controllers(c, ids)), 30, "one controller, the same on every broker")
             self.assertIn(ctl, ids)
-            for index, (err, leader, replicas, isr) in partitions_of(c, 1, "orders").items():
+            for index, (err, leader, replicas, isr) in c.partitions(1, "orders").items():
                 self.assertEqual(sorted(replicas), ids, f"orders-{index}: replication factor 3")
                 self.assertEqual(list(isr), [leader], f"orders-{index}: only the leader is in sync (no followers yet)")
 
@@ -156,7 +143,7 @@ class ClusterMembershipTest(unittest.TestCase):
             status, answer = http(c, 1, "POST", "/topics/orders/partitions", {"count": 6})
             self.assertGreaterEqual(status, 400, answer)
             self.assertIn("not supported yet", json.dumps(answer))
-            self.assertEqual(len(partitions_of(c, 1, "orders")), 3)
+            self.assertEqual(len(c.partitions(1, "orders")), 3)
 
             # Controller failover: SIGKILL, then the session TTL.
             t0 = time.monotonic()
@@ -186,7 +173,7 @@ class ClusterMembershipTest(unittest.TestCase):
             epoch_before = self.leader_epoch(c, victim, "orders", 1)
             c.kill(victim)
             rest = [i for i in ids if i != victim]
-            wait_until(lambda: all(partitions_of(c, i, "orders").get(1, (0, 0))[0] == 5 for i in rest),
+            wait_until(lambda: all(c.partitions(i, "orders").get(1, (0, 0))[0] == 5 for i in rest),
                        TTL_MS / 1000 + 20, f"orders-1 to be LEADER_NOT_AVAILABLE after its leader {victim} died")
             c.restart(victim)
             wait_until(lambda: (c.led_everywhere("orders", 3, ids) or {}).get(1) == victim, 30,
@@ -221,7 +208,7 @@ class ClusterMembershipTest(unittest.TestCase):
             print(f"broker {victim} cut off from etcd: refused writes after {time.monotonic() - t0:.1f} s "
                   f"(session TTL {TTL_MS} ms)")
             rest = [i for i in ids if i != victim]
-            wait_until(lambda: all(partitions_of(c, i, "orders").get(0, (0, 0))[0] == 5 for i in rest),
+            wait_until(lambda: all(c.partitions(i, "orders").get(0, (0, 0))[0] == 5 for i in rest),
                        TTL_MS / 1000 + 20, "orders-0 offline on the other brokers")
             for _ in range(3):
                 self.assertNotEqual(write_to_victim(), 200, f"broker {victim} took a write without a session")
