@@ -64,9 +64,14 @@ void Broker::stop_cluster() {
   cluster_->stop();
 }
 
-void Broker::require_leadership(const std::string& topic, int32_t partition) const {
-  if (cluster_view_->leads(topic, partition)) return;
+int32_t Broker::leader_epoch_of(const std::string& topic, int32_t partition) const {
   const PartitionLeadership l = cluster_view_->leadership(topic, partition);
+  return l.leader == cluster_view_->self() ? l.leader_epoch : -1;
+}
+
+int32_t Broker::require_leadership(const std::string& topic, int32_t partition) const {
+  const PartitionLeadership l = cluster_view_->leadership(topic, partition);
+  if (l.leader == cluster_view_->self()) return l.leader_epoch;
   fail(KEEL_ERR_NOT_LEADER,
        "broker " + std::to_string(cluster_view_->self()) + " does not lead " + topic + "-" +
            std::to_string(partition) +
