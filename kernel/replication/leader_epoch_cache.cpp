@@ -50,7 +50,8 @@ bool decode(const std::string& text, std::vector<EpochEntry>* out, std::string* 
     out->push_back(e);
   }
   while (std::getline(in, line)) {
-    if (!line.empty()) return bad("it goes on after its " + std::to_string(count) + " entries: '" + line + "'");
+    if (!line.empty())
+      return bad("it goes on after its " + std::to_string(count) + " entries: '" + line + "'");
   }
   return true;
 }

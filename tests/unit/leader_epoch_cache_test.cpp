@@ -43,12 +43,12 @@ TEST_F(LeaderEpochCacheTest, AssignTakesOnlyNewerEpochsAndNeverGoesBack) {
   LeaderEpochCache c(dir_.str());
   EXPECT_EQ(c.latest_epoch(), -1);
   EXPECT_TRUE(c.assign(0, 0));
-  EXPECT_FALSE(c.assign(0, 5));   // the same epoch again
+  EXPECT_FALSE(c.assign(0, 5));  // the same epoch again
   EXPECT_TRUE(c.assign(2, 10));
   EXPECT_FALSE(c.assign(1, 20));  // older
   EXPECT_FALSE(c.assign(3, 9));   // a start offset going backwards
   EXPECT_FALSE(c.assign(-1, 30));
-  EXPECT_TRUE(c.assign(5, 10));   // an epoch that wrote nothing may share a start
+  EXPECT_TRUE(c.assign(5, 10));  // an epoch that wrote nothing may share a start
   EXPECT_EQ(c.latest_epoch(), 5);
   EXPECT_EQ(c.entries(), (std::vector<EpochEntry>{{0, 0}, {2, 10}, {5, 10}}));
 }

@@ -40,7 +40,8 @@ void handle_offset_for_leader_epoch(Services& services, Request& req, const Resp
       ErrorCode e = check_current_leader_epoch(services.broker, name, partition, current_leader_epoch);
       if (e == ErrorCode::kNone) {
         std::string message;
-        const keel_status s = services.broker.offset_for_leader_epoch(name, partition, leader_epoch, &end, &message);
+        const keel_status s =
+            services.broker.offset_for_leader_epoch(name, partition, leader_epoch, &end, &message);
         e = partition_error(s);
         if (e == ErrorCode::kUnknownServerError) {
           services.client_log.warn("OffsetForLeaderEpoch for " + name + "-" + std::to_string(partition) +
