@@ -364,8 +364,8 @@ void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* da
            "unknown topic '" + topic_name + "'; create it first or set broker.auto_create_topics = true");
     }
     log = partition(topic_name, p);
-    require_leadership(topic_name, p);
-    result = log->append(data, len);
+    const int32_t epoch = require_leadership(topic_name, p);
+    result = log->append(data, len, epoch);
     if (!result.refusal.empty()) fail(refusal_status(result.idempotence), result.refusal);
   } catch (const Error& e) {
     metrics_.counter_add("keel_produce_errors_total", "topic=\"" + topic_name + "\"", 1);

@@ -145,8 +145,11 @@ class Broker {
   // describes a cluster of one and no cluster thread runs.
   ClusterView& cluster_view() { return *cluster_view_; }
   // Throws NOT_LEADER, naming the leader, when this broker does not lead
-  // the partition.
-  void require_leadership(const std::string& topic, int32_t partition) const;
+  // the partition; returns its leader epoch when it does (what appends are
+  // stamped with: one read of the view for both, so they agree).
+  int32_t require_leadership(const std::string& topic, int32_t partition) const;
+  // The partition's leader epoch when this broker leads it, else -1.
+  int32_t leader_epoch_of(const std::string& topic, int32_t partition) const;
   // The cluster's definition of a topic (partition count, settings) when a
   // [cluster] runs and knows it: a topic made here (by a client's request
   // or auto-creation) takes it, so that every broker holds the same topic.

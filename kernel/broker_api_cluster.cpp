@@ -1,5 +1,6 @@
 // ABI 2.3 slots of the broker API table: the cluster as this broker sees
-// it (ClusterView), for transports' metadata.
+// it (ClusterView), for transports' metadata, and where leader epochs end
+// in a partition's log (OffsetForLeaderEpoch).
 #include "broker_api_support.hpp"
 
 namespace keel {
@@ -47,6 +48,17 @@ void add_cluster_api(keel_broker_api* api) {
       st.isr_count = static_cast<uint32_t>(l.isr.size());
       st.isr = l.isr.data();
       if (cb != nullptr) cb(user, &st);
+    });
+  };
+  api->offset_for_leader_epoch = [](void* ctx, const char* topic, int32_t partition, int32_t leader_epoch,
+                                    int32_t* end_epoch, int64_t* end_offset, keel_error* err) {
+    return guard(err, [&] {
+      const std::string name = topic != nullptr ? topic : "";
+      auto log = B(ctx).partition(name, partition);  // NOT_FOUND
+      const int32_t current = B(ctx).require_leadership(name, partition);
+      const EpochEndOffset r = log->end_offset_for_epoch(leader_epoch, current);
+      if (end_epoch != nullptr) *end_epoch = r.epoch;
+      if (end_offset != nullptr) *end_offset = r.end_offset;
     });
   };
 }

@@ -110,9 +110,16 @@ std::optional<TopicRecord> Broker::cluster_topic(const std::string& name) const 
   return it->second.record;
 }
 
-void Broker::require_leadership(const std::string& topic, int32_t partition) const {
-  if (cluster_view_->leads(topic, partition)) return;
+int32_t Broker::leader_epoch_of(const std::string& topic, int32_t partition) const {
+  if (!cluster_view_->clustered()) return 0;  // a cluster of one: epoch 0, always the leader
   const PartitionLeadership l = cluster_view_->leadership(topic, partition);
+  return l.leader == cluster_view_->self() ? l.leader_epoch : -1;
+}
+
+int32_t Broker::require_leadership(const std::string& topic, int32_t partition) const {
+  if (!cluster_view_->clustered()) return 0;  // the data path's common case: no copies of the view
+  const PartitionLeadership l = cluster_view_->leadership(topic, partition);
+  if (l.leader == cluster_view_->self()) return l.leader_epoch;
   fail(KEEL_ERR_NOT_LEADER,
        "broker " + std::to_string(cluster_view_->self()) + " does not lead " + topic + "-" +
            std::to_string(partition) +

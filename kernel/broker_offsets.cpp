@@ -141,8 +141,11 @@ void Broker::write_offsets(int32_t p, const std::vector<std::string>& batches, G
   auto log = topic->partition(p);
   if (!log) fail(KEEL_ERR_INTERNAL, std::string(offsets::kTopic) + " has no partition " + std::to_string(p));
   int64_t end = 0;
+  // Stamped like produced batches; -1 (left as built) when this broker no
+  // longer leads the partition.
+  const int32_t epoch = leader_epoch_of(offsets::kTopic, p);
   for (const auto& b : batches) {
-    AppendResult r = log->append(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+    AppendResult r = log->append(reinterpret_cast<const uint8_t*>(b.data()), b.size(), epoch);
     end = r.last_offset + 1;
   }
   flusher_.appended(log, policy_of(*topic), end,

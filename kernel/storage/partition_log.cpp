@@ -24,14 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void put_be64(uint8_t* p, int64_t v) {
-  auto u = static_cast<uint64_t>(v);
-  for (int i = 7; i >= 0; --i) {
-    p[i] = static_cast<uint8_t>(u & 0xff);
-    u >>= 8;
-  }
-}
-
 // Kafka keeps offsets relative to a segment's base in 32 bits.
 constexpr int64_t kMaxRelativeOffset = INT32_MAX;
 
@@ -48,7 +40,8 @@ PartitionLog::PartitionLog(std::string topic, int32_t partition, std::string dir
       segment_ms_(options_.segment_ms),
       max_batch_bytes_(options_.max_batch_bytes),
       requires_keys_(options_.requires_keys),
-      gaps_expected_(options_.gaps_expected) {}
+      gaps_expected_(options_.gaps_expected),
+      epochs_(dir_) {}
 
 void PartitionLog::set_live_options(const LiveLogOptions& o) {
   segment_bytes_ = o.segment_bytes;
@@ -217,7 +210,69 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   last_flush_ms_.store(clock_->now_ms());
   spdlog::info("{}: opened {} segment(s), offsets {}..{} ({})", name(), segments_.size(), log_start_.load(),
                log_end_.load(), clean ? "clean start" : "checked after an unclean stop");
+  load_leader_epochs();
   load_producers();
+}
+
+void PartitionLog::load_leader_epochs() {
+  std::string problem;
+  if (!epochs_.load(&problem)) {
+    std::vector<std::shared_ptr<Segment>> segs;
+    {
+      std::lock_guard lock(segments_mu_);
+      segs = segments_;
+    }
+    int64_t batches = 0;
+    for (const auto& seg : segs) {
+      seg->for_each_header([&](const batch::Header& h) {
+        ++batches;
+        // -1: written by a producer before epochs were stamped.
+        if (h.partition_leader_epoch >= 0) epochs_.assign(h.partition_leader_epoch, h.base_offset, false);
+        return true;
+      });
+    }
+    const auto entries = epochs_.entries();
+    // A new partition has no checkpoint yet and nothing to rebuild.
+    if (batches > 0 || problem != "it is missing") {
+      spdlog::log(problem == "it is missing" ? spdlog::level::info : spdlog::level::warn,
+                  "{}: leader epoch checkpoint '{}': {}; rebuilt it from the headers of {} batch(es): {} "
+                  "epoch(s), latest {}",
+                  name(), epochs_.path(), problem, batches, entries.size(),
+                  entries.empty() ? -1 : entries.back().epoch);
+    }
+    try {
+      epochs_.save();
+    } catch (const Error& e) {
+      spdlog::warn("{}: {}; the next start rebuilds the leader epochs again", name(), e.what());
+    }
+  }
+  try {
+    // Recovery may have cut batches the checkpoint already named (it is
+    // written before the batch that starts an epoch).
+    epochs_.truncate_from_end(log_end_.load());
+    epochs_.truncate_from_start(log_start_.load());
+  } catch (const Error& e) {
+    spdlog::warn("{}: cutting the leader epoch checkpoint to offsets {}..{} failed: {}", name(),
+                 log_start_.load(), log_end_.load(), e.what());
+  }
+}
+
+void PartitionLog::trim_leader_epochs(int64_t start) {
+  try {
+    epochs_.truncate_from_start(start);
+  } catch (const Error& e) {
+    spdlog::warn("{}: dropping the leader epochs below the new log start {} failed: {}; they stay", name(),
+                 start, e.what());
+  }
+}
+
+EpochEndOffset PartitionLog::end_offset_for_epoch(int32_t requested, int32_t leader_epoch) const {
+  std::vector<EpochEntry> entries = epochs_.entries();
+  const int64_t end = log_end_offset();
+  if (leader_epoch >= 0 && (entries.empty() || leader_epoch > entries.back().epoch)) {
+    entries.push_back({leader_epoch, end});
+  }
+  return end_offset_for(entries, requested, end);
 }
 
 namespace {
@@ -399,7 +454,7 @@ void PartitionLog::roll_locked() {
   snapshot_producers_locked();
 }
 
-AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
+AppendResult PartitionLog::append(const uint8_t* data, size_t len, int32_t leader_epoch) {
   // Validation reads every byte (CRC, records): do it before taking the
   // lock, all of it before anything is written.
   std::vector<batch::Header> headers;
@@ -459,7 +514,7 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len) {
     }
   }
   try {
-    append_locked(data, len, headers, starts, &result);
+    append_locked(data, len, headers, starts, leader_epoch, &result);
   } catch (const Error& e) {
     if (e.code() == KEEL_ERR_NO_SPACE) note_no_space(e.what());
     throw;
@@ -505,9 +560,12 @@ void PartitionLog::index_active_locked() {
 }
 
 void PartitionLog::append_locked(const uint8_t* data, size_t len, const std::vector<batch::Header>& headers,
-                                 const std::vector<size_t>& starts, AppendResult* result) {
+                                 const std::vector<size_t>& starts, int32_t leader_epoch,
+                                 AppendResult* result) {
   if (active_unindexed_) index_active_locked();
-  std::vector<uint8_t> offsets(8 * headers.size());
+  // Each batch's first 16 bytes are written from here: its offset, its
+  // length (the producer's) and its leader epoch; the rest from `data`.
+  std::vector<uint8_t> offsets(16 * headers.size());
   std::vector<struct iovec> iov(2 * headers.size());
   std::vector<BatchMeta> metas(headers.size());
   int64_t span = 0;
@@ -523,11 +581,17 @@ void PartitionLog::append_locked(const uint8_t* data, size_t len, const std::vec
 
   int64_t next = log_end_.load(std::memory_order_relaxed);
   result->base_offset = next;
+  // Before the batch: the checkpoint may name an epoch whose first batch a
+  // crash lost (open() cuts it), never miss one the log holds.
+  if (leader_epoch >= 0 && leader_epoch > epochs_.latest_epoch()) epochs_.assign(leader_epoch, next);
   for (size_t i = 0; i < headers.size(); ++i) {
     const auto& h = headers[i];
-    put_be64(&offsets[8 * i], next);
-    iov[2 * i] = {&offsets[8 * i], 8};
-    iov[2 * i + 1] = {const_cast<uint8_t*>(data + starts[i] + 8), h.total_size() - 8};
+    uint8_t* head = &offsets[16 * i];
+    std::memcpy(head, data + starts[i], 16);
+    batch::set_base_offset(head, next);
+    if (leader_epoch >= 0) batch::set_partition_leader_epoch(head, leader_epoch);
+    iov[2 * i] = {head, 16};
+    iov[2 * i + 1] = {const_cast<uint8_t*>(data + starts[i] + 16), h.total_size() - 16};
     metas[i] =
         BatchMeta{next, next + h.last_offset_delta, h.max_timestamp, static_cast<int32_t>(h.total_size())};
     next += static_cast<int64_t>(h.last_offset_delta) + 1;
@@ -637,6 +701,7 @@ int64_t PartitionLog::delete_records(int64_t offset) {
     records_start_.store(offset);
     publish_start_locked();
   }
+  trim_leader_epochs(log_start_offset());
   spdlog::info("{}: records before offset {} deleted (DeleteRecords); log now starts at {}", name(), offset,
                log_start_offset());
   return log_start_offset();
@@ -688,6 +753,7 @@ int PartitionLog::delete_oldest(size_t count) {
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
     if (!segments_.empty()) publish_start_locked();
   }
+  if (!doomed.empty()) trim_leader_epochs(log_start_.load());
   for (auto& s : doomed) {
     spdlog::info("{}: retention deletes segment '{}' (offsets {}..{}, {} bytes); log now starts at {}",
                  name(), s->path(), s->base_offset(), s->next_offset() - 1, s->size(), log_start_.load());

@@ -23,6 +23,7 @@
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "producers/producer_state.hpp"
+#include "replication/leader_epoch_cache.hpp"
 #include "storage/segment.hpp"
 
 namespace keel {
@@ -98,7 +99,19 @@ class PartitionLog {
   // a malformed or refused batch or record, IO/NO_SPACE for the disk) naming
   // the topic, partition, batch, record and what to do; nothing is written
   // when it throws.
-  AppendResult append(const uint8_t* data, size_t len);
+  // Every batch is stamped with `leader_epoch` (its partitionLeaderEpoch,
+  // outside the CRC), and the first batch of an epoch newer than the
+  // log's latest starts it in the leader epoch cache. The broker passes its
+  // cluster view's epoch; 0 is a single node's (tests, tools). -1 leaves
+  // the producer's value and the cache alone.
+  AppendResult append(const uint8_t* data, size_t len, int32_t leader_epoch = 0);
+
+  // Where `requested` ends in this log (OffsetForLeaderEpoch, KIP-101/279;
+  // see end_offset_for in replication/leader_epoch_cache.hpp). A leader
+  // whose `leader_epoch` has not written yet is answered as if it had
+  // started that epoch at the log end, as Kafka's leader does on election.
+  EpochEndOffset end_offset_for_epoch(int32_t requested, int32_t leader_epoch) const;
+  const LeaderEpochCache& leader_epochs() const { return epochs_; }
 
   ReadResult read(int64_t offset, int64_t max_bytes) const;
   // {offset, timestamp} of the first record at or after `timestamp`; {-1,-1}.
@@ -207,7 +220,14 @@ class PartitionLog {
   int64_t read_records_start() const;
   // The part of append() under append_mu_: rolling, offsets, the write.
   void append_locked(const uint8_t* data, size_t len, const std::vector<batch::Header>& headers,
-                     const std::vector<size_t>& starts, AppendResult* result);
+                     const std::vector<size_t>& starts, int32_t leader_epoch, AppendResult* result);
+  // Loads the leader epoch checkpoint, rebuilding it from the batch headers
+  // when it is missing or damaged, and cuts it to the log's range (open()).
+  void load_leader_epochs();
+  // The log start moved (retention, delete_records): drops the epochs
+  // below it. A checkpoint that cannot be written is logged, not thrown:
+  // entries below the start only make old epochs' answers less exact.
+  void trim_leader_epochs(int64_t start);
   // [disk-full] Logs the first NO_SPACE error of an episode (one line per
   // partition, not one per produce) and sets out_of_space().
   void note_no_space(const std::string& what);
@@ -237,6 +257,9 @@ class PartitionLog {
 
   mutable std::mutex append_mu_;
   ProducerState producers_;  // guarded by append_mu_
+  // Its own lock; assigned under append_mu_ (so in offset order), trimmed
+  // by retention and delete_records, read from any thread.
+  LeaderEpochCache epochs_;
   mutable std::mutex segments_mu_;
   std::vector<std::shared_ptr<Segment>> segments_;  // oldest first; last is active
   std::vector<DamagedRange> gaps_;                  // set by open(), then read-only

@@ -332,7 +332,7 @@ def list_offsets_v2_to_v6(broker):
     port = broker.kafka_port
     latest = kw.latest_offset(port, TOPIC, 1)
     for v in range(2, 7):
-        epoch = -1 if v >= 4 else None
+        epoch = 0 if v >= 4 else None  # the partition's leader epoch (0 on a single node)
         assert list_offsets(port, v, -1) == (1, 0, -1, latest, epoch), v
         assert list_offsets(port, v, -2) == (1, 0, -1, 0, epoch), v
         # The largest-timestamp target (-3) needs v7, which Keel does not serve.

@@ -209,7 +209,7 @@ def roundtrip(port, api_key, version, body, correlation_id=1):
     return resp
 
 
-FIRST_FLEXIBLE = {0: 9, 1: 12, 2: 6, 3: 9, 10: 3, 18: 3, 22: 2, 60: 0}
+FIRST_FLEXIBLE = {0: 9, 1: 12, 2: 6, 3: 9, 10: 3, 18: 3, 22: 2, 23: 4, 60: 0}
 
 
 def roundtrip_any(port, api_key, version, body, correlation_id=1):

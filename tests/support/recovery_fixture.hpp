@@ -32,8 +32,11 @@ namespace batch = keel::batch;
 
 inline const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
+// Stamped with leader epoch 0, as a single node's log stores it, so that
+// stored bytes compare equal past the base offset.
 inline std::string make_batch(int records, int64_t ts0, const std::string& tag) {
   batch::Builder b(0);
+  b.partition_leader_epoch(0);
   for (int i = 0; i < records; ++i) b.add("key-" + tag, tag + "/" + std::to_string(i), ts0 + i);
   return b.build();
 }

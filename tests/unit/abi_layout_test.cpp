@@ -245,7 +245,7 @@ const std::vector<Row>& table() {
       FIELD(keel_log_dir_info, total_bytes, 16, 8),
       FIELD(keel_log_dir_info, usable_bytes, 24, 8),
       // keel_broker_api
-      STRUCT(keel_broker_api, 344),
+      STRUCT(keel_broker_api, 352),
       FIELD(keel_broker_api, struct_size, 0, 4),
       FIELD(keel_broker_api, reserved, 4, 4),
       FIELD(keel_broker_api, ctx, 8, 8),
@@ -290,6 +290,7 @@ const std::vector<Row>& table() {
       FIELD(keel_broker_api, cluster_info, 320, 8),
       FIELD(keel_broker_api, list_brokers, 328, 8),
       FIELD(keel_broker_api, partition_state, 336, 8),
+      FIELD(keel_broker_api, offset_for_leader_epoch, 344, 8),
       // keel_cluster_info (2.3)
       STRUCT(keel_cluster_info, 24),
       FIELD(keel_cluster_info, struct_size, 0, 4),

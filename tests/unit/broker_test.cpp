@@ -583,3 +583,59 @@ TEST_F(BrokerTest, CommittedOffsetsSurviveARestart) {
 }
 
 }  // namespace
+
+// Leader epochs on a single node: every batch on disk carries epoch 0,
+// whatever the producer put there, produced ones and the group commits in
+// __consumer_offsets alike; OffsetForLeaderEpoch answers through the API.
+TEST_F(BrokerTest, BatchesOnDiskCarryTheLeaderEpoch) {
+  start();
+  batch::Builder b(0);
+  b.partition_leader_epoch(9);  // a client's value: the broker's wins
+  b.add("k", "v", 1'000);
+  const std::string data = b.build();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(produce("orders", 1, data).status, KEEL_OK);
+  const keel::test::CommitOutcome c =
+      keel::test::commit_offsets(api_, "stamps", {keel::test::offset_commit("orders", 1, 2, nullptr)});
+  ASSERT_EQ(c.status, KEEL_OK) << c.message;
+  broker_.reset();  // the commit reaches __consumer_offsets by now
+
+  start();
+  const auto epochs_of = [&](const std::shared_ptr<keel::PartitionLog>& log) {
+    std::vector<int32_t> out;
+    log->for_each_batch([&](const uint8_t* p, size_t len) {
+      out.push_back(batch::parse_header(p, len)->partition_leader_epoch);
+      return true;
+    });
+    return out;
+  };
+  EXPECT_EQ(epochs_of(broker_->partition("orders", 1)), (std::vector<int32_t>{0, 0, 0}));
+  size_t offsets_batches = 0;
+  for (const auto& t : broker_->topics()) {
+    if (t->name() != "__consumer_offsets") continue;
+    for (int32_t p = 0; p < t->partition_count(); ++p) {
+      for (int32_t e : epochs_of(t->partition(p))) {
+        EXPECT_EQ(e, 0);
+        ++offsets_batches;
+      }
+    }
+  }
+  EXPECT_GT(offsets_batches, 0u);
+
+  int32_t end_epoch = -2;
+  int64_t end_offset = -2;
+  keel_error err{};
+  ASSERT_EQ(api_->offset_for_leader_epoch(api_->ctx, "orders", 1, 0, &end_epoch, &end_offset, &err), KEEL_OK);
+  EXPECT_EQ(end_epoch, 0);
+  EXPECT_EQ(end_offset, 3);
+  ASSERT_EQ(api_->offset_for_leader_epoch(api_->ctx, "orders", 1, 1, &end_epoch, &end_offset, &err), KEEL_OK);
+  EXPECT_EQ(end_epoch, -1);
+  EXPECT_EQ(end_offset, -1);
+  // An empty partition: this leader's epoch 0 starts at its end.
+  ASSERT_EQ(api_->offset_for_leader_epoch(api_->ctx, "orders", 2, 0, &end_epoch, &end_offset, &err), KEEL_OK);
+  EXPECT_EQ(end_epoch, 0);
+  EXPECT_EQ(end_offset, 0);
+  EXPECT_EQ(api_->offset_for_leader_epoch(api_->ctx, "orders", 7, 0, &end_epoch, &end_offset, &err),
+            KEEL_ERR_NOT_FOUND);
+  EXPECT_EQ(api_->offset_for_leader_epoch(api_->ctx, "nope", 0, 0, &end_epoch, &end_offset, &err),
+            KEEL_ERR_NOT_FOUND);
+}

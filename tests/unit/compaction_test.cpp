@@ -272,6 +272,8 @@ class CompactionTest : public ::testing::Test {
     mb.bytes = keel::codec::build_batch(records, codec, 0, producer_id, epoch, sequence);
     const int64_t base = log.append(u8(mb.bytes), mb.bytes.size()).base_offset;
     kb::set_base_offset(reinterpret_cast<uint8_t*>(mb.bytes.data()), base);
+    // The log stamps its leader epoch (0 by default) as it appends.
+    kb::set_partition_leader_epoch(reinterpret_cast<uint8_t*>(mb.bytes.data()), 0);
     for (size_t i = 0; i < records.size(); ++i) records[i].offset = base + static_cast<int64_t>(i);
     mb.codec = codec;
     mb.producer_id = producer_id;

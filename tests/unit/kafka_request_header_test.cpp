@@ -40,6 +40,7 @@ const std::map<int16_t, std::pair<std::string, int16_t>> kKafkaSchemas = {
     {20, {"DeleteTopics", 4}},
     {21, {"DeleteRecords", 2}},
     {22, {"InitProducerId", 2}},
+    {23, {"OffsetForLeaderEpoch", 4}},
     {32, {"DescribeConfigs", 4}},
     {33, {"AlterConfigs", 2}},
     {35, {"DescribeLogDirs", 2}},

@@ -108,8 +108,11 @@ TEST_P(PartitionLogTest, AppendedBytesReadBackWithTheAssignedOffset) {
   ASSERT_TRUE(read.segment);
   const std::string stored = read_bytes(read);
   ASSERT_EQ(stored.size(), data.size());
-  // Only baseOffset differs; the CRC does not cover it, so it still holds.
-  EXPECT_EQ(stored.substr(8), data.substr(8));
+  // Only baseOffset and partitionLeaderEpoch (0: the log's default) differ;
+  // the CRC covers neither, so it still holds.
+  EXPECT_EQ(stored.substr(8, 4), data.substr(8, 4));
+  EXPECT_EQ(stored.substr(16), data.substr(16));
+  EXPECT_EQ(batch::parse_header(bytes(stored), stored.size())->partition_leader_epoch, 0);
   EXPECT_EQ(batch::validate(bytes(stored), stored.size()), "");
   EXPECT_EQ(batch::parse_header(bytes(stored), stored.size())->base_offset, 2);
   auto records = batch::decode(bytes(stored), stored.size());

@@ -27,6 +27,7 @@ const std::vector<ApiSpec>& api_table() {
       {20, "DeleteTopics", 0, 1, 4, handle_delete_topics},
       {21, "DeleteRecords", 0, 2, 2, handle_delete_records},
       {22, "InitProducerId", 0, 4, 2, handle_init_producer_id},
+      {23, "OffsetForLeaderEpoch", 0, 4, 4, handle_offset_for_leader_epoch},
       {32, "DescribeConfigs", 0, 4, 4, handle_describe_configs},
       {33, "AlterConfigs", 0, 2, 2, handle_alter_configs},
       {35, "DescribeLogDirs", 0, 4, 2, handle_describe_log_dirs},

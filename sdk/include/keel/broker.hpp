@@ -7,7 +7,7 @@
 // init_producer_id, keel_produce_result.duplicate; 2.2: delete_group,
 // delete_group_offsets, topic_settings, alter_topic, create_partitions,
 // delete_records, log_dir; 2.3: advertise_listener, cluster_info,
-// brokers, partition_state) are checked with
+// brokers, partition_state, offset_for_leader_epoch) are checked with
 // KEEL_HAS_FIELD before use and answer KEEL_ERR_UNSUPPORTED (or their 2.0
 // default) from an older broker.
 //
@@ -662,6 +662,34 @@ class Broker {
     (void)partition;
     (void)out;
     return KEEL_ERR_UNSUPPORTED;
+#endif
+  }
+  // Where `leader_epoch` ends in the partition's log (OffsetForLeaderEpoch):
+  // {-1, -1} for an epoch the log does not know. NOT_FOUND, NOT_LEADER;
+  // UNSUPPORTED from a broker older than 2.3 or a 2.3 one without it.
+  struct EpochEndOffset {
+    int32_t epoch = -1;
+    int64_t end_offset = -1;
+  };
+  keel_status offset_for_leader_epoch(const std::string& topic, int32_t partition, int32_t leader_epoch,
+                                      EpochEndOffset* out, std::string* message) const {
+    if (cut_short(topic)) return refuse(KEEL_ERR_NOT_FOUND, "unknown topic", message);
+#if KEEL_TARGET_ABI_MINOR >= 3
+    if (!KEEL_HAS_FIELD(api_, keel_broker_api, offset_for_leader_epoch) ||
+        api_->offset_for_leader_epoch == nullptr) {
+      return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI does not offer offset_for_leader_epoch (2.3)",
+                    message);
+    }
+    keel_error err{};
+    return with_message(api_->offset_for_leader_epoch(api_->ctx, topic.c_str(), partition, leader_epoch,
+                                                      &out->epoch, &out->end_offset, &err),
+                        err, message);
+#else
+    (void)partition;
+    (void)leader_epoch;
+    (void)out;
+    return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.3: no offset_for_leader_epoch",
+                  message);
 #endif
   }
 

@@ -83,7 +83,8 @@
  *   2.3  Clusters: the coordinator kind (KEEL_KIND_COORDINATOR,
  *        keel_coordinator_vtable: sessions, range, fenced transactions,
  *        watches over a consistent store such as etcd). Broker API:
- *        advertise_listener, cluster_info, list_brokers, partition_state.
+ *        advertise_listener, cluster_info, list_brokers, partition_state,
+ *        offset_for_leader_epoch.
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -860,6 +861,15 @@ typedef struct keel_broker_api {
    * lead the partition. */
   keel_status (*partition_state)(void* ctx, const char* topic, int32_t partition,
                                  keel_partition_state_callback cb, void* user);
+  /* Where `leader_epoch` ends in the partition's log (KIP-101/279): the
+   * largest epoch in the log not greater than `leader_epoch` in
+   * *end_epoch, and in *end_offset the start offset of the first epoch
+   * after it, or the log end offset when it is the latest epoch. An epoch
+   * older than the first one in the log gives -1, -1 (undefined) and OK.
+   * NOT_FOUND for an unknown topic or partition; NOT_LEADER on a broker
+   * that does not lead the partition. Any thread; does not block. */
+  keel_status (*offset_for_leader_epoch)(void* ctx, const char* topic, int32_t partition, int32_t leader_epoch,
+                                         int32_t* end_epoch, int64_t* end_offset, keel_error* err);
 #endif
 } keel_broker_api;
 

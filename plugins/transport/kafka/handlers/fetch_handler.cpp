@@ -4,7 +4,9 @@
 // incremental fetch (epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND. No
 // transactions (last_stable_offset = high watermark, no aborted ones). v12's
 // tagged answer fields (diverging epoch, current leader, snapshot id) are
-// left out, i.e. at their defaults: one broker, no leader epochs. v13+ name
+// left out, i.e. at their defaults. v9+'s current_leader_epoch is checked
+// against the partition's (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH,
+// leader_epoch_check.hpp) at every read. v13+ name
 // topics by id, which Keel does not have, so Fetch stops at v12.
 //
 // Stored batches go out as FileSpans of their segment, never re-encoded.
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "../leader_epoch_check.hpp"
 #include "../partition_error.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -38,6 +41,7 @@ struct PartitionFetch {
   int32_t index = 0;
   int64_t fetch_offset = 0;
   int32_t max_bytes = 0;
+  int32_t current_leader_epoch = -1;  // v9+; -1: not checked
   // Filled by each read.
   int16_t error = 0;
   keel_watermarks marks{.struct_size = sizeof(keel_watermarks),
@@ -108,15 +112,19 @@ class FetchCall : public std::enable_shared_from_this<FetchCall> {
                                          : std::min<int64_t>(p.max_bytes, std::max<int64_t>(budget, 0));
         std::unique_ptr<sdk::FetchedRange> fetched;
         std::string message;
-        const keel_status s = services_.broker.fetch(t.name, p.index, p.fetch_offset,
-                                                     std::max<int64_t>(limit, 1), &fetched, &message);
-        if (s != KEEL_OK) {
-          p.error = fetch_error(s);
+        const ErrorCode fenced =
+            check_current_leader_epoch(services_.broker, t.name, p.index, p.current_leader_epoch);
+        const keel_status s = fenced != ErrorCode::kNone
+                                  ? KEEL_OK
+                                  : services_.broker.fetch(t.name, p.index, p.fetch_offset,
+                                                           std::max<int64_t>(limit, 1), &fetched, &message);
+        if (fenced != ErrorCode::kNone || s != KEEL_OK) {
+          p.error = fenced != ErrorCode::kNone ? code(fenced) : fetch_error(s);
           p.marks = keel_watermarks{};
           p.marks.struct_size = sizeof p.marks;
           p.marks.log_start_offset = p.marks.high_watermark = p.marks.log_end_offset = -1;
           failed_ = true;
-          if (s != KEEL_ERR_NOT_FOUND && s != KEEL_ERR_OUT_OF_RANGE) {
+          if (s != KEEL_OK && s != KEEL_ERR_NOT_FOUND && s != KEEL_ERR_OUT_OF_RANGE) {
             // A consumer stuck on damaged offsets retries for as long as it
             // runs: bounded, like other lines a client can cause.
             services_.client_log.warn("fetch from " + t.name + "-" + std::to_string(p.index) + " at offset " +
@@ -252,9 +260,9 @@ void handle_fetch(Services& services, Request& req, const Responder& respond) {
     for (int32_t i = 0; i < partition_count; ++i) {
       PartitionFetch p;
       p.index = r.int32();
-      if (req.api_version >= 9) r.int32();  // current_leader_epoch: a single broker has no epochs
+      if (req.api_version >= 9) p.current_leader_epoch = r.int32();
       p.fetch_offset = r.int64();
-      if (req.api_version >= 12) r.int32();  // last_fetched_epoch: no epochs, no divergence
+      if (req.api_version >= 12) r.int32();  // last_fetched_epoch: for followers (not yet)
       if (req.api_version >= 5) r.int64();   // log_start_offset: for followers
       p.max_bytes = r.int32();
       if (flex) r.tagged_fields();

@@ -31,5 +31,6 @@ void handle_create_partitions(Services&, Request&, const Responder&);
 void handle_delete_records(Services&, Request&, const Responder&);
 void handle_describe_cluster(Services&, Request&, const Responder&);
 void handle_describe_log_dirs(Services&, Request&, const Responder&);
+void handle_offset_for_leader_epoch(Services&, Request&, const Responder&);
 
 }  // namespace keel::kafka

@@ -1,12 +1,15 @@
 // ListOffsets (key 2), v1-6 (v6 flexible): the offset for a timestamp, or
 // the log's ends (-1 latest = high watermark, -2 earliest = log start
-// offset). v4+ carry leader epochs: Keel has none, it ignores the request's
-// and answers -1. v7 (-3, the record with the largest timestamp, KIP-734) is
+// offset). v4+ carry leader epochs: the request's current_leader_epoch is
+// checked against the partition's (leader_epoch_check.hpp), and the answer
+// names the partition's current leader epoch (-1 from a broker older than
+// ABI 2.3). v7 (-3, the record with the largest timestamp, KIP-734) is
 // not served: the broker API does not expose a log's largest timestamp.
 // Targets that later versions introduced (-3, -4, -5) get UNSUPPORTED_VERSION
 // per partition, as Kafka answers a version too old for them.
 #include <string>
 
+#include "../leader_epoch_check.hpp"
 #include "../partition_error.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -24,6 +27,7 @@ struct Answer {
   int16_t error = 0;
   int64_t timestamp = -1;
   int64_t offset = -1;
+  int32_t leader_epoch = -1;
 };
 
 Answer look_up(Services& services, const std::string& topic, int32_t partition, int64_t timestamp) {
@@ -71,15 +75,20 @@ void handle_list_offsets(Services& services, Request& req, const Responder& resp
     w.array_length(std::max(partition_count, 0), flex);
     for (int32_t i = 0; i < partition_count; ++i) {
       const int32_t partition = r.int32();
-      if (req.api_version >= 4) r.int32();  // current_leader_epoch: one broker, no epochs
+      const int32_t current_leader_epoch = req.api_version >= 4 ? r.int32() : -1;
       const int64_t timestamp = r.int64();
       if (flex) r.tagged_fields();
-      const Answer a = look_up(services, name, partition, timestamp);
+      int32_t leader_epoch = -1;
+      const ErrorCode fenced =
+          check_current_leader_epoch(services.broker, name, partition, current_leader_epoch, &leader_epoch);
+      Answer a = fenced != ErrorCode::kNone ? Answer{code(fenced), -1, -1}
+                                            : look_up(services, name, partition, timestamp);
+      if (a.error == 0) a.leader_epoch = leader_epoch;
       w.int32(partition);
       w.int16(a.error);
       w.int64(a.timestamp);
       w.int64(a.offset);
-      if (req.api_version >= 4) w.int32(-1);  // leader_epoch: unknown
+      if (req.api_version >= 4) w.int32(a.leader_epoch);
       w.tagged_fields(flex);
     }
     if (flex) r.tagged_fields();

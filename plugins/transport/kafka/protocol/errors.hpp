@@ -51,6 +51,8 @@ enum class ErrorCode : int16_t {
   kKafkaStorageError = 56,
   kGroupIdNotFound = 69,
   kNonEmptyGroup = 68,
+  kFencedLeaderEpoch = 74,
+  kUnknownLeaderEpoch = 75,
   kUnsupportedCompressionType = 76,
   kMemberIdRequired = 79,
   kGroupSubscribedToTopic = 86,
