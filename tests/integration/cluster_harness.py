@@ -38,12 +38,14 @@ Threads: a Cluster is driven from one test thread; each LinkProxy has its
 own thread (link_proxy.py), which also runs the Cluster's classifier (it
 only reads the brokers' pids).
 """
+import argparse
 import itertools
 import os
 import shutil
 import socket
 import sys
 import tempfile
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_wire  # noqa: E402
@@ -54,8 +56,19 @@ from ledger import Ledger, LedgerReport  # noqa: E402
 from link_proxy import BLACKHOLE, PASS, REJECT, LinkProxy  # noqa: E402
 from socket_owner import owner_pid  # noqa: E402
 
+def run_tests(module):
+    """The main of a cluster test file: --build-dir (and the --source-dir
+    ctest passes) set module.BUILD_DIR; the rest goes to unittest."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build-dir", required=True)
+    parser.add_argument("--source-dir", default=None)
+    args, rest = parser.parse_known_args()
+    module.BUILD_DIR = args.build_dir
+    unittest.main(module=module, argv=[sys.argv[0]] + rest, verbosity=2)
+
+
 __all__ = ["BLACKHOLE", "PASS", "REJECT", "Cluster", "ClusterBroker", "EtcdMissing", "EtcdProcess", "Ledger",
-           "LedgerReport", "LinkProxy", "etcd_members", "free_ports", "wait_until"]
+           "LedgerReport", "LinkProxy", "etcd_members", "free_ports", "run_tests", "wait_until"]
 
 
 def toml_string(s):

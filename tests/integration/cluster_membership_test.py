@@ -26,7 +26,6 @@ acknowledged is lost on the way.
   back on the same data, the broker leads it again with a higher leader
   epoch and every acknowledged record is there.
 """
-import argparse
 import json
 import os
 import sys
@@ -37,7 +36,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import system_python  # noqa: E402,F401  (re-runs with /usr/bin/python3 for kafka-python)
-from cluster_harness import Cluster, Ledger, wait_until  # noqa: E402
+from cluster_harness import Cluster, Ledger, wait_until, run_tests  # noqa: E402
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 
@@ -231,15 +230,5 @@ class ClusterMembershipTest(unittest.TestCase):
         raise AssertionError(f"{topic}-{partition} not in GET /cluster of broker {broker_id}: {view}")
 
 
-def main():
-    global BUILD_DIR
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--build-dir", required=True)
-    parser.add_argument("--source-dir", default=None)
-    args, rest = parser.parse_known_args()
-    BUILD_DIR = args.build_dir
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    run_tests(sys.modules[__name__])

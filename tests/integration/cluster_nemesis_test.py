@@ -37,7 +37,6 @@ the producers is not (real time).
     KEEL_NEMESIS_SECONDS=30 python3 tests/integration/cluster_nemesis_test.py --build-dir build
     KEEL_NEMESIS_SEED=1234 KEEL_IT_KEEP=1 python3 tests/integration/cluster_nemesis_test.py --build-dir build
 """
-import argparse
 import collections
 import os
 import random
@@ -49,7 +48,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import system_python  # noqa: E402,F401  (re-runs with /usr/bin/python3 for kafka-python)
 from cluster_broker import LOG_TAIL  # noqa: E402
-from cluster_harness import Cluster, Ledger, wait_until  # noqa: E402
+from cluster_harness import Cluster, Ledger, wait_until, run_tests  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
 from kafka.errors import (KafkaError, LeaderNotAvailableError, NotLeaderForPartitionError,  # noqa: E402
                           UnknownTopicOrPartitionError)
@@ -287,15 +286,5 @@ class ClusterNemesisTest(unittest.TestCase):
             self.assertGreater(report.acked, 0, "nothing was acknowledged at all")
 
 
-def main():
-    global BUILD_DIR
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--build-dir", required=True)
-    parser.add_argument("--source-dir", default=None)
-    args, rest = parser.parse_known_args()
-    BUILD_DIR = args.build_dir
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    run_tests(sys.modules[__name__])
