@@ -3,7 +3,7 @@
 request at once. With a 48 MiB cap the broker reads one at a time (the others
 wait, unread, in the kernel's socket buffers) and its RSS stays within the cap
 plus slack; every waiting request is still answered. The same load without
-a cap makes RSS grow by more than 100 MiB, which shows that the measurement
+a cap makes RSS grow by more than the capped run may, which shows that the measurement
 sees what the cap prevents. Normal requests work afterwards and no
 reservation leaks (keel_queued_request_bytes returns to 0)."""
 import os
@@ -74,7 +74,11 @@ def main():
     with Broker(args.build_dir, broker_toml="queued_max_request_bytes = -1") as broker:
         growth, answered = load(broker)
         print(f"  unbounded: RSS grew by {growth / MIB:.0f} MiB")
-        assert growth > 100 * MIB, f"without a cap RSS grew by only {growth / MIB:.0f} MiB: the load proves nothing"
+        # More than the capped run may grow: the sampling (every 10 ms) sees
+        # what the cap prevents. Not a fixed figure: how much of the 160 MiB
+        # is resident at one sample depends on the machine's load.
+        assert growth > CAP + SLACK, (f"without a cap RSS grew by only {growth / MIB:.0f} MiB, no more than the "
+                                      f"capped run may: the load proves nothing")
     print("request_memory_test: queued_max_request_bytes bounds the memory of requests being read")
     return 0
 

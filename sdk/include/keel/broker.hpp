@@ -603,7 +603,10 @@ class Broker {
   // describes a cluster of one itself.
   bool has_cluster() const {
 #if KEEL_TARGET_ABI_MINOR >= 3
-    return KEEL_HAS_FIELD(api_, keel_broker_api, partition_state);
+    // All four slots, as for the 2.2 groups: a table that has room for them
+    // but leaves them NULL (a partial fake) describes no cluster.
+    return KEEL_HAS_FIELD(api_, keel_broker_api, partition_state) && api_->advertise_listener != nullptr &&
+           api_->cluster_info != nullptr && api_->list_brokers != nullptr && api_->partition_state != nullptr;
 #else
     return false;
 #endif
