@@ -27,6 +27,14 @@ namespace {
 // Kafka keeps offsets relative to a segment's base in 32 bits.
 constexpr int64_t kMaxRelativeOffset = INT32_MAX;
 
+// Files of the partition directory holding one offset ("0\n<offset>\n").
+constexpr const char* kRecordsStartFile = "log-start-offset";
+constexpr const char* kHighWatermarkFile = "high-watermark";
+// Written by truncate_to before it cuts: the log end it leaves. The
+// broker's recovery checkpoint may still name a higher flushed offset until
+// its next write; open() must not take the cut offsets for lost ones.
+constexpr const char* kTruncatedFile = "truncated-to";
+
 }  // namespace
 
 PartitionLog::PartitionLog(std::string topic, int32_t partition, std::string dir, LogOptions options,
@@ -75,6 +83,21 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   // Before listing segments: an interrupted rewrite leaves files that must
   // be rolled back or forward first.
   recover_interrupted_rewrites(dir_, name());
+  // A truncation newer than the broker's checkpoint: the offsets it cut are
+  // gone on purpose, not lost. Once the checkpoint is at or below the mark,
+  // every later checkpoint is written after the cut: the mark goes.
+  if (auto cut = read_offset_file(kTruncatedFile, "the recovery checkpoint as it is")) {
+    if (recovery_point > *cut) {
+      spdlog::info(
+          "{}: the log was truncated to offset {} after the recovery checkpoint ({}) was written; "
+          "recovering from {}",
+          name(), *cut, recovery_point, *cut);
+      recovery_point = *cut;
+    } else {
+      std::error_code ec;
+      fs::remove(dir_ + "/" + kTruncatedFile, ec);
+    }
+  }
 
   std::vector<int64_t> bases;
   for (const auto& entry : fs::directory_iterator(dir_)) {
@@ -190,7 +213,8 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     note_no_space(e.what());
   }
 
-  records_start_.store(read_records_start());
+  records_start_.store(
+      read_offset_file(kRecordsStartFile, "the log starts at its first segment").value_or(0));
   log_end_.store(segs.back()->next_offset());
   if (records_start_.load() > log_end_.load()) {
     // Only a disk that lost synced data gets here (delete_records syncs the
@@ -203,13 +227,26 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     std::lock_guard lock(segments_mu_);
     segments_ = std::move(segs);
     publish_start_locked();
+    has_gaps_.store(!gaps_.empty());
   }
+  // Without replication the high watermark is the log end. With it, the
+  // checkpoint (never past the end); without one, the log start: consumers
+  // wait until the leader's answers say what the followers have.
+  int64_t hw = log_end_.load();
+  if (replicated()) {
+    std::lock_guard lock(hw_file_mu_);
+    auto saved = read_offset_file(kHighWatermarkFile, "the log start offset");
+    hw = std::clamp(saved.value_or(log_start_.load()), log_start_.load(), log_end_.load());
+    hw_checkpointed_ = saved.value_or(-1);
+  }
+  hw_.store(hw);
   // Unsynced, only what the last run synced is known to be on disk; the
   // flusher syncs the rest once it can.
   flushed_.store(synced ? log_end_.load() : std::min(recovery_point, log_end_.load()));
   last_flush_ms_.store(clock_->now_ms());
-  spdlog::info("{}: opened {} segment(s), offsets {}..{} ({})", name(), segments_.size(), log_start_.load(),
-               log_end_.load(), clean ? "clean start" : "checked after an unclean stop");
+  spdlog::info("{}: opened {} segment(s), offsets {}..{}, high watermark {} ({})", name(), segments_.size(),
+               log_start_.load(), log_end_.load(), hw,
+               clean ? "clean start" : "checked after an unclean stop");
   load_leader_epochs();
   load_producers();
 }
@@ -408,14 +445,16 @@ void PartitionLog::find_gaps(const std::vector<std::shared_ptr<Segment>>& segs) 
 std::vector<DamagedRange> PartitionLog::damaged_ranges() const {
   std::vector<DamagedRange> out;
   std::vector<std::shared_ptr<Segment>> segs;
+  std::vector<DamagedRange> gaps;
   {
     std::lock_guard lock(segments_mu_);
     segs = segments_;
+    gaps = gaps_;
   }
   for (const auto& s : segs) {
     for (auto& d : s->damaged_ranges()) out.push_back(std::move(d));
   }
-  for (const auto& g : gaps_) {
+  for (const auto& g : gaps) {
     if (g.last_offset >= log_start_offset()) out.push_back(g);
   }
   return out;
@@ -534,6 +573,192 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len, int32_t leade
   return result;
 }
 
+AppendResult PartitionLog::append_replica(const uint8_t* data, size_t len) {
+  // Checked before the lock, all of it before anything is written, as
+  // append() does; the produce-only rules (check_produced_batch) are the
+  // leader's, which applied them when it took the batches.
+  std::vector<batch::Header> headers;
+  std::vector<size_t> starts;
+  AppendResult result;
+  size_t pos = 0;
+  while (pos < len) {
+    const std::string why = batch::validate(data + pos, len - pos);
+    if (!why.empty()) {
+      fail(KEEL_ERR_CORRUPT, name() + ": replicated batch #" + std::to_string(headers.size()) + " at byte " +
+                                 std::to_string(pos) + " of the fetched data: " + why +
+                                 "; nothing of it was written (fetch again from offset " +
+                                 std::to_string(log_end_offset()) + ")");
+    }
+    const auto h = *batch::parse_header(data + pos, len - pos);
+    if (!headers.empty() && h.base_offset != headers.back().last_offset() + 1) {
+      fail(KEEL_ERR_INVALID_ARGUMENT, name() + ": replicated batch #" + std::to_string(headers.size()) +
+                                          " starts at offset " + std::to_string(h.base_offset) +
+                                          " but the batch before it ends at offset " +
+                                          std::to_string(headers.back().last_offset()) +
+                                          "; batches must be contiguous, nothing of them was written");
+    }
+    headers.push_back(h);
+    starts.push_back(pos);
+    result.records += h.records_count;
+    pos += h.total_size();
+  }
+
+  std::unique_lock lock(append_mu_);
+  if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
+  const int64_t end = log_end_.load();
+  if (headers.empty()) {
+    result.base_offset = end;
+    result.last_offset = end - 1;
+    result.log_start_offset = log_start_offset();
+    return result;
+  }
+  if (headers.front().base_offset != end) {
+    fail(KEEL_ERR_INVALID_ARGUMENT,
+         name() + ": replicated batches start at offset " + std::to_string(headers.front().base_offset) +
+             " but the log ends at offset " + std::to_string(end) + " (" +
+             (headers.front().base_offset < end ? "an overlap" : "a gap") +
+             "); a follower fetches from its log end, after truncate_to when the leader's log diverged. "
+             "Nothing was written");
+  }
+  try {
+    append_locked(data, len, headers, starts, -1, &result, true);
+  } catch (const Error& e) {
+    if (e.code() == KEEL_ERR_NO_SPACE) note_no_space(e.what());
+    throw;
+  }
+  // As recovery replays them: the log is the truth, so that this replica,
+  // once leader, answers a producer's retry with the original offsets.
+  for (const auto& h : headers) producers_.replay(h);
+  if (no_space_.exchange(false)) {
+    spdlog::info("{}: disk space is back: writes to '{}' succeed again", name(), dir_);
+  }
+  lock.unlock();
+
+  result.batches = static_cast<int32_t>(headers.size());
+  result.bytes = static_cast<int64_t>(len);
+  result.log_start_offset = log_start_offset();
+  notify_watches();
+  return result;
+}
+
+int64_t PartitionLog::truncate_to(int64_t offset, const std::string& reason) {
+  std::unique_lock lock(append_mu_);
+  if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
+  const int64_t start = log_start_offset();
+  const int64_t old_end = log_end_.load();
+  if (offset < start || offset > old_end) {
+    fail(KEEL_ERR_OUT_OF_RANGE, name() + ": cannot truncate to offset " + std::to_string(offset) +
+                                    ": it is outside the log's range [" + std::to_string(start) + ", " +
+                                    std::to_string(old_end) + "]");
+  }
+  if (offset == old_end) return 0;
+
+  std::vector<std::shared_ptr<Segment>> segs;
+  {
+    std::lock_guard seg_lock(segments_mu_);
+    segs = segments_;
+  }
+  // The segment holding `offset`: the last one starting at or below it.
+  size_t holder = 0;
+  while (holder + 1 < segs.size() && segs[holder + 1]->base_offset() <= offset) ++holder;
+  Segment::Cut cut = segs[holder]->find_cut(offset);
+  // A batch holding the log start is cut whole only if that keeps the log
+  // start readable; else the log restarts, empty, at `offset` (Kafka's
+  // truncate-fully-and-start-at).
+  const bool restart = cut.next_offset < start;
+  const int64_t new_end = restart ? offset : cut.next_offset;
+
+  // The mark first: once any file is cut, a crash must not make open() take
+  // the cut offsets for lost ones (the broker's checkpoint may name them).
+  write_file_atomically(dir_ + "/" + kTruncatedFile, "0\n" + std::to_string(new_end) + "\n");
+
+  // Segments above the holder (all of them on a restart) go. Renamed aside,
+  // not just unlinked: readers keep their open files, and a segment made
+  // later at the same base never shares a name with one about to be
+  // deleted.
+  const size_t keep = restart ? 0 : holder + 1;
+  std::vector<std::shared_ptr<Segment>> doomed(segs.begin() + static_cast<std::ptrdiff_t>(keep), segs.end());
+  // A closed holder cut to nothing goes too; one cut part-way stays closed
+  // and a new active segment follows it. The active holder is cut in place.
+  const bool holder_active = holder + 1 == segs.size();
+  if (!restart && !holder_active && cut.position == 0) doomed.insert(doomed.begin(), segs[holder]);
+  for (auto& s : doomed) {
+    s->rename_aside();
+    s->mark_deleted();
+  }
+  if (!doomed.empty()) fsync_dir(dir_);
+  std::shared_ptr<Segment> holder_seg = segs[holder];
+  const bool holder_doomed = restart || (!holder_active && cut.position == 0);
+  if (!holder_doomed) holder_seg->truncate(cut);
+  std::shared_ptr<Segment> fresh;
+  if (holder_doomed || !holder_active) fresh = new_segment(new_end);
+  {
+    std::lock_guard seg_lock(segments_mu_);
+    std::erase_if(segments_, [&](const std::shared_ptr<Segment>& s) {
+      return std::find(doomed.begin(), doomed.end(), s) != doomed.end();
+    });
+    if (fresh) segments_.push_back(fresh);
+    publish_start_locked();
+    // Offsets missing past the new end are no longer missing: later ones
+    // will be appended there.
+    std::erase_if(gaps_, [&](const DamagedRange& g) { return g.first_offset >= new_end; });
+    for (auto& g : gaps_) g.last_offset = std::min(g.last_offset, new_end - 1);
+    has_gaps_.store(!gaps_.empty());
+  }
+  {
+    std::lock_guard hw_lock(hw_mu_);
+    log_end_.store(new_end, std::memory_order_release);
+    const int64_t hw = replicated() ? std::min(hw_.load(), new_end) : new_end;
+    hw_.store(std::max(hw, log_start_offset()), std::memory_order_release);
+  }
+  int64_t flushed = flushed_.load();
+  while (flushed > new_end && !flushed_.compare_exchange_weak(flushed, new_end)) {
+  }
+  // The producer state of what stays: snapshots past the new end are
+  // removed (and the removal synced, or a crash could bring one back to
+  // describe offsets appended after this), the rest replayed.
+  producers_.restore({});
+  load_producers();
+  fsync_dir(dir_);
+  // Last: the cache may name an epoch whose first batch is gone, never
+  // miss one the log holds.
+  epochs_.truncate_from_end(new_end);
+  spdlog::info("{}: truncated from {} to {} ({})", name(), old_end, new_end, reason);
+  return old_end - new_end;
+}
+
+void PartitionLog::set_replicated(bool on) {
+  {
+    std::lock_guard lock(hw_mu_);
+    replicated_.store(on, std::memory_order_release);
+    if (!on) hw_.store(log_end_.load(), std::memory_order_release);
+  }
+  notify_watches();
+}
+
+void PartitionLog::set_high_watermark(int64_t hw) {
+  {
+    std::lock_guard lock(hw_mu_);
+    hw = std::max(std::min(hw, log_end_offset()), log_start_offset());
+    hw_.store(hw, std::memory_order_release);
+  }
+  notify_watches();
+}
+
+void PartitionLog::checkpoint_high_watermark() {
+  if (!replicated()) return;
+  std::lock_guard lock(hw_file_mu_);
+  const int64_t hw = high_watermark();
+  if (hw == hw_checkpointed_) return;
+  try {
+    write_file_atomically(dir_ + "/" + kHighWatermarkFile, "0\n" + std::to_string(hw) + "\n");
+    hw_checkpointed_ = hw;
+  } catch (const Error& e) {
+    spdlog::warn("{}: writing the high watermark checkpoint ({}) failed: {}; the next checkpoint tries again",
+                 name(), hw, e.what());
+  }
+}
+
 void PartitionLog::note_no_space(const std::string& what) {
   if (no_space_.exchange(true)) return;  // one line per episode, not per produce
   spdlog::error(
@@ -561,7 +786,7 @@ void PartitionLog::index_active_locked() {
 
 void PartitionLog::append_locked(const uint8_t* data, size_t len, const std::vector<batch::Header>& headers,
                                  const std::vector<size_t>& starts, int32_t leader_epoch,
-                                 AppendResult* result) {
+                                 AppendResult* result, bool as_stored) {
   if (active_unindexed_) index_active_locked();
   // Each batch's first 16 bytes are written from here: its offset, its
   // length (the producer's) and its leader epoch; the rest from `data`.
@@ -583,9 +808,23 @@ void PartitionLog::append_locked(const uint8_t* data, size_t len, const std::vec
   result->base_offset = next;
   // Before the batch: the checkpoint may name an epoch whose first batch a
   // crash lost (open() cuts it), never miss one the log holds.
-  if (leader_epoch >= 0 && leader_epoch > epochs_.latest_epoch()) epochs_.assign(leader_epoch, next);
+  if (!as_stored && leader_epoch >= 0 && leader_epoch > epochs_.latest_epoch()) {
+    epochs_.assign(leader_epoch, next);
+  }
   for (size_t i = 0; i < headers.size(); ++i) {
     const auto& h = headers[i];
+    if (as_stored) {
+      // The leader's bytes, offsets and epochs as they are.
+      if (h.partition_leader_epoch >= 0 && h.partition_leader_epoch > epochs_.latest_epoch()) {
+        epochs_.assign(h.partition_leader_epoch, h.base_offset);
+      }
+      iov[2 * i] = {const_cast<uint8_t*>(data + starts[i]), h.total_size()};
+      iov[2 * i + 1] = {nullptr, 0};
+      metas[i] =
+          BatchMeta{h.base_offset, h.last_offset(), h.max_timestamp, static_cast<int32_t>(h.total_size())};
+      next = h.last_offset() + 1;
+      continue;
+    }
     uint8_t* head = &offsets[16 * i];
     std::memcpy(head, data + starts[i], 16);
     batch::set_base_offset(head, next);
@@ -598,28 +837,40 @@ void PartitionLog::append_locked(const uint8_t* data, size_t len, const std::vec
   }
   seg->append(iov.data(), static_cast<int>(iov.size()), metas);
   log_end_.store(next, std::memory_order_release);
+  if (!replicated()) hw_.store(next, std::memory_order_release);
   result->last_offset = next - 1;
 }
 
 ReadResult PartitionLog::read(int64_t offset, int64_t max_bytes) const {
+  return read_below(offset, max_bytes, high_watermark());
+}
+
+ReadResult PartitionLog::read_to_end(int64_t offset, int64_t max_bytes) const {
+  return read_below(offset, max_bytes, INT64_MAX);
+}
+
+ReadResult PartitionLog::read_below(int64_t offset, int64_t max_bytes, int64_t limit) const {
   ReadResult r;
   if (offset < log_start_offset() || offset > log_end_offset()) {
     fail(KEEL_ERR_OUT_OF_RANGE, "offset " + std::to_string(offset) + " is outside " + name() + "'s range [" +
                                     std::to_string(log_start_offset()) + ", " +
                                     std::to_string(log_end_offset()) + "]");
   }
-  if (offset == log_end_offset()) return r;
-  for (const auto& g : gaps_) {
-    if (!g.holds(offset)) continue;
-    fail(KEEL_ERR_CORRUPT, name() + ": offset " + std::to_string(offset) + " is missing from the log: " +
-                               g.describe() + "; consumers can skip to offset " +
-                               std::to_string(g.last_offset + 1) + " (see docs/operations.md)");
+  if (offset >= std::min(limit, log_end_offset())) return r;
+  if (has_gaps_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(segments_mu_);
+    for (const auto& g : gaps_) {
+      if (!g.holds(offset)) continue;
+      fail(KEEL_ERR_CORRUPT, name() + ": offset " + std::to_string(offset) + " is missing from the log: " +
+                                 g.describe() + "; consumers can skip to offset " +
+                                 std::to_string(g.last_offset + 1) + " (see docs/operations.md)");
+    }
   }
   // The offset may sit in a gap at a segment's end (e.g. after compaction):
   // move on to the next segment until one has data.
   auto seg = segment_for(offset);
   while (seg) {
-    Segment::Span span = seg->read(offset, max_bytes);
+    Segment::Span span = seg->read(offset, max_bytes, limit);
     if (span.length > 0) {
       r.segment = seg;
       r.position = span.position;
@@ -630,6 +881,8 @@ ReadResult PartitionLog::read(int64_t offset, int64_t max_bytes) const {
     std::lock_guard lock(segments_mu_);
     auto it = std::find(segments_.begin(), segments_.end(), seg);
     seg = (it == segments_.end() || std::next(it) == segments_.end()) ? nullptr : *std::next(it);
+    // An empty span may be the limit's doing: no later segment is below it.
+    if (seg && seg->base_offset() >= limit) seg = nullptr;
     if (seg) offset = seg->base_offset();
   }
   return r;
@@ -654,21 +907,16 @@ std::pair<int64_t, int64_t> PartitionLog::find_time(int64_t timestamp) const {
   return {-1, -1};
 }
 
-namespace {
-constexpr const char* kRecordsStartFile = "log-start-offset";
-}  // namespace
-
-int64_t PartitionLog::read_records_start() const {
-  std::ifstream in(dir_ + "/" + kRecordsStartFile);
-  if (!in) return 0;
+std::optional<int64_t> PartitionLog::read_offset_file(const char* file, const char* fallback) const {
+  std::ifstream in(dir_ + "/" + file);
+  if (!in) return std::nullopt;
   std::string version;
   int64_t offset = 0;
   if (!std::getline(in, version) || version != "0" || !(in >> offset) || offset < 0) {
-    // Written atomically, so only a hand edit gets here: keeping every
-    // record is the safe reading.
-    spdlog::error("{}: '{}/{}' is unreadable; ignoring it (the log starts at its first segment)", name(),
-                  dir_, kRecordsStartFile);
-    return 0;
+    // Written atomically, so only a hand edit gets here: the caller's
+    // fallback is the safe reading.
+    spdlog::error("{}: '{}/{}' is unreadable; ignoring it ({})", name(), dir_, file, fallback);
+    return std::nullopt;
   }
   return offset;
 }
@@ -845,19 +1093,23 @@ void PartitionLog::close(Closing how) {
     std::lock_guard lock(append_mu_);
     snapshot_producers_locked();
   }
+  checkpoint_high_watermark();
   fire_all_watches();
 }
 
-std::shared_ptr<PartitionLog::Watch> PartitionLog::watch(int64_t offset, std::function<void()> cb) {
+std::shared_ptr<PartitionLog::Watch> PartitionLog::watch(int64_t offset, std::function<void()> cb,
+                                                         WatchOn on) {
   auto w = std::make_shared<Watch>();
   w->offset = offset;
+  w->on = on;
   w->callback = std::move(cb);
   {
     std::lock_guard lock(watch_mu_);
     watches_.push_back(w);
   }
   // An append may have finished before the watch was listed.
-  if (log_end_offset() > offset || closed_) notify_watches();
+  const int64_t level = on == WatchOn::kLogEnd ? log_end_offset() : high_watermark();
+  if (level > offset || closed_) notify_watches();
   return w;
 }
 
@@ -876,9 +1128,10 @@ void PartitionLog::notify_watches() {
     std::lock_guard lock(watch_mu_);
     if (watches_.empty()) return;
     const int64_t end = log_end_offset();
+    const int64_t hw = high_watermark();
     const bool all = closed_.load();
     for (auto it = watches_.begin(); it != watches_.end();) {
-      if (all || (*it)->offset < end) {
+      if (all || (*it)->offset < ((*it)->on == WatchOn::kLogEnd ? end : hw)) {
         due.push_back(*it);
         it = watches_.erase(it);
       } else {

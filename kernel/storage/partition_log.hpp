@@ -5,11 +5,14 @@
 // (read, find_time, watermarks) never take the append lock: they copy the
 // segment they need under a short segments lock and read published bytes.
 // flush() is called by the flusher thread without the append lock held
-// across the fdatasync.
+// across the fdatasync. A follower's fetcher thread calls append_replica()
+// and truncate_to(), which take the append lock like append(); the high
+// watermark is set from any thread (set_high_watermark).
 #pragma once
 
 #include <keel/plugin.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -17,6 +20,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +73,10 @@ struct AppendResult {
   std::string refusal;
 };
 
+// What a watch waits for: consumers wait for the high watermark, a
+// follower's fetch for the log end.
+enum class WatchOn { kHighWatermark, kLogEnd };
+
 // A read pinned to a segment: the file stays readable while this lives.
 struct ReadResult {
   std::shared_ptr<Segment> segment;
@@ -113,7 +121,64 @@ class PartitionLog {
   EpochEndOffset end_offset_for_epoch(int32_t requested, int32_t leader_epoch) const;
   const LeaderEpochCache& leader_epochs() const { return epochs_; }
 
+  // --- high watermark: the offset below which consumers read, separate
+  // from the log end. A single node (and every caller that never calls
+  // set_replicated) keeps it equal to the log end after every append,
+  // truncation and open. set_replicated(true) — the broker in a cluster,
+  // before open() or at least before the log is shared — stops that: the
+  // high watermark then moves only through set_high_watermark(). Turning it
+  // off again puts the high watermark back at the log end.
+  void set_replicated(bool on);
+  bool replicated() const { return replicated_.load(std::memory_order_acquire); }
+  // Never below the log start (retention may delete past a lagging one).
+  int64_t high_watermark() const { return std::max(hw_.load(std::memory_order_acquire), log_start_offset()); }
+  // Clamped to [log_start_offset(), log_end_offset()]; it may go down (a
+  // follower that truncated). Fires the consumer watches it passes. Any
+  // thread.
+  void set_high_watermark(int64_t hw);
+  // Writes `high-watermark` in the partition's directory ("0\n<hw>\n",
+  // atomically) when replicated() and the value changed since the last
+  // write or read: the broker's maintenance tick, and close(). A failure is
+  // logged, not thrown: the next call tries again. Any thread.
+  void checkpoint_high_watermark();
+
+  // Consumers: whole batches from the one holding `offset`, up to
+  // max_bytes (at least one batch), never a batch at or past the high
+  // watermark: an offset in [high watermark, log end] reads nothing (no
+  // error); OUT_OF_RANGE outside [log start, log end].
   ReadResult read(int64_t offset, int64_t max_bytes) const;
+  // Followers: the same up to the log end.
+  ReadResult read_to_end(int64_t offset, int64_t max_bytes) const;
+
+  // --- follower primitives (docs/design/replication.md)
+  // Appends batches exactly as the leader stored them: base offsets,
+  // partition leader epochs, producer ids, sequences and timestamps are
+  // kept. `data` holds whole batches. Each batch's framing and CRC are
+  // checked (batch::validate; CORRUPT), not the produce-only rules of
+  // check_produced_batch. The first batch must start at log_end_offset()
+  // and each next one right after the one before; otherwise
+  // INVALID_ARGUMENT naming the partition and the offsets. Nothing is
+  // written when it throws. The first batch of an epoch newer than the
+  // latest starts it in the leader epoch cache; each batch with a producer
+  // id is recorded in the producer state as recovery replays it. Rolls as
+  // append() does, fires log-end watches, and moves the high watermark only
+  // when not replicated(). Empty `data`: nothing happens (batches == 0).
+  AppendResult append_replica(const uint8_t* data, size_t len);
+  // Cuts the log so that nothing at or after `offset` stays: segments above
+  // it are deleted, the one holding it is cut (file and indexes), the
+  // leader epoch cache is cut, the producer state is rebuilt from what
+  // stays, and the high watermark and the flushed offset are clamped to the
+  // new end; what changed is synced before it returns, so a crash never
+  // brings the cut batches back. A batch holding `offset` goes whole (as
+  // Kafka cuts), so the log may end below `offset`: it ends exactly there
+  // when `offset` is a batch boundary, as every offset a leader answers is.
+  // The log never has zero segments: a cut at a segment's base keeps that
+  // segment, empty, as the active one. Throws OUT_OF_RANGE for an offset
+  // outside [log_start_offset(), log_end_offset()], UNAVAILABLE when
+  // closed, IO for the disk. Takes the append lock. Logs one line with
+  // `reason`. Returns how many offsets were removed.
+  int64_t truncate_to(int64_t offset, const std::string& reason);
+
   // {offset, timestamp} of the first record at or after `timestamp`; {-1,-1}.
   std::pair<int64_t, int64_t> find_time(int64_t timestamp) const;
 
@@ -133,7 +198,6 @@ class PartitionLog {
   // say.
   size_t segments_below_start() const;
   int64_t log_end_offset() const { return log_end_.load(std::memory_order_acquire); }
-  int64_t high_watermark() const { return log_end_offset(); }
   // Offsets below this are on stable storage.
   int64_t flushed_offset() const { return flushed_.load(std::memory_order_acquire); }
   int64_t unflushed_messages() const { return log_end_offset() - flushed_offset(); }
@@ -199,10 +263,13 @@ class PartitionLog {
   int32_t partition() const { return partition_; }
   std::string name() const { return topic_ + "-" + std::to_string(partition_); }
 
-  // Long-poll support: `cb` runs once when the log end passes `offset` (or
-  // right away if it already has). Returns a handle for unwatch().
+  // Long-poll support: `cb` runs once when the high watermark (kLogEnd: the
+  // log end) passes `offset`, or right away if it already has. Without
+  // set_replicated the two are the same. Returns a handle for unwatch().
   struct Watch;
-  std::shared_ptr<Watch> watch(int64_t offset, std::function<void()> cb);
+  using WatchOn = keel::WatchOn;
+  std::shared_ptr<Watch> watch(int64_t offset, std::function<void()> cb,
+                               WatchOn on = WatchOn::kHighWatermark);
   void unwatch(const std::shared_ptr<Watch>& w);
   // Fires every watch (used when the partition goes away).
   void fire_all_watches();
@@ -216,11 +283,17 @@ class PartitionLog {
   // Publishes the log start: the first segment's base, or the start set by
   // delete_records when that is higher. Called with segments_mu_ held.
   void publish_start_locked();
-  // Reads `log-start-offset` (open()); 0 when there is none.
-  int64_t read_records_start() const;
+  // Reads a "0\n<offset>\n" file of the partition directory (log start,
+  // high watermark, truncation mark); nullopt when it is missing, or
+  // unreadable (logged, saying that `fallback` is used instead).
+  std::optional<int64_t> read_offset_file(const char* file, const char* fallback) const;
+  ReadResult read_below(int64_t offset, int64_t max_bytes, int64_t limit) const;
   // The part of append() under append_mu_: rolling, offsets, the write.
+  // `as_stored` (append_replica): the batches keep their offsets and
+  // epochs, and each starts its epoch in the cache.
   void append_locked(const uint8_t* data, size_t len, const std::vector<batch::Header>& headers,
-                     const std::vector<size_t>& starts, int32_t leader_epoch, AppendResult* result);
+                     const std::vector<size_t>& starts, int32_t leader_epoch, AppendResult* result,
+                     bool as_stored = false);
   // Loads the leader epoch checkpoint, rebuilding it from the batch headers
   // when it is missing or damaged, and cuts it to the log's range (open()).
   void load_leader_epochs();
@@ -262,7 +335,10 @@ class PartitionLog {
   LeaderEpochCache epochs_;
   mutable std::mutex segments_mu_;
   std::vector<std::shared_ptr<Segment>> segments_;  // oldest first; last is active
-  std::vector<DamagedRange> gaps_;                  // set by open(), then read-only
+  // Set by open(); cut by truncate_to under segments_mu_, which readers
+  // take only while has_gaps_ says there are any.
+  std::vector<DamagedRange> gaps_;
+  std::atomic<bool> has_gaps_{false};
 
   std::atomic<int64_t> log_start_{0};
   // The start delete_records set (0 if never): reads below it fail even
@@ -270,6 +346,17 @@ class PartitionLog {
   std::atomic<int64_t> records_start_{0};
   std::mutex start_mu_;  // one delete_records at a time
   std::atomic<int64_t> log_end_{0};
+  // The high watermark (see set_replicated). Without replication, written
+  // with log_end_ under append_mu_; with it, by set_high_watermark under
+  // hw_mu_, which truncate_to also takes to clamp it, so that a concurrent
+  // set never leaves it past a new, lower end.
+  std::atomic<bool> replicated_{false};
+  std::atomic<int64_t> hw_{0};
+  std::mutex hw_mu_;
+  // The value in the `high-watermark` file (-1: none): guarded by
+  // hw_file_mu_, one checkpoint at a time.
+  std::mutex hw_file_mu_;
+  int64_t hw_checkpointed_ = -1;
   std::atomic<int64_t> flushed_{0};
   std::atomic<int64_t> last_flush_ms_{0};
   std::mutex flush_mu_;  // one flush at a time per partition
@@ -289,6 +376,7 @@ class PartitionLog {
 
 struct PartitionLog::Watch {
   int64_t offset = 0;
+  WatchOn on = WatchOn::kHighWatermark;
   std::function<void()> callback;
   // Held while the callback runs, so that unwatch() can wait for it.
   std::mutex mu;

@@ -436,24 +436,9 @@ SegmentRecovery Segment::recover(const RecoverOptions& o) {
   int64_t max_ts = -1;
   while (auto h = next_header(
              w, log_size, [&](const DamagedRange& d) { last_seen = std::max(last_seen, d.last_offset); })) {
-    const int64_t pos = w.pos;
-    const int64_t total = static_cast<int64_t>(h->total_size());
-    BatchMeta meta{h->base_offset, h->last_offset(), h->max_timestamp, static_cast<int32_t>(total)};
-    for (size_t i = 0; i < indexes_.size(); ++i) {
-      if (pos < index_from[i]) continue;
-      const keel_batch_info info = batch_info(meta, pos);
-      keel_error err{};
-      const keel_status s = indexes_[i].vt->on_append(indexes_[i].handle, &info, &err);
-      if (s != KEEL_OK) {
-        // The status is kept: NO_SPACE lets the partition open this segment
-        // without its indexes instead of failing the start.
-        fail(s == KEEL_ERR_NO_SPACE ? s : KEEL_ERR_IO, "index '" + indexes_[i].spec.strategy.name + "' of '" +
-                                                           path_ + "' failed during recovery at position " +
-                                                           std::to_string(pos) + ": " + err.message);
-      }
-    }
-    last_seen = meta.last_offset;
-    max_ts = std::max(max_ts, meta.max_timestamp);
+    index_replay(*h, w.pos, index_from);
+    last_seen = h->last_offset();
+    max_ts = std::max(max_ts, h->max_timestamp);
     ++result.batches_scanned;
     w.advance(*h);
   }
@@ -470,6 +455,85 @@ SegmentRecovery Segment::recover(const RecoverOptions& o) {
   max_timestamp_.store(max_ts);
   if (!o.writable) seal();
   return result;
+}
+
+void Segment::index_replay(const batch::Header& h, int64_t pos, const std::vector<int64_t>& index_from) {
+  const BatchMeta meta{h.base_offset, h.last_offset(), h.max_timestamp, static_cast<int32_t>(h.total_size())};
+  for (size_t i = 0; i < indexes_.size(); ++i) {
+    if (pos < index_from[i]) continue;
+    const keel_batch_info info = batch_info(meta, pos);
+    keel_error err{};
+    const keel_status s = indexes_[i].vt->on_append(indexes_[i].handle, &info, &err);
+    if (s != KEEL_OK) {
+      // The status is kept: NO_SPACE lets the partition open this segment
+      // without its indexes instead of failing the start.
+      fail(s == KEEL_ERR_NO_SPACE ? s : KEEL_ERR_IO,
+           "index '" + indexes_[i].spec.strategy.name + "' of '" + path_ +
+               "' failed catching up with the log at position " + std::to_string(pos) + ": " + err.message);
+    }
+  }
+}
+
+Segment::Cut Segment::find_cut(int64_t offset) const {
+  const int64_t limit = size();
+  Cut cut{limit, next_offset(), -1};
+  HeaderWalk w{0, base_offset_};
+  bool in_damage = false;
+  for (;;) {
+    auto h = next_header(w, limit, [&](const DamagedRange& d) {
+      // Called before the walk moves past `d`: w.min_base is still the
+      // offset after the last batch kept.
+      if (!in_damage && d.last_offset >= offset) {
+        in_damage = true;
+        cut.position = d.position;
+        cut.next_offset = w.min_base;
+      }
+    });
+    if (in_damage) return cut;
+    if (!h) return cut;
+    if (h->last_offset() >= offset) {
+      cut.position = w.pos;
+      cut.next_offset = w.min_base;
+      return cut;
+    }
+    cut.max_timestamp = std::max(cut.max_timestamp, h->max_timestamp);
+    w.advance(*h);
+  }
+}
+
+void Segment::truncate(const Cut& cut) {
+  if (cut.position >= size()) return;
+  truncate_file(cut.position);
+  next_offset_.store(cut.next_offset, std::memory_order_release);
+  max_timestamp_.store(cut.max_timestamp, std::memory_order_release);
+  verified_.truncate(cut.position);
+  {
+    std::lock_guard lock(damage_mu_);
+    std::erase_if(damaged_, [&](const DamagedRange& d) { return d.position >= cut.position; });
+    for (auto& d : damaged_) d.end_position = std::min(d.end_position, cut.position);
+    has_damage_.store(!damaged_.empty(), std::memory_order_release);
+  }
+  // The plugin's truncate, then the replay its contract asks for: the
+  // batches from its recovery position up to the cut, as recover() does.
+  std::vector<int64_t> index_from;
+  for (auto& inst : indexes_) {
+    keel_error err{};
+    const keel_status s = inst.vt->truncate(inst.handle, cut.position, &err);
+    if (s != KEEL_OK) {
+      fail(KEEL_ERR_IO, "index '" + inst.spec.strategy.name + "' of segment '" + path_ +
+                            "' failed to truncate to position " + std::to_string(cut.position) + ": " +
+                            err.message + "; restart the broker to rebuild it from the log");
+    }
+    index_from.push_back(std::max<int64_t>(0, inst.vt->recovery_position(inst.handle)));
+  }
+  if (!index_from.empty()) {
+    HeaderWalk w{*std::min_element(index_from.begin(), index_from.end()), base_offset_};
+    while (auto h = next_header(w, cut.position, {})) {
+      index_replay(*h, w.pos, index_from);
+      w.advance(*h);
+    }
+  }
+  flush();
 }
 
 void Segment::index_append(const BatchMeta& meta, int64_t position) {
@@ -550,7 +614,7 @@ const Segment::IndexInstance* Segment::index_with(uint32_t capability) const {
   return nullptr;
 }
 
-Segment::Span Segment::read(int64_t offset, int64_t max_bytes) const {
+Segment::Span Segment::read(int64_t offset, int64_t max_bytes, int64_t limit_offset) const {
   const int64_t limit = size();
   int64_t pos = 0;
   int64_t min_base = base_offset_;
@@ -609,6 +673,9 @@ Segment::Span Segment::read(int64_t offset, int64_t max_bytes) const {
       }
       break;
     }
+    // A batch reaching the limit (the high watermark) is not readable yet,
+    // even when the limit falls inside it.
+    if (h->last_offset() >= limit_offset) break;
     const int64_t total = static_cast<int64_t>(h->total_size());
     if (span.length > 0 && span.length + total > max_bytes) break;
     span.length += total;

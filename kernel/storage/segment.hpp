@@ -111,8 +111,29 @@ class Segment {
   // it), at least one, then more while the total stays <= max_bytes. The
   // bytes returned have passed their CRC check (once per process). Throws
   // KEEL_ERR_CORRUPT when `offset` lies in damaged bytes; a span stops
-  // before damage.
-  Span read(int64_t offset, int64_t max_bytes) const;
+  // before damage. No batch whose last offset is at or past `limit_offset`
+  // is included (a consumer's read below the high watermark): when the
+  // batch holding `offset` reaches it, the span is empty.
+  Span read(int64_t offset, int64_t max_bytes, int64_t limit_offset = INT64_MAX) const;
+
+  // Where cutting this segment so that it holds nothing at or after
+  // `offset` leaves it (a follower's truncation): the position of the first
+  // batch holding `offset` or a later one — a batch holding it goes whole,
+  // as Kafka cuts, so next_offset may be below `offset` — or of damage
+  // reaching it; the offset after what stays, and the newest timestamp
+  // that stays. position == size() when nothing goes.
+  struct Cut {
+    int64_t position = 0;
+    int64_t next_offset = 0;
+    int64_t max_timestamp = -1;
+  };
+  Cut find_cut(int64_t offset) const;
+  // Cuts the file at cut.position, tells the indexes (their truncate, then
+  // the replay of the kept batches they lost, as recovery does), forgets
+  // damage past the cut, then syncs the file and the indexes: the cut
+  // batches do not come back after a crash. Writer only (under the
+  // partition's append lock). Throws on I/O or index errors.
+  void truncate(const Cut& cut);
 
   // First offset with a timestamp >= ts, and that timestamp; {-1,-1} if none.
   std::pair<int64_t, int64_t> find_time(int64_t timestamp) const;
@@ -214,6 +235,9 @@ class Segment {
                                            const std::function<void(const DamagedRange&)>& skipped) const;
   void truncate_file(int64_t size);
   void index_append(const BatchMeta& meta, int64_t position);
+  // Tells each index whose recovery position `index_from` is at or before
+  // `pos` about the batch `h` there (recovery and truncate's replay).
+  void index_replay(const batch::Header& h, int64_t pos, const std::vector<int64_t>& index_from);
   const IndexInstance* index_with(uint32_t capability) const;
   // lookup_offset or lookup_time (by `capability`) of one index; false (and
   // the plugin's message logged, rate-limited) when the index fails.

@@ -23,6 +23,12 @@ class VerifiedRanges {
   // is appended later is checked on the way in).
   void verified_from(int64_t position) { from_.store(position, std::memory_order_release); }
 
+  // The file was cut at `position` (writer only): what is appended there
+  // from now on is checked on the way in, like any append.
+  void truncate(int64_t position) {
+    if (position < from_.load(std::memory_order_acquire)) from_.store(position, std::memory_order_release);
+  }
+
   bool covers(int64_t begin, int64_t end) const {
     if (begin >= from_.load(std::memory_order_acquire)) return true;
     std::lock_guard lock(mu_);
