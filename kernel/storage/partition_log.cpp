@@ -552,25 +552,35 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len, int32_t leade
       return result;
     }
   }
+  write_locked(data, len, headers, starts, leader_epoch, &result, false);
+  // Only once the batch is in the log: a failed write leaves the state as
+  // it was, so the client's retry is let in.
+  if (id.idempotent()) producers_.record(id, result.base_offset, result.last_offset);
+  finish_append(lock, headers.size(), len, &result);
+  return result;
+}
+
+void PartitionLog::write_locked(const uint8_t* data, size_t len, const std::vector<batch::Header>& headers,
+                                const std::vector<size_t>& starts, int32_t leader_epoch, AppendResult* result,
+                                bool as_stored) {
   try {
-    append_locked(data, len, headers, starts, leader_epoch, &result);
+    append_locked(data, len, headers, starts, leader_epoch, result, as_stored);
   } catch (const Error& e) {
     if (e.code() == KEEL_ERR_NO_SPACE) note_no_space(e.what());
     throw;
   }
-  // Only once the batch is in the log: a failed write leaves the state as
-  // it was, so the client's retry is let in.
-  if (id.idempotent()) producers_.record(id, result.base_offset, result.last_offset);
+}
+
+void PartitionLog::finish_append(std::unique_lock<std::mutex>& lock, size_t batches, size_t len,
+                                 AppendResult* result) {
   if (no_space_.exchange(false)) {
     spdlog::info("{}: disk space is back: writes to '{}' succeed again", name(), dir_);
   }
   lock.unlock();
-
-  result.batches = static_cast<int32_t>(headers.size());
-  result.bytes = static_cast<int64_t>(len);
-  result.log_start_offset = log_start_offset();
+  result->batches = static_cast<int32_t>(batches);
+  result->bytes = static_cast<int64_t>(len);
+  result->log_start_offset = log_start_offset();
   notify_watches();
-  return result;
 }
 
 AppendResult PartitionLog::append_replica(const uint8_t* data, size_t len) {
@@ -620,30 +630,21 @@ AppendResult PartitionLog::append_replica(const uint8_t* data, size_t len) {
              "); a follower fetches from its log end, after truncate_to when the leader's log diverged. "
              "Nothing was written");
   }
-  try {
-    append_locked(data, len, headers, starts, -1, &result, true);
-  } catch (const Error& e) {
-    if (e.code() == KEEL_ERR_NO_SPACE) note_no_space(e.what());
-    throw;
-  }
+  write_locked(data, len, headers, starts, -1, &result, true);
   // As recovery replays them: the log is the truth, so that this replica,
   // once leader, answers a producer's retry with the original offsets.
   for (const auto& h : headers) producers_.replay(h);
-  if (no_space_.exchange(false)) {
-    spdlog::info("{}: disk space is back: writes to '{}' succeed again", name(), dir_);
-  }
-  lock.unlock();
-
-  result.batches = static_cast<int32_t>(headers.size());
-  result.bytes = static_cast<int64_t>(len);
-  result.log_start_offset = log_start_offset();
-  notify_watches();
+  finish_append(lock, headers.size(), len, &result);
   return result;
 }
 
 int64_t PartitionLog::truncate_to(int64_t offset, const std::string& reason) {
   std::unique_lock lock(append_mu_);
   if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
+  // No DeleteRecords moves the start meanwhile, and no flush of the old end
+  // can land after the flushed offset is clamped below.
+  std::lock_guard start_lock(start_mu_);
+  std::lock_guard flush_lock(flush_mu_);
   const int64_t start = log_start_offset();
   const int64_t old_end = log_end_.load();
   if (offset < start || offset > old_end) {

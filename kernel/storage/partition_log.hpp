@@ -294,6 +294,13 @@ class PartitionLog {
   void append_locked(const uint8_t* data, size_t len, const std::vector<batch::Header>& headers,
                      const std::vector<size_t>& starts, int32_t leader_epoch, AppendResult* result,
                      bool as_stored = false);
+  // append_locked, noting a full disk on the way out.
+  void write_locked(const uint8_t* data, size_t len, const std::vector<batch::Header>& headers,
+                    const std::vector<size_t>& starts, int32_t leader_epoch, AppendResult* result,
+                    bool as_stored);
+  // After a successful write: clears the disk-full state, releases the
+  // append lock, fills in the answer's totals and fires the watches.
+  void finish_append(std::unique_lock<std::mutex>& lock, size_t batches, size_t len, AppendResult* result);
   // Loads the leader epoch checkpoint, rebuilding it from the batch headers
   // when it is missing or damaged, and cuts it to the log's range (open()).
   void load_leader_epochs();
@@ -344,7 +351,9 @@ class PartitionLog {
   // The start delete_records set (0 if never): reads below it fail even
   // inside a segment. Written under start_mu_ and segments_mu_.
   std::atomic<int64_t> records_start_{0};
-  std::mutex start_mu_;  // one delete_records at a time
+  // One delete_records at a time. Lock order: append_mu_, start_mu_,
+  // flush_mu_, segments_mu_ (truncate_to takes all four).
+  std::mutex start_mu_;
   std::atomic<int64_t> log_end_{0};
   // The high watermark (see set_replicated). Without replication, written
   // with log_end_ under append_mu_; with it, by set_high_watermark under

@@ -17,9 +17,8 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
-#include "plugins/plugin_config.hpp"
-#include "plugins/plugin_registry.hpp"
 #include "storage/partition_log.hpp"
+#include "support/builtin_indexes.hpp"
 #include "support/temp_dir.hpp"
 
 namespace keel::test {
@@ -79,16 +78,7 @@ struct Stored {
 
 class RecoveryTest : public ::testing::TestWithParam<bool> {
  protected:
-  void SetUp() override {
-    doc_ = std::make_shared<toml::table>(
-        toml::parse("interval_bytes = 100\nmax_index_bytes = 4096", std::string_view("test.toml")));
-    cfg_.settings.tables = {doc_.get()};
-    cfg_.settings.table_names = {"[test]"};
-    if (GetParam()) {
-      options_.indexes.push_back({registry_.require(KEEL_KIND_INDEX, "sparse-mmap"), &cfg_});
-      options_.indexes.push_back({registry_.require(KEEL_KIND_INDEX, "timestamp"), &cfg_});
-    }
-  }
+  void SetUp() override { indexes_.add_to(options_, GetParam()); }
 
   std::string part_dir() const { return dir_.sub("t-0"); }
   std::string snapshot_dir() const { return dir_.sub("snapshot"); }
@@ -223,9 +213,7 @@ class RecoveryTest : public ::testing::TestWithParam<bool> {
 
   keel::test::TempDir dir_{"keel-recovery"};
   keel::ManualClock clock_{1'700'000'000'000};
-  keel::PluginRegistry registry_{{KEEL_TEST_PLUGIN_DIR}, &clock_};
-  std::shared_ptr<toml::table> doc_;
-  keel_config cfg_;
+  keel::test::BuiltinIndexes indexes_{&clock_};
   LogOptions options_;
   std::vector<Stored> stored_;
   int64_t end_ = 0;

@@ -17,9 +17,9 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
-#include "plugins/plugin_config.hpp"
-#include "plugins/plugin_registry.hpp"
 #include "storage/partition_log.hpp"
+#include "support/builtin_indexes.hpp"
+#include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -78,29 +78,11 @@ std::vector<std::pair<int64_t, int64_t>> batch_ranges(const PartitionLog& log) {
   return out;
 }
 
-template <class Fn>
-keel::Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const keel::Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected a keel::Error";
-  return keel::Error(KEEL_OK, "");
-}
+using keel::test::error_of;
 
 class ReplicationLogTest : public ::testing::TestWithParam<bool> {
  protected:
-  void SetUp() override {
-    doc_ = std::make_shared<toml::table>(
-        toml::parse("interval_bytes = 100\nmax_index_bytes = 4096", std::string_view("test.toml")));
-    cfg_.settings.tables = {doc_.get()};
-    cfg_.settings.table_names = {"[test]"};
-    if (GetParam()) {
-      options_.indexes.push_back({registry_.require(KEEL_KIND_INDEX, "sparse-mmap"), &cfg_});
-      options_.indexes.push_back({registry_.require(KEEL_KIND_INDEX, "timestamp"), &cfg_});
-    }
-  }
+  void SetUp() override { indexes_.add_to(options_, GetParam()); }
 
   std::unique_ptr<PartitionLog> open_log(bool replicated, const std::string& name = "orders-3",
                                          bool clean = true, int64_t recovery_point = 0) {
@@ -141,9 +123,7 @@ class ReplicationLogTest : public ::testing::TestWithParam<bool> {
   keel::test::TempDir dir_{"keel-replog"};
   static constexpr int64_t now_ = 1'700'000'000'000;  // producers are not expired
   keel::ManualClock clock_{now_};
-  keel::PluginRegistry registry_{{KEEL_TEST_PLUGIN_DIR}, &clock_};
-  std::shared_ptr<toml::table> doc_;
-  keel_config cfg_;
+  keel::test::BuiltinIndexes indexes_{&clock_};
   LogOptions options_;
 };
 

@@ -16,8 +16,8 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
-#include "plugins/plugin_config.hpp"
-#include "plugins/plugin_registry.hpp"
+#include "support/builtin_indexes.hpp"
+#include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -49,30 +49,11 @@ std::string read_bytes(const ReadResult& r) {
   return r.segment ? pread_all(r.segment->fd(), r.position, r.length) : "";
 }
 
-// The error `fn` throws; fails the test if none.
-template <class Fn>
-keel::Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const keel::Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected a keel::Error";
-  return keel::Error(KEEL_OK, "");
-}
+using keel::test::error_of;
 
 class PartitionLogTest : public ::testing::TestWithParam<bool> {
  protected:
-  void SetUp() override {
-    doc_ = std::make_shared<toml::table>(
-        toml::parse("interval_bytes = 100\nmax_index_bytes = 4096", std::string_view("test.toml")));
-    cfg_.settings.tables = {doc_.get()};
-    cfg_.settings.table_names = {"[test]"};
-    if (GetParam()) {
-      options_.indexes.push_back({registry_.require(KEEL_KIND_INDEX, "sparse-mmap"), &cfg_});
-      options_.indexes.push_back({registry_.require(KEEL_KIND_INDEX, "timestamp"), &cfg_});
-    }
-  }
+  void SetUp() override { indexes_.add_to(options_, GetParam()); }
 
   std::unique_ptr<PartitionLog> open_log(bool clean = true) {
     auto log = std::make_unique<PartitionLog>("orders", 3, dir_.sub("orders-3"), options_, &clock_);
@@ -86,9 +67,7 @@ class PartitionLogTest : public ::testing::TestWithParam<bool> {
 
   keel::test::TempDir dir_{"keel-plog"};
   keel::ManualClock clock_{1'700'000'000'000};
-  keel::PluginRegistry registry_{{KEEL_TEST_PLUGIN_DIR}, &clock_};
-  std::shared_ptr<toml::table> doc_;
-  keel_config cfg_;
+  keel::test::BuiltinIndexes indexes_{&clock_};
   LogOptions options_;
 };
 
