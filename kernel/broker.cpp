@@ -103,6 +103,7 @@ void Broker::start() {
   last_retention_ms_ = last_checkpoint_ms_ = last_offsets_flush_ms_ = clock_->now_ms();
   maint_thread_ = std::thread([this] { maintenance_loop(); });
   start_transports();
+  start_replication();
   start_cluster();
   ready_ = true;
   spdlog::info("broker ready in {} ms: {} topic(s), data in '{}'", (monotonic_ns() - t0) / 1000000,
@@ -161,6 +162,7 @@ std::shared_ptr<Topic> Broker::open_topic(TopicConfig cfg, bool clean, bool exis
   // created now has nothing there (delete_topic rewrites the checkpoint).
   auto checkpoint = existing ? read_checkpoint() : std::map<std::string, int64_t>{};
   cfg.producer_id_expiration_ms = config_.producer_id_expiration_ms;
+  cfg.replicated = config_.cluster.enabled;
   auto topic = std::make_shared<Topic>(cfg, *registry_, config_.data_dir, clock_);
   topic->open(clean, [&](int32_t p) {
     auto it = checkpoint.find(cfg.name + " " + std::to_string(p));
@@ -365,6 +367,7 @@ void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* da
     }
     log = partition(topic_name, p);
     const int32_t epoch = require_leadership(topic_name, p);
+    if (acks == KEEL_ACKS_ALL) check_replicas_for_acks_all(topic_name, p);
     result = log->append(data, len, epoch);
     if (!result.refusal.empty()) fail(refusal_status(result.idempotence), result.refusal);
   } catch (const Error& e) {
@@ -376,10 +379,10 @@ void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* da
   metrics_.counter_add("keel_bytes_in_total", labels, static_cast<double>(result.bytes));
   metrics_.counter_add("keel_records_in_total", labels, static_cast<double>(result.records));
   if (acks == KEEL_ACKS_ALL) {
-    flusher_.appended(log, policy_of(*topic), result.last_offset + 1,
-                      [done, result](keel_status s, const std::string& m) { done(s, m, result); });
+    await_durable(*topic, log, result.last_offset + 1,
+                  [done, result](keel_status s, const std::string& m) { done(s, m, result); });
   } else {
-    flusher_.appended(log, policy_of(*topic), result.last_offset + 1, nullptr);
+    await_durable(*topic, log, result.last_offset + 1, nullptr);
     done(KEEL_OK, "", result);
   }
 }
@@ -419,6 +422,7 @@ void Broker::stop() {
   // Leaving the cluster first hands this broker's leaderships over at once
   // (its session ends) rather than after the session TTL.
   stop_cluster();
+  stop_replication();
   spdlog::info("shutting down: stopping transports");
   stop_transports();
   {
@@ -521,7 +525,15 @@ void Broker::write_checkpoint() {
   out << "0\n";  // format version
   for (auto& t : topics()) {
     for (int32_t p = 0; p < t->partition_count(); ++p) {
-      out << t->name() << ' ' << p << ' ' << t->partition(p)->flushed_offset() << '\n';
+      auto log = t->partition(p);
+      out << t->name() << ' ' << p << ' ' << log->flushed_offset() << '\n';
+      // In a cluster, the high watermark too: a restarted follower or
+      // leader starts from it rather than from its log start.
+      try {
+        log->checkpoint_high_watermark();
+      } catch (const Error& e) {
+        spdlog::warn("{}: could not write its high watermark checkpoint: {}", log->name(), e.what());
+      }
     }
   }
   write_file_atomically(config_.data_dir + "/" + kCheckpointFile, out.str());

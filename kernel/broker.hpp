@@ -39,6 +39,7 @@
 #include "plugins/plugin_registry.hpp"
 #include "plugins/transport_instance.hpp"
 #include "producers/producer_ids.hpp"
+#include "replication/replica_manager.hpp"
 #include "request_budget.hpp"
 #include "storage/flusher.hpp"
 #include "topic.hpp"
@@ -155,6 +156,12 @@ class Broker {
   // or auto-creation) takes it, so that every broker holds the same topic.
   std::optional<TopicRecord> cluster_topic(const std::string& name) const;
 
+  // ---- replication (broker_replication.cpp). Without [cluster] none runs.
+  // Reloads one partition of __consumer_offsets into the offset store (this
+  // broker just became its leader: the group coordinator for its groups).
+  void reload_offsets_partition(int32_t partition);
+  FlushPolicy flush_policy(const Topic& t) const { return policy_of(t); }
+
   // ---- services
   Metrics& metrics() { return metrics_; }
   RequestBudget& request_budget() { return request_budget_; }
@@ -194,6 +201,16 @@ class Broker {
   void start_cluster();
   void register_cluster_collectors();
   void stop_cluster();
+  void start_replication();
+  void stop_replication();
+  // After an append by this broker as leader: moves the high watermark
+  // when the ISR allows, and runs `done` (if set: acks=all) once `until`
+  // is durable under the topic's flush policy and, in a cluster, on the
+  // ISR (ReplicaManager::wait_for_replicas).
+  void await_durable(const Topic& topic, const std::shared_ptr<PartitionLog>& log, int64_t until,
+                     Flusher::Done done);
+  // acks=all in a cluster: NOT_ENOUGH_REPLICAS before anything is written.
+  void check_replicas_for_acks_all(const std::string& topic, int32_t partition);
   void maintenance_loop();
   void write_checkpoint();
   std::mutex checkpoint_mu_;
@@ -203,7 +220,9 @@ class Broker {
   FlushPolicy policy_of(const Topic& t) const;
   // broker_offsets.cpp
   void open_offsets();
-  void load_offsets(Topic& topic);
+  // Applies the records of __consumer_offsets (of partition `only`, or all
+  // when -1) to the offset store.
+  void load_offsets(Topic& topic, int32_t only = -1);
   void write_offsets(int32_t partition, const std::vector<std::string>& batches, GroupOffsetStore::Done done);
   void migrate_legacy_offsets();
 
@@ -227,6 +246,8 @@ class Broker {
   std::unique_ptr<ClusterView> cluster_view_;
   std::unique_ptr<ClusterHost> cluster_host_;
   std::unique_ptr<ClusterService> cluster_;  // with [cluster] only, from start()
+  std::unique_ptr<ReplicaHost> replica_host_;
+  std::unique_ptr<ReplicaManager> replication_;  // with [cluster] only, from start()
 
   int lock_fd_ = -1;
   std::atomic<bool> ready_{false};

@@ -65,13 +65,27 @@ std::string batch_location(const PartitionLog& log, const uint8_t* b, size_t len
 // log is applied in order, so later good commits still win). Stopping the
 // broker instead would keep every group from committing until an operator
 // repaired the file by hand.
-void Broker::load_offsets(Topic& topic) {
+void Broker::reload_offsets_partition(int32_t partition) {
+  auto topic = find_topic(offsets::kTopic);
+  if (!topic || !offsets_) return;
+  try {
+    // Replicated records of the groups this broker now coordinates: applied
+    // in log order, so the newest commit of each group/partition wins.
+    load_offsets(*topic, partition);
+  } catch (const Error& e) {
+    spdlog::error("{}-{}: reloading committed offsets as its new leader failed: {}", offsets::kTopic,
+                  partition, e.what());
+  }
+}
+
+void Broker::load_offsets(Topic& topic, int32_t only) {
   const int64_t t0 = monotonic_ns();
   int64_t records = 0;
   int64_t bytes = 0;
   int64_t skipped_batches = 0;
   int64_t skipped_records = 0;
   for (int32_t p = 0; p < topic.partition_count(); ++p) {
+    if (only >= 0 && p != only) continue;
     auto log = topic.partition(p);
     auto visit = [&](const uint8_t* b, size_t len) {
       bytes += static_cast<int64_t>(len);
@@ -121,8 +135,10 @@ void Broker::load_offsets(Topic& topic) {
                          log->dir() + "' (the offsets in it are lost) or restore it from a backup");
     }
   }
-  spdlog::info("loaded consumer offsets: {} group(s) from {} record(s) ({} bytes) of '{}' in {} ms",
-               offsets_->groups().size(), records, bytes, offsets::kTopic, (monotonic_ns() - t0) / 1000000);
+  spdlog::info("loaded consumer offsets: {} group(s) from {} record(s) ({} bytes) of '{}'{} in {} ms",
+               offsets_->groups().size(), records, bytes, offsets::kTopic,
+               only >= 0 ? " partition " + std::to_string(only) : std::string(),
+               (monotonic_ns() - t0) / 1000000);
   if (skipped_batches + skipped_records > 0) {
     spdlog::warn(
         "'{}': skipped {} damaged batch(es) and {} undecodable record(s) while loading; see the "
@@ -148,12 +164,11 @@ void Broker::write_offsets(int32_t p, const std::vector<std::string>& batches, G
     AppendResult r = log->append(reinterpret_cast<const uint8_t*>(b.data()), b.size(), epoch);
     end = r.last_offset + 1;
   }
-  flusher_.appended(log, policy_of(*topic), end,
-                    [name = log->name(), done = std::move(done)](keel_status s, const std::string& m) {
-                      if (s == KEEL_OK) return done(s, m);
-                      done(s, name + ": syncing committed offsets failed: " + m +
-                                  "; they are not committed, commit again (check the disk)");
-                    });
+  await_durable(
+      *topic, log, end, [name = log->name(), done = std::move(done)](keel_status s, const std::string& m) {
+        if (s == KEEL_OK) return done(s, m);
+        done(s, name + ": syncing committed offsets failed: " + m + "; they are not committed, commit again");
+      });
 }
 
 void Broker::migrate_legacy_offsets() {

@@ -162,6 +162,7 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
   for (int32_t p = 0; p < count; ++p) {
     auto log = std::make_shared<PartitionLog>(config_.name, p, partition_dir(data_dir_, config_.name, p),
                                               opts, clock_);
+    log->set_replicated(config_.replicated);
     log->open(clean, recovery_point(p));
     std::unique_lock lock(partitions_mu_);
     partitions_.push_back(std::move(log));
@@ -192,6 +193,7 @@ void Topic::add_partitions(int32_t total) {
                             dir + "' already exists; move it away and retry");
     }
     auto log = std::make_shared<PartitionLog>(config_.name, p, dir, opts, clock_);
+    log->set_replicated(config_.replicated);
     // A new, empty directory: nothing to recover (open() syncs its parent
     // directory, so the partition survives a crash from here on).
     log->open(true, 0);
@@ -358,6 +360,7 @@ std::shared_ptr<Topic::Reconfiguration> Topic::prepare_reconfigure(TopicConfig n
     }
   }
   next.producer_id_expiration_ms = config_.producer_id_expiration_ms;
+  next.replicated = config_.replicated;
   next.partitions = config_.partitions;
   auto change = std::make_shared<Reconfiguration>();
   change->config = std::make_shared<const TopicConfig>(std::move(next));

@@ -65,6 +65,55 @@ void ClusterService::topic_deleted(const std::string& name) {
   cv_.notify_all();
 }
 
+void ClusterService::propose_isr(const std::string& topic, int32_t partition, int32_t leader_epoch,
+                                 std::vector<int32_t> add, std::vector<int32_t> remove) {
+  std::lock_guard lock(mu_);
+  isr_proposals_.push_back(
+      IsrProposal{PartitionId{topic, partition}, leader_epoch, std::move(add), std::move(remove)});
+  cv_.notify_all();
+}
+
+void ClusterService::write_isr_proposals() {
+  std::vector<IsrProposal> proposals;
+  {
+    std::lock_guard lock(mu_);
+    proposals.swap(isr_proposals_);
+  }
+  for (const auto& p : proposals) {
+    auto it = state_.partitions.find(p.id);
+    if (it == state_.partitions.end()) continue;
+    const PartitionRecord& cur = it->second.record;
+    if (cur.leader != config_.broker_id || cur.leader_epoch != p.leader_epoch) continue;
+    PartitionRecord next = cur;
+    std::erase_if(next.isr, [&](int32_t id) {
+      return id != cur.leader && std::find(p.remove.begin(), p.remove.end(), id) != p.remove.end();
+    });
+    for (int32_t id : p.add) {
+      if (std::find(next.isr.begin(), next.isr.end(), id) == next.isr.end()) next.isr.push_back(id);
+    }
+    if (next.isr == cur.isr) continue;
+    const std::string key = keys_.partition(p.id.first, p.id.second);
+    // The leader's write: no controller fence (the controller epoch is the
+    // controller's), but the key's revision, so that a zombie leader whose
+    // partition was given to another broker changes nothing.
+    const auto r =
+        coordinator_->txn({CoordCompare{key, KEEL_COORD_CMP_MOD_REVISION, it->second.mod_revision}},
+                          {CoordOp{KEEL_COORD_OP_PUT, key, encode(next), false}});
+    if (r.succeeded) {
+      spdlog::info("cluster: partition {}-{}: isr [{}] -> [{}] (leader {}, epoch {})", p.id.first,
+                   p.id.second, fmt::join(cur.isr, ","), fmt::join(next.isr, ","), cur.leader,
+                   cur.leader_epoch);
+      // The state follows the watch; until the event comes, plan from the
+      // written record (a second proposal in this round builds on it).
+      it->second.record = next;
+      it->second.mod_revision = r.revision;
+    } else {
+      spdlog::debug("cluster: partition {}-{} changed before its ISR change was written; dropped", p.id.first,
+                    p.id.second);
+    }
+  }
+}
+
 void ClusterService::run() {
   int64_t failures = 0;
   while (true) {
@@ -110,6 +159,7 @@ void ClusterService::run() {
         topic_ops_.pop_front();
       }
       campaign();
+      write_isr_proposals();
       lead_partitions();
       sync_local_topics();
       publish_view();
@@ -357,8 +407,9 @@ void ClusterService::leave_cluster(const std::string& why) {
 
 void ClusterService::wait_for_work(int64_t timeout_ms) {
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-               [&] { return stop_ || !events_.empty() || !topic_ops_.empty() || listeners_changed_; });
+  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return stop_ || !events_.empty() || !topic_ops_.empty() || listeners_changed_ || !isr_proposals_.empty();
+  });
 }
 
 }  // namespace keel

@@ -81,8 +81,23 @@ class ClusterService {
   void topic_created(const std::string& name, int32_t partitions, const std::string& settings_toml,
                      bool internal);
   void topic_deleted(const std::string& name);
+  // The partition's leader asks to change its ISR (replication): `add`
+  // and `remove` applied to the ISR the state holds when it is written,
+  // only while the state still names this broker leader at `leader_epoch`,
+  // fenced by the partition key's mod_revision; dropped otherwise (the
+  // leader proposes again if it still wants it).
+  void propose_isr(const std::string& topic, int32_t partition, int32_t leader_epoch,
+                   std::vector<int32_t> add, std::vector<int32_t> remove);
 
  private:
+  struct IsrProposal {
+    PartitionId id;
+    int32_t leader_epoch = 0;
+    std::vector<int32_t> add;
+    std::vector<int32_t> remove;
+  };
+  void write_isr_proposals();
+
   struct TopicOp {
     bool create = true;
     ClusterHost::LocalTopic topic;
@@ -127,6 +142,7 @@ class ClusterService {
   bool listeners_changed_ = false;
   std::deque<CoordEvent> events_;
   std::deque<TopicOp> topic_ops_;
+  std::vector<IsrProposal> isr_proposals_;
   std::thread thread_;
 };
 

@@ -37,8 +37,18 @@ void ClusterView::on_listeners_changed(std::function<void()> fn) {
 }
 
 void ClusterView::publish(std::shared_ptr<const ClusterState> state) {
+  std::function<void()> fn;
+  {
+    std::lock_guard lock(mu_);
+    state_ = std::move(state);
+    fn = on_published_;
+  }
+  if (fn) fn();
+}
+
+void ClusterView::on_published(std::function<void()> fn) {
   std::lock_guard lock(mu_);
-  state_ = std::move(state);
+  on_published_ = std::move(fn);
 }
 
 std::shared_ptr<const ClusterState> ClusterView::snapshot() const {

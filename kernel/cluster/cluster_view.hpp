@@ -53,6 +53,9 @@ class ClusterView {
   void on_listeners_changed(std::function<void()> fn);
 
   void publish(std::shared_ptr<const ClusterState> state);
+  // `fn` runs after each publish (set once, by the broker: replication
+  // reconciles with the new state).
+  void on_published(std::function<void()> fn);
   std::shared_ptr<const ClusterState> snapshot() const;
 
   // Live brokers that serve `listener`, by id.
@@ -72,6 +75,7 @@ class ClusterView {
   mutable std::mutex mu_;
   std::map<std::string, HostPort> listeners_;
   std::function<void()> on_change_;
+  std::function<void()> on_published_;
   std::shared_ptr<const ClusterState> state_;
 };
 

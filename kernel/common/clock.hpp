@@ -40,4 +40,6 @@ inline int64_t monotonic_ns() {
       .count();
 }
 
+inline int64_t monotonic_ms() { return monotonic_ns() / 1000000; }
+
 }  // namespace keel

@@ -57,6 +57,12 @@ const char* status_name(keel_status s) {
       return "unknown member";
     case KEEL_ERR_NOT_LEADER:
       return "not leader";
+    case KEEL_ERR_NOT_ENOUGH_REPLICAS:
+      return "not enough replicas";
+    case KEEL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+      return "not enough replicas after append";
+    case KEEL_ERR_TIMED_OUT:
+      return "timed out";
   }
   return "unknown status";
 }

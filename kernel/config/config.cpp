@@ -60,9 +60,15 @@ const char* const kSeeDocs = " (see docs/configuration.md)";
 
 const std::vector<std::string> kTopLevelKeys = {"broker", "cluster", "topic_defaults", "topics",
                                                 "transports"};
-const std::vector<std::string> kClusterKeys = {"broker_id",       "cluster_id", "coordinator",
-                                               "advertised_host", "rack",       "default_replication_factor",
-                                               "retry_backoff_ms"};
+const std::vector<std::string> kClusterKeys = {"broker_id",
+                                               "cluster_id",
+                                               "coordinator",
+                                               "advertised_host",
+                                               "rack",
+                                               "default_replication_factor",
+                                               "retry_backoff_ms",
+                                               "replication_listen",
+                                               "replica_lag_time_max_ms"};
 const std::vector<std::string> kBrokerKeys = {"data_dir",
                                               "plugin_path",
                                               "plugins",
@@ -80,7 +86,7 @@ const std::vector<std::string> kBrokerKeys = {"data_dir",
 const std::vector<std::string> kOffsetsFlushModes = {"commit", "interval"};
 const std::vector<std::string> kTopicKeys = {
     "partitions",     "segment_bytes", "segment_ms", "max_batch_bytes", "flush_mode", "flush_interval_ms",
-    "flush_messages", "index",         "retention",  "partitioner",     "plugins"};
+    "flush_messages", "index",         "retention",  "partitioner",     "plugins",    "min_insync_replicas"};
 const std::vector<std::string> kFlushModes = {"every-batch", "interval", "os"};
 const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 
@@ -508,6 +514,8 @@ class Parser {
         topic.flush_interval_ms = integer(e, sec, 1);
       } else if (e.name == "flush_messages") {
         topic.flush_messages = integer(e, sec, 1);
+      } else if (e.name == "min_insync_replicas") {
+        topic.min_insync_replicas = static_cast<int32_t>(integer(e, sec, 1, 16));
       } else if (e.name == "index") {
         topic.index = strings(e, sec, true);
         locate_strategies(e, topic.strategy_locations);
@@ -605,6 +613,24 @@ class Parser {
         c.default_replication_factor = static_cast<int32_t>(integer(e, sec, 1, 16));
       } else if (e.name == "retry_backoff_ms") {
         c.retry_backoff_ms = integer(e, sec, 1, 60000);
+      } else if (e.name == "replica_lag_time_max_ms") {
+        c.replica_lag_time_max_ms = integer(e, sec, 100, 3600000);
+      } else if (e.name == "replication_listen") {
+        const std::string v = string(*e.node, sec + " replication_listen");
+        const auto colon = v.rfind(':');
+        int64_t port = -1;
+        if (colon != std::string::npos && colon + 1 < v.size() && colon + 6 >= v.size() &&
+            std::all_of(v.begin() + static_cast<long>(colon) + 1, v.end(),
+                        [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); })) {
+          port = std::stoll(v.substr(colon + 1));
+        }
+        if (port < 0 || port > 65535) {
+          fail_at(where(*e.node),
+                  sec + " replication_listen must be \"host:port\" (port 0 picks a free one), got '" +
+                      v.substr(0, 80) + "'" + kSeeDocs);
+        }
+        c.replication_host = v.substr(0, colon);
+        c.replication_port = static_cast<int32_t>(port);
       } else {
         unknown_key(e, sec, kClusterKeys);
       }

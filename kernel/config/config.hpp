@@ -53,6 +53,9 @@ struct TopicConfig {
   FlushMode flush_mode = FlushMode::EveryBatch;
   int64_t flush_interval_ms = 1000;
   int64_t flush_messages = 10000;
+  // acks=all needs this many in-sync replicas (in a cluster; Kafka's
+  // min.insync.replicas). A single node is always 1 of 1.
+  int32_t min_insync_replicas = 1;
   std::vector<std::string> index = {"sparse-mmap", "timestamp"};
   std::vector<std::string> retention = {"time", "size"};
   std::string partitioner = "key-hash";
@@ -65,6 +68,9 @@ struct TopicConfig {
   // [broker] producer_id_expiration_ms, copied here by the broker (not a
   // topic key).
   int64_t producer_id_expiration_ms = 24LL * 3600 * 1000;
+  // Set by the broker in a cluster (not a topic key): the partitions'
+  // high watermarks follow their ISR, not their log end.
+  bool replicated = false;
   // The topic's own [topics.<name>] table (in the broker's document or in
   // document_owner); null for a topic made from the defaults alone.
   const toml::table* own_table = nullptr;
@@ -114,6 +120,13 @@ struct ClusterConfig {
   // How often the cluster thread retries a coordinator that cannot be
   // reached, and the longest it waits for a reply.
   int64_t retry_backoff_ms = 500;
+  // The kernel's replication listener (followers fetch from leaders
+  // there); "" = advertised_host, port 0 = any free port.
+  std::string replication_host;
+  int32_t replication_port = 0;
+  // A follower not caught up for this long leaves the ISR (Kafka's
+  // replica.lag.time.max.ms).
+  int64_t replica_lag_time_max_ms = 30000;
   // [cluster.<coordinator>]: the coordinator plugin's own settings.
   PluginSettings coordinator_settings;
 };

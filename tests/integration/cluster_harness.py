@@ -80,20 +80,22 @@ class Cluster:
     directory (`workdir`, default a new temporary one).
 
     `topics_toml` is appended to every broker's config; `broker_toml` goes
-    into [broker], `kafka_toml` into [transports.kafka]; `per_broker_toml`
+    into [broker], `cluster_toml` into [cluster], `kafka_toml` into
+    [transports.kafka]; `per_broker_toml`
     (a function of the broker id returning TOML) is appended last.
     replication_factor defaults to min(3, brokers).
     """
 
     def __init__(self, build_dir, brokers=3, cluster_section=True, etcd_count=1, kafka_proxies=True,
                  cluster_id="test", prefix="/keel/", session_ttl_ms=3000, replication_factor=None, topics_toml="",
-                 broker_toml="", kafka_toml="", per_broker_toml=None, workdir=None):
+                 broker_toml="", kafka_toml="", per_broker_toml=None, workdir=None, cluster_toml=""):
         self.build_dir = os.path.abspath(build_dir)
         self.keel = os.path.join(self.build_dir, "kernel", "keel")
         if not os.access(self.keel, os.X_OK):
             raise SystemExit(f"{self.keel} is missing: build the project first (bash scripts/build.sh)")
         self.workdir = workdir or tempfile.mkdtemp(prefix="keel-cluster-")
         self.cluster_section = cluster_section
+        self.cluster_toml = cluster_toml
         self.cluster_id = cluster_id
         self.prefix = prefix
         self.brokers = {}
@@ -147,7 +149,7 @@ class Cluster:
             endpoints = ",".join(f"127.0.0.1:{link.port}" for link in b.etcd_links)
             lines += ["[cluster]", f"broker_id = {b.id}", f"cluster_id = {toml_string(self.cluster_id)}",
                       'coordinator = "etcd"', 'advertised_host = "127.0.0.1"',
-                      f"default_replication_factor = {rf}", "", "[cluster.etcd]",
+                      f"default_replication_factor = {rf}", self.cluster_toml, "", "[cluster.etcd]",
                       f"endpoints = {toml_string(endpoints)}", f"prefix = {toml_string(self.prefix)}",
                       f"session_ttl_ms = {session_ttl_ms}", ""]
         else:

@@ -62,7 +62,11 @@ PRODUCERS = 3
 WINDOW = 2 * NUM_PARTITIONS  # values in flight per producer thread
 RECOVERY_S = TTL_MS / 1000 + 30  # bound on a return to "every partition led everywhere"
 # Answers after which the broker stored nothing: the same value may be sent again.
-NOTHING_STORED = (NotLeaderForPartitionError, LeaderNotAvailableError, UnknownTopicOrPartitionError)
+# NOT_LEADER is not among them: an acks=all write the leader appended and then
+# lost leadership over is answered NOT_LEADER too, and may have been
+# replicated (Kafka answers the same); without idempotence the client cannot
+# tell, so it is not sent again.
+NOTHING_STORED = (LeaderNotAvailableError, UnknownTopicOrPartitionError)
 
 
 class Workload:

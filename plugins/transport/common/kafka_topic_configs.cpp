@@ -38,6 +38,8 @@ constexpr Row kRows[] = {
     {"segment.bytes", "segment_bytes", nullptr, nullptr, 1024, Type::kInteger},
     {"segment.ms", "segment_ms", nullptr, nullptr, 1, Type::kInteger},
     {"max.message.bytes", "max_batch_bytes", nullptr, nullptr, 64, Type::kInteger},
+    // acks=all's in-sync replicas (a cluster; a single node has one copy).
+    {"min.insync.replicas", "min_insync_replicas", nullptr, nullptr, 1, Type::kInteger},
     {"retention.ms", "plugins.time.retention_ms", kTime, "604800000", -1, Type::kInteger},
     {"retention.bytes", "plugins.size.retention_bytes", kSize, "-1", -1, Type::kInteger},
     {"min.compaction.lag.ms", "plugins.compaction.min_compaction_lag_ms", kCompaction, "0", 0,
@@ -58,7 +60,6 @@ struct Fixed {
 constexpr Fixed kFixed[] = {
     {"message.timestamp.type", "CreateTime", "Keel keeps the producer's timestamps"},
     {"compression.type", "producer", "Keel stores batches as the producer compressed them"},
-    {"min.insync.replicas", "1", "Keel is a single node with one copy of each partition"},
 };
 
 constexpr const char* kCleanupPolicy = "cleanup.policy";

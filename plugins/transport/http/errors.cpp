@@ -32,6 +32,12 @@ HttpError from_status(keel_status status, const std::string& message) {
       return HttpError(S::conflict, "unknown_producer", message);
     case KEEL_ERR_NOT_LEADER:
       return HttpError(S::service_unavailable, "not_leader", message);
+    case KEEL_ERR_NOT_ENOUGH_REPLICAS:
+      return HttpError(S::service_unavailable, "not_enough_replicas", message);
+    case KEEL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+      return HttpError(S::service_unavailable, "not_enough_replicas_after_append", message);
+    case KEEL_ERR_TIMED_OUT:
+      return HttpError(S::gateway_timeout, "timed_out", message);
     case KEEL_ERR_NOT_FOUND:
       return HttpError(S::not_found, "not_found", message);
     case KEEL_ERR_ALREADY_EXISTS:

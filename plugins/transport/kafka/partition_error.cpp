@@ -15,6 +15,13 @@ ErrorCode partition_error(keel_status status) {
     case KEEL_ERR_NOT_LEADER:
     case KEEL_ERR_UNAVAILABLE:
       return ErrorCode::kNotLeaderOrFollower;
+    // acks=all across replicas: retriable, as Kafka's producers treat them.
+    case KEEL_ERR_NOT_ENOUGH_REPLICAS:
+      return ErrorCode::kNotEnoughReplicas;
+    case KEEL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+      return ErrorCode::kNotEnoughReplicasAfterAppend;
+    case KEEL_ERR_TIMED_OUT:
+      return ErrorCode::kRequestTimedOut;
     case KEEL_ERR_IO:
     case KEEL_ERR_CORRUPT:
     case KEEL_ERR_NO_SPACE:

@@ -158,6 +158,14 @@ typedef int32_t keel_status;
 /* This broker does not lead the partition (replication; a single-node
  * broker never returns it). The client should refresh metadata. */
 #define KEEL_ERR_NOT_LEADER 17
+/* acks=all (ABI 2.3, replication): fewer in-sync replicas than the
+ * topic's min_insync_replicas; nothing was written. */
+#define KEEL_ERR_NOT_ENOUGH_REPLICAS 18
+/* acks=all: written on the leader, but the ISR shrank below
+ * min_insync_replicas before the records were replicated. */
+#define KEEL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND 19
+/* acks=all: not replicated within the broker's produce timeout. */
+#define KEEL_ERR_TIMED_OUT 20
 
 /* Caller-owned buffer that a callee fills with a human-readable message.
  * Frozen: it never grows, so it carries no struct_size. */

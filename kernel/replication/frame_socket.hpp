@@ -1,0 +1,60 @@
+// Blocking TCP with deadlines for the replication protocol: one
+// length-prefixed frame at a time (replica_wire.hpp). A follower holds one
+// connection per leader broker and the leader one thread per connection,
+// so a handful of blocking sockets beats an event loop here.
+//
+// Threads: a FrameSocket is used by one thread at a time; shutdown() may
+// come from any thread and wakes a blocked send or receive (it fails).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace keel {
+
+class FrameSocket {
+ public:
+  FrameSocket() = default;
+  explicit FrameSocket(int fd) : fd_(fd) {}
+  ~FrameSocket();
+  FrameSocket(const FrameSocket&) = delete;
+  FrameSocket& operator=(const FrameSocket&) = delete;
+  FrameSocket(FrameSocket&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  FrameSocket& operator=(FrameSocket&& o) noexcept;
+
+  // Throws keel::Error (UNAVAILABLE) naming host:port when it cannot
+  // connect within timeout_ms.
+  static FrameSocket connect(const std::string& host, int32_t port, int64_t timeout_ms);
+
+  bool is_open() const { return fd_ >= 0; }
+  // Throw keel::Error (UNAVAILABLE on a closed or failed connection or the
+  // deadline, CORRUPT for a frame over kMaxReplicaFrame).
+  void send_frame(const std::string& payload, int64_t timeout_ms);
+  std::string recv_frame(int64_t timeout_ms);
+  // Wakes a thread blocked on this socket; later calls fail.
+  void shutdown();
+  void close();
+
+ private:
+  void wait_for(short events, int64_t deadline_ms, const char* what);
+  int fd_ = -1;
+};
+
+// A listening socket. accept() waits at most timeout_ms; -1 when none came.
+class FrameListener {
+ public:
+  FrameListener() = default;
+  ~FrameListener();
+  FrameListener(const FrameListener&) = delete;
+  FrameListener& operator=(const FrameListener&) = delete;
+  // Binds host:port (port 0: any free one); returns the bound port. Throws
+  // keel::Error (UNAVAILABLE) naming the address.
+  int32_t listen(const std::string& host, int32_t port);
+  int accept(int64_t timeout_ms);
+  void close();
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace keel

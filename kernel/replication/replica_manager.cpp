@@ -1,0 +1,451 @@
+#include "replication/replica_manager.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/error.hpp"
+
+namespace keel {
+namespace {
+
+constexpr int64_t kTickMs = 250;
+// A proposal the store did not take is made again after this.
+constexpr int64_t kProposalRetryMs = 1000;
+
+std::string name_of(const std::string& topic, int32_t partition) {
+  return topic + "-" + std::to_string(partition);
+}
+
+bool contains(const std::vector<int32_t>& v, int32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// The stored bytes of a read, copied out of the segment file.
+std::string read_bytes(const ReadResult& r) {
+  std::string out(static_cast<size_t>(r.length), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::pread(r.segment->fd(), out.data() + got, out.size() - got,
+                              static_cast<off_t>(r.position + static_cast<int64_t>(got)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      fail(KEEL_ERR_IO, "reading " + std::to_string(out.size()) + " bytes at " + std::to_string(r.position) +
+                            " of '" + r.segment->path() + "' for a follower: " +
+                            (n == 0 ? std::string("the file is shorter") : std::strerror(errno)));
+    }
+    got += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+}  // namespace
+
+ReplicaManager::ReplicaManager(ReplicationConfig config, ClusterView& view, ReplicaHost& host,
+                               const Clock& clock)
+    : config_(std::move(config)),
+      view_(view),
+      host_(host),
+      clock_(clock),
+      server_([this](const ReplicaFetchRequest& r) { return handle_fetch(r); }) {}
+
+ReplicaManager::~ReplicaManager() { stop(); }
+
+void ReplicaManager::start() {
+  const int32_t port = server_.start(config_.listen_host, config_.listen_port);
+  view_.advertise("replication", config_.listen_host, port);
+  spdlog::info("replication: listening for followers on {}:{}", config_.listen_host, port);
+  thread_ = std::thread([this] { control_loop(); });
+}
+
+void ReplicaManager::stop() {
+  {
+    std::lock_guard lock(control_mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  stopping_ = true;
+  control_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  fetchers_.clear();  // each stops and joins its thread
+  server_.stop();
+  std::vector<Completion> done;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, lp] : leading_) {
+      for (auto& w : lp->take_all()) {
+        done.push_back({std::move(w), KEEL_ERR_UNAVAILABLE,
+                        name_of(key.first, key.second) + ": the broker is shutting down before the records "
+                                                         "were replicated; retry on the new leader"});
+      }
+    }
+    leading_.clear();
+  }
+  complete(done);
+}
+
+void ReplicaManager::view_changed() {
+  std::lock_guard lock(control_mu_);
+  changed_ = true;
+  control_cv_.notify_all();
+}
+
+void ReplicaManager::control_loop() {
+  while (true) {
+    {
+      std::unique_lock lock(control_mu_);
+      control_cv_.wait_for(lock, std::chrono::milliseconds(kTickMs), [&] { return stop_ || changed_; });
+      if (stop_) return;
+      changed_ = false;
+    }
+    try {
+      reconcile();
+      tick();
+    } catch (const std::exception& e) {
+      spdlog::error("replication: {}", e.what());
+    }
+  }
+}
+
+void ReplicaManager::complete(std::vector<Completion>& done) {
+  for (auto& c : done) c.waiter.done(c.status, c.message);
+  done.clear();
+}
+
+void ReplicaManager::reconcile() {
+  const auto st = view_.snapshot();
+  const int32_t self = config_.self;
+  const bool joined = st->is_live(self);
+  struct Lead {
+    int32_t epoch;
+    std::vector<int32_t> replicas;
+    std::vector<int32_t> isr;
+  };
+  std::map<Key, Lead> lead;
+  std::map<Key, std::pair<int32_t, int32_t>> follow;  // -> leader, epoch
+  for (const auto& [id, entry] : st->partitions) {
+    const auto* replicas = st->replicas(id);
+    if (!joined || replicas == nullptr || !contains(*replicas, self)) continue;
+    const int32_t leader = entry.record.leader;
+    if (leader < 0 || !st->is_live(leader)) continue;
+    if (leader == self) {
+      lead[id] = Lead{entry.record.leader_epoch, *replicas, entry.record.isr};
+    } else {
+      follow[id] = {leader, entry.record.leader_epoch};
+    }
+  }
+
+  std::vector<Completion> done;
+  std::vector<std::pair<Key, bool>> changes;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = leading_.begin(); it != leading_.end();) {
+      auto want = lead.find(it->first);
+      if (want != lead.end() && want->second.epoch == it->second->leader_epoch()) {
+        ++it;
+        continue;
+      }
+      const std::string why =
+          want == lead.end() ? "this broker no longer leads it" : "a new leader epoch began";
+      for (auto& w : it->second->take_all()) {
+        done.push_back({std::move(w), KEEL_ERR_NOT_LEADER,
+                        name_of(it->first.first, it->first.second) + ": " + why +
+                            " before the records were replicated; refresh metadata and retry"});
+      }
+      if (want == lead.end()) changes.emplace_back(it->first, false);
+      it = leading_.erase(it);
+    }
+    const int64_t now = clock_.now_ms();
+    for (auto& [key, want] : lead) {
+      auto& lp = leading_[key];
+      if (!lp) {
+        lp = std::make_unique<LeaderPartition>(self, want.epoch, now);
+        changes.emplace_back(key, true);
+        spdlog::info("replication: leading {} at epoch {} (isr [{}])", name_of(key.first, key.second),
+                     want.epoch, fmt::join(want.isr, ","));
+      }
+      lp->set_committed(want.replicas, want.isr, host_.min_insync_replicas(key.first));
+      auto log = host_.replica_log(key.first, key.second);
+      if (!lp->enough_replicas()) {
+        for (auto& w : lp->take_all()) {
+          done.push_back({std::move(w), KEEL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+                          name_of(key.first, key.second) + ": the ISR shrank to " +
+                              std::to_string(lp->effective_isr().size()) +
+                              " replica(s), below min_insync_replicas " + std::to_string(lp->min_isr()) +
+                              ", after the records were written; they may be read later, or not: retry"});
+        }
+      }
+      if (log) advance_locked(*lp, *log, &done);
+    }
+  }
+  complete(done);
+  for (const auto& [key, leads] : changes) host_.leadership_changed(key.first, key.second, leads);
+
+  // Following: one fetcher per leader broker.
+  for (auto it = following_.begin(); it != following_.end();) {
+    auto want = follow.find(it->first);
+    if (want == follow.end() || want->second.first != it->second) {
+      if (auto f = fetchers_.find(it->second); f != fetchers_.end())
+        f->second->unfollow(it->first.first, it->first.second);
+      it = following_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [key, who] : follow) {
+    auto& f = fetchers_[who.first];
+    if (!f) f = std::make_unique<ReplicaFetcher>(who.first, config_, view_, host_);
+    f->follow(key.first, key.second, who.second);
+    following_[key] = who.first;
+  }
+  for (auto it = fetchers_.begin(); it != fetchers_.end();) {
+    it = it->second->empty() ? fetchers_.erase(it) : std::next(it);
+  }
+  std::lock_guard lock(mu_);
+  stats_.followed_partitions = static_cast<int64_t>(following_.size());
+}
+
+void ReplicaManager::tick() {
+  const int64_t now = clock_.now_ms();
+  std::vector<Completion> done;
+  struct Proposal {
+    Key key;
+    int32_t epoch;
+    std::vector<int32_t> remove;
+  };
+  std::vector<Proposal> proposals;
+  {
+    std::lock_guard lock(mu_);
+    int64_t max_lag = 0;
+    for (auto& [key, lp] : leading_) {
+      auto behind = lp->laggards(now, config_.replica_lag_time_max_ms, kProposalRetryMs);
+      if (!behind.empty()) {
+        proposals.push_back({key, lp->leader_epoch(), std::move(behind)});
+        ++stats_.isr_shrinks;
+      }
+      for (auto& w : lp->take_expired(now)) {
+        done.push_back({std::move(w), KEEL_ERR_TIMED_OUT,
+                        name_of(key.first, key.second) + ": not replicated to min_insync_replicas (" +
+                            std::to_string(lp->min_isr()) + ") within " +
+                            std::to_string(config_.produce_timeout_ms) +
+                            " ms; the records may be read later, or not: retry"});
+      }
+      if (auto log = host_.replica_log(key.first, key.second)) {
+        for (int32_t r : lp->replicas()) {
+          if (r == config_.self) continue;
+          const int64_t end = lp->follower_end(r);
+          max_lag = std::max(max_lag, log->log_end_offset() - std::max<int64_t>(end, 0));
+        }
+      }
+    }
+    stats_.max_follower_lag = max_lag;
+  }
+  complete(done);
+  for (const auto& p : proposals) {
+    spdlog::warn(
+        "replication: {}: removing broker(s) {} from the ISR: not caught up for {} ms "
+        "(replica_lag_time_max_ms)",
+        name_of(p.key.first, p.key.second), fmt::join(p.remove, ","), config_.replica_lag_time_max_ms);
+    host_.propose_isr(p.key.first, p.key.second, p.epoch, {}, p.remove);
+  }
+}
+
+void ReplicaManager::advance_locked(LeaderPartition& lp, PartitionLog& log, std::vector<Completion>* out) {
+  const auto hw = lp.allowed_high_watermark(log.log_end_offset());
+  if (hw && *hw > log.high_watermark()) log.set_high_watermark(*hw);
+  for (auto& w : lp.take_reached(log.high_watermark())) out->push_back({std::move(w), KEEL_OK, ""});
+}
+
+void ReplicaManager::check_enough_replicas(const std::string& topic, int32_t partition) {
+  std::lock_guard lock(mu_);
+  auto it = leading_.find(Key{topic, partition});
+  if (it == leading_.end()) {
+    fail(KEEL_ERR_NOT_LEADER,
+         name_of(topic, partition) +
+             ": this broker is becoming its leader and cannot take acks=all writes yet; retry");
+  }
+  const LeaderPartition& lp = *it->second;
+  if (!lp.enough_replicas()) {
+    fail(KEEL_ERR_NOT_ENOUGH_REPLICAS,
+         name_of(topic, partition) + ": " + std::to_string(lp.effective_isr().size()) +
+             " in-sync replica(s), fewer than the topic's min_insync_replicas " +
+             std::to_string(lp.min_isr()) +
+             "; nothing was written. Bring the other replicas back, or produce with acks=1");
+  }
+}
+
+void ReplicaManager::leader_appended(const std::shared_ptr<PartitionLog>& log) {
+  std::vector<Completion> done;
+  {
+    std::lock_guard lock(mu_);
+    auto it = leading_.find(Key{log->topic(), log->partition()});
+    if (it != leading_.end()) advance_locked(*it->second, *log, &done);
+  }
+  complete(done);
+}
+
+void ReplicaManager::wait_for_replicas(const std::shared_ptr<PartitionLog>& log, int64_t until, Done done) {
+  keel_status status = KEEL_OK;
+  std::string message;
+  {
+    std::lock_guard lock(mu_);
+    auto it = leading_.find(Key{log->topic(), log->partition()});
+    if (it == leading_.end()) {
+      status = KEEL_ERR_NOT_LEADER;
+      message =
+          log->name() + ": leadership moved before the records were replicated; refresh metadata and retry";
+    } else if (log->high_watermark() < until) {
+      if (!it->second->enough_replicas()) {
+        status = KEEL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+        message =
+            log->name() + ": the ISR shrank below min_insync_replicas after the records were written; retry";
+      } else {
+        it->second->add_waiter(
+            ReplicaWaiter{until, clock_.now_ms() + config_.produce_timeout_ms, std::move(done)});
+        return;
+      }
+    }
+  }
+  done(status, message);
+}
+
+ReplicaFetchResponse ReplicaManager::handle_fetch(const ReplicaFetchRequest& req) {
+  ReplicaFetchResponse resp;
+  for (int round = 0; round < 2; ++round) {
+    resp.partitions.clear();
+    bool has_data = false;
+    std::vector<Completion> done;
+    for (const auto& p : req.partitions) resp.partitions.push_back(serve(req.broker_id, p, &has_data, &done));
+    complete(done);
+    if (has_data || round == 1 || req.max_wait_ms <= 0 || stopping_) break;
+    wait_for_data(req, std::min<int64_t>(req.max_wait_ms, 5000));
+  }
+  return resp;
+}
+
+ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPartition& p, bool* has_data,
+                                         std::vector<Completion>* completions) {
+  ReplicaFetchAnswer a;
+  a.topic = p.topic;
+  a.partition = p.partition;
+  auto refuse = [&](ReplicaError e, std::string why) {
+    a.error = e;
+    a.message = name_of(p.topic, p.partition) + ": " + std::move(why);
+    return a;
+  };
+  auto log = host_.replica_log(p.topic, p.partition);
+  if (!log) return refuse(ReplicaError::kNotLeader, "no such partition on this broker");
+  bool expand = false;
+  int32_t epoch = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = leading_.find(Key{p.topic, p.partition});
+    if (it == leading_.end()) return refuse(ReplicaError::kNotLeader, "this broker does not lead it");
+    LeaderPartition& lp = *it->second;
+    epoch = lp.leader_epoch();
+    if (p.current_leader_epoch < epoch) {
+      return refuse(ReplicaError::kFencedLeaderEpoch, "the follower's leader epoch " +
+                                                          std::to_string(p.current_leader_epoch) +
+                                                          " is older than " + std::to_string(epoch));
+    }
+    if (p.current_leader_epoch > epoch) {
+      return refuse(ReplicaError::kUnknownLeaderEpoch,
+                    "the follower's leader epoch " + std::to_string(p.current_leader_epoch) +
+                        " is newer than this leader's " + std::to_string(epoch));
+    }
+    if (!contains(lp.replicas(), follower)) {
+      return refuse(ReplicaError::kNotReplica,
+                    "broker " + std::to_string(follower) + " is not one of its replicas");
+    }
+    a.log_start_offset = log->log_start_offset();
+    a.log_end_offset = log->log_end_offset();
+    if (p.last_fetched_epoch >= 0) {
+      // KIP-320: does the follower's log agree with this one up to its end?
+      const EpochEndOffset eo = log->end_offset_for_epoch(p.last_fetched_epoch, epoch);
+      if (eo.end_offset < 0 || eo.end_offset < p.fetch_offset || eo.epoch < p.last_fetched_epoch) {
+        a.diverging_epoch = eo.end_offset < 0 ? p.last_fetched_epoch : eo.epoch;
+        a.diverging_end_offset = eo.end_offset < 0 ? a.log_start_offset : eo.end_offset;
+        a.high_watermark = log->high_watermark();
+        return a;
+      }
+    }
+    if (p.fetch_offset < a.log_start_offset || p.fetch_offset > a.log_end_offset) {
+      return refuse(ReplicaError::kOffsetOutOfRange,
+                    "fetch offset " + std::to_string(p.fetch_offset) + " is outside the leader's log [" +
+                        std::to_string(a.log_start_offset) + ", " + std::to_string(a.log_end_offset) + "]");
+    }
+    const int64_t now = clock_.now_ms();
+    lp.record_fetch(follower, p.fetch_offset, a.log_end_offset, now);
+    advance_locked(lp, *log, completions);
+    int64_t epoch_start = log->log_end_offset();
+    for (const auto& e : log->leader_epochs().entries()) {
+      if (e.epoch == epoch) epoch_start = e.start_offset;
+    }
+    expand = lp.should_expand(follower, log->high_watermark(), epoch_start, now, kProposalRetryMs);
+    if (expand) {
+      ++stats_.isr_expands;
+      // The follower counts for the high watermark from now on.
+      advance_locked(lp, *log, completions);
+    }
+    a.high_watermark = log->high_watermark();
+  }
+  if (a.high_watermark > p.high_watermark) *has_data = true;  // news for the follower
+  if (expand) {
+    spdlog::info("replication: {}: broker {} caught up; adding it to the ISR", log->name(), follower);
+    host_.propose_isr(p.topic, p.partition, epoch, {follower}, {});
+  }
+  try {
+    const ReadResult r = log->read_to_end(p.fetch_offset, p.max_bytes);
+    if (r.length > 0) {
+      a.records = read_bytes(r);
+      *has_data = true;
+    }
+  } catch (const Error& e) {
+    return refuse(ReplicaError::kStorage, e.what());
+  }
+  return a;
+}
+
+void ReplicaManager::wait_for_data(const ReplicaFetchRequest& req, int64_t max_wait_ms) {
+  struct Signal {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool fired = false;
+  };
+  auto sig = std::make_shared<Signal>();
+  std::vector<std::pair<std::shared_ptr<PartitionLog>, std::shared_ptr<PartitionLog::Watch>>> watches;
+  const auto wake = [sig] {
+    std::lock_guard lock(sig->mu);
+    sig->fired = true;
+    sig->cv.notify_all();
+  };
+  for (const auto& p : req.partitions) {
+    auto log = host_.replica_log(p.topic, p.partition);
+    if (!log) continue;
+    // New data past the follower's end, or a high watermark past the one
+    // it knows.
+    watches.emplace_back(log, log->watch(p.fetch_offset, wake, PartitionLog::WatchOn::kLogEnd));
+    watches.emplace_back(
+        log, log->watch(std::max<int64_t>(p.high_watermark, 0), wake, PartitionLog::WatchOn::kHighWatermark));
+  }
+  {
+    std::unique_lock lock(sig->mu);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_wait_ms);
+    // Woken early by stop() through the 100 ms slices.
+    while (!sig->fired && !stopping_ && std::chrono::steady_clock::now() < deadline) {
+      sig->cv.wait_until(
+          lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(100)));
+    }
+  }
+  for (auto& [log, w] : watches) log->unwatch(w);
+}
+
+ReplicaManager::Stats ReplicaManager::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace keel
