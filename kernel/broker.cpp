@@ -205,7 +205,8 @@ std::shared_ptr<Topic> Broker::get_topic(const std::string& name, bool create) {
   }
   spdlog::info("auto-creating topic '{}' with the topic defaults", name);
   auto t = open_topic(config_.topic_from_defaults(name), true, false);
-  if (cluster_) cluster_->topic_created(name, t->partition_count(), "", false);
+  if (cluster_)
+    cluster_->topic_created(name, t->partition_count(), "", false, t->config()->replication_factor);
   return t;
 }
 
@@ -271,7 +272,10 @@ std::shared_ptr<Topic> Broker::create_configured_topic(TopicConfig cfg, int32_t 
     write_file_atomically(saved_settings_path(name), settings_toml);
   }
   spdlog::info("created topic '{}' with {} partition(s)", name, t->partition_count());
-  if (cluster_) cluster_->topic_created(name, t->partition_count(), settings_toml, is_internal(name));
+  if (cluster_) {
+    cluster_->topic_created(name, t->partition_count(), settings_toml, is_internal(name),
+                            t->config()->replication_factor);
+  }
   return t;
 }
 
@@ -555,7 +559,9 @@ void Broker::register_collectors() {
   metrics_.describe("keel_log_size_bytes", "Bytes stored in a partition's segments");
   metrics_.describe("keel_log_segments", "Segments of a partition");
   metrics_.describe("keel_log_start_offset", "First offset still stored (low watermark)");
-  metrics_.describe("keel_log_end_offset", "Next offset to be assigned (high watermark)");
+  metrics_.describe("keel_log_end_offset", "Next offset to be assigned");
+  metrics_.describe("keel_high_watermark",
+                    "Offsets below it are readable by consumers (in a cluster: on every in-sync replica)");
   metrics_.describe("keel_bytes_in_total", "Record batch bytes appended per topic");
   metrics_.describe("keel_records_in_total", "Records appended per topic");
   metrics_.describe("keel_bytes_out_total", "Record batch bytes read by consumers per topic");
@@ -578,6 +584,7 @@ void Broker::register_collectors() {
         sink.gauge_set("keel_log_segments", labels, static_cast<double>(log->segment_count()));
         sink.gauge_set("keel_log_start_offset", labels, static_cast<double>(log->log_start_offset()));
         sink.gauge_set("keel_log_end_offset", labels, static_cast<double>(log->log_end_offset()));
+        sink.gauge_set("keel_high_watermark", labels, static_cast<double>(log->high_watermark()));
         const auto damage = log->damaged_ranges();
         int64_t hidden = 0;
         for (const auto& d : damage) hidden += std::max<int64_t>(0, d.last_offset - d.first_offset + 1);

@@ -183,7 +183,11 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
   api->offset_for_time = [](void* ctx, const char* topic, int32_t partition, int64_t ts, int64_t* offset,
                             int64_t* found_ts) {
     return guard(nullptr, [&] {
-      auto [o, t] = B(ctx).partition(topic, partition)->find_time(ts);
+      auto log = B(ctx).partition(topic, partition);
+      auto [o, t] = log->find_time(ts);
+      // Consumers see nothing at or past the high watermark (in a cluster,
+      // records not yet on every in-sync replica): not found, as Kafka.
+      if (o >= log->high_watermark()) o = t = -1;
       *offset = o;
       if (found_ts) *found_ts = t;
     });

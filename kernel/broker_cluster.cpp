@@ -18,8 +18,8 @@ class BrokerClusterHost final : public ClusterHost {
     std::vector<LocalTopic> out;
     for (const auto& t : broker_.topics()) {
       const auto cfg = t->config();
-      out.push_back(
-          LocalTopic{t->name(), t->partition_count(), "", Broker::is_internal(t->name()), cfg->declared});
+      out.push_back(LocalTopic{t->name(), t->partition_count(), "", Broker::is_internal(t->name()),
+                               cfg->declared, cfg->replication_factor});
     }
     return out;
   }
@@ -71,6 +71,14 @@ void Broker::register_cluster_collectors() {
                     "Partitions this broker leads whose ISR is smaller than their replicas");
   metrics_.describe("keel_cluster_offline_partitions",
                     "Partitions of the cluster without a live leader (as this broker sees it)");
+  metrics_.describe(
+      "keel_replication_isr_shrinks",
+      "ISR shrinks this broker proposed as a leader since it started (followers that fell behind)");
+  metrics_.describe("keel_replication_isr_expands",
+                    "ISR expansions this broker proposed as a leader since it started (followers caught up)");
+  metrics_.describe("keel_replication_max_follower_lag",
+                    "The largest lag, in offsets, of a follower of a partition this broker leads");
+  metrics_.describe("keel_replication_followed_partitions", "Partitions this broker copies as a follower");
   metrics_.add_collector([this](Metrics& sink) {
     const auto st = cluster_view_->snapshot();
     const int32_t self = cluster_view_->self();
@@ -93,6 +101,13 @@ void Broker::register_cluster_collectors() {
     sink.gauge_set("keel_cluster_leader_partitions", "", static_cast<double>(led));
     sink.gauge_set("keel_cluster_under_replicated_partitions", "", static_cast<double>(under));
     sink.gauge_set("keel_cluster_offline_partitions", "", static_cast<double>(offline));
+    if (replication_) {
+      const ReplicaManager::Stats r = replication_->stats();
+      sink.gauge_set("keel_replication_isr_shrinks", "", static_cast<double>(r.isr_shrinks));
+      sink.gauge_set("keel_replication_isr_expands", "", static_cast<double>(r.isr_expands));
+      sink.gauge_set("keel_replication_max_follower_lag", "", static_cast<double>(r.max_follower_lag));
+      sink.gauge_set("keel_replication_followed_partitions", "", static_cast<double>(r.followed_partitions));
+    }
   });
 }
 

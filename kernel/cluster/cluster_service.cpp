@@ -52,10 +52,11 @@ void ClusterService::stop() {
 }
 
 void ClusterService::topic_created(const std::string& name, int32_t partitions,
-                                   const std::string& settings_toml, bool internal) {
+                                   const std::string& settings_toml, bool internal,
+                                   int32_t replication_factor) {
   std::lock_guard lock(mu_);
-  topic_ops_.push_back(
-      TopicOp{true, ClusterHost::LocalTopic{name, partitions, settings_toml, internal, false}});
+  topic_ops_.push_back(TopicOp{
+      true, ClusterHost::LocalTopic{name, partitions, settings_toml, internal, false, replication_factor}});
   cv_.notify_all();
 }
 
@@ -319,23 +320,25 @@ bool ClusterService::publish_topic(const ClusterHost::LocalTopic& t) {
   }
   std::vector<int32_t> live;
   for (const auto& [id, _] : state_.brokers) live.push_back(id);
-  if (static_cast<int32_t>(live.size()) < config_.default_replication_factor) {
+  const int32_t rf = t.replication_factor > 0 ? t.replication_factor : config_.default_replication_factor;
+  if (static_cast<int32_t>(live.size()) < rf) {
     // As Kafka's offsets.topic.replication.factor: a topic is placed only
     // once enough brokers are up for all its replicas, never with fewer
     // copies than the operator asked for.
     if (waiting_for_brokers_.insert(t.name).second) {
       spdlog::warn(
-          "cluster: topic '{}' waits for {} live brokers (default_replication_factor) before it is placed; "
-          "{} "
-          "are up. Start more brokers, or lower [cluster] default_replication_factor",
-          t.name, config_.default_replication_factor, live.size());
+          "cluster: topic '{}' waits for {} live brokers (its replication factor) before it is placed; {} "
+          "are "
+          "up. Start more brokers, or lower its replication_factor ([cluster] default_replication_factor "
+          "unless the topic sets its own)",
+          t.name, rf, live.size());
     }
     return false;
   }
   waiting_for_brokers_.erase(t.name);
   TopicRecord rec;
-  rec.assignment = assign_replicas(t.partitions, config_.default_replication_factor, live,
-                                   static_cast<uint32_t>(std::hash<std::string>{}(t.name)));
+  rec.assignment =
+      assign_replicas(t.partitions, rf, live, static_cast<uint32_t>(std::hash<std::string>{}(t.name)));
   rec.settings_toml = t.settings_toml;
   rec.internal = t.internal;
   const std::string key = keys_.topic(t.name);

@@ -50,7 +50,8 @@ class ClusterHost {
     int32_t partitions = 0;
     std::string settings_toml;
     bool internal = false;
-    bool declared = false;  // named in the broker's config file
+    bool declared = false;           // named in the broker's config file
+    int32_t replication_factor = 0;  // 0: [cluster] default_replication_factor
   };
   virtual ~ClusterHost() = default;
   virtual std::vector<LocalTopic> local_topics() = 0;
@@ -79,7 +80,7 @@ class ClusterService {
 
   // A topic made or removed on this broker (admin request, auto-creation).
   void topic_created(const std::string& name, int32_t partitions, const std::string& settings_toml,
-                     bool internal);
+                     bool internal, int32_t replication_factor);
   void topic_deleted(const std::string& name);
   // The partition's leader asks to change its ISR (replication): `add`
   // and `remove` applied to the ISR the state holds when it is written,

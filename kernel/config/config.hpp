@@ -56,6 +56,9 @@ struct TopicConfig {
   // acks=all needs this many in-sync replicas (in a cluster; Kafka's
   // min.insync.replicas). A single node is always 1 of 1.
   int32_t min_insync_replicas = 1;
+  // Copies of each partition in a cluster; 0: [cluster]
+  // default_replication_factor. Fixed once the topic is placed.
+  int32_t replication_factor = 0;
   std::vector<std::string> index = {"sparse-mmap", "timestamp"};
   std::vector<std::string> retention = {"time", "size"};
   std::string partitioner = "key-hash";

@@ -41,6 +41,7 @@ std::vector<TopicSetting> topic_settings(const TopicConfig& c) {
       {"retention", json_strings(c.retention), own("retention")},
       {"partitioner", json_string(c.partitioner), own("partitioner")},
       {"min_insync_replicas", std::to_string(c.min_insync_replicas), own("min_insync_replicas")},
+      {"replication_factor", std::to_string(c.replication_factor), own("replication_factor")},
   };
   for (const auto& [strategy, chain] : c.plugin_settings) {
     std::set<std::string> seen;

@@ -41,6 +41,8 @@ struct TopicResult {
   std::optional<std::string> message;
   // v5+: what the topic got (or, validate_only, would get).
   int32_t partitions = -1;
+  // -1 when the cluster's default applies (placed by the controller).
+  int16_t replication_factor = 1;
   std::optional<std::vector<DescribedConfig>> configs;
 };
 
@@ -83,7 +85,14 @@ std::string topic_settings(Services& services, const TopicRequest& t, std::strin
   std::vector<sdk::TopicSetting> defaults;
   services.broker.topic_settings(nullptr, &defaults);
   auto toml = transport::keel_topic_settings({}, defaults, changes, false, error);
-  return toml ? *toml : "";
+  if (!toml) return "";
+  // In a cluster the request's replication factor is the topic's own (on a
+  // single node check() allowed only 1 or -1: nothing to keep).
+  const auto cluster = services.broker.cluster_info();
+  if (cluster && cluster->clustered && t.replication_factor > 0) {
+    *toml += "replication_factor = " + std::to_string(t.replication_factor) + "\n";
+  }
+  return *toml;
 }
 
 // Everything that can be decided without touching the broker. Returns
@@ -105,11 +114,27 @@ TopicResult check(Services& services, const TopicRequest& t) {
                                                    ", or -1 for the broker's default; got " +
                                                    std::to_string(t.partitions));
   }
-  if (t.replication_factor != -1 && t.replication_factor != 1) {
+  const auto cluster = services.broker.cluster_info();
+  const bool clustered = cluster && cluster->clustered;
+  if (!clustered && t.replication_factor != -1 && t.replication_factor != 1) {
     return fail(ErrorCode::kInvalidReplicationFactor,
-                "replication_factor must be 1 (or -1 for the default): Keel is a single node and keeps one "
-                "copy of each partition; got " +
+                "replication_factor must be 1 (or -1 for the default): this Keel broker runs alone (no "
+                "[cluster]) and keeps one copy of each partition; got " +
                     std::to_string(t.replication_factor));
+  }
+  if (clustered && (t.replication_factor == 0 || t.replication_factor < -1 || t.replication_factor > 16)) {
+    return fail(
+        ErrorCode::kInvalidReplicationFactor,
+        "replication_factor must be 1..16 (or -1 for the cluster's default_replication_factor); got " +
+            std::to_string(t.replication_factor));
+  }
+  if (clustered && t.replication_factor > 0) {
+    const auto live = static_cast<int16_t>(services.broker.brokers("kafka").size());
+    if (t.replication_factor > live) {
+      return fail(ErrorCode::kInvalidReplicationFactor,
+                  "replication_factor " + std::to_string(t.replication_factor) + " is larger than the " +
+                      std::to_string(live) + " live broker(s) of the cluster");
+    }
   }
   std::string error;
   const std::string settings = topic_settings(services, t, &error);
@@ -117,6 +142,7 @@ TopicResult check(Services& services, const TopicRequest& t) {
   TopicResult ok{t.name, ErrorCode::kNone, std::nullopt};
   ok.configs = configs_of_new_topic(services, settings);
   ok.partitions = t.partitions;
+  if (clustered) ok.replication_factor = t.replication_factor;
   if (ok.partitions < 0) {  // KIP-464: the broker's default
     std::vector<sdk::TopicSetting> defaults;
     services.broker.topic_settings(nullptr, &defaults);
@@ -199,7 +225,7 @@ void handle_create_topics(Services& services, Request& req, const Responder& res
     if (v >= 5) {
       const bool ok = res.error == ErrorCode::kNone;
       w.int32(ok ? res.partitions : -1);
-      w.int16(ok ? 1 : -1);  // replication_factor: one copy on a single node
+      w.int16(ok ? res.replication_factor : -1);
       if (!ok || !res.configs) {
         w.array_length(-1, flex);
       } else {
