@@ -112,4 +112,16 @@ std::optional<KafkaBroker> coordinator_for(const Services& services, const std::
   return std::nullopt;
 }
 
+ErrorCode coordinator_error(const Services& services, const std::string& group) {
+  if (!services.broker.has_cluster()) return ErrorCode::kNone;
+  const auto offsets = services.broker.describe_topic(kOffsetsTopic);
+  if (!offsets || offsets->partitions <= 0) return ErrorCode::kCoordinatorNotAvailable;
+  sdk::PartitionState st;
+  const int32_t p = offsets_partition_for(group, offsets->partitions);
+  if (services.broker.partition_state(kOffsetsTopic, p, &st) != KEEL_OK || st.leader < 0) {
+    return ErrorCode::kCoordinatorNotAvailable;
+  }
+  return st.leader == self_of(services).id ? ErrorCode::kNone : ErrorCode::kNotCoordinator;
+}
+
 }  // namespace keel::kafka

@@ -65,5 +65,11 @@ int32_t offsets_partition_for(const std::string& group, int32_t partitions);
 // that leader is known but serves no Kafka listener (the caller answers
 // COORDINATOR_NOT_AVAILABLE, which clients retry).
 std::optional<KafkaBroker> coordinator_for(const Services& services, const std::string& group);
+// kNone when this broker coordinates `group` (always on a single node);
+// NOT_COORDINATOR when another broker leads its __consumer_offsets
+// partition, COORDINATOR_NOT_AVAILABLE while none does. Group requests
+// (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) check it first, so that a
+// group lives on one broker only.
+ErrorCode coordinator_error(const Services& services, const std::string& group);
 
 }  // namespace keel::kafka

@@ -1,5 +1,6 @@
 // JoinGroup (key 11), v0-2. The answer waits (the Responder is kept by the
 // group) until the join phase of the rebalance completes.
+#include "../cluster_view.hpp"
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -58,6 +59,7 @@ void handle_join_group(Services& services, Request& req, const Responder& respon
   };
   // A NUL would cut the id short where it is stored through the C ABI.
   if (group_id.empty() || group_id.find('\0') != std::string::npos) return fail(ErrorCode::kInvalidGroupId);
+  if (const ErrorCode c = coordinator_error(services, group_id); c != ErrorCode::kNone) return fail(c);
   const auto& s = services.settings;
   if (session_timeout < s.group_min_session_timeout_ms || session_timeout > s.group_max_session_timeout_ms) {
     return fail(ErrorCode::kInvalidSessionTimeout);

@@ -1,5 +1,6 @@
 // LeaveGroup (key 13), v0-1: a member leaves at once (instead of letting
 // its session expire), which starts a rebalance of the others.
+#include "../cluster_view.hpp"
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -14,8 +15,8 @@ void handle_leave_group(Services& services, Request& req, const Responder& respo
   const std::string member_id = r.any_string(flex);
   if (flex) r.tagged_fields();
 
-  const ErrorCode e =
-      group_id.empty() ? ErrorCode::kInvalidGroupId : services.groups().leave(group_id, member_id);
+  ErrorCode e = group_id.empty() ? ErrorCode::kInvalidGroupId : coordinator_error(services, group_id);
+  if (e == ErrorCode::kNone) e = services.groups().leave(group_id, member_id);
   Writer w;
   if (req.api_version >= 1) w.int32(0);  // throttle_time_ms
   w.int16(code(e));

@@ -1,5 +1,6 @@
 // SyncGroup (key 14), v0-1. Followers' answers wait for the leader's
 // assignments (the Responder is kept by the group).
+#include "../cluster_view.hpp"
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -34,6 +35,9 @@ void handle_sync_group(Services& services, Request& req, const Responder& respon
     respond.send(std::move(w));
   };
   if (group_id.empty()) return send(SyncResult{ErrorCode::kInvalidGroupId, {}});
+  if (const ErrorCode c = coordinator_error(services, group_id); c != ErrorCode::kNone) {
+    return send(SyncResult{c, {}});
+  }
   services.groups().sync(group_id, generation, member_id, assignments, std::move(send));
 }
 
