@@ -59,7 +59,6 @@ TOPIC = "nemesis"
 NUM_PARTITIONS = 6
 TOPICS = f"[topics.{TOPIC}]\npartitions = {NUM_PARTITIONS}\n"
 PRODUCERS = 3
-WINDOW = 2 * NUM_PARTITIONS  # values in flight per producer thread
 RECOVERY_S = TTL_MS / 1000 + 30  # bound on a return to "every partition led everywhere"
 # Answers after which the broker stored nothing: the same value may be sent again.
 # NOT_LEADER is not among them: an acks=all write the leader appended and then
@@ -70,19 +69,24 @@ NOTHING_STORED = (LeaderNotAvailableError, UnknownTopicOrPartitionError)
 
 
 class Workload:
-    """PRODUCERS threads producing to TOPIC until stop(). Counters are
-    shared between the threads under `_lock`."""
+    """`producers` threads producing to the `partitions` partitions of
+    `topic` (default: PRODUCERS, NUM_PARTITIONS, TOPIC; cluster_jepsen_test
+    runs it on its own topic) until stop(). Counters are shared between the
+    threads under `_lock`."""
 
-    def __init__(self, bootstrap, ledger):
+    def __init__(self, bootstrap, ledger, topic=TOPIC, partitions=NUM_PARTITIONS, producers=PRODUCERS):
         self.bootstrap = bootstrap
         self.ledger = ledger
+        self.topic = topic
+        self.partitions = partitions
+        self.window = 2 * partitions  # values in flight per producer thread
         self._lock = threading.Lock()
         self.errors = collections.Counter()  # exception class name -> count
         self.last_ack = {}  # partition -> time.monotonic() of its latest acknowledgement
         self.resent = 0
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(t,), name=f"producer-{t}", daemon=True)
-                         for t in range(1, PRODUCERS + 1)]
+                         for t in range(1, producers + 1)]
         self.failures = []  # unexpected exceptions in a producer thread
 
     def start(self):
@@ -110,7 +114,7 @@ class Workload:
     def acked_since(self, t0):
         """Whether every partition acknowledged a write after `t0`."""
         with self._lock:
-            return all(self.last_ack.get(p, 0) > t0 for p in range(NUM_PARTITIONS))
+            return all(self.last_ack.get(p, 0) > t0 for p in range(self.partitions))
 
     def _run(self, thread):
         try:
@@ -132,14 +136,14 @@ class Workload:
         n = 0
         todo = collections.deque()  # values (value, partition) to send
         while not self._stop.is_set():
-            while len(todo) < WINDOW:
-                todo.append((f"p{thread}-{n}", n % NUM_PARTITIONS))
+            while len(todo) < self.window:
+                todo.append((f"p{thread}-{n}", n % self.partitions))
                 n += 1
             inflight = []
             while todo:
                 value, partition = todo.popleft()
                 try:
-                    inflight.append((value, partition, self.ledger.produce(producer, TOPIC, value,
+                    inflight.append((value, partition, self.ledger.produce(producer, self.topic, value,
                                                                            partition=partition)))
                 except KafkaError as e:  # not sent: metadata or buffer wait timed out
                     self._error(e, resend=True)

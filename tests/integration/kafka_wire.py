@@ -302,12 +302,22 @@ def api_versions(port, version=0):
     return err, ranges
 
 
+def produce_request(topic, partition, records, acks=1, timeout_ms=10000):
+    """The body of a Produce v3 of `records` (RecordBatch bytes) to one
+    partition."""
+    return (string(None) + struct.pack(">hi", acks, timeout_ms) + struct.pack(">i", 1) + string(topic)
+            + struct.pack(">i", 1) + struct.pack(">ii", partition, len(records)) + records)
+
+
 def produce(port, topic, partition, records, acks=1):
     """Produce v3 of `records` (RecordBatch bytes) to one partition; returns
     (error_code, base_offset)."""
-    body = (string(None) + struct.pack(">hi", acks, 10000) + struct.pack(">i", 1) + string(topic)
-            + struct.pack(">i", 1) + struct.pack(">ii", partition, len(records)) + records)
-    resp = roundtrip(port, 0, 3, body)
+    return parse_produce_response(roundtrip(port, 0, 3, produce_request(topic, partition, records, acks)),
+                                  topic, partition)
+
+
+def parse_produce_response(resp, topic, partition):
+    """(error_code, base_offset) of a Produce v3 answer for one partition."""
     d = Decoder(resp)
     assert d.int32() == 1 and d.string() == topic and d.int32() == 1, resp
     index, error, base = d.int32(), d.int16(), d.int64()
