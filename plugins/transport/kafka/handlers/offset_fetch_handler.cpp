@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 
+#include "../cluster_view.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -50,8 +51,18 @@ std::optional<std::vector<TopicAsk>> read_topics(Reader& r, bool flex) {
   return topics;
 }
 
-TopicAnswers answer(Services& services, const GroupAsk& ask) {
+// `group_error`: NOT_COORDINATOR (or COORDINATOR_NOT_AVAILABLE) on a
+// broker that does not coordinate the group: every partition asked for
+// carries it (v0-1 clients read only those), never a stale "-1".
+TopicAnswers answer(Services& services, const GroupAsk& ask, ErrorCode group_error) {
   TopicAnswers out;
+  if (group_error != ErrorCode::kNone) {
+    for (const auto& t : ask.topics.value_or(std::vector<TopicAsk>{})) {
+      auto& answers = out.emplace_back(t.name, std::vector<PartitionAnswer>{}).second;
+      for (int32_t p : t.partitions) answers.push_back(PartitionAnswer{p, -1, "", group_error});
+    }
+    return out;
+  }
   if (!ask.topics) {
     std::map<std::string, std::vector<PartitionAnswer>> by_topic;
     for (auto& o : services.broker.group_offsets(ask.group_id)) {
@@ -121,13 +132,15 @@ void handle_offset_fetch(Services& services, Request& req, const Responder& resp
     w.array_length(static_cast<int32_t>(groups.size()), flex);
     for (const auto& g : groups) {
       w.string(g.group_id, flex);
-      write_topics(w, answer(services, g), v, flex);
-      w.int16(code(ErrorCode::kNone));
+      const ErrorCode e = coordinator_error(services, g.group_id);
+      write_topics(w, answer(services, g, e), v, flex);
+      w.int16(code(e));
       w.tagged_fields(flex);
     }
   } else {
-    write_topics(w, answer(services, groups.front()), v, flex);
-    if (v >= 2) w.int16(code(ErrorCode::kNone));
+    const ErrorCode e = coordinator_error(services, groups.front().group_id);
+    write_topics(w, answer(services, groups.front(), e), v, flex);
+    if (v >= 2) w.int16(code(e));
   }
   w.tagged_fields(flex);
   respond.send(std::move(w));
