@@ -291,8 +291,25 @@ void ClusterService::campaign() {
 }
 
 void ClusterService::lead_partitions() {
-  if (controller_epoch_ == 0) return;
-  for (const PartitionWrite& w : plan_leadership(state_, controller_epoch_)) {
+  if (controller_epoch_ == 0) {
+    broker_epochs_.clear();  // a controller again later starts from what it sees then
+    return;
+  }
+  // Brokers that registered again since the last round (a new broker
+  // epoch) are treated as failed once, as Kafka's controller does.
+  std::set<int32_t> restarted;
+  std::map<int32_t, int64_t> epochs;
+  for (const auto& [id, b] : state_.brokers) {
+    epochs[id] = b.epoch;
+    auto seen = broker_epochs_.find(id);
+    if (seen != broker_epochs_.end() && seen->second != b.epoch) restarted.insert(id);
+  }
+  if (!restarted.empty()) {
+    spdlog::info("cluster: broker(s) {} registered again (new broker epoch): moving their leaderships and "
+                 "removing them from every ISR until they catch up",
+                 fmt::join(restarted, ","));
+  }
+  for (const PartitionWrite& w : plan_leadership(state_, controller_epoch_, restarted)) {
     const std::string key = keys_.partition(w.id.first, w.id.second);
     const auto r = coordinator_->txn(
         {CoordCompare{key, KEEL_COORD_CMP_MOD_REVISION, w.expected_mod_revision},
@@ -302,11 +319,12 @@ void ClusterService::lead_partitions() {
       // Someone else wrote first (or we are no longer the controller): the
       // watch brings the news; plan again from it.
       spdlog::debug("cluster: partition {}-{} changed meanwhile; planning again", w.id.first, w.id.second);
-      return;
+      return;  // the restarts stay pending for the next round
     }
     spdlog::info("cluster: partition {}-{}: leader {} epoch {} isr [{}]", w.id.first, w.id.second,
                  w.record.leader, w.record.leader_epoch, fmt::join(w.record.isr, ","));
   }
+  broker_epochs_ = std::move(epochs);
 }
 
 bool ClusterService::publish_topic(const ClusterHost::LocalTopic& t) {

@@ -133,6 +133,7 @@ class ClusterService {
   std::optional<uint64_t> watch_id_;
   int64_t session_ttl_ms_ = 0;
   int64_t controller_epoch_ = 0;               // ours while we are the controller, else 0
+  std::map<int32_t, int64_t> broker_epochs_;   // as the controller last planned with them
   std::vector<std::string> topics_removed_;    // deleted in the cluster, to remove here
   std::set<std::string> waiting_for_brokers_;  // topics whose wait was logged
 

@@ -21,22 +21,16 @@ std::vector<std::vector<int32_t>> assign_replicas(int32_t partitions, int32_t rf
 
 namespace {
 
-std::vector<int32_t> live_only(const ClusterState& st, const std::vector<int32_t>& ids) {
-  std::vector<int32_t> out;
-  for (int32_t id : ids) {
-    if (st.is_live(id)) out.push_back(id);
-  }
-  return out;
-}
-
 bool contains(const std::vector<int32_t>& v, int32_t x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
 }  // namespace
 
-std::vector<PartitionWrite> plan_leadership(const ClusterState& st, int64_t controller_epoch) {
+std::vector<PartitionWrite> plan_leadership(const ClusterState& st, int64_t controller_epoch,
+                                            const std::set<int32_t>& restarted) {
   std::vector<PartitionWrite> out;
+  const auto fresh = [&](int32_t id) { return st.is_live(id) && restarted.count(id) == 0; };
   for (const auto& [topic, entry] : st.topics) {
     const auto& assignment = entry.record.assignment;
     for (size_t i = 0; i < assignment.size(); ++i) {
@@ -56,28 +50,39 @@ std::vector<PartitionWrite> plan_leadership(const ClusterState& st, int64_t cont
       const PartitionRecord& cur = it->second.record;
       PartitionRecord next = cur;
       next.controller_epoch = controller_epoch;
-      if (cur.leader >= 0 && st.is_live(cur.leader)) {
-        // Leader fine: drop dead followers from the ISR.
-        std::vector<int32_t> isr = live_only(st, cur.isr);
+      if (cur.leader >= 0 && fresh(cur.leader)) {
+        // Leader fine: drop dead (and restarted) followers from the ISR.
+        std::vector<int32_t> isr;
+        for (int32_t id : cur.isr) {
+          if (fresh(id)) isr.push_back(id);
+        }
         if (!contains(isr, cur.leader)) isr.insert(isr.begin(), cur.leader);
         if (isr == cur.isr) continue;
         next.isr = std::move(isr);
       } else {
-        // Leader gone: the first replica (in assignment order, the
-        // preferred order) that is in the ISR and live takes over.
+        // Leader gone (or restarted): the first replica (in assignment
+        // order, the preferred order) that is in the ISR and live takes
+        // over; a restarted one only when no other can.
         int32_t chosen = -1;
         for (int32_t r : replicas) {
-          if (contains(cur.isr, r) && st.is_live(r)) {
+          if (contains(cur.isr, r) && fresh(r)) {
             chosen = r;
             break;
           }
+        }
+        for (int32_t r : replicas) {
+          if (chosen >= 0) break;
+          if (contains(cur.isr, r) && st.is_live(r)) chosen = r;
         }
         if (chosen < 0) {
           if (cur.leader == -1) continue;  // offline already; wait for an ISR member
           next.leader = -1;                // keep the last ISR: never elect outside it
         } else {
           next.leader = chosen;
-          next.isr = live_only(st, cur.isr);
+          next.isr.clear();
+          for (int32_t id : cur.isr) {
+            if (id == chosen || fresh(id)) next.isr.push_back(id);
+          }
         }
       }
       next.leader_epoch = cur.leader_epoch + 1;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <vector>
 
 #include "cluster/cluster_state.hpp"
@@ -32,6 +33,13 @@ std::vector<std::vector<int32_t>> assign_replicas(int32_t partitions, int32_t rf
                                                   std::vector<int32_t> brokers, uint32_t start);
 
 // What to write now; empty when every partition is as it should be.
-std::vector<PartitionWrite> plan_leadership(const ClusterState& state, int64_t controller_epoch);
+// `restarted`: live brokers that registered again (a new broker epoch)
+// since the controller last planned, e.g. SIGKILLed and back before their
+// old session's end was seen. Kafka treats them as failed: they lead
+// nothing and leave every ISR (they may have lost the tail of their log);
+// only when a partition has no other live in-sync replica does a restarted
+// one lead it again, with a new epoch.
+std::vector<PartitionWrite> plan_leadership(const ClusterState& state, int64_t controller_epoch,
+                                            const std::set<int32_t>& restarted = {});
 
 }  // namespace keel
