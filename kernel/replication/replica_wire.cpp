@@ -53,6 +53,11 @@ class Reader {
   void end() {
     if (pos_ != in_.size()) bad("the end", std::to_string(in_.size() - pos_) + " bytes left over");
   }
+  [[noreturn]] void bad(const char* field, const std::string& why) {
+    fail(KEEL_ERR_CORRUPT, std::string("malformed replication frame at byte ") + std::to_string(pos_) + " (" +
+                               field + "): " + why +
+                               "; both brokers must run the same Keel replication protocol");
+  }
 
  private:
   std::string take(int64_t n, const char* field) {
@@ -64,11 +69,6 @@ class Reader {
   }
   void need(size_t n, const char* field) {
     if (in_.size() - pos_ < n) bad(field, "the frame ends first");
-  }
-  [[noreturn]] void bad(const char* field, const std::string& why) {
-    fail(KEEL_ERR_CORRUPT, std::string("malformed replication frame at byte ") + std::to_string(pos_) + " (" +
-                               field + "): " + why +
-                               "; both brokers must run the same Keel replication protocol");
   }
   const std::string& in_;
   size_t pos_ = 0;
@@ -177,7 +177,7 @@ ReplicaFetchResponse decode_fetch_response(const std::string& payload) {
     p.partition = r.get<int32_t>("partition");
     const auto e = r.get<int16_t>("error");
     if (e < 0 || e > static_cast<int16_t>(ReplicaError::kNotReplica)) {
-      fail(KEEL_ERR_CORRUPT, "malformed replication frame: unknown partition error " + std::to_string(e));
+      r.bad("error", "unknown partition error " + std::to_string(e));
     }
     p.error = static_cast<ReplicaError>(e);
     p.message = r.string("message");

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "config/topic_settings.hpp"
 #include "plugins/plugin_config.hpp"
 
 namespace keel {
@@ -684,6 +685,85 @@ retention = ["time"]
   EXPECT_EQ(b.strategy_locations.at("retention time"), "config.toml:8:14");
   EXPECT_EQ(b.strategy_locations.count("retention size"), 0u) << "b's own list replaces the defaults'";
   EXPECT_EQ(cfg.offsets.retention_locations.at("retention compaction"), "config.toml:2:28");
+}
+
+// [cluster] replication_listen: "host:port", port 0 for any free one.
+TEST(ConfigCluster, ReplicationListen) {
+  BrokerConfig cfg = parse_config("[cluster]\nreplication_listen = \"127.0.0.1:0\"\n", "config.toml");
+  EXPECT_EQ(cfg.cluster.replication_host, "127.0.0.1");
+  EXPECT_EQ(cfg.cluster.replication_port, 0);
+  cfg = parse_config("[cluster]\nreplication_listen = \"broker-2.internal:65535\"\n", "config.toml");
+  EXPECT_EQ(cfg.cluster.replication_host, "broker-2.internal");
+  EXPECT_EQ(cfg.cluster.replication_port, 65535);
+  cfg = parse_config("[cluster]\nreplication_listen = \":9093\"\n", "config.toml");
+  EXPECT_EQ(cfg.cluster.replication_host, "");  // the advertised host
+  EXPECT_EQ(cfg.cluster.replication_port, 9093);
+  cfg = parse_config("[cluster]\n", "config.toml");
+  EXPECT_EQ(cfg.cluster.replication_host, "");
+  EXPECT_EQ(cfg.cluster.replication_port, 0);
+
+  for (const std::string bad : {"nohost", "h:99999", "h:x", "h:", "h:-1", "h:123456"}) {
+    EXPECT_EQ(error_of("[cluster]\nreplication_listen = \"" + bad + "\"\n"),
+              "config.toml:2:22: [cluster] replication_listen must be \"host:port\" (port 0 picks a free "
+              "one), got '" +
+                  bad + "' (see docs/configuration.md)");
+  }
+  EXPECT_NE(error_of("[cluster]\nreplication_listen = 9093\n")
+                .find("config.toml:2:22: [cluster] replication_listen must be a string, got an integer"),
+            std::string::npos);
+}
+
+TEST(ConfigCluster, ReplicaLagTimeMaxMs) {
+  EXPECT_EQ(parse_config("[cluster]\n", "c.toml").cluster.replica_lag_time_max_ms, 30000);
+  EXPECT_EQ(
+      parse_config("[cluster]\nreplica_lag_time_max_ms = 100\n", "c.toml").cluster.replica_lag_time_max_ms,
+      100);
+  EXPECT_EQ(parse_config("[cluster]\nreplica_lag_time_max_ms = 3600000\n", "c.toml")
+                .cluster.replica_lag_time_max_ms,
+            3600000);
+  EXPECT_EQ(error_of("[cluster]\nreplica_lag_time_max_ms = 99\n"),
+            "config.toml:2:27: [cluster] replica_lag_time_max_ms must be between 100 and 3600000, got 99 "
+            "(see docs/configuration.md)");
+  EXPECT_NE(error_of("[cluster]\nreplica_lag_time_max_ms = 3600001\n").find("got 3600001"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("[cluster]\nreplica_lag_time_max_ms = \"30s\"\n").find("must be an integer, got a string"),
+      std::string::npos);
+}
+
+TEST(ConfigTopics, MinInsyncReplicas) {
+  BrokerConfig cfg = parse_config(R"([topic_defaults]
+min_insync_replicas = 2
+[topics.orders]
+min_insync_replicas = 3
+[topics.logs]
+partitions = 1
+)",
+                                  "config.toml");
+  EXPECT_EQ(cfg.topic_defaults.min_insync_replicas, 2);
+  EXPECT_EQ(cfg.find_topic("orders")->min_insync_replicas, 3);
+  EXPECT_EQ(cfg.find_topic("logs")->min_insync_replicas, 2);                    // from the defaults
+  EXPECT_EQ(parse_config("", "c.toml").topic_defaults.min_insync_replicas, 1);  // Kafka's default
+
+  auto setting = [](const TopicConfig& t) {
+    for (const auto& s : topic_settings(t)) {
+      if (s.key == "min_insync_replicas") return s;
+    }
+    ADD_FAILURE() << "no min_insync_replicas in topic_settings of " << t.name;
+    return TopicSetting{};
+  };
+  const TopicSetting own = setting(*cfg.find_topic("orders"));
+  EXPECT_EQ(own.value, "3");
+  EXPECT_TRUE(own.own);
+  const TopicSetting inherited = setting(*cfg.find_topic("logs"));
+  EXPECT_EQ(inherited.value, "2");
+  EXPECT_FALSE(inherited.own);
+
+  EXPECT_EQ(error_of("[topics.orders]\nmin_insync_replicas = 0\n"),
+            "config.toml:2:23: [topics.orders] min_insync_replicas must be between 1 and 16, got 0 "
+            "(see docs/configuration.md)");
+  EXPECT_NE(error_of("[topic_defaults]\nmin_insync_replicas = 17\n").find("between 1 and 16, got 17"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ std::vector<TopicSetting> defaults() {
           {"flush_messages", "10000", false},
           {"index", "[\"sparse-mmap\",\"timestamp\"]", false},
           {"retention", "[\"time\",\"size\"]", false},
-          {"partitioner", "\"key-hash\"", false}};
+          {"partitioner", "\"key-hash\"", false},
+          {"min_insync_replicas", "1", false}};
 }
 
 std::map<std::string, KafkaTopicConfig> by_name(const std::vector<TopicSetting>& s) {
@@ -70,6 +71,7 @@ TEST(KafkaTopicConfigs, DefaultsReadAsKafkasDefaults) {
   EXPECT_EQ(c["max.message.bytes"].value, "1048588");
   EXPECT_EQ(c["flush.messages"].value, "1");  // every-batch
   EXPECT_EQ(c["min.cleanable.dirty.ratio"].value, "0.5");
+  EXPECT_EQ(c["min.insync.replicas"].value, "1");
   EXPECT_EQ(c["message.timestamp.type"].value, "CreateTime");
   EXPECT_TRUE(c["message.timestamp.type"].read_only);
   for (const auto& [name, cfg] : c) EXPECT_FALSE(cfg.own) << name;
@@ -167,6 +169,21 @@ TEST(KafkaTopicConfigs, AlteringKeepsWhatKafkaCannotName) {
   // settings with it.
   EXPECT_EQ(to_keel({{"retention.ms", "1000"}}, current, true),
             "partitioner = \"round-robin\"\nplugins.time.retention_ms = 1000\n");
+}
+
+TEST(KafkaTopicConfigs, MinInsyncReplicasIsTheTopicsOwnKey) {
+  EXPECT_EQ(to_keel({{"min.insync.replicas", "2"}}), "min_insync_replicas = 2\n");
+  auto c = by_name(with("min_insync_replicas = 2"));
+  EXPECT_EQ(c["min.insync.replicas"].value, "2");
+  EXPECT_TRUE(c["min.insync.replicas"].own);
+  EXPECT_FALSE(c["min.insync.replicas"].read_only);
+  // DELETE: back to the default (the key leaves the topic's table).
+  EXPECT_EQ(to_keel({{"min.insync.replicas", std::nullopt}}, with("min_insync_replicas = 2")), "");
+  const std::string zero = refusal({{"min.insync.replicas", "0"}});
+  EXPECT_NE(zero.find("min.insync.replicas=0"), std::string::npos) << zero;
+  EXPECT_NE(zero.find(">= 1"), std::string::npos) << zero;
+  EXPECT_NE(refusal({{"min.insync.replicas", "two"}}).find("min.insync.replicas=two"), std::string::npos);
+  EXPECT_NE(supported_kafka_topic_configs().find("min.insync.replicas"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,207 @@
+// FrameSocket and FrameListener over real loopback sockets: frames of any
+// size, deadlines, a peer that closes or lies about a frame's length, and
+// shutdown() waking a blocked receive.
+#include "replication/frame_socket.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <string>
+
+#include "replication/replica_wire.hpp"
+#include "support/error_of.hpp"
+
+namespace keel {
+namespace {
+
+using test::error_of;
+
+constexpr int64_t kLong = 10000;  // a deadline no passing test comes near
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// A listener on a free loopback port.
+struct Listening {
+  FrameListener listener;
+  int32_t port = listener.listen("127.0.0.1", 0);
+};
+
+// Both ends of one connection.
+struct Pair {
+  Listening l;
+  FrameSocket client = FrameSocket::connect("127.0.0.1", l.port, kLong);
+  FrameSocket server{l.listener.accept(kLong)};
+};
+
+// A raw client (for bytes FrameSocket would never send) and the
+// FrameSocket that accepted it.
+struct RawPair {
+  Listening l;
+  int raw = connect_raw(l.port);
+  FrameSocket server{l.listener.accept(kLong)};
+  ~RawPair() { close_raw(); }
+  void close_raw() {
+    if (raw >= 0) ::close(raw);
+    raw = -1;
+  }
+  static int connect_raw(int32_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
+  }
+};
+
+void raw_send(int fd, const std::string& bytes) {
+  ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+}
+
+std::string be32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+TEST(FrameSocket, ListenOnPortZeroGetsARealPort) {
+  Listening l;
+  EXPECT_GT(l.port, 0);
+  EXPECT_LT(l.port, 65536);
+}
+
+TEST(FrameSocket, EmptyAndSmallFramesBothWays) {
+  Pair p;
+  ASSERT_TRUE(p.client.is_open());
+  ASSERT_TRUE(p.server.is_open());
+  p.client.send_frame("", kLong);
+  p.client.send_frame("hello", kLong);
+  EXPECT_EQ(p.server.recv_frame(kLong), "");
+  EXPECT_EQ(p.server.recv_frame(kLong), "hello");
+  p.server.send_frame(std::string("\0\1\2", 3), kLong);
+  EXPECT_EQ(p.client.recv_frame(kLong), std::string("\0\1\2", 3));
+}
+
+TEST(FrameSocket, OneMebibyteFrameCrossesWhole) {
+  Pair p;
+  std::string big(1 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) ^ (i >> 9));
+  // More than the socket buffers hold: the sender blocks until the
+  // receiver reads, so it runs on its own thread.
+  auto sent = std::async(std::launch::async, [&] { p.client.send_frame(big, kLong); });
+  const std::string got = p.server.recv_frame(kLong);
+  sent.get();
+  EXPECT_EQ(got.size(), big.size());
+  EXPECT_TRUE(got == big);
+}
+
+TEST(FrameSocket, ReceiveDeadlineThrowsUnavailable) {
+  Pair p;
+  const Error e = error_of([&] { p.server.recv_frame(50); });
+  EXPECT_EQ(e.code(), KEEL_ERR_UNAVAILABLE);
+  EXPECT_TRUE(contains(e.what(), "timed out while receiving")) << e.what();
+}
+
+TEST(FrameSocket, PartialFrameThenSilenceTimesOut) {
+  RawPair p;
+  raw_send(p.raw, be32(10) + "abc");  // 3 of 10 bytes, then silence
+  const Error e = error_of([&] { p.server.recv_frame(50); });
+  EXPECT_EQ(e.code(), KEEL_ERR_UNAVAILABLE);
+  EXPECT_TRUE(contains(e.what(), "timed out")) << e.what();
+}
+
+TEST(FrameSocket, PeerCloseIsUnavailable) {
+  Pair p;
+  p.client.close();
+  EXPECT_FALSE(p.client.is_open());
+  const Error e = error_of([&] { p.server.recv_frame(kLong); });
+  EXPECT_EQ(e.code(), KEEL_ERR_UNAVAILABLE);
+  EXPECT_TRUE(contains(e.what(), "closed by the peer")) << e.what();
+}
+
+TEST(FrameSocket, PeerCloseInsideAFrameIsUnavailable) {
+  RawPair p;
+  raw_send(p.raw, be32(10) + "abc");
+  p.close_raw();
+  const Error e = error_of([&] { p.server.recv_frame(kLong); });
+  EXPECT_EQ(e.code(), KEEL_ERR_UNAVAILABLE);
+  EXPECT_TRUE(contains(e.what(), "closed by the peer")) << e.what();
+}
+
+TEST(FrameSocket, OversizedOrNegativeLengthIsCorrupt) {
+  for (uint32_t len : {static_cast<uint32_t>(kMaxReplicaFrame) + 1, 0x7fffffffu, 0xffffffffu}) {
+    RawPair p;
+    raw_send(p.raw, be32(len));  // nothing follows: the length alone is refused
+    const Error e = error_of([&] { p.server.recv_frame(kLong); });
+    EXPECT_EQ(e.code(), KEEL_ERR_CORRUPT) << len;
+    EXPECT_TRUE(
+        contains(e.what(), "replication frame of " + std::to_string(static_cast<int32_t>(len)) + " bytes"))
+        << e.what();
+  }
+}
+
+TEST(FrameSocket, LargestAllowedLengthIsNotRefusedUpFront) {
+  RawPair p;
+  raw_send(p.raw, be32(static_cast<uint32_t>(kMaxReplicaFrame)));
+  // The length is accepted; the body never comes, so the deadline ends it.
+  const Error e = error_of([&] { p.server.recv_frame(50); });
+  EXPECT_EQ(e.code(), KEEL_ERR_UNAVAILABLE) << e.what();
+}
+
+TEST(FrameSocket, ShutdownFromAnotherThreadWakesABlockedReceive) {
+  Pair p;
+  auto blocked =
+      std::async(std::launch::async, [&] { return error_of([&] { p.server.recv_frame(600000); }); });
+  // Whether recv_frame is already polling or not yet, shutdown() makes it
+  // fail at once: long before its own ten-minute deadline.
+  p.server.shutdown();
+  ASSERT_EQ(blocked.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const Error e = blocked.get();
+  EXPECT_EQ(e.code(), KEEL_ERR_UNAVAILABLE);
+  EXPECT_FALSE(contains(e.what(), "timed out")) << e.what();
+  // Later calls fail too.
+  EXPECT_EQ(error_of([&] { p.server.send_frame("x", kLong); }).code(), KEEL_ERR_UNAVAILABLE);
+}
+
+TEST(FrameSocket, ConnectToAClosedPortNamesHostAndPort) {
+  int32_t port = 0;
+  {
+    Listening l;  // a port that was free a moment ago, closed again
+    port = l.port;
+  }
+  const Error e = error_of([&] { FrameSocket::connect("127.0.0.1", port, kLong); });
+  EXPECT_EQ(e.code(), KEEL_ERR_UNAVAILABLE);
+  EXPECT_TRUE(contains(e.what(), "127.0.0.1:" + std::to_string(port))) << e.what();
+}
+
+TEST(FrameSocket, ListenOnATakenPortNamesTheAddressAndTheKey) {
+  Listening first;
+  FrameListener second;
+  const Error e = error_of([&] { second.listen("127.0.0.1", first.port); });
+  EXPECT_EQ(e.code(), KEEL_ERR_UNAVAILABLE);
+  EXPECT_TRUE(contains(e.what(), "127.0.0.1:" + std::to_string(first.port))) << e.what();
+  EXPECT_TRUE(contains(e.what(), "replication_listen")) << e.what();
+}
+
+TEST(FrameSocket, AcceptWithNoClientReturnsMinusOne) {
+  Listening l;
+  EXPECT_EQ(l.listener.accept(20), -1);
+  l.listener.close();
+  EXPECT_EQ(l.listener.accept(20), -1);
+}
+
+TEST(FrameSocket, MovedFromSocketIsClosed) {
+  Pair p;
+  FrameSocket moved = std::move(p.client);
+  EXPECT_FALSE(p.client.is_open());  // NOLINT(bugprone-use-after-move): what a move leaves is the point
+  moved.send_frame("after the move", kLong);
+  EXPECT_EQ(p.server.recv_frame(kLong), "after the move");
+}
+
+}  // namespace
+}  // namespace keel
