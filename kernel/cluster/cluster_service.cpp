@@ -305,9 +305,10 @@ void ClusterService::lead_partitions() {
     if (seen != broker_epochs_.end() && seen->second != b.epoch) restarted.insert(id);
   }
   if (!restarted.empty()) {
-    spdlog::info("cluster: broker(s) {} registered again (new broker epoch): moving their leaderships and "
-                 "removing them from every ISR until they catch up",
-                 fmt::join(restarted, ","));
+    spdlog::info(
+        "cluster: broker(s) {} registered again (new broker epoch): moving their leaderships and "
+        "removing them from every ISR until they catch up",
+        fmt::join(restarted, ","));
   }
   for (const PartitionWrite& w : plan_leadership(state_, controller_epoch_, restarted)) {
     const std::string key = keys_.partition(w.id.first, w.id.second);

@@ -93,6 +93,11 @@ void FrameSocket::wait_for(short events, int64_t deadline_ms, const char* what) 
 }
 
 void FrameSocket::send_frame(const std::string& payload, int64_t timeout_ms) {
+  if (payload.size() > static_cast<size_t>(kMaxReplicaFrame)) {
+    fail(KEEL_ERR_CORRUPT, "replication frame of " + std::to_string(payload.size()) +
+                               " bytes exceeds the limit of " + std::to_string(kMaxReplicaFrame) +
+                               "; not sent");
+  }
   const int64_t deadline = monotonic_ms() + timeout_ms;
   uint8_t head[4];
   batch::detail::store_be(head, static_cast<int32_t>(payload.size()));

@@ -39,6 +39,8 @@ struct ReplicationConfig {
   int64_t replica_lag_time_max_ms = 30000;
   int32_t fetch_max_wait_ms = 500;
   int32_t fetch_max_bytes = 1 << 20;  // per partition and fetch
+  // Per answer, all partitions together (at least one batch is sent).
+  int64_t fetch_response_max_bytes = 10 << 20;
   // An acks=all produce not replicated within this is answered TIMED_OUT
   // (Kafka's request.timeout.ms default).
   int64_t produce_timeout_ms = 30000;

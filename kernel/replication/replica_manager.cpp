@@ -317,8 +317,14 @@ ReplicaFetchResponse ReplicaManager::handle_fetch(const ReplicaFetchRequest& req
   for (int round = 0; round < 2; ++round) {
     resp.partitions.clear();
     bool has_data = false;
+    // One answer stays well below the frame limit however many partitions
+    // a follower asks for (Kafka's replica.fetch.response.max.bytes); the
+    // partitions left out get their data in the next round.
+    int64_t budget = config_.fetch_response_max_bytes;
     std::vector<Completion> done;
-    for (const auto& p : req.partitions) resp.partitions.push_back(serve(req.broker_id, p, &has_data, &done));
+    for (const auto& p : req.partitions) {
+      resp.partitions.push_back(serve(req.broker_id, p, &budget, &has_data, &done));
+    }
     complete(done);
     if (has_data || round == 1 || req.max_wait_ms <= 0 || stopping_) break;
     wait_for_data(req, std::min<int64_t>(req.max_wait_ms, 5000));
@@ -326,8 +332,8 @@ ReplicaFetchResponse ReplicaManager::handle_fetch(const ReplicaFetchRequest& req
   return resp;
 }
 
-ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPartition& p, bool* has_data,
-                                         std::vector<Completion>* completions) {
+ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPartition& p, int64_t* budget,
+                                         bool* has_data, std::vector<Completion>* completions) {
   ReplicaFetchAnswer a;
   a.topic = p.topic;
   a.partition = p.partition;
@@ -397,10 +403,12 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
     spdlog::info("replication: {}: broker {} caught up; adding it to the ISR", log->name(), follower);
     host_.propose_isr(p.topic, p.partition, epoch, {follower}, {});
   }
+  if (*budget <= 0) return a;
   try {
-    const ReadResult r = log->read_to_end(p.fetch_offset, p.max_bytes);
+    const ReadResult r = log->read_to_end(p.fetch_offset, std::min<int64_t>(p.max_bytes, *budget));
     if (r.length > 0) {
       a.records = read_bytes(r);
+      *budget -= r.length;
       *has_data = true;
     }
   } catch (const Error& e) {

@@ -88,7 +88,9 @@ class ReplicaManager {
   void control_loop();
   void reconcile();
   void tick();
-  ReplicaFetchAnswer serve(int32_t follower, const ReplicaFetchPartition& p, bool* has_data,
+  // `budget`: bytes the answer may still carry (a partition past it gets
+  // its state but no records this round).
+  ReplicaFetchAnswer serve(int32_t follower, const ReplicaFetchPartition& p, int64_t* budget, bool* has_data,
                            std::vector<Completion>* completions);
   // Moves the HW of a led partition as far as its ISR allows; collects the
   // waiters it satisfies. Called with mu_ held.

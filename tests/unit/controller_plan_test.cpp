@@ -117,6 +117,42 @@ TEST(PlanLeadership, ADeadFollowerLeavesTheIsr) {
   EXPECT_EQ(w[0].record.isr, (std::vector<int32_t>{1, 2}));
 }
 
+TEST(PlanLeadership, ARestartedLeaderHandsOverToAnotherInSyncReplica) {
+  // Broker 1 was SIGKILLed and registered again before its old session's
+  // end reached the controller: it may have lost the tail of its log.
+  ClusterState st = with_brokers({1, 2, 3});
+  add_topic(st, "t", {{1, 2, 3}});
+  add_state(st, "t", 0, PartitionRecord{1, 4, {1, 2, 3}, 3}, 40);
+  auto w = plan_leadership(st, 99, {1});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].record.leader, 2);
+  EXPECT_EQ(w[0].record.leader_epoch, 5);
+  EXPECT_EQ(w[0].record.isr, (std::vector<int32_t>{2, 3}));  // 1 rejoins once caught up
+  // Without the restart nothing changes.
+  EXPECT_TRUE(plan_leadership(st, 99).empty());
+}
+
+TEST(PlanLeadership, ARestartedFollowerLeavesTheIsr) {
+  ClusterState st = with_brokers({1, 2, 3});
+  add_topic(st, "t", {{1, 2, 3}});
+  add_state(st, "t", 0, PartitionRecord{1, 4, {1, 2, 3}, 3}, 40);
+  auto w = plan_leadership(st, 99, {3});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].record.leader, 1);
+  EXPECT_EQ(w[0].record.isr, (std::vector<int32_t>{1, 2}));
+}
+
+TEST(PlanLeadership, ARestartedSoleInSyncReplicaLeadsAgainWithANewEpoch) {
+  ClusterState st = with_brokers({1, 2});
+  add_topic(st, "t", {{1, 2}});
+  add_state(st, "t", 0, PartitionRecord{1, 4, {1}, 3}, 40);
+  auto w = plan_leadership(st, 99, {1});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].record.leader, 1);  // never 2: it is not in sync
+  EXPECT_EQ(w[0].record.leader_epoch, 5);
+  EXPECT_EQ(w[0].record.isr, std::vector<int32_t>{1});
+}
+
 TEST(ClusterStateTest, FollowsPutsAndDeletesOfEveryKind) {
   ClusterState st;
   std::string problem;
