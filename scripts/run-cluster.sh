@@ -232,6 +232,10 @@ coordinator = "etcd"
 advertised_host = "127.0.0.1"
 default_replication_factor = $((brokers < 3 ? brokers : 3))
 
+[topic_defaults]
+# acks=all needs two copies of three: one broker may die without loss.
+min_insync_replicas = $((brokers >= 3 ? 2 : 1))
+
 [cluster.etcd]
 endpoints = "127.0.0.1:$etcd_client_port"
 prefix = "/keel/"

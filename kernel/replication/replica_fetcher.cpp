@@ -132,6 +132,13 @@ void ReplicaFetcher::fetch_once() {
   for (const auto& a : resp.partitions) {
     auto it = asked.find(Key{a.topic, a.partition});
     if (it == asked.end()) continue;
+    {
+      // Followed elsewhere or at a newer epoch since the request went out
+      // (the control thread moved it): this answer is stale.
+      std::lock_guard lock(mu_);
+      auto f = partitions_.find(it->first);
+      if (f == partitions_.end() || f->second.leader_epoch != it->second) continue;
+    }
     try {
       apply(a, it->second);
     } catch (const Error& e) {
