@@ -23,8 +23,8 @@ nothing acknowledged may be lost, moved or duplicated, and the figures
    one after the other: the new coordinator answers at least the latest
    acknowledged commit (never an older one, at most the latest attempted),
    and the group commits again.
-   A broker that is not the coordinator must refuse OffsetFetch with
-   NOT_COORDINATOR (expected failure: it answers "nothing committed").
+   A broker that is not the coordinator refuses OffsetFetch with
+   NOT_COORDINATOR (it used to answer "nothing committed").
 5. A rolling restart (SIGTERM, then start, each broker in turn, waiting for
    a full ISR and a write on every partition in between) under acks=all
    load.
