@@ -7,6 +7,7 @@
 #include <map>
 
 #include "cluster/controller_plan.hpp"
+#include "common/clock.hpp"
 #include "common/error.hpp"
 
 namespace keel {
@@ -293,6 +294,7 @@ void ClusterService::campaign() {
 void ClusterService::lead_partitions() {
   if (controller_epoch_ == 0) {
     broker_epochs_.clear();  // a controller again later starts from what it sees then
+    last_rebalance_ms_ = 0;
     return;
   }
   // Brokers that registered again since the last round (a new broker
@@ -310,7 +312,22 @@ void ClusterService::lead_partitions() {
         "removing them from every ISR until they catch up",
         fmt::join(restarted, ","));
   }
-  for (const PartitionWrite& w : plan_leadership(state_, controller_epoch_, restarted)) {
+  // A failed write keeps the restarts pending for the next round.
+  if (write_partitions(plan_leadership(state_, controller_epoch_, restarted), "")) {
+    broker_epochs_ = std::move(epochs);
+  }
+  if (config_.leader_rebalance_interval_ms > 0) {
+    const int64_t now = monotonic_ms();
+    if (last_rebalance_ms_ == 0) last_rebalance_ms_ = now;  // first a full interval as controller
+    if (now - last_rebalance_ms_ >= config_.leader_rebalance_interval_ms) {
+      last_rebalance_ms_ = now;
+      write_partitions(plan_preferred_leaders(state_, controller_epoch_), " (back to its preferred replica)");
+    }
+  }
+}
+
+bool ClusterService::write_partitions(const std::vector<PartitionWrite>& writes, const char* why) {
+  for (const PartitionWrite& w : writes) {
     const std::string key = keys_.partition(w.id.first, w.id.second);
     const auto r = coordinator_->txn(
         {CoordCompare{key, KEEL_COORD_CMP_MOD_REVISION, w.expected_mod_revision},
@@ -320,12 +337,12 @@ void ClusterService::lead_partitions() {
       // Someone else wrote first (or we are no longer the controller): the
       // watch brings the news; plan again from it.
       spdlog::debug("cluster: partition {}-{} changed meanwhile; planning again", w.id.first, w.id.second);
-      return;  // the restarts stay pending for the next round
+      return false;
     }
-    spdlog::info("cluster: partition {}-{}: leader {} epoch {} isr [{}]", w.id.first, w.id.second,
-                 w.record.leader, w.record.leader_epoch, fmt::join(w.record.isr, ","));
+    spdlog::info("cluster: partition {}-{}: leader {} epoch {} isr [{}]{}", w.id.first, w.id.second,
+                 w.record.leader, w.record.leader_epoch, fmt::join(w.record.isr, ","), why);
   }
-  broker_epochs_ = std::move(epochs);
+  return true;
 }
 
 bool ClusterService::publish_topic(const ClusterHost::LocalTopic& t) {

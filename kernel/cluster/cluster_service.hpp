@@ -37,6 +37,7 @@
 #include "cluster/cluster_records.hpp"
 #include "cluster/cluster_state.hpp"
 #include "cluster/cluster_view.hpp"
+#include "cluster/controller_plan.hpp"
 #include "cluster/coordinator_instance.hpp"
 #include "config/config.hpp"
 
@@ -112,6 +113,9 @@ class ClusterService {
   void drain_events();
   void campaign();
   void lead_partitions();
+  // Carries out the controller's writes in order, fenced; false at the
+  // first that fails (the state changed: plan again). `why` ends each log line.
+  bool write_partitions(const std::vector<PartitionWrite>& writes, const char* why);
   // False while too few brokers are live to place it (retried later).
   bool publish_topic(const ClusterHost::LocalTopic& topic);
   void unpublish_topic(const std::string& name);
@@ -134,6 +138,7 @@ class ClusterService {
   int64_t session_ttl_ms_ = 0;
   int64_t controller_epoch_ = 0;               // ours while we are the controller, else 0
   std::map<int32_t, int64_t> broker_epochs_;   // as the controller last planned with them
+  int64_t last_rebalance_ms_ = 0;              // monotonic; 0: not the controller
   std::vector<std::string> topics_removed_;    // deleted in the cluster, to remove here
   std::set<std::string> waiting_for_brokers_;  // topics whose wait was logged
 

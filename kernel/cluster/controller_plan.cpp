@@ -92,4 +92,29 @@ std::vector<PartitionWrite> plan_leadership(const ClusterState& st, int64_t cont
   return out;
 }
 
+std::vector<PartitionWrite> plan_preferred_leaders(const ClusterState& st, int64_t controller_epoch) {
+  std::vector<PartitionWrite> out;
+  for (const auto& [topic, entry] : st.topics) {
+    const auto& assignment = entry.record.assignment;
+    for (size_t i = 0; i < assignment.size(); ++i) {
+      if (assignment[i].empty()) continue;
+      const PartitionId id{topic, static_cast<int32_t>(i)};
+      auto it = st.partitions.find(id);
+      if (it == st.partitions.end()) continue;
+      const PartitionRecord& cur = it->second.record;
+      const int32_t preferred = assignment[i].front();
+      // Only from a live leader: a partition without one is the election's
+      // business (plan_leadership), not the rebalance's.
+      if (cur.leader == preferred || cur.leader < 0 || !st.is_live(cur.leader)) continue;
+      if (!st.is_live(preferred) || !contains(cur.isr, preferred)) continue;
+      PartitionRecord next = cur;
+      next.leader = preferred;
+      next.leader_epoch = cur.leader_epoch + 1;
+      next.controller_epoch = controller_epoch;
+      out.push_back(PartitionWrite{id, std::move(next), it->second.mod_revision});
+    }
+  }
+  return out;
+}
+
 }  // namespace keel

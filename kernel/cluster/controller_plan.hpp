@@ -42,4 +42,10 @@ std::vector<std::vector<int32_t>> assign_replicas(int32_t partitions, int32_t rf
 std::vector<PartitionWrite> plan_leadership(const ClusterState& state, int64_t controller_epoch,
                                             const std::set<int32_t>& restarted = {});
 
+// Preferred-leader election (Kafka's auto.leader.rebalance): each partition
+// whose preferred replica (the first of its assignment) is live, in the ISR
+// and not its leader is handed back to it, with the leader epoch bumped, so
+// that leaderships spread again after brokers came back.
+std::vector<PartitionWrite> plan_preferred_leaders(const ClusterState& state, int64_t controller_epoch);
+
 }  // namespace keel

@@ -68,7 +68,8 @@ const std::vector<std::string> kClusterKeys = {"broker_id",
                                                "default_replication_factor",
                                                "retry_backoff_ms",
                                                "replication_listen",
-                                               "replica_lag_time_max_ms"};
+                                               "replica_lag_time_max_ms",
+                                               "leader_rebalance_interval_ms"};
 const std::vector<std::string> kBrokerKeys = {"data_dir",
                                               "plugin_path",
                                               "plugins",
@@ -617,6 +618,8 @@ class Parser {
         c.default_replication_factor = static_cast<int32_t>(integer(e, sec, 1, 16));
       } else if (e.name == "retry_backoff_ms") {
         c.retry_backoff_ms = integer(e, sec, 1, 60000);
+      } else if (e.name == "leader_rebalance_interval_ms") {
+        c.leader_rebalance_interval_ms = integer(e, sec, 0, 24LL * 3600 * 1000);
       } else if (e.name == "replica_lag_time_max_ms") {
         c.replica_lag_time_max_ms = integer(e, sec, 100, 3600000);
       } else if (e.name == "replication_listen") {

@@ -130,6 +130,9 @@ struct ClusterConfig {
   // A follower not caught up for this long leaves the ISR (Kafka's
   // replica.lag.time.max.ms).
   int64_t replica_lag_time_max_ms = 30000;
+  // How often the controller hands partitions back to their preferred
+  // replica (Kafka's leader.imbalance.check.interval.seconds); 0: never.
+  int64_t leader_rebalance_interval_ms = 300000;
   // [cluster.<coordinator>]: the coordinator plugin's own settings.
   PluginSettings coordinator_settings;
 };

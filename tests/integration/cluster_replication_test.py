@@ -10,6 +10,8 @@ partition to a follower without losing anything acknowledged.
   acknowledged record reads back from it (Ledger); the killed broker comes
   back as a follower, truncates what it had beyond the new leader's log by
   leader epoch, catches up, rejoins the ISR, and its copy matches again.
+- The restarted broker leads its preferred partitions again once it is in
+  sync (preferred-leader election, every leader_rebalance_interval_ms).
 - With both followers of a partition gone, acks=all is refused with
   NOT_ENOUGH_REPLICAS (min_insync_replicas = 2) while acks=1 still works;
   once they return and catch up, acks=all works again.
@@ -28,7 +30,7 @@ BUILD_DIR = None  # set by main()
 TTL_MS = 3000
 PARTITIONS = 3
 TOPICS = f"[topics.orders]\npartitions = {PARTITIONS}\nmin_insync_replicas = 2\n"
-CLUSTER = "replica_lag_time_max_ms = 2000"
+CLUSTER = "replica_lag_time_max_ms = 2000\nleader_rebalance_interval_ms = 1000"
 
 
 def new_cluster():
@@ -130,6 +132,9 @@ class ClusterReplicationTest(unittest.TestCase):
             c.restart(victim)
             wait_until(lambda: full_isr(c, ids), 60, f"broker {victim} to rejoin the ISR of every partition")
             wait_until(lambda: identical(c, ids), 30, "every copy to be byte-identical again")
+            # Preferred-leader election hands its partitions back to it.
+            wait_until(lambda: c.led_everywhere("orders", PARTITIONS, ids) == leaders, 30,
+                       f"broker {victim} to lead its preferred partitions again (leader rebalance)")
             p.close()
             report = ledger.check(c.bootstrap(), timeout=60)
             self.assertTrue(report.ok, report.table())

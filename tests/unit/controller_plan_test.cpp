@@ -153,6 +153,29 @@ TEST(PlanLeadership, ARestartedSoleInSyncReplicaLeadsAgainWithANewEpoch) {
   EXPECT_EQ(w[0].record.isr, std::vector<int32_t>{1});
 }
 
+TEST(PlanPreferredLeaders, HandsAPartitionBackToItsInSyncPreferredReplica) {
+  ClusterState st = with_brokers({1, 2, 3});
+  add_topic(st, "t", {{1, 2, 3}, {2, 3, 1}, {3, 1, 2}});
+  add_state(st, "t", 0, PartitionRecord{2, 4, {2, 3, 1}, 3}, 40);  // 1 back and in sync: moves
+  add_state(st, "t", 1, PartitionRecord{2, 4, {2, 3, 1}, 3}, 41);  // on its preferred already
+  add_state(st, "t", 2, PartitionRecord{1, 4, {1, 2}, 3}, 42);     // 3 not in sync: stays
+  auto w = plan_preferred_leaders(st, 99);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].id, (PartitionId{"t", 0}));
+  EXPECT_EQ(w[0].record.leader, 1);
+  EXPECT_EQ(w[0].record.leader_epoch, 5);
+  EXPECT_EQ(w[0].record.isr, (std::vector<int32_t>{2, 3, 1}));
+  EXPECT_EQ(w[0].expected_mod_revision, 40);
+}
+
+TEST(PlanPreferredLeaders, LeavesOfflineAndDeadPreferredPartitionsAlone) {
+  ClusterState st = with_brokers({2, 3});
+  add_topic(st, "t", {{1, 2}, {2, 3}});
+  add_state(st, "t", 0, PartitionRecord{2, 4, {2, 1}, 3}, 40);  // preferred 1 is dead
+  add_state(st, "t", 1, PartitionRecord{-1, 4, {2}, 3}, 41);    // offline: the election's job
+  EXPECT_TRUE(plan_preferred_leaders(st, 99).empty());
+}
+
 TEST(ClusterStateTest, FollowsPutsAndDeletesOfEveryKind) {
   ClusterState st;
   std::string problem;
