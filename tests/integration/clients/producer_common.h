@@ -26,13 +26,15 @@ static inline rd_kafka_t* new_producer(rd_kafka_conf_t* conf) {
   return rk;
 }
 
-/* Queues a copy of `value`, serving callbacks while the queue is full;
- * exits 1 on any other error. */
-static inline void produce_copy(rd_kafka_t* rk, const char* topic, const char* value, size_t len) {
+/* Queues a copy of `value` for `partition` (RD_KAFKA_PARTITION_UA: the
+ * partitioner chooses), serving callbacks while the queue is full; exits 1
+ * on any other error. */
+static inline void produce_copy_to(rd_kafka_t* rk, const char* topic, int32_t partition, const char* value,
+                                   size_t len) {
   for (;;) {
-    rd_kafka_resp_err_t e =
-        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE((void*)value, len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                                              RD_KAFKA_V_VALUE((void*)value, len),
+                                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       if (e) {
         fprintf(stderr, "produce: %s\n", rd_kafka_err2str(e));
@@ -42,6 +44,10 @@ static inline void produce_copy(rd_kafka_t* rk, const char* topic, const char* v
     }
     rd_kafka_poll(rk, 10);
   }
+}
+
+static inline void produce_copy(rd_kafka_t* rk, const char* topic, const char* value, size_t len) {
+  produce_copy_to(rk, topic, RD_KAFKA_PARTITION_UA, value, len);
 }
 
 #endif
