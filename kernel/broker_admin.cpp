@@ -13,15 +13,17 @@ constexpr int32_t kMaxPartitions = 10000;
 
 void Broker::create_partitions(const std::string& name, int32_t total, bool validate_only) {
   if (!ready_) fail(KEEL_ERR_UNAVAILABLE, "broker is not ready");
-  if (cluster_view_->clustered()) {
-    // A partition added here alone would exist on no other broker and be
-    // led by nobody: refused until the controller places new partitions.
-    fail(KEEL_ERR_UNSUPPORTED,
-         "topic '" + name +
-             "': adding partitions in a cluster is not supported yet; create a new topic "
-             "with the partition count you need");
+  if (!cluster_) {
+    grow_topic(name, total, validate_only);
+    return;
   }
-  grow_topic(name, total, validate_only);
+  // In a cluster the store's assignment grows first; every broker (this
+  // one too) then creates the new logs from it, and the controller gives
+  // them leaders. The local checks come first: nothing is written for a
+  // request this broker would refuse.
+  grow_topic(name, total, true);
+  if (validate_only) return;
+  cluster_->grow_topic(name, total, 10000);
 }
 
 void Broker::grow_topic(const std::string& name, int32_t total, bool validate_only) {

@@ -116,6 +116,74 @@ void ClusterService::write_isr_proposals() {
   }
 }
 
+void ClusterService::grow_topic(const std::string& name, int32_t total, int64_t timeout_ms) {
+  auto op = std::make_shared<GrowOp>();
+  op->name = name;
+  op->total = total;
+  std::unique_lock lock(mu_);
+  grow_ops_.push_back(op);
+  cv_.notify_all();
+  if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return op->done || stop_; })) {
+    std::erase(grow_ops_, op);
+    fail(KEEL_ERR_UNAVAILABLE,
+         "topic '" + name + "': the cluster did not take the new partition count " + std::to_string(total) +
+             " within " + std::to_string(timeout_ms) +
+             " ms (is the coordinator reachable?); it may still: check the topic before retrying");
+  }
+  if (!op->done) fail(KEEL_ERR_UNAVAILABLE, "the broker is shutting down");
+  if (op->status != KEEL_OK) fail(op->status, op->message);
+}
+
+void ClusterService::grow_topics() {
+  std::vector<std::shared_ptr<GrowOp>> ops;
+  {
+    std::lock_guard lock(mu_);
+    ops = grow_ops_;
+  }
+  for (const auto& op : ops) {
+    keel_status status = KEEL_OK;
+    std::string message;
+    auto it = state_.topics.find(op->name);
+    const auto count =
+        it == state_.topics.end() ? 0 : static_cast<int32_t>(it->second.record.assignment.size());
+    if (it == state_.topics.end()) {
+      status = KEEL_ERR_NOT_FOUND;
+      message = "topic '" + op->name + "' is not placed in cluster '" + config_.cluster_id +
+                "' yet (it waits for brokers, or was deleted); retry once it is";
+    } else if (op->total <= count) {
+      status = KEEL_ERR_INVALID_ARGUMENT;
+      message = "topic '" + op->name + "' has " + std::to_string(count) + " partitions in cluster '" +
+                config_.cluster_id + "'; the new count " + std::to_string(op->total) +
+                " must be larger (partitions are never removed)";
+    } else {
+      std::vector<int32_t> live;
+      for (const auto& [id, _] : state_.brokers) live.push_back(id);
+      TopicRecord next = it->second.record;
+      const auto rf = static_cast<int32_t>(next.assignment.empty() ? 1 : next.assignment.front().size());
+      const auto start =
+          static_cast<uint32_t>(std::hash<std::string>{}(op->name)) + static_cast<uint32_t>(count);
+      for (auto& replicas : assign_replicas(op->total - count, rf, live, start)) {
+        next.assignment.push_back(std::move(replicas));
+      }
+      const std::string key = keys_.topic(op->name);
+      const auto r =
+          coordinator_->txn({CoordCompare{key, KEEL_COORD_CMP_MOD_REVISION, it->second.mod_revision}},
+                            {CoordOp{KEEL_COORD_OP_PUT, key, encode(next), false}});
+      if (!r.succeeded) continue;  // changed meanwhile: the watch brings it, then this op runs again
+      it->second.record = next;
+      it->second.mod_revision = r.revision;
+      spdlog::info("cluster: topic '{}' grew from {} to {} partitions in cluster '{}'", op->name, count,
+                   op->total, config_.cluster_id);
+    }
+    std::lock_guard lock(mu_);
+    op->status = status;
+    op->message = message;
+    op->done = true;
+    std::erase(grow_ops_, op);
+    cv_.notify_all();
+  }
+}
+
 void ClusterService::run() {
   int64_t failures = 0;
   while (true) {
@@ -161,6 +229,7 @@ void ClusterService::run() {
         topic_ops_.pop_front();
       }
       campaign();
+      grow_topics();
       write_isr_proposals();
       lead_partitions();
       sync_local_topics();
@@ -447,7 +516,8 @@ void ClusterService::leave_cluster(const std::string& why) {
 void ClusterService::wait_for_work(int64_t timeout_ms) {
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
-    return stop_ || !events_.empty() || !topic_ops_.empty() || listeners_changed_ || !isr_proposals_.empty();
+    return stop_ || !events_.empty() || !topic_ops_.empty() || listeners_changed_ ||
+           !isr_proposals_.empty() || !grow_ops_.empty();
   });
 }
 

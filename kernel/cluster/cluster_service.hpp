@@ -83,6 +83,15 @@ class ClusterService {
   void topic_created(const std::string& name, int32_t partitions, const std::string& settings_toml,
                      bool internal, int32_t replication_factor);
   void topic_deleted(const std::string& name);
+  // Kafka's CreatePartitions in a cluster: the topic's assignment in the
+  // store gets replicas for partitions count..total-1 (spread as at
+  // creation, as many copies as its first partition), fenced by the topic
+  // key's mod_revision; every broker then creates the new logs and the
+  // controller gives them leaders. Blocks the caller until the cluster
+  // thread has written it (or `timeout_ms`). Throws keel::Error: NOT_FOUND
+  // (not in the cluster), INVALID_ARGUMENT (not larger), UNAVAILABLE (the
+  // store did not answer in time; it may still take it).
+  void grow_topic(const std::string& name, int32_t total, int64_t timeout_ms);
   // The partition's leader asks to change its ISR (replication): `add`
   // and `remove` applied to the ISR the state holds when it is written,
   // only while the state still names this broker leader at `leader_epoch`,
@@ -99,6 +108,14 @@ class ClusterService {
     std::vector<int32_t> remove;
   };
   void write_isr_proposals();
+  struct GrowOp {
+    std::string name;
+    int32_t total = 0;
+    bool done = false;
+    keel_status status = KEEL_OK;
+    std::string message;
+  };
+  void grow_topics();
 
   struct TopicOp {
     bool create = true;
@@ -150,6 +167,7 @@ class ClusterService {
   std::deque<CoordEvent> events_;
   std::deque<TopicOp> topic_ops_;
   std::vector<IsrProposal> isr_proposals_;
+  std::vector<std::shared_ptr<GrowOp>> grow_ops_;  // answered through cv_
   std::thread thread_;
 };
 

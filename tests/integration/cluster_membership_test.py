@@ -12,6 +12,8 @@ followers matter as the ISR a new leader is chosen from.
   (the leader of its __consumer_offsets partition), consumes and commits.
 - HTTP on a broker that does not lead a partition answers 421 naming the
   leader; the leader takes the write.
+- A topic grown on one broker (HTTP CreatePartitions) grows on every broker,
+  the new partitions led and followed; never shrunk.
 - A topic created on one broker (CreateTopics) appears, with leaders, on
   the others.
 - SIGKILL of the controller: another broker takes over once the session
@@ -138,11 +140,17 @@ class ClusterMembershipTest(unittest.TestCase):
             wait_until(lambda: c.led_everywhere("made-on-2", 2, ids), 30,
                        "topic 'made-on-2', created on broker 2, to be led and known on every broker")
 
-            # Growing a topic is refused in a cluster (for now), saying why.
+            # Growing a topic on one broker grows it on every broker; the
+            # new partitions get leaders and followers.
             status, answer = http(c, 1, "POST", "/topics/orders/partitions", {"count": 6})
-            self.assertGreaterEqual(status, 400, answer)
-            self.assertIn("not supported yet", json.dumps(answer))
-            self.assertEqual(len(c.partitions(1, "orders")), 3)
+            self.assertEqual(status, 200, answer)
+            wait_until(lambda: c.led_everywhere("orders", 6, ids), 30,
+                       "'orders', grown to 6 partitions on broker 1, to be led everywhere")
+            wait_until(lambda: all(len(p[3]) == 3 for p in c.partitions(2, "orders").values()), 30,
+                       "the new partitions' followers to join their ISR")
+            status, answer = http(c, 2, "POST", "/topics/orders/partitions", {"count": 4})
+            self.assertEqual(status, 400, answer)  # never fewer
+            self.assertEqual(len(c.partitions(3, "orders")), 6)
 
             # Controller failover: SIGKILL, then the session TTL.
             t0 = time.monotonic()
@@ -167,13 +175,13 @@ class ClusterMembershipTest(unittest.TestCase):
 
             # Leader loss: an in-sync follower takes over with a higher
             # epoch; the old leader returns as a follower.
-            leaders = wait_until(lambda: c.led_everywhere("orders", 3, ids), 30, "'orders' led everywhere")
+            leaders = wait_until(lambda: c.led_everywhere("orders", 6, ids), 30, "'orders' led everywhere")
             victim = leaders[1]
             epoch_before = self.leader_epoch(c, victim, "orders", 1)
             c.kill(victim)
             rest = [i for i in ids if i != victim]
             new_leader = wait_until(
-                lambda: (lambda led: led[1] if led and led[1] != victim else None)(c.led_everywhere("orders", 3, rest)),
+                lambda: (lambda led: led[1] if led and led[1] != victim else None)(c.led_everywhere("orders", 6, rest)),
                 TTL_MS / 1000 + 20, f"an in-sync follower to lead orders-1 after its leader {victim} died")
             self.assertGreater(self.leader_epoch(c, new_leader, "orders", 1), epoch_before)
             c.restart(victim)
