@@ -88,6 +88,11 @@ class Broker {
   // <data_dir>/.topics/<name>.toml and puts them in effect. Throws
   // keel::Error naming the topic and setting; nothing changes then.
   void alter_topic(const std::string& name, const std::string& settings_toml, bool validate_only);
+  // alter_topic on this broker alone: for the cluster thread, which applies
+  // here the settings the cluster has.
+  void alter_topic_here(const std::string& name, const std::string& settings_toml, bool validate_only);
+  // A topic's own settings as saved with it ("" when it has none).
+  std::string saved_topic_settings(const std::string& name) const;
   std::vector<std::shared_ptr<Topic>> topics() const;
   // ---- admin (broker_admin.cpp)
   // Grows a topic to `total` partitions (Kafka's CreatePartitions): NOT_FOUND

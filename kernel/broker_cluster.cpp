@@ -37,6 +37,12 @@ class BrokerClusterHost final : public ClusterHost {
     broker_.grow_topic(name, partitions, false);
   }
 
+  std::string local_settings(const std::string& name) override { return broker_.saved_topic_settings(name); }
+
+  void alter_local_topic(const std::string& name, const std::string& settings_toml) override {
+    broker_.alter_topic_here(name, settings_toml, false);
+  }
+
   void delete_local_topic(const std::string& name) override {
     try {
       broker_.delete_topic(name);

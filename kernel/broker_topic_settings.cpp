@@ -2,6 +2,8 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "broker.hpp"
 #include "common/error.hpp"
@@ -17,13 +19,26 @@ std::vector<TopicSetting> Broker::topic_settings(const std::string* name) const 
 }
 
 void Broker::alter_topic(const std::string& name, const std::string& settings_toml, bool validate_only) {
-  if (cluster_view_->clustered()) {
-    // Settings changed on one broker would differ from the other replicas'.
-    fail(KEEL_ERR_UNSUPPORTED,
-         "topic '" + name +
-             "': changing a topic's settings in a cluster is not supported yet; set them "
-             "when the topic is created");
+  if (!cluster_) {
+    alter_topic_here(name, settings_toml, validate_only);
+    return;
   }
+  // In a cluster the settings go to the store first, so that every
+  // replica takes the same ones (this broker too, from the store). The
+  // local checks come first: nothing is written for a refused change.
+  alter_topic_here(name, settings_toml, true);
+  if (validate_only) return;
+  cluster_->set_topic_settings(name, settings_toml, 10000);
+}
+
+std::string Broker::saved_topic_settings(const std::string& name) const {
+  std::ifstream in(saved_settings_path(name));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void Broker::alter_topic_here(const std::string& name, const std::string& settings_toml, bool validate_only) {
   // Serialised with creation and deletion: the topic stays the one we
   // checked, and two alters cannot interleave their save and apply.
   std::lock_guard lock(create_mu_);

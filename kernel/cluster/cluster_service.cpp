@@ -120,14 +120,26 @@ void ClusterService::grow_topic(const std::string& name, int32_t total, int64_t 
   auto op = std::make_shared<GrowOp>();
   op->name = name;
   op->total = total;
+  run_topic_op(op, timeout_ms);
+}
+
+void ClusterService::set_topic_settings(const std::string& name, const std::string& settings_toml,
+                                        int64_t timeout_ms) {
+  auto op = std::make_shared<GrowOp>();
+  op->name = name;
+  op->settings = settings_toml;
+  run_topic_op(op, timeout_ms);
+}
+
+void ClusterService::run_topic_op(const std::shared_ptr<GrowOp>& op, int64_t timeout_ms) {
+  const std::string& name = op->name;
   std::unique_lock lock(mu_);
   grow_ops_.push_back(op);
   cv_.notify_all();
   if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return op->done || stop_; })) {
     std::erase(grow_ops_, op);
     fail(KEEL_ERR_UNAVAILABLE,
-         "topic '" + name + "': the cluster did not take the new partition count " + std::to_string(total) +
-             " within " + std::to_string(timeout_ms) +
+         "topic '" + name + "': the cluster did not take the change within " + std::to_string(timeout_ms) +
              " ms (is the coordinator reachable?); it may still: check the topic before retrying");
   }
   if (!op->done) fail(KEEL_ERR_UNAVAILABLE, "the broker is shutting down");
@@ -150,6 +162,17 @@ void ClusterService::grow_topics() {
       status = KEEL_ERR_NOT_FOUND;
       message = "topic '" + op->name + "' is not placed in cluster '" + config_.cluster_id +
                 "' yet (it waits for brokers, or was deleted); retry once it is";
+    } else if (op->settings) {
+      TopicRecord next = it->second.record;
+      next.settings_toml = *op->settings;
+      const std::string key = keys_.topic(op->name);
+      const auto r =
+          coordinator_->txn({CoordCompare{key, KEEL_COORD_CMP_MOD_REVISION, it->second.mod_revision}},
+                            {CoordOp{KEEL_COORD_OP_PUT, key, encode(next), false}});
+      if (!r.succeeded) continue;  // changed meanwhile: runs again on the next round
+      it->second.record = next;
+      it->second.mod_revision = r.revision;
+      spdlog::info("cluster: topic '{}' has new settings in cluster '{}'", op->name, config_.cluster_id);
     } else if (op->total <= count) {
       status = KEEL_ERR_INVALID_ARGUMENT;
       message = "topic '" + op->name + "' has " + std::to_string(count) + " partitions in cluster '" +
@@ -483,6 +506,25 @@ void ClusterService::sync_local_topics() {
   for (const auto& [name, entry] : state_.topics) {
     const auto count = static_cast<int32_t>(entry.record.assignment.size());
     if (here(name)) {
+      auto synced = settings_synced_.find(name);
+      if (synced == settings_synced_.end() || synced->second != entry.mod_revision) {
+        // The record changed (or was never checked here): its settings
+        // win over the ones this broker holds (a change made while it was
+        // away, or through another broker).
+        if (!entry.record.internal && host_.local_settings(name) != entry.record.settings_toml) {
+          spdlog::info("cluster: applying topic '{}''s settings from cluster '{}'", name, config_.cluster_id);
+          try {
+            host_.alter_local_topic(name, entry.record.settings_toml);
+          } catch (const Error& e) {
+            // Not retried until the record changes again: the same
+            // settings would be refused the same way (e.g. a topic declared
+            // in this broker's file keeps the file's).
+            spdlog::error("cluster: topic '{}': this broker cannot take the cluster's settings: {}", name,
+                          e.what());
+          }
+        }
+        settings_synced_[name] = entry.mod_revision;
+      }
       if (local[name] < count) {
         // Made here with fewer partitions (a client's request raced the
         // cluster's): the cluster's count wins.

@@ -63,6 +63,10 @@ class ClusterHost {
   // client that raced the cluster). Throws keel::Error.
   virtual void grow_local_topic(const std::string& name, int32_t partitions) = 0;
   virtual void delete_local_topic(const std::string& name) = 0;
+  // The topic's own settings here ("" when none), and applying the
+  // cluster's. Throw keel::Error.
+  virtual std::string local_settings(const std::string& name) = 0;
+  virtual void alter_local_topic(const std::string& name, const std::string& settings_toml) = 0;
 };
 
 class ClusterService {
@@ -92,6 +96,10 @@ class ClusterService {
   // (not in the cluster), INVALID_ARGUMENT (not larger), UNAVAILABLE (the
   // store did not answer in time; it may still take it).
   void grow_topic(const std::string& name, int32_t total, int64_t timeout_ms);
+  // A topic's settings in a cluster (Kafka's AlterConfigs): written to the
+  // topic's record, fenced by its revision; every broker applies them when
+  // it sees the record change. Blocks like grow_topic, same errors.
+  void set_topic_settings(const std::string& name, const std::string& settings_toml, int64_t timeout_ms);
   // The partition's leader asks to change its ISR (replication): `add`
   // and `remove` applied to the ISR the state holds when it is written,
   // only while the state still names this broker leader at `leader_epoch`,
@@ -110,7 +118,8 @@ class ClusterService {
   void write_isr_proposals();
   struct GrowOp {
     std::string name;
-    int32_t total = 0;
+    int32_t total = 0;                    // > 0: grow to this count
+    std::optional<std::string> settings;  // set: replace the settings
     bool done = false;
     keel_status status = KEEL_OK;
     std::string message;
@@ -168,6 +177,10 @@ class ClusterService {
   std::deque<TopicOp> topic_ops_;
   std::vector<IsrProposal> isr_proposals_;
   std::vector<std::shared_ptr<GrowOp>> grow_ops_;  // answered through cv_
+  // Cluster thread: the topic record revision whose settings this broker
+  // has checked against its own.
+  std::map<std::string, int64_t> settings_synced_;
+  void run_topic_op(const std::shared_ptr<GrowOp>& op, int64_t timeout_ms);
   std::thread thread_;
 };
 

@@ -14,6 +14,8 @@ followers matter as the ISR a new leader is chosen from.
   leader; the leader takes the write.
 - A topic grown on one broker (HTTP CreatePartitions) grows on every broker,
   the new partitions led and followed; never shrunk.
+- A topic's settings altered through one broker (AlterConfigs) change on
+  every broker.
 - A topic created on one broker (CreateTopics) appears, with leaders, on
   the others.
 - SIGKILL of the controller: another broker takes over once the session
@@ -38,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import system_python  # noqa: E402,F401  (re-runs with /usr/bin/python3 for kafka-python)
 from cluster_harness import Cluster, Ledger, wait_until, run_tests  # noqa: E402
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
-from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic  # noqa: E402
 
 BUILD_DIR = None  # set by main()
 TTL_MS = 3000
@@ -139,6 +141,18 @@ class ClusterMembershipTest(unittest.TestCase):
             admin.close()
             wait_until(lambda: c.led_everywhere("made-on-2", 2, ids), 30,
                        "topic 'made-on-2', created on broker 2, to be led and known on every broker")
+
+            # Its settings changed through broker 3 change on every broker.
+            admin = KafkaAdminClient(bootstrap_servers=c.broker(3).bootstrap, request_timeout_ms=10000)
+            admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "made-on-2",
+                                                configs={"retention.ms": "3600000"})])
+            admin.close()
+
+            def retention_ms(i):
+                status, topic = http(c, i, "GET", "/topics/made-on-2")
+                return topic["configs"].get("retention.ms") if status == 200 else None
+            wait_until(lambda: all(retention_ms(i) == "3600000" for i in ids), 30,
+                       "retention.ms=3600000, set through broker 3, on every broker")
 
             # Growing a topic on one broker grows it on every broker; the
             # new partitions get leaders and followers.
