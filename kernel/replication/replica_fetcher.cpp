@@ -155,6 +155,18 @@ void ReplicaFetcher::fetch_once() {
 void ReplicaFetcher::apply(const ReplicaFetchAnswer& a, int32_t epoch_asked) {
   auto log = host_.replica_log(a.topic, a.partition);
   if (!log) return;
+  if (a.error == ReplicaError::kOffsetOutOfRange && a.log_start_offset > log->log_end_offset()) {
+    // Everything this log holds is below what the leader keeps (retention
+    // or DeleteRecords ran there while this broker was away, or its disk
+    // was replaced): nothing to copy from here on. Start over at the
+    // leader's log start, as Kafka's follower truncates fully; the next
+    // fetch asks from there. Only this thread writes the replica log, so
+    // its end is still the offset the request asked for.
+    log->reset_to(a.log_start_offset, "its log ends at " + std::to_string(log->log_end_offset()) +
+                                          ", below leader broker " + std::to_string(leader_) +
+                                          "'s log start " + std::to_string(a.log_start_offset));
+    return;
+  }
   if (a.error != ReplicaError::kNone) {
     // Not fatal: the leader's or this broker's view of the partition is
     // behind; the cluster state (watched) brings the next epoch or leader.

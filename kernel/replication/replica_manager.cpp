@@ -368,6 +368,17 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
     }
     a.log_start_offset = log->log_start_offset();
     a.log_end_offset = log->log_end_offset();
+    const auto out_of_range = [&] {
+      return refuse(ReplicaError::kOffsetOutOfRange,
+                    "fetch offset " + std::to_string(p.fetch_offset) + " is outside the leader's log [" +
+                        std::to_string(a.log_start_offset) + ", " + std::to_string(a.log_end_offset) + "]");
+    };
+    // Before the epoch check: a follower whose whole log lies below this
+    // one's start starts over at it (ReplicaFetcher::apply, reset_to)
+    // whatever its epochs say, and the epochs it names may be ones this
+    // log's retention has already dropped (answered as a divergence that
+    // truncation cannot resolve). The answer carries the start and end.
+    if (p.fetch_offset < a.log_start_offset) return out_of_range();
     if (p.last_fetched_epoch >= 0) {
       // KIP-320: does the follower's log agree with this one up to its end?
       const EpochEndOffset eo = log->end_offset_for_epoch(p.last_fetched_epoch, epoch);
@@ -378,11 +389,7 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
         return a;
       }
     }
-    if (p.fetch_offset < a.log_start_offset || p.fetch_offset > a.log_end_offset) {
-      return refuse(ReplicaError::kOffsetOutOfRange,
-                    "fetch offset " + std::to_string(p.fetch_offset) + " is outside the leader's log [" +
-                        std::to_string(a.log_start_offset) + ", " + std::to_string(a.log_end_offset) + "]");
-    }
+    if (p.fetch_offset > a.log_end_offset) return out_of_range();
     const int64_t now = clock_.now_ms();
     lp.record_fetch(follower, p.fetch_offset, a.log_end_offset, now);
     advance_locked(lp, *log, completions);

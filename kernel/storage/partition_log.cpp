@@ -34,6 +34,17 @@ constexpr const char* kHighWatermarkFile = "high-watermark";
 // broker's recovery checkpoint may still name a higher flushed offset until
 // its next write; open() must not take the cut offsets for lost ones.
 constexpr const char* kTruncatedFile = "truncated-to";
+// Written by reset_to before it removes anything: the offset the log
+// starts again at. open() finishes a reset that finds it (a crash came in
+// between), so that the old segments never come back.
+constexpr const char* kResetFile = "reset-to";
+
+// A segment's files ("<base>.log", its indexes) and the producer snapshots
+// ("<offset>.snapshot"): a 20-digit stem and an extension.
+bool is_offset_named(const std::string& name) {
+  return name.size() > 21 && name[20] == '.' &&
+         std::all_of(name.begin(), name.begin() + 20, [](char c) { return c >= '0' && c <= '9'; });
+}
 
 }  // namespace
 
@@ -83,6 +94,8 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   // Before listing segments: an interrupted rewrite leaves files that must
   // be rolled back or forward first.
   recover_interrupted_rewrites(dir_, name());
+  if (auto reset = read_offset_file(kResetFile, "the log is opened as it is"))
+    finish_interrupted_reset(*reset);
   // A truncation newer than the broker's checkpoint: the offsets it cut are
   // gone on purpose, not lost. Once the checkpoint is at or below the mark,
   // every later checkpoint is written after the cut: the mark goes.
@@ -249,6 +262,32 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
                clean ? "clean start" : "checked after an unclean stop");
   load_leader_epochs();
   load_producers();
+}
+
+void PartitionLog::finish_interrupted_reset(int64_t offset) {
+  // After recover_interrupted_rewrites: no rewrite's file is left to be
+  // taken for a segment's. Whatever of the old log is here goes.
+  int removed = 0;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    const std::string file = entry.path().filename().string();
+    if (!is_offset_named(file)) continue;
+    std::error_code ec;
+    if (!fs::remove(entry.path(), ec) && ec) {
+      fail(KEEL_ERR_IO, name() + ": finishing the interrupted reset to offset " + std::to_string(offset) +
+                            ": cannot remove '" + entry.path().string() + "': " + ec.message() +
+                            "; remove it by hand, or the whole partition directory of a follower");
+    }
+    ++removed;
+  }
+  std::error_code ec;
+  fs::remove(epochs_.path(), ec);  // open() rebuilds it from the (no) batches
+  fsync_dir(dir_);
+  write_file_atomically(dir_ + "/" + kRecordsStartFile, "0\n" + std::to_string(offset) + "\n");
+  new_segment(offset);
+  fs::remove(dir_ + "/" + kResetFile, ec);
+  fsync_dir(dir_);
+  spdlog::warn("{}: finished a reset to offset {} that a stop interrupted: {} file(s) of the old log removed",
+               name(), offset, removed);
 }
 
 void PartitionLog::load_leader_epochs() {
@@ -726,6 +765,79 @@ int64_t PartitionLog::truncate_to(int64_t offset, const std::string& reason) {
   epochs_.truncate_from_end(new_end);
   spdlog::info("{}: truncated from {} to {} ({})", name(), old_end, new_end, reason);
   return old_end - new_end;
+}
+
+int64_t PartitionLog::reset_to(int64_t offset, const std::string& reason) {
+  if (offset < 0) {
+    fail(KEEL_ERR_INVALID_ARGUMENT,
+         name() + ": cannot reset the log to offset " + std::to_string(offset) + ": offsets are >= 0");
+  }
+  const int64_t removed = reset_locked(offset, reason);
+  // The log end and high watermark moved up: their watches are due.
+  notify_watches();
+  return removed;
+}
+
+int64_t PartitionLog::reset_locked(int64_t offset, const std::string& reason) {
+  std::lock_guard lock(append_mu_);
+  if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
+  // As truncate_to: no DeleteRecords or flush of the old log meanwhile.
+  std::lock_guard start_lock(start_mu_);
+  std::lock_guard flush_lock(flush_mu_);
+  const int64_t old_start = log_start_offset();
+  const int64_t old_end = log_end_.load();
+  // Below the old end, the broker's recovery checkpoint may name offsets
+  // above `offset` until its next write (see kTruncatedFile).
+  if (offset < old_end)
+    write_file_atomically(dir_ + "/" + kTruncatedFile, "0\n" + std::to_string(offset) + "\n");
+  // The point of no return: from here a crash is finished by open().
+  write_file_atomically(dir_ + "/" + kResetFile, "0\n" + std::to_string(offset) + "\n");
+  rewrite_step("reset-marked");
+
+  std::vector<std::shared_ptr<Segment>> doomed;
+  {
+    std::lock_guard seg_lock(segments_mu_);
+    doomed = segments_;
+  }
+  // Renamed aside, as truncate_to does: readers keep their open files, and
+  // the new segment may take an old one's name.
+  for (auto& s : doomed) {
+    s->rename_aside();
+    s->mark_deleted();
+  }
+  for (int64_t snapshot : list_producer_snapshots(dir_)) {
+    std::error_code ec;
+    fs::remove(producer_snapshot_path(dir_, snapshot), ec);
+  }
+  fsync_dir(dir_);
+  rewrite_step("reset-segments-removed");
+  write_file_atomically(dir_ + "/" + kRecordsStartFile, "0\n" + std::to_string(offset) + "\n");
+  rewrite_step("reset-start-saved");
+  epochs_.truncate_from_end(0);  // every epoch: the leader's batches start them again
+  auto fresh = new_segment(offset);
+  rewrite_step("reset-segment-created");
+  {
+    std::lock_guard seg_lock(segments_mu_);
+    segments_ = {fresh};
+    records_start_.store(offset);
+    publish_start_locked();
+    gaps_.clear();
+    has_gaps_.store(false);
+  }
+  {
+    std::lock_guard hw_lock(hw_mu_);
+    log_end_.store(offset, std::memory_order_release);
+    hw_.store(offset, std::memory_order_release);
+  }
+  flushed_.store(offset);
+  producers_.restore({});
+  active_unindexed_ = false;  // new_segment made it with its indexes
+  std::error_code ec;
+  fs::remove(dir_ + "/" + kResetFile, ec);
+  fsync_dir(dir_);
+  spdlog::info("{}: reset to offset {} ({}); {} offsets of older data removed", name(), offset, reason,
+               old_end - old_start);
+  return old_end - old_start;
 }
 
 void PartitionLog::set_replicated(bool on) {

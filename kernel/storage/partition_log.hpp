@@ -5,8 +5,8 @@
 // (read, find_time, watermarks) never take the append lock: they copy the
 // segment they need under a short segments lock and read published bytes.
 // flush() is called by the flusher thread without the append lock held
-// across the fdatasync. A follower's fetcher thread calls append_replica()
-// and truncate_to(), which take the append lock like append(); the high
+// across the fdatasync. A follower's fetcher thread calls append_replica(),
+// truncate_to() and reset_to(), which take the append lock like append(); the high
 // watermark is set from any thread (set_high_watermark).
 #pragma once
 
@@ -178,6 +178,27 @@ class PartitionLog {
   // closed, IO for the disk. Takes the append lock. Logs one line with
   // `reason`. Returns how many offsets were removed.
   int64_t truncate_to(int64_t offset, const std::string& reason);
+  // Empties the log and starts it again at `offset` (Kafka's
+  // truncateFullyAndStartAt): for a follower whose log ends below its
+  // leader's log start (it was down while retention or DeleteRecords
+  // removed the leader's old segments, or its disk was replaced), which can
+  // copy nothing the leader still holds. Every segment goes (renamed aside
+  // first, as truncate_to deletes whole segments: readers keep their
+  // files), one empty active segment starts at `offset`, and the log start,
+  // log end, high watermark and flushed offset all become `offset`; the
+  // leader epoch cache is cleared, the producer state and its snapshots
+  // dropped, and the new start saved in `log-start-offset` as
+  // delete_records saves one. The `reset-to` mark is written first: open()
+  // finishes a reset that a crash interrupted at any point, so a restart
+  // opens an empty log at `offset`, never the old segments.
+  // Meant for offset > log_end_offset() (the follower's case); a caller
+  // passes any other offset only when it means to throw the whole log away
+  // (offsets the log held may then be handed out again). Throws
+  // INVALID_ARGUMENT for a negative offset, UNAVAILABLE when closed, IO for
+  // the disk. Takes the locks truncate_to takes. Logs one line with
+  // `reason`. Returns how many offsets of older data went (the old log end
+  // minus the old log start).
+  int64_t reset_to(int64_t offset, const std::string& reason);
 
   // {offset, timestamp} of the first record at or after `timestamp`; {-1,-1}.
   std::pair<int64_t, int64_t> find_time(int64_t timestamp) const;
@@ -240,8 +261,9 @@ class PartitionLog {
   void set_live_options(const LiveLogOptions& o);
   LiveLogOptions live_options() const;
 
-  // Test-only: called with the name of each step of a rewrite's commit; a
-  // hook that throws RewriteCrash stops the commit dead, as a crash would.
+  // Test-only: called with the name of each step of a rewrite's commit (and
+  // of reset_to, "reset-*"); a hook that throws RewriteCrash stops the
+  // commit dead, as a crash would.
   void set_rewrite_failpoint(std::function<void(const char*)> hook) { failpoint_ = std::move(hook); }
   // Also test-only, for whole-broker crash tests: with KEEL_TEST_CRASH_AT
   // set to a step's name, the process SIGKILLs itself at that step.
@@ -301,6 +323,13 @@ class PartitionLog {
   // After a successful write: clears the disk-full state, releases the
   // append lock, fills in the answer's totals and fires the watches.
   void finish_append(std::unique_lock<std::mutex>& lock, size_t batches, size_t len, AppendResult* result);
+  // reset_to under its locks, without the watches.
+  int64_t reset_locked(int64_t offset, const std::string& reason);
+  // open(): finishes a reset_to that a crash interrupted (the `reset-to`
+  // mark names `offset`): removes every segment and producer snapshot file
+  // and the leader epoch checkpoint, saves the log start and creates the
+  // empty segment at `offset`, then removes the mark.
+  void finish_interrupted_reset(int64_t offset);
   // Loads the leader epoch checkpoint, rebuilding it from the batch headers
   // when it is missing or damaged, and cuts it to the log's range (open()).
   void load_leader_epochs();
@@ -352,7 +381,7 @@ class PartitionLog {
   // inside a segment. Written under start_mu_ and segments_mu_.
   std::atomic<int64_t> records_start_{0};
   // One delete_records at a time. Lock order: append_mu_, start_mu_,
-  // flush_mu_, segments_mu_ (truncate_to takes all four).
+  // flush_mu_, segments_mu_ (truncate_to and reset_to take all four).
   std::mutex start_mu_;
   std::atomic<int64_t> log_end_{0};
   // The high watermark (see set_replicated). Without replication, written

@@ -1,7 +1,8 @@
 // PartitionLog's follower primitives (docs/design/replication.md): the high
 // watermark apart from the log end, reads and watches capped by it, copying
-// a leader's batches as they are (append_replica), truncation (truncate_to)
-// and the high watermark checkpoint. Real files in a temp dir; each test
+// a leader's batches as they are (append_replica), truncation (truncate_to),
+// starting over at a leader's log start (reset_to) and the high watermark
+// checkpoint. Real files in a temp dir; each test
 // runs with no index and with the built-in sparse-mmap + timestamp indexes.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "storage/log_rewriter.hpp"
 #include "storage/partition_log.hpp"
 #include "support/builtin_indexes.hpp"
 #include "support/error_of.hpp"
@@ -556,6 +558,204 @@ TEST_P(ReplicationLogTest, TruncateThenCopyAgainMatchesTheLeader) {
   EXPECT_EQ(all_bytes(*follower), all_bytes(*leader));
   EXPECT_EQ(follower->leader_epochs().entries(), leader->leader_epochs().entries());
 }
+
+// --------------------------------------------------------------- reset_to
+
+class ResetTest : public ReplicationLogTest {
+ protected:
+  // A leader whose log starts at 20 (DeleteRecords) and ends at 30: batches
+  // of two records, epoch 1 up to offset 10, epoch 2 after; producer 9 in
+  // each.
+  std::unique_ptr<PartitionLog> leader_at_20() {
+    auto leader = open_log(false, "leader");
+    origin_ = open_log(false, "origin");
+    for (int i = 0; i < 15; ++i) {
+      const std::string b = idempotent_batch(9, 2 * i, 2, now_ + i);
+      EXPECT_EQ(append(*leader, b, i < 5 ? 1 : 2).idempotence, Verdict::kAppend);
+      append(*origin_, b, i < 5 ? 1 : 2);
+    }
+    EXPECT_EQ(leader->delete_records(20), 20);
+    return leader;
+  }
+  // A follower holding the leader's first 8 offsets (copied from `origin_`,
+  // the leader's log before DeleteRecords) in 4 segments, one batch each,
+  // with a producer snapshot at each roll.
+  std::unique_ptr<PartitionLog> stale_follower(const std::string& name = "follower") {
+    options_.segment_bytes = 1;
+    auto follower = open_log(true, name);
+    while (follower->log_end_offset() < 8) {
+      replicate(*follower, read_bytes(origin_->read_to_end(follower->log_end_offset(), 1)));
+    }
+    follower->set_high_watermark(6);
+    options_.segment_bytes = LogOptions{}.segment_bytes;
+    EXPECT_EQ(follower->segment_count(), 4u);
+    EXPECT_EQ(follower->producer_count(), 1u);
+    EXPECT_FALSE(snapshots(name).empty());
+    return follower;
+  }
+  std::set<std::string> snapshots(const std::string& name = "follower") {
+    std::set<std::string> out;
+    for (const auto& f : files(name)) {
+      if (f.ends_with(".snapshot")) out.insert(f);
+    }
+    return out;
+  }
+  // The leader's batches from `offset` on, as a fetcher reads them.
+  static std::string bytes_from(const PartitionLog& log, int64_t offset) {
+    std::string out;
+    while (offset < log.log_end_offset()) {
+      const ReadResult r = log.read_to_end(offset, 1 << 20);
+      const std::string got = read_bytes(r);
+      if (got.empty()) break;
+      out += got;
+      offset = batch_ranges_of(got).back().second + 1;
+    }
+    return out;
+  }
+  static std::vector<std::pair<int64_t, int64_t>> batch_ranges_of(const std::string& data) {
+    std::vector<std::pair<int64_t, int64_t>> out;
+    for (size_t pos = 0; pos < data.size();) {
+      auto h = *batch::parse_header(bytes(data) + pos, data.size() - pos);
+      out.emplace_back(h.base_offset, h.last_offset());
+      pos += h.total_size();
+    }
+    return out;
+  }
+  // The state reset_to(20) leaves, in memory and on disk.
+  void expect_reset_at_20(const PartitionLog& log, const std::string& name = "follower") {
+    EXPECT_EQ(log.log_start_offset(), 20);
+    EXPECT_EQ(log.log_end_offset(), 20);
+    EXPECT_EQ(log.high_watermark(), 20);
+    EXPECT_EQ(log.flushed_offset(), 20);
+    EXPECT_EQ(log.segment_count(), 1u);
+    EXPECT_EQ(log.size_bytes(), 0);
+    EXPECT_TRUE(log.leader_epochs().entries().empty());
+    EXPECT_EQ(log.producer_count(), 0u);
+    EXPECT_TRUE(log.damaged_ranges().empty());
+    EXPECT_EQ(log_files(name), (std::set<std::string>{"00000000000000000020.log"}));
+    // None from before: a clean close writes one at 20.
+    for (const auto& f : snapshots(name)) EXPECT_GE(f, "00000000000000000020.snapshot");
+    EXPECT_FALSE(files(name).contains("reset-to"));
+    std::ifstream in(dir_.sub(name) + "/log-start-offset");
+    const std::string start((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(start, "0\n20\n");
+    EXPECT_EQ(error_of([&] { log.read_to_end(8, 100); }).code(), KEEL_ERR_OUT_OF_RANGE);
+  }
+  // Fetches the rest from the leader: the copy matches it from its start on.
+  void expect_catches_up(const PartitionLog& leader, PartitionLog& follower) {
+    copy(leader, follower);
+    EXPECT_EQ(follower.log_end_offset(), 30);
+    EXPECT_EQ(bytes_from(follower, 20), bytes_from(leader, 20));
+    EXPECT_EQ(follower.leader_epochs().entries(), leader.leader_epochs().entries());
+    EXPECT_EQ(follower.producer_count(), 1u);
+  }
+
+  std::unique_ptr<PartitionLog> origin_;
+};
+
+TEST_P(ResetTest, ResetPastTheEndStartsAnEmptyLogThereThatTakesTheLeadersBatches) {
+  auto leader = leader_at_20();
+  ASSERT_EQ(leader->leader_epochs().entries(), (std::vector<keel::EpochEntry>{{2, 20}}));
+  auto follower = stale_follower();
+  // A reader holding the old data keeps it; a watch on the end fires.
+  ReadResult held = follower->read_to_end(0, 1 << 20);
+  const std::string held_bytes = read_bytes(held);
+  int woken = 0;
+  auto w = follower->watch(
+      8, [&] { ++woken; }, WatchOn::kLogEnd);
+  EXPECT_EQ(follower->reset_to(20, "behind the leader's log start"), 8);
+  EXPECT_EQ(woken, 1);
+  EXPECT_EQ(read_bytes(held), held_bytes);
+  EXPECT_TRUE(files("follower").contains("00000000000000000000.log.deleted"));
+  held = {};  // the last user lets go: the renamed files go
+  expect_reset_at_20(*follower);
+  // The leader's batch at 20 goes in where the log now ends.
+  EXPECT_EQ(replicate(*follower, read_bytes(leader->read_to_end(20, 1))).base_offset, 20);
+  EXPECT_EQ(follower->leader_epochs().entries(), (std::vector<keel::EpochEntry>{{2, 20}}));
+  expect_catches_up(*leader, *follower);
+  follower->set_high_watermark(30);
+  EXPECT_EQ(follower->high_watermark(), 30);
+
+  EXPECT_EQ(error_of([&] { follower->reset_to(-1, "test"); }).code(), KEEL_ERR_INVALID_ARGUMENT);
+  follower->close();
+  EXPECT_EQ(error_of([&] { follower->reset_to(40, "test"); }).code(), KEEL_ERR_UNAVAILABLE);
+}
+
+TEST_P(ResetTest, ResetHoldsAcrossCleanAndUncleanRestarts) {
+  auto leader = leader_at_20();
+  auto follower = stale_follower();
+  follower->reset_to(20, "test");
+  follower->close();
+  follower = open_log(true, "follower");
+  expect_reset_at_20(*follower);
+  follower.reset();
+  // Unclean, with the broker's recovery checkpoint still at the old end.
+  follower = open_log(true, "follower", false, 8);
+  expect_reset_at_20(*follower);
+  follower.reset();
+  auto again = stale_follower("crashed");
+  again->reset_to(20, "test");
+  again.reset();  // no close: as a crash right after reset_to returned
+  again = open_log(true, "crashed", false, 8);
+  expect_reset_at_20(*again, "crashed");
+  expect_catches_up(*leader, *again);
+}
+
+TEST_P(ResetTest, ACrashAtAnyStepOfAResetNeverBringsTheOldSegmentsBack) {
+  auto leader = leader_at_20();
+  for (const char* step :
+       {"reset-marked", "reset-segments-removed", "reset-start-saved", "reset-segment-created"}) {
+    SCOPED_TRACE(step);
+    auto follower = stale_follower(step);
+    bool hit = false;
+    follower->set_rewrite_failpoint([&](const char* at) {
+      if (std::string(at) == step) {
+        hit = true;
+        throw keel::RewriteCrash();
+      }
+    });
+    // A reader holding an old segment across the "crash" keeps its renamed
+    // files on disk, as a crashed process would leave them.
+    const ReadResult held = follower->read_to_end(0, 1 << 20);
+    EXPECT_THROW(follower->reset_to(20, "test"), keel::RewriteCrash);
+    ASSERT_TRUE(hit);
+    follower.reset();  // no close(): the process "died"
+    EXPECT_TRUE(files(step).contains("reset-to"));
+    follower = open_log(true, step, false, 8);
+    expect_reset_at_20(*follower, step);
+    expect_catches_up(*leader, *follower);
+    // And the next start opens what was copied since.
+    const std::string copied = bytes_from(*follower, 20);
+    follower.reset();
+    follower = open_log(true, step, false, 20);
+    EXPECT_EQ(follower->log_start_offset(), 20);
+    EXPECT_EQ(bytes_from(*follower, 20), copied);
+  }
+}
+
+TEST_P(ResetTest, AnExplicitResetBelowTheEndDiscardsTheLogEvenAfterACrash) {
+  auto leader = leader_at_20();
+  auto follower = stale_follower();
+  follower->flush();
+  EXPECT_EQ(follower->reset_to(4, "asked"), 8);
+  EXPECT_EQ(follower->log_start_offset(), 4);
+  EXPECT_EQ(follower->log_end_offset(), 4);
+  EXPECT_EQ(log_files("follower"), (std::set<std::string>{"00000000000000000004.log"}));
+  follower.reset();
+  // The broker's checkpoint still names 8: the offsets from 4 on are not
+  // taken for lost ones.
+  follower = open_log(true, "follower", false, 8);
+  EXPECT_EQ(follower->log_start_offset(), 4);
+  EXPECT_EQ(follower->log_end_offset(), 4);
+  EXPECT_TRUE(follower->damaged_ranges().empty());
+  batch::Builder next(4);
+  next.add("k", "v", 1);
+  EXPECT_EQ(replicate(*follower, next.build()).base_offset, 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Indexes, ResetTest, ::testing::Bool(), [](const ::testing::TestParamInfo<bool>& p) {
+  return p.param ? "WithIndexes" : "NoIndex";
+});
 
 // ------------------------------------------------- high watermark checkpoint
 
