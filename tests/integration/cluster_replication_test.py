@@ -30,11 +30,16 @@ BUILD_DIR = None  # set by main()
 TTL_MS = 3000
 PARTITIONS = 3
 TOPICS = f"[topics.orders]\npartitions = {PARTITIONS}\nmin_insync_replicas = 2\n"
-CLUSTER = "replica_lag_time_max_ms = 2000\nleader_rebalance_interval_ms = 1000"
+# Shared with the other cluster tests (imported): leaderships move only by
+# the faults a test makes, never by a preferred-leader rebalance.
+CLUSTER = "replica_lag_time_max_ms = 2000\nleader_rebalance_interval_ms = 0"
+# This file's own cluster also hands partitions back to their preferred
+# replica within a second.
+REBALANCING = "replica_lag_time_max_ms = 2000\nleader_rebalance_interval_ms = 1000"
 
 
 def new_cluster():
-    return Cluster(BUILD_DIR, brokers=3, session_ttl_ms=TTL_MS, topics_toml=TOPICS, cluster_toml=CLUSTER)
+    return Cluster(BUILD_DIR, brokers=3, session_ttl_ms=TTL_MS, topics_toml=TOPICS, cluster_toml=REBALANCING)
 
 
 def full_isr(c, ids, topic="orders", count=PARTITIONS, size=3):
