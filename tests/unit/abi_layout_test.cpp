@@ -394,6 +394,35 @@ TEST(AbiLayout, VersionIsTwoPointThree) {
   EXPECT_EQ(KEEL_TARGET_ABI_MINOR, KEEL_ABI_MINOR);  // the default target
 }
 
+// Status values cross the ABI as plain integers: each keeps its number
+// forever, and new ones are only ever appended (18-20 came with 2.3).
+TEST(AbiLayout, StatusValuesNeverChange) {
+  const std::vector<std::pair<int32_t, int32_t>> statuses = {
+      {KEEL_OK, 0},
+      {KEEL_ERR_INVALID_ARGUMENT, 1},
+      {KEEL_ERR_NOT_FOUND, 2},
+      {KEEL_ERR_ALREADY_EXISTS, 3},
+      {KEEL_ERR_IO, 4},
+      {KEEL_ERR_CORRUPT, 5},
+      {KEEL_ERR_OUT_OF_RANGE, 6},
+      {KEEL_ERR_UNSUPPORTED, 7},
+      {KEEL_ERR_INTERNAL, 8},
+      {KEEL_ERR_UNAVAILABLE, 9},
+      {KEEL_ERR_NO_SPACE, 10},
+      {KEEL_ERR_TOO_LARGE, 11},
+      {KEEL_ERR_INVALID_NAME, 12},
+      {KEEL_ERR_FENCED, 13},
+      {KEEL_ERR_OUT_OF_ORDER, 14},
+      {KEEL_ERR_UNKNOWN_PRODUCER, 15},
+      {KEEL_ERR_UNKNOWN_MEMBER, 16},
+      {KEEL_ERR_NOT_LEADER, 17},
+      {KEEL_ERR_NOT_ENOUGH_REPLICAS, 18},
+      {KEEL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, 19},
+      {KEEL_ERR_TIMED_OUT, 20},
+  };
+  for (const auto& [value, expected] : statuses) EXPECT_EQ(value, expected);
+}
+
 TEST(AbiLayout, EveryStructAndFieldIsWhereTheGoldenTableSays) {
   for (const Row& r : table()) {
     const std::string what = std::string(r.type) + (*r.field ? std::string(".") + r.field : std::string());
