@@ -209,6 +209,7 @@ void ClusterService::grow_topics() {
 
 void ClusterService::run() {
   int64_t failures = 0;
+  int64_t last_warned_ms = 0;
   while (true) {
     {
       std::lock_guard lock(mu_);
@@ -262,11 +263,17 @@ void ClusterService::run() {
       wait_for_work(1000);
     } catch (const Error& e) {
       ++failures;
-      // The first failure and then every 20th: a broker that cannot reach
-      // its coordinator says so, with the endpoint, without flooding.
-      if (failures == 1 || failures % 20 == 0) {
-        spdlog::warn("cluster: {} (attempt {}; retrying every {} ms)", e.what(), failures,
-                     config_.retry_backoff_ms);
+      // The first failure, then one every 10 s: a broker that cannot reach
+      // its coordinator says so, with the endpoint, without flooding. By
+      // time, not by count: an attempt can take a whole request timeout,
+      // and "every 20th" was then minutes of silence. The rest go to debug.
+      const int64_t now = monotonic_ms();
+      if (failures == 1 || now - last_warned_ms >= 10000) {
+        last_warned_ms = now;
+        spdlog::warn("cluster: {} (attempt {}; retrying every {} ms{})", e.what(), failures,
+                     config_.retry_backoff_ms, joined_ ? "" : "; not a member of the cluster meanwhile");
+      } else {
+        spdlog::debug("cluster: {} (attempt {})", e.what(), failures);
       }
       wait_for_work(config_.retry_backoff_ms);
     }

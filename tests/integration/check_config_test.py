@@ -16,16 +16,11 @@ import socket
 
 import it_support
 from it_support import BrokerProcess, make_workdir, run, write_config
+from test_ports import free_port
 
 import unittest
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG, EXIT_DATA_DIR_LOCKED = 0, 1, 2, 3
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class CheckConfig(unittest.TestCase):

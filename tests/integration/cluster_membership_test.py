@@ -209,6 +209,11 @@ class ClusterMembershipTest(unittest.TestCase):
             ids = [1, 2, 3]
             leaders = wait_until(lambda: c.led_everywhere("orders", 3, ids), 30, "'orders' led everywhere")
             victim = leaders[0]
+            # Only an in-sync follower may take over (no unclean election):
+            # cut before the followers joined the ISR and orders-0 would
+            # rightly stay offline.
+            wait_until(lambda: all(len(p[3]) == 3 for p in c.partitions(victim, "orders").values()), 30,
+                       "the followers of every partition of 'orders' to join its ISR")
             ledger = Ledger()
             sent = iter(range(1000000))
 

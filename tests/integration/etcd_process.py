@@ -12,13 +12,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 
 from keel_harness import read_log
+from test_ports import free_ports  # re-exported: cluster_harness, link_proxy_test
 from child_process import ChildProcess
 
 INSTALL_HINT = ("install Debian's etcd-server (sudo bash scripts/install-deps.sh, or "
@@ -41,21 +41,6 @@ def etcd_binary():
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     raise EtcdMissing(f"etcd is not installed (no /usr/bin/etcd, none on PATH): {INSTALL_HINT}")
-
-
-def free_ports(count):
-    """`count` distinct loopback ports nothing listens on right now: all are
-    held bound until every one is chosen, so none repeats."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def b64(data):

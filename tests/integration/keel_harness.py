@@ -11,10 +11,11 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
+
+from test_ports import free_port
 
 
 def parse_args():
@@ -38,12 +39,6 @@ def scratch_dir(prefix):
             shutil.rmtree(path, ignore_errors=True)
         else:
             print(f"kept {path} for inspection")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # How ASan, LSan, UBSan and TSan start a report. In the sanitizer builds
