@@ -98,6 +98,7 @@ void Broker::start() {
   register_collectors();
   register_cluster_collectors();
 
+  flusher_.set_writeback_bytes(config_.writeback_bytes);
   flusher_.start();
   open_offsets();
   last_retention_ms_ = last_checkpoint_ms_ = last_offsets_flush_ms_ = clock_->now_ms();

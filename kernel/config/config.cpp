@@ -79,6 +79,7 @@ const std::vector<std::string> kBrokerKeys = {"data_dir",
                                               "producer_id_expiration_ms",
                                               "log_level",
                                               "queued_max_request_bytes",
+                                              "writeback_bytes",
                                               "offsets_flush",
                                               "offsets_flush_interval_ms",
                                               "offsets_topic_partitions",
@@ -480,6 +481,12 @@ class Parser {
           fail_at(where(*e.node),
                   sec + " queued_max_request_bytes must be -1 (unbounded) or at least 1024, got " +
                       std::to_string(cfg.queued_max_request_bytes) + kSeeDocs);
+        }
+      } else if (e.name == "writeback_bytes") {
+        cfg.writeback_bytes = integer(e, sec, 0, int64_t{1} << 30);
+        if (cfg.writeback_bytes > 0 && cfg.writeback_bytes < 65536) {
+          fail_at(where(*e.node), sec + " writeback_bytes must be 0 (off) or at least 65536, got " +
+                                      std::to_string(cfg.writeback_bytes) + kSeeDocs);
         }
       } else if (e.name == "offsets_flush") {
         cfg.offsets.flush_on_commit = one_of(e, sec, kOffsetsFlushModes) == "commit";

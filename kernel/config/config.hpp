@@ -152,6 +152,11 @@ struct BrokerConfig {
   // Bytes of requests all transports together may hold in memory while
   // reading and handling them; -1 = unbounded (Kafka's default).
   int64_t queued_max_request_bytes = 256LL << 20;
+  // Bytes appended to a partition after which the flusher starts the
+  // kernel's writeback of them (sync_file_range), so that neither a segment
+  // roll's fdatasync nor the kernel's dirty-page throttling meets a large
+  // dirty set. 0: off (the kernel writes back when it likes).
+  int64_t writeback_bytes = 1 << 20;
   OffsetsConfig offsets;
   ClusterConfig cluster;
 

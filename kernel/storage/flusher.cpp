@@ -29,6 +29,15 @@ void Flusher::stop() {
 
 void Flusher::appended(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until,
                        Done done) {
+  // Every-batch syncs each batch anyway; the others leave dirty pages.
+  if (writeback_bytes_ > 0 && policy.mode != FlushMode::EveryBatch &&
+      log->claim_write_back(writeback_bytes_)) {
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_) writeback_[log.get()] = log;
+    }
+    cv_.notify_one();
+  }
   if (policy.mode == FlushMode::Os) {
     if (done) done(KEEL_OK, "");
     return;
@@ -61,6 +70,7 @@ void Flusher::forget(const PartitionLog* log) {
   std::vector<Waiter> waiters;
   {
     std::lock_guard lock(mu_);
+    writeback_.erase(log);
     auto it = dirty_.find(log);
     if (it == dirty_.end()) return;
     waiters = std::move(it->second.waiters);
@@ -91,7 +101,9 @@ void Flusher::run() {
         ++it;
       }
     }
-    if (work.empty()) {
+    std::map<const PartitionLog*, std::shared_ptr<PartitionLog>> writeback;
+    writeback.swap(writeback_);
+    if (work.empty() && writeback.empty()) {
       if (stopping_) return;
       // Interval policies also count messages; check those at least every
       // few milliseconds while anything is pending.
@@ -140,6 +152,8 @@ void Flusher::run() {
                              std::make_move_iterator(later.end()));
       }
     }
+    // After the syncs: a producer may be waiting on one of those.
+    for (auto& [_, log] : writeback) log->write_back();
     lock.lock();
   }
 }

@@ -5,8 +5,16 @@
 // next fdatasync covers them all, so the sync rate, not the produce rate,
 // bounds durable throughput.
 //
+// Incremental writeback: once `writeback_bytes` are appended to a partition
+// whose policy is not every-batch, the flusher starts the kernel's writeback
+// of them (PartitionLog::write_back). Without it, with `os` or `interval`,
+// a segment's dirty pages pile up until the roll's fdatasync writes a whole
+// segment (1 GiB: over half a second with every append of the partition
+// waiting) or the kernel throttles the appender for dirty memory.
+//
 // Threads: appended() is called by producers (any thread); the flusher
-// thread alone calls PartitionLog::flush() and runs the completion callbacks.
+// thread alone calls PartitionLog::flush() and write_back() and runs the
+// completion callbacks.
 #pragma once
 
 #include <keel/plugin.h>
@@ -40,6 +48,8 @@ class Flusher {
 
   Flusher(const Clock* clock, Metrics* metrics);
   ~Flusher();
+  // Bytes per incremental writeback; 0 turns it off. Before start().
+  void set_writeback_bytes(int64_t bytes) { writeback_bytes_ = bytes; }
   void start();
   // Flushes what is pending, answers every waiter, joins the thread.
   void stop();
@@ -81,7 +91,9 @@ class Flusher {
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<const PartitionLog*, Entry> dirty_;
-  SyncHook sync_hook_;  // mu_
+  std::map<const PartitionLog*, std::shared_ptr<PartitionLog>> writeback_;  // mu_
+  int64_t writeback_bytes_ = 0;  // set before start(), read-only after
+  SyncHook sync_hook_;           // mu_
   bool stopping_ = false;
   bool stopped_ = false;
   std::thread thread_;

@@ -514,8 +514,10 @@ std::shared_ptr<Segment> PartitionLog::segment_for(int64_t offset) const {
 }
 
 void PartitionLog::roll_locked() {
+  const int64_t t0 = monotonic_ns();
   auto old = active();
   old->flush();
+  const int64_t t_sync = monotonic_ns();
   old->seal();
   auto fresh = new_segment(log_end_.load());
   {
@@ -526,10 +528,14 @@ void PartitionLog::roll_locked() {
   int64_t prev = flushed_.load();
   while (prev < end && !flushed_.compare_exchange_weak(prev, end)) {
   }
-  spdlog::info("{}: rolled to new segment '{}' at offset {}", name(), fresh->path(), end);
   // The state of every batch before the new segment: a later start replays
   // from here, not from the log start.
   snapshot_producers_locked();
+  // Appends to this partition wait for the roll: its time is worth seeing.
+  const int64_t t_end = monotonic_ns();
+  spdlog::info("{}: rolled to new segment '{}' at offset {} in {:.1f} ms (sync of the old one {:.1f} ms)",
+               name(), fresh->path(), end, static_cast<double>(t_end - t0) / 1e6,
+               static_cast<double>(t_sync - t0) / 1e6);
 }
 
 AppendResult PartitionLog::append(const uint8_t* data, size_t len, int32_t leader_epoch) {
@@ -949,6 +955,7 @@ void PartitionLog::append_locked(const uint8_t* data, size_t len, const std::vec
     next += static_cast<int64_t>(h.last_offset_delta) + 1;
   }
   seg->append(iov.data(), static_cast<int>(iov.size()), metas);
+  appended_bytes_.fetch_add(static_cast<int64_t>(len), std::memory_order_relaxed);
   log_end_.store(next, std::memory_order_release);
   if (!replicated()) hw_.store(next, std::memory_order_release);
   result->last_offset = next - 1;
@@ -1095,6 +1102,30 @@ int64_t PartitionLog::flush() {
   }
   last_flush_ms_.store(clock_->now_ms());
   return flushed_.load();
+}
+
+bool PartitionLog::claim_write_back(int64_t min_bytes) {
+  const int64_t appended = appended_bytes_.load(std::memory_order_relaxed);
+  if (appended - writeback_mark_.load(std::memory_order_relaxed) < min_bytes) return false;
+  return !writeback_queued_.exchange(true);
+}
+
+void PartitionLog::write_back() {
+  std::lock_guard flush_lock(flush_mu_);
+  writeback_mark_.store(appended_bytes_.load());
+  writeback_queued_.store(false);
+  // The active segment only: a roll fdatasyncs the one before it.
+  if (auto seg = active()) seg->write_back(seg->size());
+}
+
+int64_t PartitionLog::active_segment_bytes() const {
+  auto seg = active();
+  return seg ? seg->size() : 0;
+}
+
+int64_t PartitionLog::active_written_back() const {
+  auto seg = active();
+  return seg ? seg->written_back() : 0;
 }
 
 void PartitionLog::roll_if_aged() {

@@ -236,6 +236,16 @@ class PartitionLog {
 
   // fdatasync everything appended so far. Returns the new flushed offset.
   int64_t flush();
+  // Incremental writeback (Segment::write_back), driven by the flusher:
+  // claim_write_back() is true for the one appender that finds at least
+  // min_bytes appended since the last write_back() and none queued yet (it
+  // then queues one); write_back() starts the kernel's writeback of the
+  // active segment. Any thread / the flusher thread.
+  bool claim_write_back(int64_t min_bytes);
+  void write_back();
+  // The active segment's size and written-back mark (tests, diagnostics).
+  int64_t active_segment_bytes() const;
+  int64_t active_written_back() const;
   // Rolls the active segment when it is older than segment_ms.
   void roll_if_aged();
   // Deletes the `count` oldest segments (never the active one).
@@ -397,6 +407,9 @@ class PartitionLog {
   int64_t hw_checkpointed_ = -1;
   std::atomic<int64_t> flushed_{0};
   std::atomic<int64_t> last_flush_ms_{0};
+  std::atomic<int64_t> appended_bytes_{0};  // every byte appended since open
+  std::atomic<int64_t> writeback_mark_{0};  // appended_bytes_ at the last write_back()
+  std::atomic<bool> writeback_queued_{false};
   std::mutex flush_mu_;  // one flush at a time per partition
 
   std::mutex watch_mu_;

@@ -175,6 +175,9 @@ bool Segment::read_header(int64_t pos, int64_t limit, uint8_t* out) const {
 void Segment::truncate_file(int64_t size) {
   check_io(::ftruncate(fd_, size), "truncate of segment", path_);
   size_.store(size, std::memory_order_release);
+  int64_t wb = written_back_.load();
+  while (wb > size && !written_back_.compare_exchange_weak(wb, size)) {
+  }
 }
 
 std::optional<DamagedRange> Segment::damage_at(int64_t pos) const {
@@ -775,6 +778,24 @@ void Segment::sync_log() {
     int e = errno;
     fail(status_from_errno(e), "fdatasync of segment '" + path_ + "' failed: " + errno_text(e));
   }
+}
+
+void Segment::write_back(int64_t to) {
+  to &= ~int64_t{4095};
+  const int64_t from = written_back_.load();
+  if (to <= from) return;
+  // WAIT_BEFORE over what earlier calls started; then WRITE starts the new
+  // range without waiting for it. Neither waits for the device cache
+  // (that is fdatasync's job), and neither touches the metadata.
+  if (from > 0 && ::sync_file_range(fd_, 0, from, SYNC_FILE_RANGE_WAIT_BEFORE) != 0) {
+    spdlog::debug("segment '{}': sync_file_range (wait) failed: {}", path_, errno_text(errno));
+  }
+  if (::sync_file_range(fd_, from, to - from, SYNC_FILE_RANGE_WRITE) != 0) {
+    spdlog::debug("segment '{}': sync_file_range (write) failed: {}", path_, errno_text(errno));
+  }
+  // A truncation meanwhile lowered the mark: keep its lower value.
+  int64_t expected = from;
+  written_back_.compare_exchange_strong(expected, to);
 }
 
 void Segment::flush() {

@@ -147,6 +147,18 @@ class Segment {
   // fdatasync the log only: what acks=all waits for. Indexes need no sync
   // there, since recovery rebuilds whatever they miss from the log.
   void sync_log();
+  // Starts the kernel's writeback of the log file up to byte `to` (rounded
+  // down to a page: the last partial page is written with the next call),
+  // after waiting for the writeback the previous call started. Not a
+  // durability point (fdatasync is): it keeps the dirty part of the file
+  // small, so a later fdatasync (a roll, acks=all) and the kernel's dirty
+  // throttling of the appender never meet a large dirty set. Waiting for
+  // the previous window bounds what is in flight to about one window and
+  // paces the caller at the disk's speed. Errors are left to the next
+  // fdatasync, which reports them. Flusher thread only (under the
+  // partition's flush lock).
+  void write_back(int64_t to);
+  int64_t written_back() const { return written_back_.load(); }
   void seal();  // the segment is no longer active
   // Delete the files once the last user lets go.
   void mark_deleted() { deleted_.store(true); }
@@ -255,6 +267,9 @@ class Segment {
   std::atomic<int64_t> max_timestamp_{-1};
   int64_t created_ms_ = 0;
   std::atomic<bool> deleted_{false};
+  // write_back()'s last end: written by the flusher thread, lowered by a
+  // truncation (so the cut-and-rewritten range is written back again).
+  std::atomic<int64_t> written_back_{0};
   std::vector<std::string> renamed_;  // paths after rename_aside()
   int64_t end_offset_ = INT64_MAX;    // see RecoverOptions
   int64_t acknowledged_end_ = 0;

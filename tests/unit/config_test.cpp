@@ -78,6 +78,7 @@ TEST(ConfigDefaults, EmptyDocumentGivesDefaults) {
   EXPECT_EQ(cfg.recovery_checkpoint_ms, 5000);
   EXPECT_EQ(cfg.log_level, "info");
   EXPECT_EQ(cfg.queued_max_request_bytes, 256LL << 20);
+  EXPECT_EQ(cfg.writeback_bytes, 1 << 20);
   const TopicConfig& d = cfg.topic_defaults;
   EXPECT_EQ(d.partitions, 1);
   EXPECT_EQ(d.segment_bytes, 1073741824);
@@ -411,6 +412,15 @@ TEST(ConfigErrors, QueuedMaxRequestBytes) {
       << m;
   m = error_of("[broker]\nqueued_max_request_bytes = -2\n");
   EXPECT_NE(m.find("queued_max_request_bytes must be at least -1, got -2"), std::string::npos) << m;
+}
+
+TEST(ConfigErrors, WritebackBytes) {
+  EXPECT_EQ(parse_config("[broker]\nwriteback_bytes = 0\n", "c.toml").writeback_bytes, 0);
+  EXPECT_EQ(parse_config("[broker]\nwriteback_bytes = 4194304\n", "c.toml").writeback_bytes, 4194304);
+  std::string m = error_of("[broker]\nwriteback_bytes = 4096\n");
+  EXPECT_NE(m.find("writeback_bytes must be 0 (off) or at least 65536, got 4096"), std::string::npos) << m;
+  m = error_of("[broker]\nwriteback_bytes = -1\n");
+  EXPECT_NE(m.find("writeback_bytes must be between 0 and 1073741824, got -1"), std::string::npos) << m;
 }
 
 TEST(ConfigErrors, BadTopicName) {
