@@ -348,10 +348,12 @@ def profile(args, setup, build, work):
 # Kernel functions whose inclusive share says what a broker's CPU time is
 # spent on (each counts everything it calls; they may nest, e.g. a softirq
 # inside a send).
-INCLUSIVE = [("fdatasync", ["ext4_sync_file", "vfs_fsync_range"]), ("file write", ["ext4_buffered_write_iter", "vfs_write", "vfs_writev"]),
-             ("file read", ["filemap_read", "vfs_read"]), ("TCP send", ["tcp_sendmsg"]), ("TCP receive", ["tcp_recvmsg"]),
-             ("sendfile", ["do_sendfile"]), ("poll/epoll", ["do_sys_poll", "do_epoll_wait"]),
-             ("futex", ["do_futex"]), ("network softirq", ["net_rx_action"])]
+INCLUSIVE = [("fdatasync", ["ext4_sync_file", "vfs_fsync_range"]),
+             ("file write", ["ext4_buffered_write_iter", "vfs_write", "vfs_writev"]),
+             ("file read", ["filemap_read", "vfs_read"]), ("TCP send", ["tcp_sendmsg"]),
+             ("TCP receive", ["tcp_recvmsg"]), ("sendfile", ["do_sendfile"]),
+             ("poll/epoll", ["do_sys_poll", "do_epoll_wait"]), ("futex", ["do_futex"]),
+             ("network softirq", ["net_rx_action"])]
 
 
 def inclusive(data):
