@@ -8,6 +8,7 @@ Runs the same acks=all loads (keel-load, librdkafka) against two set-ups
 on this machine:
 
   RF 1  one broker, no [cluster] section, flush_mode "every-batch"
+        (--flush-mode)
   RF 3  etcd (Debian's, fsync left on) and three brokers with a [cluster]
         section as scripts/run-cluster.sh writes it: replication factor 3,
         min_insync_replicas 2, the same flush_mode; topic "bench" with one
@@ -49,6 +50,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -121,13 +123,14 @@ class Setup:
             self.etcd.terminate()
 
 
-def start_rf1(work, build):
-    server = servers.start_keel("B", work, build, [])
+def start_rf1(work, build, flush_mode):
+    tier = next(t for t, mode in servers.KEEL_FLUSH.items() if mode == flush_mode)
+    server = servers.start_keel(tier, work, build, [])
     return Setup("RF 1", {1: server.proc}, "127.0.0.1:{}".format(server.port), leader=1, logs={1: server.log})
 
 
-def cluster_config(work, build, broker_id, kafka_port, etcd_endpoint):
-    """scripts/run-cluster.sh's broker config, with the acks=all tier's
+def cluster_config(work, build, broker_id, kafka_port, etcd_endpoint, flush_mode):
+    """scripts/run-cluster.sh's broker config, with the RF 1 broker's
     flush_mode, topic "bench" declared, and no HTTP transport (the RF 1
     broker has none either)."""
     return """[broker]
@@ -148,7 +151,7 @@ leader_rebalance_interval_ms = 0
 
 [topic_defaults]
 partitions = 1
-flush_mode = "every-batch"
+flush_mode = "{flush}"
 # acks=all needs two copies of three: one broker may die without loss.
 min_insync_replicas = 2
 
@@ -163,10 +166,10 @@ session_ttl_ms = 3000
 [transports.kafka]
 listen = "127.0.0.1:{port}"
 """.format(data=os.path.join(work, "broker-{}".format(broker_id), "data"), plugins=os.path.join(build, "plugins"),
-           id=broker_id, topic=TOPIC, etcd=etcd_endpoint, port=kafka_port)
+           id=broker_id, topic=TOPIC, etcd=etcd_endpoint, port=kafka_port, flush=flush_mode)
 
 
-def start_rf3(work, build):
+def start_rf3(work, build, flush_mode):
     etcd = EtcdProcess(os.path.join(work, "etcd"), name="keel-bench", fsync=True)
     etcd.start(timeout=60)
     brokers, logs, ports = {}, {}, dict(zip((1, 2, 3), free_ports(3)))
@@ -177,7 +180,7 @@ def start_rf3(work, build):
             os.makedirs(bdir)
             config = os.path.join(bdir, "keel.toml")
             with open(config, "w") as f:
-                f.write(cluster_config(work, build, i, port, etcd.endpoint))
+                f.write(cluster_config(work, build, i, port, etcd.endpoint, flush_mode))
             logs[i] = os.path.join(bdir, "keel.log")
             brokers[i] = procs.start([os.path.join(build, "kernel", "keel"), "--config", config], logs[i])
         for i, p in brokers.items():
@@ -320,7 +323,7 @@ def profile(args, setup, build, work):
         data = os.path.join(work, "perf-{}.data".format(p.pid))
         recs[name] = (data, procs.start(["perf", "record", "-g", "-o", data, "-p", str(p.pid), "--", "sleep",
                                          str(args.perf)], data + ".log"))
-    size, rate = args.open[0]
+    size, rate = args.perf_scenario or args.open[0]
     cmd = load_command(build, setup.bootstrap, size, int(rate * (args.perf + 2)), rate)
     log("{}: profiling {} for {:g} s (perf record -g), run not measured".format(
         setup.name, " and ".join(targets), args.perf))
@@ -379,9 +382,14 @@ def main():
                     + " ".join("--open {}:{}".format(*x) for x in OPEN) + ")")
     ap.add_argument("--count-100", type=int, default=1000000, help="records per closed-loop run at 100 B (1000000)")
     ap.add_argument("--count-1k", type=int, default=200000, help="records per closed-loop run at 1 KiB (200000)")
+    ap.add_argument("--flush-mode", choices=sorted(servers.KEEL_FLUSH.values()), default="every-batch",
+                    help="both set-ups' flush_mode (every-batch: fsync'd before the acknowledgement; os: a "
+                    "diagnostic, the same loads without fsync)")
     ap.add_argument("--idle-seconds", type=float, default=3, help="idle CPU window before the runs (3)")
     ap.add_argument("--perf", type=float, default=0, metavar="SECONDS",
                     help="profile each set-up's leader and a follower this long (0: no profile)")
+    ap.add_argument("--perf-scenario", metavar="SIZE:RATE", type=size_rate,
+                    help="the open-loop load during the profile (default: the first --open)")
     ap.add_argument("--perf-top", type=int, default=8, help="symbols shown per profiled broker (8)")
     ap.add_argument("--quick", action="store_true", help="1 short run per scenario: a smoke test, not figures")
     ap.add_argument("--json", help="also write the report here (indented)")
@@ -417,7 +425,7 @@ def main():
         for start in (start_rf1, start_rf3):
             d = os.path.join(work, start.__name__)
             os.makedirs(d)
-            setups.append(start(d, build))
+            setups.append(start(d, build, args.flush_mode))
             log("{}: up, leader of {}/0 is broker {}".format(setups[-1].name, TOPIC, setups[-1].leader))
         results, commands = run_all(args, setups, build)
         machine["load_end"] = load_average()
@@ -427,6 +435,7 @@ def main():
                   "etcd": subprocess.run([etcd_binary(), "--version"], capture_output=True,
                                          text=True).stdout.splitlines()[0],
                   "args": {k: v for k, v in vars(args).items() if k not in ("open", "count")},
+                  "options": "".join(" " + shlex.quote(a) for a in sys.argv[1:]),
                   "open": [[size, rate] for size, rate in args.open], "commands": commands, "setups": results}
         failed = sum(1 for s in results for kind in ("open", "closed") for runs in s[kind].values() for r in runs
                      if r.get("failed_run"))

@@ -51,9 +51,10 @@ def markdown(rep):
     closed = [int(k) for k in rf1["closed"]]
     out = ["Measured {} by `python3 bench/cluster_cost.py{}` in {:.0f} s, {} run(s) per scenario and set-up, the "
            "set-ups taking turns run by run; median, (min–max) in brackets.".format(
-               rep["date"], " --quick" if rep["args"]["quick"] else "", m["elapsed_s"], rep["args"]["runs"]), "",
+               rep["date"], rep["options"], m["elapsed_s"], rep["args"]["runs"]), "",
            "- {cpu}, {cores} cores, {memory}; {os}, kernel {kernel}; data on {filesystem}; {pinning}".format(**m),
-           "- commit {}; {}".format(m["commit"], rep["etcd"]),
+           "- commit {}; {}; flush_mode {} on every broker".format(m["commit"], rep["etcd"],
+                                                                  rep["args"]["flush_mode"]),
            "- load average {} at the start, {} at the end".format(m["load"], m["load_end"]),
            "- loopback TCP round trip (keel-tcp-rtt, 64 B): p50 {:.1f} µs, p99 {:.1f} µs".format(rtt["p50"],
                                                                                               rtt["p99"]), ""]
@@ -139,11 +140,11 @@ def markdown(rep):
     out += [""]
 
     out += ["Commands (the same for both set-ups; $BROKERS is the set-up's bootstrap list):", "", "```",
-            "flock /tmp/keel-bench.lock python3 bench/cluster_cost.py{}".format(
-                " --quick" if rep["args"]["quick"] else "")] + rep["commands"] + ["```", ""]
+            "flock /tmp/keel-bench.lock python3 bench/cluster_cost.py" + rep["options"]] + rep["commands"] + ["```", ""]
 
+    profiled = _scenario(*(rep["args"]["perf_scenario"] or opens[0]))
     for s in both:
         for name, rows in s.get("perf", {}).items():
             out += ["{} {}: perf record -g for {:g} s of an extra {} run, top symbols by self time:".format(
-                s["name"], name, rep["args"]["perf"], _scenario(*opens[0])), "", "```"] + rows + ["```", ""]
+                s["name"], name, rep["args"]["perf"], profiled), "", "```"] + rows + ["```", ""]
     return "\n".join(out)
