@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """bench/cluster_cost.py: what replication costs on one machine (issue 13).
 
-    flock /tmp/keel-bench.lock python3 bench/cluster_cost.py           (~8 min on 2 cores)
-    flock /tmp/keel-bench.lock python3 bench/cluster_cost.py --quick   (~2 min: a smoke test, not figures)
+    flock /tmp/keel-bench.lock python3 bench/cluster_cost.py           (~4 min on 2 cores)
+    flock /tmp/keel-bench.lock python3 bench/cluster_cost.py --quick   (~30 s: a smoke test, not figures)
 
 Runs the same acks=all loads (keel-load, librdkafka) against two set-ups
 on this machine:
@@ -48,6 +48,7 @@ and prints their top symbols.
 """
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import shlex
@@ -88,6 +89,31 @@ def size_rate(text):
     if size <= 0 or rate <= 0:
         raise argparse.ArgumentTypeError("size and rate must be positive: " + repr(text))
     return size, rate
+
+
+def build_identity(build):
+    """Where the measured binaries come from: the build's source tree (from
+    its CMakeCache), that tree's commit and uncommitted files, and the keel
+    binary's time and hash, so a figure can be tied to the code it ran."""
+    keel = os.path.join(build, "kernel", "keel")
+    source = None
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            source = next((l.split("=", 1)[1].strip() for l in f if l.startswith("keel_SOURCE_DIR:")), None)
+    except OSError:
+        pass
+    out = {"keel": keel, "keel_mtime": datetime.datetime.fromtimestamp(
+        os.stat(keel).st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
+    with open(keel, "rb") as f:
+        out["keel_sha256"] = hashlib.file_digest(f, "sha256").hexdigest()[:12]
+    if source:
+        git = ["git", "-C", source]
+        out["source"] = source
+        out["commit"] = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True,
+                                       text=True).stdout.strip() or "unknown"
+        out["uncommitted"] = [l[3:] for l in subprocess.run(git + ["status", "--porcelain", "--untracked-files=no"],
+                                                            capture_output=True, text=True).stdout.splitlines()]
+    return out
 
 
 def log(text):
@@ -418,6 +444,7 @@ def main():
     failed = 0
     try:
         machine = compare_setup.machine(ROOT, work, "not pinned: brokers, etcd and client share every core")
+        machine["build"] = build_identity(build)
         log("machine: {cpu}, {cores} cores, {memory}; load average at start {load}".format(**machine))
         rtt = compare_limits.tcp_rtt(work, build, [], [])
         log("loopback TCP round trip (64 B): p50 {p50:.1f} us, p99 {p99:.1f} us".format(**rtt["rtt_us"]))
@@ -429,6 +456,10 @@ def main():
             log("{}: up, leader of {}/0 is broker {}".format(setups[-1].name, TOPIC, setups[-1].leader))
         results, commands = run_all(args, setups, build)
         machine["load_end"] = load_average()
+        if build_identity(build)["keel_sha256"] != machine["build"]["keel_sha256"]:
+            log("WARNING: {} changed during the run (rebuilt?); the brokers ran the one of the start".format(
+                machine["build"]["keel"]))
+            machine["build"]["changed_during_run"] = True
         machine["elapsed_s"] = time.monotonic() - started
         machine.pop("versions", None)  # bench/compare's peers: not used here
         report = {"date": datetime.date.today().isoformat(), "machine": machine, "rtt": rtt,

@@ -42,6 +42,15 @@ def _per_record(runs, get):
     return _median(runs, lambda r: get(r) / r["acked"] * 1e6)
 
 
+def _build(m):
+    b = m.get("build", {})
+    dirty = b.get("uncommitted")
+    return "keel built {} (sha256 {}…) from {} at commit {}{}{}".format(
+        b.get("keel_mtime"), b.get("keel_sha256"), b.get("source"), b.get("commit"),
+        " with uncommitted changes to {}".format(", ".join(dirty)) if dirty else "",
+        "; it was rebuilt during the run (the brokers ran the earlier one)" if b.get("changed_during_run") else "")
+
+
 def markdown(rep):
     m, rtt = rep["machine"], rep["rtt"]["rtt_us"]
     setups = {s["name"]: s for s in rep["setups"]}
@@ -53,8 +62,7 @@ def markdown(rep):
            "set-ups taking turns run by run; median, (min–max) in brackets.".format(
                rep["date"], rep["options"], m["elapsed_s"], rep["args"]["runs"]), "",
            "- {cpu}, {cores} cores, {memory}; {os}, kernel {kernel}; data on {filesystem}; {pinning}".format(**m),
-           "- commit {}; {}; flush_mode {} on every broker".format(m["commit"], rep["etcd"],
-                                                                  rep["args"]["flush_mode"]),
+           "- {}; {}; flush_mode {} on every broker".format(_build(m), rep["etcd"], rep["args"]["flush_mode"]),
            "- load average {} at the start, {} at the end".format(m["load"], m["load_end"]),
            "- loopback TCP round trip (keel-tcp-rtt, 64 B): p50 {:.1f} µs, p99 {:.1f} µs".format(rtt["p50"],
                                                                                               rtt["p99"]), ""]
