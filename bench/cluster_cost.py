@@ -483,7 +483,10 @@ def main():
         return 130
     finally:
         for s in setups:
-            s.stop()
+            try:
+                s.stop()
+            except Exception as e:  # e.g. etcd not stopping: it was killed; stop the rest
+                log("stopping {}: {}".format(s.name, e))
         procs.stop_all()
         shutil.rmtree(work, ignore_errors=True)
 
