@@ -52,9 +52,6 @@ ${stop_timeout}s each, then SIGKILL), then etcd. A broker that dies meanwhile
 (e.g. kill -9 of a pid printed at start) is reported and the rest keep
 running; the script ends when every broker has exited. Data is kept across
 runs: remove the data directory for a fresh cluster.
-
-Needs the broker's cluster support ([cluster] in the config), which is being
-added: until then the brokers refuse the generated configs.
 EOF
 }
 

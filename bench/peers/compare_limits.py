@@ -19,7 +19,7 @@ def measure(work, build, server_pin, client_pin, seconds, log):
     limits = {}
     limits["tcp_bandwidth"] = _iperf3(work, server_pin, client_pin, seconds)
     log("  loopback TCP (iperf3, {} s): {:.0f} MB/s".format(seconds, limits["tcp_bandwidth"]["mb_per_s"]))
-    limits["tcp_rtt"] = _rtt(work, build, server_pin, client_pin)
+    limits["tcp_rtt"] = tcp_rtt(work, build, server_pin, client_pin)
     log("  TCP round trip (64 B): p50 {p50:.1f} us, p99 {p99:.1f} us".format(**limits["tcp_rtt"]["rtt_us"]))
     fio_dir = os.path.join(work, "fio")
     os.makedirs(fio_dir)
@@ -68,7 +68,8 @@ def _iperf3(work, server_pin, client_pin, seconds):
         procs.stop(server, grace_s=5)
 
 
-def _rtt(work, build, server_pin, client_pin):
+def tcp_rtt(work, build, server_pin, client_pin):
+    """keel-tcp-rtt serve and ping: {"rtt_us": {"p50": ..., "p99": ...}, ...}."""
     tool = os.path.join(build, "bench", "peers", "keel-tcp-rtt")
     log = os.path.join(work, "rtt-server.log")
     server = procs.start(server_pin + [tool, "serve"], log)

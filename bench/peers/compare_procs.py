@@ -137,6 +137,12 @@ def run(cmd, timeout_s, cwd=None):
         proc.kill()
         out, err = proc.communicate()
         err += "\n(killed after {} s)".format(timeout_s)
+    except BaseException:
+        # Ctrl-C or SIGTERM (raised as SystemExit) mid-run: the client goes
+        # too, since the finally below takes it off the list stop_all() stops.
+        proc.kill()
+        proc.wait()
+        raise
     finally:
         if proc in _started:
             _started.remove(proc)

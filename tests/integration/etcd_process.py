@@ -52,14 +52,18 @@ class EtcdProcess(ChildProcess):
     workdir/etcd.log). `initial_cluster` ("name=peer-url,...") joins it to
     other members; by default it is a cluster of one.
 
+    fsync=False (the tests' default) runs it with --unsafe-no-fsync; a
+    benchmark of the real thing (bench/cluster_cost.py) passes fsync=True.
+
     Signals: kill() is SIGKILL, stop() SIGSTOP (frozen: it holds its
     connections but answers nothing), cont() SIGCONT, terminate() SIGTERM.
     restart() starts it again with the same data directory and ports.
     """
 
     def __init__(self, workdir, name="keel-etcd", client_port=None, peer_port=None, initial_cluster=None,
-                 extra_args=()):
+                 extra_args=(), fsync=False):
         self.workdir = workdir
+        self.fsync = fsync
         self.name = name
         if client_port is None or peer_port is None:
             client_port, peer_port = free_ports(2)
@@ -93,7 +97,8 @@ class EtcdProcess(ChildProcess):
                 "--initial-cluster-token=keel-test",
                 # Not listed by etcd 3.4's --help, but defined (3.4.23 accepts
                 # it; an unknown flag exits 2): no fsync, tests only.
-                "--unsafe-no-fsync", "--logger=zap", "--log-outputs=stderr", *self.extra_args]
+                *([] if self.fsync else ["--unsafe-no-fsync"]), "--logger=zap", "--log-outputs=stderr",
+                *self.extra_args]
 
     def start(self, timeout=30, wait=True):
         """Starts etcd (again: same data and ports); waits until it serves a
