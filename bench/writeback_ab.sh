@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The segment-roll tail, with and without incremental writeback, side by side.
+#
+# Runs one broker (core 1) and keel-load (core 0) closed loop, acks=1, a
+# topic with flush_mode "os" and the default 1 GiB segments, alternating
+# [broker] writeback_bytes = 0 (off) and 1048576 (the default) for ROUNDS
+# rounds, so both see the same machine load. Each run writes several GiB,
+# so each crosses several segment rolls; the broker logs how long each roll
+# took ("rolled to new segment ... in X ms"), printed after each run.
+#
+#   bash bench/writeback_ab.sh [--build-dir DIR] [--size BYTES] [--window N]
+#                              [--duration S] [--rounds N]
+#
+# Asserts nothing; prints one line per run. Needs a built tree
+# (bash scripts/build.sh) and taskset.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="$root/build"
+size=1024
+window=1000
+duration=12
+rounds=3
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build-dir) build="$2"; shift 2 ;;
+    --size) size="$2"; shift 2 ;;
+    --window) window="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "writeback_ab.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+keel="$build/kernel/keel"
+load="$build/bench/load/keel-load"
+for f in "$keel" "$load"; do
+  [[ -x "$f" ]] || { echo "writeback_ab.sh: $f is missing: build first (bash scripts/build.sh)" >&2; exit 1; }
+done
+
+work="$(mktemp -d /tmp/keel-writeback-ab.XXXXXX)"
+pid=""
+cleanup() {
+  [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+run() {  # $1: writeback_bytes
+  rm -rf "$work/data" && mkdir -p "$work/data"
+  cat > "$work/keel.toml" <<EOF
+[broker]
+data_dir = "$work/data"
+plugin_path = ["$build/plugins"]
+writeback_bytes = $1
+
+[topics.bench]
+partitions = 1
+flush_mode = "os"
+
+[transports.kafka]
+listen = "127.0.0.1:0"
+EOF
+  taskset -c 1 "$keel" --config "$work/keel.toml" > "$work/keel.log" 2>&1 &
+  pid=$!
+  local port=""
+  for _ in $(seq 200); do
+    port="$(sed -n 's/.*Kafka protocol listening on [^ ]*:\([0-9]*\) (advertised.*/\1/p' "$work/keel.log")"
+    grep -q "broker ready" "$work/keel.log" && [[ -n "$port" ]] && break
+    sleep 0.05
+  done
+  [[ -n "$port" ]] || { echo "the broker did not start:" >&2; cat "$work/keel.log" >&2; exit 1; }
+  local args=(produce --brokers "127.0.0.1:$port" --topic bench --size "$size" --acks 1 --linger-ms 0
+              --set "queue.buffering.max.messages=$window")
+  taskset -c 0 "$load" "${args[@]}" --duration 1 > /dev/null 2>&1  # warm-up
+  local line
+  line="$(taskset -c 0 "$load" "${args[@]}" --duration "$duration" 2>&1 | grep '^produce')"
+  echo "writeback_bytes=$1 load=$(cut -d' ' -f1 /proc/loadavg): ${line#*closed-loop: }"
+  grep -o "rolled to new segment.*" "$work/keel.log" | sed 's/^/    /'
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+}
+
+for _ in $(seq "$rounds"); do
+  run 0
+  run 1048576
+done
