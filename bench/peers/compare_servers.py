@@ -67,6 +67,20 @@ def start_keel(tier, work, build, pin):
 # file); "A": AOF written every command, fsync'd once a second; "B": AOF
 # fsync'd before replies go out. No RDB snapshots: a fork mid-run would
 # measure the snapshot, not the stream.
+def start_mock(work):
+    """No server: librdkafka's in-process mock broker (keel-load with
+    `--set test.mock.num.brokers=1`) answers the client. Its row is the
+    client's own ceiling, what keel-load reaches against a broker that costs
+    nothing. A placeholder process stands in for the server so the runner
+    treats every system alike (its CPU is ~0; the mock's is the client's)."""
+    data_dir = os.path.join(work, "rdkafka-mock")
+    os.makedirs(data_dir)
+    log = os.path.join(data_dir, "placeholder.log")
+    proc = procs.start(["sleep", "infinity"], log)
+    return Server("rdkafka-mock", proc, 0, data_dir,
+                  "(none: librdkafka's in-process mock broker, keel-load --set test.mock.num.brokers=1)", log)
+
+
 REDIS_TIERS = {
     "A0": ["--appendonly", "no"],
     "A": ["--appendonly", "yes", "--appendfsync", "everysec"],
