@@ -63,6 +63,7 @@ def markdown(rep):
     out += ["### Machine", "",
             "- {cpu}, {cores} cores, {memory}; {os}, kernel {kernel}; data on {filesystem}".format(**m),
             "- {}".format(m["pinning"]),
+            "- memory: {}".format(m.get("memory_state", "as the machine had it (no --prefault)")),
             "- commit {}; {}".format(m["commit"], m["versions"]["compiler"]),
             "- redis-server {redis-server}, nats-server {nats-server}, libnats {libnats}, hiredis {hiredis}, "
             "librdkafka {librdkafka} (Debian packages)".format(**m["versions"]),
