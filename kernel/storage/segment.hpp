@@ -270,6 +270,7 @@ class Segment {
   // write_back()'s last end: written by the flusher thread, lowered by a
   // truncation (so the cut-and-rewritten range is written back again).
   std::atomic<int64_t> written_back_{0};
+  int64_t last_window_start_ = 0;     // of the previous write_back(); flusher thread only
   std::vector<std::string> renamed_;  // paths after rename_aside()
   int64_t end_offset_ = INT64_MAX;    // see RecoverOptions
   int64_t acknowledged_end_ = 0;
