@@ -56,8 +56,14 @@ ReplicaManager::~ReplicaManager() { stop(); }
 
 void ReplicaManager::start() {
   const int32_t port = server_.start(config_.listen_host, config_.listen_port);
-  view_.advertise("replication", config_.listen_host, port);
-  spdlog::info("replication: listening for followers on {}:{}", config_.listen_host, port);
+  const int32_t advertised = config_.advertised_port > 0 ? config_.advertised_port : port;
+  view_.advertise("replication", config_.listen_host, advertised);
+  if (advertised == port) {
+    spdlog::info("replication: listening for followers on {}:{}", config_.listen_host, port);
+  } else {
+    spdlog::info("replication: listening for followers on {}:{}, advertised as port {}", config_.listen_host,
+                 port, advertised);
+  }
   thread_ = std::thread([this] { control_loop(); });
 }
 
