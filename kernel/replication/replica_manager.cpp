@@ -351,6 +351,7 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
   auto log = host_.replica_log(p.topic, p.partition);
   if (!log) return refuse(ReplicaError::kNotLeader, "no such partition on this broker");
   bool expand = false;
+  int64_t expand_hw = 0;  // the high watermark the follower was found to have reached
   int32_t epoch = 0;
   {
     std::lock_guard lock(mu_);
@@ -403,7 +404,8 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
     for (const auto& e : log->leader_epochs().entries()) {
       if (e.epoch == epoch) epoch_start = e.start_offset;
     }
-    expand = lp.should_expand(follower, log->high_watermark(), epoch_start, now, kProposalRetryMs);
+    expand_hw = log->high_watermark();
+    expand = lp.should_expand(follower, expand_hw, epoch_start, now, kProposalRetryMs);
     if (expand) {
       ++stats_.isr_expands;
       // The follower counts for the high watermark from now on.
@@ -413,7 +415,10 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
   }
   if (a.high_watermark > p.high_watermark) *has_data = true;  // news for the follower
   if (expand) {
-    spdlog::info("replication: {}: broker {} caught up; adding it to the ISR", log->name(), follower);
+    // With the figures the rule used, so that a log shows why it joined.
+    spdlog::info(
+        "replication: {}: broker {} caught up (its log end {}, high watermark {}); adding it to the ISR",
+        log->name(), follower, p.fetch_offset, expand_hw);
     host_.propose_isr(p.topic, p.partition, epoch, {follower}, {});
   }
   if (*budget <= 0) return a;
