@@ -400,12 +400,40 @@ class ClusterPartitionTest(unittest.TestCase):
             wait_until(lambda: all(f"zombie-{n}".encode() in stored_values(c, old) for n in range(3)), 30,
                        f"the zombie writes in broker {old}'s log")
 
+            # Meanwhile an acks=1 write to the zombie at each poll: it must
+            # stop taking them once its session is lost, which is before
+            # the others can elect a new leader (etcd expires the lease no
+            # sooner than the zombie's own count, from the renewal it sent).
+            probes = {"sent": 0, "last_taken": None}
+
+            def probe():
+                try:
+                    err, _ = send(port, [f"zombie-probe-{probes['sent']}"], acks=1)
+                except OSError as e:
+                    err = type(e).__name__
+                probes["sent"] += 1
+                if err == NONE:
+                    probes["last_taken"] = time.monotonic()
+                return err
+
             def elected():
+                probe()
                 seen = {state(c, i)[0] for i in followers}
                 return seen.pop() if len(seen) == 1 and seen <= set(followers) else None
             new = wait_until(elected, RECOVERY_S,
                              f"a new leader of {TOPIC}-0 among {followers} once broker {old}'s session expired")
+            t_elected = time.monotonic()
             election = since(t_cut)
+            wait_until(lambda: probe() != NONE, RECOVERY_S, f"broker {old} to refuse acks=1 writes")
+            self.assertIsNotNone(probes["last_taken"], f"broker {old} took no acks=1 write after the cut")
+            overlap = probes["last_taken"] - t_elected
+            self.assertIn("coordinator session was lost: it leads nothing from now on", c.broker(old).output(),
+                          f"broker {old} did not fence itself when its session was lost")
+            # The margin is for a busy machine; a zombie that kept leading
+            # until its cluster thread's etcd call timed out took writes
+            # 1.1-1.4 s after the election.
+            self.assertLess(overlap, 0.5, f"broker {old} took acks=1 writes {overlap:.2f} s after broker "
+                            f"{new} was elected in its place")
             p = producer(c, followers)
             for n in range(150):
                 ledger.produce(p, TOPIC, f"new-leader-{n}", partition=0)
@@ -451,6 +479,7 @@ class ClusterPartitionTest(unittest.TestCase):
             print(table([("figure", "value"),
                          ("zombie leader / new leader", f"broker {old} / broker {new}"),
                          ("new leader elected after the cut", election),
+                         ("zombie's last acks=1 write taken, from the election", f"{overlap:+.2f} s"),
                          ("zombie's answers to acks=all sent at the cut", answers),
                          ("... and once the new leader was elected", later),
                          ("back in the ISR after the heal", rejoined),
