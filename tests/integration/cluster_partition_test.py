@@ -200,19 +200,22 @@ class ClusterPartitionTest(unittest.TestCase):
         c.wait_for_cluster(30)
         return wait_until(lambda: full_isr(c), 60, f"every follower of {TOPIC}-0 in its ISR")
 
-    def wait_isr(self, c, leader, want, t0, what, never=()):
-        """Waits until `leader` reports TOPIC-0's ISR as `want`, failing at
-        once if a broker of `never` appears in it; returns the seconds since
-        `t0`."""
-        def reached():
-            led, isr = state(c, leader)
-            if led is None:  # no answer in time (a busy machine): ask again
-                return False
-            self.assertEqual(led, leader, f"{TOPIC}-0 changed leader while its followers were cut")
-            bad = isr & set(never)
-            self.assertFalse(bad, f"broker(s) {sorted(bad)}, still cut off the leader, in the ISR {sorted(isr)}")
-            return isr == set(want)
-        wait_until(reached, RECOVERY_S, what)
+    def isr_of(self, c, leader, cut=()):
+        """TOPIC-0's ISR as `leader` reports it; None when it does not answer
+        in time (a busy machine: ask again). Fails if another broker leads
+        it or a broker of `cut` (still cut off the leader) is in it."""
+        led, isr = state(c, leader)
+        if led is None:
+            return None
+        self.assertEqual(led, leader, f"{TOPIC}-0 changed leader while replication links were cut")
+        bad = isr & set(cut)
+        self.assertFalse(bad, f"broker(s) {sorted(bad)}, still cut off the leader, in the ISR {sorted(isr)}")
+        return isr
+
+    def wait_isr(self, c, leader, want, t0, what):
+        """Waits until `leader` reports TOPIC-0's ISR as `want`; returns the
+        seconds since `t0`."""
+        wait_until(lambda: self.isr_of(c, leader) == set(want), RECOVERY_S, what)
         return time.monotonic() - t0
 
     def rejoined_caught_up(self, c, leader, follower, t_heal, others_cut=()):
@@ -229,13 +232,8 @@ class ClusterPartitionTest(unittest.TestCase):
 
         def rejoined():
             hw = high_watermark(c, leader)
-            led, isr = state(c, leader)
-            if led is None:  # no answer in time (a busy machine): ask again
-                return False
-            self.assertEqual(led, leader, f"{TOPIC}-0 changed leader")
-            bad = isr & set(others_cut)
-            self.assertFalse(bad, f"broker(s) {sorted(bad)}, still cut off the leader, in the ISR {sorted(isr)}")
-            if follower not in isr:
+            isr = self.isr_of(c, leader, others_cut)
+            if isr is None or follower not in isr:
                 return False
             # Its end now is at least its end when it joined, which was at
             # least the high watermark then, itself at least `hw`.
