@@ -218,17 +218,19 @@ class ClusterPartitionTest(unittest.TestCase):
         wait_until(lambda: self.isr_of(c, leader) == set(want), RECOVERY_S, what)
         return time.monotonic() - t0
 
-    def rejoined_caught_up(self, c, leader, follower, t_heal, others_cut=()):
-        """After `follower`'s link to `leader` healed: waits until the ISR
+    def heal_and_rejoin(self, c, leader, follower, others_cut=()):
+        """Heals `follower`'s link to `leader`, then waits until the ISR
         names it, checking at each poll that a follower it names holds every
         record below the high watermark read just before (its end on disk,
         and byte-identical below it with the leader's copy); `others_cut`
         must stay out. Then the leader's own account: each time it added
         the follower, the follower's log end had reached the high
         watermark, and the follower holds the leader's bytes up to that end.
-        Returns (the seconds from `t_heal` to the ISR, [(log end, high
+        Returns (the seconds from the heal to the ISR, [(log end, high
         watermark)] of each addition)."""
-        logged = len(c.broker(leader).output())
+        logged = len(c.broker(leader).output())  # before the heal: it may rejoin at once
+        t_heal = time.monotonic()
+        c.heal_replication(leader, follower)
 
         def rejoined():
             hw = high_watermark(c, leader)
@@ -329,17 +331,13 @@ class ClusterPartitionTest(unittest.TestCase):
             self.assertEqual(high_watermark(c, leader), h0, "the high watermark moved with the ISR below 2")
             start1 = log_end(c, f1)
             self.assertLess(start1, h0 - BACKLOG, f"broker {f1} got records although its link is black-holed")
-            t_heal1 = time.monotonic()
-            c.heal_replication(leader, f1)
-            catchup1, joins1 = self.rejoined_caught_up(c, leader, f1, t_heal1, others_cut=[f2])
+            catchup1, joins1 = self.heal_and_rejoin(c, leader, f1, others_cut=[f2])
             t_join1 = time.monotonic()
             wait_until(lambda: work.acked_since(t_join1), RECOVERY_S, f"acks=all acknowledged again with {f1} back")
             writable2 = since(t_join1)
 
             start2, hw2 = log_end(c, f2), high_watermark(c, leader)
-            t_heal2 = time.monotonic()
-            c.heal_replication(leader, f2)
-            catchup2, joins2 = self.rejoined_caught_up(c, leader, f2, t_heal2)
+            catchup2, joins2 = self.heal_and_rejoin(c, leader, f2)
             t_join2 = time.monotonic()
             wait_until(lambda: work.acked_since(t_join2), RECOVERY_S, "acks=all acknowledged with the full ISR")
             work.stop()
