@@ -54,6 +54,7 @@ void Broker::start_replication() {
   rc.listen_host = config_.cluster.replication_host.empty() ? config_.cluster.advertised_host
                                                             : config_.cluster.replication_host;
   rc.listen_port = config_.cluster.replication_port;
+  rc.advertised_port = config_.cluster.replication_advertised_port;
   rc.replica_lag_time_max_ms = config_.cluster.replica_lag_time_max_ms;
   rc.retry_backoff_ms = std::min<int64_t>(config_.cluster.retry_backoff_ms, 1000);
   replica_host_ = std::make_unique<BrokerReplicaHost>(*this, [this] { return cluster_.get(); });

@@ -285,6 +285,7 @@ void ClusterService::join_cluster() {
   session_ttl_ms_ = s.ttl_ms;
   register_broker();
   load_state();
+  view_.unfence();  // a new session: this broker counts again from the next publish
   joined_ = true;
   spdlog::info("cluster '{}': broker {} joined (session {}, ttl {} ms, broker epoch {})", config_.cluster_id,
                config_.broker_id, s.id, s.ttl_ms,
@@ -334,6 +335,18 @@ void ClusterService::load_state() {
   state_ = ClusterState::from_range(keys_, range, &problems);
   for (const auto& p : problems) spdlog::error("cluster: {}", p);
   watch_id_ = coordinator_->watch(keys_.root, range.revision + 1, [this](const CoordEvent& e) {
+    // A lost session fences this broker here, on the coordinator's thread:
+    // the cluster thread may be blocked for a whole call timeout in a
+    // request to the store it cannot reach, and meanwhile another broker
+    // may already lead what this one still leads (a zombie taking acks=1
+    // writes and serving reads). It handles the event (leave, join again)
+    // when it gets to it.
+    if (e.type == KEEL_COORD_EVENT_SESSION_LOST && view_.fence()) {
+      spdlog::warn(
+          "cluster '{}': broker {}'s coordinator session was lost: it leads nothing from now on, "
+          "until it joins again",
+          config_.cluster_id, config_.broker_id);
+    }
     std::lock_guard lock(mu_);
     events_.push_back(e);
     cv_.notify_all();

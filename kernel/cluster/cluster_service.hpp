@@ -15,8 +15,10 @@
 //    topics other brokers published (every broker holds every topic's
 //    logs; only a partition's leader takes writes).
 // A session that is lost (SESSION_LOST, or the store unreachable past the
-// TTL) drops this broker from its own view at once, so it stops leading,
-// then it joins again with a new session (a new broker epoch).
+// TTL) drops this broker from its own view at once, so it stops leading
+// (ClusterView::fence, from the coordinator's thread, even while this
+// thread is blocked on the store), then it joins again with a new session
+// (a new broker epoch).
 //
 // Threads: one, started by start() and joined by stop(); everything below
 // runs on it except the enqueue functions (topic_created/topic_deleted,

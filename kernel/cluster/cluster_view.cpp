@@ -36,14 +36,45 @@ void ClusterView::on_listeners_changed(std::function<void()> fn) {
   on_change_ = std::move(fn);
 }
 
+namespace {
+
+// `state` with broker `self` gone: not live and not the controller.
+std::shared_ptr<const ClusterState> without(const std::shared_ptr<const ClusterState>& state, int32_t self) {
+  if (!state->is_live(self) && state->controller_id != self) return state;
+  auto copy = std::make_shared<ClusterState>(*state);
+  copy->brokers.erase(self);
+  if (copy->controller_id == self) copy->controller_id = -1;
+  return copy;
+}
+
+}  // namespace
+
 void ClusterView::publish(std::shared_ptr<const ClusterState> state) {
   std::function<void()> fn;
   {
     std::lock_guard lock(mu_);
-    state_ = std::move(state);
+    state_ = fenced_ ? without(state, self_) : std::move(state);
     fn = on_published_;
   }
   if (fn) fn();
+}
+
+bool ClusterView::fence() {
+  std::function<void()> fn;
+  {
+    std::lock_guard lock(mu_);
+    if (fenced_) return false;
+    fenced_ = true;
+    state_ = without(state_, self_);
+    fn = on_published_;
+  }
+  if (fn) fn();  // replication stops leading now
+  return true;
+}
+
+void ClusterView::unfence() {
+  std::lock_guard lock(mu_);
+  fenced_ = false;
 }
 
 void ClusterView::on_published(std::function<void()> fn) {

@@ -5,7 +5,9 @@
 // leads everything). With one, it serves the latest ClusterState the
 // cluster thread published.
 //
-// Threads: publish() and the listener updates come from any thread; every
+// Threads: publish(), fence() and the listener updates come from any
+// thread (fence from the coordinator's, the others from the cluster
+// thread's); every
 // reader is safe from any thread and never blocks on I/O (a snapshot is a
 // shared_ptr taken under a short lock).
 #pragma once
@@ -53,6 +55,16 @@ class ClusterView {
   void on_listeners_changed(std::function<void()> fn);
 
   void publish(std::shared_ptr<const ClusterState> state);
+  // This broker's coordinator session was lost: it drops itself from the
+  // view at once (not live, not controller, so it leads nothing and every
+  // reader sees so), and from every state published after, until
+  // unfence(). Called from the coordinator's thread as the SESSION_LOST
+  // event arrives, so that it holds even while the cluster thread is
+  // blocked in a call to an unreachable store. Returns false when already
+  // fenced.
+  bool fence();
+  // Joined again with a new session: published states count as they are.
+  void unfence();
   // `fn` runs after each publish (set once, by the broker: replication
   // reconciles with the new state).
   void on_published(std::function<void()> fn);
@@ -77,6 +89,7 @@ class ClusterView {
   std::function<void()> on_change_;
   std::function<void()> on_published_;
   std::shared_ptr<const ClusterState> state_;
+  bool fenced_ = false;
 };
 
 }  // namespace keel

@@ -68,6 +68,7 @@ const std::vector<std::string> kClusterKeys = {"broker_id",
                                                "default_replication_factor",
                                                "retry_backoff_ms",
                                                "replication_listen",
+                                               "replication_advertised_port",
                                                "replica_lag_time_max_ms",
                                                "leader_rebalance_interval_ms"};
 const std::vector<std::string> kBrokerKeys = {"data_dir",
@@ -629,6 +630,8 @@ class Parser {
         c.leader_rebalance_interval_ms = integer(e, sec, 0, 24LL * 3600 * 1000);
       } else if (e.name == "replica_lag_time_max_ms") {
         c.replica_lag_time_max_ms = integer(e, sec, 100, 3600000);
+      } else if (e.name == "replication_advertised_port") {
+        c.replication_advertised_port = static_cast<int32_t>(integer(e, sec, 0, 65535));
       } else if (e.name == "replication_listen") {
         const std::string v = string(*e.node, sec + " replication_listen");
         const auto colon = v.rfind(':');

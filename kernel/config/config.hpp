@@ -127,6 +127,10 @@ struct ClusterConfig {
   // there); "" = advertised_host, port 0 = any free port.
   std::string replication_host;
   int32_t replication_port = 0;
+  // The port other brokers are told to fetch from (listener "replication"
+  // in the registration); 0 = the port bound. Set when a proxy or a NAT
+  // stands in front of the listener.
+  int32_t replication_advertised_port = 0;
   // A follower not caught up for this long leaves the ISR (Kafka's
   // replica.lag.time.max.ms).
   int64_t replica_lag_time_max_ms = 30000;

@@ -34,6 +34,8 @@ struct ReplicationConfig {
   int32_t self = 0;
   std::string listen_host = "127.0.0.1";
   int32_t listen_port = 0;
+  // The port advertised to the other brokers; 0: the one bound.
+  int32_t advertised_port = 0;
   // A follower not caught up for this long leaves the ISR (Kafka's
   // replica.lag.time.max.ms).
   int64_t replica_lag_time_max_ms = 30000;

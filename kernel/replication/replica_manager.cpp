@@ -56,8 +56,14 @@ ReplicaManager::~ReplicaManager() { stop(); }
 
 void ReplicaManager::start() {
   const int32_t port = server_.start(config_.listen_host, config_.listen_port);
-  view_.advertise("replication", config_.listen_host, port);
-  spdlog::info("replication: listening for followers on {}:{}", config_.listen_host, port);
+  const int32_t advertised = config_.advertised_port > 0 ? config_.advertised_port : port;
+  view_.advertise("replication", config_.listen_host, advertised);
+  if (advertised == port) {
+    spdlog::info("replication: listening for followers on {}:{}", config_.listen_host, port);
+  } else {
+    spdlog::info("replication: listening for followers on {}:{}, advertised as port {}", config_.listen_host,
+                 port, advertised);
+  }
   thread_ = std::thread([this] { control_loop(); });
 }
 
@@ -345,6 +351,7 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
   auto log = host_.replica_log(p.topic, p.partition);
   if (!log) return refuse(ReplicaError::kNotLeader, "no such partition on this broker");
   bool expand = false;
+  int64_t expand_hw = 0;  // the high watermark the follower was found to have reached
   int32_t epoch = 0;
   {
     std::lock_guard lock(mu_);
@@ -397,7 +404,8 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
     for (const auto& e : log->leader_epochs().entries()) {
       if (e.epoch == epoch) epoch_start = e.start_offset;
     }
-    expand = lp.should_expand(follower, log->high_watermark(), epoch_start, now, kProposalRetryMs);
+    expand_hw = log->high_watermark();
+    expand = lp.should_expand(follower, expand_hw, epoch_start, now, kProposalRetryMs);
     if (expand) {
       ++stats_.isr_expands;
       // The follower counts for the high watermark from now on.
@@ -407,7 +415,10 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
   }
   if (a.high_watermark > p.high_watermark) *has_data = true;  // news for the follower
   if (expand) {
-    spdlog::info("replication: {}: broker {} caught up; adding it to the ISR", log->name(), follower);
+    // With the figures the rule used, so that a log shows why it joined.
+    spdlog::info(
+        "replication: {}: broker {} caught up (its log end {}, high watermark {}); adding it to the ISR",
+        log->name(), follower, p.fetch_offset, expand_hw);
     host_.propose_isr(p.topic, p.partition, epoch, {follower}, {});
   }
   if (*budget <= 0) return a;

@@ -46,8 +46,9 @@ class ReplicaManager {
   ReplicaManager& operator=(const ReplicaManager&) = delete;
 
   // Binds the replication listener and advertises it (listener
-  // "replication" in this broker's registration), then starts the control
-  // thread. Throws keel::Error when the listener cannot bind.
+  // "replication" in this broker's registration, at advertised_port when
+  // set: a proxy in front of it), then starts the control thread. Throws
+  // keel::Error when the listener cannot bind.
   void start();
   // Fails every waiter (UNAVAILABLE), stops fetchers, server and thread.
   void stop();

@@ -8,6 +8,8 @@ real executable and the built plugins.
   reads): exit 2, every problem listed at once with file:line and a "did you
   mean"; starting the broker with them exits 2 too, before the data dir is
   made.
+- [cluster] replication_advertised_port: a port accepted, 70000 refused
+  with its line.
 - keel-tool: the same codes (2 for that config, 3 beside a running broker).
 """
 import os
@@ -126,6 +128,20 @@ lisen = "127.0.0.1:9092"
                           out)
             self.assertIn("expects an integer", out)
             self.assertIn(f"unknown key 'lisen' in [transports.kafka] ({self.cfg}:{self.line_of('lisen')}:", out)
+
+    def test_replication_advertised_port(self):
+        # A proxy's port in front of the replication listener: accepted; a
+        # port that cannot exist: refused with the key's line, before any
+        # listener or data dir.
+        cluster = '[cluster]\nbroker_id = 1\ncoordinator = "standalone"\nreplication_listen = "127.0.0.1:0"\n'
+        write_config(self.cfg, self.data, body=cluster + "replication_advertised_port = 19093\n")
+        rc, out = self.keel("--check-config")
+        self.assertEqual(rc, EXIT_OK, out)
+        self.assertFalse(os.path.exists(self.data), "--check-config created the data dir")
+        for args in (("--check-config",), ()):
+            out = self.expect_config_error(cluster + "replication_advertised_port = 70000\n", *args)
+            self.assertIn(f"{self.cfg}:{self.line_of('70000')}:31: [cluster] replication_advertised_port must be "
+                          "between 0 and 65535, got 70000", out)
 
     def test_syntax_error_is_a_configuration_error_too(self):
         out = self.expect_config_error("[topics.orders]\npartitions = = 2\n", "--check-config")

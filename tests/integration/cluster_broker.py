@@ -31,6 +31,10 @@ class ClusterBroker(ChildProcess, LoopbackAddresses):
         self.http_port = http_port
         self.kafka_link = None  # LinkProxy in front of its Kafka listener, or None
         self.etcd_links = []  # one LinkProxy per etcd member, its only way to etcd
+        # Where it binds its replication listener, and the LinkProxy in front
+        # of it (the port it advertises to followers), or None.
+        self.replication_listen_port = None
+        self.replication_link = None
         self.proc = None
         self.paused = False
         self._log_offset = 0

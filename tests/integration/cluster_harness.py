@@ -11,14 +11,25 @@ LinkProxies (link_proxy.py) sit on the links a test cuts:
   brokers' connections apart by the process that opened them
   (socket_owner.py), so cut(i, j) cuts the link between brokers i and j
   only, isolate_kafka(i) cuts i from clients and peers, and
-  partition([[1], [2, 3]]) cuts every link across the groups. That the
+  partition([[1], [2, 3]]) cuts every link (Kafka and replication) across
+  the groups. That the
   brokers reach each other at the advertised port is the cluster code's
   promise; kafka_proxies=False connects everyone directly.
+- -> broker j's replication listener: the broker binds a port of its own
+  ([cluster] replication_listen) and advertises its proxy's
+  ([cluster] replication_advertised_port), so every follower fetches from j
+  through j's replication proxy, which labels connections by the broker
+  that opened them, as the Kafka proxy does: cut_replication(j, i) cuts
+  the link follower i -> leader j only (i's fetches of every partition j
+  leads), cut_replication(j) every follower's, isolate_replication(j) also
+  j's own fetches from the others. replication_proxies=False connects the
+  brokers directly.
 
     with Cluster(args.build_dir, brokers=3) as c:
         c.wait_for_cluster(30)          # every broker lists all 3 in Metadata
         c.isolate_from_etcd(2)          # broker 2's links to etcd black-holed
-        c.partition([[1], [2, 3]])      # broker 1 alone (Kafka links), etcd untouched
+        c.partition([[1], [2, 3]])      # broker 1 alone (Kafka, replication), etcd untouched
+        c.cut_replication(1, 2)         # broker 2 cannot fetch from broker 1
         c.heal()
         c.kill(3); c.restart(3)         # SIGKILL, then the same data and ports
         ledger.check(c.bootstrap())     # see ledger.py
@@ -87,8 +98,9 @@ class Cluster:
     """
 
     def __init__(self, build_dir, brokers=3, cluster_section=True, etcd_count=1, kafka_proxies=True,
-                 cluster_id="test", prefix="/keel/", session_ttl_ms=3000, replication_factor=None, topics_toml="",
-                 broker_toml="", kafka_toml="", per_broker_toml=None, workdir=None, cluster_toml=""):
+                 replication_proxies=True, cluster_id="test", prefix="/keel/", session_ttl_ms=3000,
+                 replication_factor=None, topics_toml="", broker_toml="", kafka_toml="", per_broker_toml=None,
+                 workdir=None, cluster_toml=""):
         self.build_dir = os.path.abspath(build_dir)
         self.keel = os.path.join(self.build_dir, "kernel", "keel")
         if not os.access(self.keel, os.X_OK):
@@ -103,7 +115,7 @@ class Cluster:
         # Every port is chosen now, in one go so that none repeats (a proxy's
         # own bind to port 0 could take a port freed for a broker), and so
         # that the configs can name them.
-        ports = iter(free_ports(2 * etcd_count + brokers * (3 + etcd_count)))
+        ports = iter(free_ports(2 * etcd_count + brokers * (5 + etcd_count)))
         self.etcds = etcd_members(self.workdir, etcd_count, start=False,
                                   ports=[next(ports) for _ in range(2 * etcd_count)])
         rf = replication_factor if replication_factor is not None else min(3, brokers)
@@ -119,6 +131,10 @@ class Cluster:
                 b.kafka_link = kafka_link
                 b.etcd_links = [self._proxy(m.client_port, next(ports), f"broker {i} -> etcd {m.name}")
                                 for m in self.etcds]
+                b.replication_listen_port, replication_proxy_port = next(ports), next(ports)
+                if replication_proxies and cluster_section:
+                    b.replication_link = self._proxy(b.replication_listen_port, replication_proxy_port,
+                                                     f"-> broker {i} replication", classify=self._broker_of)
                 self.brokers[i] = b
                 extra = per_broker_toml(i) if per_broker_toml else ""
                 self._write_config(b, rf, session_ttl_ms, topics_toml, broker_toml, kafka_toml, extra)
@@ -149,7 +165,11 @@ class Cluster:
             endpoints = ",".join(f"127.0.0.1:{link.port}" for link in b.etcd_links)
             lines += ["[cluster]", f"broker_id = {b.id}", f"cluster_id = {toml_string(self.cluster_id)}",
                       'coordinator = "etcd"', 'advertised_host = "127.0.0.1"',
-                      f"default_replication_factor = {rf}", self.cluster_toml, "", "[cluster.etcd]",
+                      f"default_replication_factor = {rf}",
+                      f'replication_listen = "127.0.0.1:{b.replication_listen_port}"']
+            if b.replication_link is not None:
+                lines.append(f"replication_advertised_port = {b.replication_link.port}")
+            lines += [self.cluster_toml, "", "[cluster.etcd]",
                       f"endpoints = {toml_string(endpoints)}", f"prefix = {toml_string(self.prefix)}",
                       f"session_ttl_ms = {session_ttl_ms}", ""]
         else:
@@ -307,25 +327,65 @@ class Cluster:
                 self._kafka_link(other).set_mode(mode, source=broker_id)
 
     def isolate(self, broker_id, mode=BLACKHOLE):
-        """Cuts broker `broker_id` off everything: clients, brokers, etcd."""
+        """Cuts broker `broker_id` off everything: clients, brokers (Kafka
+        and, with replication proxies, replication links), etcd."""
         self.isolate_kafka(broker_id, mode)
+        if self.broker(broker_id).replication_link is not None:
+            self.isolate_replication(broker_id, mode)
         self.isolate_from_etcd(broker_id, mode)
 
     def partition(self, groups, mode=BLACKHOLE):
-        """Cuts every Kafka link between brokers of different `groups` (lists
-        of broker ids, e.g. [[1], [2, 3]]); links within a group, clients and
-        etcd are not affected."""
+        """Cuts every Kafka and replication link between brokers of
+        different `groups` (lists of broker ids, e.g. [[1], [2, 3]]), both
+        ways; links within a group, clients and etcd are not affected."""
         for g1, g2 in itertools.combinations(groups, 2):
             for a in g1:
                 for b in g2:
                     self.cut(a, b, mode)
+                    if self.broker(a).replication_link is not None:
+                        self.cut_replication(a, b, mode)
+                        self.cut_replication(b, a, mode)
 
     def heal(self):
-        """Every link back to PASS: Kafka (all sources) and etcd."""
+        """Every link back to PASS: Kafka and replication (all sources) and
+        etcd."""
         for b in self.brokers.values():
             if b.kafka_link is not None:
                 b.kafka_link.pass_through()
+        self.heal_replication()
         self.heal_etcd()
+
+    def _replication_link(self, broker_id):
+        link = self.broker(broker_id).replication_link
+        if link is None:
+            raise AssertionError("this Cluster has no replication proxies (replication_proxies=False): "
+                                 "replication links cannot be cut")
+        return link
+
+    def cut_replication(self, leader, follower=None, mode=BLACKHOLE):
+        """Cuts the replication link follower -> leader: broker `follower`
+        can no longer fetch what broker `leader` leads (every follower's
+        link when None). The other direction (what `follower` leads) and
+        the Kafka and etcd links are not affected."""
+        self._replication_link(leader).set_mode(mode, source=follower)
+
+    def heal_replication(self, leader=None, follower=None):
+        """Restores the link follower -> leader (from every follower when
+        `follower` is None; of every leader when `leader` is None)."""
+        if leader is not None:
+            self._replication_link(leader).set_mode(PASS, source=follower)
+            return
+        for b in self.brokers.values():
+            if b.replication_link is not None:
+                b.replication_link.set_mode(PASS, source=follower)
+
+    def isolate_replication(self, broker_id, mode=BLACKHOLE):
+        """Cuts every replication link of broker `broker_id`, both ways: no
+        follower fetches from it, and it fetches from no other broker."""
+        self.cut_replication(broker_id, mode=mode)
+        for other in self.brokers:
+            if other != broker_id:
+                self.cut_replication(other, broker_id, mode)
 
     # ---- observing
 

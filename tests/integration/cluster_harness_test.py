@@ -12,12 +12,18 @@
   fails. (Cuts between two brokers need brokers that talk to each other:
   their classification is tested in link_proxy_test.)
 - The [cluster] section written for cluster mode, parsed back with tomllib.
+- Replication links through each broker's replication proxy, in a real
+  3-broker cluster on etcd: every broker registers its proxy's port as
+  listener "replication"; a leader's proxy labels its followers'
+  connections with their ids; cutting one follower's link takes only that
+  follower out of the ISR, and healing it brings it back.
 - Ledger against real records read back with kafka-python: a clean run
   passes; a lost, a moved and a duplicated record are each reported.
 """
 import argparse
 import contextlib
 import io
+import json
 import os
 import shutil
 import signal
@@ -28,7 +34,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import system_python  # noqa: E402,F401  (re-runs with /usr/bin/python3 for kafka-python)
-from cluster_harness import REJECT, Cluster, EtcdMissing, EtcdProcess, Ledger, etcd_members  # noqa: E402
+from cluster_harness import BLACKHOLE, REJECT, Cluster, EtcdMissing, EtcdProcess, Ledger, etcd_members  # noqa: E402
 from keel_harness import wait_until  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
 
@@ -177,11 +183,15 @@ class ClusterTest(unittest.TestCase):
     def test_cluster_section_points_at_each_brokers_proxies(self):
         c = Cluster(BUILD_DIR, brokers=2, etcd_count=3, workdir=workdir(self))
         self.addCleanup(c.kill_all)
-        direct = Cluster(BUILD_DIR, brokers=1, kafka_proxies=False, workdir=workdir(self))
+        direct = Cluster(BUILD_DIR, brokers=1, kafka_proxies=False, replication_proxies=False,
+                         workdir=workdir(self))
         self.addCleanup(direct.kill_all)
         with open(direct.broker(1).config_path, "rb") as f:
-            kafka = tomllib.load(f)["transports"]["kafka"]
-        self.assertEqual(kafka, {"listen": f"127.0.0.1:{direct.broker(1).kafka_port}"})
+            config = tomllib.load(f)
+        self.assertEqual(config["transports"]["kafka"], {"listen": f"127.0.0.1:{direct.broker(1).kafka_port}"})
+        self.assertEqual(config["cluster"]["replication_listen"],
+                         f"127.0.0.1:{direct.broker(1).replication_listen_port}")
+        self.assertNotIn("replication_advertised_port", config["cluster"])
         for i in (1, 2):
             b = c.broker(i)
             with open(b.config_path, "rb") as f:
@@ -189,12 +199,44 @@ class ClusterTest(unittest.TestCase):
             endpoints = ",".join(f"127.0.0.1:{link.port}" for link in b.etcd_links)
             self.assertEqual(config["cluster"], {
                 "broker_id": i, "cluster_id": "test", "coordinator": "etcd", "advertised_host": "127.0.0.1",
-                "default_replication_factor": 2,
+                "default_replication_factor": 2, "replication_listen": f"127.0.0.1:{b.replication_listen_port}",
+                "replication_advertised_port": b.replication_link.port,
                 "etcd": {"endpoints": endpoints, "prefix": "/keel/", "session_ttl_ms": 3000}})
             self.assertEqual(config["transports"]["kafka"], {"listen": f"127.0.0.1:{b.kafka_listen_port}",
                                                              "advertised_port": b.kafka_port})
             self.assertEqual(config["broker"]["data_dir"], b.data_dir)
             self.assertEqual([link.target[1] for link in b.etcd_links], [m.client_port for m in c.etcds])
+            self.assertEqual(b.replication_link.target[1], b.replication_listen_port)
+
+    def test_replication_links_go_through_proxies(self):
+        topics = "[topics.r]\npartitions = 1\n"
+        with Cluster(BUILD_DIR, brokers=3, topics_toml=topics, cluster_toml="replica_lag_time_max_ms = 1000") as c:
+            c.wait_for_cluster(30)
+            ids = [1, 2, 3]
+
+            def isr():
+                parts = c.partitions(1, "r")
+                return (parts[0][1], set(parts[0][3])) if parts and parts[0][0] == 0 else (None, set())
+
+            leader = wait_until(lambda: (lambda led, members: led if members == set(ids) else None)(*isr()), 30,
+                                "r-0's followers to join its ISR")
+            followers = [i for i in ids if i != leader]
+            for i in ids:  # registered at its proxy's port, not the port it binds
+                record = json.loads(c.etcd.get(f"/keel/test/brokers/{i}"))
+                self.assertEqual(record["listeners"]["replication"],
+                                 {"host": "127.0.0.1", "port": c.broker(i).replication_link.port}, record)
+            link = c.broker(leader).replication_link
+            wait_until(lambda: set(followers) <= set(link.labels()), 30,
+                       f"broker {leader}'s replication proxy to hold a connection of each follower {followers}")
+            self.assertNotIn(None, link.labels(), "a follower's connection was not told apart")
+
+            cut, kept = followers
+            c.cut_replication(leader, cut)
+            self.assertEqual(link.source_modes, {cut: BLACKHOLE})
+            wait_until(lambda: isr() == (leader, {leader, kept}), 30,
+                       f"only broker {cut}, cut from leader {leader}, to leave r-0's ISR")
+            c.heal_replication(leader, cut)
+            wait_until(lambda: isr() == (leader, set(ids)), 30, f"broker {cut} back in r-0's ISR once healed")
 
 
 class LedgerTest(unittest.TestCase):

@@ -110,6 +110,12 @@ class Ledger:
         future.add_callback(lambda md: self.ack(md.topic, md.partition, md.offset, value))
         return future
 
+    def acked(self, topic):
+        """{value: (partition, offset)} of `topic`'s acknowledged records, a
+        copy taken under the lock (producers may be acknowledging meanwhile)."""
+        with self._lock:
+            return dict(self._acked.get(topic, {}))
+
     def acked_count(self):
         with self._lock:
             return sum(len(v) for v in self._acked.values())

@@ -723,6 +723,34 @@ TEST(ConfigCluster, ReplicationListen) {
             std::string::npos);
 }
 
+// [cluster] replication_advertised_port: the port other brokers fetch from
+// (a proxy in front of the listener); 0, the default, advertises the bound one.
+TEST(ConfigCluster, ReplicationAdvertisedPort) {
+  EXPECT_EQ(parse_config("[cluster]\n", "c.toml").cluster.replication_advertised_port, 0);
+  for (const int port : {0, 1, 9093, 65535}) {
+    EXPECT_EQ(
+        parse_config("[cluster]\nreplication_advertised_port = " + std::to_string(port) + "\n", "c.toml")
+            .cluster.replication_advertised_port,
+        port);
+  }
+  BrokerConfig cfg = parse_config(
+      "[cluster]\nreplication_listen = \"127.0.0.1:0\"\nreplication_advertised_port = 19093\n", "c.toml");
+  EXPECT_EQ(cfg.cluster.replication_port, 0);  // bound: any free port; advertised: the proxy's
+  EXPECT_EQ(cfg.cluster.replication_advertised_port, 19093);
+  EXPECT_EQ(error_of("[cluster]\nreplication_advertised_port = 65536\n"),
+            "config.toml:2:31: [cluster] replication_advertised_port must be between 0 and 65535, got 65536 "
+            "(see docs/configuration.md)");
+  EXPECT_NE(error_of("[cluster]\nreplication_advertised_port = -1\n").find("between 0 and 65535, got -1"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("[cluster]\nreplication_advertised_port = \"9093\"\n")
+          .find("config.toml:2:31: [cluster] replication_advertised_port must be an integer, got a string"),
+      std::string::npos);
+  EXPECT_NE(error_of("[cluster]\nreplication_advertized_port = 9093\n").find("replication_advertised_port"),
+            std::string::npos)
+      << "a misspelt key is refused with the closest known one";
+}
+
 TEST(ConfigCluster, ReplicaLagTimeMaxMs) {
   EXPECT_EQ(parse_config("[cluster]\n", "c.toml").cluster.replica_lag_time_max_ms, 30000);
   EXPECT_EQ(

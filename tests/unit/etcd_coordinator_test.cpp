@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -139,6 +140,31 @@ TEST_F(EtcdCoordinator, SessionLostWhenEtcdAnswersNothingForLongerThanTheTtl) {
   ASSERT_EQ(again.status, KEEL_OK) << again.message;
   EXPECT_NE(again.id, s.id);
   EXPECT_GT(c->put("brokers/1", "back", true), 0);
+}
+
+// The keeper counts the TTL from when its last successful renewal was sent
+// (here the grant, just before the pause) and declares the session lost the
+// moment it runs out: not a retry interval (250 ms) later, when etcd may have
+// expired the lease and another broker taken over what this one leads.
+TEST_F(EtcdCoordinator, SessionLostWhenItsTtlRunsOutNotAtTheNextRetry) {
+  CoordEventLog log;
+  const auto c = make("session_ttl_ms = 3000\nrequest_timeout_ms = 5000");
+  const auto granted = Clock::now();
+  const auto s = c->open_session();
+  ASSERT_EQ(s.status, KEEL_OK) << s.message;
+  c->watch("a/", 0, log);
+  etcd_.pause();
+  const bool lost = log.wait_type(KEEL_COORD_EVENT_SESSION_LOST, milliseconds(s.ttl_ms + 5000));
+  const auto after = Clock::now() - granted;
+  etcd_.resume();
+  ASSERT_TRUE(lost) << "no SESSION_LOST " << s.ttl_ms << " ms after etcd stopped answering";
+  std::printf("SESSION_LOST %lld ms after the grant (TTL %lld ms)\n",
+              static_cast<long long>(std::chrono::duration_cast<milliseconds>(after).count()),
+              static_cast<long long>(s.ttl_ms));
+  EXPECT_GE(after, milliseconds(s.ttl_ms)) << "lost before its TTL ran out";
+  // A renewal attempt ends with the TTL (its timeout is the time left); the
+  // old keeper then slept its 250 ms retry interval before declaring it.
+  EXPECT_LT(after, milliseconds(s.ttl_ms + 150)) << "declared lost well after its TTL ran out";
 }
 
 TEST_F(EtcdCoordinator, WatchResumesAcrossAnEtcdRestartWithoutLosingOrRepeatingEvents) {

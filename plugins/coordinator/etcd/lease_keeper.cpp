@@ -70,7 +70,10 @@ void LeaseKeeper::run() {
                    " failed; retrying until its TTL runs out: " + e.what());
       }
       last_error = e.what();
-      next = Clock::now() + retry;
+      // Not past the end of the TTL: the lease is declared lost when its
+      // TTL runs out, never a retry interval later (etcd may have expired
+      // it, and another broker taken over, by then).
+      next = std::min(Clock::now() + retry, last_ok + ttl);
     }
   }
   lost_.store(true);

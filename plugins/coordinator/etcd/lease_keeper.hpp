@@ -7,7 +7,8 @@
 // keeper then calls on_lost once, on its own thread, and renews no more;
 // the coordinator tells every watch (SESSION_LOST) and the broker opens a
 // new session. A failed renewal is retried (every 250 ms at most) until
-// then, each call bounded by the request timeout and by the time left.
+// then, each call bounded by the request timeout and by the time left; the
+// loss is declared the moment the TTL runs out, not at the next retry.
 //
 // Threads: constructed, stopped and destroyed by the coordinator (broker's
 // cluster or main thread); renewals and on_lost on the keeper's thread.
