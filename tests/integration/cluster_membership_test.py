@@ -190,6 +190,11 @@ class ClusterMembershipTest(unittest.TestCase):
             # Leader loss: an in-sync follower takes over with a higher
             # epoch; the old leader returns as a follower.
             leaders = wait_until(lambda: c.led_everywhere("orders", 6, ids), 30, "'orders' led everywhere")
+            # The restarted brokers must be back in every ISR first: a
+            # partition whose only in-sync replica is the victim rightly
+            # stays offline (no unclean election).
+            wait_until(lambda: all(len(p[3]) == 3 for p in c.partitions(leaders[1], "orders").values()), 30,
+                       "the restarted brokers to rejoin the ISR of every partition of 'orders'")
             victim = leaders[1]
             epoch_before = self.leader_epoch(c, victim, "orders", 1)
             c.kill(victim)
