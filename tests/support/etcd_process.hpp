@@ -24,25 +24,9 @@
 
 #include "coordinator/etcd/etcd_client.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_ports.hpp"
 
 namespace keel::test {
-
-// A loopback port nothing listens on right now (bound then released).
-inline int free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    return -1;
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 inline std::string find_on_path(const std::string& program) {
   const char* path = std::getenv("PATH");
