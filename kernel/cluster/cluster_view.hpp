@@ -7,9 +7,8 @@
 //
 // Threads: publish(), fence() and the listener updates come from any
 // thread (fence from the coordinator's, the others from the cluster
-// thread's); every
-// reader is safe from any thread and never blocks on I/O (a snapshot is a
-// shared_ptr taken under a short lock).
+// thread's); every reader is safe from any thread and never blocks on I/O
+// (a snapshot is a shared_ptr taken under a short lock).
 #pragma once
 
 #include <cstdint>

@@ -9,7 +9,7 @@
 // whose policy is not every-batch, the flusher starts the kernel's writeback
 // of them (PartitionLog::write_back). Without it, with `os` or `interval`,
 // a segment's dirty pages pile up until the roll's fdatasync writes a whole
-// segment (1 GiB: over half a second with every append of the partition
+// segment (1 GiB: 0.3-0.5 s here, with every append of the partition
 // waiting) or the kernel throttles the appender for dirty memory.
 //
 // Threads: appended() is called by producers (any thread); the flusher

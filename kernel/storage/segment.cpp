@@ -784,11 +784,11 @@ void Segment::write_back(int64_t to) {
   to &= ~int64_t{4095};
   const int64_t from = written_back_.load();
   if (to <= from) return;
-  // WAIT_BEFORE over the window the previous call started (not from 0: the
-  // kernel walks every page of the range, and a whole segment's walk took
-  // 80 ms in a trace); then WRITE starts the new range without waiting for
-  // it. Neither waits for the device cache (that is fdatasync's job), and
-  // neither touches the metadata.
+  // WAIT_BEFORE over the window the previous call started (the ones before
+  // it were waited for by earlier calls, so from 0 would only walk more
+  // pages); then WRITE starts the new range without waiting for it. Neither
+  // waits for the device cache (that is fdatasync's job), and neither
+  // touches the metadata.
   const int64_t wait_from = std::min(last_window_start_, from);
   last_window_start_ = from;
   if (from > wait_from &&
