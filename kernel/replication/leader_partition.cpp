@@ -60,6 +60,13 @@ int64_t LeaderPartition::follower_end(int32_t id) const {
   return it == followers_.end() ? -1 : it->second.end;
 }
 
+bool LeaderPartition::tell_high_watermark(int32_t id, bool with_data, int64_t now_ms, int64_t interval_ms) {
+  Follower& f = follower(id);
+  if (!with_data && f.hw_told_ms >= 0 && now_ms - f.hw_told_ms < interval_ms) return false;
+  f.hw_told_ms = now_ms;
+  return true;
+}
+
 std::optional<int64_t> LeaderPartition::allowed_high_watermark(int64_t leader_leo) const {
   const std::vector<int32_t> isr = effective_isr();
   if (static_cast<int32_t>(isr.size()) < min_isr_) return std::nullopt;

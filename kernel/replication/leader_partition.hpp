@@ -53,6 +53,15 @@ class LeaderPartition {
   // -1 until the follower fetched in this epoch.
   int64_t follower_end(int32_t follower) const;
 
+  // Whether a fetch of `follower` that brings it no records should be
+  // answered now only to tell it a high watermark newer than the one it
+  // knows: yes at most once per `interval_ms` per follower (the first
+  // news after a quiet spell, a restart or an election goes at once);
+  // otherwise the news waits for the next data or for the interval
+  // (ReplicaManager::wait_for_data). `with_data`: the answer goes now
+  // anyway, carrying the news, which counts as told.
+  bool tell_high_watermark(int32_t follower, bool with_data, int64_t now_ms, int64_t interval_ms);
+
   // The high watermark the ISR allows: the smallest log end over the
   // effective ISR; nullopt while a member's log end is unknown or the ISR
   // is smaller than min_insync_replicas (KIP-966: the HW does not advance
@@ -80,6 +89,7 @@ class LeaderPartition {
     int64_t last_caught_up_ms = 0;
     int64_t last_fetch_ms = 0;
     int64_t last_fetch_leader_end = -1;  // the leader's log end at that fetch
+    int64_t hw_told_ms = -1;             // when an answer last carried news of it
   };
   Follower& follower(int32_t id);
   std::vector<ReplicaWaiter> take_if(const std::function<bool(const ReplicaWaiter&)>& pred);

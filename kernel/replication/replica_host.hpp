@@ -40,6 +40,11 @@ struct ReplicationConfig {
   // replica.lag.time.max.ms).
   int64_t replica_lag_time_max_ms = 30000;
   int32_t fetch_max_wait_ms = 500;
+  // A fetch that brings a follower no records is answered for a newer
+  // high watermark alone at most once per this interval, and held back
+  // news goes out within it (LeaderPartition::tell_high_watermark,
+  // ReplicaManager::wait_for_data).
+  int64_t hw_news_interval_ms = 50;
   int32_t fetch_max_bytes = 1 << 20;  // per partition and fetch
   // Per answer, all partitions together (at least one batch is sent).
   int64_t fetch_response_max_bytes = 10 << 20;

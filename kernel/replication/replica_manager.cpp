@@ -329,7 +329,7 @@ ReplicaFetchResponse ReplicaManager::handle_fetch(const ReplicaFetchRequest& req
     int64_t budget = config_.fetch_response_max_bytes;
     std::vector<Completion> done;
     for (const auto& p : req.partitions) {
-      resp.partitions.push_back(serve(req.broker_id, p, &budget, &has_data, &done));
+      resp.partitions.push_back(serve(req.broker_id, p, round == 1, &budget, &has_data, &done));
     }
     complete(done);
     if (has_data || round == 1 || req.max_wait_ms <= 0 || stopping_) break;
@@ -338,8 +338,8 @@ ReplicaFetchResponse ReplicaManager::handle_fetch(const ReplicaFetchRequest& req
   return resp;
 }
 
-ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPartition& p, int64_t* budget,
-                                         bool* has_data, std::vector<Completion>* completions) {
+ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPartition& p, bool last_round,
+                                         int64_t* budget, bool* has_data, std::vector<Completion>* completions) {
   ReplicaFetchAnswer a;
   a.topic = p.topic;
   a.partition = p.partition;
@@ -412,8 +412,19 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
       advance_locked(lp, *log, completions);
     }
     a.high_watermark = log->high_watermark();
+    // News of a newer high watermark answers a fetch by itself only once
+    // per hw_news_interval_ms: for a lone acks=all record the high
+    // watermark moves right after the followers fetched it, and answering
+    // each such move at once cost every record a second fetch round trip
+    // per follower (docs/performance.md, "What RF 3 costs against RF 1").
+    // Delayed news goes with the next data or within the interval
+    // (wait_for_data).
+    if (a.high_watermark > p.high_watermark &&
+        lp.tell_high_watermark(follower, last_round || (*budget > 0 && a.log_end_offset > p.fetch_offset),
+                               now, config_.hw_news_interval_ms)) {
+      *has_data = true;
+    }
   }
-  if (a.high_watermark > p.high_watermark) *has_data = true;  // news for the follower
   if (expand) {
     // With the figures the rule used, so that a log shows why it joined.
     spdlog::info(
@@ -443,6 +454,7 @@ void ReplicaManager::wait_for_data(const ReplicaFetchRequest& req, int64_t max_w
   };
   auto sig = std::make_shared<Signal>();
   std::vector<std::pair<std::shared_ptr<PartitionLog>, std::shared_ptr<PartitionLog::Watch>>> watches;
+  std::vector<std::pair<std::shared_ptr<PartitionLog>, int64_t>> known_hw;  // what the follower knows
   const auto wake = [sig] {
     std::lock_guard lock(sig->mu);
     sig->fired = true;
@@ -451,19 +463,27 @@ void ReplicaManager::wait_for_data(const ReplicaFetchRequest& req, int64_t max_w
   for (const auto& p : req.partitions) {
     auto log = host_.replica_log(p.topic, p.partition);
     if (!log) continue;
-    // New data past the follower's end, or a high watermark past the one
-    // it knows.
+    // New data past the follower's end wakes the fetch at once.
     watches.emplace_back(log, log->watch(p.fetch_offset, wake, PartitionLog::WatchOn::kLogEnd));
-    watches.emplace_back(
-        log, log->watch(std::max<int64_t>(p.high_watermark, 0), wake, PartitionLog::WatchOn::kHighWatermark));
+    known_hw.emplace_back(log, p.high_watermark);
   }
+  // A high watermark newer than the follower's that serve() held back
+  // (LeaderPartition::tell_high_watermark) ends the wait at the next
+  // slice, without a wake-up of its own each time it moves.
+  const auto hw_moved = [&] {
+    for (const auto& [log, hw] : known_hw) {
+      if (log->high_watermark() > hw) return true;
+    }
+    return false;
+  };
   {
     std::unique_lock lock(sig->mu);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_wait_ms);
-    // Woken early by stop() through the 100 ms slices.
+    const auto slice = std::chrono::milliseconds(std::max<int64_t>(1, config_.hw_news_interval_ms));
+    // The slices also let stop() end the wait early.
     while (!sig->fired && !stopping_ && std::chrono::steady_clock::now() < deadline) {
-      sig->cv.wait_until(
-          lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(100)));
+      sig->cv.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + slice));
+      if (!sig->fired && hw_moved()) break;
     }
   }
   for (auto& [log, w] : watches) log->unwatch(w);

@@ -90,9 +90,10 @@ class ReplicaManager {
   void reconcile();
   void tick();
   // `budget`: bytes the answer may still carry (a partition past it gets
-  // its state but no records this round).
-  ReplicaFetchAnswer serve(int32_t follower, const ReplicaFetchPartition& p, int64_t* budget, bool* has_data,
-                           std::vector<Completion>* completions);
+  // its state but no records this round). `last_round`: the answer goes
+  // out after this, with or without data.
+  ReplicaFetchAnswer serve(int32_t follower, const ReplicaFetchPartition& p, bool last_round, int64_t* budget,
+                           bool* has_data, std::vector<Completion>* completions);
   // Moves the HW of a led partition as far as its ISR allows; collects the
   // waiters it satisfies. Called with mu_ held.
   void advance_locked(LeaderPartition& lp, PartitionLog& log, std::vector<Completion>* out);

@@ -40,9 +40,9 @@ struct ReplicaFetchPartition {
   int64_t fetch_offset = 0;          // the follower's log end
   int32_t last_fetched_epoch = -1;   // the epoch of its last batch (-1: empty log)
   int32_t max_bytes = 1 << 20;
-  // The high watermark the follower knows: the leader answers at once,
-  // without waiting for data, when its own is higher, so that followers
-  // (the next leaders) learn it within one round trip.
+  // The high watermark the follower knows: a leader with a newer one
+  // answers without waiting for data, within hw_news_interval_ms, so that
+  // followers (the next leaders) learn it soon.
   int64_t high_watermark = -1;
   bool operator==(const ReplicaFetchPartition&) const = default;
 };

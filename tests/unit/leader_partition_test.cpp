@@ -256,5 +256,22 @@ TEST(LeaderPartition, TakeAllEmptiesTheList) {
   EXPECT_EQ(log, (std::vector<std::string>{"10:17:moved", "20:17:moved"}));
 }
 
+TEST(LeaderPartition, HighWatermarkNewsAloneAnswersAFollowerOncePerInterval) {
+  LeaderPartition p = leader({1, 2, 3});
+  constexpr int64_t kInterval = 50;
+  // The first news to each follower goes at once (after a restart or an
+  // election, when its high watermark may be far behind).
+  EXPECT_TRUE(p.tell_high_watermark(2, false, 2000, kInterval));
+  EXPECT_TRUE(p.tell_high_watermark(3, false, 2001, kInterval));
+  // More news within the interval waits for data or the interval's end.
+  EXPECT_FALSE(p.tell_high_watermark(2, false, 2010, kInterval));
+  EXPECT_FALSE(p.tell_high_watermark(2, false, 2049, kInterval));
+  EXPECT_TRUE(p.tell_high_watermark(2, false, 2050, kInterval));
+  // An answer that carries data carries the news, and restarts the interval.
+  EXPECT_TRUE(p.tell_high_watermark(3, true, 2002, kInterval));
+  EXPECT_FALSE(p.tell_high_watermark(3, false, 2051, kInterval));
+  EXPECT_TRUE(p.tell_high_watermark(3, false, 2052, kInterval));
+}
+
 }  // namespace
 }  // namespace keel
