@@ -135,6 +135,7 @@ def markdown(rep):
             _ms(p("p99")), _ms(p("p999")), p("p99") / (3 * bound_us)))
     out.append("")
     out += targets(rep, tcp, bound_us)
+    out += targets_issue14(rep, rtt, fs4k)
     out += commands(rep)
     out.append(END)
     return "\n".join(out)
@@ -174,6 +175,56 @@ def targets(rep, tcp, bound_us):
         out.append("| produce p99 at half of peak ≤ 3 × (TCP RTT + one fdatasync) = {:.2f} ms | {} | {} |".format(
             3 * bound_us / 1000, "; ".join(parts), "yes" if ok else "no"))
     return out + [""]
+
+
+# Issue 14's baseline: the figures it quotes from main before its work.
+ISSUE14_BASELINE = [("A", 100, 1000, 1.20e6), ("B", 1024, 1000, 218e3)]
+
+
+def targets_issue14(rep, rtt, fs4k):
+    """Issue 14's tail-latency targets, each against this run's own figures."""
+    res = rep["results"]
+    out = ["### Against the targets of issue 14 (tail latency)", "", "| Target | Measured | Met |", "|---|---|---|"]
+    yes = lambda ok: "yes" if ok else "**no**"
+    lat = [r for r in rep["latency"] if r["runs"]]
+    for r in lat:
+        p99 = _med([x["latency_us"]["p99"] for x in r["runs"]])
+        p999 = _med([x["latency_us"]["p999"] for x in r["runs"]])
+        out.append("| open loop at half of peak, {} {}: p99 ≤ 5 ms, p99.9 ≤ 15 ms | p99 {} ms, p99.9 {} ms | {} |".format(
+            "acks=1" if r["tier"] == "A" else "acks=all", _size(r["size"]), _ms(p99), _ms(p999),
+            yes(p99 <= 5000 and p999 <= 15000)))
+    for tier in ("A", "B"):
+        for size in SIZES_REPORTED:
+            k = _find(res, tier, "keel", size, 1000)
+            if k and k["runs"]:
+                p999 = _med([x["latency_us"]["p999"] for x in k["runs"]])
+                out.append("| closed loop window 1000, {} {}: p99.9 ≤ 20 ms | {} ms | {} |".format(
+                    "acks=1" if tier == "A" else "acks=all", _size(size), _ms(p999), yes(p999 <= 20000)))
+    for size in SIZES_REPORTED:
+        k, r = _find(res, "A", "keel-wire", size, 1), _find(res, "A", "redis-A0", size, 1)
+        if k and r and k["runs"] and r["runs"]:
+            kp, rp = _med([x["latency_us"]["p50"] for x in k["runs"]]), _med([x["latency_us"]["p50"] for x in r["runs"]])
+            out.append("| window 1, {}, acks=1: Keel (lean client) p50 ≤ 1.5 × Redis (no AOF, hiredis) p50 | "
+                       "{:.0f} µs vs {:.0f} µs: {:.2f}× | {} |".format(_size(size), kp, rp, kp / rp, yes(kp <= 1.5 * rp)))
+    for size in SIZES_REPORTED:
+        k = _find(res, "B", "keel-wire", size, 1)
+        if k and k["runs"]:
+            kp = _med([x["latency_us"]["p50"] for x in k["runs"]])
+            bound = rtt["p50"] + fs4k["sync_p50_us"] + 50
+            out.append("| window 1, {}, acks=all: Keel (lean client) p50 ≤ TCP RTT p50 + fdatasync p50 + 50 µs "
+                       "= {:.0f} µs | {:.0f} µs | {} |".format(_size(size), bound, kp, yes(kp <= bound)))
+    for tier, size, window, before in ISSUE14_BASELINE:
+        k = _find(res, tier, "keel", size, window)
+        if k and k["runs"]:
+            now = _msgs(k)[0]
+            out.append("| {} {} window {}: no more than 5 % below the issue's {:,.0f} msgs/s (another day's run) | "
+                       "{:,.0f} msgs/s ({:+.0%}) | {} |".format("acks=1" if tier == "A" else "acks=all", _size(size),
+                                                                window, before, now, now / before - 1,
+                                                                yes(now >= 0.95 * before)))
+    return out + [""]
+
+
+SIZES_REPORTED = (100, 1024)
 
 
 def commands(rep):

@@ -7,7 +7,7 @@ import subprocess
 PACKAGES = ["redis-server", "redis-tools", "libhiredis-dev", "nats-server", "libnats-dev", "iperf3", "fio",
             "python3-matplotlib", "librdkafka-dev"]
 SERVICES = ["redis-server", "nats-server"]
-TARGETS = ["keel", "keel_builtin_plugins", "keel-load", "keel-tcp-rtt", "keel-redis-xadd", "keel-nats-publish"]
+TARGETS = ["keel", "keel_builtin_plugins", "keel-load", "keel-wire-load", "keel-tcp-rtt", "keel-redis-xadd", "keel-nats-publish"]
 
 
 def _installed(pkg):
@@ -52,7 +52,8 @@ def build(root, build_dir, log):
 
 
 def check_tools(build_dir):
-    need = [os.path.join(build_dir, p) for p in ("kernel/keel", "bench/load/keel-load", "bench/peers/keel-tcp-rtt",
+    need = [os.path.join(build_dir, p) for p in ("kernel/keel", "bench/load/keel-load", "bench/wire/keel-wire-load",
+                                                 "bench/peers/keel-tcp-rtt",
                                                  "bench/peers/keel-redis-xadd", "bench/peers/keel-nats-publish")]
     missing = [p for p in need if not os.access(p, os.X_OK)]
     missing += [t for t in ("redis-server", "nats-server", "iperf3", "fio") if not shutil.which(t)]

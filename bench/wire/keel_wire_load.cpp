@@ -44,7 +44,8 @@ const char* const kUsage =
     "  --size BYTES (100)        value size of each record\n"
     "  --records N (1000)        records per batch (one batch per Produce request)\n"
     "  --requests N (10000)      requests to measure, after --warmup more\n"
-    "  --warmup N (10% of --requests)\n"
+    "  --duration SECONDS        measure for this long instead of --requests\n"
+    "  --warmup N (10% of --requests; 1000 with --duration)\n"
     "  --inflight N (5)          requests outstanding on the connection\n"
     "  --acks 1|all (all)\n"
     "  --idempotent              InitProducerId, then batches with producer id, epoch and sequences\n";
@@ -58,6 +59,7 @@ struct Options {
   int records = 1000;
   long requests = 10000;
   long warmup = -1;
+  double duration_s = 0;  // > 0: measure for this long, not --requests
   int inflight = 5;
   int16_t acks = -1;
   bool idempotent = false;
@@ -103,6 +105,15 @@ Options parse(int argc, char** argv) {
       o.records = static_cast<int>(to_long(arg, v, 1));
     } else if (arg == "--requests") {
       o.requests = to_long(arg, v, 1);
+    } else if (arg == "--duration") {
+      size_t used = 0;
+      try {
+        o.duration_s = std::stod(v, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != v.size() || !(o.duration_s > 0))
+        throw std::invalid_argument("--duration must be a number of seconds > 0, got '" + v + "'");
     } else if (arg == "--warmup") {
       o.warmup = to_long(arg, v, 0);
     } else if (arg == "--inflight") {
@@ -117,7 +128,7 @@ Options parse(int argc, char** argv) {
   }
   if (o.idempotent && o.acks != -1)
     throw std::invalid_argument("--idempotent needs --acks all, as Kafka requires");
-  if (o.warmup < 0) o.warmup = o.requests / 10;
+  if (o.warmup < 0) o.warmup = o.duration_s > 0 ? 1000 : o.requests / 10;
   return o;
 }
 
@@ -276,15 +287,21 @@ int run(const Options& o) {
   // attributes at byte 21) at byte 17.
   constexpr size_t kCrcAt = 17, kCrcFrom = 21, kBaseSequenceAt = 53;
 
-  const long total = o.requests + o.warmup;
+  const long total = o.requests + o.warmup;  // unless --duration
   std::deque<std::pair<int32_t, std::chrono::steady_clock::time_point>> pending;
   keel::load::LatencyHistogram latency_us;
   int32_t sequence = 0;
   long sent = 0, answered = 0;
-  std::chrono::steady_clock::time_point measured_from;
-  double cpu_from = 0;
-  while (answered < total) {
-    while (sent < total && pending.size() < static_cast<size_t>(o.inflight)) {
+  std::chrono::steady_clock::time_point measured_from = std::chrono::steady_clock::now();
+  double cpu_from = cpu_seconds();
+  const auto more = [&] {
+    if (o.duration_s <= 0) return sent < total;
+    return answered < o.warmup ||
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - measured_from).count() <
+               o.duration_s;
+  };
+  while (true) {
+    while (more() && pending.size() < static_cast<size_t>(o.inflight)) {
       if (o.idempotent) {
         char* b = request.data() + batch_at;
         const uint32_t seq = htonl(static_cast<uint32_t>(sequence));
@@ -298,6 +315,7 @@ int run(const Options& o) {
       pending.emplace_back(correlation, std::chrono::steady_clock::now());
       ++sent;
     }
+    if (pending.empty()) break;
     const auto [correlation, at] = pending.front();
     pending.pop_front();
     const auto [error, base] = produce_outcome(c.receive(correlation));
@@ -314,16 +332,16 @@ int run(const Options& o) {
               .count()));
     }
   }
-  if (o.warmup == 0) measured_from = std::chrono::steady_clock::now();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - measured_from).count();
-  const double msgs = static_cast<double>(o.requests) * o.records;
+  const long measured = answered - o.warmup;
+  const double msgs = static_cast<double>(measured) * o.records;
   const double cpu = cpu_seconds() - cpu_from;
   std::printf(
       "wire produce: %ld requests x %d records x %zu B acks=%s%s inflight=%d: %.0f msgs/s, %.2f MB/s over "
       "%.2f s; "
       "request latency us p50 %llu p99 %llu p99.9 %llu max %llu; client cpu %.2f s\n",
-      o.requests, o.records, o.size, o.acks == 1 ? "1" : "all", o.idempotent ? " idempotent" : "", o.inflight,
+      measured, o.records, o.size, o.acks == 1 ? "1" : "all", o.idempotent ? " idempotent" : "", o.inflight,
       msgs / seconds, msgs * static_cast<double>(o.size) / seconds / 1e6, seconds,
       static_cast<unsigned long long>(latency_us.percentile(0.5)),
       static_cast<unsigned long long>(latency_us.percentile(0.99)),
@@ -333,7 +351,7 @@ int run(const Options& o) {
       "{\"mode\":\"wire-produce\",\"size\":%zu,\"records_per_batch\":%d,\"requests\":%ld,\"inflight\":%d,"
       "\"acks\":\"%s\",\"idempotent\":%s,\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
       "\"latency_us\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},\"client_cpu_s\":%.3f}\n",
-      o.size, o.records, o.requests, o.inflight, o.acks == 1 ? "1" : "all", o.idempotent ? "true" : "false",
+      o.size, o.records, measured, o.inflight, o.acks == 1 ? "1" : "all", o.idempotent ? "true" : "false",
       seconds, msgs / seconds, msgs * static_cast<double>(o.size) / seconds / 1e6,
       static_cast<unsigned long long>(latency_us.percentile(0.5)),
       static_cast<unsigned long long>(latency_us.percentile(0.99)),
