@@ -9,6 +9,7 @@
 #include "cluster/controller_plan.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "observability/outage_log.hpp"
 
 namespace keel {
 
@@ -208,8 +209,7 @@ void ClusterService::grow_topics() {
 }
 
 void ClusterService::run() {
-  int64_t failures = 0;
-  int64_t last_warned_ms = 0;
+  OutageLog outage(10000);  // the first failure, then one line per 10 s
   while (true) {
     {
       std::lock_guard lock(mu_);
@@ -258,22 +258,19 @@ void ClusterService::run() {
       lead_partitions();
       sync_local_topics();
       publish_view();
-      if (failures > 0) spdlog::info("cluster: connected to coordinator '{}' again", coordinator_->name());
-      failures = 0;
+      if (const int64_t failed = outage.recovered(); failed > 0) {
+        spdlog::info("cluster: connected to coordinator '{}' again after {} failed attempt(s)",
+                     coordinator_->name(), failed);
+      }
       wait_for_work(1000);
     } catch (const Error& e) {
-      ++failures;
-      // The first failure, then one every 10 s: a broker that cannot reach
-      // its coordinator says so, with the endpoint, without flooding. By
-      // time, not by count: an attempt can take a whole request timeout,
-      // and "every 20th" was then minutes of silence. The rest go to debug.
-      const int64_t now = monotonic_ms();
-      if (failures == 1 || now - last_warned_ms >= 10000) {
-        last_warned_ms = now;
-        spdlog::warn("cluster: {} (attempt {}; retrying every {} ms{})", e.what(), failures,
+      // A broker that cannot reach its coordinator says so, with the
+      // endpoint, without flooding.
+      if (outage.failed(monotonic_ms())) {
+        spdlog::warn("cluster: {} (attempt {}; retrying every {} ms{})", e.what(), outage.failures(),
                      config_.retry_backoff_ms, joined_ ? "" : "; not a member of the cluster meanwhile");
       } else {
-        spdlog::debug("cluster: {} (attempt {})", e.what(), failures);
+        spdlog::debug("cluster: {} (attempt {})", e.what(), outage.failures());
       }
       wait_for_work(config_.retry_backoff_ms);
     }

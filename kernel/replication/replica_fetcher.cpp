@@ -74,13 +74,17 @@ void ReplicaFetcher::run() {
     }
     try {
       fetch_once();
-      if (failures_ > 0) spdlog::info("replication: fetching from broker {} again", leader_);
-      failures_ = 0;
+      if (const int64_t failed = outage_.recovered(); failed > 0) {
+        spdlog::info("replication: fetching from leader broker {} again after {} failed attempt(s)", leader_,
+                     failed);
+      }
     } catch (const Error& e) {
-      ++failures_;
-      if (failures_ == 1 || failures_ % 50 == 0) {
+      if (outage_.failed(monotonic_ms())) {
         spdlog::warn("replication: fetch from leader broker {} failed: {} (attempt {}; retrying every {} ms)",
-                     leader_, e.what(), failures_, config_.retry_backoff_ms);
+                     leader_, e.what(), outage_.failures(), config_.retry_backoff_ms);
+      } else {
+        spdlog::debug("replication: fetch from leader broker {} failed: {} (attempt {})", leader_, e.what(),
+                      outage_.failures());
       }
       {
         std::lock_guard lock(mu_);

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "cluster/cluster_view.hpp"
+#include "observability/outage_log.hpp"
 #include "replication/frame_socket.hpp"
 #include "replication/replica_host.hpp"
 #include "replication/replica_wire.hpp"
@@ -66,7 +67,7 @@ class ReplicaFetcher {
   std::map<Key, Followed> partitions_;  // guarded by mu_
   bool stop_ = false;                   // guarded by mu_
   FrameSocket socket_;                  // the fetcher thread's (shutdown() from stop())
-  int64_t failures_ = 0;
+  OutageLog outage_{10000};  // this thread's failures: warned first, then once per 10 s
   std::thread thread_;
 };
 
