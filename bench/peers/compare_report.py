@@ -41,6 +41,10 @@ def _find(results, tier, system, size, window):
                  and r.get("window") == window), None)
 
 
+def _flags(args):
+    return "".join(f for f, on in ((" --quick", args.get("quick")), (" --prefault", args.get("prefault"))) if on)
+
+
 def markdown(rep):
     m, lim, res, args = rep["machine"], rep["limits"], rep["results"], rep["args"]
     tcp = lim["tcp_bandwidth"]["mb_per_s"]
@@ -57,7 +61,7 @@ def markdown(rep):
             "max pending). MB = 10^6 bytes of payload. Latency is send→acknowledgement. CPU seconds cover one "
             "measured run (client: its own figure for the measured window; server: utime+stime from /proc). "
             "The chart is `performance-compare.png`.".format(
-                rep["date"], " --quick" if args["quick"] else "", m["elapsed_s"], args["runs"], args["seconds"],
+                rep["date"], _flags(args), m["elapsed_s"], args["runs"], args["seconds"],
                 args["warmup_seconds"]), ""]
     out += ["![Keel, Redis Streams and NATS JetStream, messages/s](performance-compare.png)", ""]
     out += ["### Machine", "",
@@ -240,7 +244,7 @@ SIZES_REPORTED = (100, 1024)
 
 def commands(rep):
     out = ["### Commands", "", "Whole comparison (what produced this section):", "", "```sh",
-           "python3 bench/compare{}".format(" --quick" if rep["args"]["quick"] else ""), "```", "",
+           "python3 bench/compare{}".format(_flags(rep["args"])), "```", "",
            "Servers (`$PORT` a free loopback port, `$DATA` a fresh temporary directory; Keel's `keel.toml` sets "
            "`data_dir`, `plugin_path`, one partition, `flush_mode` `os` in tier A and `every-batch` in tier B, and "
            "`[transports.kafka] listen = \"127.0.0.1:0\"`):", "", "```sh"]
