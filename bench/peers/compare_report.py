@@ -128,12 +128,15 @@ def markdown(rep):
             "latency counts from each message's scheduled send time, so a client or broker that falls behind "
             "shows up in it. These runs use `--inflight 5` (Kafka's Java-client default): a bounded window keeps the latency a property of the broker rather than of librdkafka's queue. (An earlier run with librdkafka's default of 1,000,000 requests in flight saw the broker crash, on a build made while the paused-connection fix was being tested; that load no longer crashes it, but the cause was not proven, see the session notes). Bound: 3 × (TCP RTT p50 + 4 KiB fdatasync p50) = {:.2f} ms.".format(3 * bound_us / 1000),
             "The librdkafka mock broker rows send the same load to a broker inside the client that costs nothing: "
-            "the client's own tail at that rate, which Keel's row cannot be below.",
+            "the client's own tail at that rate, which Keel's librdkafka row cannot be below. The keel-wire-load rows "
+            "send the same msgs/s in requests of 100 records due on a fixed schedule (at most 5 in flight), latency "
+            "from each request's due time: Keel's own tail at that rate, without librdkafka's queue.",
             "", "| Tier | Server | Size | Rate msgs/s | p50 ms | p99 ms | p99.9 ms | p99 ÷ bound |",
             "|---|---|---|---|---|---|---|---|"]
     for r in rep["latency"]:
         crashed = " (**server crashed {}×**, restarted)".format(len(r["crashes"])) if r.get("crashes") else ""
-        server = "Keel" if r.get("system", "keel") == "keel" else "librdkafka mock"
+        server = {"keel": "Keel (librdkafka)", "keel-wire": "Keel (keel-wire-load, 100 records per request)"}.get(
+            r.get("system", "keel"), "librdkafka mock")
         if not r["runs"]:
             out.append("| {} | {} | {} | {:,} | failed | | | |".format(r["tier"], server, _size(r["size"]), r["rate"]))
             continue
@@ -208,6 +211,13 @@ def targets_issue14(rep, rtt, fs4k):
         out.append("| open loop at half of peak, {} {}: p99 ≤ 5 ms, p99.9 ≤ 15 ms | p99 {} ms, p99.9 {} ms{} | {} |".format(
             "acks=1" if r["tier"] == "A" else "acks=all", _size(r["size"]), _ms(p99), _ms(p999), client,
             yes(p99 <= 5000 and p999 <= 15000)))
+        wire = next((m for m in rep["latency"] if m.get("system") == "keel-wire" and m["tier"] == r["tier"]
+                     and m["size"] == r["size"] and m["runs"]), None)
+        if wire:
+            wp99 = _med([x["latency_us"]["p99"] for x in wire["runs"]])
+            wp999 = _med([x["latency_us"]["p999"] for x in wire["runs"]])
+            out.append("| the same, Keel's own (keel-wire-load, 100 records per request, open loop) | "
+                       "p99 {} ms, p99.9 {} ms | {} |".format(_ms(wp99), _ms(wp999), yes(wp99 <= 5000 and wp999 <= 15000)))
     for tier in ("A", "B"):
         for size in SIZES_REPORTED:
             k = _find(res, tier, "keel", size, 1000)

@@ -13,10 +13,18 @@
 //   keel-wire-load --brokers 127.0.0.1:9092 --topic bench --size 100
 //       --records 1000 --requests 20000 --inflight 5 [--idempotent]
 //
+// With --rate it is an open-loop load: requests are due on a fixed
+// schedule (--rate records/s, --records per request) whatever the broker
+// does, and each latency counts from its request's due time, so a broker
+// that falls behind shows in it (no coordinated omission). With few
+// records per request it measures the broker's own tail at a message rate
+// where librdkafka's queueing would hide it.
+//
 // Prints one human line and one JSON line, like keel-load.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -46,7 +54,9 @@ const char* const kUsage =
     "  --requests N (10000)      requests to measure, after --warmup more\n"
     "  --duration SECONDS        measure for this long instead of --requests\n"
     "  --warmup N (10% of --requests; 1000 with --duration)\n"
-    "  --inflight N (5)          requests outstanding on the connection\n"
+    "  --inflight N (5)          requests outstanding on the connection (at most, with --rate)\n"
+    "  --rate N                  open loop: N records/s in requests due on a fixed schedule; latency\n"
+    "                            from each request's due time\n"
     "  --acks 1|all (all)\n"
     "  --idempotent              InitProducerId, then batches with producer id, epoch and sequences\n";
 
@@ -60,6 +70,7 @@ struct Options {
   long requests = 10000;
   long warmup = -1;
   double duration_s = 0;  // > 0: measure for this long, not --requests
+  long rate = 0;          // records/s; > 0: open loop
   int inflight = 5;
   int16_t acks = -1;
   bool idempotent = false;
@@ -114,6 +125,8 @@ Options parse(int argc, char** argv) {
       }
       if (used != v.size() || !(o.duration_s > 0))
         throw std::invalid_argument("--duration must be a number of seconds > 0, got '" + v + "'");
+    } else if (arg == "--rate") {
+      o.rate = to_long(arg, v, 1);
     } else if (arg == "--warmup") {
       o.warmup = to_long(arg, v, 0);
     } else if (arg == "--inflight") {
@@ -177,6 +190,19 @@ class Connection {
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
   ~Connection() { close(fd_); }
+
+  // Waits until a response starts to arrive or `until`, whichever is first;
+  // true when there is something to read.
+  bool wait_readable(std::chrono::steady_clock::time_point until) {
+    const auto left = until - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return false;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    pollfd p{fd_, POLLIN, 0};
+    const int n = ::ppoll(&p, 1, &ts, nullptr);
+    if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("poll failed: ") + std::strerror(errno));
+    return n > 0;
+  }
 
   // A request with header v1 (every API version this tool sends is not
   // flexible).
@@ -300,8 +326,12 @@ int run(const Options& o) {
            std::chrono::duration<double>(std::chrono::steady_clock::now() - measured_from).count() <
                o.duration_s;
   };
+  // Open loop: the due time of the next request.
+  const auto interval = std::chrono::nanoseconds(o.rate > 0 ? 1000000000LL * o.records / o.rate : 0);
+  auto next_due = std::chrono::steady_clock::now();
   while (true) {
-    while (more() && pending.size() < static_cast<size_t>(o.inflight)) {
+    while (more() && pending.size() < static_cast<size_t>(o.inflight) &&
+           (o.rate == 0 || std::chrono::steady_clock::now() >= next_due)) {
       if (o.idempotent) {
         char* b = request.data() + batch_at;
         const uint32_t seq = htonl(static_cast<uint32_t>(sequence));
@@ -312,10 +342,18 @@ int run(const Options& o) {
       }
       const auto correlation = static_cast<int32_t>(sent + 2);
       c.send(0, 3, correlation, request);
-      pending.emplace_back(correlation, std::chrono::steady_clock::now());
+      pending.emplace_back(correlation, o.rate > 0 ? next_due : std::chrono::steady_clock::now());
+      next_due += interval;
       ++sent;
     }
-    if (pending.empty()) break;
+    if (o.rate > 0 && more() && pending.size() < static_cast<size_t>(o.inflight) &&
+        !c.wait_readable(next_due)) {
+      continue;  // the next request is due before any answer came
+    }
+    if (pending.empty()) {
+      if (o.rate > 0 && more()) continue;
+      break;
+    }
     const auto [correlation, at] = pending.front();
     pending.pop_front();
     const auto [error, base] = produce_outcome(c.receive(correlation));
@@ -349,9 +387,10 @@ int run(const Options& o) {
       static_cast<unsigned long long>(latency_us.max()), cpu);
   std::printf(
       "{\"mode\":\"wire-produce\",\"size\":%zu,\"records_per_batch\":%d,\"requests\":%ld,\"inflight\":%d,"
+      "\"rate\":%ld,"
       "\"acks\":\"%s\",\"idempotent\":%s,\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
       "\"latency_us\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},\"client_cpu_s\":%.3f}\n",
-      o.size, o.records, measured, o.inflight, o.acks == 1 ? "1" : "all", o.idempotent ? "true" : "false",
+      o.size, o.records, measured, o.inflight, o.rate, o.acks == 1 ? "1" : "all", o.idempotent ? "true" : "false",
       seconds, msgs / seconds, msgs * static_cast<double>(o.size) / seconds / 1e6,
       static_cast<unsigned long long>(latency_us.percentile(0.5)),
       static_cast<unsigned long long>(latency_us.percentile(0.99)),
