@@ -519,7 +519,9 @@ void PartitionLog::roll_locked() {
   old->flush();
   const int64_t t_sync = monotonic_ns();
   old->seal();
+  const int64_t t_seal = monotonic_ns();
   auto fresh = new_segment(log_end_.load());
+  const int64_t t_new = monotonic_ns();
   {
     std::lock_guard lock(segments_mu_);
     segments_.push_back(fresh);
@@ -530,12 +532,17 @@ void PartitionLog::roll_locked() {
   }
   // The state of every batch before the new segment: a later start replays
   // from here, not from the log start.
+  const int64_t t_snap = monotonic_ns();
   snapshot_producers_locked();
-  // Appends to this partition wait for the roll: its time is worth seeing.
+  // Appends to this partition wait for the roll: its time, step by step,
+  // is worth seeing (docs/performance.md, "Tail latency").
   const int64_t t_end = monotonic_ns();
-  spdlog::info("{}: rolled to new segment '{}' at offset {} in {:.1f} ms (sync of the old one {:.1f} ms)",
-               name(), fresh->path(), end, static_cast<double>(t_end - t0) / 1e6,
-               static_cast<double>(t_sync - t0) / 1e6);
+  const auto ms = [](int64_t from, int64_t to) { return static_cast<double>(to - from) / 1e6; };
+  spdlog::info(
+      "{}: rolled to new segment '{}' at offset {} in {:.1f} ms (sync of the old one {:.1f} ms, sealing its "
+      "indexes {:.1f} ms, creating the new one {:.1f} ms, producer snapshot {:.1f} ms)",
+      name(), fresh->path(), end, ms(t0, t_end), ms(t0, t_sync), ms(t_sync, t_seal), ms(t_seal, t_new),
+      ms(t_snap, t_end));
 }
 
 AppendResult PartitionLog::append(const uint8_t* data, size_t len, int32_t leader_epoch) {
