@@ -200,7 +200,8 @@ class Connection {
     timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
     pollfd p{fd_, POLLIN, 0};
     const int n = ::ppoll(&p, 1, &ts, nullptr);
-    if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("poll failed: ") + std::strerror(errno));
+    if (n < 0 && errno != EINTR)
+      throw std::runtime_error(std::string("poll failed: ") + std::strerror(errno));
     return n > 0;
   }
 
@@ -390,8 +391,9 @@ int run(const Options& o) {
       "\"rate\":%ld,"
       "\"acks\":\"%s\",\"idempotent\":%s,\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
       "\"latency_us\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},\"client_cpu_s\":%.3f}\n",
-      o.size, o.records, measured, o.inflight, o.rate, o.acks == 1 ? "1" : "all", o.idempotent ? "true" : "false",
-      seconds, msgs / seconds, msgs * static_cast<double>(o.size) / seconds / 1e6,
+      o.size, o.records, measured, o.inflight, o.rate, o.acks == 1 ? "1" : "all",
+      o.idempotent ? "true" : "false", seconds, msgs / seconds,
+      msgs * static_cast<double>(o.size) / seconds / 1e6,
       static_cast<unsigned long long>(latency_us.percentile(0.5)),
       static_cast<unsigned long long>(latency_us.percentile(0.99)),
       static_cast<unsigned long long>(latency_us.percentile(0.999)),

@@ -67,7 +67,7 @@ class ReplicaFetcher {
   std::map<Key, Followed> partitions_;  // guarded by mu_
   bool stop_ = false;                   // guarded by mu_
   FrameSocket socket_;                  // the fetcher thread's (shutdown() from stop())
-  OutageLog outage_{10000};  // this thread's failures: warned first, then once per 10 s
+  OutageLog outage_{10000};             // this thread's failures: warned first, then once per 10 s
   std::thread thread_;
 };
 

@@ -339,7 +339,8 @@ ReplicaFetchResponse ReplicaManager::handle_fetch(const ReplicaFetchRequest& req
 }
 
 ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPartition& p, bool last_round,
-                                         int64_t* budget, bool* has_data, std::vector<Completion>* completions) {
+                                         int64_t* budget, bool* has_data,
+                                         std::vector<Completion>* completions) {
   ReplicaFetchAnswer a;
   a.topic = p.topic;
   a.partition = p.partition;
