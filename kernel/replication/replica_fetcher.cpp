@@ -9,6 +9,14 @@
 #include "common/error.hpp"
 
 namespace keel {
+namespace {
+
+// How soon a follower asks again a broker that does not lead the partition
+// (yet), or does not know its epoch (yet): see apply().
+constexpr int64_t kLeaderBehindRetryMs = 20;
+
+}  // namespace
+
 ReplicaFetcher::ReplicaFetcher(int32_t leader, const ReplicationConfig& config, ClusterView& view,
                                ReplicaHost& host)
     : leader_(leader), config_(config), view_(view), host_(host) {
@@ -176,9 +184,18 @@ void ReplicaFetcher::apply(const ReplicaFetchAnswer& a, int32_t epoch_asked) {
     // behind; the cluster state (watched) brings the next epoch or leader.
     spdlog::debug("replication: {}-{} at epoch {}: leader broker {} answered {}: {}", a.topic, a.partition,
                   epoch_asked, leader_, replica_error_name(a.error), a.message);
+    // A broker just elected often hears of its election a few ms after its
+    // followers: "not leading (yet)" or "epoch unknown (yet)" is then worth
+    // asking again soon, since its high watermark, and every acks=all
+    // producer waiting on it, moves only once its followers fetch. Other
+    // errors wait the whole backoff.
+    const bool leader_behind =
+        a.error == ReplicaError::kNotLeader || a.error == ReplicaError::kUnknownLeaderEpoch;
+    const int64_t backoff = leader_behind ? std::min<int64_t>(config_.retry_backoff_ms, kLeaderBehindRetryMs)
+                                          : config_.retry_backoff_ms;
     std::lock_guard lock(mu_);
     if (auto f = partitions_.find(Key{a.topic, a.partition}); f != partitions_.end()) {
-      f->second.retry_at_ms = monotonic_ms() + config_.retry_backoff_ms;
+      f->second.retry_at_ms = monotonic_ms() + backoff;
     }
     return;
   }
