@@ -190,6 +190,7 @@ def targets(rep, tcp, bound_us):
 
 # Issue 14's baseline: the figures it quotes from main before its work.
 ISSUE14_BASELINE = [("A", 100, 1000, 1.20e6), ("B", 1024, 1000, 218e3)]
+SIZES_REPORTED = (100, 1024)
 
 
 def targets_issue14(rep, rtt, fs4k):
@@ -248,8 +249,6 @@ def targets_issue14(rep, rtt, fs4k):
                                                                 yes(now >= 0.95 * before)))
     return out + [""]
 
-
-SIZES_REPORTED = (100, 1024)
 
 
 def commands(rep):

@@ -328,8 +328,10 @@ ReplicaFetchResponse ReplicaManager::handle_fetch(const ReplicaFetchRequest& req
     // partitions left out get their data in the next round.
     int64_t budget = config_.fetch_response_max_bytes;
     std::vector<Completion> done;
+    // Whether this round's answer goes out whatever it holds.
+    const bool last_round = round == 1 || req.max_wait_ms <= 0 || stopping_;
     for (const auto& p : req.partitions) {
-      resp.partitions.push_back(serve(req.broker_id, p, round == 1, &budget, &has_data, &done));
+      resp.partitions.push_back(serve(req.broker_id, p, last_round, &budget, &has_data, &done));
     }
     complete(done);
     if (has_data || round == 1 || req.max_wait_ms <= 0 || stopping_) break;
