@@ -21,6 +21,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kCleanMarker = ".clean-shutdown";
+// Users and their SCRAM credentials (security::CredentialStore).
+constexpr const char* kSecurityDir = ".security";
 constexpr const char* kCheckpointFile = "recovery-points";
 constexpr const char* kLockFile = ".lock";
 
@@ -92,6 +94,7 @@ void Broker::start() {
   fs::remove(marker);
   fsync_dir(config_.data_dir);
 
+  credentials_ = std::make_unique<security::CredentialStore>(config_.data_dir + "/" + kSecurityDir);
   opening_topics_ = true;
   load_topics(clean || fresh);
   open_producer_ids();

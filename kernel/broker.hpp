@@ -41,6 +41,7 @@
 #include "producers/producer_ids.hpp"
 #include "replication/replica_manager.hpp"
 #include "request_budget.hpp"
+#include "security/credential_store.hpp"
 #include "storage/flusher.hpp"
 #include "topic.hpp"
 
@@ -169,6 +170,8 @@ class Broker {
 
   // ---- services
   Metrics& metrics() { return metrics_; }
+  // The users SASL authenticates against; opened by start().
+  security::CredentialStore& credentials() { return *credentials_; }
   RequestBudget& request_budget() { return request_budget_; }
   GroupOffsetStore& group_offsets() { return *offsets_; }
   Flusher& flusher() { return flusher_; }
@@ -238,6 +241,7 @@ class Broker {
   Metrics metrics_;
   RequestBudget request_budget_;
   std::unique_ptr<GroupOffsetStore> offsets_;
+  std::unique_ptr<security::CredentialStore> credentials_;
   std::unique_ptr<ProducerIds> producer_ids_;  // set in start(), before transports
   GroupFence fence_;
   Flusher flusher_;

@@ -36,5 +36,7 @@ void add_metrics_api(keel_broker_api* api);
 void add_admin_api(keel_broker_api* api);
 // broker_api_cluster.cpp: ABI 2.3 cluster slots.
 void add_cluster_api(keel_broker_api* api);
+// broker_api_security.cpp: ABI 2.4 SASL and SCRAM credential slots.
+void add_security_api(keel_broker_api* api);
 
 }  // namespace keel

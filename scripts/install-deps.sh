@@ -10,6 +10,9 @@ packages=(
   # kernel and SDK
   libboost-dev libboost-filesystem-dev libboost-program-options-dev libboost-system-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev
+  # security: SCRAM's PBKDF2/HMAC/SHA-2 (libcrypto), TLS later; the openssl
+  # CLI makes the tests' certificates
+  libssl-dev openssl
   # Kafka record codecs
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   # HTTP transport

@@ -63,6 +63,8 @@ const char* status_name(keel_status s) {
       return "not enough replicas after append";
     case KEEL_ERR_TIMED_OUT:
       return "timed out";
+    case KEEL_ERR_AUTHENTICATION:
+      return "authentication failed";
   }
   return "unknown status";
 }

@@ -13,5 +13,6 @@ BrokerConfig load(const std::string& config_path, const std::string& data_dir);
 
 int verify(int argc, char** argv);
 int salvage(int argc, char** argv);
+int user(int argc, char** argv);
 
 }  // namespace keel::tool

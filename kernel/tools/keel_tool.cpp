@@ -5,6 +5,7 @@
 //   dump     print the batches of one segment file and check their CRCs
 //   verify   check every segment and index of a data directory
 //   salvage  copy the readable batches of a damaged segment to a new file
+//   user     add, remove or list the users SASL authenticates against
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -35,7 +36,8 @@ const char* kUsage =
     "  consume   print a partition's records as offset<TAB>timestamp<TAB>key<TAB>value\n"
     "  dump      print the batches of a segment file and verify their CRCs\n"
     "  verify    check every segment and index of a data directory, changing nothing\n"
-    "  salvage   copy the readable batches of a damaged segment into a new file\n\n"
+    "  salvage   copy the readable batches of a damaged segment into a new file\n"
+    "  user      add, remove or list the users SASL authenticates (SCRAM credentials)\n\n"
     "Run 'keel-tool <command> --help' for its options.\n\n"
     "Exit codes:\n"
     "  0  the command did its work (verify, dump: nothing damaged)\n"
@@ -256,6 +258,7 @@ int main(int argc, char** argv) {
     if (cmd == "dump") return dump(argc - 1, argv + 1);
     if (cmd == "verify") return keel::tool::verify(argc - 1, argv + 1);
     if (cmd == "salvage") return keel::tool::salvage(argc - 1, argv + 1);
+    if (cmd == "user") return keel::tool::user(argc - 1, argv + 1);
     std::cerr << "keel-tool: unknown command '" << cmd << "'\n" << kUsage;
     return 2;
   } catch (const po::error& e) {

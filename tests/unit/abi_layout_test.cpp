@@ -245,7 +245,7 @@ const std::vector<Row>& table() {
       FIELD(keel_log_dir_info, total_bytes, 16, 8),
       FIELD(keel_log_dir_info, usable_bytes, 24, 8),
       // keel_broker_api
-      STRUCT(keel_broker_api, 352),
+      STRUCT(keel_broker_api, 408),
       FIELD(keel_broker_api, struct_size, 0, 4),
       FIELD(keel_broker_api, reserved, 4, 4),
       FIELD(keel_broker_api, ctx, 8, 8),
@@ -291,6 +291,13 @@ const std::vector<Row>& table() {
       FIELD(keel_broker_api, list_brokers, 328, 8),
       FIELD(keel_broker_api, partition_state, 336, 8),
       FIELD(keel_broker_api, offset_for_leader_epoch, 344, 8),
+      FIELD(keel_broker_api, sasl_mechanisms, 352, 8),
+      FIELD(keel_broker_api, sasl_begin, 360, 8),
+      FIELD(keel_broker_api, sasl_step, 368, 8),
+      FIELD(keel_broker_api, sasl_end, 376, 8),
+      FIELD(keel_broker_api, scram_credentials, 384, 8),
+      FIELD(keel_broker_api, alter_scram_credential, 392, 8),
+      FIELD(keel_broker_api, delete_scram_credential, 400, 8),
       // keel_cluster_info (2.3)
       STRUCT(keel_cluster_info, 24),
       FIELD(keel_cluster_info, struct_size, 0, 4),
@@ -388,14 +395,15 @@ const std::vector<Row>& table() {
 #undef STRUCT
 #undef FIELD
 
-TEST(AbiLayout, VersionIsTwoPointThree) {
+TEST(AbiLayout, VersionIsTwoPointFour) {
   EXPECT_EQ(KEEL_ABI_MAJOR, 2);
-  EXPECT_EQ(KEEL_ABI_MINOR, 3);
+  EXPECT_EQ(KEEL_ABI_MINOR, 4);
   EXPECT_EQ(KEEL_TARGET_ABI_MINOR, KEEL_ABI_MINOR);  // the default target
 }
 
 // Status values cross the ABI as plain integers: each keeps its number
-// forever, and new ones are only ever appended (18-20 came with 2.3).
+// forever, and new ones are only ever appended (18-20 came with 2.3, 21
+// with 2.4).
 TEST(AbiLayout, StatusValuesNeverChange) {
   const std::vector<std::pair<int32_t, int32_t>> statuses = {
       {KEEL_OK, 0},
@@ -419,6 +427,7 @@ TEST(AbiLayout, StatusValuesNeverChange) {
       {KEEL_ERR_NOT_ENOUGH_REPLICAS, 18},
       {KEEL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, 19},
       {KEEL_ERR_TIMED_OUT, 20},
+      {KEEL_ERR_AUTHENTICATION, 21},
   };
   for (const auto& [value, expected] : statuses) EXPECT_EQ(value, expected);
 }

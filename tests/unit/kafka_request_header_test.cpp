@@ -35,6 +35,7 @@ const std::map<int16_t, std::pair<std::string, int16_t>> kKafkaSchemas = {
     {14, {"SyncGroup", 4}},
     {15, {"DescribeGroups", 5}},
     {16, {"ListGroups", 3}},
+    {17, {"SaslHandshake", 2}},  // never flexible
     {18, {"ApiVersions", 3}},
     {19, {"CreateTopics", 5}},
     {20, {"DeleteTopics", 4}},
@@ -44,6 +45,7 @@ const std::map<int16_t, std::pair<std::string, int16_t>> kKafkaSchemas = {
     {32, {"DescribeConfigs", 4}},
     {33, {"AlterConfigs", 2}},
     {35, {"DescribeLogDirs", 2}},
+    {36, {"SaslAuthenticate", 2}},
     {37, {"CreatePartitions", 2}},
     {42, {"DeleteGroups", 2}},
     {44, {"IncrementalAlterConfigs", 1}},

@@ -1,17 +1,12 @@
-// Base64 (RFC 4648, standard alphabet, padded): how the transports carry
-// bytes inside JSON (HTTP record bodies, the Kafka transport's stored group
-// snapshots).
+// Base64 for the transports: the SDK's (keel/base64.hpp), under the names
+// the transports have always used.
 #pragma once
 
-#include <optional>
-#include <string>
-#include <string_view>
+#include <keel/base64.hpp>
 
 namespace keel::transport {
 
-std::string base64_encode(std::string_view bytes);
-// nullopt on a character outside the alphabet, bad padding or length; the
-// reason goes to *why.
-std::optional<std::string> base64_decode(std::string_view text, std::string* why);
+using keel::base64_decode;
+using keel::base64_encode;
 
 }  // namespace keel::transport

@@ -38,6 +38,8 @@ HttpError from_status(keel_status status, const std::string& message) {
       return HttpError(S::service_unavailable, "not_enough_replicas_after_append", message);
     case KEEL_ERR_TIMED_OUT:
       return HttpError(S::gateway_timeout, "timed_out", message);
+    case KEEL_ERR_AUTHENTICATION:
+      return HttpError(S::unauthorized, "authentication_failed", message);
     case KEEL_ERR_NOT_FOUND:
       return HttpError(S::not_found, "not_found", message);
     case KEEL_ERR_ALREADY_EXISTS:

@@ -24,5 +24,7 @@ const std::vector<ApiSpec>& api_table();
 const ApiSpec* find_api(int16_t key);
 
 constexpr int16_t kApiVersionsKey = 18;
+constexpr int16_t kSaslHandshakeKey = 17;
+constexpr int16_t kSaslAuthenticateKey = 36;
 
 }  // namespace keel::kafka

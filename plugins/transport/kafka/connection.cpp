@@ -69,9 +69,10 @@ struct HeldFrame {
 }  // namespace
 
 Connection::Connection(Services& services, asio::ip::tcp::socket socket, transport::Ticket ticket,
-                       Strand strand)
+                       Strand strand, std::shared_ptr<asio::ssl::context> tls)
     : services_(services),
       socket_(std::move(socket)),
+      tls_context_(std::move(tls)),
       ticket_(std::move(ticket)),
       strand_(std::move(strand)),
       check_timer_(strand_),
@@ -83,12 +84,44 @@ Connection::Connection(Services& services, asio::ip::tcp::socket socket, transpo
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   // sendfile() on this socket must never block an I/O thread.
   socket_.native_non_blocking(true, ec);
+  if (tls_context_) tls_ = std::make_unique<TlsStream>(socket_, *tls_context_);
+  sasl_.peer = peer_;
+  if (services_.settings.sasl()) {
+    sasl_.required = true;
+    sasl_.phase = SaslState::Phase::handshake;
+    sasl_.principal.clear();
+  }
 }
 
 void Connection::start() {
   asio::post(strand_, [self = shared_from_this()] {
-    self->read_size();
     self->schedule_check();
+    if (!self->tls_) {
+      self->read_size();
+      return;
+    }
+    // The handshake is bounded like a request (request_timeout_ms).
+    self->phase_ = Phase::request;
+    self->request_started_ = Clock::now();
+    self->reading_ = true;
+    self->tls_->async_handshake(
+        asio::ssl::stream_base::server,
+        asio::bind_executor(self->strand_, [self](boost::system::error_code ec) {
+          self->reading_ = false;
+          if (ec) {
+            // A plaintext client, an untrusted or missing client
+            // certificate, no common TLS version: the client's mistake.
+            self->reject("TLS handshake failed: " + transport::tls_error_text(ec) +
+                         " (a client without TLS, or one that does not trust this certificate?)");
+            return;
+          }
+          if (const std::string subject = transport::certificate_subject(self->tls_->native_handle());
+              !subject.empty()) {
+            self->tls_subject_ = subject;
+          }
+          self->last_activity_ = Clock::now();
+          self->read_size();
+        }));
   });
 }
 
@@ -98,6 +131,8 @@ void Connection::close(const std::string& reason) {
   auto self = std::move(paused_self_);  // released when this call returns
   if (!reason.empty()) services_.client_log.info("closing connection from " + peer_ + ": " + reason);
   boost::system::error_code ec;
+  // No TLS close_notify: the peer learns of the close from the TCP FIN, as
+  // with Kafka's own broker; pending operations are cancelled by close().
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   ticket_.reset();
@@ -167,20 +202,22 @@ void Connection::read_size() {
 // its first byte.
 void Connection::read_size_bytes() {
   reading_ = true;
-  socket_.async_read_some(
-      asio::buffer(size_buf_ + size_got_, sizeof size_buf_ - size_got_),
-      asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-        self->reading_ = false;
-        if (ec) {
-          // EOF or reset: the client left.
-          const bool midway = self->size_got_ > 0;
-          self->close(ec != asio::error::eof ? ec.message()
-                      : midway               ? "client left in the middle of a request"
-                                             : "");
-          return;
-        }
-        self->on_size_bytes(n);
-      }));
+  on_stream([&](auto& stream) {
+    stream.async_read_some(
+        asio::buffer(size_buf_ + size_got_, sizeof size_buf_ - size_got_),
+        asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+          self->reading_ = false;
+          if (ec) {
+            // EOF or reset: the client left.
+            const bool midway = self->size_got_ > 0;
+            self->close(ec != asio::error::eof ? ec.message()
+                        : midway               ? "client left in the middle of a request"
+                                               : "");
+            return;
+          }
+          self->on_size_bytes(n);
+        }));
+  });
 }
 
 void Connection::on_size_bytes(size_t n) {
@@ -230,24 +267,32 @@ void Connection::read_body(uint32_t size, transport::Reservation memory) {
   auto held = std::make_shared<HeldFrame>(size, std::move(memory));
   std::shared_ptr<Frame> frame(held, &held->bytes);  // frees the budget with the bytes
   reading_ = true;
-  asio::async_read(
-      socket_, asio::buffer(frame->data(), frame->size()),
-      asio::bind_executor(strand_, [self = shared_from_this(), frame](boost::system::error_code ec, size_t) {
-        self->reading_ = false;
-        if (ec) {
-          self->close(ec == asio::error::eof ? "client left in the middle of a request" : ec.message());
-          return;
-        }
-        self->last_activity_ = Clock::now();
-        self->phase_ = Phase::between;
-        self->dispatch(frame);
-        self->read_size();
-      }));
+  on_stream([&](auto& stream) {
+    asio::async_read(
+        stream, asio::buffer(frame->data(), frame->size()),
+        asio::bind_executor(
+            strand_, [self = shared_from_this(), frame](boost::system::error_code ec, size_t) {
+              self->reading_ = false;
+              if (ec) {
+                self->close(ec == asio::error::eof ? "client left in the middle of a request" : ec.message());
+                return;
+              }
+              self->last_activity_ = Clock::now();
+              self->phase_ = Phase::between;
+              self->dispatch(frame);
+              self->read_size();
+            }));
+  });
 }
 
 void Connection::dispatch(std::shared_ptr<Frame> frame) {
+  if (sasl_.phase == SaslState::Phase::raw_token) {
+    answer_raw_token(*frame);
+    return;
+  }
   Request req;
   req.frame = frame;
+  req.sasl = &sasl_;
   Reader header(frame->data(), frame->size());
   const ApiSpec* spec = nullptr;
   try {
@@ -260,6 +305,13 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
     return;
   }
   req.body = header;
+  if (!sasl_.authenticated() && req.api_key != kApiVersionsKey && req.api_key != kSaslHandshakeKey &&
+      req.api_key != kSaslAuthenticateKey) {
+    // Kafka's rule: nothing but the handshake before authentication.
+    reject(std::string(spec->name) + " before authenticating on a " + services_.settings.security_protocol +
+           " listener; the client must use SASL (sasl.mechanism, sasl.username, sasl.password)");
+    return;
+  }
 
   const uint64_t slot_id = next_slot_++;
   Slot& slot = slots_[slot_id];
@@ -277,6 +329,41 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
     services_.host.error(std::string(spec->name) + " handler failed for " + peer_ + ": " + e.what());
     close("internal error");
   }
+  if (sasl_.phase == SaslState::Phase::failed) close_after_responses();
+}
+
+void Connection::close_after_responses() {
+  const uint64_t slot_id = next_slot_++;
+  slots_[slot_id].started = std::chrono::steady_clock::now();
+  complete(slot_id, std::nullopt, false, true);
+}
+
+void Connection::answer_raw_token(const Frame& frame) {
+  // SaslHandshake v0: a bare token in, a bare token out (no header).
+  auto step =
+      sasl_.session->step(std::string_view(reinterpret_cast<const char*>(frame.data()), frame.size()));
+  if (step.status != KEEL_OK) {
+    // Kafka closes at once here: v0 has no way to carry the error.
+    services_.client_log.warn("SASL " + sasl_.mechanism + " authentication failed for " + peer_ + ": " +
+                              step.message);
+    sasl_.phase = SaslState::Phase::failed;
+    sasl_.session.reset();
+    close_after_responses();
+    return;
+  }
+  if (step.done) {
+    sasl_.phase = SaslState::Phase::authenticated;
+    sasl_.principal = step.principal;
+    sasl_.session.reset();
+  }
+  const uint64_t slot_id = next_slot_++;
+  Slot& slot = slots_[slot_id];
+  slot.raw = true;
+  slot.api_key = kSaslAuthenticateKey;
+  slot.started = std::chrono::steady_clock::now();
+  Writer w;
+  w.raw(step.challenge);
+  complete(slot_id, w.finish(), false, false);
 }
 
 void Connection::answer_unsupported(const Request& req, const ApiSpec* spec) {
@@ -342,14 +429,17 @@ void Connection::write_ready() {
     slots_.erase(slots_.begin());
     if (!slot.has_response) continue;
 
-    // Frame: size, correlation id, [empty tagged fields], body chunks.
+    // Frame: size, correlation id, [empty tagged fields], body chunks; a
+    // bare SASL token (raw) has the size only.
     size_t body_size = 0;
     for (const auto& c : slot.body) body_size += c.file.length > 0 ? size_t(c.file.length) : c.bytes.size();
-    const size_t header_size = 4 + (slot.flexible_header ? 1 : 0);
+    const size_t header_size = slot.raw ? 0 : 4 + (slot.flexible_header ? 1 : 0);
     Writer h;
     h.int32(static_cast<int32_t>(header_size + body_size));
-    h.int32(slot.correlation_id);
-    h.tagged_fields(slot.flexible_header);
+    if (!slot.raw) {
+      h.int32(slot.correlation_id);
+      h.tagged_fields(slot.flexible_header);
+    }
     for (auto& c : h.finish()) out->chunks.push_back(std::move(c));
     for (auto& c : slot.body) out->chunks.push_back(std::move(c));
   }
@@ -364,6 +454,10 @@ void Connection::write_ready() {
 void Connection::send_chunks(const std::shared_ptr<Outgoing>& out) {
   while (open_ && out->index < out->chunks.size()) {
     Chunk& c = out->chunks[out->index];
+    if (c.file.length > 0 && tls_) {
+      // No sendfile() through TLS: the stored bytes are read and encrypted.
+      if (!load_file_chunk(c)) return;
+    }
     if (c.file.length > 0) {
       off_t off = static_cast<off_t>(c.file.position + out->file_sent);
       ssize_t n = ::sendfile(socket_.native_handle(), c.file.fd, &off,
@@ -402,22 +496,56 @@ void Connection::send_chunks(const std::shared_ptr<Outgoing>& out) {
       buffers.push_back(asio::buffer(out->chunks[next].bytes));
       ++next;
     }
-    asio::async_write(socket_, buffers,
-                      asio::bind_executor(strand_, [self = shared_from_this(), out, next](
-                                                       boost::system::error_code ec, size_t) {
-                        if (ec) {
-                          self->writing_ = false;
-                          self->close(ec.message());
-                          return;
-                        }
-                        out->index = next;
-                        self->last_activity_ = Clock::now();
-                        self->send_chunks(out);
-                      }));
+    if (tls_) {
+      // The file chunks among these are read first (above, one at a time).
+      while (next < out->chunks.size() && out->chunks[next].file.length > 0) {
+        if (!load_file_chunk(out->chunks[next])) return;
+        buffers.push_back(asio::buffer(out->chunks[next].bytes));
+        ++next;
+        while (next < out->chunks.size() && out->chunks[next].file.length <= 0) {
+          buffers.push_back(asio::buffer(out->chunks[next].bytes));
+          ++next;
+        }
+      }
+    }
+    on_stream([&](auto& stream) {
+      asio::async_write(stream, buffers,
+                        asio::bind_executor(strand_, [self = shared_from_this(), out, next](
+                                                         boost::system::error_code ec, size_t) {
+                          if (ec) {
+                            self->writing_ = false;
+                            self->close(ec.message());
+                            return;
+                          }
+                          out->index = next;
+                          self->last_activity_ = Clock::now();
+                          self->send_chunks(out);
+                        }));
+    });
     return;
   }
   writing_ = false;
   write_ready();
+}
+
+bool Connection::load_file_chunk(Chunk& c) {
+  std::string bytes(static_cast<size_t>(c.file.length), '\0');
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = ::pread(c.file.fd, bytes.data() + got, bytes.size() - got,
+                              static_cast<off_t>(c.file.position + static_cast<int64_t>(got)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      writing_ = false;
+      close(n == 0 ? "stored batches ended early while sending a fetch response"
+                   : std::string("reading stored batches failed: ") + std::strerror(errno));
+      return false;
+    }
+    got += static_cast<size_t>(n);
+  }
+  c.bytes = std::move(bytes);
+  c.file = {};
+  return true;
 }
 
 void Connection::maybe_resume_reading() {

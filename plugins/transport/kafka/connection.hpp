@@ -17,6 +17,8 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <chrono>
@@ -32,6 +34,7 @@
 #include "frame.hpp"
 #include "protocol/writer.hpp"
 #include "request.hpp"
+#include "sasl_state.hpp"
 
 namespace keel::kafka {
 
@@ -41,8 +44,10 @@ struct ApiSpec;
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;  // per connection
-  Connection(Services& services, boost::asio::ip::tcp::socket socket, transport::Ticket ticket,
-             Strand strand);
+  // `tls`: the listener's TLS context (security_protocol SSL or SASL_SSL);
+  // null for a plaintext listener.
+  Connection(Services& services, boost::asio::ip::tcp::socket socket, transport::Ticket ticket, Strand strand,
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
 
   void start();
   // Closes the socket; pending responses are dropped.
@@ -63,6 +68,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Answers a request for an API or version Keel does not serve
   // (unsupported_api.hpp); logs the first one of the connection.
   void answer_unsupported(const Request& req, const ApiSpec* spec);
+  // After SaslHandshake v0: the frame is a bare token (sasl_state.hpp).
+  void answer_raw_token(const Frame& frame);
+  // Closes once the responses queued so far are written (a failed SASL
+  // exchange: the client reads why, then the connection ends).
+  void close_after_responses();
   struct Slot {
     int32_t correlation_id = 0;
     int16_t api_key = 0;
@@ -70,6 +80,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool close_after = false;
     bool has_response = false;
     bool flexible_header = false;
+    bool raw = false;  // a bare SASL token: no response header
     std::vector<Chunk> body;
     std::chrono::steady_clock::time_point started;
   };
@@ -94,10 +105,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write_ready();
   struct Outgoing;
   void send_chunks(const std::shared_ptr<Outgoing>& out);
+  // TLS: reads a stored-batch chunk into memory (no sendfile through TLS);
+  // false (and the connection closed) when the file cannot be read.
+  bool load_file_chunk(Chunk& c);
+  // Runs `fn` with the byte stream: the TLS stream, or the socket itself.
+  template <class Fn>
+  void on_stream(Fn&& fn) {
+    if (tls_) {
+      fn(*tls_);
+    } else {
+      fn(socket_);
+    }
+  }
   void maybe_resume_reading();
 
+  using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>;
   Services& services_;
   boost::asio::ip::tcp::socket socket_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  // kept alive for tls_
+  std::unique_ptr<TlsStream> tls_;                          // over socket_; null: plaintext
+  std::string tls_subject_;   // a verified client certificate's subject (mutual TLS)
   transport::Ticket ticket_;  // counts this connection while open
   Strand strand_;
   boost::asio::steady_timer check_timer_;   // periodic deadline check
@@ -117,6 +144,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint8_t size_buf_[4] = {};
   uint64_t next_slot_ = 0;
   std::map<uint64_t, Slot> slots_;  // in request order
+  SaslState sasl_;
 };
 
 }  // namespace keel::kafka

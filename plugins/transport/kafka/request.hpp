@@ -17,6 +17,7 @@
 namespace keel::kafka {
 
 class Connection;
+struct SaslState;
 
 struct Request {
   int16_t api_key = 0;
@@ -26,6 +27,10 @@ struct Request {
   bool flexible = false;         // body and header use the flexible encoding
   Reader body;                   // positioned after the header
   std::shared_ptr<Frame> frame;  // owns the bytes `body` reads
+  // The connection's authentication (valid during the handler call, on the
+  // connection's strand); null where no connection stands behind the
+  // request (the fuzzer's).
+  SaslState* sasl = nullptr;
 };
 
 // Answers one request. Copyable; exactly one of send()/send_nothing() must be

@@ -20,6 +20,16 @@ Server::~Server() { stop(); }
 
 void Server::start() {
   const auto& s = services_.settings;
+  if (s.sasl() && !services_.broker.has_sasl()) {
+    throw sdk::Error(KEEL_ERR_UNSUPPORTED, "[transports.kafka] security_protocol = \"" + s.security_protocol +
+                                               "\" needs a broker with SASL (ABI 2.4); this broker is older");
+  }
+  if (s.tls()) {
+    // Before the port opens: a certificate that does not load fails the start.
+    tls_ = std::make_unique<transport::TlsContext>(
+        s.tls_settings, "[transports.kafka]", [this](const std::string& m) { services_.host.warn(m); },
+        [this](const std::string& m) { services_.host.info(m); });
+  }
   const uint16_t bound = listener_.open(s.listen_host, s.listen_port, "[transports.kafka]");
   services_.advertised_port = s.advertised_port > 0 ? s.advertised_port : bound;
   // Other brokers name this listener in their Metadata answers.
@@ -32,9 +42,16 @@ void Server::start() {
                         " (the cluster's broker id wins; node_id applies only to a broker without a cluster "
                         "view, ABI < 2.3); remove node_id from [transports.kafka]");
   }
+  std::string security = s.security_protocol;
+  if (s.tls()) security += ", TLS client certificates " + s.tls_settings.client_auth;
+  if (s.sasl()) {
+    security += ", SASL mechanisms";
+    for (const auto& m : s.sasl_mechanisms) security += " " + m;
+  }
   services_.host.info("Kafka protocol listening on " + s.listen_host + ":" + std::to_string(bound) +
                       " (advertised as " + s.advertised_host + ":" +
-                      std::to_string(services_.advertised_port) + ", node id " + std::to_string(node) + ")");
+                      std::to_string(services_.advertised_port) + ", node id " + std::to_string(node) + "; " +
+                      security + ")");
   work_.emplace(services_.io.get_executor());
   listener_.start([this](asio::ip::tcp::socket socket, transport::Ticket ticket) {
     accepted(std::move(socket), std::move(ticket));
@@ -44,7 +61,7 @@ void Server::start() {
 
 void Server::accepted(asio::ip::tcp::socket socket, transport::Ticket ticket) {
   auto conn = std::make_shared<Connection>(services_, std::move(socket), std::move(ticket),
-                                           asio::make_strand(services_.io));
+                                           asio::make_strand(services_.io), tls_ ? tls_->current() : nullptr);
   {
     std::lock_guard lock(mu_);
     std::erase_if(connections_, [](const std::weak_ptr<Connection>& w) { return w.expired(); });

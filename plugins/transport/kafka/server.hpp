@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/listener.hpp"
+#include "common/tls_context.hpp"
 
 namespace keel::kafka {
 
@@ -32,6 +33,7 @@ class Server {
 
   Services& services_;
   transport::Listener listener_;
+  std::unique_ptr<transport::TlsContext> tls_;  // SSL and SASL_SSL listeners
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::mutex mu_;

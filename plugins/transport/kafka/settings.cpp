@@ -1,5 +1,6 @@
 #include "settings.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace keel::kafka {
@@ -56,6 +57,33 @@ Settings Settings::read(const sdk::Config& config) {
   if (s.max_in_flight < 1)
     throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "transport 'kafka': max_in_flight must be >= 1");
   if (s.node_id < 0) throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "transport 'kafka': node_id must be >= 0");
+  s.security_protocol = config.get_string("security_protocol", s.security_protocol);
+  if (s.security_protocol != "PLAINTEXT" && !s.sasl() && !s.tls()) {
+    throw sdk::Error(
+        KEEL_ERR_INVALID_ARGUMENT,
+        "transport 'kafka': security_protocol must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, got '" +
+            s.security_protocol + "'");
+  }
+  if (s.tls()) s.tls_settings = transport::TlsSettings::read(config, "[transports.kafka]");
+  const std::string mechanisms = config.get_string("sasl_mechanisms", "");
+  if (!mechanisms.empty()) {
+    s.sasl_mechanisms.clear();
+    size_t from = 0;
+    while (from <= mechanisms.size()) {
+      const size_t comma = std::min(mechanisms.find(',', from), mechanisms.size());
+      std::string m = mechanisms.substr(from, comma - from);
+      m.erase(0, m.find_first_not_of(' '));
+      m.erase(m.find_last_not_of(' ') + 1);
+      if (m != "PLAIN" && m != "SCRAM-SHA-256" && m != "SCRAM-SHA-512") {
+        throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT,
+                         "transport 'kafka': sasl_mechanisms: unknown mechanism '" + m +
+                             "'; use a comma-separated list of SCRAM-SHA-512, "
+                             "SCRAM-SHA-256 and PLAIN");
+      }
+      s.sasl_mechanisms.push_back(m);
+      from = comma + 1;
+    }
+  }
   return s;
 }
 

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <keel/plugin.hpp>
 #include <string>
+#include <vector>
 
 #include "common/connection_limits.hpp"
+#include "common/tls_context.hpp"
 
 namespace keel::kafka {
 
@@ -25,6 +27,16 @@ struct Settings {
   int64_t group_max_session_timeout_ms = 1800000;
   int64_t group_initial_rebalance_delay_ms = 0;
   transport::ConnectionLimits limits;  // max_connections, idle/request timeouts
+  // Kafka's names: PLAINTEXT, SSL (TLS), SASL_PLAINTEXT and SASL_SSL (every
+  // connection authenticates with SaslHandshake/SaslAuthenticate before
+  // any other request but ApiVersions; over TLS for SASL_SSL).
+  std::string security_protocol = "PLAINTEXT";
+  transport::TlsSettings tls_settings;  // read for SSL and SASL_SSL
+  // Offered on a SASL listener, from the broker's own (Kafka's
+  // sasl.enabled.mechanisms); a comma-separated list in the config.
+  std::vector<std::string> sasl_mechanisms = {"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"};
+  bool sasl() const { return security_protocol == "SASL_PLAINTEXT" || security_protocol == "SASL_SSL"; }
+  bool tls() const { return security_protocol == "SSL" || security_protocol == "SASL_SSL"; }
 
   static Settings read(const sdk::Config& config);
 };

@@ -7,7 +7,8 @@
 // init_producer_id, keel_produce_result.duplicate; 2.2: delete_group,
 // delete_group_offsets, topic_settings, alter_topic, create_partitions,
 // delete_records, log_dir; 2.3: advertise_listener, cluster_info,
-// brokers, partition_state, offset_for_leader_epoch) are checked with
+// brokers, partition_state, offset_for_leader_epoch; 2.4: the SASL and
+// SCRAM credential members) are checked with
 // KEEL_HAS_FIELD before use and answer KEEL_ERR_UNSUPPORTED (or their 2.0
 // default) from an older broker.
 //
@@ -21,6 +22,7 @@
 
 #include <keel/plugin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -693,6 +695,157 @@ class Broker {
     (void)out;
     return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.3: no offset_for_leader_epoch",
                   message);
+#endif
+  }
+
+  // ---- 2.4: authentication. From an older broker has_sasl() is false,
+  // sasl_mechanisms() is empty and the rest answer UNSUPPORTED: a
+  // transport then cannot offer SASL listeners (it says so at start).
+  bool has_sasl() const {
+#if KEEL_TARGET_ABI_MINOR >= 4
+    return KEEL_HAS_FIELD(api_, keel_broker_api, delete_scram_credential) &&
+           api_->sasl_mechanisms != nullptr && api_->sasl_begin != nullptr && api_->sasl_step != nullptr &&
+           api_->sasl_end != nullptr && api_->scram_credentials != nullptr &&
+           api_->alter_scram_credential != nullptr && api_->delete_scram_credential != nullptr;
+#else
+    return false;
+#endif
+  }
+  std::vector<std::string> sasl_mechanisms() const {
+    std::vector<std::string> out;
+#if KEEL_TARGET_ABI_MINOR >= 4
+    if (!has_sasl()) return out;
+    std::string all;
+    api_->sasl_mechanisms(
+        api_->ctx, [](void* user, const char* v) { *static_cast<std::string*>(user) = v ? v : ""; }, &all);
+    size_t from = 0;
+    while (from < all.size()) {
+      const size_t comma = std::min(all.find(',', from), all.size());
+      if (comma > from) out.push_back(all.substr(from, comma - from));
+      from = comma + 1;
+    }
+#endif
+    return out;
+  }
+
+  // One SASL exchange; ends (sasl_end) when destroyed. Not copyable.
+  class SaslSession {
+   public:
+    struct Step {
+      keel_status status = KEEL_OK;
+      std::string challenge;  // the server's answer, to send to the client
+      bool done = false;      // authenticated: principal holds the user
+      std::string principal;
+      std::string message;  // why it failed; safe to send to the client
+    };
+    SaslSession(const SaslSession&) = delete;
+    SaslSession& operator=(const SaslSession&) = delete;
+    ~SaslSession() {
+#if KEEL_TARGET_ABI_MINOR >= 4
+      if (session_ != nullptr) api_->sasl_end(api_->ctx, session_);
+#endif
+    }
+    Step step(std::string_view token) {
+      Step out;
+#if KEEL_TARGET_ABI_MINOR >= 4
+      keel_error err{};
+      int32_t done = 0;
+      out.status = api_->sasl_step(
+          api_->ctx, session_, token.data(), token.size(),
+          [](void* user, const char* data, size_t len) {
+            static_cast<std::string*>(user)->assign(data, len);
+          },
+          &out.challenge, [](void* user, const char* v) { *static_cast<std::string*>(user) = v ? v : ""; },
+          &out.principal, &done, &err);
+      out.done = out.status == KEEL_OK && done != 0;
+      if (out.status != KEEL_OK) out.message = err.message;
+#else
+      (void)token;
+      out.status = KEEL_ERR_UNSUPPORTED;
+#endif
+      return out;
+    }
+
+   private:
+    friend class Broker;
+#if KEEL_TARGET_ABI_MINOR >= 4
+    SaslSession(const keel_broker_api* api, keel_sasl_session* s) : api_(api), session_(s) {}
+    const keel_broker_api* api_;
+    keel_sasl_session* session_;
+#endif
+  };
+  // nullptr and UNSUPPORTED (or the broker's refusal) in *status when the
+  // mechanism is not offered.
+  std::unique_ptr<SaslSession> sasl_begin(const std::string& mechanism, keel_status* status,
+                                          std::string* message) const {
+#if KEEL_TARGET_ABI_MINOR >= 4
+    if (!has_sasl()) {
+      *status = refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.4: no SASL", message);
+      return nullptr;
+    }
+    keel_error err{};
+    keel_sasl_session* s = nullptr;
+    *status = with_message(api_->sasl_begin(api_->ctx, mechanism.c_str(), &s, &err), err, message);
+    if (*status != KEEL_OK) return nullptr;
+    return std::unique_ptr<SaslSession>(new SaslSession(api_, s));
+#else
+    (void)mechanism;
+    *status = refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.4: no SASL", message);
+    return nullptr;
+#endif
+  }
+
+  struct ScramCredentialInfo {
+    std::string user;
+    std::string mechanism;
+    int32_t iterations = 0;
+  };
+  std::vector<ScramCredentialInfo> scram_credentials() const {
+    std::vector<ScramCredentialInfo> out;
+#if KEEL_TARGET_ABI_MINOR >= 4
+    if (!has_sasl()) return out;
+    api_->scram_credentials(
+        api_->ctx,
+        [](void* user, const char* name, const char* mechanism, int32_t iterations) {
+          static_cast<std::vector<ScramCredentialInfo>*>(user)->push_back(
+              ScramCredentialInfo{name ? name : "", mechanism ? mechanism : "", iterations});
+        },
+        &out);
+#endif
+    return out;
+  }
+  keel_status alter_scram_credential(const std::string& user, const std::string& mechanism,
+                                     int32_t iterations, std::string_view salt,
+                                     std::string_view salted_password, std::string* message) const {
+    if (cut_short(user)) return refuse(KEEL_ERR_INVALID_ARGUMENT, "a user name may not contain NUL", message);
+#if KEEL_TARGET_ABI_MINOR >= 4
+    if (!has_sasl())
+      return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.4: no SCRAM", message);
+    keel_error err{};
+    return with_message(
+        api_->alter_scram_credential(api_->ctx, user.c_str(), mechanism.c_str(), iterations, salt.data(),
+                                     salt.size(), salted_password.data(), salted_password.size(), &err),
+        err, message);
+#else
+    (void)mechanism;
+    (void)iterations;
+    (void)salt;
+    (void)salted_password;
+    return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.4: no SCRAM", message);
+#endif
+  }
+  keel_status delete_scram_credential(const std::string& user, const std::string& mechanism,
+                                      std::string* message) const {
+    if (cut_short(user)) return refuse(KEEL_ERR_NOT_FOUND, "no such user", message);
+#if KEEL_TARGET_ABI_MINOR >= 4
+    if (!has_sasl())
+      return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.4: no SCRAM", message);
+    keel_error err{};
+    return with_message(api_->delete_scram_credential(api_->ctx, user.c_str(), mechanism.c_str(), &err), err,
+                        message);
+#else
+    (void)mechanism;
+    return refuse(KEEL_ERR_UNSUPPORTED, "the broker's ABI is older than 2.4: no SCRAM", message);
 #endif
   }
 

@@ -85,6 +85,11 @@
  *        watches over a consistent store such as etcd). Broker API:
  *        advertise_listener, cluster_info, list_brokers, partition_state,
  *        offset_for_leader_epoch.
+ *   2.4  Authentication owned by the broker: status AUTHENTICATION; SASL
+ *        exchanges (sasl_mechanisms, sasl_begin, sasl_step, sasl_end: PLAIN,
+ *        SCRAM-SHA-256, SCRAM-SHA-512) against the broker's users and their
+ *        SCRAM credentials (scram_credentials, alter_scram_credential,
+ *        delete_scram_credential: KIP-554).
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -98,7 +103,7 @@ extern "C" {
 #endif
 
 #define KEEL_ABI_MAJOR 2
-#define KEEL_ABI_MINOR 3
+#define KEEL_ABI_MINOR 4
 
 #ifndef KEEL_TARGET_ABI_MINOR
 #define KEEL_TARGET_ABI_MINOR KEEL_ABI_MINOR
@@ -166,6 +171,10 @@ typedef int32_t keel_status;
 #define KEEL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND 19
 /* acks=all: not replicated within the broker's produce timeout. */
 #define KEEL_ERR_TIMED_OUT 20
+/* 2.4: who the client is could not be established (unknown user, wrong
+ * password or proof, a SASL exchange out of order). The message is safe to
+ * send to the client: it never says which of user or password was wrong. */
+#define KEEL_ERR_AUTHENTICATION 21
 
 /* Caller-owned buffer that a callee fills with a human-readable message.
  * Frozen: it never grows, so it carries no struct_size. */
@@ -686,6 +695,13 @@ typedef void (*keel_partition_state_callback)(void* user, const keel_partition_s
 /* What the broker offers a transport. Unless a function says otherwise it is
  * safe from any thread, does not block on I/O, and may be called from
  * inside any callback of this API. */
+#if KEEL_TARGET_ABI_MINOR >= 4
+/* One SASL exchange in progress (2.4), opaque to transports. */
+typedef struct keel_sasl_session keel_sasl_session;
+typedef void (*keel_scram_credential_callback)(void* user, const char* name, const char* mechanism,
+                                               int32_t iterations);
+#endif
+
 typedef struct keel_broker_api {
   uint32_t struct_size;
   uint32_t reserved;
@@ -876,8 +892,46 @@ typedef struct keel_broker_api {
    * older than the first one in the log gives -1, -1 (undefined) and OK.
    * NOT_FOUND for an unknown topic or partition; NOT_LEADER on a broker
    * that does not lead the partition. Any thread; does not block. */
-  keel_status (*offset_for_leader_epoch)(void* ctx, const char* topic, int32_t partition, int32_t leader_epoch,
-                                         int32_t* end_epoch, int64_t* end_offset, keel_error* err);
+  keel_status (*offset_for_leader_epoch)(void* ctx, const char* topic, int32_t partition,
+                                         int32_t leader_epoch, int32_t* end_epoch, int64_t* end_offset,
+                                         keel_error* err);
+#endif
+
+#if KEEL_TARGET_ABI_MINOR >= 4
+  /* ---- 2.4: authentication. The broker owns the users and their SCRAM
+   * credentials (stored salted and hashed, never a password) and runs the
+   * server side of each SASL exchange; a transport only carries the tokens
+   * (Kafka's SaslHandshake/SaslAuthenticate, HTTP Basic as PLAIN). */
+  /* The mechanisms sasl_begin accepts, as "PLAIN,SCRAM-SHA-256,...", on the
+   * calling thread before it returns. */
+  void (*sasl_mechanisms)(void* ctx, keel_string_callback cb, void* user);
+  /* Starts one exchange; UNSUPPORTED for a mechanism not in
+   * sasl_mechanisms. *session stays valid until sasl_end. */
+  keel_status (*sasl_begin)(void* ctx, const char* mechanism, keel_sasl_session** session, keel_error* err);
+  /* Takes the client's next token; the server's answer (possibly empty)
+   * goes to `cb` before it returns. Once the client is authenticated
+   * *done = 1 and `principal_cb` gets the user name. AUTHENTICATION on a
+   * failed exchange (the session then refuses every further step),
+   * INVALID_ARGUMENT on a malformed token. Any thread, one at a time per
+   * session; CPU only (PLAIN derives a key: milliseconds), no I/O. */
+  keel_status (*sasl_step)(void* ctx, keel_sasl_session* session, const char* token, size_t len,
+                           keel_data_callback cb, void* user, keel_string_callback principal_cb,
+                           void* principal_user, int32_t* done, keel_error* err);
+  void (*sasl_end)(void* ctx, keel_sasl_session* session);
+  /* Every stored credential (user, mechanism, iterations), in user order.
+   * Never salts or keys. */
+  void (*scram_credentials)(void* ctx, keel_scram_credential_callback cb, void* user);
+  /* Stores the credential of `user` for `mechanism` from a salted password
+   * (Hi(password, salt, iterations), as Kafka's
+   * AlterUserScramCredentials carries it): durable before it returns
+   * (blocks on the file system). INVALID_ARGUMENT for an iteration count
+   * outside 4096..16384 or an empty user. */
+  keel_status (*alter_scram_credential)(void* ctx, const char* user, const char* mechanism,
+                                        int32_t iterations, const char* salt, size_t salt_len,
+                                        const char* salted_password, size_t salted_len, keel_error* err);
+  /* NOT_FOUND when `user` has no credential for `mechanism`. Durable before
+   * it returns. */
+  keel_status (*delete_scram_credential)(void* ctx, const char* user, const char* mechanism, keel_error* err);
 #endif
 } keel_broker_api;
 
@@ -972,7 +1026,8 @@ typedef struct keel_coord_op {
 
 typedef void (*keel_coord_kv_callback)(void* user, const keel_coord_kv* kv);
 /* kv is NULL for RESYNC and SESSION_LOST; revision is the event's. */
-typedef void (*keel_coord_event_callback)(void* user, int32_t event, const keel_coord_kv* kv, int64_t revision);
+typedef void (*keel_coord_event_callback)(void* user, int32_t event, const keel_coord_kv* kv,
+                                          int64_t revision);
 
 typedef struct keel_coordinator_vtable {
   uint32_t struct_size;

@@ -30,6 +30,8 @@ void handle_offset_delete(Services&, Request&, const Responder&);
 void handle_create_partitions(Services&, Request&, const Responder&);
 void handle_delete_records(Services&, Request&, const Responder&);
 void handle_describe_cluster(Services&, Request&, const Responder&);
+void handle_sasl_handshake(Services&, Request&, const Responder&);
+void handle_sasl_authenticate(Services&, Request&, const Responder&);
 void handle_describe_log_dirs(Services&, Request&, const Responder&);
 void handle_offset_for_leader_epoch(Services&, Request&, const Responder&);
 

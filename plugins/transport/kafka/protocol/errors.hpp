@@ -36,6 +36,9 @@ enum class ErrorCode : int16_t {
   // failure for an old-format produce.
   kUnsupportedForMessageFormat = 43,
   kUnsupportedVersion = 35,
+  kUnsupportedSaslMechanism = 33,
+  kIllegalSaslState = 34,
+  kSaslAuthenticationFailed = 58,
   kTopicAlreadyExists = 36,
   kInvalidPartitions = 37,
   kInvalidReplicationFactor = 38,

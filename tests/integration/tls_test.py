@@ -1,0 +1,184 @@
+"""TLS on the Kafka listener (issue 15), with certificates the test makes with
+the openssl CLI and real clients (kcat/librdkafka, kafka-python):
+- SSL: produce and consume, including a fetch of stored batches large enough
+  to go through TLS in several records (no sendfile there);
+- SASL_SSL with SCRAM-SHA-512 (kcat) and SCRAM-SHA-256 (kafka-python);
+- a client that does not trust the certificate, a plaintext client on the
+  TLS port and a TLS client on a plaintext port each fail, and the broker
+  stays up and says why;
+- mutual TLS (ssl_client_auth = "required"): no client certificate, or one
+  from another CA, fails; a signed one works;
+- a renewed certificate is picked up without a restart.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from keel_harness import Broker, parse_args, wait_until  # noqa: E402
+
+try:
+    import kafka  # noqa: F401
+except ImportError:
+    sys.path.append("/usr/lib/python3/dist-packages")
+from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
+
+
+def openssl(*args, cwd):
+    out = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, f"openssl {' '.join(args)}: {out.stderr}"
+
+
+def make_ca(d, name):
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name}",
+            "-keyout", f"{name}.key", "-out", f"{name}.pem", cwd=d)
+
+
+def make_cert(d, ca, name, cn, server):
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}/O=Keel tests",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=d)
+    ext = os.path.join(d, f"{name}.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n" if server else "extendedKeyUsage=clientAuth\n")
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
+            "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", f"{name}.pem", cwd=d)
+
+
+def kcat(broker, args, props, stdin=None):
+    extra = []
+    for k, v in props.items():
+        extra += ["-X", f"{k}={v}"]
+    return subprocess.run(["kcat", "-b", broker.bootstrap, *extra, *args], input=stdin, capture_output=True,
+                          text=True, timeout=60)
+
+
+def round_trip(broker, props, topic, count=5, size=0):
+    values = [(f"{topic}-{i}-" + "x" * size) for i in range(count)]
+    out = kcat(broker, ["-P", "-t", topic, "-p", "0"], props, stdin="\n".join(values) + "\n")
+    assert out.returncode == 0, f"produce over {props}: {out.stderr}"
+    out = kcat(broker, ["-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q"], props)
+    assert out.returncode == 0, f"consume over {props}: {out.stderr}"
+    got = out.stdout.split("\n")
+    assert got[:count] == values, (topic, len(got), got[:3])
+
+
+def refused(broker, props, what):
+    out = kcat(broker, ["-L", "-m", "5"], props)
+    assert out.returncode != 0, f"{what}: kcat succeeded"
+    assert broker.alive(), what
+    return out.stderr
+
+
+def main():
+    args = parse_args()
+    d = tempfile.mkdtemp(prefix="keel-tls-")
+    make_ca(d, "ca")
+    make_ca(d, "other-ca")
+    make_cert(d, "ca", "server", "127.0.0.1", server=True)
+    make_cert(d, "ca", "alice", "alice", server=False)
+    make_cert(d, "other-ca", "mallory", "mallory", server=False)
+    make_cert(d, "other-ca", "server2", "127.0.0.1", server=True)
+    # The broker reads copies, so that the renewal below can replace them.
+    shutil.copy(os.path.join(d, "server.pem"), os.path.join(d, "live.pem"))
+    shutil.copy(os.path.join(d, "server.key"), os.path.join(d, "live.key"))
+    ca = os.path.join(d, "ca.pem")
+    tls = {"security.protocol": "SSL", "ssl.ca.location": ca}
+    files = (f'ssl_certificate = "{d}/live.pem"\nssl_key = "{d}/live.key"\n')
+
+    # ---- SSL
+    with Broker(args.build_dir, kafka_toml=f'security_protocol = "SSL"\n{files}ssl_reload_interval_ms = 200\n',
+                topics_toml="[topic_defaults]\npartitions = 1\n") as broker:
+        assert "SSL, TLS client certificates none" in broker.log_text()
+        round_trip(broker, tls, "tls-small")
+        # 3,000 records of ~1 KiB: several MB of stored batches read and
+        # encrypted per fetch.
+        round_trip(broker, tls, "tls-large", count=3000, size=1000)
+        print("ok: SSL produce and consume, small and large fetches")
+
+        err = refused(broker, {"security.protocol": "SSL", "ssl.ca.location": os.path.join(d, "other-ca.pem")},
+                      "a client that does not trust the certificate")
+        assert "certificate verify failed" in err.lower() or "ssl" in err.lower(), err
+        refused(broker, {}, "a plaintext client on the TLS port")
+        wait_until(lambda: "TLS handshake failed" in broker.log_text(), 10, "the broker to log the failed handshake")
+        print("ok: untrusted certificate and plaintext client refused, broker up")
+
+        # Renewal: a certificate from another CA replaces the files; new
+        # connections get it (clients trusting that CA now succeed).
+        shutil.copy(os.path.join(d, "server2.key"), os.path.join(d, "live.key.tmp"))
+        shutil.copy(os.path.join(d, "server2.pem"), os.path.join(d, "live.pem.tmp"))
+        os.replace(os.path.join(d, "live.key.tmp"), os.path.join(d, "live.key"))
+        os.replace(os.path.join(d, "live.pem.tmp"), os.path.join(d, "live.pem"))
+        other = {"security.protocol": "SSL", "ssl.ca.location": os.path.join(d, "other-ca.pem")}
+
+        def renewed():
+            return kcat(broker, ["-L", "-m", "5"], other).returncode == 0
+        wait_until(renewed, 20, "the renewed certificate to be served")
+        assert "TLS certificate files changed" in broker.log_text()
+        print("ok: a renewed certificate is served without a restart")
+
+    # ---- TLS client on a plaintext port
+    with Broker(args.build_dir) as plain:
+        refused(plain, tls, "a TLS client on a plaintext port")
+    print("ok: a TLS client on a plaintext port fails")
+
+    # ---- SASL_SSL
+    sasl_broker = Broker(args.build_dir, kafka_toml=f'security_protocol = "SASL_SSL"\n'
+                         f'ssl_certificate = "{d}/server.pem"\nssl_key = "{d}/server.key"\n',
+                         topics_toml="[topic_defaults]\npartitions = 1\n")
+    os.makedirs(sasl_broker.data_dir, exist_ok=True)
+    out = subprocess.run([os.path.join(args.build_dir, "kernel", "keel-tool"), "user", "add", "alice",
+                          "-d", sasl_broker.data_dir, "--iterations", "4096"], input="alice-secret\n",
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    with sasl_broker as broker:
+        scram = {**tls, "security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-512",
+                 "sasl.username": "alice", "sasl.password": "alice-secret"}
+        round_trip(broker, scram, "sasl-ssl")
+        err = refused(broker, {**scram, "sasl.password": "wrong"}, "SASL_SSL with a wrong password")
+        assert "authentication" in err.lower(), err
+        cfg = dict(bootstrap_servers=broker.bootstrap, security_protocol="SASL_SSL", ssl_cafile=ca,
+                   ssl_check_hostname=False, sasl_mechanism="SCRAM-SHA-256", sasl_plain_username="alice",
+                   sasl_plain_password="alice-secret", request_timeout_ms=10000)
+        producer = KafkaProducer(acks="all", **cfg)
+        try:
+            for i in range(3):
+                producer.send("py-sasl-ssl", value=b"v%d" % i, partition=0).get(timeout=10)
+        finally:
+            producer.close()
+        consumer = KafkaConsumer("py-sasl-ssl", auto_offset_reset="earliest", consumer_timeout_ms=5000, **cfg)
+        try:
+            got = [m.value for m in consumer]
+        finally:
+            consumer.close()
+        assert got == [b"v0", b"v1", b"v2"], got
+    print("ok: SASL_SSL with SCRAM (kcat SHA-512, kafka-python SHA-256); a wrong password fails")
+
+    # ---- mutual TLS
+    mtls = f'security_protocol = "SSL"\n{files}ssl_ca = "{ca}"\nssl_client_auth = "required"\n'
+    shutil.copy(os.path.join(d, "server.pem"), os.path.join(d, "live.pem"))
+    shutil.copy(os.path.join(d, "server.key"), os.path.join(d, "live.key"))
+    with Broker(args.build_dir, kafka_toml=mtls, topics_toml="[topic_defaults]\npartitions = 1\n") as broker:
+        refused(broker, tls, "no client certificate")
+        refused(broker, {**tls, "ssl.certificate.location": os.path.join(d, "mallory.pem"),
+                         "ssl.key.location": os.path.join(d, "mallory.key")}, "a client certificate of another CA")
+        round_trip(broker, {**tls, "ssl.certificate.location": os.path.join(d, "alice.pem"),
+                            "ssl.key.location": os.path.join(d, "alice.key")}, "mtls")
+    print("ok: mutual TLS: no or a foreign client certificate fails, a signed one works")
+
+    # ---- a configuration mistake is named at start
+    bad = Broker(args.build_dir, kafka_toml=f'security_protocol = "SSL"\nssl_certificate = "{d}/server.pem"\n'
+                 f'ssl_key = "{d}/alice.key"\n')
+    for extra in ([], ["--check-config"]):
+        out = subprocess.run([os.path.join(args.build_dir, "kernel", "keel"), "--config", bad.config_path, *extra],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 2 and "is not the key of ssl_certificate" in out.stdout + out.stderr, (
+            extra, out.returncode, out.stdout[-2000:], out.stderr[-2000:])
+    print("ok: a key that does not match the certificate stops the start (and --check-config) with a message")
+    shutil.rmtree(d, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
