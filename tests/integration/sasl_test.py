@@ -31,7 +31,8 @@ from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
 from kafka import errors as kerrors  # noqa: E402
 
 TESTS = []
-USERS = {"alice": "alice-secret", "bob": "bob-secret"}  # bob: SCRAM-SHA-256 only
+USERS = {"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret"}  # bob: SCRAM-SHA-256 only;
+# carol: made and deleted over the Kafka protocol
 SASL_HANDSHAKE, SASL_AUTHENTICATE = 17, 36
 
 
@@ -287,9 +288,85 @@ def kafka_python_v0_plain_bare_tokens(broker):
         assert kafka_wire.closed_by_peer(s)
 
 
+def flex_request(sock, api_key, body, correlation_id):
+    sock.sendall(kafka_wire.flexible_request_frame(api_key, 0, correlation_id, body))
+    corr, resp = kafka_wire.read_response(sock)
+    assert corr == correlation_id and resp[0] == 0, (corr, resp[:4])
+    return kafka_wire.Decoder(resp, 1)  # after the response header's tags
+
+
+def describe_scram(sock, users, correlation_id=20):
+    body = (kafka_wire.uvarint(0) if users is None else kafka_wire.compact_array(
+        users, lambda u: kafka_wire.compact_string(u) + kafka_wire.tags())) + kafka_wire.tags()
+    d = flex_request(sock, 50, body, correlation_id)
+    d.int32()
+    assert d.int16() == 0
+    d.compact_string()
+    out = {}
+    for _ in range(d.uvarint() - 1):
+        user, error, message = d.compact_string(), d.int16(), d.compact_string()
+        infos = []
+        for _ in range(d.uvarint() - 1):
+            infos.append((d.int8(), d.int32()))
+            d.uvarint()
+        d.uvarint()
+        out[user] = (error, message, infos)
+    return out
+
+
+def alter_scram(sock, deletions, upsertions, correlation_id=21):
+    def bytes_(b):
+        return kafka_wire.uvarint(len(b) + 1) + b
+    body = kafka_wire.compact_array(deletions, lambda d: kafka_wire.compact_string(d[0]) + struct.pack(">b", d[1])
+                                    + kafka_wire.tags())
+    body += kafka_wire.compact_array(upsertions, lambda u: kafka_wire.compact_string(u[0])
+                                     + struct.pack(">bi", u[1], u[2]) + bytes_(u[3]) + bytes_(u[4])
+                                     + kafka_wire.tags())
+    body += kafka_wire.tags()
+    d = flex_request(sock, 51, body, correlation_id)
+    d.int32()
+    out = {}
+    for _ in range(d.uvarint() - 1):
+        user, error, message = d.compact_string(), d.int16(), d.compact_string()
+        d.uvarint()
+        out[user] = (error, message)
+    return out
+
+
+@test
+def scram_credentials_changed_on_a_running_broker(broker):
+    salt = os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", b"carol-secret", salt, 4096)
+    error, message, s = scram_login(broker.kafka_port, "alice", USERS["alice"])
+    with s:
+        assert error == 0, message
+        assert describe_scram(s, ["carol"])["carol"][0] == 91  # RESOURCE_NOT_FOUND
+        assert alter_scram(s, [], [("carol", 1, 4096, salt, salted)]) == {"carol": (0, None)}
+        listed = describe_scram(s, None)
+        assert listed["carol"] == (0, None, [(1, 4096)]), listed
+        assert sorted(listed["alice"][2]) == [(1, 4096), (2, 4096)], listed
+        # Refusals, per user; nothing of a refused user applies.
+        got = alter_scram(s, [("nobody", 1)], [("dave", 3, 4096, salt, salted), ("erin", 1, 100, salt, salted),
+                                               ("frank", 2, 4096, b"", salted + salted)])
+        assert got["nobody"][0] == 91 and got["dave"][0] == 33 and got["erin"][0] == 93, got
+        assert got["frank"][0] == 93, got  # an empty salt
+        got = alter_scram(s, [("carol", 1)], [("carol", 2, 4096, salt, salted * 2)])
+        assert got == {"carol": (92, "user 'carol' is named more than once in the request")}, got
+        assert describe_scram(s, ["carol", "carol"])["carol"][0] == 92
+    # The new user logs in with kcat at once; deleted, it cannot.
+    produce_and_consume_with_kcat(broker, "SCRAM-SHA-256", "carol", "carol-topic")
+    error, message, s = scram_login(broker.kafka_port, "alice", USERS["alice"])
+    with s:
+        assert alter_scram(s, [("carol", 1)], []) == {"carol": (0, None)}
+    assert_kcat_refused(kcat(broker, ["-L", "-m", "5"], "SCRAM-SHA-256", "carol", "carol-secret"), "deleted user")
+    assert "carol-secret" not in broker.log_text()
+
+
 def add_users(build_dir, data_dir):
     tool = os.path.join(build_dir, "kernel", "keel-tool")
     for user, password in USERS.items():
+        if user == "carol":
+            continue
         args = [tool, "user", "add", user, "-d", data_dir, "--iterations", "4096"]
         if user == "bob":
             args += ["--mechanism", "SCRAM-SHA-256"]

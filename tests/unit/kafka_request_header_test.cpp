@@ -46,6 +46,8 @@ const std::map<int16_t, std::pair<std::string, int16_t>> kKafkaSchemas = {
     {33, {"AlterConfigs", 2}},
     {35, {"DescribeLogDirs", 2}},
     {36, {"SaslAuthenticate", 2}},
+    {50, {"DescribeUserScramCredentials", 0}},
+    {51, {"AlterUserScramCredentials", 0}},
     {37, {"CreatePartitions", 2}},
     {42, {"DeleteGroups", 2}},
     {44, {"IncrementalAlterConfigs", 1}},

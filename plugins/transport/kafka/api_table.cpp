@@ -37,6 +37,8 @@ const std::vector<ApiSpec>& api_table() {
       {42, "DeleteGroups", 0, 2, 2, handle_delete_groups},
       {44, "IncrementalAlterConfigs", 0, 1, 1, handle_incremental_alter_configs},
       {47, "OffsetDelete", 0, 0, 1, handle_offset_delete},
+      {50, "DescribeUserScramCredentials", 0, 0, 0, handle_describe_user_scram_credentials},
+      {51, "AlterUserScramCredentials", 0, 0, 0, handle_alter_user_scram_credentials},
       {60, "DescribeCluster", 0, 1, 0, handle_describe_cluster},
   };
   return table;

@@ -32,6 +32,8 @@ void handle_delete_records(Services&, Request&, const Responder&);
 void handle_describe_cluster(Services&, Request&, const Responder&);
 void handle_sasl_handshake(Services&, Request&, const Responder&);
 void handle_sasl_authenticate(Services&, Request&, const Responder&);
+void handle_describe_user_scram_credentials(Services&, Request&, const Responder&);
+void handle_alter_user_scram_credentials(Services&, Request&, const Responder&);
 void handle_describe_log_dirs(Services&, Request&, const Responder&);
 void handle_offset_for_leader_epoch(Services&, Request&, const Responder&);
 

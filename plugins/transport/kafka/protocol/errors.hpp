@@ -62,6 +62,9 @@ enum class ErrorCode : int16_t {
   kGroupSubscribedToTopic = 86,
   kInvalidRecord = 87,
   kUnknownTopicId = 100,
+  kResourceNotFound = 91,
+  kDuplicateResource = 92,
+  kUnacceptableCredential = 93,
 };
 
 inline int16_t code(ErrorCode e) { return static_cast<int16_t>(e); }
