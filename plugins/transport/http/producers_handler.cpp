@@ -14,7 +14,8 @@ void handle_init_producer(const ExchangePtr& x) {
   if (!x->request.body.empty()) {
     const nlohmann::json body = parse_json_body(x->request.body);
     if (!body.is_object() || !body.empty()) {
-      throw bad_request("POST /producers takes no fields (transactions are not supported); send {} or nothing");
+      throw bad_request(
+          "POST /producers takes no fields (transactions are not supported); send {} or nothing");
     }
   }
   const auto [id, epoch] = x->services.broker.init_producer_id();

@@ -7,6 +7,7 @@
 #include <keel/plugin.hpp>
 #include <string>
 
+#include "basic_auth.hpp"
 #include "checked_broker.hpp"
 #include "common/client_metrics.hpp"
 #include "common/log_limiter.hpp"
@@ -17,13 +18,19 @@ namespace keel::web {
 class Services {
  public:
   Services(const sdk::Host& h, Settings s, const keel_broker_api* api)
-      : host(h), settings(std::move(s)), broker(api), client_log(h, transport::kClientLogLinesPerSecond) {}
+      : host(h),
+        settings(std::move(s)),
+        broker(api),
+        client_log(h, transport::kClientLogLinesPerSecond),
+        basic_auth(api, settings.auth_cache_ttl_ms) {}
 
   const sdk::Host host;
   const Settings settings;
   CheckedBroker broker;
   // Lines about client misbehaviour go here (bounded per second).
   transport::LogLimiter client_log;
+  // Used when settings.authentication is "basic".
+  BasicAuth basic_auth;
   boost::asio::io_context io;
   // The port the listener is bound to: set by Server::start before the I/O
   // threads run, read by handlers.

@@ -169,6 +169,13 @@ void Session::on_body(beast::error_code ec) {
   handle();
 }
 
+bool Session::needs_credentials(const std::vector<std::string>& path) const {
+  // Probes stay open so that load balancers and orchestrators need no secret.
+  if (path.size() != 1) return true;
+  if (path[0] == "health" || path[0] == "ready") return false;
+  return !(path[0] == "metrics" && services_.settings.metrics_public);
+}
+
 void Session::handle() {
   auto msg = parser_->release();
   version_ = msg.version();
@@ -186,6 +193,21 @@ void Session::handle() {
   } catch (...) {
     route_ = "invalid";
     return send(response_for_current_exception());
+  }
+  if (services_.settings.authentication == "basic" && needs_credentials(req.path)) {
+    const auto header = msg[bhttp::field::authorization];
+    const auto verdict = services_.basic_auth.check(std::string_view(header.data(), header.size()));
+    if (!verdict.ok) {
+      route_ = "unauthorized";
+      if (!header.empty()) {
+        services_.client_log.warn("HTTP Basic authentication failed for " + peer_ +
+                                  (verdict.user.empty() ? "" : " (user '" + verdict.user + "')") + ": " +
+                                  verdict.message);
+      }
+      Response r = error_response(bhttp::status::unauthorized, "unauthorized", verdict.message);
+      r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"keel\", charset=\"UTF-8\"");
+      return send(std::move(r));
+    }
   }
   req.body = std::move(msg.body());
   current_ = std::make_shared<Exchange>(services_, std::move(req), stream_.get_executor(),

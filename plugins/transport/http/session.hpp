@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/listener.hpp"
 #include "common/request_memory.hpp"
@@ -51,6 +52,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_body();
   void on_body(boost::beast::error_code ec);
   void handle();
+  // With authentication = "basic": whether `path` needs credentials.
+  bool needs_credentials(const std::vector<std::string>& path) const;
   void send(Response r);
   void on_written(boost::beast::error_code ec, bool keep_alive);
   // Answers a request that cannot be read (too large, malformed) and closes

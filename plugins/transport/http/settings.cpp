@@ -39,6 +39,17 @@ Settings Settings::read(const sdk::Config& config) {
   s.max_long_poll_ms = config.get_int("max_long_poll_ms", s.max_long_poll_ms);
   s.limits = transport::ConnectionLimits::read(config, "http");
   s.header_timeout_ms = config.get_int("header_timeout_ms", s.header_timeout_ms);
+  s.authentication = config.get_string("authentication", s.authentication);
+  if (s.authentication != "none" && s.authentication != "basic") {
+    invalid("authentication must be \"none\" or \"basic\", got \"" + s.authentication + "\"");
+  }
+  if (s.authentication == "basic") {
+    s.metrics_public = config.get_bool("metrics_public", s.metrics_public);
+    s.auth_cache_ttl_ms = config.get_int("auth_cache_ttl_ms", s.auth_cache_ttl_ms);
+    if (s.auth_cache_ttl_ms < 0 || s.auth_cache_ttl_ms > 3600000) {
+      invalid("auth_cache_ttl_ms must be 0..3600000, got " + std::to_string(s.auth_cache_ttl_ms));
+    }
+  }
   if (s.header_timeout_ms < 1)
     invalid("header_timeout_ms must be >= 1, got " + std::to_string(s.header_timeout_ms));
   if (s.threads < 1 || s.threads > 256) invalid("threads must be 1..256, got " + std::to_string(s.threads));

@@ -20,6 +20,12 @@ struct Settings {
   // From a request's first byte, its request line and headers must arrive
   // within this (a slowloris client dribbling headers is closed).
   int64_t header_timeout_ms = 10000;
+  // "none", or "basic": HTTP Basic against the broker's users (basic_auth.hpp).
+  std::string authentication = "none";
+  // With "basic": /metrics answers without credentials (for a scraper).
+  bool metrics_public = false;
+  // With "basic": how long an accepted Authorization header is remembered.
+  int64_t auth_cache_ttl_ms = 60000;
 
   static Settings read(const sdk::Config& config);
 };
