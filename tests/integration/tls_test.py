@@ -8,13 +8,20 @@ the openssl CLI and real clients (kcat/librdkafka, kafka-python):
   stays up and says why;
 - mutual TLS (ssl_client_auth = "required"): no client certificate, or one
   from another CA, fails; a signed one works;
-- a renewed certificate is picked up without a restart.
+- a renewed certificate is picked up without a restart;
+- HTTPS on the HTTP transport, with Basic authentication.
 """
+import base64
+import http.client
+import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from keel_harness import Broker, parse_args, wait_until  # noqa: E402
@@ -69,6 +76,14 @@ def refused(broker, props, what):
     assert out.returncode != 0, f"{what}: kcat succeeded"
     assert broker.alive(), what
     return out.stderr
+
+
+def add_alice(build_dir, broker):
+    os.makedirs(broker.data_dir, exist_ok=True)
+    out = subprocess.run([os.path.join(build_dir, "kernel", "keel-tool"), "user", "add", "alice", "-d",
+                          broker.data_dir, "--iterations", "4096"], input="alice-secret\n", capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
 
 
 def main():
@@ -127,11 +142,7 @@ def main():
     sasl_broker = Broker(args.build_dir, kafka_toml=f'security_protocol = "SASL_SSL"\n'
                          f'ssl_certificate = "{d}/server.pem"\nssl_key = "{d}/server.key"\n',
                          topics_toml="[topic_defaults]\npartitions = 1\n")
-    os.makedirs(sasl_broker.data_dir, exist_ok=True)
-    out = subprocess.run([os.path.join(args.build_dir, "kernel", "keel-tool"), "user", "add", "alice",
-                          "-d", sasl_broker.data_dir, "--iterations", "4096"], input="alice-secret\n",
-                         capture_output=True, text=True, timeout=30)
-    assert out.returncode == 0, out.stderr
+    add_alice(args.build_dir, sasl_broker)
     with sasl_broker as broker:
         scram = {**tls, "security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-512",
                  "sasl.username": "alice", "sasl.password": "alice-secret"}
@@ -166,6 +177,46 @@ def main():
         round_trip(broker, {**tls, "ssl.certificate.location": os.path.join(d, "alice.pem"),
                             "ssl.key.location": os.path.join(d, "alice.key")}, "mtls")
     print("ok: mutual TLS: no or a foreign client certificate fails, a signed one works")
+
+    # ---- HTTPS with Basic authentication
+    https = Broker(args.build_dir, kafka=False, http=True,
+                   http_toml=f'tls = true\nssl_certificate = "{d}/server.pem"\nssl_key = "{d}/server.key"\n'
+                             'authentication = "basic"\n')
+    add_alice(args.build_dir, https)
+    with https as broker:
+        assert "HTTPS listening on" in broker.log_text()
+        url = f"https://127.0.0.1:{broker.http_port}"
+        trusted = ssl.create_default_context(cafile=ca)
+        with urllib.request.urlopen(url + "/health", context=trusted, timeout=10) as r:
+            assert r.status == 200
+        auth = "Basic " + base64.b64encode(b"alice:alice-secret").decode()
+        req = urllib.request.Request(url + "/topics/h/records", method="POST",
+                                     data=json.dumps({"records": [{"value": "over https"}]}).encode(),
+                                     headers={"Content-Type": "application/json", "Authorization": auth})
+        with urllib.request.urlopen(req, context=trusted, timeout=10) as r:
+            assert r.status == 200
+        req = urllib.request.Request(url + "/topics/h/partitions/0/records?offset=0", headers={"Authorization": auth})
+        with urllib.request.urlopen(req, context=trusted, timeout=10) as r:
+            assert [x["value"] for x in json.loads(r.read())["records"]] == ["over https"]
+        try:
+            urllib.request.urlopen(url + "/topics", context=trusted, timeout=10)
+            raise AssertionError("HTTPS without credentials was served")
+        except urllib.error.HTTPError as e:
+            assert e.code == 401
+        untrusted = ssl.create_default_context(cafile=os.path.join(d, "other-ca.pem"))
+        try:
+            urllib.request.urlopen(url + "/health", context=untrusted, timeout=10)
+            raise AssertionError("a client that does not trust the certificate was served")
+        except urllib.error.URLError as e:
+            assert "certificate verify failed" in str(e).lower(), e
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{broker.http_port}/health", timeout=10)
+            raise AssertionError("plain HTTP on the HTTPS port was served")
+        except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+            pass
+        wait_until(lambda: "TLS handshake failed" in broker.log_text(), 10, "the failed handshake in the log")
+        assert broker.alive()
+    print("ok: HTTPS with Basic authentication; untrusted and plain-HTTP clients refused")
 
     # ---- a configuration mistake is named at start
     bad = Broker(args.build_dir, kafka_toml=f'security_protocol = "SSL"\nssl_certificate = "{d}/server.pem"\n'

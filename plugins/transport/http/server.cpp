@@ -21,11 +21,18 @@ Server::~Server() { stop(); }
 
 void Server::start() {
   const auto& s = services_.settings;
+  if (s.tls) {
+    tls_ = std::make_unique<transport::TlsContext>(
+        s.tls_settings, "[transports.http]", [this](const std::string& m) { services_.host.warn(m); },
+        [this](const std::string& m) { services_.host.info(m); });
+  }
   const uint16_t bound = listener_.open(s.listen_host, s.listen_port, "[transports.http]");
   services_.bound_port = bound;
   // Other brokers name this listener in their 421 answers and GET /cluster.
   services_.broker.sdk().advertise_listener("http", s.listen_host, bound);
-  services_.host.info("HTTP listening on " + s.listen_host + ":" + std::to_string(bound));
+  services_.host.info(std::string(s.tls ? "HTTPS" : "HTTP") + " listening on " + s.listen_host + ":" +
+                      std::to_string(bound) +
+                      (s.authentication == "basic" ? " (Basic authentication)" : " (no authentication)"));
   work_.emplace(services_.io.get_executor());
   listener_.start([this](asio::ip::tcp::socket socket, transport::Ticket ticket) {
     accepted(std::move(socket), std::move(ticket));
@@ -34,7 +41,8 @@ void Server::start() {
 }
 
 void Server::accepted(asio::ip::tcp::socket socket, transport::Ticket ticket) {
-  auto session = std::make_shared<Session>(services_, router_, std::move(socket), std::move(ticket));
+  auto session = std::make_shared<Session>(services_, router_, std::move(socket), std::move(ticket),
+                                           tls_ ? tls_->current() : nullptr);
   {
     std::lock_guard lock(mu_);
     std::erase_if(sessions_, [](const std::weak_ptr<Session>& w) { return w.expired(); });

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/listener.hpp"
+#include "common/tls_context.hpp"
 
 namespace keel::web {
 
@@ -36,6 +37,7 @@ class Server {
   Services& services_;
   const Router& router_;
   transport::Listener listener_;
+  std::unique_ptr<transport::TlsContext> tls_;  // tls = true
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::mutex mu_;

@@ -1,6 +1,7 @@
 #include "session.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -26,19 +27,36 @@ constexpr auto kDrainTimeout = std::chrono::seconds(5);
 }  // namespace
 
 Session::Session(Services& services, const Router& router, asio::ip::tcp::socket socket,
-                 transport::Ticket ticket)
+                 transport::Ticket ticket, std::shared_ptr<asio::ssl::context> tls)
     : services_(services),
       router_(router),
       stream_(std::move(socket)),
+      tls_context_(std::move(tls)),
       ticket_(std::move(ticket)),
       memory_timer_(stream_.get_executor()) {
   beast::error_code ec;
   const auto ep = stream_.socket().remote_endpoint(ec);
   peer_ = ec ? std::string("unknown peer") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  if (tls_context_) tls_ = std::make_unique<TlsStream>(stream_, *tls_context_);
 }
 
 void Session::start() {
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (!self->tls_) return self->read_header();
+    // The handshake is bounded like a request's headers.
+    self->stream_.expires_after(std::chrono::milliseconds(self->services_.settings.header_timeout_ms));
+    self->tls_->async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+      if (ec) {
+        self->services_.count_malformed();
+        self->services_.client_log.warn(
+            "closing HTTP connection from " + self->peer_ +
+            ": TLS handshake failed: " + transport::tls_error_text(ec) +
+            " (a client without TLS, or one that does not trust this certificate?)");
+        return self->close();
+      }
+      self->read_header();
+    });
+  });
 }
 
 void Session::close() {
@@ -63,8 +81,10 @@ void Session::read_header() {
   if (buffer_.size() > 0) return read_header_rest();  // a pipelined request began
   // Idle until the first byte of the next request.
   stream_.expires_after(std::chrono::milliseconds(services_.settings.limits.idle_timeout_ms));
-  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
-    self->on_first_bytes(ec, n);
+  on_stream([&](auto& stream) {
+    stream.async_read_some(
+        buffer_.prepare(4096),
+        [self = shared_from_this()](beast::error_code ec, size_t n) { self->on_first_bytes(ec, n); });
   });
 }
 
@@ -80,9 +100,11 @@ void Session::on_first_bytes(beast::error_code ec, size_t n) {
 
 void Session::read_header_rest() {
   stream_.expires_after(std::chrono::milliseconds(services_.settings.header_timeout_ms));
-  bhttp::async_read_header(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  on_stream([&](auto& stream) {
+    bhttp::async_read_header(
+        stream, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  });
 }
 
 void Session::on_header(beast::error_code ec) {
@@ -136,9 +158,11 @@ void Session::reserve_and_read_body() {
   stream_.expires_after(std::chrono::milliseconds(services_.settings.limits.request_timeout_ms));
   if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
     auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, req.version());
-    bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
-      if (wec) return self->close();
-      self->read_body();
+    on_stream([&](auto& stream) {
+      bhttp::async_write(stream, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+        if (wec) return self->close();
+        self->read_body();
+      });
     });
     return;
   }
@@ -146,8 +170,10 @@ void Session::reserve_and_read_body() {
 }
 
 void Session::read_body() {
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    [self = shared_from_this()](beast::error_code rec, size_t) { self->on_body(rec); });
+  on_stream([&](auto& stream) {
+    bhttp::async_read(stream, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code rec, size_t) { self->on_body(rec); });
+  });
 }
 
 void Session::on_body(beast::error_code ec) {
@@ -228,8 +254,10 @@ void Session::send(Response r) {
   res->body() = std::move(r.body);
   res->prepare_payload();
   stream_.expires_after(kIoTimeout);
-  bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-    self->on_written(ec, res->keep_alive());
+  on_stream([&](auto& stream) {
+    bhttp::async_write(stream, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      self->on_written(ec, res->keep_alive());
+    });
   });
 }
 
@@ -250,13 +278,15 @@ void Session::refuse(bhttp::status status, const std::string& code, const std::s
   res->body() = std::move(r.body);
   res->prepare_payload();
   stream_.expires_after(kIoTimeout);
-  bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-    if (ec) return self->close();
-    beast::error_code sec;
-    self->stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, sec);
-    self->scratch_ = std::make_shared<std::array<char, 65536>>();
-    self->stream_.expires_after(kDrainTimeout);
-    self->drain();
+  on_stream([&](auto& stream) {
+    bhttp::async_write(stream, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      beast::error_code sec;
+      self->stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, sec);
+      self->scratch_ = std::make_shared<std::array<char, 65536>>();
+      self->stream_.expires_after(kDrainTimeout);
+      self->drain();
+    });
   });
 }
 
@@ -278,9 +308,12 @@ void Session::malformed(const std::string& message) {
 }
 
 void Session::drain() {
-  stream_.async_read_some(asio::buffer(*scratch_), [self = shared_from_this()](beast::error_code ec, size_t) {
-    if (ec || self->closed_) return self->close();
-    self->drain();
+  on_stream([&](auto& stream) {
+    stream.async_read_some(asio::buffer(*scratch_),
+                           [self = shared_from_this()](beast::error_code ec, size_t) {
+                             if (ec || self->closed_) return self->close();
+                             self->drain();
+                           });
   });
 }
 

@@ -13,6 +13,8 @@
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -26,6 +28,7 @@
 
 #include "common/listener.hpp"
 #include "common/request_memory.hpp"
+#include "common/tls_context.hpp"
 #include "exchange.hpp"
 
 namespace keel::web {
@@ -35,8 +38,9 @@ class Services;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // `tls`: the listener's TLS context when [transports.http] tls = true.
   Session(Services& services, const Router& router, boost::asio::ip::tcp::socket socket,
-          transport::Ticket ticket);
+          transport::Ticket ticket, std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
 
   void start();
   // On the strand: ends a pending request's wait and closes the socket.
@@ -65,13 +69,27 @@ class Session : public std::enable_shared_from_this<Session> {
   // Closes for a deadline `key` (ms) the client missed: counted, logged.
   void time_out(const char* reason, const std::string& what, int64_t ms, const char* key);
 
+  // Runs `fn` with the byte stream: TLS over stream_, or stream_ itself.
+  // Deadlines (expires_after) always act on stream_, below TLS.
+  template <class Fn>
+  void on_stream(Fn&& fn) {
+    if (tls_) {
+      fn(*tls_);
+    } else {
+      fn(stream_);
+    }
+  }
+
+  using TlsStream = boost::asio::ssl::stream<boost::beast::tcp_stream&>;
   Services& services_;
   const Router& router_;
   boost::beast::tcp_stream stream_;
-  transport::Ticket ticket_;                // counts this connection while open
-  std::string peer_;                        // address:port, for messages
-  boost::asio::steady_timer memory_timer_;  // retry while the budget is spent
-  transport::Reservation memory_;           // the current request's body
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  // kept alive for tls_
+  std::unique_ptr<TlsStream> tls_;                          // null: plain HTTP
+  transport::Ticket ticket_;                                // counts this connection while open
+  std::string peer_;                                        // address:port, for messages
+  boost::asio::steady_timer memory_timer_;                  // retry while the budget is spent
+  transport::Reservation memory_;                           // the current request's body
   int memory_retries_ = 0;
   boost::beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;

@@ -39,6 +39,8 @@ Settings Settings::read(const sdk::Config& config) {
   s.max_long_poll_ms = config.get_int("max_long_poll_ms", s.max_long_poll_ms);
   s.limits = transport::ConnectionLimits::read(config, "http");
   s.header_timeout_ms = config.get_int("header_timeout_ms", s.header_timeout_ms);
+  s.tls = config.get_bool("tls", s.tls);
+  if (s.tls) s.tls_settings = transport::TlsSettings::read(config, "[transports.http]");
   s.authentication = config.get_string("authentication", s.authentication);
   if (s.authentication != "none" && s.authentication != "basic") {
     invalid("authentication must be \"none\" or \"basic\", got \"" + s.authentication + "\"");

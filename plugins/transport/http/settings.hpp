@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/connection_limits.hpp"
+#include "common/tls_context.hpp"
 
 namespace keel::web {
 
@@ -26,6 +27,9 @@ struct Settings {
   bool metrics_public = false;
   // With "basic": how long an accepted Authorization header is remembered.
   int64_t auth_cache_ttl_ms = 60000;
+  // HTTPS: the ssl_* keys as the Kafka transport reads them.
+  bool tls = false;
+  transport::TlsSettings tls_settings;
 
   static Settings read(const sdk::Config& config);
 };
