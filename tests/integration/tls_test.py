@@ -25,6 +25,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from keel_harness import Broker, parse_args, wait_until  # noqa: E402
+from test_ports import free_port  # noqa: E402
 
 try:
     import kafka  # noqa: F401
@@ -177,6 +178,42 @@ def main():
         round_trip(broker, {**tls, "ssl.certificate.location": os.path.join(d, "alice.pem"),
                             "ssl.key.location": os.path.join(d, "alice.key")}, "mtls")
     print("ok: mutual TLS: no or a foreign client certificate fails, a signed one works")
+
+    # ---- two listeners: PLAINTEXT on one port, SASL_SSL on another
+    p1, p2 = free_port(), free_port()
+    both = Broker(args.build_dir, kafka=False, http=True,
+                  topics_toml=f'[transports.kafka]\nlisteners = "PLAINTEXT://127.0.0.1:{p1},SASL_SSL://127.0.0.1:{p2}"\n'
+                              f'ssl_certificate = "{d}/server.pem"\nssl_key = "{d}/server.key"\n\n'
+                              '[topic_defaults]\npartitions = 1\n')
+    add_alice(args.build_dir, both)
+    with both as broker:
+        plain = type("Addr", (), {"bootstrap": f"127.0.0.1:{p1}"})()
+        secure = type("Addr", (), {"bootstrap": f"127.0.0.1:{p2}"})()
+        scram = {**tls, "security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-512",
+                 "sasl.username": "alice", "sasl.password": "alice-secret"}
+        round_trip(plain, {}, "two-listeners")
+        round_trip(secure, scram, "two-listeners-secure")
+        # Each listener's clients are told that listener's address.
+        out = kcat(plain, ["-L", "-m", "5"], {})
+        assert f"broker 0 at 127.0.0.1:{p1}" in out.stdout, out.stdout
+        out = kcat(secure, ["-L", "-m", "5"], scram)
+        assert f"broker 0 at 127.0.0.1:{p2}" in out.stdout, out.stdout
+        assert kcat(secure, ["-L", "-m", "5"], {}).returncode != 0  # plaintext on the SASL_SSL port
+        with urllib.request.urlopen(f"{broker.http_url}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        assert 'keel_open_connections{transport="kafka",listener="SASL_SSL"}' in metrics, metrics[:3000]
+        assert 'keel_open_connections{transport="kafka",listener="PLAINTEXT"}' in metrics
+    print("ok: PLAINTEXT and SASL_SSL listeners side by side, each advertising its own address")
+    for listeners, extra, message in (
+            (f"PLAINTEXT://127.0.0.1:{p1},PLAINTEXT://127.0.0.1:{p2}", "", "names PLAINTEXT twice"),
+            (f"TLS://127.0.0.1:{p1}", "", "must be PROTOCOL://host:port"),
+            (f"PLAINTEXT://127.0.0.1:{p1}", f'listen = "127.0.0.1:{p2}"\n', "either listen")):
+        bad = Broker(args.build_dir, kafka=False,
+                     topics_toml=f'[transports.kafka]\nlisteners = "{listeners}"\n{extra}')
+        out = subprocess.run([os.path.join(args.build_dir, "kernel", "keel"), "--config", bad.config_path,
+                              "--check-config"], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 2 and message in out.stdout + out.stderr, (listeners, out.stdout, out.stderr)
+    print("ok: listeners mistakes are named by --check-config")
 
     # ---- HTTPS with Basic authentication
     https = Broker(args.build_dir, kafka=False, http=True,

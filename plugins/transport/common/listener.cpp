@@ -19,12 +19,14 @@ void ConnectionCount::add(int64_t delta) {
 }
 
 Listener::Listener(asio::io_context& io, const sdk::Host& host, const keel_broker_api* api,
-                   std::string transport, int64_t max_connections, LogLimiter& client_log)
+                   std::string transport, int64_t max_connections, LogLimiter& client_log,
+                   const std::string& listener)
     : io_(io),
       host_(host),
       api_(api),
       transport_(std::move(transport)),
-      labels_{{"transport", transport_}},
+      labels_(listener.empty() ? sdk::Labels{{"transport", transport_}}
+                               : sdk::Labels{{"transport", transport_}, {"listener", listener}}),
       max_connections_(max_connections),
       client_log_(client_log),
       strand_(asio::make_strand(io)),

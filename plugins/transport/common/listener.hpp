@@ -70,8 +70,11 @@ class Listener {
   // ticket to hold while it is open. Runs on the listener's strand.
   using Accepted = std::function<void(boost::asio::ip::tcp::socket, Ticket)>;
 
+  // `listener`: when a transport has several listeners, each one's name,
+  // added to its metrics as the label listener="..." ("" for none).
   Listener(boost::asio::io_context& io, const sdk::Host& host, const keel_broker_api* api,
-           std::string transport, int64_t max_connections, LogLimiter& client_log);
+           std::string transport, int64_t max_connections, LogLimiter& client_log,
+           const std::string& listener = "");
 
   // Binds and listens; returns the bound port. Throws sdk::Error naming the
   // address and `table` (e.g. "[transports.kafka]") to change.

@@ -12,11 +12,11 @@ namespace {
 // compare it across brokers).
 constexpr const char* kDefaultClusterId = "keel";
 constexpr const char* kOffsetsTopic = "__consumer_offsets";
-constexpr const char* kListener = "kafka";
-
-KafkaBroker self_of(const Services& services) {
-  return KafkaBroker{services.node_id(), services.settings.advertised_host, services.advertised_port,
-                     std::nullopt};
+KafkaBroker self_of(const Services& services, size_t listener) {
+  const auto& l = services.settings.listeners.at(listener);
+  const int32_t port = listener < services.advertised_ports.size() ? services.advertised_ports[listener]
+                                                                   : services.advertised_port;
+  return KafkaBroker{services.node_id(), l.advertised_host, port, std::nullopt};
 }
 
 }  // namespace
@@ -28,7 +28,7 @@ const KafkaBroker* ClusterView::find(int32_t id) const {
   return nullptr;
 }
 
-ClusterView cluster_view(const Services& services) {
+ClusterView cluster_view(const Services& services, size_t listener) {
   ClusterView view;
   const auto info = services.broker.cluster_info();
   if (!info) {
@@ -36,20 +36,20 @@ ClusterView cluster_view(const Services& services) {
     view.cluster_id = kDefaultClusterId;
     view.self = services.settings.node_id;
     view.controller = view.self;
-    view.brokers.push_back(self_of(services));
+    view.brokers.push_back(self_of(services, listener));
     return view;
   }
   view.cluster_id = info->cluster_id.empty() ? kDefaultClusterId : info->cluster_id;
   view.self = info->broker_id;
   view.controller = info->controller_id;
-  for (auto& b : services.broker.brokers(kListener)) {
+  for (auto& b : services.broker.brokers(services.settings.listeners.at(listener).cluster_name)) {
     view.brokers.push_back(KafkaBroker{b.id, std::move(b.host), b.port,
                                        b.rack.empty() ? std::nullopt : std::optional<std::string>(b.rack)});
   }
   // This broker answers, so it is live, even before its registration (the
   // advertised listener) has reached the cluster view.
   if (view.find(view.self) == nullptr) {
-    view.brokers.push_back(self_of(services));
+    view.brokers.push_back(self_of(services, listener));
     std::sort(view.brokers.begin(), view.brokers.end(),
               [](const KafkaBroker& a, const KafkaBroker& b) { return a.id < b.id; });
   }
@@ -98,8 +98,9 @@ int32_t offsets_partition_for(const std::string& group, int32_t partitions) {
   return static_cast<int32_t>(crc32c(group.data(), group.size()) % static_cast<uint32_t>(partitions));
 }
 
-std::optional<KafkaBroker> coordinator_for(const Services& services, const std::string& group) {
-  const KafkaBroker self = self_of(services);
+std::optional<KafkaBroker> coordinator_for(const Services& services, const std::string& group,
+                                           size_t listener) {
+  const KafkaBroker self = self_of(services, listener);
   if (!services.broker.has_cluster()) return self;
   const auto offsets = services.broker.describe_topic(kOffsetsTopic);
   if (!offsets || offsets->partitions <= 0) return self;
@@ -107,7 +108,7 @@ std::optional<KafkaBroker> coordinator_for(const Services& services, const std::
   const int32_t p = offsets_partition_for(group, offsets->partitions);
   if (services.broker.partition_state(kOffsetsTopic, p, &st) != KEEL_OK || st.leader < 0) return self;
   if (st.leader == self.id) return self;
-  const ClusterView view = cluster_view(services);
+  const ClusterView view = cluster_view(services, listener);
   if (const KafkaBroker* leader = view.find(st.leader)) return *leader;
   return std::nullopt;
 }
@@ -121,7 +122,7 @@ ErrorCode coordinator_error(const Services& services, const std::string& group) 
   if (services.broker.partition_state(kOffsetsTopic, p, &st) != KEEL_OK || st.leader < 0) {
     return ErrorCode::kCoordinatorNotAvailable;
   }
-  return st.leader == self_of(services).id ? ErrorCode::kNone : ErrorCode::kNotCoordinator;
+  return st.leader == services.node_id() ? ErrorCode::kNone : ErrorCode::kNotCoordinator;
 }
 
 }  // namespace keel::kafka

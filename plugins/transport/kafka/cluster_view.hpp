@@ -35,7 +35,9 @@ struct ClusterView {
   const KafkaBroker* find(int32_t id) const;
 };
 
-ClusterView cluster_view(const Services& services);
+// `listener`: the index in settings.listeners of the listener the request
+// came through; brokers are named by their addresses on that listener.
+ClusterView cluster_view(const Services& services, size_t listener = 0);
 
 // Who serves one partition, as Metadata answers it.
 struct PartitionView {
@@ -64,7 +66,8 @@ int32_t offsets_partition_for(const std::string& group, int32_t partitions);
 // partition when the cluster view knows one, else this broker. nullopt when
 // that leader is known but serves no Kafka listener (the caller answers
 // COORDINATOR_NOT_AVAILABLE, which clients retry).
-std::optional<KafkaBroker> coordinator_for(const Services& services, const std::string& group);
+std::optional<KafkaBroker> coordinator_for(const Services& services, const std::string& group,
+                                           size_t listener = 0);
 // kNone when this broker coordinates `group` (always on a single node);
 // NOT_COORDINATOR when another broker leads its __consumer_offsets
 // partition, COORDINATOR_NOT_AVAILABLE while none does. Group requests

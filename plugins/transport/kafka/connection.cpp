@@ -69,10 +69,11 @@ struct HeldFrame {
 }  // namespace
 
 Connection::Connection(Services& services, asio::ip::tcp::socket socket, transport::Ticket ticket,
-                       Strand strand, std::shared_ptr<asio::ssl::context> tls)
+                       Strand strand, std::shared_ptr<asio::ssl::context> tls, size_t listener)
     : services_(services),
       socket_(std::move(socket)),
       tls_context_(std::move(tls)),
+      listener_(listener),
       ticket_(std::move(ticket)),
       strand_(std::move(strand)),
       check_timer_(strand_),
@@ -86,7 +87,8 @@ Connection::Connection(Services& services, asio::ip::tcp::socket socket, transpo
   socket_.native_non_blocking(true, ec);
   if (tls_context_) tls_ = std::make_unique<TlsStream>(socket_, *tls_context_);
   sasl_.peer = peer_;
-  if (services_.settings.sasl()) {
+  sasl_.listener = services_.settings.listeners.at(listener_).security_protocol;
+  if (services_.settings.listeners.at(listener_).sasl()) {
     sasl_.required = true;
     sasl_.phase = SaslState::Phase::handshake;
     sasl_.principal.clear();
@@ -293,6 +295,7 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
   Request req;
   req.frame = frame;
   req.sasl = &sasl_;
+  req.listener = listener_;
   Reader header(frame->data(), frame->size());
   const ApiSpec* spec = nullptr;
   try {
@@ -308,7 +311,7 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
   if (!sasl_.authenticated() && req.api_key != kApiVersionsKey && req.api_key != kSaslHandshakeKey &&
       req.api_key != kSaslAuthenticateKey) {
     // Kafka's rule: nothing but the handshake before authentication.
-    reject(std::string(spec->name) + " before authenticating on a " + services_.settings.security_protocol +
+    reject(std::string(spec->name) + " before authenticating on a " + sasl_.listener +
            " listener; the client must use SASL (sasl.mechanism, sasl.username, sasl.password)");
     return;
   }

@@ -46,8 +46,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;  // per connection
   // `tls`: the listener's TLS context (security_protocol SSL or SASL_SSL);
   // null for a plaintext listener.
+  // `listener`: its index in settings.listeners.
   Connection(Services& services, boost::asio::ip::tcp::socket socket, transport::Ticket ticket, Strand strand,
-             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr, size_t listener = 0);
 
   void start();
   // Closes the socket; pending responses are dropped.
@@ -123,6 +124,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Services& services_;
   boost::asio::ip::tcp::socket socket_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;  // kept alive for tls_
+  const size_t listener_;                                   // its index in settings.listeners
   std::unique_ptr<TlsStream> tls_;                          // over socket_; null: plaintext
   std::string tls_subject_;   // a verified client certificate's subject (mutual TLS)
   transport::Ticket ticket_;  // counts this connection while open

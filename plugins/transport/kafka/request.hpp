@@ -31,6 +31,9 @@ struct Request {
   // connection's strand); null where no connection stands behind the
   // request (the fuzzer's).
   SaslState* sasl = nullptr;
+  // Which of settings.listeners the request came in through: answers that
+  // name brokers name them by that listener's addresses.
+  size_t listener = 0;
 };
 
 // Answers one request. Copyable; exactly one of send()/send_nothing() must be

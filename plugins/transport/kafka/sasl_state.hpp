@@ -26,7 +26,8 @@ struct SaslState {
   std::string mechanism;
   std::unique_ptr<sdk::Broker::SaslSession> session;
   std::string principal = "ANONYMOUS";
-  std::string peer;  // the client's address, for logs
+  std::string peer;                    // the client's address, for logs
+  std::string listener = "PLAINTEXT";  // the listener's security protocol, for logs
 
   bool authenticated() const { return phase == Phase::authenticated; }
 };

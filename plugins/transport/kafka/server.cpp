@@ -11,29 +11,31 @@
 namespace keel::kafka {
 namespace asio = boost::asio;
 
-Server::Server(Services& services)
-    : services_(services),
-      listener_(services.io, services.host, services.broker.raw(), "kafka",
-                services.settings.limits.max_connections, services.client_log) {}
+Server::Server(Services& services) : services_(services) {
+  const auto& all = services.settings.listeners;
+  for (const auto& l : all) {
+    // With one listener the metrics keep their labels as they always were.
+    listeners_.push_back(std::make_unique<transport::Listener>(
+        services.io, services.host, services.broker.raw(), "kafka", services.settings.limits.max_connections,
+        services.client_log, all.size() > 1 ? l.security_protocol : ""));
+  }
+}
 
 Server::~Server() { stop(); }
 
 void Server::start() {
   const auto& s = services_.settings;
-  if (s.sasl() && !services_.broker.has_sasl()) {
-    throw sdk::Error(KEEL_ERR_UNSUPPORTED, "[transports.kafka] security_protocol = \"" + s.security_protocol +
-                                               "\" needs a broker with SASL (ABI 2.4); this broker is older");
+  if (s.any_sasl() && !services_.broker.has_sasl()) {
+    throw sdk::Error(
+        KEEL_ERR_UNSUPPORTED,
+        "[transports.kafka] a SASL listener needs a broker with SASL (ABI 2.4); this broker is older");
   }
-  if (s.tls()) {
-    // Before the port opens: a certificate that does not load fails the start.
+  if (s.any_tls()) {
+    // Before the ports open: a certificate that does not load fails the start.
     tls_ = std::make_unique<transport::TlsContext>(
         s.tls_settings, "[transports.kafka]", [this](const std::string& m) { services_.host.warn(m); },
         [this](const std::string& m) { services_.host.info(m); });
   }
-  const uint16_t bound = listener_.open(s.listen_host, s.listen_port, "[transports.kafka]");
-  services_.advertised_port = s.advertised_port > 0 ? s.advertised_port : bound;
-  // Other brokers name this listener in their Metadata answers.
-  services_.broker.advertise_listener("kafka", s.advertised_host, services_.advertised_port);
   const int32_t node = services_.node_id();
   if (s.node_id_set && s.node_id != node) {
     services_.host.warn("[transports.kafka] node_id = " + std::to_string(s.node_id) +
@@ -42,26 +44,40 @@ void Server::start() {
                         " (the cluster's broker id wins; node_id applies only to a broker without a cluster "
                         "view, ABI < 2.3); remove node_id from [transports.kafka]");
   }
-  std::string security = s.security_protocol;
-  if (s.tls()) security += ", TLS client certificates " + s.tls_settings.client_auth;
-  if (s.sasl()) {
-    security += ", SASL mechanisms";
-    for (const auto& m : s.sasl_mechanisms) security += " " + m;
+  services_.advertised_ports.assign(s.listeners.size(), 0);
+  for (size_t i = 0; i < s.listeners.size(); ++i) {
+    const ListenerSpec& l = s.listeners[i];
+    const uint16_t bound = listeners_[i]->open(l.host, l.port, "[transports.kafka]");
+    const int32_t advertised = l.advertised_port > 0 ? l.advertised_port : bound;
+    services_.advertised_ports[i] = advertised;
+    if (i == 0) services_.advertised_port = advertised;
+    // Other brokers name this listener in their Metadata answers to clients
+    // that came in through the same one.
+    services_.broker.advertise_listener(l.cluster_name, l.advertised_host, advertised);
+    std::string security = l.security_protocol;
+    if (l.tls()) security += ", TLS client certificates " + s.tls_settings.client_auth;
+    if (l.sasl()) {
+      security += ", SASL mechanisms";
+      for (const auto& m : s.sasl_mechanisms) security += " " + m;
+    }
+    services_.host.info("Kafka protocol listening on " + l.host + ":" + std::to_string(bound) +
+                        " (advertised as " + l.advertised_host + ":" + std::to_string(advertised) +
+                        ", node id " + std::to_string(node) + "; " + security + ")");
   }
-  services_.host.info("Kafka protocol listening on " + s.listen_host + ":" + std::to_string(bound) +
-                      " (advertised as " + s.advertised_host + ":" +
-                      std::to_string(services_.advertised_port) + ", node id " + std::to_string(node) + "; " +
-                      security + ")");
   work_.emplace(services_.io.get_executor());
-  listener_.start([this](asio::ip::tcp::socket socket, transport::Ticket ticket) {
-    accepted(std::move(socket), std::move(ticket));
-  });
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    listeners_[i]->start([this, i](asio::ip::tcp::socket socket, transport::Ticket ticket) {
+      accepted(std::move(socket), std::move(ticket), i);
+    });
+  }
   for (int i = 0; i < s.threads; ++i) threads_.emplace_back([this] { services_.io.run(); });
 }
 
-void Server::accepted(asio::ip::tcp::socket socket, transport::Ticket ticket) {
+void Server::accepted(asio::ip::tcp::socket socket, transport::Ticket ticket, size_t listener) {
+  const bool tls = services_.settings.listeners[listener].tls();
   auto conn = std::make_shared<Connection>(services_, std::move(socket), std::move(ticket),
-                                           asio::make_strand(services_.io), tls_ ? tls_->current() : nullptr);
+                                           asio::make_strand(services_.io), tls ? tls_->current() : nullptr,
+                                           listener);
   {
     std::lock_guard lock(mu_);
     std::erase_if(connections_, [](const std::weak_ptr<Connection>& w) { return w.expired(); });
@@ -76,7 +92,7 @@ void Server::stop() {
     if (stopped_) return;
     stopped_ = true;
   }
-  listener_.close();
+  for (auto& l : listeners_) l->close();
   std::vector<std::shared_ptr<Connection>> conns;
   {
     std::lock_guard lock(mu_);

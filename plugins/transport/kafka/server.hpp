@@ -29,11 +29,12 @@ class Server {
   void stop();
 
  private:
-  void accepted(boost::asio::ip::tcp::socket socket, transport::Ticket ticket);
+  void accepted(boost::asio::ip::tcp::socket socket, transport::Ticket ticket, size_t listener);
 
   Services& services_;
-  transport::Listener listener_;
-  std::unique_ptr<transport::TlsContext> tls_;  // SSL and SASL_SSL listeners
+  // One per settings.listeners entry, in that order.
+  std::vector<std::unique_ptr<transport::Listener>> listeners_;
+  std::unique_ptr<transport::TlsContext> tls_;  // shared by the SSL and SASL_SSL listeners
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::mutex mu_;

@@ -26,7 +26,9 @@ class Services {
   const Settings settings;
   sdk::Broker broker;
   boost::asio::io_context io;
-  // The port clients are told to connect to (set once bound).
+  // The port clients are told to connect to, per listener (settings.listeners),
+  // set once bound; advertised_port is the first listener's.
+  std::vector<int32_t> advertised_ports;
   int32_t advertised_port = 0;
 
   // The id this broker goes by in Kafka answers: the cluster's broker id

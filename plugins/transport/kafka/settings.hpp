@@ -11,6 +11,24 @@
 
 namespace keel::kafka {
 
+// One listener of the transport (Kafka's `listeners`): where it binds,
+// what it is advertised as, and its security protocol. Without a
+// `listeners` key the transport has one, from listen, advertised_host,
+// advertised_port and security_protocol.
+struct ListenerSpec {
+  std::string security_protocol = "PLAINTEXT";  // also its name: one listener per protocol
+  std::string host = "127.0.0.1";
+  uint16_t port = 9092;  // 0 picks a free port (logged at start)
+  std::string advertised_host;
+  int32_t advertised_port = -1;  // default: the bound port
+  // The name it is advertised under in the cluster view, so that a client
+  // that came in through it is told the other brokers' same listener:
+  // "kafka" for the first listener, "kafka-<protocol>" for the others.
+  std::string cluster_name = "kafka";
+  bool sasl() const { return security_protocol == "SASL_PLAINTEXT" || security_protocol == "SASL_SSL"; }
+  bool tls() const { return security_protocol == "SSL" || security_protocol == "SASL_SSL"; }
+};
+
 struct Settings {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 9092;   // 0 picks a free port (logged at start)
@@ -35,8 +53,11 @@ struct Settings {
   // Offered on a SASL listener, from the broker's own (Kafka's
   // sasl.enabled.mechanisms); a comma-separated list in the config.
   std::vector<std::string> sasl_mechanisms = {"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"};
-  bool sasl() const { return security_protocol == "SASL_PLAINTEXT" || security_protocol == "SASL_SSL"; }
-  bool tls() const { return security_protocol == "SSL" || security_protocol == "SASL_SSL"; }
+  // Every listener; the first is the one listen_host/listen_port,
+  // advertised_* and security_protocol above describe.
+  std::vector<ListenerSpec> listeners;
+  bool any_sasl() const;
+  bool any_tls() const;
 
   static Settings read(const sdk::Config& config);
 };

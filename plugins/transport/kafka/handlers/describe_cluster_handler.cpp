@@ -36,7 +36,7 @@ void handle_describe_cluster(Services& services, Request& req, const Responder& 
                                                      std::to_string(endpoint_type)),
                     true);
   if (v >= 1) w.int8(kEndpointBrokers);
-  const ClusterView cluster = cluster_view(services);
+  const ClusterView cluster = cluster_view(services, req.listener);
   w.string(cluster.cluster_id, true);
   w.int32(served ? cluster.controller : -1);  // controller_id
   w.array_length(served ? static_cast<int32_t>(cluster.brokers.size()) : 0, true);

@@ -41,11 +41,15 @@ struct ResourceResult {
 
 std::vector<ConfigEntry> broker_configs(Services& services) {
   const auto& s = services.settings;
+  std::string advertised;
+  for (size_t i = 0; i < s.listeners.size(); ++i) {
+    const int32_t port = i < services.advertised_ports.size() ? services.advertised_ports[i] : 0;
+    advertised += (i > 0 ? "," : "") + s.listeners[i].security_protocol + "://" +
+                  s.listeners[i].advertised_host + ":" + std::to_string(port);
+  }
   return {
       {"broker.id", std::to_string(services.node_id()), kStaticBrokerConfig},
-      {"advertised.listeners",
-       "PLAINTEXT://" + s.advertised_host + ":" + std::to_string(services.advertised_port),
-       kStaticBrokerConfig},
+      {"advertised.listeners", advertised, kStaticBrokerConfig},
       {"auto.create.topics.enable", services.broker.auto_create_topics() ? "true" : "false",
        kStaticBrokerConfig},
       {"socket.request.max.bytes", std::to_string(s.max_request_bytes), kStaticBrokerConfig},

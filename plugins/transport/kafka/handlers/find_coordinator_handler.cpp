@@ -33,7 +33,7 @@ struct Coordinator {
   int32_t port = -1;
 };
 
-Coordinator find(Services& services, int8_t key_type, const std::string& key) {
+Coordinator find(Services& services, int8_t key_type, const std::string& key, size_t listener) {
   if (key_type == kKeyTypeTransaction) {
     return Coordinator{code(ErrorCode::kTransactionalIdAuthorizationFailed), kNoTransactions, -1,
                        std::string(), -1};
@@ -42,7 +42,7 @@ Coordinator find(Services& services, int8_t key_type, const std::string& key) {
     return Coordinator{code(ErrorCode::kInvalidRequest),
                        "unknown coordinator key type " + std::to_string(key_type), -1, std::string(), -1};
   }
-  const std::optional<KafkaBroker> b = coordinator_for(services, key);
+  const std::optional<KafkaBroker> b = coordinator_for(services, key, listener);
   if (!b) {
     return Coordinator{code(ErrorCode::kCoordinatorNotAvailable),
                        "group '" + key +
@@ -74,7 +74,7 @@ void handle_find_coordinator(Services& services, Request& req, const Responder& 
     // One answer per key, in request order (a null array reads as none).
     w.array_length(static_cast<int32_t>(keys.size()), flex);
     for (const auto& key : keys) {
-      const Coordinator c = find(services, key_type, key);
+      const Coordinator c = find(services, key_type, key, req.listener);
       w.string(key, flex);
       w.int32(c.node);
       w.string(c.host, flex);
@@ -84,7 +84,7 @@ void handle_find_coordinator(Services& services, Request& req, const Responder& 
       w.tagged_fields(flex);
     }
   } else {
-    const Coordinator c = find(services, key_type, keys.front());
+    const Coordinator c = find(services, key_type, keys.front(), req.listener);
     w.int16(c.error);
     if (v >= 1) w.nullable_string(c.message, flex);
     w.int32(c.node);

@@ -121,7 +121,7 @@ void handle_metadata(Services& services, Request& req, const Responder& respond)
     }
   }
 
-  const ClusterView cluster = cluster_view(services);
+  const ClusterView cluster = cluster_view(services, req.listener);
   Writer w;
   if (v >= 3) w.int32(0);  // throttle_time_ms
   w.array_length(static_cast<int32_t>(cluster.brokers.size()), flex);

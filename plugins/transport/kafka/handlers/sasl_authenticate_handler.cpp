@@ -39,8 +39,7 @@ void handle_sasl_authenticate(Services& services, Request& req, const Responder&
       sasl.phase = SaslState::Phase::failed;
       sasl.session.reset();
       services.client_log.warn("SASL " + sasl.mechanism + " authentication failed for " + sasl.peer +
-                               " on the " + services.settings.security_protocol +
-                               " listener: " + step.message);
+                               " on the " + sasl.listener + " listener: " + step.message);
     }
   }
   Writer w;
