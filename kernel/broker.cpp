@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/file_util.hpp"
 #include "plugins/plugin_config.hpp"
+#include "security/credential_store.hpp"
 
 namespace keel {
 namespace fs = std::filesystem;

@@ -41,11 +41,14 @@
 #include "producers/producer_ids.hpp"
 #include "replication/replica_manager.hpp"
 #include "request_budget.hpp"
-#include "security/credential_store.hpp"
 #include "storage/flusher.hpp"
 #include "topic.hpp"
 
 namespace keel {
+
+namespace security {
+class CredentialStore;
+}
 
 class Broker {
  public:

@@ -18,7 +18,7 @@ constexpr size_t kMaxUserBytes = 256;  // as the SCRAM exchange accepts
 [[noreturn]] void damaged(const std::string& path, const std::string& why) {
   fail(KEEL_ERR_CORRUPT, "the SCRAM credentials file '" + path + "' is damaged: " + why +
                              ". Restore it from a backup, or move it aside and add the users again "
-                             "(keel user add)");
+                             "(keel-tool user add)");
 }
 
 std::string field(const nlohmann::json& j, const char* key, const std::string& path,

@@ -58,7 +58,7 @@ std::string scram_salted_password(ScramMechanism m, std::string_view password, s
                                   int32_t iterations);
 
 // A credential from a salted password (what Kafka's AlterUserScramCredentials
-// sends) or from a password (an operator's `keel user add`). Iterations
+// sends) or from a password (an operator's `keel-tool user add`). Iterations
 // outside [kScramMinIterations, kScramMaxIterations], an empty salt or a
 // salted password of the wrong size -> KEEL_ERR_INVALID_ARGUMENT.
 ScramCredential scram_credential_from_salted(ScramMechanism m, std::string_view salted_password,

@@ -405,6 +405,15 @@ def main():
         assert "SASL_PLAINTEXT, SASL mechanisms SCRAM-SHA-512 SCRAM-SHA-256 PLAIN" in broker.log_text()
         status = run_cases(broker, TESTS)
         assert broker.alive(), "broker died"
+    # A damaged credentials file stops the start, naming the file, instead
+    # of starting with no users.
+    with open(os.path.join(broker.data_dir, ".security", "scram-credentials.json"), "w") as f:
+        f.write("{ damaged")
+    out = subprocess.run([os.path.join(args.build_dir, "kernel", "keel"), "--config", broker.config_path],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and "scram-credentials.json' is damaged" in out.stdout + out.stderr, (
+        out.returncode, out.stdout[-2000:])
+    print("ok: a damaged credentials file stops the start with a message naming it")
     plaintext_listener_refuses_sasl(args.build_dir)
     print("ok: a PLAINTEXT listener answers SaslHandshake with ILLEGAL_SASL_STATE")
     return status

@@ -134,6 +134,15 @@ def main():
         assert "TLS certificate files changed" in broker.log_text()
         print("ok: a renewed certificate is served without a restart")
 
+        # A renewal that does not load (a key that is not the certificate's)
+        # is refused with a warning; the certificate before stays in use.
+        shutil.copy(os.path.join(d, "alice.key"), os.path.join(d, "live.key.tmp"))
+        os.replace(os.path.join(d, "live.key.tmp"), os.path.join(d, "live.key"))
+        wait_until(lambda: kcat(broker, ["-L", "-m", "5"], other).returncode == 0
+                   and "keeping the certificate loaded before" in broker.log_text(), 20,
+                   "the broken renewal to be refused")
+        print("ok: a broken renewal keeps the certificate before")
+
     # ---- TLS client on a plaintext port
     with Broker(args.build_dir) as plain:
         refused(plain, tls, "a TLS client on a plaintext port")

@@ -628,7 +628,10 @@ TEST(Plain, Malformed) {
       {nul + "al\nice" + nul + "pw", "control characters"},
       {nul + "alice" + nul + std::string(4096, 'p'), "longer than 4096 bytes"},
   };
-  for (const auto& [message, needle] : cases) {
+  for (const auto& c : cases) {
+    // Not a structured binding: clang 14 cannot capture those in a lambda.
+    const std::string& message = c.first;
+    const std::string& needle = c.second;
     SCOPED_TRACE(needle);
     const std::string text = expect_error([&] { keel::security::verify_plain(message, store.lookup()); },
                                           KEEL_ERR_INVALID_ARGUMENT, needle);

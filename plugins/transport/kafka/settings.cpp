@@ -164,9 +164,10 @@ Settings Settings::read(const sdk::Config& config) {
       }
       s.listeners.push_back(l);
     }
-    for (const auto& [ap, _] : advertised) {
+    for (const auto& entry : advertised) {
+      const std::string& ap = entry.first;  // not a structured binding: clang 14 cannot capture those
       if (std::none_of(s.listeners.begin(), s.listeners.end(),
-                       [&](const ListenerSpec& l) { return l.security_protocol == ap; })) {
+                       [&ap](const ListenerSpec& l) { return l.security_protocol == ap; })) {
         throw sdk::Error(KEEL_ERR_INVALID_ARGUMENT, "transport 'kafka': advertised_listeners names " + ap +
                                                         ", which listeners does not have");
       }
