@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/tls_cost.py: what SASL_SSL costs against PLAINTEXT (issue 15).
+"""bench/tls_cost.py: what SASL_SSL, and authorization, cost against PLAINTEXT (issue 15).
 
     flock /tmp/keel-bench.lock python3 bench/tls_cost.py --build-dir build   (~1 min on 2 cores)
 
@@ -13,6 +13,11 @@ msgs/s and MB/s of both, and the broker's CPU (utime+stime) per MB moved,
 as a markdown table (medians, with the range over runs) and one JSON line.
 The broker's flush_mode is "os" so that the disk does not hide the cost of
 encryption.
+
+With --acl a third broker runs SASL_SSL with `[authorizer] strategy = "acl"`
+and 10,000 ACL bindings (the bench user's own, ALL on the topics it uses
+and on every group, among 9,997 of other users on other topics), so that
+every produce and fetch request is checked against a full store.
 """
 import argparse
 import json
@@ -44,6 +49,22 @@ def make_certificates(d):
             "-days", "2", "-extfile", "server.ext", "-out", "server.pem")
 
 
+def write_acls(directory, principal, total):
+    """The acl authorizer's file (plugins/authorizer/acl/acl_store.cpp) with
+    `total` bindings: `principal` may do everything on topics "r..." and on
+    every group, and idempotent writes; the rest belong to other users."""
+    def binding(rtype, name, pattern, who, op):
+        return {"resource_type": rtype, "resource_name": name, "pattern_type": pattern, "principal": who,
+                "host": "*", "operation": op, "permission": "ALLOW"}
+    acls = [binding("TOPIC", "r", "PREFIXED", principal, "ALL"), binding("GROUP", "*", "LITERAL", principal, "ALL"),
+            binding("CLUSTER", "kafka-cluster", "LITERAL", principal, "IDEMPOTENT_WRITE")]
+    acls += [binding("TOPIC", f"team-{i % 500}-topic-{i}", "LITERAL", f"User:user{i % 1000}", "READ")
+             for i in range(total - len(acls))]
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    with open(os.path.join(directory, "acls.json"), "w") as f:
+        json.dump({"version": 1, "acls": acls}, f)
+
+
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -51,7 +72,7 @@ def cpu_seconds(pid):
 
 
 class Setup:
-    def __init__(self, name, build, work, protocol, certs):
+    def __init__(self, name, build, work, protocol, certs, acl=False):
         self.name, self.build = name, build
         self.dir = os.path.join(work, name)
         os.makedirs(self.dir)
@@ -66,10 +87,14 @@ class Setup:
                            capture_output=True, timeout=30)
             self.props = ["security.protocol=SASL_SSL", f"ssl.ca.location={certs}/ca.pem",
                           "sasl.mechanisms=SCRAM-SHA-512", "sasl.username=bench", "sasl.password=bench-secret"]
+        authorizer = ""
+        if acl:
+            authorizer = '[authorizer]\nstrategy = "acl"\n'
+            write_acls(os.path.join(self.dir, "data", ".security", "authorizer-acl"), "User:bench", 10000)
         with open(os.path.join(self.dir, "keel.toml"), "w") as f:
             f.write(f'[broker]\ndata_dir = "{self.dir}/data"\nplugin_path = ["{build}/plugins"]\n'
                     f'\n[transports.kafka]\nlisten = "127.0.0.1:{self.port}"\n{security}\n'
-                    '[topic_defaults]\npartitions = 1\nflush_mode = "os"\n')
+                    '[topic_defaults]\npartitions = 1\nflush_mode = "os"\n' + authorizer)
         self.proc = None
 
     def start(self):
@@ -109,6 +134,7 @@ def main():
     ap.add_argument("--build-dir", default="build")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--count", type=int, default=500000, help="records per run (1 KiB each)")
+    ap.add_argument("--acl", action="store_true", help="also SASL_SSL with the acl authorizer and 10,000 bindings")
     args = ap.parse_args()
     build = os.path.abspath(args.build_dir)
     work = tempfile.mkdtemp(prefix="keel-tls-cost-")
@@ -116,6 +142,8 @@ def main():
     os.makedirs(certs)
     make_certificates(certs)
     setups = [Setup("PLAINTEXT", build, work, "PLAINTEXT", certs), Setup("SASL_SSL", build, work, "SASL_SSL", certs)]
+    if args.acl:
+        setups.append(Setup("SASL_SSL+ACL", build, work, "SASL_SSL", certs, acl=True))
     results = {s.name: {"produce": [], "consume": []} for s in setups}
     try:
         for run in range(args.runs):
@@ -128,7 +156,7 @@ def main():
                         moved = d.get("mb_per_s", 0) * d["seconds"]
                         results[s.name][mode].append({"msgs_per_s": d["msgs_per_s"], "mb_per_s": d["mb_per_s"],
                                                       "broker_cpu_s_per_mb": d["broker_cpu_s"] / moved})
-                        print(f"run {run + 1} {s.name:9} {mode:7} {d['msgs_per_s']:>10,.0f} msgs/s "
+                        print(f"run {run + 1} {s.name:12} {mode:7} {d['msgs_per_s']:>10,.0f} msgs/s "
                               f"{d['mb_per_s']:7.1f} MB/s  broker CPU {1000 * d['broker_cpu_s'] / moved:.2f} ms/MB",
                               flush=True)
                 finally:

@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/file_util.hpp"
 #include "plugins/plugin_config.hpp"
+#include "security/authorizer.hpp"
 #include "security/credential_store.hpp"
 
 namespace keel {
@@ -96,6 +97,7 @@ void Broker::start() {
   fsync_dir(config_.data_dir);
 
   credentials_ = std::make_unique<security::CredentialStore>(config_.data_dir + "/" + kSecurityDir);
+  open_authorizer();
   opening_topics_ = true;
   load_topics(clean || fresh);
   open_producer_ids();
@@ -113,6 +115,21 @@ void Broker::start() {
   ready_ = true;
   spdlog::info("broker ready in {} ms: {} topic(s), data in '{}'", (monotonic_ns() - t0) / 1000000,
                topics().size(), config_.data_dir);
+}
+
+void Broker::open_authorizer() {
+  if (!config_.authorizer.enabled) return;
+  // The strategy's rules live beside the users, in the 0700 security
+  // directory: who may do what is as sensitive as who is who.
+  const std::string dir =
+      config_.data_dir + "/" + kSecurityDir + "/authorizer-" + config_.authorizer.strategy;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) fail(KEEL_ERR_IO, "cannot create the authorizer's directory '" + dir + "': " + ec.message());
+  authorizer_ = std::make_unique<security::Authorizer>(*registry_, config_.authorizer, dir, &metrics_,
+                                                       [] { return monotonic_ns(); });
+  spdlog::info("authorization: authorizer '{}' decides every request (rules in '{}')",
+               config_.authorizer.strategy, dir);
 }
 
 void Broker::open_producer_ids() {

@@ -47,8 +47,9 @@
 namespace keel {
 
 namespace security {
+class Authorizer;
 class CredentialStore;
-}
+}  // namespace security
 
 class Broker {
  public:
@@ -175,6 +176,9 @@ class Broker {
   Metrics& metrics() { return metrics_; }
   // The users SASL authenticates against; opened by start().
   security::CredentialStore& credentials() { return *credentials_; }
+  // The [authorizer], or nullptr without one (every action allowed);
+  // created by start() before the transports, destroyed after them.
+  security::Authorizer* authorizer() { return authorizer_.get(); }
   RequestBudget& request_budget() { return request_budget_; }
   GroupOffsetStore& group_offsets() { return *offsets_; }
   Flusher& flusher() { return flusher_; }
@@ -199,6 +203,7 @@ class Broker {
  private:
   void lock_data_dir();
   void load_topics(bool clean);
+  void open_authorizer();  // [authorizer]: before the transports start
   void open_producer_ids();
   // `existing`: the topic is on disk already (start-up), so its recovery
   // points apply.
@@ -245,6 +250,9 @@ class Broker {
   RequestBudget request_budget_;
   std::unique_ptr<GroupOffsetStore> offsets_;
   std::unique_ptr<security::CredentialStore> credentials_;
+  // Declared before transports_: destroyed after them, so that no
+  // transport thread can ask a destroyed authorizer.
+  std::unique_ptr<security::Authorizer> authorizer_;
   std::unique_ptr<ProducerIds> producer_ids_;  // set in start(), before transports
   GroupFence fence_;
   Flusher flusher_;

@@ -83,8 +83,8 @@ struct FetchPin {
 
 void make_broker_api(Broker* broker, keel_broker_api* api) {
   // Every slot is filled below and in the add_*_api() functions; struct_size
-  // says the table is this SDK's, ABI 2.3 with every slot up to the cluster
-  // ones.
+  // says the table is this SDK's (ABI 2.5, every slot up to the
+  // authorization ones).
   std::memset(api, 0, sizeof *api);
   api->struct_size = sizeof *api;
   api->ctx = broker;
@@ -226,6 +226,7 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
   add_admin_api(api);
   add_cluster_api(api);
   add_security_api(api);
+  add_authorization_api(api);
 
   api->render_metrics = [](void* ctx, keel_data_callback cb, void* user) {
     std::string text = B(ctx).metrics().render();

@@ -38,5 +38,7 @@ void add_admin_api(keel_broker_api* api);
 void add_cluster_api(keel_broker_api* api);
 // broker_api_security.cpp: ABI 2.4 SASL and SCRAM credential slots.
 void add_security_api(keel_broker_api* api);
+// broker_api_authorization.cpp: ABI 2.5 authorization and ACL slots.
+void add_authorization_api(keel_broker_api* api);
 
 }  // namespace keel

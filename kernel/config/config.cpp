@@ -58,8 +58,8 @@ namespace {
 
 const char* const kSeeDocs = " (see docs/configuration.md)";
 
-const std::vector<std::string> kTopLevelKeys = {"broker", "cluster", "topic_defaults", "topics",
-                                                "transports"};
+const std::vector<std::string> kTopLevelKeys = {"broker",         "cluster", "authorizer",
+                                                "topic_defaults", "topics",  "transports"};
 const std::vector<std::string> kClusterKeys = {"broker_id",
                                                "cluster_id",
                                                "coordinator",
@@ -202,6 +202,7 @@ class Parser {
     if (toml::table* t = table_entry(doc, "topics", "")) parse_topics(*t, cfg);
     if (toml::table* t = table_entry(doc, "transports", "")) parse_transports(*t, cfg);
     if (toml::table* t = table_entry(doc, "cluster", "")) parse_cluster(*t, cfg);
+    if (toml::table* t = table_entry(doc, "authorizer", "")) parse_authorizer(*t, cfg);
     return cfg;
   }
 
@@ -662,6 +663,42 @@ class Parser {
       c.coordinator_settings.tables = {e.node->as_table()};
       c.coordinator_settings.table_names = {section({"cluster", e.name})};
       c.coordinator_settings.origins = {origin_};
+    }
+  }
+
+  // [authorizer]: `strategy`, and one sub-table, [authorizer.<strategy>],
+  // handed to the authorizer plugin as its settings.
+  void parse_authorizer(toml::table& t, BrokerConfig& cfg) {
+    const std::string sec = "[authorizer]";
+    AuthorizerConfig& a = cfg.authorizer;
+    a.enabled = true;
+    std::vector<Entry> plugin_tables;
+    for (const auto& e : ordered(t)) {
+      if (e.node->is_table()) {
+        plugin_tables.push_back(e);
+      } else if (e.name == "strategy") {
+        a.strategy = string(*e.node, sec + " strategy");
+        a.location = where(*e.node);
+      } else {
+        unknown_key(e, sec, {"strategy"});
+      }
+    }
+    if (a.strategy.empty()) {
+      fail_at(where(t), sec +
+                            " needs strategy = \"<name>\" (the built-in one is \"acl\"); remove the "
+                            "section to let every client do everything" +
+                            kSeeDocs);
+    }
+    for (const auto& e : plugin_tables) {
+      if (e.name != a.strategy) {
+        fail_at(where(*e.key, *e.node), section({"authorizer", e.name}) + " configures authorizer '" +
+                                            e.name + "' but [authorizer] strategy is '" + a.strategy +
+                                            "'; set strategy = \"" + e.name + "\" or remove the table" +
+                                            kSeeDocs);
+      }
+      a.settings.tables = {e.node->as_table()};
+      a.settings.table_names = {section({"authorizer", e.name})};
+      a.settings.origins = {origin_};
     }
   }
 

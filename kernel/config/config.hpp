@@ -141,6 +141,17 @@ struct ClusterConfig {
   PluginSettings coordinator_settings;
 };
 
+// [authorizer]: who may do what (docs/security.md, "Authorization").
+// Without the section no authorizer runs and every client may do
+// everything, as before.
+struct AuthorizerConfig {
+  bool enabled = false;  // an [authorizer] section is present
+  std::string strategy;  // the authorizer strategy, e.g. "acl"
+  std::string location;  // where it was named, for messages
+  // [authorizer.<strategy>]: the plugin's own settings.
+  PluginSettings settings;
+};
+
 struct BrokerConfig {
   std::string source;  // path of the TOML file, or "<defaults>"
   std::string data_dir = "data";
@@ -163,6 +174,7 @@ struct BrokerConfig {
   int64_t writeback_bytes = 1 << 20;
   OffsetsConfig offsets;
   ClusterConfig cluster;
+  AuthorizerConfig authorizer;
 
   TopicConfig topic_defaults;
   std::vector<TopicConfig> topics;

@@ -9,6 +9,7 @@
 #include "groups/offsets_topic_config.hpp"
 #include "plugins/plugin_config.hpp"
 #include "plugins/transport_instance.hpp"
+#include "security/authorizer.hpp"
 #include "topic.hpp"
 
 namespace keel {
@@ -131,6 +132,17 @@ ConfigCheck check_config(const BrokerConfig& config, PluginRegistry& registry, c
       out.notes.push_back("cluster '" + config.cluster.cluster_id + "': broker " +
                           std::to_string(config.cluster.broker_id) + " through coordinator '" +
                           config.cluster.coordinator + "' (reaching it is not checked here)");
+    } catch (const Error& e) {
+      out.problems.push_back(e.what());
+    }
+  }
+  if (config.authorizer.enabled) {
+    try {
+      // No state dir: the plugin judges its settings and reads no file.
+      security::Authorizer authorizer(registry, config.authorizer, "", nullptr,
+                                      [] { return monotonic_ns(); });
+      out.notes.push_back("authorizer '" + config.authorizer.strategy +
+                          "' (its stored rules are read at start, not here)");
     } catch (const Error& e) {
       out.problems.push_back(e.what());
     }

@@ -37,6 +37,8 @@ const char* kind_name(int32_t kind) {
       return "transport";
     case KEEL_KIND_COORDINATOR:
       return "coordinator";
+    case KEEL_KIND_AUTHORIZER:
+      return "authorizer";
   }
   return "unknown";
 }
@@ -127,6 +129,11 @@ void PluginRegistry::register_library(const std::shared_ptr<LoadedLibrary>& lib)
       fail(KEEL_ERR_INVALID_ARGUMENT, where + " is built for ABI " + abi_text(d->abi_major, d->abi_minor) +
                                           ", but coordinators came with 2.3; rebuild it against the Keel "
                                           "SDK 2.3 or later");
+    }
+    if (kind == KEEL_KIND_AUTHORIZER && d->abi_minor < 5) {
+      fail(KEEL_ERR_INVALID_ARGUMENT, where + " is built for ABI " + abi_text(d->abi_major, d->abi_minor) +
+                                          ", but authorizers came with 2.5; rebuild it against the Keel "
+                                          "SDK 2.5 or later");
     }
     check_vtable(kind, s.vtable, where);
     for (const auto& earlier : found) {

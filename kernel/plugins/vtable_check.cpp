@@ -58,6 +58,13 @@ std::vector<Slot> slots_of(int32_t kind, uint32_t index_caps) {
               KEEL_SLOT(keel_coordinator_vtable, watch, false),
               KEEL_SLOT(keel_coordinator_vtable, unwatch, false),
               KEEL_SLOT(keel_coordinator_vtable, destroy, false)};
+    case KEEL_KIND_AUTHORIZER:  // 2.5: the whole table is 2.5's
+      return {KEEL_SLOT(keel_authorizer_vtable, create, false),
+              KEEL_SLOT(keel_authorizer_vtable, authorize, false),
+              KEEL_SLOT(keel_authorizer_vtable, create_acl, false),
+              KEEL_SLOT(keel_authorizer_vtable, describe_acls, false),
+              KEEL_SLOT(keel_authorizer_vtable, delete_acls, false),
+              KEEL_SLOT(keel_authorizer_vtable, destroy, false)};
     default:
       return {};
   }
@@ -68,7 +75,7 @@ std::vector<Slot> slots_of(int32_t kind, uint32_t index_caps) {
 }  // namespace
 
 void check_vtable(int32_t kind, const void* vtable, const std::string& where) {
-  if (kind < KEEL_KIND_INDEX || kind > KEEL_KIND_COORDINATOR) {
+  if (kind < KEEL_KIND_INDEX || kind > KEEL_KIND_AUTHORIZER) {
     fail(KEEL_ERR_UNSUPPORTED, where + " has unknown kind " + std::to_string(kind));
   }
   if (vtable == nullptr) fail(KEEL_ERR_INVALID_ARGUMENT, where + " has no vtable");

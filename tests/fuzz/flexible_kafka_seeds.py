@@ -37,7 +37,28 @@ def main():
         frame = kw.flexible_request_frame(key, version, 1, body, header_tags=kv.UNKNOWN_TAGS)
         with open(os.path.join(out_dir, "wire_" + name), "wb") as f:
             f.write(frame[4:])
-    print(f"wrote {len(bodies)} seeds to {out_dir}")
+    acl_seeds = write_acl_seeds(out_dir)
+    print(f"wrote {len(bodies) + acl_seeds} seeds to {out_dir}")
+
+
+def write_acl_seeds(out_dir):
+    """DescribeAcls (29), CreateAcls (30) and DeleteAcls (31), v0-3, built by
+    the authorization test's encoders (tests/integration/authz_test.py)."""
+    import authz_test as az  # noqa: E402  (imports kafka-python: only when writing seeds)
+    binding = (2, "orders", 4, "User:alice", "*", 4, 3)  # TOPIC, PREFIXED, WRITE, ALLOW
+    written = 0
+    for version in range(4):
+        e = kw.Encoder(az.flexible(version))
+        one = az.filter_bytes(e, version, binding) + e.tags()
+        bodies = {29: one + e.tags(), 30: e.array([binding], lambda c: one) + e.tags(),
+                  31: e.array([binding, binding], lambda c: one) + e.tags()}
+        for key, body in bodies.items():
+            frame = (kw.flexible_request_frame(key, version, 1, body) if az.flexible(version)
+                     else kw.request_frame(key, version, 1, body))
+            with open(os.path.join(out_dir, f"wire_acls_{key}_v{version}"), "wb") as f:
+                f.write(frame[4:])
+            written += 1
+    return written
 
 
 if __name__ == "__main__":

@@ -245,7 +245,7 @@ const std::vector<Row>& table() {
       FIELD(keel_log_dir_info, total_bytes, 16, 8),
       FIELD(keel_log_dir_info, usable_bytes, 24, 8),
       // keel_broker_api
-      STRUCT(keel_broker_api, 408),
+      STRUCT(keel_broker_api, 448),
       FIELD(keel_broker_api, struct_size, 0, 4),
       FIELD(keel_broker_api, reserved, 4, 4),
       FIELD(keel_broker_api, ctx, 8, 8),
@@ -298,6 +298,11 @@ const std::vector<Row>& table() {
       FIELD(keel_broker_api, scram_credentials, 384, 8),
       FIELD(keel_broker_api, alter_scram_credential, 392, 8),
       FIELD(keel_broker_api, delete_scram_credential, 400, 8),
+      FIELD(keel_broker_api, authorizer_enabled, 408, 8),
+      FIELD(keel_broker_api, authorize, 416, 8),
+      FIELD(keel_broker_api, create_acl, 424, 8),
+      FIELD(keel_broker_api, describe_acls, 432, 8),
+      FIELD(keel_broker_api, delete_acls, 440, 8),
       // keel_cluster_info (2.3)
       STRUCT(keel_cluster_info, 24),
       FIELD(keel_cluster_info, struct_size, 0, 4),
@@ -372,6 +377,38 @@ const std::vector<Row>& table() {
       FIELD(keel_coordinator_vtable, watch, 40, 8),
       FIELD(keel_coordinator_vtable, unwatch, 48, 8),
       FIELD(keel_coordinator_vtable, destroy, 56, 8),
+      // keel_authorizer_vtable and its values (2.5)
+      STRUCT(keel_authorizer_vtable, 56),
+      FIELD(keel_authorizer_vtable, struct_size, 0, 4),
+      FIELD(keel_authorizer_vtable, reserved, 4, 4),
+      FIELD(keel_authorizer_vtable, create, 8, 8),
+      FIELD(keel_authorizer_vtable, authorize, 16, 8),
+      FIELD(keel_authorizer_vtable, create_acl, 24, 8),
+      FIELD(keel_authorizer_vtable, describe_acls, 32, 8),
+      FIELD(keel_authorizer_vtable, delete_acls, 40, 8),
+      FIELD(keel_authorizer_vtable, destroy, 48, 8),
+      STRUCT(keel_authz_subject, 32),
+      FIELD(keel_authz_subject, struct_size, 0, 4),
+      FIELD(keel_authz_subject, reserved, 4, 4),
+      FIELD(keel_authz_subject, principal, 8, 8),
+      FIELD(keel_authz_subject, host, 16, 8),
+      FIELD(keel_authz_subject, listener, 24, 8),
+      STRUCT(keel_authz_action, 24),
+      FIELD(keel_authz_action, struct_size, 0, 4),
+      FIELD(keel_authz_action, resource_type, 4, 1),
+      FIELD(keel_authz_action, operation, 5, 1),
+      FIELD(keel_authz_action, reserved, 6, 2),
+      FIELD(keel_authz_action, resource_name, 8, 8),
+      FIELD(keel_authz_action, resource_name_len, 16, 8),
+      STRUCT(keel_acl_binding, 32),
+      FIELD(keel_acl_binding, struct_size, 0, 4),
+      FIELD(keel_acl_binding, resource_type, 4, 1),
+      FIELD(keel_acl_binding, pattern_type, 5, 1),
+      FIELD(keel_acl_binding, operation, 6, 1),
+      FIELD(keel_acl_binding, permission, 7, 1),
+      FIELD(keel_acl_binding, resource_name, 8, 8),
+      FIELD(keel_acl_binding, principal, 16, 8),
+      FIELD(keel_acl_binding, host, 24, 8),
       // keel_strategy
       STRUCT(keel_strategy, 24),
       FIELD(keel_strategy, struct_size, 0, 4),
@@ -395,9 +432,9 @@ const std::vector<Row>& table() {
 #undef STRUCT
 #undef FIELD
 
-TEST(AbiLayout, VersionIsTwoPointFour) {
+TEST(AbiLayout, VersionIsTwoPointFive) {
   EXPECT_EQ(KEEL_ABI_MAJOR, 2);
-  EXPECT_EQ(KEEL_ABI_MINOR, 4);
+  EXPECT_EQ(KEEL_ABI_MINOR, 5);
   EXPECT_EQ(KEEL_TARGET_ABI_MINOR, KEEL_ABI_MINOR);  // the default target
 }
 
@@ -466,7 +503,7 @@ TEST(AbiLayout, TheTableCoversEveryStructOnce) {
     for (const auto& s : seen) EXPECT_NE(s, r.type) << r.type << " is listed twice";
     seen.emplace_back(r.type);
   }
-  EXPECT_EQ(seen.size(), 36);  // grows when plugin.h gains a struct
+  EXPECT_EQ(seen.size(), 40);  // grows when plugin.h gains a struct
 }
 
 TEST(AbiLayout, HasFieldSeesWhatAnOlderProducerFilled) {

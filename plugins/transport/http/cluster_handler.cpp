@@ -3,8 +3,12 @@
 // live brokers with their HTTP and Kafka listeners, and each partition's
 // leader, leader epoch, replicas and in-sync replicas. From a broker without
 // a cluster view (ABI < 2.3): a cluster of one, broker 0, no leader epochs.
+// With an authorizer: the route needs DESCRIBE on the cluster, and the
+// topics (and under_replicated_partitions, which counts theirs) are those
+// the principal may DESCRIBE.
 #include <map>
 
+#include "authorization.hpp"
 #include "checked_broker.hpp"
 #include "cluster_urls.hpp"
 #include "handlers.hpp"
@@ -73,6 +77,10 @@ void handle_cluster(const ExchangePtr& x) {
   int64_t under_replicated = 0;
   auto topics = nlohmann::json::array();
   for (const auto& t : services.broker.list_topics()) {
+    // The route needs DESCRIBE on the cluster; topics are listed as GET
+    // /topics and Kafka's Metadata list them: those the principal may
+    // DESCRIBE (a filter, not a denial).
+    if (!topic_allowed(*x, KEEL_ACL_OP_DESCRIBE, t.name, false)) continue;
     auto partitions = nlohmann::json::array();
     for (int32_t p = 0; p < t.partitions; ++p) {
       sdk::PartitionState st;

@@ -8,6 +8,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <functional>
+#include <keel/broker.hpp>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -46,6 +47,10 @@ struct Request {
   std::vector<std::string> params;  // the route's {placeholders}, in order
   Query query;
   std::string body;
+  // Whom the broker's authorizer is asked about: "User:<name>" after HTTP
+  // Basic authentication, "User:ANONYMOUS" without it; the client's address;
+  // the listener ("http" or "https").
+  sdk::Broker::AuthzSubject subject;
 };
 
 class Exchange : public std::enable_shared_from_this<Exchange> {

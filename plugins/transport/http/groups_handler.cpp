@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <limits>
 
+#include "authorization.hpp"
 #include "checked_broker.hpp"
 #include "errors.hpp"
 #include "handlers.hpp"
@@ -108,7 +109,15 @@ void group_answer(const ExchangePtr& x, const GroupFetchArgs& a) {
 
 void handle_list_groups(const ExchangePtr& x) {
   x->request.query.allow_only({});
-  x->respond(Response::ok({{"groups", x->services.broker.list_groups()}}));
+  std::vector<std::string> groups = x->services.broker.list_groups();
+  // DESCRIBE on the cluster lists every group, else only those the
+  // principal may DESCRIBE (Kafka's ListGroups; a filter, not a denial).
+  if (!cluster_allowed(*x, KEEL_ACL_OP_DESCRIBE, false)) {
+    std::erase_if(groups, [&x](const std::string& g) {
+      return !allowed(*x, KEEL_RESOURCE_GROUP, KEEL_ACL_OP_DESCRIBE, g, false);
+    });
+  }
+  x->respond(Response::ok({{"groups", std::move(groups)}}));
 }
 
 // 204 once the group's offsets and stored metadata are gone (durably).
@@ -129,6 +138,11 @@ void handle_group_offsets(const ExchangePtr& x) {
   if (topic) check_topic_name("query parameter 'topic'", *topic);
   const auto partition = q.get_int("partition", 0, std::numeric_limits<int32_t>::max());
   if (partition && !topic) throw bad_request("query parameter 'partition' needs 'topic' too");
+  // A topic asked for by name needs DESCRIBE (Kafka's OffsetFetch answers
+  // TOPIC_AUTHORIZATION_FAILED for it), asked before it is looked up so that
+  // a denied client does not learn whether it exists; the whole list leaves
+  // out the topics the principal may not DESCRIBE.
+  if (topic) require(*x, KEEL_RESOURCE_TOPIC, KEEL_ACL_OP_DESCRIBE, *topic);
   if (topic && partition) {
     b.watermarks(*topic, static_cast<int32_t>(*partition));  // 404 for an unknown topic or partition
     const GroupOffset o = b.fetch_offset(group, *topic, static_cast<int32_t>(*partition));
@@ -139,7 +153,8 @@ void handle_group_offsets(const ExchangePtr& x) {
   if (all.empty()) throw unknown_group(group);
   auto out = nlohmann::json::array();
   for (const auto& o : all) {
-    if (!topic || o.topic == *topic) out.push_back(offset_json(o));
+    if (topic ? o.topic != *topic : !topic_allowed(*x, KEEL_ACL_OP_DESCRIBE, o.topic, false)) continue;
+    out.push_back(offset_json(o));
   }
   x->respond(Response::ok({{"group", group}, {"offsets", std::move(out)}}));
 }
@@ -189,6 +204,11 @@ void handle_commit_offsets(const ExchangePtr& x) {
     if (!e.contains("topic") || !e.contains("partition") || !e.contains("offset")) {
       throw bad_request(w + " needs \"topic\", \"partition\" and \"offset\"");
     }
+    // Kafka's OffsetCommit: READ on the group (the route), then on each
+    // topic; asked before the lookup, so that a denied client does not learn
+    // whether the topic exists. Nothing is committed unless every topic may
+    // be read.
+    require(*x, KEEL_RESOURCE_TOPIC, KEEL_ACL_OP_READ, o.topic);
     b.watermarks(o.topic, o.partition);  // 404 for an unknown topic or partition
     commits.push_back(std::move(o));
   }
@@ -208,6 +228,9 @@ void handle_group_lag(const ExchangePtr& x) {
   auto out = nlohmann::json::array();
   int64_t total = 0;
   for (const auto& o : all) {
+    // As GET /groups/{group}/offsets: committed positions of topics the
+    // principal may not DESCRIBE are left out.
+    if (!topic_allowed(*x, KEEL_ACL_OP_DESCRIBE, o.topic, false)) continue;
     keel_watermarks w{};
     try {
       w = b.watermarks(o.topic, o.partition);

@@ -10,6 +10,7 @@
 #include <keel/record_batch.hpp>
 #include <map>
 
+#include "authorization.hpp"
 #include "checked_broker.hpp"
 #include "handlers.hpp"
 #include "json_body.hpp"
@@ -137,6 +138,8 @@ void handle_produce(const ExchangePtr& x) {
                           "'; create it first (POST /topics) or set "
                           "broker.auto_create_topics = true");
     }
+    // WRITE was asked by the route; creating the topic is CREATE too.
+    require_topic_create(*x, topic);
     b.choose_partition(topic, std::nullopt);  // creates it with the topic defaults
     info = b.require_topic(topic);
   }

@@ -1,5 +1,8 @@
 #include "router.hpp"
 
+#include <stdexcept>
+
+#include "authorization.hpp"
 #include "handlers.hpp"
 #include "names.hpp"
 
@@ -7,31 +10,47 @@ namespace keel::web {
 
 Router::Router() {
   using V = bhttp::verb;
+  constexpr int8_t kRead = KEEL_ACL_OP_READ;
+  constexpr int8_t kWrite = KEEL_ACL_OP_WRITE;
+  constexpr int8_t kDelete = KEEL_ACL_OP_DELETE;
+  constexpr int8_t kAlter = KEEL_ACL_OP_ALTER;
+  constexpr int8_t kDescribe = KEEL_ACL_OP_DESCRIBE;
+  const auto topic = [](int8_t op) { return Need{KEEL_RESOURCE_TOPIC, op}; };
+  const auto group = [](int8_t op) { return Need{KEEL_RESOURCE_GROUP, op}; };
+  const auto cluster = [](int8_t op) { return Need{KEEL_RESOURCE_CLUSTER, op}; };
+  // Probes and metrics need nothing: a load balancer or scraper has no
+  // principal to grant rights to. Routes without a Need ask in their handler
+  // what depends on the body or filter what they list (authorization.hpp).
   add(V::get, "/health", "health", handle_health);
   add(V::get, "/ready", "ready", handle_ready);
   add(V::get, "/metrics", "metrics", handle_metrics);
-  add(V::get, "/cluster", "cluster", handle_cluster);
+  add(V::get, "/cluster", "cluster", handle_cluster, {cluster(kDescribe)});
   add(V::get, "/topics", "list_topics", handle_list_topics);
   add(V::post, "/topics", "create_topic", handle_create_topic);
-  add(V::get, "/topics/{topic}", "describe_topic", handle_describe_topic);
-  add(V::delete_, "/topics/{topic}", "delete_topic", handle_delete_topic);
-  add(V::post, "/topics/{topic}/records", "produce", handle_produce);
+  add(V::get, "/topics/{topic}", "describe_topic", handle_describe_topic, {topic(kDescribe)});
+  add(V::delete_, "/topics/{topic}", "delete_topic", handle_delete_topic, {topic(kDelete)});
+  // Auto-creating a missing topic also needs CREATE: asked by the handler,
+  // which knows whether the topic exists.
+  add(V::post, "/topics/{topic}/records", "produce", handle_produce, {topic(kWrite)});
   add(V::post, "/producers", "init_producer", handle_init_producer);
-  add(V::post, "/topics/{topic}/partitions", "create_partitions", handle_create_partitions);
-  add(V::get, "/topics/{topic}/partitions/{partition}", "partition", handle_partition);
+  add(V::post, "/topics/{topic}/partitions", "create_partitions", handle_create_partitions, {topic(kAlter)});
+  add(V::get, "/topics/{topic}/partitions/{partition}", "partition", handle_partition, {topic(kDescribe)});
   add(V::post, "/topics/{topic}/partitions/{partition}/delete-records", "delete_records",
-      handle_delete_records);
-  add(V::get, "/topics/{topic}/partitions/{partition}/records", "consume", handle_consume);
+      handle_delete_records, {topic(kDelete)});
+  add(V::get, "/topics/{topic}/partitions/{partition}/records", "consume", handle_consume, {topic(kRead)});
   add(V::get, "/groups", "list_groups", handle_list_groups);
-  add(V::delete_, "/groups/{group}", "delete_group", handle_delete_group);
-  add(V::get, "/groups/{group}/offsets", "group_offsets", handle_group_offsets);
-  add(V::post, "/groups/{group}/offsets", "commit_offsets", handle_commit_offsets);
-  add(V::get, "/groups/{group}/lag", "group_lag", handle_group_lag);
-  add(V::get, "/groups/{group}/topics/{topic}/records", "group_fetch", handle_group_fetch);
+  add(V::delete_, "/groups/{group}", "delete_group", handle_delete_group, {group(kDelete)});
+  add(V::get, "/groups/{group}/offsets", "group_offsets", handle_group_offsets, {group(kDescribe)});
+  // READ on each topic of the body: asked by the handler.
+  add(V::post, "/groups/{group}/offsets", "commit_offsets", handle_commit_offsets, {group(kRead)});
+  add(V::get, "/groups/{group}/lag", "group_lag", handle_group_lag, {group(kDescribe)});
+  add(V::get, "/groups/{group}/topics/{topic}/records", "group_fetch", handle_group_fetch,
+      {group(kRead), topic(kRead)});
 }
 
-void Router::add(bhttp::verb method, const std::string& path, const char* name, Handler handler) {
-  Route r{method, {}, name, handler};
+void Router::add(bhttp::verb method, const std::string& path, const char* name, Handler handler,
+                 std::initializer_list<Need> needs) {
+  Route r{method, {}, name, handler, {}};
   size_t start = 1;
   while (start <= path.size()) {
     const size_t slash = path.find('/', start);
@@ -39,7 +58,35 @@ void Router::add(bhttp::verb method, const std::string& path, const char* name, 
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
+  for (const Need& n : needs) {
+    Check c{n.resource_type, n.operation, -1};
+    if (n.resource_type != KEEL_RESOURCE_CLUSTER) {
+      const std::string wanted = n.resource_type == KEEL_RESOURCE_TOPIC   ? "{topic}"
+                                 : n.resource_type == KEEL_RESOURCE_GROUP ? "{group}"
+                                                                          : "";
+      int k = 0;
+      for (const auto& p : r.pattern) {
+        if (p.empty() || p.front() != '{') continue;
+        if (p == wanted) c.param = k;
+        ++k;
+      }
+      if (c.param < 0) {
+        throw std::logic_error(std::string("HTTP route ") + name + " (" + path + ") needs " +
+                               operation_name(n.operation) + " on a " + resource_type_name(n.resource_type) +
+                               " its path does not name");
+      }
+    }
+    r.checks.push_back(c);
+  }
   routes_.push_back(std::move(r));
+}
+
+void Router::authorize(const Route& r, const Exchange& x) {
+  for (const Check& c : r.checks) {
+    const std::string_view name =
+        c.param < 0 ? kClusterResource : std::string_view(x.request.params[static_cast<size_t>(c.param)]);
+    require(x, c.resource_type, c.operation, name);
+  }
 }
 
 bool Router::match(const Route& r, const std::vector<std::string>& path, std::vector<std::string>* params) {
@@ -85,6 +132,7 @@ std::string Router::dispatch(const ExchangePtr& x) const {
     try {
       check_params(r, params);
       x->request.params = std::move(params);
+      authorize(r, *x);
       r.handler(x);
     } catch (...) {
       x->respond(response_for_current_exception(x->request.target));

@@ -37,6 +37,14 @@ Session::Session(Services& services, const Router& router, asio::ip::tcp::socket
   beast::error_code ec;
   const auto ep = stream_.socket().remote_endpoint(ec);
   peer_ = ec ? std::string("unknown peer") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  if (!ec) {
+    // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d;
+    // ACL bindings name it a.b.c.d (as Kafka's InetAddress does).
+    const auto a = ep.address();
+    peer_address_ = a.is_v6() && a.to_v6().is_v4_mapped()
+                        ? asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string()
+                        : a.to_string();
+  }
   if (tls_context_) tls_ = std::make_unique<TlsStream>(stream_, *tls_context_);
 }
 
@@ -211,6 +219,8 @@ void Session::handle() {
   auto self = shared_from_this();
   Request req;
   req.method = msg.method();
+  req.subject.host = peer_address_;
+  req.subject.listener = tls_ ? "https" : "http";
   try {
     std::string_view query_text;
     req.target = std::string(msg.target());
@@ -234,6 +244,9 @@ void Session::handle() {
       r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"keel\", charset=\"UTF-8\"");
       return send(std::move(r));
     }
+    // The authorizer decides for this user; without credentials (a probe)
+    // the request stays User:ANONYMOUS.
+    req.subject.principal = "User:" + verdict.user;
   }
   req.body = std::move(msg.body());
   current_ = std::make_shared<Exchange>(services_, std::move(req), stream_.get_executor(),

@@ -88,6 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<TlsStream> tls_;                          // null: plain HTTP
   transport::Ticket ticket_;                                // counts this connection while open
   std::string peer_;                                        // address:port, for messages
+  std::string peer_address_;                                // the client's address, for the authorizer
   boost::asio::steady_timer memory_timer_;                  // retry while the budget is spent
   transport::Reservation memory_;                           // the current request's body
   int memory_retries_ = 0;

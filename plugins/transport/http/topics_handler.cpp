@@ -3,6 +3,7 @@
 // describe (strategies, Kafka configs and per-partition watermarks), delete.
 #include <limits>
 
+#include "authorization.hpp"
 #include "checked_broker.hpp"
 #include "common/kafka_topic_configs.hpp"
 #include "handlers.hpp"
@@ -76,6 +77,9 @@ void handle_list_topics(const ExchangePtr& x) {
   x->request.query.allow_only({});
   auto topics = nlohmann::json::array();
   for (const auto& t : x->services.broker.list_topics()) {
+    // Only topics the principal may DESCRIBE, as Kafka's Metadata for all
+    // topics: a filter, not a denial, so not logged.
+    if (!topic_allowed(*x, KEEL_ACL_OP_DESCRIBE, t.name, false)) continue;
     topics.push_back({{"name", t.name}, {"partition_count", t.partitions}, {"internal", t.internal}});
   }
   x->respond(Response::ok({{"topics", std::move(topics)}}));
@@ -95,6 +99,9 @@ void handle_create_topic(const ExchangePtr& x) {
     throw bad_request("field \"name\" (the topic name, a string) is required");
   }
   check_topic_name("field \"name\"", name->get_ref<const std::string&>());
+  // Before the rest of the body is judged: a client that may not create the
+  // topic learns only that.
+  require_topic_create(*x, name->get_ref<const std::string&>());
   int32_t partitions = 0;
   if (auto p = body.find("partitions"); p != body.end() && !p->is_null()) {
     if (!p->is_number_integer() || p->get<int64_t>() < 1 || p->get<int64_t>() > 10000) {

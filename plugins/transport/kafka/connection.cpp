@@ -88,6 +88,15 @@ Connection::Connection(Services& services, asio::ip::tcp::socket socket, transpo
   if (tls_context_) tls_ = std::make_unique<TlsStream>(socket_, *tls_context_);
   sasl_.peer = peer_;
   sasl_.listener = services_.settings.listeners.at(listener_).security_protocol;
+  // An IPv4 client on a dual-stack socket is its IPv4 address to ACLs (as
+  // for HTTP), so that a binding for "10.0.0.7" matches it.
+  if (!ec) {
+    const auto a = ep.address();
+    sasl_.subject.host = a.is_v6() && a.to_v6().is_v4_mapped()
+                             ? asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string()
+                             : a.to_string();
+  }
+  sasl_.subject.listener = sasl_.listener;
   if (services_.settings.listeners.at(listener_).sasl()) {
     sasl_.required = true;
     sasl_.phase = SaslState::Phase::handshake;
@@ -120,6 +129,9 @@ void Connection::start() {
           if (const std::string subject = transport::certificate_subject(self->tls_->native_handle());
               !subject.empty()) {
             self->tls_subject_ = subject;
+            // Kafka's principal for a client certificate; a SASL login on a
+            // SASL_SSL listener replaces it.
+            self->sasl_.subject.principal = "User:" + subject;
           }
           self->last_activity_ = Clock::now();
           self->read_size();
@@ -354,11 +366,7 @@ void Connection::answer_raw_token(const Frame& frame) {
     close_after_responses();
     return;
   }
-  if (step.done) {
-    sasl_.phase = SaslState::Phase::authenticated;
-    sasl_.principal = step.principal;
-    sasl_.session.reset();
-  }
+  if (step.done) sasl_.authenticated_as(step.principal);
   const uint64_t slot_id = next_slot_++;
   Slot& slot = slots_[slot_id];
   slot.raw = true;

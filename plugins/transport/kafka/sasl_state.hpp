@@ -28,8 +28,19 @@ struct SaslState {
   std::string principal = "ANONYMOUS";
   std::string peer;                    // the client's address, for logs
   std::string listener = "PLAINTEXT";  // the listener's security protocol, for logs
+  // Who the authorizer is asked about: "User:<principal>" once known;
+  // "User:<subject>" from a verified client certificate on an SSL
+  // listener (a SASL login takes precedence); "User:ANONYMOUS" otherwise.
+  sdk::Broker::AuthzSubject subject;
 
   bool authenticated() const { return phase == Phase::authenticated; }
+  // The exchange succeeded for `user`.
+  void authenticated_as(const std::string& user) {
+    phase = Phase::authenticated;
+    principal = user;
+    subject.principal = "User:" + user;
+    session.reset();
+  }
 };
 
 }  // namespace keel::kafka

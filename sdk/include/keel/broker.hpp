@@ -8,7 +8,7 @@
 // delete_group_offsets, topic_settings, alter_topic, create_partitions,
 // delete_records, log_dir; 2.3: advertise_listener, cluster_info,
 // brokers, partition_state, offset_for_leader_epoch; 2.4: the SASL and
-// SCRAM credential members) are checked with
+// SCRAM credential members; 2.5: authorize and the ACL members) are checked with
 // KEEL_HAS_FIELD before use and answer KEEL_ERR_UNSUPPORTED (or their 2.0
 // default) from an older broker.
 //
@@ -849,10 +849,201 @@ class Broker {
 #endif
   }
 
+  // ---- 2.5: authorization. The transport asks, the broker decides. From
+  // an older broker, or one without an [authorizer], has_authorizer() is
+  // false and every action is allowed (what such a broker always did); the
+  // ACL members then answer UNSUPPORTED (Kafka's SECURITY_DISABLED).
+  struct AuthzSubject {
+    std::string principal = "User:ANONYMOUS";  // "User:alice", "User:CN=alice,O=Example"
+    std::string host;                          // the client's address
+    std::string listener;                      // for the broker's logs
+  };
+  struct AuthzAction {
+    int8_t resource_type = 0;  // KEEL_RESOURCE_*
+    int8_t operation = 0;      // KEEL_ACL_OP_*
+    std::string_view name;
+  };
+  bool has_authorizer() const {
+#if KEEL_TARGET_ABI_MINOR >= 5
+    return KEEL_HAS_FIELD(api_, keel_broker_api, delete_acls) && api_->authorizer_enabled != nullptr &&
+           api_->authorize != nullptr && api_->create_acl != nullptr && api_->describe_acls != nullptr &&
+           api_->delete_acls != nullptr && api_->authorizer_enabled(api_->ctx) != 0;
+#else
+    return false;
+#endif
+  }
+  // Whether `subject` may do each of `actions` (same order). log_denials =
+  // false for questions whose "no" only filters a listing.
+  std::vector<bool> authorize(const AuthzSubject& subject, const std::vector<AuthzAction>& actions,
+                              bool log_denials = true) const {
+    std::vector<bool> out(actions.size(), true);
+#if KEEL_TARGET_ABI_MINOR >= 5
+    if (actions.empty() || !has_authorizer()) return out;
+    std::vector<keel_authz_action> cs(actions.size());
+    for (size_t i = 0; i < actions.size(); ++i) cs[i] = c_action(actions[i]);
+    std::vector<int32_t> results(actions.size(), KEEL_AUTHZ_DENIED);
+    const keel_authz_subject sub = c_subject(subject);
+    api_->authorize(api_->ctx, &sub, cs.data(), static_cast<uint32_t>(cs.size()), sizeof(keel_authz_action),
+                    log_denials ? 1 : 0, results.data());
+    for (size_t i = 0; i < actions.size(); ++i) out[i] = results[i] == KEEL_AUTHZ_ALLOWED;
+#else
+    (void)subject;
+    (void)log_denials;
+#endif
+    return out;
+  }
+  // One action; allocates nothing.
+  bool allowed(const AuthzSubject& subject, int8_t resource_type, int8_t operation, std::string_view name,
+               bool log_denials = true) const {
+#if KEEL_TARGET_ABI_MINOR >= 5
+    return !has_authorizer() ||
+           ask(subject, c_action(AuthzAction{resource_type, operation, name}), log_denials);
+#else
+    (void)subject;
+    (void)resource_type;
+    (void)operation;
+    (void)name;
+    (void)log_denials;
+    return true;
+#endif
+  }
+
+  // Whether `subject` may do `operation` on some resource of the type
+  // (resource_name NULL in the ABI).
+  bool allowed_on_some(const AuthzSubject& subject, int8_t resource_type, int8_t operation,
+                       bool log_denials = true) const {
+#if KEEL_TARGET_ABI_MINOR >= 5
+    keel_authz_action a = c_action(AuthzAction{resource_type, operation, {}});
+    a.resource_name = nullptr;  // "some resource of the type"
+    a.resource_name_len = 0;
+    return !has_authorizer() || ask(subject, a, log_denials);
+#else
+    (void)subject;
+    (void)resource_type;
+    (void)operation;
+    (void)log_denials;
+    return true;
+#endif
+  }
+
+  struct AclBinding {
+    int8_t resource_type = 0;  // KEEL_RESOURCE_*
+    int8_t pattern_type = 0;   // KEEL_PATTERN_*
+    int8_t operation = 0;      // KEEL_ACL_OP_*
+    int8_t permission = 0;     // KEEL_ACL_PERMISSION_*
+    std::string resource_name;
+    std::string principal;
+    std::string host;
+  };
+  // A filter: the *_ANY values, KEEL_PATTERN_MATCH and nullopt select anything.
+  struct AclFilter {
+    int8_t resource_type = 1;  // KEEL_RESOURCE_ANY
+    int8_t pattern_type = 1;   // KEEL_PATTERN_ANY
+    int8_t operation = 1;      // KEEL_ACL_OP_ANY
+    int8_t permission = 1;     // KEEL_ACL_PERMISSION_ANY
+    std::optional<std::string> resource_name;
+    std::optional<std::string> principal;
+    std::optional<std::string> host;
+  };
+  keel_status create_acl(const AclBinding& b, std::string* message) const {
+    if (cut_short(b.resource_name) || cut_short(b.principal) || cut_short(b.host))
+      return refuse(KEEL_ERR_INVALID_ARGUMENT, "an ACL binding's names may not contain NUL", message);
+#if KEEL_TARGET_ABI_MINOR >= 5
+    if (!has_authorizer()) return refuse(KEEL_ERR_UNSUPPORTED, kNoAuthorizer, message);
+    const keel_acl_binding c = c_binding(b.resource_type, b.pattern_type, b.operation, b.permission,
+                                         b.resource_name.c_str(), b.principal.c_str(), b.host.c_str());
+    keel_error err{};
+    return with_message(api_->create_acl(api_->ctx, &c, &err), err, message);
+#else
+    return refuse(KEEL_ERR_UNSUPPORTED, kNoAuthorizer, message);
+#endif
+  }
+  keel_status describe_acls(const AclFilter& f, std::vector<AclBinding>* out, std::string* message) const {
+    return acl_query(f, out, message, false);
+  }
+  // The bindings removed go to *out.
+  keel_status delete_acls(const AclFilter& f, std::vector<AclBinding>* out, std::string* message) const {
+    return acl_query(f, out, message, true);
+  }
+
  private:
   static constexpr const char* kNoAdmin =
       "the broker's ABI is older than 2.2: no CreatePartitions, DeleteRecords or log dir";
   static bool cut_short(const std::string& s) { return std::memchr(s.data(), '\0', s.size()) != nullptr; }
+  static constexpr const char* kNoAuthorizer =
+      "no authorizer is configured on this broker; add an [authorizer] section (strategy = \"acl\") to its "
+      "config (see docs/security.md)";
+  static bool cut_short(const std::optional<std::string>& s) { return s && cut_short(*s); }
+#if KEEL_TARGET_ABI_MINOR >= 5
+  bool ask(const AuthzSubject& subject, const keel_authz_action& a, bool log_denials) const {
+    const keel_authz_subject sub = c_subject(subject);
+    int32_t result = KEEL_AUTHZ_DENIED;
+    api_->authorize(api_->ctx, &sub, &a, 1, sizeof a, log_denials ? 1 : 0, &result);
+    return result == KEEL_AUTHZ_ALLOWED;
+  }
+  static keel_authz_action c_action(const AuthzAction& a) {
+    keel_authz_action c{};
+    c.struct_size = sizeof c;
+    c.resource_type = a.resource_type;
+    c.operation = a.operation;
+    c.resource_name = a.name.data();
+    c.resource_name_len = a.name.size();
+    return c;
+  }
+  static keel_acl_binding c_binding(int8_t type, int8_t pattern, int8_t operation, int8_t permission,
+                                    const char* name, const char* principal, const char* host) {
+    keel_acl_binding c{};
+    c.struct_size = sizeof c;
+    c.resource_type = type;
+    c.pattern_type = pattern;
+    c.operation = operation;
+    c.permission = permission;
+    c.resource_name = name;
+    c.principal = principal;
+    c.host = host;
+    return c;
+  }
+  static keel_authz_subject c_subject(const AuthzSubject& s) {
+    keel_authz_subject c{};
+    c.struct_size = sizeof c;
+    c.principal = s.principal.c_str();
+    c.host = s.host.c_str();
+    c.listener = s.listener.c_str();
+    return c;
+  }
+#endif
+  keel_status acl_query(const AclFilter& f, std::vector<AclBinding>* out, std::string* message,
+                        bool remove) const {
+    if (cut_short(f.resource_name) || cut_short(f.principal) || cut_short(f.host))
+      return refuse(KEEL_ERR_INVALID_ARGUMENT, "an ACL filter's names may not contain NUL", message);
+#if KEEL_TARGET_ABI_MINOR >= 5
+    if (!has_authorizer()) return refuse(KEEL_ERR_UNSUPPORTED, kNoAuthorizer, message);
+    auto text = [](const std::optional<std::string>& v) { return v ? v->c_str() : nullptr; };
+    const keel_acl_binding c = c_binding(f.resource_type, f.pattern_type, f.operation, f.permission,
+                                         text(f.resource_name), text(f.principal), text(f.host));
+    keel_error err{};
+    auto cb = [](void* user, const keel_acl_binding* b) {
+      AclBinding x;
+      x.resource_type = b->resource_type;
+      x.pattern_type = b->pattern_type;
+      x.operation = b->operation;
+      x.permission = b->permission;
+      x.resource_name = b->resource_name != nullptr ? b->resource_name : "";
+      x.principal = b->principal != nullptr ? b->principal : "";
+      x.host = b->host != nullptr ? b->host : "";
+      static_cast<std::vector<AclBinding>*>(user)->push_back(std::move(x));
+    };
+    std::vector<AclBinding> sink;
+    std::vector<AclBinding>* into = out != nullptr ? out : &sink;
+    const keel_status s = remove ? api_->delete_acls(api_->ctx, &c, cb, into, &err)
+                                 : api_->describe_acls(api_->ctx, &c, cb, into, &err);
+    return with_message(s, err, message);
+#else
+    (void)out;
+    (void)remove;
+    return refuse(KEEL_ERR_UNSUPPORTED, kNoAuthorizer, message);
+#endif
+  }
   static TopicInfo info(const keel_topic_info* t) {
     return TopicInfo{t->name, t->partition_count, t->internal != 0};
   }

@@ -90,6 +90,11 @@
  *        SCRAM-SHA-256, SCRAM-SHA-512) against the broker's users and their
  *        SCRAM credentials (scram_credentials, alter_scram_credential,
  *        delete_scram_credential: KIP-554).
+ *   2.5  Authorization decided by the broker: the authorizer kind
+ *        (KEEL_KIND_AUTHORIZER, keel_authorizer_vtable: authorize, ACL
+ *        bindings created, described and deleted with Kafka's model).
+ *        Broker API: authorizer_enabled, authorize, create_acl,
+ *        describe_acls, delete_acls.
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -103,7 +108,7 @@ extern "C" {
 #endif
 
 #define KEEL_ABI_MAJOR 2
-#define KEEL_ABI_MINOR 4
+#define KEEL_ABI_MINOR 5
 
 #ifndef KEEL_TARGET_ABI_MINOR
 #define KEEL_TARGET_ABI_MINOR KEEL_ABI_MINOR
@@ -702,6 +707,86 @@ typedef void (*keel_scram_credential_callback)(void* user, const char* name, con
                                                int32_t iterations);
 #endif
 
+#if KEEL_TARGET_ABI_MINOR >= 5
+/* 2.5: authorization, in Kafka's model (KIP-11, KIP-290). The values are
+ * Kafka's wire codes, so a transport converts with a cast. */
+#define KEEL_RESOURCE_ANY 1 /* filters only */
+#define KEEL_RESOURCE_TOPIC 2
+#define KEEL_RESOURCE_GROUP 3
+#define KEEL_RESOURCE_CLUSTER 4 /* one resource, named "kafka-cluster" */
+#define KEEL_RESOURCE_TRANSACTIONAL_ID 5
+
+#define KEEL_PATTERN_ANY 1   /* filters only */
+#define KEEL_PATTERN_MATCH 2 /* filters only: the bindings that apply to the name */
+#define KEEL_PATTERN_LITERAL 3
+#define KEEL_PATTERN_PREFIXED 4
+
+#define KEEL_ACL_OP_ANY 1 /* filters only */
+#define KEEL_ACL_OP_ALL 2
+#define KEEL_ACL_OP_READ 3
+#define KEEL_ACL_OP_WRITE 4
+#define KEEL_ACL_OP_CREATE 5
+#define KEEL_ACL_OP_DELETE 6
+#define KEEL_ACL_OP_ALTER 7
+#define KEEL_ACL_OP_DESCRIBE 8
+#define KEEL_ACL_OP_CLUSTER_ACTION 9
+#define KEEL_ACL_OP_DESCRIBE_CONFIGS 10
+#define KEEL_ACL_OP_ALTER_CONFIGS 11
+#define KEEL_ACL_OP_IDEMPOTENT_WRITE 12
+
+#define KEEL_ACL_PERMISSION_ANY 1 /* filters only */
+#define KEEL_ACL_PERMISSION_DENY 2
+#define KEEL_ACL_PERMISSION_ALLOW 3
+
+/* Who asks: the connection's principal ("User:alice" after SASL,
+ * "User:CN=alice,O=Example" from a verified client certificate,
+ * "User:ANONYMOUS" otherwise), the client's address, and the listener's
+ * name (for logs). */
+typedef struct keel_authz_subject {
+  uint32_t struct_size;
+  uint32_t reserved;
+  const char* principal;
+  const char* host;
+  const char* listener;
+} keel_authz_subject;
+
+/* One thing the subject wants to do: `operation` on the resource
+ * (type, name; name_len bytes, not NUL-terminated). resource_name NULL asks
+ * whether the subject may do the operation on SOME resource of the type
+ * (Kafka's authorizeByResourceType, KIP-679: an idempotent producer needs
+ * WRITE on some topic): yes when an ALLOW binding of the principal (or
+ * User:*) and host grants it on some resource of the type and no DENY
+ * binding covers every resource of the type. */
+typedef struct keel_authz_action {
+  uint32_t struct_size;
+  int8_t resource_type; /* KEEL_RESOURCE_* (not ANY) */
+  int8_t operation;     /* KEEL_ACL_OP_* (not ANY or ALL) */
+  uint16_t reserved;
+  const char* resource_name;
+  uint64_t resource_name_len;
+} keel_authz_action;
+
+#define KEEL_AUTHZ_DENIED 0
+#define KEEL_AUTHZ_ALLOWED 1
+
+/* A binding (resource pattern + access control entry), or a filter over
+ * bindings (DescribeAcls, DeleteAcls) where the *_ANY values, MATCH and
+ * NULL strings select anything. */
+typedef struct keel_acl_binding {
+  uint32_t struct_size;
+  int8_t resource_type;
+  int8_t pattern_type;
+  int8_t operation;
+  int8_t permission;
+  const char* resource_name;
+  const char* principal;
+  const char* host;
+} keel_acl_binding;
+
+/* Valid during the callback only. */
+typedef void (*keel_acl_callback)(void* user, const keel_acl_binding* binding);
+#endif
+
 typedef struct keel_broker_api {
   uint32_t struct_size;
   uint32_t reserved;
@@ -933,6 +1018,35 @@ typedef struct keel_broker_api {
    * it returns. */
   keel_status (*delete_scram_credential)(void* ctx, const char* user, const char* mechanism, keel_error* err);
 #endif
+
+#if KEEL_TARGET_ABI_MINOR >= 5
+  /* ---- 2.5: authorization. The transport asks (only it knows what a
+   * request means); the broker decides, through the authorizer its config
+   * names ([authorizer]), and counts and logs denials. */
+  /* 1 when an authorizer is configured; without one every action is
+   * allowed and the ACL calls answer UNSUPPORTED (Kafka's
+   * SECURITY_DISABLED). */
+  int32_t (*authorizer_enabled)(void* ctx);
+  /* results[i] = KEEL_AUTHZ_ALLOWED or KEEL_AUTHZ_DENIED for actions[i]
+   * (action_size bytes apart). Answered from memory: any thread, no I/O,
+   * microseconds. `log_denials` = 0 for a question whose "no" only filters
+   * a listing (Metadata of all topics): not counted as a denial. */
+  void (*authorize)(void* ctx, const keel_authz_subject* subject, const keel_authz_action* actions,
+                    uint32_t count, uint32_t action_size, int32_t log_denials, int32_t* results);
+  /* Stores one binding, durable before it returns (blocks on the file
+   * system); storing one already there is OK. INVALID_ARGUMENT with a
+   * message for a binding that may not be stored (a filter value, an empty
+   * name, a principal that is not "Type:name", ...). */
+  keel_status (*create_acl)(void* ctx, const keel_acl_binding* binding, keel_error* err);
+  /* The bindings the filter selects, to `cb` before it returns.
+   * INVALID_ARGUMENT for a filter with an unknown value. */
+  keel_status (*describe_acls)(void* ctx, const keel_acl_binding* filter, keel_acl_callback cb, void* user,
+                               keel_error* err);
+  /* Removes the bindings the filter selects, durably, and hands each to
+   * `cb`; blocks on the file system. */
+  keel_status (*delete_acls)(void* ctx, const keel_acl_binding* filter, keel_acl_callback cb, void* user,
+                             keel_error* err);
+#endif
 } keel_broker_api;
 
 /* -------------------------------------------------- strategy: transport */
@@ -1068,6 +1182,43 @@ typedef struct keel_coordinator_vtable {
 } keel_coordinator_vtable;
 #endif
 
+/* ------------------------------------------------- strategy: authorizer */
+
+#if KEEL_TARGET_ABI_MINOR >= 5
+/* 2.5: decides whether a subject may do an action, and keeps the rules it
+ * decides by (Kafka's Authorizer). The broker holds one, named by its
+ * config's [authorizer] strategy, with [authorizer.<strategy>] as its
+ * config.
+ *
+ * Threads: create and destroy come from the broker's main thread;
+ * authorize from any thread at any time, concurrently with itself and the
+ * ACL calls, and must answer from memory without blocking for long;
+ * create_acl, describe_acls and delete_acls from any thread, and may block
+ * on the file system. */
+typedef struct keel_authorizer keel_authorizer;
+
+typedef struct keel_authorizer_vtable {
+  uint32_t struct_size;
+  uint32_t reserved;
+  /* state_dir: a directory of the broker's data dir that belongs to this
+   * strategy (it exists), for the rules it keeps. A damaged state file is
+   * an error here, naming the file: the broker does not start. NULL when
+   * the broker only checks its configuration (keel --check-config): judge
+   * the settings, read and write nothing. */
+  keel_status (*create)(const keel_host* host, const keel_config* config, const char* state_dir,
+                        keel_authorizer** out, keel_error* err);
+  /* As the broker API's authorize, without the counting. */
+  void (*authorize)(keel_authorizer* a, const keel_authz_subject* subject, const keel_authz_action* actions,
+                    uint32_t count, uint32_t action_size, int32_t* results);
+  keel_status (*create_acl)(keel_authorizer* a, const keel_acl_binding* binding, keel_error* err);
+  keel_status (*describe_acls)(keel_authorizer* a, const keel_acl_binding* filter, keel_acl_callback cb,
+                               void* user, keel_error* err);
+  keel_status (*delete_acls)(keel_authorizer* a, const keel_acl_binding* filter, keel_acl_callback cb,
+                             void* user, keel_error* err);
+  void (*destroy)(keel_authorizer* a);
+} keel_authorizer_vtable;
+#endif
+
 /* ------------------------------------------------------------ descriptor */
 
 #define KEEL_KIND_INDEX 1
@@ -1075,6 +1226,7 @@ typedef struct keel_coordinator_vtable {
 #define KEEL_KIND_PARTITIONER 3
 #define KEEL_KIND_TRANSPORT 4
 #define KEEL_KIND_COORDINATOR 5 /* 2.3 */
+#define KEEL_KIND_AUTHORIZER 6  /* 2.5 */
 
 typedef struct keel_strategy {
   uint32_t struct_size;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "handlers.hpp"
 #include "topic_configs.hpp"
 
@@ -43,7 +44,12 @@ void handle_alter_configs(Services& services, Request& req, const Responder& res
   for (const auto& res : resources) {
     AlterResult out{ErrorCode::kNone, std::nullopt, res.type, res.name};
     std::string message;
-    out.error = check_alter_resource(res.type, res.name, &message);
+    out.error = config_denial(services, req, res.type, res.name, KEEL_ACL_OP_ALTER_CONFIGS);
+    if (out.error != ErrorCode::kNone) {
+      message = "not authorized to ALTER_CONFIGS";
+    } else {
+      out.error = check_alter_resource(res.type, res.name, &message);
+    }
     if (out.error != ErrorCode::kNone) {
       // the resource itself is refused
     } else if (!res.duplicate.empty()) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -109,9 +110,12 @@ void handle_create_partitions(Services& services, Request& req, const Responder&
   w.array_length(static_cast<int32_t>(growths.size()), flex);
   for (const auto& g : growths) {
     // Kafka refuses a topic named twice rather than guess which count wins.
-    const Outcome o = duplicated.count(g.name)
-                          ? refused(ErrorCode::kInvalidRequest, "topic '" + g.name + "' is named twice")
-                          : grow(services, g, validate_only);
+    const Outcome o =
+        duplicated.count(g.name)
+            ? refused(ErrorCode::kInvalidRequest, "topic '" + g.name + "' is named twice")
+        : !topic_allowed(services, req, KEEL_ACL_OP_ALTER, g.name)
+            ? refused(ErrorCode::kTopicAuthorizationFailed, "not authorized to ALTER topic '" + g.name + "'")
+            : grow(services, g, validate_only);
     w.string(g.name, flex);
     w.int16(code(o.error));
     w.nullable_string(o.message, flex);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -201,8 +202,16 @@ void handle_create_topics(Services& services, Request& req, const Responder& res
     if (!seen.insert(t.name).second) duplicated.insert(t.name);
   }
 
+  // CREATE on the cluster covers every topic; without it, each topic needs
+  // its own (Kafka's rule).
+  const bool cluster_create = cluster_allowed(services, req, KEEL_ACL_OP_CREATE, false);
   std::vector<TopicResult> results;
   for (const auto& t : topics) {
+    if (!cluster_create && !topic_allowed(services, req, KEEL_ACL_OP_CREATE, t.name)) {
+      results.push_back(TopicResult{t.name, ErrorCode::kTopicAuthorizationFailed,
+                                    "not authorized to CREATE topic '" + t.name + "'"});
+      continue;
+    }
     if (duplicated.count(t.name)) {
       results.push_back(TopicResult{t.name, ErrorCode::kInvalidRequest,
                                     "topic '" + t.name + "' appears more than once in the request"});

@@ -2,6 +2,7 @@
 // committed offsets and stored metadata, by Kafka's rules (the coordinator's
 // delete_group): GROUP_ID_NOT_FOUND (69) for an unknown group,
 // NON_EMPTY_GROUP (68) while it has members.
+#include "../authorization.hpp"
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -22,7 +23,9 @@ void handle_delete_groups(Services& services, Request& req, const Responder& res
   w.array_length(static_cast<int32_t>(groups.size()), flex);
   for (const auto& g : groups) {
     const ErrorCode e = g.empty() || g.find('\0') != std::string::npos ? ErrorCode::kInvalidGroupId
-                                                                       : services.groups().delete_group(g);
+                        : !group_allowed(services, req, KEEL_ACL_OP_DELETE, g)
+                            ? ErrorCode::kGroupAuthorizationFailed
+                            : services.groups().delete_group(g);
     w.string(g, flex);
     w.int16(code(e));
     w.tagged_fields(flex);

@@ -3,6 +3,7 @@
 // durable before answering, so timeout_ms never runs out.
 #include <string>
 
+#include "../authorization.hpp"
 #include "../partition_error.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -63,7 +64,15 @@ void handle_delete_records(Services& services, Request& req, const Responder& re
   for (const auto& [name, parts] : topics) {
     w.string(name, flex);
     w.array_length(static_cast<int32_t>(parts.size()), flex);
+    const bool may_delete = topic_allowed(services, req, KEEL_ACL_OP_DELETE, name);
     for (const auto& p : parts) {
+      if (!may_delete) {
+        w.int32(p.index);
+        w.int64(-1);
+        w.int16(code(ErrorCode::kTopicAuthorizationFailed));
+        w.tagged_fields(flex);
+        continue;
+      }
       int64_t low = -1;
       std::string message;
       const keel_status s = services.broker.delete_records(name, p.index, p.offset, &low, &message);

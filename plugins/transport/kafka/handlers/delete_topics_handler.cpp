@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -53,7 +54,10 @@ void handle_delete_topics(Services& services, Request& req, const Responder& res
   w.array_length(static_cast<int32_t>(names.size()), flex);
   for (const auto& name : names) {
     // Kafka refuses a request naming a topic twice rather than guess.
-    const ErrorCode e = duplicated.count(name) ? ErrorCode::kInvalidRequest : delete_one(services, name);
+    const ErrorCode e = duplicated.count(name) ? ErrorCode::kInvalidRequest
+                        : !topic_allowed(services, req, KEEL_ACL_OP_DELETE, name)
+                            ? ErrorCode::kTopicAuthorizationFailed
+                            : delete_one(services, name);
     w.string(name, flex);
     w.int16(code(e));
     w.tagged_fields(flex);

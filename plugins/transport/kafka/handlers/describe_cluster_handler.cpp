@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "../authorization.hpp"
 #include "../cluster_view.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -22,15 +23,19 @@ constexpr int32_t kOperationsNotRequested = INT32_MIN;
 void handle_describe_cluster(Services& services, Request& req, const Responder& respond) {
   const int16_t v = req.api_version;
   Reader& r = req.body;
-  r.boolean();  // include_cluster_authorized_operations: Keel has no ACLs to report
+  r.boolean();  // include_cluster_authorized_operations: not reported (Metadata v8-10 does)
   const int8_t endpoint_type = v >= 1 ? r.int8() : kEndpointBrokers;
   r.tagged_fields();
 
-  const bool served = endpoint_type == kEndpointBrokers;
+  const bool authorized = cluster_allowed(services, req, KEEL_ACL_OP_DESCRIBE);
+  const bool served = authorized && endpoint_type == kEndpointBrokers;
   Writer w;
   w.int32(0);  // throttle_time_ms
-  w.int16(served ? code(ErrorCode::kNone) : kMismatchedEndpointType);
-  w.nullable_string(served
+  w.int16(!authorized ? code(ErrorCode::kClusterAuthorizationFailed)
+          : served    ? code(ErrorCode::kNone)
+                      : kMismatchedEndpointType);
+  w.nullable_string(!authorized ? std::optional<std::string>("not authorized to DESCRIBE the cluster")
+                    : served
                         ? std::nullopt
                         : std::optional<std::string>("Keel brokers describe brokers (endpoint type 1), not " +
                                                      std::to_string(endpoint_type)),

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -117,7 +118,16 @@ void handle_describe_configs(Services& services, Request& req, const Responder& 
       for (int32_t j = 0; j < k; ++j) keys->push_back(r.any_string(flex));
     }
     if (flex) r.tagged_fields();
-    ResourceResult res = describe(services, type, name);
+    ResourceResult res;
+    if (const ErrorCode denied = config_denial(services, req, type, name, KEEL_ACL_OP_DESCRIBE_CONFIGS);
+        denied != ErrorCode::kNone) {
+      res.type = type;
+      res.name = name;
+      res.error = denied;
+      res.message = "not authorized to DESCRIBE_CONFIGS";
+    } else {
+      res = describe(services, type, name);
+    }
     if (keys) {
       // Keys Keel does not know are left out, as Kafka does.
       std::erase_if(res.configs, [&](const ConfigEntry& c) {

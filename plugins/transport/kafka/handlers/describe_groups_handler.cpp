@@ -1,5 +1,7 @@
 // DescribeGroups (key 15), v0-2. Member metadata and assignments are only
-// given for Stable groups, as Kafka does; unknown groups are "Dead".
+// given for Stable groups, as Kafka does; unknown groups are "Dead". A group
+// the principal may not DESCRIBE answers GROUP_AUTHORIZATION_FAILED.
+#include "../authorization.hpp"
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -19,6 +21,15 @@ void handle_describe_groups(Services& services, Request& req, const Responder& r
   if (req.api_version >= 1) w.int32(0);  // throttle_time_ms
   w.array_length(static_cast<int32_t>(ids.size()), flex);
   for (const auto& id : ids) {
+    if (!group_allowed(services, req, KEEL_ACL_OP_DESCRIBE, id)) {
+      // Nothing of the group but its id (Kafka's answer).
+      w.int16(code(ErrorCode::kGroupAuthorizationFailed));
+      w.string(id, flex);
+      for (int i = 0; i < 3; ++i) w.string("", flex);  // state, protocol type, protocol
+      w.array_length(0, flex);
+      w.tagged_fields(flex);
+      continue;
+    }
     const GroupSummary g = services.groups().describe(id);
     w.int16(code(id.empty() ? ErrorCode::kInvalidGroupId : ErrorCode::kNone));
     w.string(g.group_id, flex);

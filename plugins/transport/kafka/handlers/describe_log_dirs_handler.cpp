@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -33,6 +34,16 @@ void handle_describe_log_dirs(Services& services, Request& req, const Responder&
   }
   if (flex) r.tagged_fields();
 
+  // Kafka answers a principal without DESCRIBE on the cluster with no log
+  // dirs (and, from v3, CLUSTER_AUTHORIZATION_FAILED).
+  if (!cluster_allowed(services, req, KEEL_ACL_OP_DESCRIBE)) {
+    Writer w;
+    w.int32(0);  // throttle_time_ms
+    if (v >= 3) w.int16(code(ErrorCode::kClusterAuthorizationFailed));
+    w.array_length(0, flex);
+    w.tagged_fields(flex);
+    return respond.send(std::move(w));
+  }
   sdk::Broker::LogDir dir;
   std::string message;
   const bool ok = services.broker.log_dir(&dir, &message) == KEEL_OK;

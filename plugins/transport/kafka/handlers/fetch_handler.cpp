@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "../leader_epoch_check.hpp"
 #include "../partition_error.hpp"
 #include "../protocol/errors.hpp"
@@ -54,6 +55,7 @@ struct PartitionFetch {
 
 struct TopicFetch {
   std::string name;
+  bool may_read = true;  // the authorizer's answer to READ on the topic
   std::vector<PartitionFetch> partitions;
 };
 
@@ -110,6 +112,12 @@ class FetchCall : public std::enable_shared_from_this<FetchCall> {
         const int64_t budget = static_cast<int64_t>(max_bytes) - total;
         const int64_t limit = total == 0 ? std::max<int64_t>(p.max_bytes, 1)
                                          : std::min<int64_t>(p.max_bytes, std::max<int64_t>(budget, 0));
+        if (!t.may_read) {
+          p.error = code(ErrorCode::kTopicAuthorizationFailed);
+          p.marks.log_start_offset = p.marks.high_watermark = p.marks.log_end_offset = -1;
+          failed_ = true;  // answered at once, as Kafka does
+          continue;
+        }
         std::unique_ptr<sdk::FetchedRange> fetched;
         std::string message;
         const ErrorCode fenced =
@@ -269,6 +277,7 @@ void handle_fetch(Services& services, Request& req, const Responder& respond) {
       topic.partitions.push_back(std::move(p));
     }
     if (flex) r.tagged_fields();
+    topic.may_read = topic_allowed(services, req, KEEL_ACL_OP_READ, topic.name);
     call->topics.push_back(std::move(topic));
   }
   if (req.api_version >= 7) {

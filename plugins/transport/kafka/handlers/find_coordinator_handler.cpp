@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "../cluster_view.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -33,7 +34,8 @@ struct Coordinator {
   int32_t port = -1;
 };
 
-Coordinator find(Services& services, int8_t key_type, const std::string& key, size_t listener) {
+Coordinator find(Services& services, const Request& req, int8_t key_type, const std::string& key) {
+  const size_t listener = req.listener;
   if (key_type == kKeyTypeTransaction) {
     return Coordinator{code(ErrorCode::kTransactionalIdAuthorizationFailed), kNoTransactions, -1,
                        std::string(), -1};
@@ -41,6 +43,10 @@ Coordinator find(Services& services, int8_t key_type, const std::string& key, si
   if (key_type != kKeyTypeGroup) {
     return Coordinator{code(ErrorCode::kInvalidRequest),
                        "unknown coordinator key type " + std::to_string(key_type), -1, std::string(), -1};
+  }
+  if (!group_allowed(services, req, KEEL_ACL_OP_DESCRIBE, key)) {
+    return Coordinator{code(ErrorCode::kGroupAuthorizationFailed),
+                       "not authorized to DESCRIBE group '" + key + "'", -1, std::string(), -1};
   }
   const std::optional<KafkaBroker> b = coordinator_for(services, key, listener);
   if (!b) {
@@ -74,7 +80,7 @@ void handle_find_coordinator(Services& services, Request& req, const Responder& 
     // One answer per key, in request order (a null array reads as none).
     w.array_length(static_cast<int32_t>(keys.size()), flex);
     for (const auto& key : keys) {
-      const Coordinator c = find(services, key_type, key, req.listener);
+      const Coordinator c = find(services, req, key_type, key);
       w.string(key, flex);
       w.int32(c.node);
       w.string(c.host, flex);
@@ -84,7 +90,7 @@ void handle_find_coordinator(Services& services, Request& req, const Responder& 
       w.tagged_fields(flex);
     }
   } else {
-    const Coordinator c = find(services, key_type, keys.front(), req.listener);
+    const Coordinator c = find(services, req, key_type, keys.front());
     w.int16(c.error);
     if (v >= 1) w.nullable_string(c.message, flex);
     w.int32(c.node);

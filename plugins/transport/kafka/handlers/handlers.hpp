@@ -36,5 +36,8 @@ void handle_describe_user_scram_credentials(Services&, Request&, const Responder
 void handle_alter_user_scram_credentials(Services&, Request&, const Responder&);
 void handle_describe_log_dirs(Services&, Request&, const Responder&);
 void handle_offset_for_leader_epoch(Services&, Request&, const Responder&);
+void handle_describe_acls(Services&, Request&, const Responder&);
+void handle_create_acls(Services&, Request&, const Responder&);
+void handle_delete_acls(Services&, Request&, const Responder&);
 
 }  // namespace keel::kafka

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "handlers.hpp"
 #include "topic_configs.hpp"
 
@@ -133,7 +134,12 @@ void handle_incremental_alter_configs(Services& services, Request& req, const Re
     AlterResult out{ErrorCode::kNone, std::nullopt, res.type, res.name};
     std::string message;
     transport::KafkaConfigChanges changes;
-    out.error = check_alter_resource(res.type, res.name, &message);
+    out.error = config_denial(services, req, res.type, res.name, KEEL_ACL_OP_ALTER_CONFIGS);
+    if (out.error != ErrorCode::kNone) {
+      message = "not authorized to ALTER_CONFIGS";
+    } else {
+      out.error = check_alter_resource(res.type, res.name, &message);
+    }
     if (out.error == ErrorCode::kNone)
       out.error = changes_of(services, res.name, res.ops, &changes, &message);
     if (out.error == ErrorCode::kNone)

@@ -11,7 +11,9 @@
 // report at once, instead of a retriable code they would retry forever.
 #include <string>
 
+#include "../authorization.hpp"
 #include "../protocol/errors.hpp"
+#include "../sasl_state.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
 #include "transactions.hpp"
@@ -44,6 +46,15 @@ void handle_init_producer_id(Services& services, Request& req, const Responder& 
     services.client_log.info("refusing InitProducerId for transactional id '" + *transactional_id +
                              "' from client '" + req.client_id.value_or("") + "': " + kNoTransactions);
     w.int16(code(ErrorCode::kTransactionalIdAuthorizationFailed));
+    w.int64(-1);
+    w.int16(-1);
+  } else if (!cluster_allowed(services, req, KEEL_ACL_OP_IDEMPOTENT_WRITE, false) &&
+             !services.broker.allowed_on_some(
+                 req.sasl != nullptr ? req.sasl->subject : sdk::Broker::AuthzSubject{}, KEEL_RESOURCE_TOPIC,
+                 KEEL_ACL_OP_WRITE)) {
+    // Kafka's rule since KIP-679: IDEMPOTENT_WRITE on the cluster, or WRITE
+    // on some topic.
+    w.int16(code(ErrorCode::kClusterAuthorizationFailed));
     w.int64(-1);
     w.int16(-1);
   } else {

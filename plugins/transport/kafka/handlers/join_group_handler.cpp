@@ -1,5 +1,6 @@
 // JoinGroup (key 11), v0-2. The answer waits (the Responder is kept by the
 // group) until the join phase of the rebalance completes.
+#include "../authorization.hpp"
 #include "../cluster_view.hpp"
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
@@ -59,6 +60,8 @@ void handle_join_group(Services& services, Request& req, const Responder& respon
   };
   // A NUL would cut the id short where it is stored through the C ABI.
   if (group_id.empty() || group_id.find('\0') != std::string::npos) return fail(ErrorCode::kInvalidGroupId);
+  if (!group_allowed(services, req, KEEL_ACL_OP_READ, group_id))
+    return fail(ErrorCode::kGroupAuthorizationFailed);
   if (const ErrorCode c = coordinator_error(services, group_id); c != ErrorCode::kNone) return fail(c);
   const auto& s = services.settings;
   if (session_timeout < s.group_min_session_timeout_ms || session_timeout > s.group_max_session_timeout_ms) {

@@ -1,5 +1,6 @@
 // LeaveGroup (key 13), v0-1: a member leaves at once (instead of letting
 // its session expire), which starts a rebalance of the others.
+#include "../authorization.hpp"
 #include "../cluster_view.hpp"
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
@@ -15,7 +16,10 @@ void handle_leave_group(Services& services, Request& req, const Responder& respo
   const std::string member_id = r.any_string(flex);
   if (flex) r.tagged_fields();
 
-  ErrorCode e = group_id.empty() ? ErrorCode::kInvalidGroupId : coordinator_error(services, group_id);
+  ErrorCode e = group_id.empty() ? ErrorCode::kInvalidGroupId
+                : !group_allowed(services, req, KEEL_ACL_OP_READ, group_id)
+                    ? ErrorCode::kGroupAuthorizationFailed
+                    : coordinator_error(services, group_id);
   if (e == ErrorCode::kNone) e = services.groups().leave(group_id, member_id);
   Writer w;
   if (req.api_version >= 1) w.int32(0);  // throttle_time_ms

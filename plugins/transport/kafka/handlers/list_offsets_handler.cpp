@@ -9,6 +9,7 @@
 // per partition, as Kafka answers a version too old for them.
 #include <string>
 
+#include "../authorization.hpp"
 #include "../leader_epoch_check.hpp"
 #include "../partition_error.hpp"
 #include "../protocol/errors.hpp"
@@ -71,6 +72,7 @@ void handle_list_offsets(Services& services, Request& req, const Responder& resp
   for (int32_t t = 0; t < topic_count; ++t) {
     const std::string name = r.any_string(flex);
     w.string(name, flex);
+    const bool may_describe = topic_allowed(services, req, KEEL_ACL_OP_DESCRIBE, name);
     const int32_t partition_count = r.array_length(flex);
     w.array_length(std::max(partition_count, 0), flex);
     for (int32_t i = 0; i < partition_count; ++i) {
@@ -81,8 +83,9 @@ void handle_list_offsets(Services& services, Request& req, const Responder& resp
       int32_t leader_epoch = -1;
       const ErrorCode fenced =
           check_current_leader_epoch(services.broker, name, partition, current_leader_epoch, &leader_epoch);
-      Answer a = fenced != ErrorCode::kNone ? Answer{code(fenced), -1, -1}
-                                            : look_up(services, name, partition, timestamp);
+      Answer a = !may_describe                ? Answer{code(ErrorCode::kTopicAuthorizationFailed), -1, -1}
+                 : fenced != ErrorCode::kNone ? Answer{code(fenced), -1, -1}
+                                              : look_up(services, name, partition, timestamp);
       if (a.error == 0) a.leader_epoch = leader_epoch;
       w.int32(partition);
       w.int16(a.error);

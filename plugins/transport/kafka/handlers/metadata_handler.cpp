@@ -12,8 +12,13 @@
 // UNKNOWN_TOPIC_ID. A broker without a cluster view (ABI < 2.3) has no
 // leader epochs and answers -1, so clients skip epoch validation.
 // Authorized operations (v8+) are Kafka's "not requested" value unless asked
-// for; when asked for, every operation Kafka defines for the resource, since
-// Keel authorizes everything (what Kafka answers without an authorizer).
+// for; when asked for, those of Kafka's operations for the resource that the
+// broker's authorizer allows (all of them without one, as Kafka answers).
+//
+// Authorization (as Kafka's KafkaApis): a request for all topics lists only
+// those the principal may DESCRIBE; a named topic it may not DESCRIBE is
+// TOPIC_AUTHORIZATION_FAILED whether or not it exists (so that names do not
+// leak); auto-creation needs CREATE on the cluster or the topic.
 #include <algorithm>
 #include <climits>
 #include <initializer_list>
@@ -21,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "../cluster_view.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -39,8 +45,22 @@ constexpr int32_t bits(std::initializer_list<int> ops) {
   for (int op : ops) v |= 1 << op;
   return v;
 }
-constexpr int32_t kTopicOperations = bits({3, 4, 5, 6, 7, 8, 10, 11});
-constexpr int32_t kClusterOperations = bits({5, 7, 8, 9, 10, 11, 12});
+constexpr std::initializer_list<int> kTopicOperationList = {3, 4, 5, 6, 7, 8, 10, 11};
+constexpr std::initializer_list<int> kClusterOperationList = {5, 7, 8, 9, 10, 11, 12};
+constexpr int32_t kTopicOperations = bits(kTopicOperationList);
+constexpr int32_t kClusterOperations = bits(kClusterOperationList);
+
+// The operations of `all` the principal may do on the resource; asking
+// only without an authorizer would be the same answer, so ask only with one.
+int32_t authorized_operations(const Services& services, const Request& req, int8_t type,
+                              const std::string& name, std::initializer_list<int> all, int32_t every) {
+  if (!services.broker.has_authorizer()) return every;
+  int32_t v = 0;
+  for (int op : all) {
+    if (allowed(services, req, type, static_cast<int8_t>(op), name, false)) v |= 1 << op;
+  }
+  return v;
+}
 
 struct TopicAnswer {
   ErrorCode error = ErrorCode::kNone;
@@ -49,14 +69,25 @@ struct TopicAnswer {
   int32_t partitions = 0;
 };
 
-TopicAnswer lookup(Services& services, const std::string& name, bool allow_create) {
+TopicAnswer lookup(Services& services, const Request& req, const std::string& name, bool allow_create) {
   TopicAnswer answer{ErrorCode::kNone, name, false, 0};
+  if (!topic_allowed(services, req, KEEL_ACL_OP_DESCRIBE, name)) {
+    answer.error = ErrorCode::kTopicAuthorizationFailed;
+    return answer;
+  }
   if (!valid_topic_name(name)) {
     answer.error = ErrorCode::kInvalidTopicException;
     return answer;
   }
   auto info = services.broker.describe_topic(name);
   if (!info && allow_create && services.broker.auto_create_topics()) {
+    // Asked only for a topic that is missing: CREATE on the cluster covers
+    // every topic, so its "no" is not yet a denial.
+    if (!cluster_allowed(services, req, KEEL_ACL_OP_CREATE, false) &&
+        !topic_allowed(services, req, KEEL_ACL_OP_CREATE, name)) {
+      answer.error = ErrorCode::kTopicAuthorizationFailed;
+      return answer;
+    }
     std::string message;
     keel_status s = services.broker.create_topic(name, 0, "", &message);
     // ALREADY_EXISTS: another client created it meanwhile, which is fine.
@@ -113,10 +144,11 @@ void handle_metadata(Services& services, Request& req, const Responder& respond)
 
   std::vector<TopicAnswer> topics;
   if (requested) {
-    for (const auto& name : *requested) topics.push_back(lookup(services, name, allow_create));
+    for (const auto& name : *requested) topics.push_back(lookup(services, req, name, allow_create));
     topics.insert(topics.end(), by_id.begin(), by_id.end());
   } else {
     for (const auto& t : services.broker.list_topics()) {
+      if (!topic_allowed(services, req, KEEL_ACL_OP_DESCRIBE, t.name, false)) continue;
       topics.push_back(TopicAnswer{ErrorCode::kNone, t.name, t.internal, t.partitions});
     }
   }
@@ -144,6 +176,7 @@ void handle_metadata(Services& services, Request& req, const Responder& respond)
     }
     if (v >= 10) w.zero_uuid();  // topic_id: none
     if (v >= 1) w.boolean(t.internal);
+    // An error answer carries no partitions (a denied topic's count stays 0).
     w.array_length(t.partitions, flex);
     for (int32_t p = 0; p < t.partitions; ++p) {
       const PartitionView pv = partition_view(services, cluster, *t.name, p);
@@ -156,10 +189,20 @@ void handle_metadata(Services& services, Request& req, const Responder& respond)
       if (v >= 5) write_ids(w, pv.offline, flex);
       w.tagged_fields(flex);
     }
-    if (v >= 8) w.int32(topic_operations ? kTopicOperations : kOperationsNotRequested);
+    if (v >= 8) {
+      w.int32(!topic_operations ? kOperationsNotRequested
+              : !t.name         ? 0
+                                : authorized_operations(services, req, KEEL_RESOURCE_TOPIC, *t.name,
+                                                        kTopicOperationList, kTopicOperations));
+    }
     w.tagged_fields(flex);
   }
-  if (v >= 8 && v <= 10) w.int32(cluster_operations ? kClusterOperations : kOperationsNotRequested);
+  if (v >= 8 && v <= 10) {
+    w.int32(cluster_operations
+                ? authorized_operations(services, req, KEEL_RESOURCE_CLUSTER, std::string(kClusterResource),
+                                        kClusterOperationList, kClusterOperations)
+                : kOperationsNotRequested);
+  }
   w.tagged_fields(flex);
   respond.send(std::move(w));
 }

@@ -9,6 +9,7 @@
 //  - v7 group_instance_id: Keel has no static members (JoinGroup stops
 //    before v5), so no instance id is known; Kafka then checks the member id
 //    and generation alone, and so does Keel.
+#include "../authorization.hpp"
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -127,8 +128,12 @@ void handle_offset_commit(Services& services, Request& req, const Responder& res
   }
   if (flex) r.tagged_fields();
 
+  // Kafka's order: READ on the group first (every partition fails with
+  // GROUP_AUTHORIZATION_FAILED), then READ on each topic.
   const ErrorCode group_error = group_id.empty() || group_id.find('\0') != std::string::npos
                                     ? ErrorCode::kInvalidGroupId
+                                : !group_allowed(services, req, KEEL_ACL_OP_READ, group_id)
+                                    ? ErrorCode::kGroupAuthorizationFailed
                                     : services.groups().check_commit(group_id, generation, member_id);
   auto call = std::make_shared<CommitCall>();
   call->topics = std::move(topics);
@@ -143,10 +148,14 @@ void handle_offset_commit(Services& services, Request& req, const Responder& res
   commit.generation = generation;
   for (auto& t : call->topics) {
     std::optional<sdk::TopicInfo> info;
-    if (group_error == ErrorCode::kNone) info = services.broker.describe_topic(t.name);
+    const bool may_read =
+        group_error != ErrorCode::kNone || topic_allowed(services, req, KEEL_ACL_OP_READ, t.name);
+    if (group_error == ErrorCode::kNone && may_read) info = services.broker.describe_topic(t.name);
     for (auto& p : t.partitions) {
       if (group_error != ErrorCode::kNone) {
         p.error = group_error;
+      } else if (!may_read) {
+        p.error = ErrorCode::kTopicAuthorizationFailed;
       } else if (!info || p.partition < 0 || p.partition >= info->partitions) {
         p.error = ErrorCode::kUnknownTopicOrPartition;
       } else if (p.metadata.size() > kMaxMetadataBytes) {

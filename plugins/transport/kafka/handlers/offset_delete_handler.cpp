@@ -5,6 +5,7 @@
 // their offsets, and a group whose protocol is not "consumer" answers
 // NON_EMPTY_GROUP (68) for the whole request. A partition without an offset
 // answers 0, as Kafka's does.
+#include "../authorization.hpp"
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -50,6 +51,8 @@ void handle_offset_delete(Services& services, Request& req, const Responder& res
   GroupCoordinator::OffsetDeleteRule rule;
   if (group_id.empty() || group_id.find('\0') != std::string::npos) {
     rule.error = ErrorCode::kInvalidGroupId;
+  } else if (!group_allowed(services, req, KEEL_ACL_OP_DELETE, group_id)) {
+    rule.error = ErrorCode::kGroupAuthorizationFailed;
   } else {
     rule = services.groups().offset_delete_rule(group_id);
   }
@@ -64,7 +67,9 @@ void handle_offset_delete(Services& services, Request& req, const Responder& res
   w.array_length(static_cast<int32_t>(topics.size()), flex);
   for (const auto& [name, partitions] : topics) {
     ErrorCode e = ErrorCode::kGroupSubscribedToTopic;
-    if (!rule.protects(name)) {
+    if (!topic_allowed(services, req, KEEL_ACL_OP_READ, name)) {
+      e = ErrorCode::kTopicAuthorizationFailed;
+    } else if (!rule.protects(name)) {
       std::string message;
       const keel_status s = services.broker.delete_group_offsets(group_id, name, partitions, &message);
       if (s != KEEL_OK && s != KEEL_ERR_NOT_FOUND) {

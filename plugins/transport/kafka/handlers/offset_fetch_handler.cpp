@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 
+#include "../authorization.hpp"
 #include "../cluster_view.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -54,7 +55,9 @@ std::optional<std::vector<TopicAsk>> read_topics(Reader& r, bool flex) {
 // `group_error`: NOT_COORDINATOR (or COORDINATOR_NOT_AVAILABLE) on a
 // broker that does not coordinate the group: every partition asked for
 // carries it (v0-1 clients read only those), never a stale "-1".
-TopicAnswers answer(Services& services, const GroupAsk& ask, ErrorCode group_error) {
+// Topics the principal may not DESCRIBE are left out of an "everything"
+// answer and answer TOPIC_AUTHORIZATION_FAILED where named (Kafka's rule).
+TopicAnswers answer(Services& services, const Request& req, const GroupAsk& ask, ErrorCode group_error) {
   TopicAnswers out;
   if (group_error != ErrorCode::kNone) {
     for (const auto& t : ask.topics.value_or(std::vector<TopicAsk>{})) {
@@ -66,6 +69,7 @@ TopicAnswers answer(Services& services, const GroupAsk& ask, ErrorCode group_err
   if (!ask.topics) {
     std::map<std::string, std::vector<PartitionAnswer>> by_topic;
     for (auto& o : services.broker.group_offsets(ask.group_id)) {
+      if (!topic_allowed(services, req, KEEL_ACL_OP_DESCRIBE, o.topic, false)) continue;
       by_topic[o.topic].push_back(PartitionAnswer{o.partition, o.offset, std::move(o.metadata)});
     }
     for (auto& [name, partitions] : by_topic) out.emplace_back(name, std::move(partitions));
@@ -73,9 +77,14 @@ TopicAnswers answer(Services& services, const GroupAsk& ask, ErrorCode group_err
   }
   for (const auto& t : *ask.topics) {
     auto& [name, partitions] = out.emplace_back(t.name, std::vector<PartitionAnswer>{});
+    const bool may_describe = topic_allowed(services, req, KEEL_ACL_OP_DESCRIBE, t.name);
     for (int32_t p : t.partitions) {
       PartitionAnswer& a = partitions.emplace_back();
       a.partition = p;
+      if (!may_describe) {
+        a.error = ErrorCode::kTopicAuthorizationFailed;
+        continue;
+      }
       const keel_status s = services.broker.fetch_offset(ask.group_id, t.name, p, &a.offset, &a.metadata);
       if (s != KEEL_OK) {
         a.offset = -1;
@@ -84,6 +93,11 @@ TopicAnswers answer(Services& services, const GroupAsk& ask, ErrorCode group_err
     }
   }
   return out;
+}
+
+ErrorCode group_error(Services& services, const Request& req, const std::string& group) {
+  if (!group_allowed(services, req, KEEL_ACL_OP_DESCRIBE, group)) return ErrorCode::kGroupAuthorizationFailed;
+  return coordinator_error(services, group);
 }
 
 void write_topics(Writer& w, const TopicAnswers& topics, int16_t v, bool flex) {
@@ -132,14 +146,14 @@ void handle_offset_fetch(Services& services, Request& req, const Responder& resp
     w.array_length(static_cast<int32_t>(groups.size()), flex);
     for (const auto& g : groups) {
       w.string(g.group_id, flex);
-      const ErrorCode e = coordinator_error(services, g.group_id);
-      write_topics(w, answer(services, g, e), v, flex);
+      const ErrorCode e = group_error(services, req, g.group_id);
+      write_topics(w, answer(services, req, g, e), v, flex);
       w.int16(code(e));
       w.tagged_fields(flex);
     }
   } else {
-    const ErrorCode e = coordinator_error(services, groups.front().group_id);
-    write_topics(w, answer(services, groups.front(), e), v, flex);
+    const ErrorCode e = group_error(services, req, groups.front().group_id);
+    write_topics(w, answer(services, req, groups.front(), e), v, flex);
     if (v >= 2) w.int16(code(e));
   }
   w.tagged_fields(flex);

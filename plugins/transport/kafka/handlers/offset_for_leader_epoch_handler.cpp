@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "../leader_epoch_check.hpp"
 #include "../partition_error.hpp"
 #include "../protocol/errors.hpp"
@@ -29,6 +30,7 @@ void handle_offset_for_leader_epoch(Services& services, Request& req, const Resp
   for (int32_t t = 0; t < topic_count; ++t) {
     const std::string name = r.any_string(flex);
     w.string(name, flex);
+    const bool may_describe = topic_allowed(services, req, KEEL_ACL_OP_DESCRIBE, name);
     const int32_t partition_count = r.array_length(flex);
     w.array_length(std::max(partition_count, 0), flex);
     for (int32_t i = 0; i < partition_count; ++i) {
@@ -37,7 +39,9 @@ void handle_offset_for_leader_epoch(Services& services, Request& req, const Resp
       const int32_t leader_epoch = r.int32();
       if (flex) r.tagged_fields();
       sdk::Broker::EpochEndOffset end;
-      ErrorCode e = check_current_leader_epoch(services.broker, name, partition, current_leader_epoch);
+      ErrorCode e = may_describe
+                        ? check_current_leader_epoch(services.broker, name, partition, current_leader_epoch)
+                        : ErrorCode::kTopicAuthorizationFailed;
       if (e == ErrorCode::kNone) {
         std::string message;
         const keel_status s =

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../authorization.hpp"
 #include "../partition_error.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
@@ -186,10 +187,20 @@ void handle_produce(Services& services, Request& req, const Responder& respond) 
   const int32_t broker_acks = call->acks == -1  ? KEEL_ACKS_ALL
                               : call->acks == 1 ? KEEL_ACKS_LEADER
                                                 : KEEL_ACKS_NONE;
+  // One question per topic, not per partition (Kafka's WRITE on the topic).
+  std::vector<bool> may_write;
+  may_write.reserve(call->topics.size());
+  for (const auto& t : call->topics)
+    may_write.push_back(topic_allowed(services, req, KEEL_ACL_OP_WRITE, t.name));
   for (const auto& item : work) {
     PartitionAnswer& answer = call->topics[item.topic].partitions[item.partition];
     const std::string& topic = call->topics[item.topic].name;
     const std::string where = "produce to " + topic + "-" + std::to_string(answer.index);
+    if (!may_write[item.topic]) {
+      call->failed(answer, code(ErrorCode::kTopicAuthorizationFailed),
+                   where + ": not authorized to WRITE to topic '" + topic + "'");
+      continue;
+    }
     if (!acks_valid) {
       call->failed(answer, code(ErrorCode::kInvalidRequiredAcks),
                    where + ": acks " + std::to_string(call->acks) + " is not 0, 1 or -1");

@@ -28,11 +28,7 @@ void handle_sasl_authenticate(Services& services, Request& req, const Responder&
     auto step = sasl.session->step(token);
     if (step.status == KEEL_OK) {
       challenge = std::move(step.challenge);
-      if (step.done) {
-        sasl.phase = SaslState::Phase::authenticated;
-        sasl.principal = step.principal;
-        sasl.session.reset();
-      }
+      if (step.done) sasl.authenticated_as(step.principal);
     } else {
       error = ErrorCode::kSaslAuthenticationFailed;
       message = step.message;

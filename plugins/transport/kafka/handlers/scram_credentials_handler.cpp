@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "../authorization.hpp"
 #include "../protocol/errors.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
@@ -52,6 +53,15 @@ void handle_describe_user_scram_credentials(Services& services, Request& req, co
   }
   r.tagged_fields();
 
+  if (!cluster_allowed(services, req, KEEL_ACL_OP_DESCRIBE)) {
+    Writer w;
+    w.int32(0);  // throttle_time_ms
+    w.int16(code(ErrorCode::kClusterAuthorizationFailed));
+    w.nullable_string("not authorized to DESCRIBE the cluster (the users' credentials)", true);
+    w.array_length(0, true);
+    w.tagged_fields(true);
+    return respond.send(std::move(w));
+  }
   std::map<std::string, std::vector<std::pair<int8_t, int32_t>>> stored;
   for (const auto& c : services.broker.scram_credentials()) {
     if (const int8_t m = mechanism_number(c.mechanism); m != 0) stored[c.user].emplace_back(m, c.iterations);
@@ -139,9 +149,15 @@ void handle_alter_user_scram_credentials(Services& services, Request& req, const
   std::map<std::string, int> times;
   for (const auto& c : changes) ++times[c.user];
   std::map<std::string, UserResult> results;  // one per user, in name order
+  const bool may_alter = cluster_allowed(services, req, KEEL_ACL_OP_ALTER);
   for (const auto& c : changes) {
     UserResult& res = results[c.user];
     if (res.error != ErrorCode::kNone) continue;
+    if (!may_alter) {
+      res = {ErrorCode::kClusterAuthorizationFailed,
+             "not authorized to ALTER the cluster (users' credentials)"};
+      continue;
+    }
     if (times[c.user] > 1) {
       res = {ErrorCode::kDuplicateResource, "user '" + c.user + "' is named more than once in the request"};
       continue;

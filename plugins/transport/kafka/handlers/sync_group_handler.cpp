@@ -1,5 +1,6 @@
 // SyncGroup (key 14), v0-1. Followers' answers wait for the leader's
 // assignments (the Responder is kept by the group).
+#include "../authorization.hpp"
 #include "../cluster_view.hpp"
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
@@ -35,6 +36,9 @@ void handle_sync_group(Services& services, Request& req, const Responder& respon
     respond.send(std::move(w));
   };
   if (group_id.empty()) return send(SyncResult{ErrorCode::kInvalidGroupId, {}});
+  if (!group_allowed(services, req, KEEL_ACL_OP_READ, group_id)) {
+    return send(SyncResult{ErrorCode::kGroupAuthorizationFailed, {}});
+  }
   if (const ErrorCode c = coordinator_error(services, group_id); c != ErrorCode::kNone) {
     return send(SyncResult{c, {}});
   }
