@@ -53,12 +53,13 @@ void add_authorization_api(keel_broker_api* api) {
       if (binding == nullptr) fail(KEEL_ERR_INVALID_ARGUMENT, "create_acl without a binding");
       keel_error e{};
       check(a.create_acl(binding, &e), e, "the ACL binding was not stored");
-      spdlog::info("authorization: ACL binding in place (created, or there already): {} {} to {} on {} '{}' ({}) from host {}",
-                   binding->permission == KEEL_ACL_PERMISSION_DENY ? "DENY" : "ALLOW",
-                   text(binding->principal), security::acl_operation_name(binding->operation),
-                   security::resource_type_name(binding->resource_type), text(binding->resource_name),
-                   binding->pattern_type == KEEL_PATTERN_PREFIXED ? "prefixed" : "literal",
-                   text(binding->host));
+      spdlog::info(
+          "authorization: ACL binding in place (created, or there already): {} {} to {} on {} '{}' ({}) from "
+          "host {}",
+          binding->permission == KEEL_ACL_PERMISSION_DENY ? "DENY" : "ALLOW", text(binding->principal),
+          security::acl_operation_name(binding->operation),
+          security::resource_type_name(binding->resource_type), text(binding->resource_name),
+          binding->pattern_type == KEEL_PATTERN_PREFIXED ? "prefixed" : "literal", text(binding->host));
     });
   };
   api->describe_acls = [](void* ctx, const keel_acl_binding* filter, keel_acl_callback cb, void* user,
