@@ -69,6 +69,19 @@ class Checker {
     try {
       TransportInstance instance(registry_, tc, api);  // create() only: nothing binds
       out_.transports.push_back(listen_of(tc));
+      // A transport built before ABI 2.5 never asks the authorizer: its
+      // clients would do everything while the log says rules apply.
+      const StrategyRef ref = registry_.require(KEEL_KIND_TRANSPORT, tc.name);
+      const keel_plugin_descriptor* d = ref.library->descriptor;
+      if (config_.authorizer.enabled && d != nullptr && d->abi_minor < 5) {
+        out_.problems.push_back(
+            (tc.location.empty() ? "" : tc.location + ": ") + "transport '" + tc.name + "' (plugin '" +
+            (d->name != nullptr ? d->name : "?") + "', built for ABI " + std::to_string(d->abi_major) + "." +
+            std::to_string(d->abi_minor) +
+            ") cannot ask the [authorizer], which came with ABI 2.5: its clients would bypass every rule. "
+            "Rebuild the plugin against the Keel SDK 2.5 or later, or disable the transport (enabled = "
+            "false)");
+      }
     } catch (const Error& e) {
       out_.problems.push_back(e.what());
     }

@@ -15,6 +15,25 @@ std::string name_or_code(std::string_view name, int32_t v) {
   return name == "UNKNOWN" ? "UNKNOWN(" + std::to_string(v) + ")" : std::string(name);
 }
 
+// Names come from clients: control bytes are escaped so that a name cannot
+// forge or break log lines.
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      static const char* const hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string resource_type_name(int32_t v) { return name_or_code(sdk::acl_names::resource_type(v), v); }
@@ -71,12 +90,15 @@ void Authorizer::audit(const keel_authz_subject* subject, const keel_authz_actio
     metrics_->counter_add("keel_authorization_denials_total",
                           "resource_type=\"" + type + "\",operation=\"" + op + "\"", 1);
   }
-  const std::string principal = subject != nullptr && subject->principal ? subject->principal : "?";
+  const std::string principal =
+      printable(subject != nullptr && subject->principal ? subject->principal : "?");
   // A NULL name asked about some resource of the type (KIP-679).
   const bool some = action.resource_name == nullptr;
   const std::string what =
       some ? "any " + type
-           : type + " '" + std::string(action.resource_name, action.resource_name_len).substr(0, 256) + "'";
+           : type + " '" +
+                 printable(std::string_view(action.resource_name, action.resource_name_len).substr(0, 256)) +
+                 "'";
   // One line per principal and kind of denial per 10 s: a client retrying a
   // forbidden produce in a loop cannot flood the log, and a name the client
   // chose is never part of the key (the key set stays bounded).

@@ -43,6 +43,7 @@ CREATE_ACLS, DESCRIBE_ACLS, DELETE_ACLS = 30, 29, 31
 FETCH, OFFSET_COMMIT = 1, 8
 # Kafka's error codes.
 TOPIC_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED = 29, 30, 31
+UNKNOWN_TOPIC_OR_PARTITION = 3
 INVALID_REQUEST, SECURITY_DISABLED = 42, 54
 NO_AUTHORIZER = "no authorizer is configured"
 
@@ -436,6 +437,11 @@ def alice_reads_and_writes_orders_bob_is_refused(broker):
         assert wire_metadata(s, ["orders"]) == {"orders": TOPIC_AUTHORIZATION_FAILED}
         # PREFIXED "pay-": bob writes "pay-in" (WRITE implies DESCRIBE).
         assert wire_produce(s, "pay-in", "bob-pays") == 0
+        # ... but WRITE is not CREATE: a produce to a missing "pay-" topic
+        # creates nothing (auto_create_topics is on).
+        assert wire_produce(s, "pay-new", "bob-creates") == UNKNOWN_TOPIC_OR_PARTITION
+    with Session(broker, "admin") as s:
+        assert "pay-new" not in wire_metadata(s, None), "bob's produce created a topic"
     produce_with_kafka_python(broker, "bob", "pay-in", ["bob-pays-again"])
     with Session(broker, "alice") as s:
         assert wire_fetch(s, "orders") == (0, 5), "bob's records reached orders"

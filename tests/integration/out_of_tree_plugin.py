@@ -127,6 +127,29 @@ class OutOfTreePlugin(unittest.TestCase):
         out = tool("produce", "-c", cfg, "-t", "t", "-n", "5", "-k", "k")
         self.assertEqual({line.split()[1] for line in out.splitlines() if line.startswith("acked ")}, {"2"}, out)
 
+    def test_transport_older_than_authorization_is_refused_with_an_authorizer(self):
+        # A transport built for ABI 2.4 cannot ask the authorizer (2.5): with
+        # an [authorizer] its clients would bypass every rule, so the broker
+        # refuses to start rather than serve them; without one it loads.
+        build = self.build_example("line-transport", "-DKEEL_TARGET_ABI_MINOR=4")
+        work = make_workdir(self)
+        body = f'[transports.line]\nlisten = "127.0.0.1:{free_port()}"\n'
+        cfg = write_config(os.path.join(work, "keel.toml"), os.path.join(work, "data"),
+                           plugin_path=[build, it_support.PATHS.plugins],
+                           body=body + '\n[authorizer]\nstrategy = "acl"\n')
+        broker = BrokerProcess(cfg, os.path.join(work, "keel.log"))
+        self.addCleanup(broker.kill)
+        broker.start()
+        self.assertEqual(broker.wait_exit(), 2, broker.output())
+        self.assertIn("transport 'line' (plugin 'line-transport', built for ABI 2.4) cannot ask the [authorizer]",
+                      broker.output())
+        cfg = write_config(os.path.join(work, "plain.toml"), os.path.join(work, "data2"),
+                           plugin_path=[build, it_support.PATHS.plugins], body=body)
+        broker = BrokerProcess(cfg, os.path.join(work, "plain.log"))
+        self.addCleanup(broker.kill)
+        broker.start_ready()
+        self.assertEqual(broker.terminate(), 0, broker.output())
+
     def test_plugin_built_for_abi_1_is_refused_with_the_way_to_migrate(self):
         # tests/plugins/abi1_plugin.cpp: a descriptor in the 1.x layout.
         bad_dir = os.path.join(it_support.PATHS.build_dir, "tests", "plugins", "out")

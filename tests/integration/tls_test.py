@@ -32,6 +32,7 @@ try:
 except ImportError:
     sys.path.append("/usr/lib/python3/dist-packages")
 from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
+from kafka import errors as kerrors  # noqa: E402
 
 
 def openssl(*args, cwd):
@@ -52,6 +53,28 @@ def make_cert(d, ca, name, cn, server):
         f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n" if server else "extendedKeyUsage=clientAuth\n")
     openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
             "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", f"{name}.pem", cwd=d)
+
+
+def make_expired_cert(d, ca, name, cn, server):
+    """A certificate of `ca` valid only in January 2020 (`openssl ca` can
+    back-date one; `openssl x509 -req` cannot)."""
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}/O=Keel tests",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=d)
+    db = os.path.join(d, f"{name}-ca-db")
+    os.makedirs(os.path.join(db, "new"), exist_ok=True)
+    open(os.path.join(db, "index.txt"), "w").close()
+    with open(os.path.join(db, "serial"), "w") as f:
+        f.write("1000\n")
+    with open(os.path.join(db, "ca.cnf"), "w") as f:
+        f.write(f"[ca]\ndefault_ca = keel\n[keel]\ndatabase = {db}/index.txt\nnew_certs_dir = {db}/new\n"
+                f"serial = {db}/serial\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n"
+                "organizationName = optional\n")
+    ext = os.path.join(d, f"{name}.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n" if server else "extendedKeyUsage=clientAuth\n")
+    openssl("ca", "-batch", "-notext", "-config", os.path.join(db, "ca.cnf"), "-cert", f"{ca}.pem", "-keyfile",
+            f"{ca}.key", "-in", f"{name}.csr", "-out", f"{name}.pem", "-startdate", "20200101000000Z",
+            "-enddate", "20200201000000Z", "-extfile", ext, cwd=d)
 
 
 def kcat(broker, args, props, stdin=None):
@@ -96,6 +119,8 @@ def main():
     make_cert(d, "ca", "alice", "alice", server=False)
     make_cert(d, "other-ca", "mallory", "mallory", server=False)
     make_cert(d, "other-ca", "server2", "127.0.0.1", server=True)
+    make_expired_cert(d, "ca", "expired-server", "127.0.0.1", server=True)
+    make_expired_cert(d, "ca", "expired-alice", "alice", server=False)
     # The broker reads copies, so that the renewal below can replace them.
     shutil.copy(os.path.join(d, "server.pem"), os.path.join(d, "live.pem"))
     shutil.copy(os.path.join(d, "server.key"), os.path.join(d, "live.key"))
@@ -143,6 +168,23 @@ def main():
                    "the broken renewal to be refused")
         print("ok: a broken renewal keeps the certificate before")
 
+    # ---- an expired certificate: clients that trust its CA refuse it
+    expired = f'security_protocol = "SSL"\nssl_certificate = "{d}/expired-server.pem"\nssl_key = "{d}/expired-server.key"\n'
+    with Broker(args.build_dir, kafka_toml=expired) as broker:
+        err = refused(broker, tls, "an expired broker certificate")
+        assert "expired" in err.lower() or "certificate verify failed" in err.lower(), err
+        cfg = dict(bootstrap_servers=broker.bootstrap, security_protocol="SSL", ssl_cafile=ca,
+                   ssl_check_hostname=False, request_timeout_ms=5000, api_version_auto_timeout_ms=5000)
+        try:
+            KafkaProducer(**cfg).close()
+            raise AssertionError("kafka-python accepted an expired broker certificate")
+        except ssl.SSLCertVerificationError as e:
+            assert "expired" in str(e), e
+        except kerrors.NoBrokersAvailable:
+            pass  # kafka-python versions that wrap the TLS error
+        assert broker.alive()
+    print("ok: an expired broker certificate is refused by kcat and kafka-python")
+
     # ---- TLS client on a plaintext port
     with Broker(args.build_dir) as plain:
         refused(plain, tls, "a TLS client on a plaintext port")
@@ -184,9 +226,13 @@ def main():
         refused(broker, tls, "no client certificate")
         refused(broker, {**tls, "ssl.certificate.location": os.path.join(d, "mallory.pem"),
                          "ssl.key.location": os.path.join(d, "mallory.key")}, "a client certificate of another CA")
+        err = refused(broker, {**tls, "ssl.certificate.location": os.path.join(d, "expired-alice.pem"),
+                               "ssl.key.location": os.path.join(d, "expired-alice.key")},
+                      "an expired client certificate")
+        assert "expired" in err.lower(), err
         round_trip(broker, {**tls, "ssl.certificate.location": os.path.join(d, "alice.pem"),
                             "ssl.key.location": os.path.join(d, "alice.key")}, "mtls")
-    print("ok: mutual TLS: no or a foreign client certificate fails, a signed one works")
+    print("ok: mutual TLS: no, a foreign or an expired client certificate fails, a signed one works")
 
     # ---- two listeners: PLAINTEXT on one port, SASL_SSL on another
     p1, p2 = free_port(), free_port()

@@ -238,6 +238,35 @@ TEST(AclStoreOptions, ResourceNoBindingNamesFollowsTheOption) {
   }
 }
 
+// A binding's host is compared to the client's address as text, so it is
+// kept in the form transports write addresses in; anything that is not an
+// address would never match and is refused.
+TEST_F(AclStoreTest, HostsAreAddressesInOneForm) {
+  EXPECT_EQ(canonical_host("2001:DB8:0:0:0:0:0:1"), "2001:db8::1");
+  EXPECT_EQ(canonical_host("::ffff:10.0.0.7"), "10.0.0.7");
+  EXPECT_EQ(canonical_host("10.0.0.7"), "10.0.0.7");
+  EXPECT_EQ(canonical_host("*"), "*");
+  for (const char* bad : {"10.0.0.*", "localhost", "10.0.0.7/24", "10.0.0", " 10.0.0.7", "2001:db8::g"}) {
+    EXPECT_FALSE(canonical_host(bad)) << bad;
+    const sdk::Error e = error_of(
+        [&] { store_.add({topic("t", "User:a", O::kRead, P::kAllow, PatternType::kLiteral, bad)}); });
+    EXPECT_EQ(e.code(), KEEL_ERR_INVALID_ARGUMENT) << bad;
+    EXPECT_NE(std::string(e.what()).find("is not '*' or an IP address"), std::string::npos) << e.what();
+  }
+  // A DENY written in the long form applies to the client's short form.
+  store_.add(
+      {topic("orders", "User:alice", O::kRead),
+       topic("orders", "User:alice", O::kRead, P::kDeny, PatternType::kLiteral, "2001:DB8:0:0:0:0:0:1"),
+       topic("orders", "User:alice", O::kWrite, P::kDeny, PatternType::kLiteral, "::ffff:10.0.0.7")});
+  EXPECT_FALSE(can("User:alice", "orders", O::kRead, "2001:db8::1"));
+  EXPECT_TRUE(can("User:alice", "orders", O::kRead, "2001:db8::2"));
+  EXPECT_FALSE(can("User:alice", "orders", O::kWrite, "10.0.0.7"));
+  // Stored, listed and deleted in that form; a filter may use either.
+  EXPECT_EQ(store_.describe({.host = "2001:db8::1"}).size(), 1u);
+  EXPECT_EQ(store_.describe({.host = "2001:0db8:0000::1"}).size(), 1u);
+  EXPECT_EQ(store_.remove({.host = "::ffff:10.0.0.7"}).size(), 1u);
+}
+
 // ------------------------------------------------- some resource (KIP-679)
 
 // Whether `principal` may WRITE some topic (what InitProducerId asks).

@@ -195,6 +195,15 @@ TEST_F(BrokerAuthorizationTest, SomeTopicIsAskedWithANullName) {
   EXPECT_EQ(result, KEEL_AUTHZ_ALLOWED);
 }
 
+// A client's name cannot forge log lines: control bytes are escaped.
+TEST_F(BrokerAuthorizationTest, DenialLinesEscapeControlBytes) {
+  start(kAcl);
+  keel::test::LogCapture log;
+  EXPECT_FALSE(may("User:eve", KEEL_RESOURCE_TOPIC, KEEL_ACL_OP_READ, "t\n[error] forged"));
+  EXPECT_EQ(log.count("READ on TOPIC 't\\x0a[error] forged'"), 1);
+  EXPECT_EQ(log.count("t\n[error]"), 0);
+}
+
 TEST_F(BrokerAuthorizationTest, AMalformedQuestionIsDenied) {
   start(kAcl);
   keel_authz_subject s{};

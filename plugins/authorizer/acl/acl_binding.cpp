@@ -1,6 +1,10 @@
 #include "authorizer/acl/acl_binding.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <array>
+#include <cstring>
 #include <keel/acl_names.hpp>
 #include <tuple>
 
@@ -159,6 +163,10 @@ std::string why_invalid(const AclBinding& b) {
   if (!is_utf8(b.principal)) return "the principal is not UTF-8 text";
   if (b.host.empty()) return "the host is empty (use '*' for every host)";
   if (!is_utf8(b.host)) return "the host is not UTF-8 text";
+  if (!canonical_host(b.host)) {
+    return "host '" + b.host +
+           "' is not '*' or an IP address (a binding's host is compared to the client's address)";
+  }
   if (b.operation == Operation::kAny || unknown(b.operation)) {
     return "operation " + describe_code(b.operation) + " is not an operation a binding can grant or deny";
   }
@@ -166,6 +174,23 @@ std::string why_invalid(const AclBinding& b) {
     return "permission " + describe_code(b.permission) + " is not ALLOW or DENY";
   }
   return "";
+}
+
+std::optional<std::string> canonical_host(std::string_view host) {
+  if (host == kWildcardHost) return std::string(host);
+  if (host.empty() || host.size() > 64) return std::nullopt;
+  const std::string text(host);
+  char buf[INET6_ADDRSTRLEN] = {};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1)
+    return std::string(::inet_ntop(AF_INET, &v4, buf, sizeof buf));
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, text.c_str(), &v6) != 1) return std::nullopt;
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    std::memcpy(&v4, &v6.s6_addr[12], sizeof v4);
+    return std::string(::inet_ntop(AF_INET, &v4, buf, sizeof buf));
+  }
+  return std::string(::inet_ntop(AF_INET6, &v6, buf, sizeof buf));
 }
 
 std::string why_invalid(const AclBindingFilter& f) {

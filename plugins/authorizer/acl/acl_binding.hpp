@@ -99,6 +99,14 @@ std::optional<Permission> parse_permission(std::string_view name);
 // the name may hold more: "User:CN=a,O=b:c").
 bool is_principal(std::string_view principal);
 
+// A binding's host as clients' addresses are written ("10.0.0.7",
+// "2001:db8::1": inet_ntop's form; an IPv4-mapped IPv6 address as its IPv4
+// one), "*" as it is, or nullopt for anything else (a host name, a
+// pattern): Kafka compares a binding's host to the client's address as text,
+// so "2001:db8:0:0:0:0:0:1" or "10.0.0.*" would never match, and a DENY
+// written so would silently do nothing.
+std::optional<std::string> canonical_host(std::string_view host);
+
 // Why a binding may not be stored, or "" when it may: Kafka's rules for
 // CreateAcls (concrete resource type, operation and permission; LITERAL or
 // PREFIXED; non-empty name; "Type:name" principal; no PREFIXED "*"), the

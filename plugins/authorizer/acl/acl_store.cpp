@@ -294,6 +294,7 @@ std::vector<AclBinding> decode(const std::string& text) {
     if (std::string why = why_invalid(b); !why.empty()) {
       throw Damage{where + " (" + to_string(b) + "): " + why};
     }
+    b.host = *canonical_host(b.host);  // a hand-edited file may write it otherwise
     out.push_back(std::move(b));
   }
   return out;
@@ -375,10 +376,17 @@ std::set<std::string, std::less<>> checked_super_users(const std::set<std::strin
   return {users.begin(), users.end()};
 }
 
-void check_filter(const AclBindingFilter& filter) {
+// The filter, refused when invalid, with an IP address host written as the
+// stored bindings write theirs (so "2001:db8:0::1" finds "2001:db8::1").
+AclBindingFilter checked_filter(const AclBindingFilter& filter) {
   if (std::string why = why_invalid(filter); !why.empty()) {
     throw Error(KEEL_ERR_INVALID_ARGUMENT, "invalid ACL filter: " + why);
   }
+  AclBindingFilter out = filter;
+  if (out.host) {
+    if (auto canonical = canonical_host(*out.host)) out.host = std::move(*canonical);
+  }
+  return out;
 }
 
 }  // namespace
@@ -623,15 +631,19 @@ void AclStore::persist(Bindings&& bindings, Apply&& apply) {
 }
 
 size_t AclStore::add(const std::vector<AclBinding>& bindings) {
+  std::vector<AclBinding> canonical;
+  canonical.reserve(bindings.size());
   for (const AclBinding& b : bindings) {
     if (std::string why = why_invalid(b); !why.empty()) {
       throw Error(KEEL_ERR_INVALID_ARGUMENT, "invalid ACL binding (" + to_string(b) + "): " + why);
     }
+    canonical.push_back(b);
+    canonical.back().host = *canonical_host(b.host);  // valid, so it has one
   }
   std::lock_guard writer(write_mu_);
   // Only writers change the index, so reading it under write_mu_ alone is safe.
   std::set<AclBinding> fresh;
-  for (const AclBinding& b : bindings) {
+  for (const AclBinding& b : canonical) {
     if (!index_->contains(b)) fresh.insert(b);
   }
   if (fresh.empty()) return 0;
@@ -648,8 +660,8 @@ size_t AclStore::add(const std::vector<AclBinding>& bindings) {
   return fresh.size();
 }
 
-std::vector<AclBinding> AclStore::describe(const AclBindingFilter& filter) const {
-  check_filter(filter);
+std::vector<AclBinding> AclStore::describe(const AclBindingFilter& asked) const {
+  const AclBindingFilter filter = checked_filter(asked);
   std::vector<AclBinding> all;
   {
     std::shared_lock lock(mu_);
@@ -659,8 +671,8 @@ std::vector<AclBinding> AclStore::describe(const AclBindingFilter& filter) const
   return all;
 }
 
-std::vector<AclBinding> AclStore::remove(const AclBindingFilter& filter) {
-  check_filter(filter);
+std::vector<AclBinding> AclStore::remove(const AclBindingFilter& asked) {
+  const AclBindingFilter filter = checked_filter(asked);
   std::lock_guard writer(write_mu_);
   std::vector<AclBinding> kept = index_->all();
   std::vector<AclBinding> removed;

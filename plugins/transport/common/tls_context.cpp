@@ -148,7 +148,35 @@ std::string tls_error_text(const boost::system::error_code& ec) {
   return text;
 }
 
+std::string handshake_failure_text(const boost::system::error_code& ec, SSL* ssl) {
+  std::string text = tls_error_text(ec);
+  auto has = [&](const char* words) { return text.find(words) != std::string::npos; };
+  if (ssl != nullptr && has("certificate verify failed")) {
+    // Our check of the client's certificate failed: say what was wrong.
+    const long result = SSL_get_verify_result(ssl);
+    if (result != X509_V_OK) {
+      return text + ": the client's certificate: " + X509_verify_cert_error_string(result) +
+             " (it must be valid now and signed by ssl_ca)";
+    }
+  }
+  if (has("alert")) {
+    // The client sent the alert: it refused something of ours.
+    return text +
+           " (the client refused this broker's certificate: expired, or not signed by a CA it trusts?)";
+  }
+  if (has("peer did not return a certificate")) {
+    return text + " (the client sent no certificate; ssl_client_auth = \"required\" needs one)";
+  }
+  if (has("no shared cipher") || has("unsupported protocol") || has("no protocols available")) {
+    return text + " (no TLS version or cipher in common: the broker needs TLS 1.2 or newer)";
+  }
+  return text + " (a client without TLS, or one that does not trust this certificate?)";
+}
+
 std::string certificate_subject(SSL* ssl) {
+  // Only a certificate that verified names a principal (OpenSSL fails the
+  // handshake otherwise today; this keeps it so if the policy changes).
+  if (SSL_get_verify_result(ssl) != X509_V_OK) return "";
   X509* cert = SSL_get1_peer_certificate(ssl);
   if (cert == nullptr) return "";
   std::string out;

@@ -72,6 +72,13 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const TlsSettings
 // "certificate verify failed"), for logs.
 std::string tls_error_text(const boost::system::error_code& ec);
 
+// Why a server-side handshake failed, for the log line that closes the
+// connection: OpenSSL's words, what the client's certificate lacked when
+// it did not verify ("certificate has expired"), and a hint at the usual
+// cause (a client without TLS, a client that refuses this broker's
+// certificate, no client certificate where one is required).
+std::string handshake_failure_text(const boost::system::error_code& ec, SSL* ssl);
+
 // The subject of a verified client certificate as Kafka names the
 // principal of a mutual-TLS client: "CN=alice,O=Example" ("" when none).
 std::string certificate_subject(SSL* ssl);

@@ -58,8 +58,7 @@ void Session::start() {
         self->services_.count_malformed();
         self->services_.client_log.warn(
             "closing HTTP connection from " + self->peer_ +
-            ": TLS handshake failed: " + transport::tls_error_text(ec) +
-            " (a client without TLS, or one that does not trust this certificate?)");
+            ": TLS handshake failed: " + transport::handshake_failure_text(ec, self->tls_->native_handle()));
         return self->close();
       }
       self->read_header();

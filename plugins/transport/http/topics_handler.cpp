@@ -16,7 +16,10 @@
 namespace keel::web {
 namespace {
 
-nlohmann::json describe(const CheckedBroker& b, const std::string& name) {
+// `with_configs`: the principal may DESCRIBE_CONFIGS the topic (Kafka's
+// question before it shows a topic's configs); without it "configs" and
+// "settings" are left out.
+nlohmann::json describe(const CheckedBroker& b, const std::string& name, bool with_configs) {
   const TopicInfo t = b.require_topic(name);
   const TopicDetails d = b.topic_details(name);
   auto partitions = nlohmann::json::array();
@@ -27,23 +30,21 @@ nlohmann::json describe(const CheckedBroker& b, const std::string& name) {
                           {"high_watermark", w.high_watermark},
                           {"log_end_offset", w.log_end_offset}});
   }
+  nlohmann::json out = {{"name", t.name},
+                        {"partition_count", t.partitions},
+                        {"internal", t.internal},
+                        {"declared_in_config", d.declared},
+                        {"partitions", std::move(partitions)}};
+  if (!with_configs) return out;
   // The same Kafka names and values as DescribeConfigs over Kafka.
   auto configs = nlohmann::json::object();
   for (const auto& c : transport::kafka_topic_configs(b.topic_settings(&name))) configs[c.name] = c.value;
-  return {{"name", t.name},
-          {"partition_count", t.partitions},
-          {"configs", std::move(configs)},
-          {"internal", t.internal},
-          {"settings",
-           {{"partitioner", d.partitioner},
-            {"index", d.index},
-            {"retention", d.retention},
-            {"segment_bytes", d.segment_bytes},
-            {"segment_ms", d.segment_ms},
-            {"max_batch_bytes", d.max_batch_bytes},
-            {"flush_mode", d.flush_mode}}},
-          {"declared_in_config", d.declared},
-          {"partitions", std::move(partitions)}};
+  out["configs"] = std::move(configs);
+  out["settings"] = {{"partitioner", d.partitioner}, {"index", d.index},
+                     {"retention", d.retention},     {"segment_bytes", d.segment_bytes},
+                     {"segment_ms", d.segment_ms},   {"max_batch_bytes", d.max_batch_bytes},
+                     {"flush_mode", d.flush_mode}};
+  return out;
 }
 
 // {"cleanup.policy": "compact", "retention.ms": 3600000, ...}: values are
@@ -122,12 +123,17 @@ void handle_create_topic(const ExchangePtr& x) {
     toml = kafka_configs_to_toml(b, *configs);
   }
   b.create_topic(name->get<std::string>(), partitions, toml);
-  x->respond(Response::json(bhttp::status::created, describe(b, name->get<std::string>())));
+  const std::string created = name->get<std::string>();
+  x->respond(
+      Response::json(bhttp::status::created,
+                     describe(b, created, topic_allowed(*x, KEEL_ACL_OP_DESCRIBE_CONFIGS, created, false))));
 }
 
 void handle_describe_topic(const ExchangePtr& x) {
   x->request.query.allow_only({});
-  x->respond(Response::ok(describe(x->services.broker, x->request.params[0])));
+  const std::string& topic = x->request.params[0];
+  x->respond(Response::ok(
+      describe(x->services.broker, topic, topic_allowed(*x, KEEL_ACL_OP_DESCRIBE_CONFIGS, topic, false))));
 }
 
 void handle_delete_topic(const ExchangePtr& x) {

@@ -122,8 +122,8 @@ void Connection::start() {
           if (ec) {
             // A plaintext client, an untrusted or missing client
             // certificate, no common TLS version: the client's mistake.
-            self->reject("TLS handshake failed: " + transport::tls_error_text(ec) +
-                         " (a client without TLS, or one that does not trust this certificate?)");
+            self->reject("TLS handshake failed: " +
+                         transport::handshake_failure_text(ec, self->tls_->native_handle()));
             return;
           }
           if (const std::string subject = transport::certificate_subject(self->tls_->native_handle());

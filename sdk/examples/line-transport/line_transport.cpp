@@ -132,6 +132,13 @@ class LineTransport final : public keel::sdk::Transport {
   }
 
   std::string put(const std::string& topic, const std::string& value) {
+    // With an [authorizer] in the broker's config, a transport must ask it
+    // (this one knows no users: its clients are User:ANONYMOUS).
+#if KEEL_TARGET_ABI_MINOR >= 5
+    if (!broker_.allowed(anonymous_, KEEL_RESOURCE_TOPIC, KEEL_ACL_OP_WRITE, topic))
+      throw Error(KEEL_ERR_INVALID_ARGUMENT,
+                  "User:ANONYMOUS is not authorized to WRITE topic '" + topic + "'");
+#endif
     int32_t partition = 0;
     std::string message;
     const keel_status chosen = broker_.choose_partition(topic, std::nullopt, &partition, &message);
@@ -150,6 +157,11 @@ class LineTransport final : public keel::sdk::Transport {
   }
 
   std::string get(const std::string& topic, int32_t partition, int64_t offset) {
+#if KEEL_TARGET_ABI_MINOR >= 5
+    if (!broker_.allowed(anonymous_, KEEL_RESOURCE_TOPIC, KEEL_ACL_OP_READ, topic))
+      throw Error(KEEL_ERR_INVALID_ARGUMENT,
+                  "User:ANONYMOUS is not authorized to READ topic '" + topic + "'");
+#endif
     std::unique_ptr<keel::sdk::FetchedRange> range;
     std::string message;
     const keel_status fetched = broker_.fetch(topic, partition, offset, 1 << 20, &range, &message);
@@ -176,6 +188,7 @@ class LineTransport final : public keel::sdk::Transport {
 
   keel::sdk::Host host_;
   keel::sdk::Broker broker_;
+  const keel::sdk::Broker::AuthzSubject anonymous_{"User:ANONYMOUS", "", "line"};
   std::string listen_;
   int listen_fd_ = -1;
   std::atomic<bool> stopping_{false};

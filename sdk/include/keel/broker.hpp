@@ -986,7 +986,9 @@ class Broker {
     c.struct_size = sizeof c;
     c.resource_type = a.resource_type;
     c.operation = a.operation;
-    c.resource_name = a.name.data();
+    // A default string_view has no data: NULL would ask about SOME resource
+    // (allowed_on_some's much wider question), so an empty name is "".
+    c.resource_name = a.name.data() != nullptr ? a.name.data() : "";
     c.resource_name_len = a.name.size();
     return c;
   }

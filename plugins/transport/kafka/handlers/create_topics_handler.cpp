@@ -219,6 +219,11 @@ void handle_create_topics(Services& services, Request& req, const Responder& res
     }
     TopicResult result = check(services, t);
     if (result.error == ErrorCode::kNone && !validate_only) result = create(services, t);
+    // The new topic's configs (v5+) only for a principal that may read
+    // them (Kafka asks DESCRIBE_CONFIGS; a "no" only leaves them out).
+    if (result.configs && !topic_allowed(services, req, KEEL_ACL_OP_DESCRIBE_CONFIGS, t.name, false)) {
+      result.configs.reset();
+    }
     results.push_back(std::move(result));
   }
 

@@ -188,17 +188,30 @@ void handle_produce(Services& services, Request& req, const Responder& respond) 
                               : call->acks == 1 ? KEEL_ACKS_LEADER
                                                 : KEEL_ACKS_NONE;
   // One question per topic, not per partition (Kafka's WRITE on the topic).
-  std::vector<bool> may_write;
-  may_write.reserve(call->topics.size());
-  for (const auto& t : call->topics)
-    may_write.push_back(topic_allowed(services, req, KEEL_ACL_OP_WRITE, t.name));
+  // The kernel creates a missing topic on produce (auto_create_topics);
+  // with an authorizer that needs CREATE too, as Metadata's creation does,
+  // or WRITE alone would let a principal make topics without end.
+  const bool authorizing = services.broker.has_authorizer();
+  std::vector<ErrorCode> refusal(call->topics.size(), ErrorCode::kNone);
+  for (size_t i = 0; i < call->topics.size(); ++i) {
+    const std::string& name = call->topics[i].name;
+    if (!topic_allowed(services, req, KEEL_ACL_OP_WRITE, name)) {
+      refusal[i] = ErrorCode::kTopicAuthorizationFailed;
+    } else if (authorizing && !services.broker.describe_topic(name) &&
+               !cluster_allowed(services, req, KEEL_ACL_OP_CREATE, false) &&
+               !topic_allowed(services, req, KEEL_ACL_OP_CREATE, name)) {
+      refusal[i] = ErrorCode::kUnknownTopicOrPartition;
+    }
+  }
   for (const auto& item : work) {
     PartitionAnswer& answer = call->topics[item.topic].partitions[item.partition];
     const std::string& topic = call->topics[item.topic].name;
     const std::string where = "produce to " + topic + "-" + std::to_string(answer.index);
-    if (!may_write[item.topic]) {
-      call->failed(answer, code(ErrorCode::kTopicAuthorizationFailed),
-                   where + ": not authorized to WRITE to topic '" + topic + "'");
+    if (refusal[item.topic] != ErrorCode::kNone) {
+      call->failed(answer, code(refusal[item.topic]),
+                   where + (refusal[item.topic] == ErrorCode::kTopicAuthorizationFailed
+                                ? ": not authorized to WRITE to topic '" + topic + "'"
+                                : ": no such topic, and not authorized to CREATE it"));
       continue;
     }
     if (!acks_valid) {
