@@ -197,6 +197,15 @@ TEST(AclSettingsRead, SuperUsersAreSplitAtSemicolonsKeepingTheCommasOfADn) {
   EXPECT_TRUE(config.problems().empty());
 }
 
+// RFC 2253 writes a ';' inside a subject as "\;": it is part of the name,
+// not a separator.
+TEST(AclSettingsRead, AnEscapedSemicolonBelongsToTheName) {
+  TestHost host;
+  TestConfig config(R"(super_users = "User:CN=a\\;b,O=c;User:admin")");
+  const AclSettings s = AclSettings::read(keel::sdk::Config(host.get(), config.get()));
+  EXPECT_EQ(s.super_users, (std::set<std::string>{"User:CN=a\\;b,O=c", "User:admin"}));
+}
+
 TEST(AclSettingsRead, Defaults) {
   TestHost host;
   TestConfig config("");
@@ -493,6 +502,25 @@ TEST_F(AclAuthorizerTest, LockOutIsWarnedAbout) {
   AuthorizerUnderTest admin(vt(), R"(super_users = "User:admin")", dir.str().c_str());
   EXPECT_EQ(log.count("every request is denied"), 1);
   EXPECT_EQ(log.count("0 ACL bindings from '" + dir.sub("acls.json") + "', 1 super users"), 1);
+}
+
+// allow_everyone_if_no_acl_found leaves the cluster, and so the ACLs and
+// the users, open until a binding names it: said at start.
+TEST_F(AclAuthorizerTest, AnOpenClusterIsWarnedAbout) {
+  LogCapture log;
+  TempDir dir("keel-acl");
+  const std::string open = "allow_everyone_if_no_acl_found = true";
+  {
+    AuthorizerUnderTest a(vt(), open, dir.str().c_str());
+    ASSERT_TRUE(a.ok()) << a.created().message;
+    EXPECT_EQ(log.count("no binding names the cluster"), 1);
+    ASSERT_EQ(a.create_acl(c_binding(KEEL_RESOURCE_CLUSTER, "kafka-cluster", KEEL_PATTERN_LITERAL,
+                                     "User:admin", "*", KEEL_ACL_OP_ALL, KEEL_ACL_PERMISSION_ALLOW))
+                  .status,
+              KEEL_OK);
+  }
+  AuthorizerUnderTest again(vt(), open, dir.str().c_str());
+  EXPECT_EQ(log.count("no binding names the cluster"), 1) << "closed by the cluster binding";
 }
 
 // ---------------------------------------------------------------- the SDK's adapter

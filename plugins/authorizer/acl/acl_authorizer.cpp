@@ -73,6 +73,15 @@ AclAuthorizer::AclAuthorizer(const sdk::Host& host, const AclSettings& settings,
         "acl authorizer: no ACL bindings, no super users and allow_everyone_if_no_acl_found = false: "
         "every request is denied, CreateAcls too; set super_users to administer the ACLs");
   }
+  if (settings.allow_everyone_if_no_acl_found &&
+      store_.describe(AclBindingFilter{.resource_type = ResourceType::kCluster}).empty()) {
+    // The other side of the same rule: while no binding names the cluster,
+    // it is open, and the cluster is what guards the ACLs and the users.
+    host.warn(
+        "acl authorizer: allow_everyone_if_no_acl_found = true and no binding names the cluster: every "
+        "client may create and delete ACLs and users (CreateAcls, AlterUserScramCredentials); add a "
+        "binding for the cluster (e.g. ALLOW User:admin ALL on CLUSTER 'kafka-cluster') to close it");
+  }
 }
 
 void AclAuthorizer::authorize(const sdk::AuthzSubject& subject, const sdk::AuthzActions& actions,

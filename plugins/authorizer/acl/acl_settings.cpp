@@ -44,10 +44,19 @@ bool joined_by_comma(std::string_view p) {
 
 }  // namespace
 
+// The first ';' that separates principals: an escaped one ("\;", as RFC
+// 2253 writes a ';' inside a certificate subject) belongs to the name.
+size_t separator(std::string_view value) {
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == ';' && (i == 0 || value[i - 1] != '\\')) return i;
+  }
+  return std::string_view::npos;
+}
+
 std::set<std::string> parse_super_users(std::string_view value) {
   std::set<std::string> out;
   while (!value.empty()) {
-    const size_t semi = value.find(';');
+    const size_t semi = separator(value);
     const std::string_view entry = trimmed(value.substr(0, semi));
     value = semi == std::string_view::npos ? std::string_view() : value.substr(semi + 1);
     if (entry.empty()) continue;  // "a;;b" or a trailing ';' grant nothing: harmless
