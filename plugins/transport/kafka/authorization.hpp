@@ -22,6 +22,10 @@ namespace keel::kafka {
 // Kafka's name of the one cluster resource.
 inline constexpr std::string_view kClusterResource = "kafka-cluster";
 
+// Who the request asks as: its connection's subject, or the anonymous
+// principal where no connection stands behind it (the fuzzer's).
+const sdk::Broker::AuthzSubject& subject_of(const Request& req);
+
 // Whether the request's principal may do `operation` on the resource.
 // log_denial = false where a "no" only filters what a listing shows.
 bool allowed(const Services& services, const Request& req, int8_t resource_type, int8_t operation,

@@ -13,7 +13,6 @@
 
 #include "../authorization.hpp"
 #include "../protocol/errors.hpp"
-#include "../sasl_state.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
 #include "transactions.hpp"
@@ -49,9 +48,7 @@ void handle_init_producer_id(Services& services, Request& req, const Responder& 
     w.int64(-1);
     w.int16(-1);
   } else if (!cluster_allowed(services, req, KEEL_ACL_OP_IDEMPOTENT_WRITE, false) &&
-             !services.broker.allowed_on_some(
-                 req.sasl != nullptr ? req.sasl->subject : sdk::Broker::AuthzSubject{}, KEEL_RESOURCE_TOPIC,
-                 KEEL_ACL_OP_WRITE)) {
+             !services.broker.allowed_on_some(subject_of(req), KEEL_RESOURCE_TOPIC, KEEL_ACL_OP_WRITE)) {
     // Kafka's rule since KIP-679: IDEMPOTENT_WRITE on the cluster, or WRITE
     // on some topic.
     w.int16(code(ErrorCode::kClusterAuthorizationFailed));
