@@ -16,6 +16,7 @@
 #include "plugins/plugin_config.hpp"
 #include "security/authorizer.hpp"
 #include "security/credential_store.hpp"
+#include "storage/rewrite_progress.hpp"
 
 namespace keel {
 namespace fs = std::filesystem;
@@ -526,7 +527,7 @@ void Broker::run_maintenance() {
   if (now - last_retention_ms_ >= config_.retention_check_ms) {
     last_retention_ms_ = now;
     for (auto& t : topics()) {
-      t->apply_retention(now, &stopping_);
+      t->apply_retention(now, &stopping_, &metrics_);
       for (int32_t p = 0; p < t->partition_count(); ++p) t->partition(p)->expire_producers(now);
     }
   }
@@ -594,6 +595,7 @@ void Broker::register_collectors() {
                     "Quarantined damaged byte ranges and missing offset ranges of a partition (the log names "
                     "file, position and offsets)");
   metrics_.describe("keel_log_damaged_offsets", "Offsets of a partition that damage makes unreadable");
+  RewriteProgress::describe(metrics_);
   metrics_.describe("keel_queued_request_bytes",
                     "Bytes of requests the transports hold in memory (capped by queued_max_request_bytes)");
   metrics_.add_collector([this](Metrics& sink) {

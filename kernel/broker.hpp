@@ -35,6 +35,7 @@
 #include "config/topic_settings.hpp"
 #include "groups/group_fence.hpp"
 #include "groups/group_offsets.hpp"
+#include "groups/group_views.hpp"
 #include "observability/metrics.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "plugins/transport_instance.hpp"
@@ -144,6 +145,12 @@ class Broker {
   void commit_offsets(const GroupCommit& commit, const CommitDone& done);
   // Publishes a group's members for fencing; no members empties it.
   void set_group_members(const std::string& group, int32_t generation, std::vector<std::string> member_ids);
+  // What operators' views show of a group (ABI 2.6), published with its
+  // members; display only.
+  void set_group_view(const std::string& group, GroupView view) { group_views_.set(group, std::move(view)); }
+  // The group's published view; a group with stored offsets or metadata
+  // but no members is "Empty"; nullopt when the broker knows neither.
+  std::optional<GroupView> describe_group(const std::string& group) const;
   // Removes a group's offsets and metadata; FENCED while it has members
   // (set_group_members), NOT_FOUND if it has neither. Throws keel::Error.
   void delete_group(const std::string& group);
@@ -255,6 +262,7 @@ class Broker {
   std::unique_ptr<security::Authorizer> authorizer_;
   std::unique_ptr<ProducerIds> producer_ids_;  // set in start(), before transports
   GroupFence fence_;
+  GroupViews group_views_;
   Flusher flusher_;
 
   mutable std::shared_mutex topics_mu_;

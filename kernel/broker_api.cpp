@@ -227,6 +227,7 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
   add_cluster_api(api);
   add_security_api(api);
   add_authorization_api(api);
+  add_views_api(api);
 
   api->render_metrics = [](void* ctx, keel_data_callback cb, void* user) {
     std::string text = B(ctx).metrics().render();

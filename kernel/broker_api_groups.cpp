@@ -15,6 +15,56 @@ constexpr size_t kMinCommitSize = offsetof(keel_group_commit, offset_size) + siz
 constexpr size_t kMinOffsetSize = offsetof(keel_offset_commit, metadata) + sizeof(void*);
 constexpr size_t kMinMembersSize = offsetof(keel_group_members, member_count) + sizeof(size_t);
 
+std::string text_or_empty(const char* s) { return s != nullptr ? s : ""; }
+
+// The 2.6 description that may come with the members (checked before the
+// fence changes, so that a malformed one changes nothing). Without it the
+// view holds the ids alone.
+GroupView read_view(const keel_group_members& m) {
+  GroupView v;
+  v.generation = m.generation;
+  const bool described = KEEL_HAS_FIELD(&m, keel_group_members, member_size);
+  if (described) {
+    v.state = text_or_empty(m.state);
+    v.protocol_type = text_or_empty(m.protocol_type);
+    v.protocol = text_or_empty(m.protocol);
+    v.leader_id = text_or_empty(m.leader_id);
+  }
+  const bool detailed = described && m.members != nullptr;
+  if (detailed && m.member_size < offsetof(keel_group_member_info, assignment_partitions) + sizeof(void*)) {
+    fail(KEEL_ERR_INVALID_ARGUMENT, "set_group_members of group '" + std::string(m.group) +
+                                        "': member_size " + std::to_string(m.member_size) +
+                                        " is smaller than ABI 2.6's keel_group_member_info");
+  }
+  for (size_t i = 0; i < m.member_count; ++i) {
+    GroupMemberView member;
+    member.member_id = m.member_ids[i];
+    if (detailed) {
+      const auto& info = *KEEL_ELEMENT(keel_group_member_info, m.members, m.member_size, i);
+      member.instance_id = text_or_empty(info.group_instance_id);
+      member.client_id = text_or_empty(info.client_id);
+      member.client_host = text_or_empty(info.client_host);
+      if (info.assignment_count < 0 ||
+          (info.assignment_count > 0 &&
+           (info.assignment_topics == nullptr || info.assignment_partitions == nullptr))) {
+        fail(KEEL_ERR_INVALID_ARGUMENT, "set_group_members of group '" + std::string(m.group) +
+                                            "': member '" + member.member_id +
+                                            "' has a malformed assignment");
+      }
+      for (int32_t a = 0; a < info.assignment_count; ++a) {
+        if (info.assignment_topics[a] == nullptr) {
+          fail(KEEL_ERR_INVALID_ARGUMENT, "set_group_members of group '" + std::string(m.group) +
+                                              "': member '" + member.member_id +
+                                              "' is assigned a NULL topic");
+        }
+        member.assignment.emplace_back(info.assignment_topics[a], info.assignment_partitions[a]);
+      }
+    }
+    v.members.push_back(std::move(member));
+  }
+  return v;
+}
+
 // Reads a transport's commit into the broker's form; throws on a malformed
 // one (sizes from an unknown SDK, NULL where a string must be).
 Broker::GroupCommit read_commit(const keel_group_commit* c) {
@@ -77,7 +127,9 @@ void add_group_api(keel_broker_api* api) {
         }
         ids.emplace_back(m->member_ids[i]);
       }
+      GroupView view = read_view(*m);
       B(ctx).set_group_members(m->group, m->generation, std::move(ids));
+      B(ctx).set_group_view(m->group, std::move(view));
     });
   };
   api->store_group_metadata = [](void* ctx, const char* group, const char* metadata, keel_error* err) {

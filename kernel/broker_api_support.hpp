@@ -40,5 +40,7 @@ void add_cluster_api(keel_broker_api* api);
 void add_security_api(keel_broker_api* api);
 // broker_api_authorization.cpp: ABI 2.5 authorization and ACL slots.
 void add_authorization_api(keel_broker_api* api);
+// broker_api_views.cpp: ABI 2.6 operators' views.
+void add_views_api(keel_broker_api* api);
 
 }  // namespace keel

@@ -47,6 +47,16 @@ void Broker::set_group_members(const std::string& group, int32_t generation,
   fence_.set_members(group, generation, std::move(member_ids));
 }
 
+std::optional<GroupView> Broker::describe_group(const std::string& group) const {
+  check_group_name(group);
+  if (auto v = group_views_.get(group)) return v;
+  if (!offsets_) return std::nullopt;
+  if (offsets_->group_offsets(group).empty() && !offsets_->group_metadata(group)) return std::nullopt;
+  GroupView empty;
+  empty.state = "Empty";
+  return empty;
+}
+
 void Broker::delete_group(const std::string& group) {
   check_group_name(group);
   if (!offsets_) fail(KEEL_ERR_UNAVAILABLE, "the broker is not started: consumer offsets are not open");

@@ -11,6 +11,7 @@
 #include "config/topic_settings.hpp"
 #include "observability/rate_limited_log.hpp"
 #include "storage/log_rewriter.hpp"
+#include "storage/rewrite_progress.hpp"
 
 namespace keel {
 namespace {
@@ -254,7 +255,7 @@ int32_t Topic::choose_partition(const uint8_t* key, size_t key_len) {
   return out;
 }
 
-int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
+int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping, Metrics* metrics) {
   // This pass keeps the generation it starts with, even if the topic is
   // reconfigured meanwhile.
   const std::shared_ptr<RetentionSet> set = retention();
@@ -287,18 +288,27 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping) {
     if (!has_rewrite(vt)) continue;
     for (auto& log : partitions) {
       if (stopping != nullptr && stopping->load()) break;
+      int& passes = rewrite_passes_[{r.ref.name, log->partition()}];
+      RewriteProgress progress(metrics, config_.name, log->partition(), r.ref.name, passes);
       try {
-        LogRewriter rewriter(*log, r.ref.name, stopping);
+        LogRewriter rewriter(*log, r.ref.name, stopping, &progress);
         keel_error err{};
         keel_status s = vt->rewrite(r.handle, rewriter.table(), now_ms, &err);
         if (s != KEEL_OK) {
           spdlog::error("topic '{}' partition {}: rewrite by retention '{}' failed ({}): {}", config_.name,
                         log->partition(), r.ref.name, status_name(s), err.message);
         }
+        // A strategy told to stop returns early, successfully or not.
+        const bool stopped = stopping != nullptr && stopping->load();
+        progress.finish(s != KEEL_OK ? RewriteProgress::Outcome::kFailed
+                        : stopped    ? RewriteProgress::Outcome::kStopped
+                                     : RewriteProgress::Outcome::kDone);
       } catch (const std::exception& e) {
         spdlog::error("topic '{}' partition {}: rewrite by retention '{}' failed: {}", config_.name,
                       log->partition(), r.ref.name, e.what());
+        progress.finish(RewriteProgress::Outcome::kFailed);
       }
+      if (progress.started()) passes = progress.passes();
     }
   }
   return deleted;

@@ -32,6 +32,8 @@
 
 namespace keel {
 
+class Metrics;
+
 class Topic {
  public:
   const std::vector<IndexSpec>& index_specs() const { return index_specs_; }
@@ -88,7 +90,10 @@ class Topic {
   // then lets each rewriting strategy rewrite closed segments of
   // every partition. Returns the number of segments deleted.
   // `stopping` (may be null) tells rewriting strategies to give up early.
-  int apply_retention(int64_t now_ms, const std::atomic<bool>* stopping = nullptr);
+  // `metrics` (may be null) gets the keel_log_rewrite_* samples
+  // (storage/rewrite_progress.hpp).
+  int apply_retention(int64_t now_ms, const std::atomic<bool>* stopping = nullptr,
+                      Metrics* metrics = nullptr);
   void roll_aged_segments();
   void close(PartitionLog::Closing how = PartitionLog::Closing::Keep);
 
@@ -128,6 +133,10 @@ class Topic {
                                                PluginRegistry& registry) const;
   std::shared_ptr<RetentionSet> retention() const;
   LiveLogOptions live_options(const TopicConfig& cfg, const RetentionSet& r) const;
+
+  // Passes over the closed segments the last rewrite run of (strategy,
+  // partition) made: the next run's progress estimate. Maintenance thread only.
+  std::map<std::pair<std::string, int32_t>, int> rewrite_passes_;
 
   // The configuration the topic was opened with: its name, index
   // strategies and partitioner (with their settings) never change.

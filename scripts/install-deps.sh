@@ -29,6 +29,9 @@ packages=(
   etcd-server etcd-client
   # power-loss tests: the keel-lazyfs FUSE file system
   libfuse3-dev fuse3
+  # the HTTP console (plugins/transport/http/console): Chart.js, embedded into
+  # the plugin at build time; its browser test drives headless Chromium
+  libjs-chart.js chromium chromium-driver python3-selenium
   # fuzzing and sanitizer builds (scripts/fuzz.sh, scripts/sanitize.sh)
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )

@@ -225,6 +225,19 @@ std::vector<std::string> PluginRegistry::available(int32_t kind) const {
   return {names.begin(), names.end()};
 }
 
+std::vector<PluginRegistry::LoadedStrategyInfo> PluginRegistry::loaded_strategies() const {
+  std::lock_guard lock(mu_);
+  std::vector<LoadedStrategyInfo> out;
+  // strategies_ is a map keyed by (kind, name): already in the promised order.
+  for (const auto& [key, ref] : strategies_) {
+    const keel_plugin_descriptor* d = ref.library->descriptor;
+    out.push_back(LoadedStrategyInfo{ref.kind, ref.name, d->name != nullptr ? d->name : "",
+                                     d->version != nullptr ? d->version : "", ref.library->path, d->abi_major,
+                                     d->abi_minor});
+  }
+  return out;
+}
+
 std::vector<std::string> PluginRegistry::loaded_paths() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;

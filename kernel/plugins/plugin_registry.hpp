@@ -64,6 +64,19 @@ class PluginRegistry {
   const std::vector<std::string>& search_path() const { return search_path_; }
   std::vector<std::string> loaded_paths() const;
 
+  // Every registered strategy with its library, ordered by kind, then name
+  // (operators' views: the HTTP /plugins endpoint, the console).
+  struct LoadedStrategyInfo {
+    int32_t kind = 0;
+    std::string name;
+    std::string plugin;
+    std::string version;
+    std::string path;
+    uint16_t abi_major = 0;
+    uint16_t abi_minor = 0;
+  };
+  std::vector<LoadedStrategyInfo> loaded_strategies() const;
+
  private:
   void register_library(const std::shared_ptr<LoadedLibrary>& lib);
 

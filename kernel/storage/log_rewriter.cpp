@@ -213,14 +213,21 @@ struct LogRewriter::Rewrite {
   bool finished = false;
 };
 
-LogRewriter::LogRewriter(PartitionLog& log, std::string strategy, const std::atomic<bool>* stopping)
+LogRewriter::LogRewriter(PartitionLog& log, std::string strategy, const std::atomic<bool>* stopping,
+                         RewriteProgress* progress)
     : log_(log),
       strategy_(std::move(strategy)),
       topic_(log.topic()),
       closed_(log.closed_segments()),
-      stopping_(stopping) {
+      stopping_(stopping),
+      progress_(progress) {
   replaced_.assign(closed_.size(), false);
   for (const auto& s : closed_) infos_.push_back(s->info());
+  if (progress_ != nullptr) {
+    std::vector<int64_t> sizes;
+    for (const auto& info : infos_) sizes.push_back(info.size_bytes);
+    progress_->offered(std::move(sizes));
+  }
   auto offsets = read_clean_offsets(log.dir());
   auto it = offsets.find(strategy_);
   table_.struct_size = sizeof table_;
@@ -299,6 +306,7 @@ LogRewriter::Rewrite& LogRewriter::begin(size_t first, size_t count) {
   rw->out = std::make_unique<Segment>(dir, rw->base, log_.options().indexes, rw->stem);
   rw->out->recover(false, true);
   rewrites_.push_back(std::move(rw));
+  if (progress_ != nullptr) progress_->rewrite_begun();
   return *rewrites_.back();
 }
 
@@ -320,6 +328,7 @@ void LogRewriter::write(Rewrite& rw, const uint8_t* data, size_t len) {
   rw.out->append(&iov, 1,
                  {BatchMeta{h->base_offset, h->last_offset(), h->max_timestamp, static_cast<int32_t>(len)}});
   rw.next = h->last_offset() + 1;
+  if (progress_ != nullptr) progress_->batch_written(static_cast<int64_t>(len));
   if (++rw.batches == 1) log_.rewrite_step("after-first-write");
 }
 
@@ -384,7 +393,9 @@ void LogRewriter::commit(Rewrite& rw, int64_t clean_offset) {
   log_.replace_segments(old, fresh);
   for (size_t i = rw.first; i < rw.first + rw.count; ++i) replaced_[i] = true;
   rw.finished = true;
-  spdlog::info(
+  if (progress_ != nullptr) progress_->committed(rw.count, clean_offset);
+  // The run's end line (RewriteProgress) sums up the commits.
+  spdlog::debug(
       "{}: retention '{}' rewrote {} segment(s) from offset {} (up to {}): {} -> {} bytes, {} batches kept; "
       "clean point {}",
       log_.name(), strategy_, rw.count, rw.base, rw.end - 1, bytes_before, bytes_after, rw.batches,
@@ -418,8 +429,13 @@ keel_status LogRewriter::read_segment_fn(void* ctx, size_t index, keel_batch_vis
     if (index >= self->closed_.size()) {
       fail(KEEL_ERR_INVALID_ARGUMENT, self->log_.name() + ": no closed segment #" + std::to_string(index));
     }
-    self->closed_[index]->for_each_batch(
-        [&](const uint8_t* b, size_t len) { return visit(user, b, len) != 0; });
+    RewriteProgress* progress = self->progress_;
+    if (progress != nullptr) progress->segment_started(index);
+    self->closed_[index]->for_each_batch([&](const uint8_t* b, size_t len) {
+      if (progress != nullptr) progress->batch_read(static_cast<int64_t>(len));
+      return visit(user, b, len) != 0;
+    });
+    if (progress != nullptr) progress->segment_ended();
   });
 }
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "storage/partition_log.hpp"
+#include "storage/rewrite_progress.hpp"
 
 namespace keel {
 
@@ -52,7 +53,10 @@ class LogRewriter {
  public:
   // Snapshots the closed segments of `log` for strategy `strategy`.
   // `stopping` (may be null) becomes true when the broker shuts down.
-  LogRewriter(PartitionLog& log, std::string strategy, const std::atomic<bool>* stopping = nullptr);
+  // `progress` (may be null) is told what the strategy reads and writes;
+  // the caller finishes it when the strategy returns.
+  LogRewriter(PartitionLog& log, std::string strategy, const std::atomic<bool>* stopping = nullptr,
+              RewriteProgress* progress = nullptr);
   // Aborts rewrites the strategy began but neither committed nor aborted.
   ~LogRewriter();
   LogRewriter(const LogRewriter&) = delete;
@@ -85,6 +89,7 @@ class LogRewriter {
   std::vector<keel_segment_info> infos_;
   std::vector<std::unique_ptr<Rewrite>> rewrites_;
   const std::atomic<bool>* stopping_;
+  RewriteProgress* progress_;
   keel_log_rewriter table_{};
 };
 

@@ -29,7 +29,8 @@ struct File {
 
 // Walks the file, calling `keep` with each readable batch's bytes.
 template <class Keep>
-SegmentCheck walk(const std::string& path, int64_t base_offset, int64_t end_offset, Keep keep) {
+SegmentCheck walk(const std::string& path, int64_t base_offset, int64_t end_offset, Keep keep,
+                  const WalkProgress& progress) {
   File f(path, O_RDONLY);
   struct stat st {};
   if (::fstat(f.fd, &st) != 0)
@@ -51,6 +52,7 @@ SegmentCheck walk(const std::string& path, int64_t base_offset, int64_t end_offs
       keep(buf);
       pos += static_cast<int64_t>(h->total_size());
       min_base = out.next_offset = h->last_offset() + 1;
+      if (progress) progress(pos);
       continue;
     }
     batch::Header next{};
@@ -68,29 +70,37 @@ SegmentCheck walk(const std::string& path, int64_t base_offset, int64_t end_offs
     if (resume < 0) break;
     pos = resume;
     min_base = next.base_offset;
+    if (progress) progress(pos);
   }
+  if (progress) progress(limit);
   return out;
 }
 
 }  // namespace
 
-SegmentCheck check_segment(const std::string& path, int64_t base_offset, int64_t end_offset) {
-  return walk(path, base_offset, end_offset, [](const std::vector<uint8_t>&) {});
+SegmentCheck check_segment(const std::string& path, int64_t base_offset, int64_t end_offset,
+                           const WalkProgress& progress) {
+  return walk(
+      path, base_offset, end_offset, [](const std::vector<uint8_t>&) {}, progress);
 }
 
-SegmentCheck salvage_segment(const std::string& path, int64_t base_offset, const std::string& out) {
+SegmentCheck salvage_segment(const std::string& path, int64_t base_offset, const std::string& out,
+                             const WalkProgress& progress) {
   File o(out, O_WRONLY | O_CREAT | O_EXCL, 0644);
   int64_t written = 0;
-  SegmentCheck check = walk(path, base_offset, INT64_MAX, [&](const std::vector<uint8_t>& b) {
-    size_t done = 0;
-    while (done < b.size()) {
-      ssize_t n = ::pwrite(o.fd, b.data() + done, b.size() - done, written + static_cast<int64_t>(done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail(status_from_errno(errno), "write of '" + out + "' failed: " + errno_text(errno));
-      done += static_cast<size_t>(n);
-    }
-    written += static_cast<int64_t>(b.size());
-  });
+  SegmentCheck check = walk(
+      path, base_offset, INT64_MAX,
+      [&](const std::vector<uint8_t>& b) {
+        size_t done = 0;
+        while (done < b.size()) {
+          ssize_t n = ::pwrite(o.fd, b.data() + done, b.size() - done, written + static_cast<int64_t>(done));
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) fail(status_from_errno(errno), "write of '" + out + "' failed: " + errno_text(errno));
+          done += static_cast<size_t>(n);
+        }
+        written += static_cast<int64_t>(b.size());
+      },
+      progress);
   if (::fsync(o.fd) != 0)
     fail(status_from_errno(errno), "fsync of '" + out + "' failed: " + errno_text(errno));
   return check;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,9 +32,14 @@ struct SegmentCheck {
   std::vector<DamagedRange> damage;
 };
 
+// Told the byte position reached in the segment file as a walk goes (after
+// each batch or damaged range), for keel-tool's progress line.
+using WalkProgress = std::function<void(int64_t position)>;
+
 // Reads every batch of the segment file (opened read-only). `end_offset` is
 // the next segment's base (INT64_MAX for the last one). Throws on I/O errors.
-SegmentCheck check_segment(const std::string& path, int64_t base_offset, int64_t end_offset);
+SegmentCheck check_segment(const std::string& path, int64_t base_offset, int64_t end_offset,
+                           const WalkProgress& progress = {});
 
 // Problems of the segment's index files (`prefix` is the segment's path
 // without ".log"), as seen through each index plugin of `specs`: opened on
@@ -45,6 +51,7 @@ std::vector<std::string> check_indexes(const std::string& prefix, const SegmentC
 // Writes the CRC-valid batches of the segment at `path` into `out` (which
 // must not exist), byte for byte, and syncs it. Returns the check of the
 // source; its `damage` lists what was left out.
-SegmentCheck salvage_segment(const std::string& path, int64_t base_offset, const std::string& out);
+SegmentCheck salvage_segment(const std::string& path, int64_t base_offset, const std::string& out,
+                             const WalkProgress& progress = {});
 
 }  // namespace keel

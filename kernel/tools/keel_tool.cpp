@@ -8,6 +8,7 @@
 //   user     add, remove or list the users SASL authenticates against
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -61,9 +62,24 @@ keel::BrokerConfig keel::tool::load(const std::string& config_path, const std::s
   return cfg;
 }
 
+void keel::tool::add_progress_options(po::options_description& opts, ProgressFlags& flags) {
+  // clang-format off
+  opts.add_options()
+      ("progress", po::bool_switch(&flags.on), "show progress on stderr even when it is not a terminal")
+      ("no-progress", po::bool_switch(&flags.off), "no progress on stderr (default: shown on a terminal)");
+  // clang-format on
+}
+
+keel::tool::Progress::Options keel::tool::progress_options(const ProgressFlags& flags) {
+  return stderr_progress(progress_wanted(flags.on, flags.off));
+}
+
 namespace {
 
 using keel::tool::load;
+using keel::tool::Progress;
+
+constexpr int64_t kProduceProgressRecords = 10000;
 
 std::string printable(const std::optional<std::string>& s) { return s ? *s : "<null>"; }
 
@@ -86,18 +102,28 @@ int produce(int argc, char** argv) {
       ("batch,b", po::value(&batch), "records per batch (default 1)")
       ("acks", po::value(&acks), "1 or all (default all): all waits for the topic's flush policy");
   // clang-format on
+  keel::tool::ProgressFlags progress_flags;
+  keel::tool::add_progress_options(opts, progress_flags);
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, opts), vm);
   if (vm.count("help")) {
     std::cout << opts
               << "\nPrints 'acked <partition> <first offset> <last offset>' for each acknowledged "
-                 "batch, at once (stdout is flushed).\n";
+                 "batch, at once (stdout is flushed). Progress goes to stderr when it is a terminal\n"
+                 "and -n is at least "
+              << kProduceProgressRecords << " (or with --progress).\n";
     return 0;
   }
   po::notify(vm);
   keel::Broker broker(load(config, data_dir));
   broker.start();
   auto t = broker.get_topic(topic, true);
+  // Records acknowledged; updated under `mu` by the acks, which also print.
+  // A few records need no progress line unless asked for.
+  if (count < kProduceProgressRecords) progress_flags.off = progress_flags.off || !progress_flags.on;
+  Progress progress(keel::tool::progress_options(progress_flags), "produce", Progress::Unit::kRecords, count);
+  progress.set_item("topic " + topic);
+  const bool stdout_tty = ::isatty(STDOUT_FILENO) == 1;
   std::mutex mu;
   std::condition_variable cv;
   int64_t pending = 0;
@@ -129,10 +155,13 @@ int produce(int argc, char** argv) {
                    [&, p](keel_status s, const std::string& msg, const keel::AppendResult& r) {
                      std::lock_guard lock(mu);
                      if (s == KEEL_OK) {
+                       if (stdout_tty) progress.clear();
                        std::printf("acked %d %lld %lld\n", p, static_cast<long long>(r.base_offset),
                                    static_cast<long long>(r.last_offset));
                        std::fflush(stdout);
+                       progress.add(r.last_offset - r.base_offset + 1);
                      } else {
+                       progress.clear();
                        std::fprintf(stderr, "keel-tool: produce failed: %s\n", msg.c_str());
                        rc = 1;
                      }
@@ -146,6 +175,7 @@ int produce(int argc, char** argv) {
   }
   std::unique_lock lock(mu);
   cv.wait(lock, [&] { return pending == 0; });
+  progress.finish();
   lock.unlock();
   broker.stop();
   return rc;
@@ -204,14 +234,37 @@ int consume(int argc, char** argv) {
 }
 
 int dump(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::cout
-        << "Usage: keel-tool dump <segment.log>\nPrints one line per batch; exits 1 if a batch is damaged.\n";
-    return argc < 2 ? 2 : 0;
+  std::string path;
+  keel::tool::ProgressFlags progress_flags;
+  bool help = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      help = true;
+    } else if (arg == "--progress") {
+      progress_flags.on = true;
+    } else if (arg == "--no-progress") {
+      progress_flags.off = true;
+    } else if (path.empty() && !arg.starts_with("--")) {
+      path = arg;
+    } else {
+      std::cerr << "keel-tool dump: unexpected argument '" << arg << "'; see keel-tool dump --help\n";
+      return keel::exit_code::kConfig;
+    }
   }
-  const std::string path = argv[1];
+  if (help || path.empty()) {
+    std::cout << "Usage: keel-tool dump [--progress|--no-progress] <segment.log>\n"
+                 "Prints one line per batch; exits 1 if a batch is damaged. Progress goes to stderr when\n"
+                 "it is a terminal (--no-progress: never; --progress: always).\n";
+    return path.empty() && !help ? 2 : 0;
+  }
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) throw keel::Error(KEEL_ERR_IO, "cannot open '" + path + "': " + keel::errno_text(errno));
+  struct stat st {};
+  const int64_t size = ::fstat(fd, &st) == 0 ? st.st_size : -1;
+  Progress progress(keel::tool::progress_options(progress_flags), "dump", Progress::Unit::kBytes, size);
+  progress.set_item(path);
+  const bool stdout_tty = ::isatty(STDOUT_FILENO) == 1;
   std::vector<uint8_t> buf;
   int64_t pos = 0;
   int rc = 0;
@@ -220,6 +273,8 @@ int dump(int argc, char** argv) {
     ssize_t n = ::pread(fd, hdr, sizeof hdr, pos);
     if (n == 0) break;
     auto h = keel::batch::parse_header(hdr, static_cast<size_t>(std::max<ssize_t>(n, 0)));
+    // stdout on the terminal too: its line must not start after a progress line.
+    if (stdout_tty) progress.clear();
     if (!h) {
       std::cout << "position " << pos << ": torn header (" << n << " bytes)\n";
       rc = 1;
@@ -237,8 +292,11 @@ int dump(int argc, char** argv) {
       break;
     }
     pos += static_cast<int64_t>(h->total_size());
+    progress.set_done(pos);
   }
   ::close(fd);
+  std::cout.flush();  // the summary on a shared terminal comes after the batches
+  progress.finish();
   return rc;
 }
 

@@ -21,6 +21,8 @@ int salvage(int argc, char** argv) {
       ("input", po::value(&input)->required(), "damaged segment file (<20-digit base offset>.log)")
       ("output", po::value(&output)->required(), "new file to write (must not exist)");
   // clang-format on
+  ProgressFlags progress_flags;
+  add_progress_options(opts, progress_flags);
   po::positional_options_description pos;
   pos.add("input", 1).add("output", 1);
   po::variables_map vm;
@@ -42,7 +44,14 @@ int salvage(int argc, char** argv) {
               << "' is not a segment file (expected <20-digit base offset>.log)\n";
     return 2;
   }
-  SegmentCheck c = salvage_segment(input, std::stoll(name.substr(0, 20)), output);
+  std::error_code ec;
+  const auto size = fs::file_size(input, ec);
+  Progress progress(progress_options(progress_flags), "salvage", Progress::Unit::kBytes,
+                    ec ? -1 : static_cast<int64_t>(size));
+  progress.set_item(input + " -> " + output);
+  SegmentCheck c = salvage_segment(input, std::stoll(name.substr(0, 20)), output,
+                                   [&](int64_t position) { progress.set_done(position); });
+  progress.finish();
   std::cout << "wrote " << c.batches.size() << " batch(es), " << c.records << " record(s) to '" << output
             << "'\n";
   for (const auto& d : c.damage) std::cout << "left out: " << d.describe() << '\n';

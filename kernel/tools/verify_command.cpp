@@ -1,5 +1,7 @@
 // keel-tool verify: checks every segment and index of a stopped broker's
 // data directory without changing anything, and says what is damaged.
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
@@ -27,27 +29,48 @@ struct Totals {
   int64_t problems = 0;
 };
 
-void report(Totals& t, const std::string& text) {
+// Progress of the whole run: bytes of the segment files checked so far (all
+// listed before the first is read) and stdout kept off its line.
+struct Reading {
+  Progress& progress;
+  bool stdout_tty = false;
+  int64_t done = 0;  // bytes of the segments finished
+  std::ostream& out() {
+    if (stdout_tty) progress.clear();
+    return std::cout;
+  }
+};
+
+void report(Totals& t, Reading& r, const std::string& text) {
   ++t.problems;
-  std::cout << "  DAMAGED " << text << '\n';
+  r.out() << "  DAMAGED " << text << '\n';
 }
 
-// Checks one <topic>-<partition> directory.
-void verify_partition(const fs::path& dir, const std::vector<IndexSpec>& specs, bool gaps_expected,
-                      bool verbose, Totals& t) {
+// base offset -> path of the segment files of one <topic>-<partition> directory.
+std::map<int64_t, std::string> segments_of(const fs::path& dir) {
   std::map<int64_t, std::string> bases;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
     static const std::regex segment_name(R"(\d{20}\.log)");
     if (std::regex_match(name, segment_name)) bases[std::stoll(name.substr(0, 20))] = e.path().string();
   }
+  return bases;
+}
+
+// Checks one <topic>-<partition> directory.
+void verify_partition(const fs::path& dir, const std::map<int64_t, std::string>& bases,
+                      const std::vector<IndexSpec>& specs, bool gaps_expected, bool verbose, Totals& t,
+                      Reading& r) {
   ++t.partitions;
-  std::cout << dir.filename().string() << ": " << bases.size() << " segment(s)\n";
+  r.out() << dir.filename().string() << ": " << bases.size() << " segment(s)\n";
   int64_t expected = -1;
   for (auto it = bases.begin(); it != bases.end(); ++it) {
     const auto next = std::next(it);
     const int64_t end = next == bases.end() ? INT64_MAX : next->first;
-    SegmentCheck c = check_segment(it->second, it->first, end);
+    r.progress.set_item(dir.filename().string() + "/" + fs::path(it->second).filename().string());
+    SegmentCheck c = check_segment(it->second, it->first, end,
+                                   [&](int64_t position) { r.progress.set_done(r.done + position); });
+    r.done += c.bytes;
     ++t.segments;
     t.records += c.records;
     t.bytes += c.bytes;
@@ -55,20 +78,19 @@ void verify_partition(const fs::path& dir, const std::vector<IndexSpec>& specs, 
       const std::string gap = "offsets " + std::to_string(expected) + ".." + std::to_string(it->first - 1) +
                               " are in no segment file (a segment is missing, emptied or cut short)";
       if (gaps_expected) {
-        std::cout << "  note: " << gap << "; expected after compaction\n";
+        r.out() << "  note: " << gap << "; expected after compaction\n";
       } else {
-        report(t, gap + ", before '" + it->second + "'");
+        report(t, r, gap + ", before '" + it->second + "'");
       }
     }
-    for (const auto& d : c.damage) report(t, d.describe());
+    for (const auto& d : c.damage) report(t, r, d.describe());
     const std::string prefix = it->second.substr(0, it->second.size() - 4);
     for (const auto& p : check_indexes(prefix, c, specs))
-      report(t, fs::path(prefix).filename().string() + ": " + p);
+      report(t, r, fs::path(prefix).filename().string() + ": " + p);
     if (verbose) {
-      std::cout << "  " << fs::path(it->second).filename().string() << ": " << c.batches.size()
-                << " batches, " << c.records << " records, offsets " << c.base_offset << ".."
-                << c.next_offset - 1 << ", " << c.bytes << " bytes" << (c.damage.empty() ? "" : ", DAMAGED")
-                << '\n';
+      r.out() << "  " << fs::path(it->second).filename().string() << ": " << c.batches.size() << " batches, "
+              << c.records << " records, offsets " << c.base_offset << ".." << c.next_offset - 1 << ", "
+              << c.bytes << " bytes" << (c.damage.empty() ? "" : ", DAMAGED") << '\n';
     }
     expected = c.next_offset;
   }
@@ -87,6 +109,8 @@ int verify(int argc, char** argv) {
       ("data-dir,d", po::value(&data_dir), "data directory (overrides the config)")
       ("verbose,v", po::bool_switch(&verbose), "one line per segment");
   // clang-format on
+  ProgressFlags progress_flags;
+  add_progress_options(opts, progress_flags);
   po::positional_options_description pos;
   pos.add("data-dir", 1);
   po::variables_map vm;
@@ -118,22 +142,39 @@ int verify(int argc, char** argv) {
   }
   std::sort(dirs.begin(), dirs.end());
   static const std::regex partition_dir(R"((.+)-(\d+))");
+  // Every segment file is listed first: the progress line's total.
+  std::vector<std::pair<fs::path, std::map<int64_t, std::string>>> partitions;
+  int64_t total_bytes = 0;
   for (const auto& dir : dirs) {
+    if (!std::regex_match(dir.filename().string(), partition_dir)) continue;
+    auto bases = segments_of(dir);
+    for (const auto& [base, path] : bases) {
+      std::error_code ec;
+      const auto size = fs::file_size(path, ec);
+      if (!ec) total_bytes += static_cast<int64_t>(size);
+    }
+    partitions.emplace_back(dir, std::move(bases));
+  }
+  Progress progress(progress_options(progress_flags), "verify", Progress::Unit::kBytes, total_bytes);
+  Reading reading{progress, ::isatty(STDOUT_FILENO) == 1};
+  for (const auto& [dir, bases] : partitions) {
     std::smatch m;
     const std::string name = dir.filename().string();
-    if (!std::regex_match(name, m, partition_dir)) continue;
+    std::regex_match(name, m, partition_dir);
     const TopicConfig* configured = cfg.find_topic(m[1].str());
     std::unique_ptr<Topic> topic;
     try {
       topic = std::make_unique<Topic>(configured ? *configured : broker.config_for_discovered(m[1].str()),
                                       registry, cfg.data_dir, &clock);
     } catch (const std::exception& e) {
-      std::cout << name << ": index files not checked: " << e.what()
-                << " (pass the broker's --config so that its plugins are found)\n";
+      reading.out() << name << ": index files not checked: " << e.what()
+                    << " (pass the broker's --config so that its plugins are found)\n";
     }
-    verify_partition(dir, topic ? topic->index_specs() : std::vector<IndexSpec>{},
-                     topic == nullptr || topic->rewrites_segments(), verbose, t);
+    verify_partition(dir, bases, topic ? topic->index_specs() : std::vector<IndexSpec>{},
+                     topic == nullptr || topic->rewrites_segments(), verbose, t, reading);
   }
+  std::cout.flush();  // the summary on a shared terminal comes after the report
+  progress.finish();
   std::cout << t.partitions << " partition(s), " << t.segments << " segment(s), " << t.records << " records, "
             << t.bytes << " bytes: "
             << (t.problems == 0 ? "no damage found" : std::to_string(t.problems) + " problem(s) found")

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from keel_harness import Broker, parse_args, scratch_dir, wait_until  # noqa: E402
@@ -248,6 +249,36 @@ def compacted_topic(name, delete_retention_ms, extra=""):
             f"delete_retention_ms = {delete_retention_ms}\n{extra}")
 
 
+def rewrite_metrics(broker):
+    """{(name, label text): value} of the keel_log_rewrite_* samples on /metrics."""
+    with urllib.request.urlopen(broker.http_url + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    return {(m.group(1), m.group(2)): float(m.group(3))
+            for m in re.finditer(r"^(keel_log_rewrite_\w+)\{([^}]*)\} (\S+)$", text, re.M)}
+
+
+def check_rewrite_metrics(broker, topics):
+    """After compaction ran: runs counted, bytes read and written, no run
+    left in progress, the last one at ratio 1 with a duration and a rate."""
+    samples = rewrite_metrics(broker)
+    for topic in topics:
+        by_topic = f'topic="{topic}",strategy="compaction"'
+        by_partition = f'topic="{topic}",partition="0",strategy="compaction"'
+        assert samples.get(("keel_log_rewrite_runs_total", by_topic), 0) > 0, f"{topic}: no run in {samples}"
+        assert samples.get(("keel_log_rewrite_bytes_read_total", by_topic), 0) > 0, f"{topic}: nothing read"
+        assert samples.get(("keel_log_rewrite_bytes_written_total", by_topic), 0) > 0, f"{topic}: nothing written"
+        # A run may be going on right now (the producer's last segments):
+        # then the ratio is on its way, else the last run ended at 1.
+        running = samples.get(("keel_log_rewrite_in_progress", by_partition))
+        ratio = samples.get(("keel_log_rewrite_progress_ratio", by_partition))
+        assert running in (0, 1) and ratio is not None and 0 <= ratio <= 1, (topic, running, ratio)
+        assert running == 1 or ratio == 1, f"{topic}: no run going, yet ratio {ratio}"
+        assert samples.get(("keel_log_rewrite_last_duration_seconds", by_partition), 0) > 0, topic
+        assert samples.get(("keel_log_rewrite_last_rate_bytes_per_second", by_partition), 0) > 0, topic
+        print(f"{topic}: /metrics: {samples[('keel_log_rewrite_runs_total', by_topic)]:.0f} rewrite run(s), "
+              f"{samples[('keel_log_rewrite_bytes_read_total', by_topic)]:.0f} bytes read")
+
+
 def test_codecs(args, workdir):
     rng = random.Random(5)
     workloads = {}
@@ -258,7 +289,7 @@ def test_codecs(args, workdir):
     # gzip: tombstones expire after 1.5 s; zstd: they stay for the test.
     topics = compacted_topic("cz-gzip", 1500) + compacted_topic("cz-zstd", 3600000)
     broker = Broker(args.build_dir, topics_toml=topics, broker_toml="retention_check_ms = 200",
-                    workdir=subdir(workdir, "codecs"))
+                    workdir=subdir(workdir, "codecs"), http=True)
     with broker:
         produced_at = {}
         for codec, w in workloads.items():
@@ -269,6 +300,7 @@ def test_codecs(args, workdir):
             got, active = wait_compacted(broker, topic, w, "kept" if codec == "zstd" else None)
             print(f"{topic}: {len(w.records)} records -> {len(got)} after compaction "
                   f"(active segment from {active}), {log_bytes(partition_dir(broker, topic))} bytes of log")
+        check_rewrite_metrics(broker, [f"cz-{codec}" for codec in workloads])
         # Tombstones go only when a pass runs after delete_retention_ms:
         # wait for that time, then give the cleaner new dirty segments.
         w = workloads["gzip"]

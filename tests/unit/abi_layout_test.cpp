@@ -217,12 +217,40 @@ const std::vector<Row>& table() {
       FIELD(keel_group_commit, offset_count, 32, 8),
       FIELD(keel_group_commit, offset_size, 40, 8),
       // keel_group_members
-      STRUCT(keel_group_members, 32),
+      STRUCT(keel_group_members, 80),
       FIELD(keel_group_members, struct_size, 0, 4),
       FIELD(keel_group_members, generation, 4, 4),
       FIELD(keel_group_members, group, 8, 8),
       FIELD(keel_group_members, member_ids, 16, 8),
       FIELD(keel_group_members, member_count, 24, 8),
+      FIELD(keel_group_members, state, 32, 8),  // 2.6
+      FIELD(keel_group_members, protocol_type, 40, 8),
+      FIELD(keel_group_members, protocol, 48, 8),
+      FIELD(keel_group_members, leader_id, 56, 8),
+      FIELD(keel_group_members, members, 64, 8),
+      FIELD(keel_group_members, member_size, 72, 8),
+      // keel_group_member_info (2.6)
+      STRUCT(keel_group_member_info, 56),
+      FIELD(keel_group_member_info, struct_size, 0, 4),
+      FIELD(keel_group_member_info, assignment_count, 4, 4),
+      FIELD(keel_group_member_info, member_id, 8, 8),
+      FIELD(keel_group_member_info, group_instance_id, 16, 8),
+      FIELD(keel_group_member_info, client_id, 24, 8),
+      FIELD(keel_group_member_info, client_host, 32, 8),
+      FIELD(keel_group_member_info, assignment_topics, 40, 8),
+      FIELD(keel_group_member_info, assignment_partitions, 48, 8),
+      // keel_loaded_strategy (2.6)
+      STRUCT(keel_loaded_strategy, 56),
+      FIELD(keel_loaded_strategy, struct_size, 0, 4),
+      FIELD(keel_loaded_strategy, kind, 4, 4),
+      FIELD(keel_loaded_strategy, kind_name, 8, 8),
+      FIELD(keel_loaded_strategy, name, 16, 8),
+      FIELD(keel_loaded_strategy, plugin, 24, 8),
+      FIELD(keel_loaded_strategy, version, 32, 8),
+      FIELD(keel_loaded_strategy, path, 40, 8),
+      FIELD(keel_loaded_strategy, abi_major, 48, 2),
+      FIELD(keel_loaded_strategy, abi_minor, 50, 2),
+      FIELD(keel_loaded_strategy, reserved, 52, 4),
       // keel_label
       STRUCT(keel_label, 16),
       FIELD(keel_label, name, 0, 8),
@@ -245,7 +273,7 @@ const std::vector<Row>& table() {
       FIELD(keel_log_dir_info, total_bytes, 16, 8),
       FIELD(keel_log_dir_info, usable_bytes, 24, 8),
       // keel_broker_api
-      STRUCT(keel_broker_api, 448),
+      STRUCT(keel_broker_api, 472),
       FIELD(keel_broker_api, struct_size, 0, 4),
       FIELD(keel_broker_api, reserved, 4, 4),
       FIELD(keel_broker_api, ctx, 8, 8),
@@ -303,6 +331,9 @@ const std::vector<Row>& table() {
       FIELD(keel_broker_api, create_acl, 424, 8),
       FIELD(keel_broker_api, describe_acls, 432, 8),
       FIELD(keel_broker_api, delete_acls, 440, 8),
+      FIELD(keel_broker_api, list_strategies, 448, 8),  // 2.6
+      FIELD(keel_broker_api, list_segments, 456, 8),
+      FIELD(keel_broker_api, describe_group, 464, 8),
       // keel_cluster_info (2.3)
       STRUCT(keel_cluster_info, 24),
       FIELD(keel_cluster_info, struct_size, 0, 4),
@@ -432,9 +463,9 @@ const std::vector<Row>& table() {
 #undef STRUCT
 #undef FIELD
 
-TEST(AbiLayout, VersionIsTwoPointFive) {
+TEST(AbiLayout, VersionIsTwoPointSix) {
   EXPECT_EQ(KEEL_ABI_MAJOR, 2);
-  EXPECT_EQ(KEEL_ABI_MINOR, 5);
+  EXPECT_EQ(KEEL_ABI_MINOR, 6);
   EXPECT_EQ(KEEL_TARGET_ABI_MINOR, KEEL_ABI_MINOR);  // the default target
 }
 
@@ -503,7 +534,7 @@ TEST(AbiLayout, TheTableCoversEveryStructOnce) {
     for (const auto& s : seen) EXPECT_NE(s, r.type) << r.type << " is listed twice";
     seen.emplace_back(r.type);
   }
-  EXPECT_EQ(seen.size(), 40);  // grows when plugin.h gains a struct
+  EXPECT_EQ(seen.size(), 42);  // grows when plugin.h gains a struct
 }
 
 TEST(AbiLayout, HasFieldSeesWhatAnOlderProducerFilled) {

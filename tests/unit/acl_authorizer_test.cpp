@@ -169,7 +169,7 @@ class AclAuthorizerTest : public ::testing::Test {
 TEST_F(AclAuthorizerTest, LibraryExportsTheAuthorizerKind) {
   const keel_plugin_descriptor* d = plugin_.descriptor();
   EXPECT_EQ(d->abi_major, KEEL_ABI_MAJOR);
-  EXPECT_EQ(d->abi_minor, 5);
+  EXPECT_EQ(d->abi_minor, KEEL_ABI_MINOR);
   ASSERT_EQ(d->strategy_count, 1u);
   const keel_strategy& s = *KEEL_ELEMENT(keel_strategy, d->strategies, d->strategy_size, 0);
   EXPECT_EQ(s.kind, KEEL_KIND_AUTHORIZER);

@@ -348,12 +348,23 @@ TEST_F(KafkaGroupTest, StableGroupRestoredFromItsSnapshotKeepsMembersGenerationA
 
   auto after = make_group();  // the restarted broker's group, fed the stored text
   std::vector<std::pair<int32_t, std::vector<std::string>>> fence;
-  after->on_members([&](int32_t gen, const std::vector<std::string>& ids) { fence.emplace_back(gen, ids); });
+  std::optional<keel::sdk::GroupView> view;
+  after->on_members([&](const keel::sdk::GroupView& v) {
+    std::vector<std::string> ids;
+    for (const auto& m : v.members) ids.push_back(m.member_id);
+    fence.emplace_back(v.generation, ids);
+    view = v;
+  });
   after->restore(keel::kafka::parse_snapshot(keel::kafka::format_snapshot(*stored)));
 
   ASSERT_EQ(fence.size(), 1u) << "the kernel's fence must hear of the members at load";
   EXPECT_EQ(fence[0].first, 2);
   EXPECT_THAT(fence[0].second, UnorderedElementsAre(a, b));
+  // What operators' views are told: state, protocol, leader and clients.
+  EXPECT_EQ(view->state, "Stable");
+  EXPECT_EQ(view->protocol, "range");
+  EXPECT_EQ(view->leader_id, a);
+  for (const auto& m : view->members) EXPECT_EQ(m.client_id, m.member_id == a ? "client-a" : "client-b");
   EXPECT_EQ(state(*after), "Stable");
   EXPECT_EQ(after->heartbeat(2, a), ErrorCode::kNone);
   EXPECT_EQ(after->check_commit(2, b), ErrorCode::kNone);
@@ -389,7 +400,7 @@ TEST_F(KafkaGroupTest, RestoredMemberThatNeverComesBackIsExpiredByItsSessionTime
 
   auto after = make_group();
   std::vector<int32_t> fence;
-  after->on_members([&](int32_t gen, const std::vector<std::string>&) { fence.push_back(gen); });
+  after->on_members([&](const keel::sdk::GroupView& v) { fence.push_back(v.generation); });
   after->restore(*stored);
   for (int i = 0; i < 3; ++i) {
     advance(*after, 3s);

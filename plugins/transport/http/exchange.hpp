@@ -51,6 +51,8 @@ struct Request {
   // Basic authentication, "User:ANONYMOUS" without it; the client's address;
   // the listener ("http" or "https").
   sdk::Broker::AuthzSubject subject;
+  // The If-None-Match header (the console's files answer 304 for their ETag).
+  std::string if_none_match;
 };
 
 class Exchange : public std::enable_shared_from_this<Exchange> {

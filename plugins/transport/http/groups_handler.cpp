@@ -1,12 +1,12 @@
 // /groups: committed offsets (the same store Kafka consumer groups use),
 // lag, and fetch-next reading a topic from the group's positions.
 #include <algorithm>
-#include <boost/asio/post.hpp>
 #include <limits>
 
 #include "authorization.hpp"
 #include "checked_broker.hpp"
 #include "errors.hpp"
+#include "group_commit.hpp"
 #include "handlers.hpp"
 #include "json_body.hpp"
 #include "json_records.hpp"
@@ -18,32 +18,9 @@
 namespace keel::web {
 namespace {
 
-nlohmann::json offset_json(const GroupOffset& o) {
-  return {{"topic", o.topic}, {"partition", o.partition}, {"offset", o.offset}, {"metadata", o.metadata}};
-}
-
 HttpError unknown_group(const std::string& group) {
   return HttpError(bhttp::status::not_found, "unknown_group",
                    "group '" + group + "' has no committed offsets");
-}
-
-// Commits, then answers with make_answer() or with the kernel's refusal
-// (409 while the group has live members of a group protocol, e.g. Kafka
-// consumers). The kernel completes a commit on the flusher thread once it is
-// synced; the answer is built on the connection's strand, not there.
-template <class MakeAnswer>
-void commit_then(const ExchangePtr& x, const std::string& group, const std::vector<GroupOffset>& offsets,
-                 MakeAnswer make_answer) {
-  x->services.broker.commit_offsets(
-      group, offsets, [x, make_answer](keel_status s, const std::string& message) mutable {
-        boost::asio::post(x->executor, [x, make_answer = std::move(make_answer), s, message]() mutable {
-          if (s != KEEL_OK) {
-            const HttpError e = from_status(s, message);
-            return x->respond(error_response(e.status(), e.code(), e.what()));
-          }
-          x->guarded([&] { x->respond(make_answer()); });
-        });
-      });
 }
 
 struct GroupFetchArgs {

@@ -42,4 +42,18 @@ void handle_commit_offsets(const ExchangePtr& x);
 void handle_group_lag(const ExchangePtr& x);
 void handle_group_fetch(const ExchangePtr& x);
 
+// group_admin_handler.cpp
+void handle_describe_group(const ExchangePtr& x);
+void handle_reset_offsets(const ExchangePtr& x);
+
+// plugins_handler.cpp
+void handle_plugins(const ExchangePtr& x);
+
+// segments_handler.cpp
+void handle_segments(const ExchangePtr& x);
+
+// console_handler.cpp
+void handle_console(const ExchangePtr& x);
+void handle_console_root(const ExchangePtr& x);
+
 }  // namespace keel::web

@@ -1,6 +1,9 @@
 #include "json_body.hpp"
 
+#include <algorithm>
+
 #include "errors.hpp"
+#include "json_records.hpp"
 
 namespace keel::web {
 namespace {
@@ -50,6 +53,19 @@ nlohmann::json parse_json_body(const std::string& body) {
     // beyond a double (1e999).
     throw bad_request("request body is not valid JSON: " + without_tag(e.what()));
   }
+}
+
+nlohmann::json parse_object_body(const std::string& body, const std::vector<std::string>& known) {
+  nlohmann::json value = parse_json_body(body);
+  if (!value.is_object()) throw bad_request("request body must be a JSON object, got " + type_name(value));
+  for (const auto& [k, v] : value.items()) {
+    if (std::find(known.begin(), known.end(), k) == known.end()) {
+      std::string list;
+      for (const auto& f : known) list += (list.empty() ? "" : ", ") + f;
+      throw bad_request("unknown field \"" + k + "\"; known: " + list);
+    }
+  }
+  return value;
 }
 
 }  // namespace keel::web

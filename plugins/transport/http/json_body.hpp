@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace keel::web {
 
@@ -27,5 +28,9 @@ std::optional<size_t> json_nesting_exceeds(std::string_view text, int max_depth)
 // The request body as JSON; HttpError 400 when it nests deeper than
 // kMaxJsonDepth or is not JSON the parser accepts.
 nlohmann::json parse_json_body(const std::string& body);
+
+// parse_json_body, then HttpError 400 unless it is an object holding only
+// `known` fields (the message lists them).
+nlohmann::json parse_object_body(const std::string& body, const std::vector<std::string>& known);
 
 }  // namespace keel::web

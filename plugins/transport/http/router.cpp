@@ -25,6 +25,7 @@ Router::Router() {
   add(V::get, "/ready", "ready", handle_ready);
   add(V::get, "/metrics", "metrics", handle_metrics);
   add(V::get, "/cluster", "cluster", handle_cluster, {cluster(kDescribe)});
+  add(V::get, "/plugins", "plugins", handle_plugins, {cluster(kDescribe)});
   add(V::get, "/topics", "list_topics", handle_list_topics);
   add(V::post, "/topics", "create_topic", handle_create_topic);
   add(V::get, "/topics/{topic}", "describe_topic", handle_describe_topic, {topic(kDescribe)});
@@ -35,23 +36,32 @@ Router::Router() {
   add(V::post, "/producers", "init_producer", handle_init_producer);
   add(V::post, "/topics/{topic}/partitions", "create_partitions", handle_create_partitions, {topic(kAlter)});
   add(V::get, "/topics/{topic}/partitions/{partition}", "partition", handle_partition, {topic(kDescribe)});
+  add(V::get, "/topics/{topic}/partitions/{partition}/segments", "segments", handle_segments,
+      {topic(kDescribe)});
   add(V::post, "/topics/{topic}/partitions/{partition}/delete-records", "delete_records",
       handle_delete_records, {topic(kDelete)});
   add(V::get, "/topics/{topic}/partitions/{partition}/records", "consume", handle_consume, {topic(kRead)});
   add(V::get, "/groups", "list_groups", handle_list_groups);
+  add(V::get, "/groups/{group}", "describe_group", handle_describe_group, {group(kDescribe)});
   add(V::delete_, "/groups/{group}", "delete_group", handle_delete_group, {group(kDelete)});
+  // READ on the body's topic, as for a commit: asked by the handler.
+  add(V::post, "/groups/{group}/offsets/reset", "reset_offsets", handle_reset_offsets, {group(kRead)});
   add(V::get, "/groups/{group}/offsets", "group_offsets", handle_group_offsets, {group(kDescribe)});
   // READ on each topic of the body: asked by the handler.
   add(V::post, "/groups/{group}/offsets", "commit_offsets", handle_commit_offsets, {group(kRead)});
   add(V::get, "/groups/{group}/lag", "group_lag", handle_group_lag, {group(kDescribe)});
   add(V::get, "/groups/{group}/topics/{topic}/records", "group_fetch", handle_group_fetch,
       {group(kRead), topic(kRead)});
+  // The web console's files: no broker data in them (the console reads it
+  // from the routes above, each with its own Need).
+  add(V::get, "/", "console_root", handle_console_root);
+  add(V::get, "/ui/{*asset}", "console", handle_console);
 }
 
 void Router::add(bhttp::verb method, const std::string& path, const char* name, Handler handler,
                  std::initializer_list<Need> needs) {
   Route r{method, {}, name, handler, {}};
-  size_t start = 1;
+  size_t start = path == "/" ? path.size() + 1 : 1;  // "/": no segment
   while (start <= path.size()) {
     const size_t slash = path.find('/', start);
     r.pattern.push_back(path.substr(start, slash - start));
@@ -90,9 +100,18 @@ void Router::authorize(const Route& r, const Exchange& x) {
 }
 
 bool Router::match(const Route& r, const std::vector<std::string>& path, std::vector<std::string>* params) {
-  if (r.pattern.size() != path.size()) return false;
+  // A last "{*name}" takes the rest of the path (no segment or several),
+  // joined by '/'.
+  const bool rest = !r.pattern.empty() && r.pattern.back().starts_with("{*");
+  const size_t fixed = r.pattern.size() - (rest ? 1 : 0);
+  if (rest ? path.size() < fixed : path.size() != fixed) return false;
   params->clear();
   for (size_t i = 0; i < path.size(); ++i) {
+    if (i >= fixed) {
+      if (i == fixed) params->emplace_back();
+      params->back() += (i == fixed ? "" : "/") + path[i];
+      continue;
+    }
     const std::string& p = r.pattern[i];
     if (!p.empty() && p.front() == '{') {
       params->push_back(path[i]);
@@ -100,6 +119,7 @@ bool Router::match(const Route& r, const std::vector<std::string>& path, std::ve
       return false;
     }
   }
+  if (rest && path.size() == fixed) params->emplace_back();
   return true;
 }
 
@@ -107,7 +127,8 @@ void Router::check_params(const Route& r, const std::vector<std::string>& params
   size_t k = 0;
   for (const auto& p : r.pattern) {
     if (p.empty() || p.front() != '{') continue;
-    const std::string name = p.substr(1, p.size() - 2);
+    const size_t from = p[1] == '*' ? 2 : 1;
+    const std::string name = p.substr(from, p.size() - from - 1);
     const std::string what = "path parameter '" + name + "'";
     // Every name reaches the broker as a C string; a topic name that breaks
     // Kafka's rule cannot exist, so it is a 400 rather than a 404.

@@ -1,5 +1,6 @@
 // Maps method and path to a handler. Paths are matched segment by segment;
-// "{name}" segments capture a value into Request::params. Each route also
+// "{name}" segments capture a value into Request::params, and a last
+// "{*name}" the rest of the path (the console's files). Each route also
 // names what its principal needs from the broker's authorizer (a Need): the
 // router asks before the handler runs and answers 403 for a "no", so that a
 // route cannot forget to ask, and a denied client learns nothing about the

@@ -247,6 +247,8 @@ void Session::handle() {
     // the request stays User:ANONYMOUS.
     req.subject.principal = "User:" + verdict.user;
   }
+  const auto etag = msg[bhttp::field::if_none_match];
+  req.if_none_match.assign(etag.data(), etag.size());
   req.body = std::move(msg.body());
   current_ = std::make_shared<Exchange>(services_, std::move(req), stream_.get_executor(),
                                         [self](Response r) { self->send(std::move(r)); });
@@ -260,7 +262,9 @@ void Session::send(Response r) {
   services_.observe_request(route_, static_cast<double>(services_.host.monotonic_ns() - started_ns_) / 1e9);
   auto res = std::make_shared<bhttp::response<bhttp::string_body>>(r.status, version_);
   res->set(bhttp::field::server, "keel");
-  if (r.status != bhttp::status::no_content) res->set(bhttp::field::content_type, r.content_type);
+  if (r.status != bhttp::status::no_content && !r.content_type.empty()) {
+    res->set(bhttp::field::content_type, r.content_type);
+  }
   for (const auto& [name, value] : r.headers) res->set(name, value);
   res->keep_alive(keep_alive_);
   res->body() = std::move(r.body);

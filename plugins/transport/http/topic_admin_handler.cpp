@@ -17,20 +17,6 @@
 namespace keel::web {
 namespace {
 
-// The body as an object holding only `known` fields.
-nlohmann::json object_body(const ExchangePtr& x, const std::vector<std::string>& known) {
-  nlohmann::json body = parse_json_body(x->request.body);
-  if (!body.is_object()) throw bad_request("request body must be a JSON object, got " + type_name(body));
-  for (const auto& [k, v] : body.items()) {
-    if (std::find(known.begin(), known.end(), k) == known.end()) {
-      std::string list;
-      for (const auto& f : known) list += (list.empty() ? "" : ", ") + f;
-      throw bad_request("unknown field \"" + k + "\"; known: " + list);
-    }
-  }
-  return body;
-}
-
 int64_t required_int(const nlohmann::json& body, const char* field, const char* what) {
   auto it = body.find(field);
   if (it == body.end() || !it->is_number_integer()) {
@@ -43,7 +29,7 @@ int64_t required_int(const nlohmann::json& body, const char* field, const char* 
 
 void handle_create_partitions(const ExchangePtr& x) {
   x->request.query.allow_only({});
-  const nlohmann::json body = object_body(x, {"count", "validate_only"});
+  const nlohmann::json body = parse_object_body(x->request.body, {"count", "validate_only"});
   const int64_t count = required_int(body, "count", "the new total number of partitions");
   if (count < 1 || count > 10000) {
     throw bad_request("field \"count\" must be between 1 and 10000, got " + std::to_string(count));
@@ -65,7 +51,7 @@ void handle_create_partitions(const ExchangePtr& x) {
 
 void handle_delete_records(const ExchangePtr& x) {
   x->request.query.allow_only({});
-  const nlohmann::json body = object_body(x, {"before_offset"});
+  const nlohmann::json body = parse_object_body(x->request.body, {"before_offset"});
   const int64_t before = required_int(body, "before_offset", "records before it are deleted; -1 = all");
   const std::string& topic = x->request.params[0];
   const int32_t partition = path_int("partition", x->request.params[1]);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "consumer_assignment.hpp"
 #include "consumer_subscription.hpp"
 #include "group_snapshot.hpp"
 #include "member_id.hpp"
@@ -322,13 +323,28 @@ void Group::on_members(MembersCallback cb) {
 
 void Group::publish_members_locked() {
   if (!on_members_) return;
+  sdk::GroupView view;
+  view.group = id_;
+  view.state = state_name(state_);
   if (state_ == GroupState::kEmpty) {
-    on_members_(KEEL_GENERATION_NONE, {});
+    view.generation = KEEL_GENERATION_NONE;
+    on_members_(view);
     return;
   }
-  std::vector<std::string> ids;
-  for (const auto& [id, m] : members_) ids.push_back(id);
-  on_members_(generation_, ids);
+  view.generation = generation_;
+  view.protocol_type = protocol_type_;
+  view.protocol = protocol_;
+  view.leader_id = leader_;
+  const bool consumer = protocol_type_ == "consumer";
+  for (const auto& [id, m] : members_) {
+    sdk::GroupMemberView member;
+    member.member_id = id;
+    member.client_id = m.client_id;
+    member.client_host = m.client_host;
+    if (consumer) member.assignment = assigned_partitions(m.assignment);
+    view.members.push_back(std::move(member));
+  }
+  on_members_(view);
 }
 
 void Group::store_snapshot_locked() {
@@ -390,11 +406,7 @@ void Group::restore(const GroupSnapshot& s) {
   }
   // The kernel's fence forgot the group at the restart: members of this
   // generation may commit again (while rejoining too, as before it).
-  if (on_members_) {
-    std::vector<std::string> ids;
-    for (const auto& [id, m] : members_) ids.push_back(id);
-    on_members_(generation_, ids);
-  }
+  publish_members_locked();
   host_.info("group '" + id_ + "': loaded generation " + std::to_string(generation_) + " with " +
              std::to_string(members_.size()) + " member(s) (" + state_name(state_) +
              "); their sessions restart now");

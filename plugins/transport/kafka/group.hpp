@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+#include <keel/operator_views.hpp>
 #include <keel/plugin.hpp>
 #include <map>
 #include <memory>
@@ -95,10 +96,11 @@ class Group : public std::enable_shared_from_this<Group> {
   void tick();
 
   // Called with the group's lock held each time its membership settles for
-  // commit fencing: a generation becomes stable (its members and number),
-  // or the group becomes empty (KEEL_GENERATION_NONE, no members). It must
-  // not block; the calls arrive in the order of the changes.
-  using MembersCallback = std::function<void(int32_t generation, const std::vector<std::string>& member_ids)>;
+  // commit fencing: a generation becomes stable (its members and number,
+  // with their clients and assignments for operators' views), or the group
+  // becomes empty (state "Empty", no members). It must not block; the calls
+  // arrive in the order of the changes.
+  using MembersCallback = std::function<void(const sdk::GroupView& view)>;
   void on_members(MembersCallback cb);
 
  private:

@@ -107,10 +107,11 @@ std::shared_ptr<Group> GroupCoordinator::find_or_create(const std::string& group
     // The kernel fences commits with what the group protocol settles on:
     // an HTTP or stale commit cannot overwrite a live group's offsets. In
     // memory, no I/O: called directly, under the group's lock, in order.
-    slot->on_members([this, group_id](int32_t generation, const std::vector<std::string>& ids) {
+    slot->on_members([this, group_id](const sdk::GroupView& view) {
       std::string message;
-      if (services_.broker.set_group_members(group_id, generation, ids, &message) != KEEL_OK) {
-        services_.host.warn("group '" + group_id + "': publishing generation " + std::to_string(generation) +
+      if (services_.broker.publish_group(view, &message) != KEEL_OK) {
+        services_.host.warn("group '" + group_id + "': publishing generation " +
+                            std::to_string(view.generation) +
                             " to the broker's commit fence failed: " + message);
       }
     });

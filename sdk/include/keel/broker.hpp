@@ -8,7 +8,8 @@
 // delete_group_offsets, topic_settings, alter_topic, create_partitions,
 // delete_records, log_dir; 2.3: advertise_listener, cluster_info,
 // brokers, partition_state, offset_for_leader_epoch; 2.4: the SASL and
-// SCRAM credential members; 2.5: authorize and the ACL members) are checked with
+// SCRAM credential members; 2.5: authorize and the ACL members; 2.6:
+// loaded_strategies, list_segments, describe_group, publish_group) are checked with
 // KEEL_HAS_FIELD before use and answer KEEL_ERR_UNSUPPORTED (or their 2.0
 // default) from an older broker.
 //
@@ -26,6 +27,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <keel/operator_views.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -966,7 +968,157 @@ class Broker {
     return acl_query(f, out, message, true);
   }
 
+  // ---- 2.6: operators' views. From an older broker: has_operator_views()
+  // is false, loaded_strategies() is empty, list_segments and
+  // describe_group answer UNSUPPORTED / nullopt, and publish_group only
+  // publishes the members to the commit fence.
+  bool has_operator_views() const {
+#if KEEL_TARGET_ABI_MINOR >= 6
+    return KEEL_HAS_FIELD(api_, keel_broker_api, describe_group) && api_->list_strategies != nullptr &&
+           api_->list_segments != nullptr && api_->describe_group != nullptr;
+#else
+    return false;
+#endif
+  }
+  std::vector<LoadedStrategy> loaded_strategies() const {
+    std::vector<LoadedStrategy> out;
+#if KEEL_TARGET_ABI_MINOR >= 6
+    if (!has_operator_views()) return out;
+    api_->list_strategies(
+        api_->ctx,
+        [](void* user, const keel_loaded_strategy* s) {
+          static_cast<std::vector<LoadedStrategy>*>(user)->push_back(
+              LoadedStrategy{str(s->kind_name), str(s->name), str(s->plugin), str(s->version), str(s->path),
+                             s->abi_major, s->abi_minor});
+        },
+        &out);
+#endif
+    return out;
+  }
+  keel_status list_segments(const std::string& topic, int32_t partition, std::vector<SegmentView>* out,
+                            std::string* message) const {
+    out->clear();
+#if KEEL_TARGET_ABI_MINOR >= 6
+    if (!has_operator_views()) return refuse(KEEL_ERR_UNSUPPORTED, kNoViews, message);
+    if (cut_short(topic)) return refuse(KEEL_ERR_NOT_FOUND, "the topic name holds a NUL byte", message);
+    keel_error err{};
+    const keel_status s = api_->list_segments(
+        api_->ctx, topic.c_str(), partition,
+        [](void* user, const keel_segment_info* segments, size_t count, size_t size) {
+          auto* v = static_cast<std::vector<SegmentView>*>(user);
+          for (size_t i = 0; i < count; ++i) {
+            const keel_segment_info* g = KEEL_ELEMENT(keel_segment_info, segments, size, i);
+            v->push_back(SegmentView{g->base_offset, g->next_offset, g->size_bytes, g->max_timestamp,
+                                     g->last_modified_ms, i + 1 == count});
+          }
+        },
+        out, &err);
+    return with_message(s, err, message);
+#else
+    (void)topic;
+    (void)partition;
+    return refuse(KEEL_ERR_UNSUPPORTED, kNoViews, message);
+#endif
+  }
+  // nullopt when the broker knows no such group (or is older than 2.6).
+  std::optional<GroupView> describe_group(const std::string& group) const {
+#if KEEL_TARGET_ABI_MINOR >= 6
+    if (!has_operator_views() || cut_short(group)) return std::nullopt;
+    std::optional<GroupView> out;
+    keel_error err{};
+    api_->describe_group(
+        api_->ctx, group.c_str(),
+        [](void* user, const keel_group_members* g) {
+          *static_cast<std::optional<GroupView>*>(user) = view_of(g);
+        },
+        &out, &err);
+    return out;
+#else
+    (void)group;
+    return std::nullopt;
+#endif
+  }
+  // Publishes a group's generation and members for commit fencing (as
+  // set_group_members) together with what operators' views show of them.
+  // An empty view.members says the group is empty.
+  keel_status publish_group(const GroupView& view, std::string* message) const {
+    if (cut_short(view.group)) return refuse(KEEL_ERR_INVALID_NAME, "the group id holds a NUL byte", message);
+    std::vector<const char*> ids;
+    for (const auto& m : view.members) ids.push_back(m.member_id.c_str());
+    keel_group_members g{};
+    g.struct_size = sizeof g;
+    g.generation = view.members.empty() ? KEEL_GENERATION_NONE : view.generation;
+    g.group = view.group.c_str();
+    g.member_ids = ids.empty() ? nullptr : ids.data();
+    g.member_count = ids.size();
+#if KEEL_TARGET_ABI_MINOR >= 6
+    // Every pointer below stays valid until the call returns.
+    std::vector<keel_group_member_info> infos(view.members.size());
+    std::vector<std::vector<const char*>> topics(view.members.size());
+    std::vector<std::vector<int32_t>> partitions(view.members.size());
+    for (size_t i = 0; i < view.members.size(); ++i) {
+      const auto& m = view.members[i];
+      for (const auto& [t, p] : m.assignment) {
+        topics[i].push_back(t.c_str());
+        partitions[i].push_back(p);
+      }
+      auto& info = infos[i];
+      info.struct_size = sizeof info;
+      info.assignment_count = static_cast<int32_t>(m.assignment.size());
+      info.member_id = m.member_id.c_str();
+      info.group_instance_id = m.instance_id.empty() ? nullptr : m.instance_id.c_str();
+      info.client_id = m.client_id.c_str();
+      info.client_host = m.client_host.c_str();
+      info.assignment_topics = topics[i].empty() ? nullptr : topics[i].data();
+      info.assignment_partitions = partitions[i].empty() ? nullptr : partitions[i].data();
+    }
+    g.state = view.state.empty() ? nullptr : view.state.c_str();
+    g.protocol_type = view.protocol_type.empty() ? nullptr : view.protocol_type.c_str();
+    g.protocol = view.protocol.empty() ? nullptr : view.protocol.c_str();
+    g.leader_id = view.leader_id.empty() ? nullptr : view.leader_id.c_str();
+    g.members = infos.empty() ? nullptr : infos.data();
+    g.member_size = sizeof(keel_group_member_info);
+#endif
+    keel_error err{};
+    return with_message(api_->set_group_members(api_->ctx, &g, &err), err, message);
+  }
+
  private:
+  static constexpr const char* kNoViews =
+      "this broker is older than plugin ABI 2.6 and offers no operators' views (segments, groups, plugins)";
+  static std::string str(const char* s) { return s != nullptr ? s : ""; }
+#if KEEL_TARGET_ABI_MINOR >= 6
+  static GroupView view_of(const keel_group_members* g) {
+    GroupView v;
+    v.group = str(g->group);
+    v.generation = g->generation;
+    if (KEEL_HAS_FIELD(g, keel_group_members, member_size)) {
+      v.state = str(g->state);
+      v.protocol_type = str(g->protocol_type);
+      v.protocol = str(g->protocol);
+      v.leader_id = str(g->leader_id);
+    }
+    const bool detailed = KEEL_HAS_FIELD(g, keel_group_members, member_size) && g->members != nullptr;
+    for (size_t i = 0; i < g->member_count; ++i) {
+      GroupMemberView m;
+      if (detailed) {
+        const auto* info = KEEL_ELEMENT(keel_group_member_info, g->members, g->member_size, i);
+        m.member_id = str(info->member_id);
+        m.instance_id = str(info->group_instance_id);
+        m.client_id = str(info->client_id);
+        m.client_host = str(info->client_host);
+        for (int32_t a = 0; a < info->assignment_count; ++a) {
+          m.assignment.emplace_back(str(info->assignment_topics[a]), info->assignment_partitions[a]);
+        }
+      } else if (g->member_ids != nullptr) {
+        m.member_id = str(g->member_ids[i]);
+      }
+      v.members.push_back(std::move(m));
+    }
+    return v;
+  }
+#endif
+
   static constexpr const char* kNoAdmin =
       "the broker's ABI is older than 2.2: no CreatePartitions, DeleteRecords or log dir";
   static bool cut_short(const std::string& s) { return std::memchr(s.data(), '\0', s.size()) != nullptr; }

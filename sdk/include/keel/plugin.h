@@ -95,6 +95,11 @@
  *        bindings created, described and deleted with Kafka's model).
  *        Broker API: authorizer_enabled, authorize, create_acl,
  *        describe_acls, delete_acls.
+ *   2.6  Operators' views (web console, admin endpoints): list_strategies
+ *        (keel_loaded_strategy), list_segments, describe_group; a group's
+ *        protocol publishes its state, protocol and members' clients and
+ *        assignments with set_group_members (keel_group_members grows,
+ *        keel_group_member_info).
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -108,7 +113,7 @@ extern "C" {
 #endif
 
 #define KEEL_ABI_MAJOR 2
-#define KEEL_ABI_MINOR 5
+#define KEEL_ABI_MINOR 6
 
 #ifndef KEEL_TARGET_ABI_MINOR
 #define KEEL_TARGET_ABI_MINOR KEEL_ABI_MINOR
@@ -582,12 +587,43 @@ typedef struct keel_group_commit {
 /* The members of a group in its current generation, published by the
  * transport that runs the group's protocol (e.g. Kafka's JoinGroup/
  * SyncGroup) each time a generation completes or the group empties. */
+#if KEEL_TARGET_ABI_MINOR >= 6
+/* 2.6: one member of a group as the group's protocol describes it, for
+ * operators' views; strings valid during the call only. Its assignment is
+ * given as parallel arrays: topic assignment_topics[i], partition
+ * assignment_partitions[i] (empty when the protocol's assignment is opaque
+ * to the transport). */
+typedef struct keel_group_member_info {
+  uint32_t struct_size;
+  int32_t assignment_count;
+  const char* member_id;
+  const char* group_instance_id; /* NULL: a dynamic member */
+  const char* client_id;
+  const char* client_host;
+  const char* const* assignment_topics;
+  const int32_t* assignment_partitions;
+} keel_group_member_info;
+#endif
+
 typedef struct keel_group_members {
   uint32_t struct_size;
   int32_t generation; /* KEEL_GENERATION_NONE with member_count 0: empty */
   const char* group;
   const char* const* member_ids;
   size_t member_count;
+#if KEEL_TARGET_ABI_MINOR >= 6
+  /* 2.6 (each optional, NULL when not known): what operators' views show.
+   * The broker keeps them beside the fence and hands them back through
+   * describe_group; they decide nothing. */
+  const char* state;         /* Kafka's names: "Stable", "Empty", ... */
+  const char* protocol_type; /* e.g. "consumer" */
+  const char* protocol;      /* the chosen assignor, e.g. "range" */
+  const char* leader_id;
+  /* member_count entries of member_size bytes, in member_ids' order; NULL
+   * when only the ids are known. */
+  const keel_group_member_info* members;
+  size_t member_size;
+#endif
 } keel_group_members;
 
 /* One committed offset of a group; strings valid during the call only. */
@@ -785,6 +821,31 @@ typedef struct keel_acl_binding {
 
 /* Valid during the callback only. */
 typedef void (*keel_acl_callback)(void* user, const keel_acl_binding* binding);
+#endif
+
+#if KEEL_TARGET_ABI_MINOR >= 6
+/* 2.6: one strategy the broker has loaded, and the library it came from.
+ * Strings valid during the callback only. */
+typedef struct keel_loaded_strategy {
+  uint32_t struct_size;
+  int32_t kind;          /* KEEL_KIND_* */
+  const char* kind_name; /* "index", "retention", ... */
+  const char* name;      /* the strategy's name, as configs name it */
+  const char* plugin;    /* the library's descriptor name */
+  const char* version;   /* the library's descriptor version */
+  const char* path;      /* the file it was loaded from */
+  uint16_t abi_major;    /* the ABI the library was built for */
+  uint16_t abi_minor;
+  uint32_t reserved;
+} keel_loaded_strategy;
+
+typedef void (*keel_loaded_strategy_callback)(void* user, const keel_loaded_strategy* strategy);
+/* `count` segments of `segment_size` bytes each (KEEL_ELEMENT), oldest
+ * first; the last is the active one. Valid during the callback only. */
+typedef void (*keel_segments_callback)(void* user, const keel_segment_info* segments, size_t count,
+                                       size_t segment_size);
+/* A group as described by describe_group; valid during the callback only. */
+typedef void (*keel_group_view_callback)(void* user, const keel_group_members* group);
 #endif
 
 typedef struct keel_broker_api {
@@ -1046,6 +1107,22 @@ typedef struct keel_broker_api {
    * `cb`; blocks on the file system. */
   keel_status (*delete_acls)(void* ctx, const keel_acl_binding* filter, keel_acl_callback cb, void* user,
                              keel_error* err);
+#endif
+
+#if KEEL_TARGET_ABI_MINOR >= 6
+  /* ---- 2.6: operators' views. Read-only, answered from memory (no I/O),
+   * any thread, to `cb` before the call returns. */
+  /* Every strategy loaded, ordered by kind, then name. */
+  void (*list_strategies)(void* ctx, keel_loaded_strategy_callback cb, void* user);
+  /* The partition's segments. NOT_FOUND for an unknown topic or partition;
+   * NOT_LEADER never (a follower's segments are its own). */
+  keel_status (*list_segments)(void* ctx, const char* topic, int32_t partition, keel_segments_callback cb,
+                               void* user, keel_error* err);
+  /* The group as its protocol last described it (set_group_members); a
+   * group with stored offsets or metadata but no members is described as
+   * state "Empty" with no members. NOT_FOUND when the broker knows neither. */
+  keel_status (*describe_group)(void* ctx, const char* group, keel_group_view_callback cb, void* user,
+                                keel_error* err);
 #endif
 } keel_broker_api;
 

@@ -1,0 +1,52 @@
+// What operators' views (the HTTP /groups/{g} endpoint, the web console)
+// show of a consumer group: its state, protocol and members with their
+// clients and assignments, as the transport running the group's protocol
+// last described them (set_group_members with ABI 2.6 fields). Display
+// only: fencing decisions are GroupFence's, from the same call.
+//
+// Kept in memory only, like the fence: after a restart a group shows as
+// empty until its transport publishes it again.
+//
+// Threads: any; one mutex guards the map and is never held while calling
+// out.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace keel {
+
+struct GroupMemberView {
+  std::string member_id;
+  std::string instance_id;  // "" for a dynamic member
+  std::string client_id;
+  std::string client_host;
+  std::vector<std::pair<std::string, int32_t>> assignment;  // (topic, partition)
+};
+
+struct GroupView {
+  int32_t generation = -1;
+  std::string state;
+  std::string protocol_type;
+  std::string protocol;
+  std::string leader_id;
+  std::vector<GroupMemberView> members;
+};
+
+class GroupViews {
+ public:
+  // A view without members removes the group (it is empty).
+  void set(const std::string& group, GroupView view);
+  std::optional<GroupView> get(const std::string& group) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, GroupView> groups_;  // only groups with members
+};
+
+}  // namespace keel
