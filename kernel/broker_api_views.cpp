@@ -5,6 +5,7 @@
 // published.
 #include <keel/plugin.h>
 
+#include <keel/group_view_c.hpp>
 #include <string>
 #include <vector>
 
@@ -47,42 +48,9 @@ void add_views_api(keel_broker_api* api) {
         fail(KEEL_ERR_NOT_FOUND, std::string("group '") + group +
                                      "' has no members, committed offsets or stored metadata on this broker");
       }
-      // Every pointer handed out lives in `view` and these vectors until cb
-      // returns.
-      std::vector<const char*> ids;
-      std::vector<keel_group_member_info> infos(view->members.size());
-      std::vector<std::vector<const char*>> topics(view->members.size());
-      std::vector<std::vector<int32_t>> partitions(view->members.size());
-      for (size_t i = 0; i < view->members.size(); ++i) {
-        const GroupMemberView& m = view->members[i];
-        ids.push_back(m.member_id.c_str());
-        for (const auto& [t, p] : m.assignment) {
-          topics[i].push_back(t.c_str());
-          partitions[i].push_back(p);
-        }
-        keel_group_member_info& info = infos[i];
-        info.struct_size = sizeof info;
-        info.assignment_count = static_cast<int32_t>(m.assignment.size());
-        info.member_id = m.member_id.c_str();
-        info.group_instance_id = m.instance_id.empty() ? nullptr : m.instance_id.c_str();
-        info.client_id = m.client_id.c_str();
-        info.client_host = m.client_host.c_str();
-        info.assignment_topics = topics[i].data();
-        info.assignment_partitions = partitions[i].data();
-      }
-      keel_group_members g{};
-      g.struct_size = sizeof g;
-      g.generation = view->members.empty() ? KEEL_GENERATION_NONE : view->generation;
-      g.group = group;
-      g.member_ids = ids.data();
-      g.member_count = ids.size();
-      g.state = view->state.c_str();
-      g.protocol_type = view->protocol_type.c_str();
-      g.protocol = view->protocol.c_str();
-      g.leader_id = view->leader_id.c_str();
-      g.members = infos.data();
-      g.member_size = sizeof(keel_group_member_info);
-      cb(user, &g);
+      view->group = group;
+      const sdk::GroupViewC c(*view);
+      cb(user, c.get());
     });
   };
 }

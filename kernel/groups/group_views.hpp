@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <keel/operator_views.hpp>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,22 +22,9 @@
 
 namespace keel {
 
-struct GroupMemberView {
-  std::string member_id;
-  std::string instance_id;  // "" for a dynamic member
-  std::string client_id;
-  std::string client_host;
-  std::vector<std::pair<std::string, int32_t>> assignment;  // (topic, partition)
-};
-
-struct GroupView {
-  int32_t generation = -1;
-  std::string state;
-  std::string protocol_type;
-  std::string protocol;
-  std::string leader_id;
-  std::vector<GroupMemberView> members;
-};
+// The SDK's plain values, so that the broker API hands them on as they are.
+using GroupMemberView = sdk::GroupMemberView;
+using GroupView = sdk::GroupView;
 
 class GroupViews {
  public:

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <keel/group_view_c.hpp>
 #include <keel/operator_views.hpp>
 #include <memory>
 #include <optional>
@@ -1043,44 +1044,9 @@ class Broker {
   // An empty view.members says the group is empty.
   keel_status publish_group(const GroupView& view, std::string* message) const {
     if (cut_short(view.group)) return refuse(KEEL_ERR_INVALID_NAME, "the group id holds a NUL byte", message);
-    std::vector<const char*> ids;
-    for (const auto& m : view.members) ids.push_back(m.member_id.c_str());
-    keel_group_members g{};
-    g.struct_size = sizeof g;
-    g.generation = view.members.empty() ? KEEL_GENERATION_NONE : view.generation;
-    g.group = view.group.c_str();
-    g.member_ids = ids.empty() ? nullptr : ids.data();
-    g.member_count = ids.size();
-#if KEEL_TARGET_ABI_MINOR >= 6
-    // Every pointer below stays valid until the call returns.
-    std::vector<keel_group_member_info> infos(view.members.size());
-    std::vector<std::vector<const char*>> topics(view.members.size());
-    std::vector<std::vector<int32_t>> partitions(view.members.size());
-    for (size_t i = 0; i < view.members.size(); ++i) {
-      const auto& m = view.members[i];
-      for (const auto& [t, p] : m.assignment) {
-        topics[i].push_back(t.c_str());
-        partitions[i].push_back(p);
-      }
-      auto& info = infos[i];
-      info.struct_size = sizeof info;
-      info.assignment_count = static_cast<int32_t>(m.assignment.size());
-      info.member_id = m.member_id.c_str();
-      info.group_instance_id = m.instance_id.empty() ? nullptr : m.instance_id.c_str();
-      info.client_id = m.client_id.c_str();
-      info.client_host = m.client_host.c_str();
-      info.assignment_topics = topics[i].empty() ? nullptr : topics[i].data();
-      info.assignment_partitions = partitions[i].empty() ? nullptr : partitions[i].data();
-    }
-    g.state = view.state.empty() ? nullptr : view.state.c_str();
-    g.protocol_type = view.protocol_type.empty() ? nullptr : view.protocol_type.c_str();
-    g.protocol = view.protocol.empty() ? nullptr : view.protocol.c_str();
-    g.leader_id = view.leader_id.empty() ? nullptr : view.leader_id.c_str();
-    g.members = infos.empty() ? nullptr : infos.data();
-    g.member_size = sizeof(keel_group_member_info);
-#endif
+    const GroupViewC c(view);
     keel_error err{};
-    return with_message(api_->set_group_members(api_->ctx, &g, &err), err, message);
+    return with_message(api_->set_group_members(api_->ctx, c.get(), &err), err, message);
   }
 
  private:
