@@ -291,6 +291,8 @@ def group_describe_live_member_and_lag(broker):
         d = wait_until(described, 20, "keel-admin to describe cli-live as Stable with its member")
         [m] = d["members"]
         assert m["client_id"] == "cli-live-client", d
+        # The member's address, in Kafka's form, as the broker saw it join.
+        assert m["host"] == "/127.0.0.1", d
         assert sorted((a["topic"], a["partition"]) for a in m["assignment"]) == [("cli-lag", 0), ("cli-lag", 1)], d
         offs = {o["partition"]: o for o in d["offsets"]}
         assert offs[0]["committed_offset"] == 2 and offs[0]["high_watermark"] == 5 and offs[0]["lag"] == 3, d

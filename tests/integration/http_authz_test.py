@@ -339,6 +339,32 @@ def group_fetch_needs_read_on_the_group_and_the_topic(broker):
 
 
 @test
+def operator_views_need_describe_and_offset_resets_need_read(broker):
+    # The loaded plugins describe the broker: DESCRIBE on the cluster (bob).
+    assert ok(broker, "GET", "/plugins", user="bob")["strategies"]
+    forbidden(broker, "GET", "/plugins", user="alice", op="DESCRIBE", resource_type="cluster",
+              name="kafka-cluster")
+    # Segments are the topic's: DESCRIBE on it (READ implies it).
+    assert ok(broker, "GET", "/topics/t/partitions/0/segments", user="alice")["segments"]
+    forbidden(broker, "GET", "/topics/hidden/partitions/0/segments", user="alice", op="DESCRIBE",
+              resource_type="topic", name="hidden")
+    # A group's members and state: DESCRIBE on the group.
+    assert ok(broker, "GET", "/groups/g1", user="alice")["state"] == "Empty"
+    forbidden(broker, "GET", "/groups/g1", user="bob", op="DESCRIBE", resource_type="group", name="g1")
+    # A reset is a commit: READ on the group and on the topic; a refused one
+    # moves nothing.
+    before = committed(broker, "g1", "admin")
+    forbidden(broker, "POST", "/groups/g1/offsets/reset", {"topic": "t", "to": "earliest"}, "bob", op="READ",
+              resource_type="group", name="g1")
+    forbidden(broker, "POST", "/groups/g1/offsets/reset", {"topic": "hidden", "to": "earliest"}, "alice",
+              op="READ", resource_type="topic", name="hidden")
+    assert committed(broker, "g1", "admin") == before, committed(broker, "g1", "admin")
+    answer = ok(broker, "POST", "/groups/g1/offsets/reset", {"topic": "t", "to": "earliest"}, "alice")
+    assert [(o["topic"], o["partition"], o["offset"]) for o in answer["offsets"]] == [("t", 0, 0)], answer
+    assert ("t", 0) in committed(broker, "g1", "admin"), committed(broker, "g1", "admin")
+
+
+@test
 def deleting_a_group_needs_delete(broker):
     forbidden(broker, "DELETE", "/groups/g1", user="alice", op="DELETE", resource_type="group", name="g1")
     assert "g1" in ok(broker, "GET", "/groups", user="admin")["groups"]

@@ -10,6 +10,7 @@ produce to it, and it stays small under thousands of commits. A consumer using a
 (generation -1). ListGroups and DescribeGroups through KafkaAdminClient.
 """
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -342,6 +343,11 @@ class RawClient:
         self.sock.close()
 
 
+def http_json(broker, path):
+    with urllib.request.urlopen(broker.http_url + path, timeout=30) as r:
+        return json.load(r)
+
+
 # Error codes (Kafka protocol guide).
 NONE, UNKNOWN_TOPIC, ILLEGAL_GENERATION = 0, 3, 22
 TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
@@ -398,6 +404,13 @@ def test_protocol_edges(broker):
     # its heartbeat.
     join(b)
     wait_until(lambda: heartbeat(a, 1, A) == REBALANCE_IN_PROGRESS, 30, "a heartbeat to report the rebalance")
+    # Operators see the rebalance while it waits (the broker's view behind
+    # HTTP GET /groups/{g}, the console and keel-admin), with both members
+    # and the address each joined from.
+    view = http_json(broker, f"/groups/{group}")
+    assert view["state"] == "PreparingRebalance" and view["generation"] == 1, view
+    hosts = {m["client_id"]: m["client_host"] for m in view["members"]}
+    assert hosts == {"raw-a": "/127.0.0.1", "raw-b": "/127.0.0.1"}, view
     join(a, member=A, rebalance=300)
     ja, jb = a.receive(), b.receive()
     B = jb.member_id
@@ -415,7 +428,8 @@ def test_protocol_edges(broker):
     assert (sb.error_code, sb.member_assignment) == (NONE, b"for-b"), sb
     g = describe()
     assert (g.state, g.protocol_type, g.protocol) == ("Stable", "consumer", "range"), g
-    assert sorted((m[0], m[1], m[4]) for m in g.members) == sorted([(A, "raw-a", b"for-a"), (B, "raw-b", b"for-b")])
+    assert sorted((m[0], m[1], m[2], m[4]) for m in g.members) == sorted(
+        [(A, "raw-a", "/127.0.0.1", b"for-a"), (B, "raw-b", "/127.0.0.1", b"for-b")])
     assert b.call(SyncGroupRequest[1](group, 2, B, [])).member_assignment == b"for-b"  # a resend
     assert b.call(SyncGroupRequest[1](group, 1, B, [])).error_code == ILLEGAL_GENERATION
     assert heartbeat(a, 1, A) == ILLEGAL_GENERATION
@@ -505,7 +519,7 @@ def main():
             admin.close()
         test_offsets_topic(broker)
     # Short sessions need a lower minimum than the default 6 s.
-    with Broker(args.build_dir, topics_toml=TOPICS_TOML,
+    with Broker(args.build_dir, topics_toml=TOPICS_TOML, http=True,
                 kafka_toml="group_min_session_timeout_ms = 100") as broker:
         test_protocol_edges(broker)
     with Broker(args.build_dir, topics_toml=TOPICS_TOML, http=True,

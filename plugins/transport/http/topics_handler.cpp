@@ -25,10 +25,15 @@ nlohmann::json describe(const CheckedBroker& b, const std::string& name, bool wi
   auto partitions = nlohmann::json::array();
   for (int32_t p = 0; p < t.partitions; ++p) {
     const keel_watermarks w = b.watermarks(name, p);
+    // Sizes too, so that a list of topics (the console's) needs one request
+    // per topic however many partitions it has.
+    const keel_partition_health h = b.partition_health(name, p);
     partitions.push_back({{"partition", p},
                           {"log_start_offset", w.log_start_offset},
                           {"high_watermark", w.high_watermark},
-                          {"log_end_offset", w.log_end_offset}});
+                          {"log_end_offset", w.log_end_offset},
+                          {"segments", h.segment_count},
+                          {"size_bytes", h.size_bytes}});
   }
   nlohmann::json out = {{"name", t.name},
                         {"partition_count", t.partitions},

@@ -166,6 +166,10 @@ void Group::prepare_rebalance_locked(TimePoint now, const std::string& reason) {
   joined_during_delay_ = false;
   host_.info("group '" + id_ + "': preparing rebalance after generation " + std::to_string(generation_) +
              " (" + reason + ")");
+  // Operators see the rebalance (and who joined) while it lasts. The commit
+  // fence follows the same members at the same generation, as Kafka accepts
+  // commits from them while it prepares a rebalance.
+  publish_members_locked();
 }
 
 // KIP-134: "As new members join the group, up to a maximum of

@@ -586,7 +586,8 @@ typedef struct keel_group_commit {
 
 /* The members of a group in its current generation, published by the
  * transport that runs the group's protocol (e.g. Kafka's JoinGroup/
- * SyncGroup) each time a generation completes or the group empties. */
+ * SyncGroup) each time a generation completes or the group empties, and
+ * (from 2.6, for operators' views) when a rebalance starts. */
 #if KEEL_TARGET_ABI_MINOR >= 6
 /* 2.6: one member of a group as the group's protocol describes it, for
  * operators' views; strings valid during the call only. Its assignment is

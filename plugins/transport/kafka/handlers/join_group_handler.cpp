@@ -4,6 +4,7 @@
 #include "../cluster_view.hpp"
 #include "../group_coordinator.hpp"
 #include "../protocol/errors.hpp"
+#include "../sasl_state.hpp"
 #include "../services.hpp"
 #include "handlers.hpp"
 
@@ -68,6 +69,8 @@ void handle_join_group(Services& services, Request& req, const Responder& respon
     return fail(ErrorCode::kInvalidSessionTimeout);
   }
   args.client_id = req.client_id.value_or("");
+  // Kafka's form ("/10.0.0.7"), as DescribeGroups and its tools show it.
+  if (req.sasl != nullptr && !req.sasl->subject.host.empty()) args.client_host = "/" + req.sasl->subject.host;
   args.session_timeout = std::chrono::milliseconds(session_timeout);
   args.rebalance_timeout = std::chrono::milliseconds(std::max(rebalance_timeout, 0));
   services.groups().join(group_id, std::move(args),

@@ -1,10 +1,11 @@
-// Topic detail (#/topics/{t}): partitions with watermarks, size, leader and
-// ISR (GET /cluster), segments (GET .../segments), settings and Kafka
-// configs; add partitions; delete the topic.
+// Topic detail (#/topics/{t}?page=N): partitions with watermarks, size,
+// leader and ISR (GET /cluster), 100 to a page; segments (GET .../segments),
+// settings and Kafka configs; add partitions; delete the topic.
 "use strict";
 
 (() => {
-  const {h, api, clear, section, table, enc, fmtNum, fmtBytes, fmtTime, field} = Keel;
+  const {h, api, clear, section, table, enc, fmtNum, fmtBytes, fmtTime, field, setQuery} = Keel;
+  const kPageSize = 100;
 
   async function segments(topic, p, cell, button) {
     button.disabled = true;
@@ -18,16 +19,15 @@
     }
   }
 
-  Keel.page(/^\/topics\/([^/]+)$/, async (ctx, [topic]) => {
+  Keel.page(/^\/topics\/([^/]+)$/, async (ctx, [topic], query) => {
     clear(ctx.root, h("h1", null, `Topic ${topic}`), Keel.loading("the topic"));
     const [t, cluster] = await Promise.all([api("GET", `/topics/${enc(topic)}`),
       api("GET", "/cluster").catch((e) => { Keel.report(e); return null; })]);
     const view = cluster && cluster.topics.find((x) => x.name === topic);
     const state = (p) => (view ? view.partitions.find((x) => x.partition === p) : null);
 
-    const partitionRows = t.partitions.map((p) => {
+    const row = (p) => {
       const st = state(p.partition);
-      const size = h("td", {class: "num"}, "…");
       const segCell = h("td", {colspan: "9"});
       const segRow = h("tr", {hidden: true}, segCell);
       const segButton = h("button", {type: "button", class: "secondary", "data-segments": String(p.partition),
@@ -35,19 +35,34 @@
           await segments(topic, p.partition, segCell, segButton);
           segRow.hidden = false;
         })}, "Segments");
-      ctx.guard(async () => {
-        const d = await api("GET", `/topics/${enc(topic)}/partitions/${p.partition}`);
-        size.textContent = `${fmtBytes(d.size_bytes)} in ${fmtNum(d.segments)} segment${d.segments === 1 ? "" : "s"}`;
-      });
       return [h("tr", null,
         h("td", null, h("a", {href: `#/topics/${enc(topic)}/messages?partition=${p.partition}`}, String(p.partition))),
         h("td", {class: "num"}, fmtNum(p.log_start_offset)), h("td", {class: "num"}, fmtNum(p.high_watermark)),
-        h("td", {class: "num"}, fmtNum(p.log_end_offset)), size,
+        h("td", {class: "num"}, fmtNum(p.log_end_offset)),
+        h("td", {class: "num"}, `${fmtBytes(p.size_bytes)} in ${fmtNum(p.segments)} segment${p.segments === 1 ? "" : "s"}`),
         h("td", null, st ? (st.leader >= 0 ? `broker ${st.leader}` : "none") : "–"),
         h("td", null, st ? st.replicas.join(", ") : "–"),
         h("td", null, st ? h("span", {class: st.under_replicated ? "bad" : ""}, st.isr.join(", ")) : "–"),
         h("td", null, segButton)), segRow];
-    });
+    };
+    // Pages of kPageSize partitions: a topic may have thousands.
+    const pages = Math.max(1, Math.ceil(t.partitions.length / kPageSize));
+    let page = Math.min(pages, Math.max(1, Number(query.page) || 1));
+    const tbody = h("tbody");
+    const pageInfo = h("span", {id: "partition-page-info"});
+    const prev = h("button", {type: "button", class: "secondary", id: "partition-prev-page", onclick: () => show(page - 1)},
+      "‹ Previous");
+    const next = h("button", {type: "button", class: "secondary", id: "partition-next-page", onclick: () => show(page + 1)},
+      "Next ›");
+    function show(p) {
+      page = p;
+      setQuery({page: page > 1 ? page : ""});
+      clear(tbody, t.partitions.slice((page - 1) * kPageSize, page * kPageSize).map(row).flat());
+      pageInfo.textContent = `Partitions ${fmtNum((page - 1) * kPageSize)}–${fmtNum(Math.min(page * kPageSize, t.partitions.length) - 1)}, page ${page} of ${pages}`;
+      prev.disabled = page <= 1;
+      next.disabled = page >= pages;
+    }
+    show(page);
 
     const kv = (obj) => table(["Name", "Value"], Object.entries(obj || {}).sort()
       .map(([k, v]) => [h("span", {class: "mono"}, k), h("span", {class: "mono"}, typeof v === "string" ? v : JSON.stringify(v))]));
@@ -81,7 +96,8 @@
       section(`${t.partition_count} partition${t.partition_count === 1 ? "" : "s"}`, h("div", {class: "scroll"},
         h("table", {id: "partitions"}, h("thead", null, h("tr", null,
           ["Partition", "Log start", "High watermark", "Log end", "Size", "Leader", "Replicas", "ISR", ""]
-            .map((x, i) => h("th", {scope: "col", class: i >= 1 && i <= 4 ? "num" : null}, x)))), h("tbody", null, partitionRows.flat())))),
+            .map((x, i) => h("th", {scope: "col", class: i >= 1 && i <= 4 ? "num" : null}, x)))), tbody)),
+        pages > 1 ? h("nav", {class: "pager", "aria-label": "Partition pages"}, prev, pageInfo, next) : null),
       h("div", {class: "grid"},
         section("Strategies and settings (Keel)", t.settings ? h("div", {id: "settings"}, kv(t.settings))
           : h("p", {class: "muted"}, "Not shown: DESCRIBE_CONFIGS on this topic is needed.")),

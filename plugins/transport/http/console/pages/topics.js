@@ -1,6 +1,6 @@
 // Topic list (#/topics?q=...&page=N): one GET /topics for names and
 // partition counts, filtered and paged here; sizes only for the topics on
-// screen (GET /topics/{t}/partitions/{p}, a few at a time).
+// screen (GET /topics/{t}, which sizes every partition, a few at a time).
 "use strict";
 
 (() => {
@@ -64,20 +64,15 @@
       const signal = sizes.signal;
       const jobs = [];
       for (const n of shown) {
-        const total = {bytes: 0, left: byName.get(n).partition_count};
-        if (!total.left) cells.get(n).textContent = fmtBytes(0);
-        for (let p = 0; p < byName.get(n).partition_count; ++p) {
-          jobs.push(async () => {
-            if (signal.aborted) return;
-            try {
-              const part = await api("GET", `/topics/${enc(n)}/partitions/${p}`, undefined, {signal});
-              total.bytes += part.size_bytes;
-              if (--total.left === 0) cells.get(n).textContent = fmtBytes(total.bytes);
-            } catch (e) {
-              if (e.name !== "AbortError") { cells.get(n).textContent = "error"; Keel.report(e); }
-            }
-          });
-        }
+        jobs.push(async () => {
+          if (signal.aborted) return;
+          try {
+            const t = await api("GET", `/topics/${enc(n)}`, undefined, {signal});
+            cells.get(n).textContent = fmtBytes(t.partitions.reduce((sum, p) => sum + p.size_bytes, 0));
+          } catch (e) {
+            if (e.name !== "AbortError") { cells.get(n).textContent = "error"; Keel.report(e); }
+          }
+        });
       }
       pool(jobs, kParallel);
     }
