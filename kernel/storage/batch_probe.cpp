@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "common/error.hpp"
@@ -96,6 +97,12 @@ int64_t find_next_batch(int fd, const std::string& path, int64_t from, int64_t l
     }
   }
   return -1;
+}
+
+bool unused_header(const uint8_t* header, int64_t segment_base) {
+  if (std::all_of(header, header + batch::kHeaderSize, [](uint8_t b) { return b == 0; })) return true;
+  const auto h = batch::parse_header(header, batch::kHeaderSize);
+  return h && h->base_offset < segment_base;
 }
 
 }  // namespace keel

@@ -25,6 +25,13 @@ struct OffsetBounds {
 // Why the bytes at a position are not a batch; empty when they are.
 std::string implausible_header(const batch::Header& h, int64_t position, int64_t limit, OffsetBounds bounds);
 
+// The 61-byte header at some position is where a reused segment file's new
+// data ends: all zeros (never written), or a batch of an older segment (a
+// base offset below `segment_base`; spare_segment.hpp). Whether it may end
+// the data there is the caller's question (nothing acknowledged may be
+// missing at that point).
+bool unused_header(const uint8_t* header, int64_t segment_base);
+
 // Reads the batch at `pos` (below `limit`) into `buf` and checks its header
 // against `bounds` and, with `check_crc`, its CRC. Returns the header, or
 // nullopt with the reason in `why`. Throws on I/O errors.

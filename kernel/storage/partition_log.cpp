@@ -18,6 +18,7 @@
 #include "producers/producer_snapshot.hpp"
 #include "storage/batch_validator.hpp"
 #include "storage/log_rewriter.hpp"
+#include "storage/spare_segment.hpp"
 
 namespace keel {
 namespace fs = std::filesystem;
@@ -60,6 +61,7 @@ PartitionLog::PartitionLog(std::string topic, int32_t partition, std::string dir
       max_batch_bytes_(options_.max_batch_bytes),
       requires_keys_(options_.requires_keys),
       gaps_expected_(options_.gaps_expected),
+      recycle_segments_(options_.recycle_segments),
       epochs_(dir_) {}
 
 void PartitionLog::set_live_options(const LiveLogOptions& o) {
@@ -68,17 +70,21 @@ void PartitionLog::set_live_options(const LiveLogOptions& o) {
   max_batch_bytes_ = o.max_batch_bytes;
   requires_keys_ = o.requires_keys;
   gaps_expected_ = o.gaps_expected;
+  recycle_segments_ = o.recycle_segments;
 }
 
 LiveLogOptions PartitionLog::live_options() const {
-  return LiveLogOptions{segment_bytes_.load(), segment_ms_.load(), max_batch_bytes_.load(),
-                        requires_keys_.load(), gaps_expected_.load()};
+  return LiveLogOptions{segment_bytes_.load(), segment_ms_.load(),    max_batch_bytes_.load(),
+                        requires_keys_.load(), gaps_expected_.load(), recycle_segments_.load()};
 }
 
 PartitionLog::~PartitionLog() { fire_all_watches(); }
 
 std::shared_ptr<Segment> PartitionLog::new_segment(int64_t base_offset) {
-  auto seg = std::make_shared<Segment>(dir_, base_offset, options_.indexes);
+  // A spare left by retention becomes the new segment's file. Taken whether
+  // or not the topic still recycles: a spare is worth using once made.
+  const std::string spare = spare_segment::take(dir_, base_offset);
+  auto seg = std::make_shared<Segment>(dir_, base_offset, options_.indexes, "", spare);
   seg->recover(false, true);
   seg->set_created_ms(clock_->now_ms());
   // The new file's name must survive a power cut before anything written
@@ -167,8 +173,16 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     if (r.truncated_bytes > 0) {
       spdlog::warn(
           "{}: recovery cut {} bytes from the end of '{}' ({}); the log now ends at offset {}. These bytes "
-          "were written after the last flush (recovery point {}) of an unclean stop.",
-          name(), r.truncated_bytes, seg->path(), r.truncation_reason, seg->next_offset(), recovery_point);
+          "were written after the last flush (recovery point {}) of an unclean stop{}.",
+          name(), r.truncated_bytes, seg->path(), r.truncation_reason, seg->next_offset(), recovery_point,
+          recycle_segments_.load() ? ", or are the unused rest of a reused segment file (recycle_segments)"
+                                   : "");
+    }
+    if (r.unused_bytes > 0) {
+      spdlog::info(
+          "{}: the data of '{}' ends at byte {}, offset {}; the {} bytes after it are the unused rest "
+          "of a reused segment file (recycle_segments), cut off",
+          name(), seg->path(), seg->size(), seg->next_offset(), r.unused_bytes);
     }
     segs.push_back(std::move(seg));
   }
@@ -516,6 +530,9 @@ std::shared_ptr<Segment> PartitionLog::segment_for(int64_t offset) const {
 void PartitionLog::roll_locked() {
   const int64_t t0 = monotonic_ns();
   auto old = active();
+  // A reused file's unused rest goes before the sync, which makes the cut
+  // durable with the data: a closed segment's file holds its batches only.
+  old->trim_unused();
   old->flush();
   const int64_t t_sync = monotonic_ns();
   old->seal();
@@ -539,10 +556,11 @@ void PartitionLog::roll_locked() {
   const int64_t t_end = monotonic_ns();
   const auto ms = [](int64_t from, int64_t to) { return static_cast<double>(to - from) / 1e6; };
   spdlog::info(
-      "{}: rolled to new segment '{}' at offset {} in {:.1f} ms (sync of the old one {:.1f} ms, sealing its "
+      "{}: rolled to new segment '{}'{} at offset {} in {:.1f} ms (sync of the old one {:.1f} ms, sealing "
+      "its "
       "indexes {:.1f} ms, creating the new one {:.1f} ms, producer snapshot {:.1f} ms)",
-      name(), fresh->path(), end, ms(t0, t_end), ms(t0, t_sync), ms(t_sync, t_seal), ms(t_seal, t_new),
-      ms(t_snap, t_end));
+      name(), fresh->path(), fresh->reused() ? " (written over a spare file)" : "", end, ms(t0, t_end),
+      ms(t0, t_sync), ms(t_sync, t_seal), ms(t_seal, t_new), ms(t_snap, t_end));
 }
 
 AppendResult PartitionLog::append(const uint8_t* data, size_t len, int32_t leader_epoch) {
@@ -1153,9 +1171,19 @@ int PartitionLog::delete_oldest(size_t count) {
     if (!segments_.empty()) publish_start_locked();
   }
   if (!doomed.empty()) trim_leader_epochs(log_start_.load());
+  // One of them (the newest: its file is the fullest) may stay as the
+  // partition's spare. Its offsets all lie below the new log start, so
+  // below any offset written from now on.
+  std::shared_ptr<Segment> spare;
+  if (recycle_segments_.load() && !doomed.empty() && doomed.back()->size() >= segment_bytes_.load() / 2 &&
+      !spare_segment::exists(dir_) && spare_segment::room_for(dir_, doomed.back()->size())) {
+    spare = doomed.back();
+    spare->recycle_into(spare_segment::path(dir_, spare->next_offset()));
+  }
   for (auto& s : doomed) {
-    spdlog::info("{}: retention deletes segment '{}' (offsets {}..{}, {} bytes); log now starts at {}",
-                 name(), s->path(), s->base_offset(), s->next_offset() - 1, s->size(), log_start_.load());
+    spdlog::info("{}: retention deletes segment '{}' (offsets {}..{}, {} bytes{}); log now starts at {}",
+                 name(), s->path(), s->base_offset(), s->next_offset() - 1, s->size(),
+                 s == spare ? ", its file kept to become a later segment" : "", log_start_.load());
     s->mark_deleted();
   }
   return static_cast<int>(doomed.size());
@@ -1232,6 +1260,7 @@ void PartitionLog::close(Closing how) {
   if (how == Closing::Discard) return fire_all_watches();
   try {
     if (auto seg = active()) {
+      seg->trim_unused();
       seg->flush();
       seg->seal();
       flushed_.store(log_end_.load());

@@ -46,6 +46,9 @@ struct LogOptions {
   // Idempotent producers silent for this long are forgotten (Kafka's
   // producer.id.expiration.ms, default 1 day).
   int64_t producer_id_expiration_ms = 24LL * 3600 * 1000;
+  // Retention keeps one deleted segment's file to become the next segment
+  // (spare_segment.hpp).
+  bool recycle_segments = false;
 };
 
 // The options a topic may change while it runs (alter_topic); the rest of
@@ -56,6 +59,7 @@ struct LiveLogOptions {
   int64_t max_batch_bytes = 0;
   bool requires_keys = false;
   bool gaps_expected = false;
+  bool recycle_segments = false;
 };
 
 struct AppendResult {
@@ -373,6 +377,7 @@ class PartitionLog {
   std::atomic<int64_t> max_batch_bytes_;
   std::atomic<bool> requires_keys_;
   std::atomic<bool> gaps_expected_;
+  std::atomic<bool> recycle_segments_;
 
   mutable std::mutex append_mu_;
   ProducerState producers_;  // guarded by append_mu_

@@ -90,18 +90,33 @@ std::vector<std::string> Segment::files_of(const std::string& dir, const std::st
 }
 
 Segment::Segment(const std::string& dir, int64_t base_offset, std::vector<IndexSpec> indexes,
-                 std::string stem)
+                 std::string stem, const std::string& reuse)
     : dir_(dir),
       prefix_(dir + "/" + (stem.empty() ? file_name(base_offset) : stem)),
       base_offset_(base_offset),
       specs_(std::move(indexes)),
       next_offset_(base_offset) {
   path_ = prefix_ + ".log";
+  // RENAME_NOREPLACE: a file already at this name is never replaced (its
+  // data would be lost); the segment then opens it as it would without a
+  // spare, and the spare stays for a later roll.
+  bool reusing = false;
+  if (!reuse.empty()) {
+    if (::renameat2(AT_FDCWD, reuse.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) == 0) {
+      reusing = true;
+    } else if (errno != EEXIST && errno != ENOENT) {
+      spdlog::warn("cannot reuse spare segment file '{}' as '{}': {}; creating a new file", reuse, path_,
+                   errno_text(errno));
+    }
+  }
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   check_io(fd_, "open of segment", path_);
   struct stat st {};
   check_io(::fstat(fd_, &st), "stat of segment", path_);
-  size_.store(st.st_size);
+  file_size_ = st.st_size;
+  // A reused file holds another segment's bytes: this segment's data starts
+  // empty, at byte 0.
+  size_.store(reusing ? 0 : st.st_size);
 }
 
 Segment::~Segment() {
@@ -111,6 +126,13 @@ Segment::~Segment() {
   const bool remove = deleted_.load() && !renamed;
   for (auto& idx : indexes_) idx.vt->close(idx.handle, remove ? 1 : 0);
   if (fd_ >= 0) ::close(fd_);
+  // No reader is left (this is the last user), so the file's blocks may be
+  // written over: recycle it when asked to. A spare already there, or a
+  // partition directory deleted meanwhile, and it goes as any other.
+  if (remove && !recycle_to_.empty() &&
+      ::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, recycle_to_.c_str(), RENAME_NOREPLACE) == 0) {
+    return;
+  }
   // Readers that still hold the file keep reading it: unlinking only drops
   // the name.
   if (remove) ::unlink(path_.c_str());
@@ -174,10 +196,33 @@ bool Segment::read_header(int64_t pos, int64_t limit, uint8_t* out) const {
 
 void Segment::truncate_file(int64_t size) {
   check_io(::ftruncate(fd_, size), "truncate of segment", path_);
+  file_size_ = size;
   size_.store(size, std::memory_order_release);
   int64_t wb = written_back_.load();
   while (wb > size && !written_back_.compare_exchange_weak(wb, size)) {
   }
+}
+
+bool Segment::unused_from(int64_t pos, int64_t limit, int64_t min_base) const {
+  const int64_t expected_end = end_offset_ != INT64_MAX ? end_offset_ : acknowledged_end_;
+  uint8_t header[batch::kHeaderSize];
+  return min_base >= expected_end && read_header(pos, limit, header) && unused_header(header, base_offset_);
+}
+
+void Segment::end_data_at(int64_t pos, bool writable, SegmentRecovery& result) {
+  result.unused_bytes = size_.load() - pos;
+  if (writable) {
+    truncate_file(pos);
+  } else {
+    size_.store(pos, std::memory_order_release);
+  }
+}
+
+void Segment::trim_unused() {
+  const int64_t end = size();
+  if (file_size_ <= end) return;
+  check_io(::ftruncate(fd_, end), "cut of the unused rest of reused segment", path_);
+  file_size_ = end;
 }
 
 std::optional<DamagedRange> Segment::damage_at(int64_t pos) const {
@@ -287,6 +332,10 @@ std::optional<batch::Header> Segment::next_header(
     auto h = batch::parse_header(hdr, sizeof hdr);
     const std::string why = implausible_header(*h, w.pos, limit, {w.min_base, end_offset_});
     if (why.empty()) return h;
+    if (w.unused_ends_data && unused_from(w.pos, limit, w.min_base)) {
+      w.unused_at = w.pos;
+      return std::nullopt;
+    }
     const DamagedRange d = quarantine_walk(w.prev, w.prev_min_base, w.pos, w.min_base, limit, why);
     if (d.position < w.pos) {
       w.pos = d.position;
@@ -329,6 +378,10 @@ void Segment::verify_batches(const RecoverOptions& o, SegmentRecovery& result) {
       pos += static_cast<int64_t>(h->total_size());
       min_base = h->last_offset() + 1;
       continue;
+    }
+    if (unused_from(pos, file_size, min_base)) {
+      end_data_at(pos, o.writable, result);
+      return;
     }
     if (min_base >= o.cut_from_offset) {
       // Past the recovery point of an unclean stop: a torn write.
@@ -435,6 +488,7 @@ SegmentRecovery Segment::recover(const RecoverOptions& o) {
   std::vector<int64_t> index_from;
   for (auto& inst : indexes_) index_from.push_back(inst.vt->recovery_position(inst.handle));
   HeaderWalk w{replay_from, base_offset_};
+  w.unused_ends_data = true;
   int64_t last_seen = -1;
   int64_t max_ts = -1;
   while (auto h = next_header(
@@ -445,6 +499,7 @@ SegmentRecovery Segment::recover(const RecoverOptions& o) {
     ++result.batches_scanned;
     w.advance(*h);
   }
+  if (w.unused_at >= 0) end_data_at(w.unused_at, o.writable, result);
   // Damage before the replay point can still hide the newest offsets.
   for (const auto& d : damaged_ranges()) last_seen = std::max(last_seen, d.last_offset);
   if (last_seen >= 0) next_offset_.store(std::max(next_offset_.load(), last_seen + 1));
@@ -561,14 +616,22 @@ void Segment::append(const struct iovec* iov, int iovcnt, const std::vector<Batc
 
   // pwritev may write less than asked; continue from where it stopped.
   std::vector<struct iovec> rest(iov, iov + iovcnt);
+  // In a reused file, zeros after the new data (the next append writes
+  // over them): after a crash, recovery then finds the data's end at a
+  // zero header instead of inside an older segment's batch, which would
+  // look like a torn write.
+  static constexpr uint8_t kZeros[batch::kHeaderSize] = {};
+  const int64_t terminator = file_size_ - (start + total) >= kHeader ? kHeader : 0;
+  if (terminator > 0) rest.push_back({const_cast<uint8_t*>(kZeros), static_cast<size_t>(terminator)});
   size_t first = 0;
   int64_t written = 0;
-  while (written < total) {
+  while (written < total + terminator) {
     ssize_t n = ::pwritev(fd_, rest.data() + first, static_cast<int>(rest.size() - first), start + written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int e = n < 0 ? errno : EIO;
       // Leave no partial batch behind: the log must end on a batch boundary.
+      file_size_ = start;
       if (::ftruncate(fd_, start) != 0) {
         spdlog::error("segment '{}': could not cut a partial write back to {} bytes: {}", path_, start,
                       errno_text(errno));
@@ -598,6 +661,7 @@ void Segment::append(const struct iovec* iov, int iovcnt, const std::vector<Batc
       pos += b.size;
     }
   } catch (...) {
+    file_size_ = start;
     if (::ftruncate(fd_, start) != 0)
       spdlog::error("segment '{}': could not cut back after index failure", path_);
     for (auto& inst : indexes_) inst.vt->truncate(inst.handle, start, nullptr);
@@ -607,6 +671,7 @@ void Segment::append(const struct iovec* iov, int iovcnt, const std::vector<Batc
   for (const auto& b : batches) max_ts = std::max(max_ts, b.max_timestamp);
   max_timestamp_.store(max_ts, std::memory_order_release);
   next_offset_.store(batches.back().last_offset + 1, std::memory_order_release);
+  file_size_ = std::max(file_size_, start + total);
   size_.store(start + total, std::memory_order_release);
 }
 
@@ -756,6 +821,9 @@ std::pair<int64_t, int64_t> Segment::find_time(int64_t timestamp) const {
 
 void Segment::probe_space(int64_t bytes) {
   const int64_t end = size();
+  // A reused file's blocks are already held (and the cut below would drop
+  // them).
+  if (file_size_ > end) return;
   struct stat before {};
   check_io(::fstat(fd_, &before), "stat of segment", path_);
   if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, end, bytes) != 0) {

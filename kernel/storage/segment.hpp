@@ -46,6 +46,9 @@ struct SegmentRecovery {
   int64_t truncated_bytes = 0;    // torn/corrupt tail dropped
   int64_t batches_scanned = 0;    // batches read to catch indexes up
   std::string truncation_reason;  // why the tail was dropped
+  // Bytes after the data that were never written by this segment: the rest
+  // of a reused file (zeros, or an older segment's batches), cut off.
+  int64_t unused_bytes = 0;
 };
 
 // How Segment::recover treats what it finds.
@@ -72,7 +75,16 @@ class Segment {
   // Opens <dir>/<stem>.log, creating it if missing; the stem defaults to
   // file_name(base_offset). A rewrite builds its replacement under the stem
   // "<base>.cleaned" so that it never touches the live files.
-  Segment(const std::string& dir, int64_t base_offset, std::vector<IndexSpec> indexes, std::string stem = "");
+  //
+  // `reuse` names a spare file (spare_segment.hpp) to become this segment's
+  // log: renamed to the segment's name and written from its start, so that
+  // appends overwrite blocks the file system already holds instead of
+  // growing the file (docs/performance.md, "What the file's shape costs").
+  // The segment's size is then the data written, not the file's; roll and
+  // close cut the rest off (trim_unused). Without such a file (gone, or a
+  // file already at the segment's name) the segment is created as usual.
+  Segment(const std::string& dir, int64_t base_offset, std::vector<IndexSpec> indexes, std::string stem = "",
+          const std::string& reuse = "");
   ~Segment();
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
@@ -160,6 +172,18 @@ class Segment {
   void write_back(int64_t to);
   int64_t written_back() const { return written_back_.load(); }
   void seal();  // the segment is no longer active
+  // Cuts a reused file to the data written to it (nothing after size()), so
+  // that a closed segment's file holds its batches and nothing else. The
+  // cut is durable with the next fdatasync (flush). Writer only.
+  void trim_unused();
+  // This segment was reused from a spare file and still has that file's
+  // unused rest after its data.
+  bool reused() const { return file_size_ > size(); }
+  // When the last user lets go of a deleted segment, its log file becomes
+  // the spare at `spare_path` instead of being unlinked (its index files
+  // go). Set before mark_deleted(); retention only (the spare's batches
+  // must all lie below every offset the partition will write again).
+  void recycle_into(std::string spare_path) { recycle_to_ = std::move(spare_path); }
   // Delete the files once the last user lets go.
   void mark_deleted() { deleted_.store(true); }
   // A rewrite replaced this segment: renames its files to "<name>.deleted"
@@ -239,6 +263,10 @@ class Segment {
     int64_t min_base = 0;
     int64_t prev = -1;  // the batch whose length led to pos
     int64_t prev_min_base = 0;
+    // Recovery's walk: a header that unused_from() accepts ends the data
+    // (its position goes to unused_at) instead of being damage.
+    bool unused_ends_data = false;
+    int64_t unused_at = -1;
     void advance(const batch::Header& h);
   };
   // The plausible header at w.pos, or nullopt at `limit`. Passes over known
@@ -246,6 +274,15 @@ class Segment {
   std::optional<batch::Header> next_header(HeaderWalk& w, int64_t limit,
                                            const std::function<void(const DamagedRange&)>& skipped) const;
   void truncate_file(int64_t size);
+  // Recovery's test for the end of the data in a reused file: the header at
+  // a position is all zeros or belongs to an older segment (a base offset
+  // below this segment's), and nothing known to exist is missing there
+  // (`min_base` reaches the next segment's base, or for the last segment
+  // the acknowledged end). Anywhere else such a header is damage.
+  bool unused_from(int64_t pos, int64_t limit, int64_t min_base) const;
+  // Recovery found the data to end at `pos` in a longer file: cuts the
+  // rest off (a writable segment) or only stops reading there.
+  void end_data_at(int64_t pos, bool writable, SegmentRecovery& result);
   void index_append(const BatchMeta& meta, int64_t position);
   // Tells each index whose recovery position `index_from` is at or before
   // `pos` about the batch `h` there (recovery and truncate's replay).
@@ -263,6 +300,10 @@ class Segment {
   std::vector<IndexSpec> specs_;
   std::vector<IndexInstance> indexes_;
   std::atomic<int64_t> size_{0};
+  // The file's own size where it exceeds size_ (a reused file's unused
+  // rest); otherwise equal to size_ or stale-low. Writer only.
+  int64_t file_size_ = 0;
+  std::string recycle_to_;  // see recycle_into()
   std::atomic<int64_t> next_offset_;
   std::atomic<int64_t> max_timestamp_{-1};
   int64_t created_ms_ = 0;

@@ -13,6 +13,16 @@ namespace keel {
 namespace fs = std::filesystem;
 namespace {
 
+constexpr int64_t kHeaderBytes = static_cast<int64_t>(batch::kHeaderSize);
+
+// The bytes from `pos` are the unused rest of a reused file: a header
+// unused_header() accepts.
+bool unused_rest(int fd, const std::string& path, int64_t pos, int64_t limit, int64_t base_offset) {
+  uint8_t header[batch::kHeaderSize];
+  return pos + kHeaderBytes <= limit && read_at(fd, header, kHeaderBytes, pos, path) == kHeaderBytes &&
+         unused_header(header, base_offset);
+}
+
 // An fd closed on scope exit.
 struct File {
   int fd = -1;
@@ -54,6 +64,14 @@ SegmentCheck walk(const std::string& path, int64_t base_offset, int64_t end_offs
       min_base = out.next_offset = h->last_offset() + 1;
       if (progress) progress(pos);
       continue;
+    }
+    // As the broker's recovery: where the data of a reused file ends, its
+    // old rest begins (Segment::unused_from). Offline the acknowledged end
+    // is not known, so the last segment's rest is taken as unused.
+    if ((end_offset == INT64_MAX || min_base >= end_offset) &&
+        unused_rest(f.fd, path, pos, limit, base_offset)) {
+      out.unused_bytes = limit - pos;
+      break;
     }
     batch::Header next{};
     const int64_t resume = find_next_batch(f.fd, path, pos + 1, limit, {min_base, end_offset}, &next);

@@ -30,6 +30,10 @@ struct SegmentCheck {
   int64_t records = 0;
   std::vector<BatchLocation> batches;  // the readable ones, in file order
   std::vector<DamagedRange> damage;
+  // Bytes after the data that the segment never wrote: the rest of a reused
+  // file (zeros, or an older segment's batches), which the broker cuts off
+  // when it opens the segment. Not damage.
+  int64_t unused_bytes = 0;
 };
 
 // Told the byte position reached in the segment file as a walk goes (after

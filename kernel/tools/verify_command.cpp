@@ -92,6 +92,12 @@ void verify_partition(const fs::path& dir, const std::map<int64_t, std::string>&
               << c.records << " records, offsets " << c.base_offset << ".." << c.next_offset - 1 << ", "
               << c.bytes << " bytes" << (c.damage.empty() ? "" : ", DAMAGED") << '\n';
     }
+    if (c.unused_bytes > 0) {
+      r.out()
+          << "  note: " << fs::path(it->second).filename().string() << ": the last " << c.unused_bytes
+          << " bytes were never written by this segment (the rest of a reused file, or zeros); the broker "
+             "cuts them off when it starts\n";
+    }
     expected = c.next_offset;
   }
 }

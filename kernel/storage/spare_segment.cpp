@@ -1,0 +1,83 @@
+#include "storage/spare_segment.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include "storage/segment.hpp"
+
+namespace keel::spare_segment {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kPrefix = "spare-";
+constexpr std::string_view kSuffix = ".segment";
+
+// N of "spare-<N>.segment", or nullopt for any other name.
+std::optional<int64_t> next_offset_of(const std::string& name) {
+  if (name.size() != kPrefix.size() + 20 + kSuffix.size() || !name.starts_with(kPrefix) ||
+      !name.ends_with(kSuffix)) {
+    return std::nullopt;
+  }
+  const std::string digits = name.substr(kPrefix.size(), 20);
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoll(digits);
+}
+
+struct Spare {
+  std::string path;
+  int64_t next_offset;
+};
+
+std::vector<Spare> list(const std::string& dir) {
+  std::vector<Spare> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (auto n = next_offset_of(name)) out.push_back({entry.path().string(), *n});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string path(const std::string& dir, int64_t next_offset) {
+  return dir + "/" + std::string(kPrefix) + Segment::file_name(next_offset) + std::string(kSuffix);
+}
+
+std::string take(const std::string& dir, int64_t base) {
+  std::string chosen;
+  for (const auto& s : list(dir)) {
+    if (chosen.empty() && s.next_offset <= base) {
+      chosen = s.path;
+      continue;
+    }
+    // Offsets at or above `base` may be written again (the log was cut
+    // back below them): such a file's batches could pass for new ones.
+    std::error_code ec;
+    fs::remove(s.path, ec);
+    spdlog::debug("removed spare segment file '{}' (holds offsets up to {}; the next segment starts at {})",
+                  s.path, s.next_offset - 1, base);
+  }
+  return chosen;
+}
+
+bool exists(const std::string& dir) { return !list(dir).empty(); }
+
+bool room_for(const std::string& dir, int64_t bytes) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return false;
+  const auto unit = static_cast<int64_t>(st.f_frsize);
+  const int64_t free_bytes = static_cast<int64_t>(st.f_bavail) * unit;
+  const int64_t total = static_cast<int64_t>(st.f_blocks) * unit;
+  return free_bytes >= 2 * bytes && free_bytes >= total / 20;
+}
+
+}  // namespace keel::spare_segment

@@ -1,0 +1,334 @@
+// Recycled segment files (recycle_segments, storage/spare_segment.hpp):
+// retention keeps one deleted segment's file, the next roll writes over it,
+// and recovery finds where the new data ends in it (zeros, or an older
+// segment's batches) without taking that end for damage, nor damage for
+// that end. Each test runs with no index and with the built-in indexes.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <keel/record_batch.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "storage/partition_log.hpp"
+#include "storage/segment_check.hpp"
+#include "storage/spare_segment.hpp"
+#include "support/builtin_indexes.hpp"
+#include "support/error_of.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using keel::LogOptions;
+using keel::PartitionLog;
+using keel::ReadResult;
+using keel::Segment;
+using keel::test::error_of;
+namespace batch = keel::batch;
+
+std::string make_batch(int records, const std::string& tag) {
+  batch::Builder b(0);
+  for (int i = 0; i < records; ++i) b.add("key" + std::to_string(i), tag + "-" + std::to_string(i), 1000 + i);
+  return b.build();
+}
+
+std::string pread_all(int fd, int64_t pos, int64_t len) {
+  std::string out(static_cast<size_t>(len), '\0');
+  EXPECT_EQ(::pread(fd, out.data(), out.size(), pos), len);
+  return out;
+}
+
+ino_t inode_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_ino;
+}
+
+std::vector<std::string> spares_in(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("spare-")) out.push_back(name);
+  }
+  return out;
+}
+
+class RecycledSegmentTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    indexes_.add_to(options_, GetParam());
+    options_.segment_bytes = 2048;
+    options_.recycle_segments = true;
+  }
+
+  std::unique_ptr<PartitionLog> open_log(bool clean = true, int64_t recovery_point = 0) {
+    auto log = std::make_unique<PartitionLog>("orders", 0, dir(), options_, &clock_);
+    log->open(clean, recovery_point);
+    return log;
+  }
+  std::string dir() const { return dir_.sub("orders-0"); }
+  std::string active_path(const PartitionLog& log) const {
+    return dir() + "/" + Segment::file_name(log.segment_infos().back().base_offset) + ".log";
+  }
+  void append_one(PartitionLog& log, const std::string& tag, int records = 2) {
+    const std::string b = make_batch(records, tag);
+    written_.push_back({log.append(reinterpret_cast<const uint8_t*>(b.data()), b.size()).base_offset, b});
+  }
+
+  // A log whose active segment reuses a spare, left without a close (as a
+  // crash leaves it): the file still holds the spare's old batches after
+  // the data. Returns the file, the log end and the data's size.
+  struct Crashed {
+    std::string file;
+    int64_t end = 0;
+    int64_t data = 0;
+  };
+  Crashed crash_with_a_reused_segment() {
+    auto log = open_log();
+    Crashed c;
+    c.file = reuse_a_spare(*log);
+    log->flush();
+    c.end = log->log_end_offset();
+    c.data = log->segment_infos().back().size_bytes;
+    EXPECT_GT(static_cast<int64_t>(fs::file_size(c.file)), c.data);
+    return c;
+  }
+
+  // Appends batches of 2 records until the log has rolled `rolls` times;
+  // keeps every batch's bytes by its base offset.
+  void fill(PartitionLog& log, size_t rolls, const std::string& tag) {
+    const size_t target = log.segment_count() + rolls;
+    while (log.segment_count() < target) {
+      const std::string b = make_batch(2, tag + std::to_string(written_.size()));
+      const auto r = log.append(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+      written_.push_back({r.base_offset, b});
+    }
+  }
+
+  // Every batch written since the log start reads back as written (with the
+  // offsets the log gave it), and nothing follows the last one.
+  void expect_all_readable(PartitionLog& log) {
+    for (const auto& [offset, bytes] : written_) {
+      if (offset < log.log_start_offset()) continue;
+      const ReadResult r = log.read(offset, 1);
+      ASSERT_EQ(r.length, static_cast<int64_t>(bytes.size())) << "offset " << offset;
+      const std::string got = pread_all(r.segment->fd(), r.position, r.length);
+      // The log stamps the base offset and leader epoch (bytes 0-15); from
+      // the magic byte on the batch is as sent.
+      EXPECT_EQ(got.substr(16), bytes.substr(16)) << "offset " << offset;
+    }
+    EXPECT_EQ(log.read(log.log_end_offset(), 1 << 20).length, 0);
+    EXPECT_TRUE(log.damaged_ranges().empty());
+  }
+
+  // Rolls until retention has made a spare and a roll has reused it;
+  // returns the reused file's path.
+  std::string reuse_a_spare(PartitionLog& log) {
+    fill(log, 3, "a");
+    EXPECT_EQ(log.delete_oldest(2), 2);
+    const auto spares = spares_in(dir());
+    EXPECT_EQ(spares.size(), 1u);
+    if (spares.empty()) return "";
+    const ino_t spare_inode = inode_of(dir() + "/" + spares[0]);
+    fill(log, 1, "b");
+    EXPECT_TRUE(spares_in(dir()).empty());
+    const std::string active = active_path(log);
+    EXPECT_EQ(inode_of(active), spare_inode) << "the new segment is not the spare's file";
+    return active;
+  }
+
+  keel::test::TempDir dir_{"keel-recycle"};
+  keel::ManualClock clock_{1'700'000'000'000};
+  keel::test::BuiltinIndexes indexes_{&clock_};
+  LogOptions options_;
+  std::vector<std::pair<int64_t, std::string>> written_;
+};
+
+TEST_P(RecycledSegmentTest, RetentionKeepsOneSpareThatTheNextRollWritesOver) {
+  auto log = open_log();
+  fill(*log, 3, "a");
+  const auto infos = log->segment_infos();
+  ASSERT_EQ(log->delete_oldest(2), 2);
+  // The newer of the two deleted segments stays, named for the offset after
+  // its last one; the older goes.
+  EXPECT_THAT(spares_in(dir()),
+              ::testing::ElementsAre("spare-" + Segment::file_name(infos[1].next_offset) + ".segment"));
+  EXPECT_FALSE(fs::exists(dir() + "/" + Segment::file_name(infos[0].base_offset) + ".log"));
+
+  const std::string active = reuse_a_spare(*log);
+  // While active, the file is longer than its data: appends overwrite.
+  const auto now = log->segment_infos().back();
+  EXPECT_GT(static_cast<int64_t>(fs::file_size(active)), now.size_bytes);
+  expect_all_readable(*log);
+
+  // The roll cuts the unused rest: a closed segment's file is its data.
+  fill(*log, 1, "c");
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(active)),
+            log->segment_infos()[log->segment_count() - 2].size_bytes);
+  expect_all_readable(*log);
+}
+
+TEST_P(RecycledSegmentTest, WithoutTheSettingRetentionKeepsNothing) {
+  options_.recycle_segments = false;
+  auto log = open_log();
+  fill(*log, 3, "a");
+  ASSERT_EQ(log->delete_oldest(2), 2);
+  EXPECT_TRUE(spares_in(dir()).empty());
+}
+
+TEST_P(RecycledSegmentTest, ACleanCloseCutsTheUnusedRest) {
+  std::string active;
+  int64_t end = 0;
+  {
+    auto log = open_log();
+    active = reuse_a_spare(*log);
+    end = log->log_end_offset();
+    log->close();
+    EXPECT_EQ(static_cast<int64_t>(fs::file_size(active)), log->segment_infos().back().size_bytes);
+  }
+  auto log = open_log(/*clean=*/true, end);
+  EXPECT_EQ(log->log_end_offset(), end);
+  expect_all_readable(*log);
+}
+
+TEST_P(RecycledSegmentTest, AnUncleanStopEndsTheDataWhereTheOldBatchesBegin) {
+  const Crashed c = crash_with_a_reused_segment();
+  auto log = open_log(/*clean=*/false, c.end);
+  EXPECT_EQ(log->log_end_offset(), c.end);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(c.file)), c.data);
+  expect_all_readable(*log);
+  append_one(*log, "after");
+  expect_all_readable(*log);
+}
+
+TEST_P(RecycledSegmentTest, ACleanStartFindsTheSameEndIfTheCloseDidNotCut) {
+  const Crashed c = crash_with_a_reused_segment();
+  auto log = open_log(/*clean=*/true, c.end);
+  EXPECT_EQ(log->log_end_offset(), c.end);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(c.file)), c.data);
+  expect_all_readable(*log);
+  append_one(*log, "after");
+  expect_all_readable(*log);
+}
+
+TEST_P(RecycledSegmentTest, AppendsLeaveZerosAfterTheirDataInAReusedFile) {
+  const Crashed c = crash_with_a_reused_segment();
+  const int fd = ::open(c.file.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(pread_all(fd, c.data, 61), std::string(61, '\0'));
+  ::close(fd);
+}
+
+// What a power cut could leave instead of those zeros (their page lost):
+// the old file's bytes. After an old batch's header the data ends as well;
+// after the middle of an old batch it is cut as a torn write. Either way
+// nothing acknowledged goes and nothing old is served.
+TEST_P(RecycledSegmentTest, WithoutTheZerosTheOldBytesStillEndTheData) {
+  const std::string old_batch = make_batch(3, "old");  // base offset 0: below any reused segment's base
+  for (const std::string& rest : {old_batch.substr(0, 61), std::string(61, 'A')}) {
+    written_.clear();
+    fs::remove_all(dir());
+    const Crashed c = crash_with_a_reused_segment();
+    const int fd = ::open(c.file.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, rest.data(), rest.size(), c.data), 61);
+    ::close(fd);
+    auto log = open_log(/*clean=*/false, c.end);
+    EXPECT_EQ(log->log_end_offset(), c.end);
+    EXPECT_EQ(static_cast<int64_t>(fs::file_size(c.file)), c.data);
+    expect_all_readable(*log);
+  }
+}
+
+TEST_P(RecycledSegmentTest, KeelToolVerifySeesTheRestAsUnusedNotDamage) {
+  const Crashed c = crash_with_a_reused_segment();
+  const int64_t base = std::stoll(fs::path(c.file).stem().string());
+  const keel::SegmentCheck check = keel::check_segment(c.file, base, INT64_MAX);
+  EXPECT_TRUE(check.damage.empty()) << check.damage.front().describe();
+  EXPECT_EQ(check.unused_bytes, static_cast<int64_t>(fs::file_size(c.file)) - c.data);
+  EXPECT_EQ(check.next_offset, c.end);
+}
+
+TEST_P(RecycledSegmentTest, ZerosAfterTheDataEndItToo) {
+  int64_t end = 0;
+  std::string path;
+  int64_t data = 0;
+  {
+    auto log = open_log();
+    append_one(*log, "z", 3);
+    log->flush();
+    end = log->log_end_offset();
+    data = log->segment_infos().back().size_bytes;
+    path = dir() + "/" + Segment::file_name(0) + ".log";
+  }
+  // A file extended with zeros (Kafka's preallocation leaves such files).
+  ASSERT_EQ(::truncate(path.c_str(), data + 65536), 0);
+  auto log = open_log(/*clean=*/false, end);
+  EXPECT_EQ(log->log_end_offset(), end);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(path)), data);
+  expect_all_readable(*log);
+}
+
+TEST_P(RecycledSegmentTest, OldBatchesBeforeTheAcknowledgedEndAreDamageNotTheEnd) {
+  std::string active;
+  int64_t end = 0;
+  {
+    auto log = open_log();
+    active = reuse_a_spare(*log);
+    for (int i = 0; i < 3; ++i) append_one(*log, "late" + std::to_string(i));
+    log->flush();
+    end = log->log_end_offset();
+  }
+  // The first batch of the reused segment is lost (zeros where it was):
+  // what follows was acknowledged and must still be served; the lost
+  // offsets are damage, not the end of the log.
+  const int fd = ::open(active.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  const std::string zeros(61, '\0');
+  ASSERT_EQ(::pwrite(fd, zeros.data(), zeros.size(), 0), 61);
+  ::close(fd);
+  auto log = open_log(/*clean=*/false, end);
+  EXPECT_EQ(log->log_end_offset(), end);
+  ASSERT_FALSE(log->damaged_ranges().empty());
+  const int64_t first = log->damaged_ranges().front().first_offset;
+  EXPECT_EQ(error_of([&] { log->read(first, 1); }).code(), KEEL_ERR_CORRUPT);
+  for (const auto& [offset, bytes] : written_) {
+    if (offset <= log->damaged_ranges().front().last_offset || offset < log->log_start_offset()) continue;
+    const ReadResult r = log->read(offset, 1);
+    EXPECT_EQ(pread_all(r.segment->fd(), r.position, r.length).substr(16), bytes.substr(16)) << offset;
+  }
+}
+
+TEST_P(RecycledSegmentTest, ASpareHoldingOffsetsAtOrAboveTheNewSegmentIsDeletedUnused) {
+  auto log = open_log();
+  fill(*log, 1, "a");
+  // As if the log had been cut back below what the spare holds.
+  const std::string spare = keel::spare_segment::path(dir(), 1'000'000);
+  {
+    const std::string b = make_batch(2, "stale");
+    const int fd = ::open(spare.c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, b.data(), b.size()), static_cast<ssize_t>(b.size()));
+    ::close(fd);
+  }
+  fill(*log, 1, "b");
+  EXPECT_FALSE(fs::exists(spare));
+  const auto active = log->segment_infos().back();
+  EXPECT_EQ(
+      static_cast<int64_t>(fs::file_size(dir() + "/" + Segment::file_name(active.base_offset) + ".log")),
+      active.size_bytes);
+  expect_all_readable(*log);
+}
+
+INSTANTIATE_TEST_SUITE_P(Indexes, RecycledSegmentTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "WithIndexes" : "NoIndexes"; });
+
+}  // namespace
