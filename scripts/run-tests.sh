@@ -32,11 +32,12 @@ step() {
 step fuzz bash scripts/fuzz.sh "${KEEL_CI_FUZZ_SECONDS:-30}"
 if [ "${KEEL_CI_SANITIZE:-1}" != 0 ]; then
   # The integration tests that drive hostile input and damaged data through
-  # the broker, replication between three brokers, and authorization (hostile ACL requests; the
-  # ACL store under concurrent checks); the whole integration suite under ASan is
+  # the broker, crashes (also over recycled segment files), replication between
+  # three brokers, and authorization (hostile ACL requests; the ACL store under
+  # concurrent checks); the whole integration suite under ASan is
   # `bash scripts/sanitize.sh asan` (longer than CI's time budget allows).
   step "integration under ASan+UBSan" bash scripts/sanitize.sh asan \
-    -R "${KEEL_CI_SANITIZE_TESTS:-kafka_bad_input|http_test|storage_damage|kafka_data|crash_recovery|malformed_input_log|cluster_replication|authz_test}"
+    -R "${KEEL_CI_SANITIZE_TESTS:-kafka_bad_input|http_test|storage_damage|kafka_data|crash_recovery|recycle_crash|malformed_input_log|cluster_replication|authz_test}"
 fi
 step "unit and integration tests" ctest --test-dir build --output-on-failure -j2 --timeout 600
 if [ ${#failed[@]} -gt 0 ]; then
