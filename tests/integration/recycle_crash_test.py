@@ -333,19 +333,32 @@ class Ledger:
         return problems
 
 
-class Producer(threading.Thread):
+class PartitionWorker(threading.Thread):
+    """A thread working on one partition until stop() (which waits for it)."""
+
+    def __init__(self, partition):
+        super().__init__(daemon=True)
+        self.partition = partition
+        self.stopping = False
+
+    def stop(self):
+        self.stopping = True
+        self.join(TIMEOUT)
+        assert not self.is_alive(), f"{type(self).__name__.lower()} of partition {self.partition} did not stop"
+
+
+class Producer(PartitionWorker):
     """Sends batches of `shape` to one partition with acks=all, DEPTH
     requests in flight on one connection, until stop() (which waits for the
     answers) or the broker dies (dying set first: the unanswered sends go to
     the ledger as in doubt)."""
 
     def __init__(self, port, partition, round_no, shape, ledger, first_seq):
-        super().__init__(daemon=True)
-        self.port, self.partition, self.round_no = port, partition, round_no
+        super().__init__(partition)
+        self.port, self.round_no = port, round_no
         self.shape, self.ledger = shape, ledger
         self.seq = first_seq
         self.batches = 0
-        self.stopping = False
         self.dying = False
         self.error = None
 
@@ -390,13 +403,9 @@ class Producer(threading.Thread):
             if sock:
                 sock.close()
 
-    def stop(self):
-        self.stopping = True
-        self.join(TIMEOUT)
-        assert not self.is_alive(), f"producer of partition {self.partition} did not stop"
 
 
-class Consumer(threading.Thread):
+class Consumer(PartitionWorker):
     """Reads one partition from its log start while the producers run
     (Fetch v5 on one connection, waiting up to 50 ms for new data), as a
     consumer would: its reads go through segments that retention deletes
@@ -404,11 +413,10 @@ class Consumer(threading.Thread):
     whose old rest must never be served. Keeps every record read."""
 
     def __init__(self, port, partition):
-        super().__init__(daemon=True)
-        self.port, self.partition = port, partition
+        super().__init__(partition)
+        self.port = port
         self.reads = []  # (offset, value)
         self.problems = []
-        self.stopping = False
         self.dying = False
         self.error = None
 
@@ -446,10 +454,6 @@ class Consumer(threading.Thread):
             if sock:
                 sock.close()
 
-    def stop(self):
-        self.stopping = True
-        self.join(TIMEOUT)
-        assert not self.is_alive(), f"consumer of partition {self.partition} did not stop"
 
 
 # ------------------------------------------------------------ files on disk
