@@ -3,17 +3,19 @@
 #
 # Runs one broker (core 1) and the client (core 0) against one topic of one
 # partition, flush_mode "every-batch", 64 MiB segments and retention
-# "size" at 256 MiB (retention_check_ms 50 unless --retention-check-ms:
-# spares are made by retention passes, one per partition each, so a check
-# slower than the rolls leaves rolls without one), alternating recycle_segments
-# = false (off) and true (on) for ROUNDS rounds, so both see the same
-# machine load. Each run, on a fresh data directory: prefills ~1 GiB
+# "size" at 256 MiB (retention_check_ms 1000 unless --retention-check-ms:
+# each retention pass keeps as many spares as the partition rolled since
+# the previous one, so rolls find spares whatever the check's period),
+# alternating recycle_segments = false (off) and true (on) for ROUNDS
+# rounds, so both see the same machine load. Each run, on a fresh data directory: prefills ~1 GiB
 # (acks=1, 500 records a request) so that the log rolls and retention
 # deletes segments (on: keeps spares and rolls into them); waits for
 # retention, rolls once more (on: into a spare, checked by inode) and
 # prints the rolls, deletions, spares kept and reused (broker log). Then,
 # DURATION s each, all acks=all with 1 KiB values:
 #   w1        keel-wire-load, one record a request, window 1: p50/p99/p99.9
+#             (each round first measures issue 14's bound for its p50:
+#             TCP RTT p50 + fio's 4 KiB fdatasync p50 + 50 us)
 #   w1000     keel-wire-load closed loop, 10 requests of 100 records in
 #             flight (1000 records; one record a request with 1000 in
 #             flight measures the per-request cost instead): msgs/s, latency
@@ -33,14 +35,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$root/build"
 duration=10
 rounds=3
-check_ms=50
+check_ms=1000
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build-dir) build="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --retention-check-ms) check_ms="$2"; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "recycle_ab.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -83,7 +85,9 @@ rolls() { count "rolled to new segment"; }
 deletes() { count "retention deletes segment"; }
 kept() { count "its file kept to become a later segment"; }
 reused() { count "(written over a spare file)"; }
-spare() { compgen -G "$part/spare-*.segment" | head -n 1 || true; }
+# The newest spare: the one the next roll takes (names sort by offset).
+spare() { compgen -G "$part/spare-*.segment" | sort | tail -n 1 || true; }
+spares() { { compgen -G "$part/spare-*.segment" || true; } | wc -l; }
 has_spare() { [[ -n "$(spare)" ]]; }
 counts() { echo "$(rolls) rolls ($(reused) into a spare), $(deletes) deletions, $(kept) spares kept"; }
 # "median M, max X ms" of the rolls after the first $1, as the broker timed them.
@@ -213,9 +217,8 @@ EOF
     fi
   fi
   wait_for 20 caught_up || notes+=("retention had not caught up 20 s before measuring")
-  local spares_now=0 setup
-  has_spare && spares_now=1
-  setup="$(counts); the last roll$how; a spare ready: $spares_now"
+  local setup
+  setup="$(counts); the last roll$how; spares ready: $(spares)"
   local setup_s=$((SECONDS - t0)) r=() u=() d=() k=()
   r+=("$(rolls)") u+=("$(reused)") d+=("$(deletes)") k+=("$(kept)")
 
@@ -246,7 +249,32 @@ EOF
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 }
 
+# Issue 14's bound for the durable window-1 p50, on this machine now: the
+# loopback TCP round trip p50, plus fio's 4 KiB write + fdatasync p50 (the
+# command bench/compare measures the machine with), plus 50 us. Prints
+# "RTT SYNC BOUND" (us), "-" where a tool is missing (apt-get install fio).
+machine_bound() {
+  local rtt_bin="$build/bench/peers/keel-tcp-rtt"
+  [[ -x "$rtt_bin" ]] && command -v fio > /dev/null || { echo "- - -"; return; }
+  taskset -c 1 "$rtt_bin" serve > "$work/rtt-port" &
+  local srv=$!
+  wait_for 5 test -s "$work/rtt-port"
+  local rtt sync
+  rtt="$(taskset -c 0 "$rtt_bin" ping "$(head -n 1 "$work/rtt-port")" 20000 |
+    sed -n 's/.* us p50 \([0-9.]*\) .*/\1/p' | head -n 1)"
+  kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null || true
+  mkdir -p "$work/fio"
+  sync="$(taskset -c 1 fio --name=limit --rw=write --bs=4k --size=64M --fdatasync=1 --ioengine=psync \
+    --time_based --runtime=3 --directory="$work/fio" --output-format=json 2> /dev/null |
+    python3 -c 'import json, sys; print(round(json.load(sys.stdin)["jobs"][0]["sync"]["lat_ns"]["percentile"]["50.000000"] / 1000))')"
+  rm -rf "$work/fio"
+  echo "$rtt $sync $(awk -v a="$rtt" -v b="$sync" 'BEGIN { printf "%.0f", a + b + 50 }')"
+}
+
 for round in $(seq "$rounds"); do
+  read -r b_rtt b_sync b_bound <<< "$(machine_bound)"
+  echo "round $round: window-1 durable bound = TCP RTT p50 $b_rtt + fio 4 KiB fdatasync p50 $b_sync + 50 = $b_bound us"
+  if [[ "$b_bound" != "-" ]]; then echo "bound $b_bound" >> "$work/results"; fi
   run off "$round"
   run on "$round"
 done
@@ -260,6 +288,9 @@ stat_of() {  # $1: mode, $2: column of the results file
 }
 echo
 echo "median (min-max) over $rounds round(s) of $duration s, latency in us:"
+if grep -q '^bound ' "$work/results"; then
+  echo "window-1 durable bound (issue 14): $(stat_of bound 2)"
+fi
 printf '%-16s | %-24s | %-24s\n' "" "recycle off" "recycle on"
 col=2
 for figure in "w1 p50" "w1 p99" "w1 p99.9" "w1000 msgs/s" "w1000 p50" "w1000 p99" "w1000 p99.9" \

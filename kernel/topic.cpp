@@ -265,7 +265,10 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping, Me
   int deleted = 0;
   for (auto& log : partitions) {
     auto infos = log->segment_infos();
-    if (infos.size() < 2) continue;
+    if (infos.size() < 2) {
+      log->end_retention_pass();
+      continue;
+    }
     // Below the log start (DeleteRecords) nothing is readable: whatever the
     // strategies say.
     size_t most = log->segments_below_start();
@@ -283,6 +286,7 @@ int Topic::apply_retention(int64_t now_ms, const std::atomic<bool>* stopping, Me
       most = std::max(most, n);
     }
     if (most > 0) deleted += log->delete_oldest(most);
+    log->end_retention_pass();
   }
   for (const auto& r : instances) {
     auto* vt = r.ref.vt<keel_retention_vtable>();

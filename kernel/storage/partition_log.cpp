@@ -125,6 +125,7 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
         std::all_of(name.begin(), name.begin() + 20, [](char c) { return c >= '0' && c <= '9'; })) {
       bases.push_back(std::stoll(name.substr(0, 20)));
     }
+    if (name.starts_with("spare-")) may_hold_spares_ = true;  // a pass trims them if unwanted
   }
   std::sort(bases.begin(), bases.end());
 
@@ -538,6 +539,7 @@ void PartitionLog::roll_locked() {
   old->seal();
   const int64_t t_seal = monotonic_ns();
   auto fresh = new_segment(log_end_.load());
+  ++rolls_since_pass_;
   const int64_t t_new = monotonic_ns();
   {
     std::lock_guard lock(segments_mu_);
@@ -636,7 +638,13 @@ void PartitionLog::write_locked(const uint8_t* data, size_t len, const std::vect
   try {
     append_locked(data, len, headers, starts, leader_epoch, result, as_stored);
   } catch (const Error& e) {
-    if (e.code() == KEEL_ERR_NO_SPACE) note_no_space(e.what());
+    if (e.code() != KEEL_ERR_NO_SPACE) throw;
+    note_no_space(e.what());
+    // Spare files are room held for later rolls: a write that needs it now
+    // comes first. The producer's retry finds it.
+    if (const int64_t freed = release_spares_locked(); freed > 0) {
+      spdlog::warn("{}: disk full: deleted its spare segment files ({} bytes) to make room", name(), freed);
+    }
     throw;
   }
 }
@@ -1171,22 +1179,64 @@ int PartitionLog::delete_oldest(size_t count) {
     if (!segments_.empty()) publish_start_locked();
   }
   if (!doomed.empty()) trim_leader_epochs(log_start_.load());
-  // One of them (the newest: its file is the fullest) may stay as the
-  // partition's spare. Its offsets all lie below the new log start, so
-  // below any offset written from now on.
-  std::shared_ptr<Segment> spare;
-  if (recycle_segments_.load() && !doomed.empty() && doomed.back()->size() >= segment_bytes_.load() / 2 &&
-      !spare_segment::exists(dir_) && spare_segment::room_for(dir_, doomed.back()->size())) {
-    spare = doomed.back();
-    spare->recycle_into(spare_segment::path(dir_, spare->next_offset()));
+  // The newest of them (their files are the fullest) may stay as spares,
+  // as many as the partition will want before the next pass. Their offsets
+  // all lie below the new log start, so below any offset written from now
+  // on.
+  std::vector<std::shared_ptr<Segment>> kept;
+  if (recycle_segments_.load() && !doomed.empty()) {
+    const size_t target = spare_target_locked();
+    size_t have = spare_segment::count(dir_);
+    int64_t kept_bytes = 0;
+    for (auto it = doomed.rbegin(); it != doomed.rend() && have < target; ++it) {
+      auto& s = *it;
+      // A file less than half full (rolled by age) saves a roll little.
+      if (s->size() < segment_bytes_.load() / 2) continue;
+      if (!spare_segment::room_for(dir_, kept_bytes + s->size())) break;
+      s->recycle_into(spare_segment::path(dir_, s->next_offset()));
+      kept.push_back(s);
+      kept_bytes += s->size();
+      ++have;
+    }
+    if (!kept.empty()) may_hold_spares_ = true;
   }
   for (auto& s : doomed) {
+    const bool spare = std::find(kept.begin(), kept.end(), s) != kept.end();
     spdlog::info("{}: retention deletes segment '{}' (offsets {}..{}, {} bytes{}); log now starts at {}",
                  name(), s->path(), s->base_offset(), s->next_offset() - 1, s->size(),
-                 s == spare ? ", its file kept to become a later segment" : "", log_start_.load());
+                 spare ? ", its file kept to become a later segment" : "", log_start_.load());
     s->mark_deleted();
   }
   return static_cast<int>(doomed.size());
+}
+
+size_t PartitionLog::spare_target_locked() const {
+  return recycle_segments_.load() ? std::max<size_t>(1, rolls_since_pass_) : 0;
+}
+
+void PartitionLog::end_retention_pass() {
+  std::lock_guard lock(append_mu_);
+  const size_t rolls = rolls_since_pass_;
+  const size_t target = spare_target_locked();
+  rolls_since_pass_ = 0;
+  if (closed_ || !may_hold_spares_) return;
+  // Spares nobody took since the last pass: the partition rolls less often
+  // than it did, or the topic stopped recycling. Their disk space goes back.
+  const size_t had = spare_segment::count(dir_);
+  if (had > target) {
+    const int64_t freed = spare_segment::trim(dir_, target);
+    spdlog::info(
+        "{}: deleted {} unused spare segment file(s) ({} bytes): {} roll(s) since the last retention "
+        "pass{}",
+        name(), had - target, freed, rolls, recycle_segments_.load() ? "" : ", and recycle_segments is off");
+  }
+  may_hold_spares_ = target > 0 && had > 0;
+}
+
+int64_t PartitionLog::release_spares_locked() {
+  if (!may_hold_spares_) return 0;
+  may_hold_spares_ = false;
+  return spare_segment::trim(dir_, 0);
 }
 
 std::vector<keel_segment_info> PartitionLog::segment_infos() const {

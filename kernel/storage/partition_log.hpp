@@ -46,7 +46,7 @@ struct LogOptions {
   // Idempotent producers silent for this long are forgotten (Kafka's
   // producer.id.expiration.ms, default 1 day).
   int64_t producer_id_expiration_ms = 24LL * 3600 * 1000;
-  // Retention keeps one deleted segment's file to become the next segment
+  // Retention keeps deleted segments' files to become the next segments
   // (spare_segment.hpp).
   bool recycle_segments = false;
 };
@@ -252,8 +252,15 @@ class PartitionLog {
   int64_t active_written_back() const;
   // Rolls the active segment when it is older than segment_ms.
   void roll_if_aged();
-  // Deletes the `count` oldest segments (never the active one).
+  // Deletes the `count` oldest segments (never the active one). With
+  // recycle_segments, the newest of them may stay as spares.
   int delete_oldest(size_t count);
+  // Called once per retention pass, after delete_oldest (if any): spares
+  // beyond what the partition needs until the next pass are deleted.
+  void end_retention_pass();
+  // Deletes every spare of the partition (a full disk wants their room);
+  // returns the bytes freed. Under the append lock.
+  int64_t release_spares_locked();
   std::vector<keel_segment_info> segment_infos() const;
   // Damage known so far: quarantined bytes in segments and offsets missing
   // between them (found at open, or by reads since).
@@ -381,6 +388,13 @@ class PartitionLog {
 
   mutable std::mutex append_mu_;
   ProducerState producers_;  // guarded by append_mu_
+  // Rolls since the last retention pass: how many spares the partition
+  // keeps for the next one. Guarded by append_mu_.
+  size_t rolls_since_pass_ = 0;
+  // Spares may exist in dir_ (so a pass lists it even if the topic stopped
+  // recycling). Guarded by append_mu_.
+  bool may_hold_spares_ = false;
+  size_t spare_target_locked() const;
   // Its own lock; assigned under append_mu_ (so in offset order), trimmed
   // by retention and delete_records, read from any thread.
   LeaderEpochCache epochs_;

@@ -619,9 +619,15 @@ void Segment::append(const struct iovec* iov, int iovcnt, const std::vector<Batc
   // In a reused file, zeros after the new data (the next append writes
   // over them): after a crash, recovery then finds the data's end at a
   // zero header instead of inside an older segment's batch, which would
-  // look like a torn write.
-  static constexpr uint8_t kZeros[batch::kHeaderSize] = {};
-  const int64_t terminator = file_size_ - (start + total) >= kHeader ? kHeader : 0;
+  // look like a torn write. At least a header's worth, and on to the end of
+  // a page: the first write into each page then covers all of it, so the
+  // kernel never reads the old (often long evicted) page to merge a partial
+  // write, which cost ~70 us on every fourth 1 KiB append here.
+  static constexpr int64_t kPage = 4096;
+  static constexpr uint8_t kZeros[kPage + batch::kHeaderSize] = {};
+  const int64_t end = start + total;
+  const int64_t zeros_to = std::min(file_size_, (end + kHeader + kPage - 1) / kPage * kPage);
+  const int64_t terminator = zeros_to - end >= kHeader ? zeros_to - end : 0;
   if (terminator > 0) rest.push_back({const_cast<uint8_t*>(kZeros), static_cast<size_t>(terminator)});
   size_t first = 0;
   int64_t written = 0;

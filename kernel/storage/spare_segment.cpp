@@ -36,6 +36,7 @@ struct Spare {
   int64_t next_offset;
 };
 
+// Oldest (lowest offsets) first.
 std::vector<Spare> list(const std::string& dir) {
   std::vector<Spare> out;
   std::error_code ec;
@@ -43,6 +44,8 @@ std::vector<Spare> list(const std::string& dir) {
     const std::string name = entry.path().filename().string();
     if (auto n = next_offset_of(name)) out.push_back({entry.path().string(), *n});
   }
+  std::sort(out.begin(), out.end(),
+            [](const Spare& a, const Spare& b) { return a.next_offset < b.next_offset; });
   return out;
 }
 
@@ -55,8 +58,8 @@ std::string path(const std::string& dir, int64_t next_offset) {
 std::string take(const std::string& dir, int64_t base) {
   std::string chosen;
   for (const auto& s : list(dir)) {
-    if (chosen.empty() && s.next_offset <= base) {
-      chosen = s.path;
+    if (s.next_offset <= base) {
+      chosen = s.path;  // the list is oldest first: the last that fits wins
       continue;
     }
     // Offsets at or above `base` may be written again (the log was cut
@@ -69,7 +72,19 @@ std::string take(const std::string& dir, int64_t base) {
   return chosen;
 }
 
-bool exists(const std::string& dir) { return !list(dir).empty(); }
+size_t count(const std::string& dir) { return list(dir).size(); }
+
+int64_t trim(const std::string& dir, size_t keep) {
+  const auto spares = list(dir);
+  int64_t freed = 0;
+  for (size_t i = 0; i + keep < spares.size(); ++i) {
+    std::error_code ec;
+    auto bytes = fs::file_size(spares[i].path, ec);
+    if (ec) bytes = 0;
+    if (fs::remove(spares[i].path, ec)) freed += static_cast<int64_t>(bytes);
+  }
+  return freed;
+}
 
 bool room_for(const std::string& dir, int64_t bytes) {
   struct statvfs st {};

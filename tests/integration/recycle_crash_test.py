@@ -1,11 +1,12 @@
 """Recycled segment files (topic setting recycle_segments) across crashes.
 
-With recycle_segments, retention keeps one deleted segment's log file per
-partition (spare-<next offset>.segment) and the next roll renames it to the
-new segment and writes over it. After a SIGKILL the active segment's file
+With recycle_segments, retention keeps deleted segments' log files
+(spare-<next offset>.segment; as many per pass as the partition rolled since
+the previous one) and the next rolls rename them to new segments and write
+over them. After a SIGKILL the active segment's file
 therefore holds the new batches followed by the rest of an older segment.
-Each append writes a header's worth of zeros after its batches (the next
-append writes over them), so a kill normally leaves zeros right after the
+Each append writes zeros after its batches, a header's worth at least and
+on to the end of a page (the next append writes over them), so a kill normally leaves zeros right after the
 new data; right after a roll, before the first append, the file starts with
 an old batch (lower offsets, valid CRC). Recovery must end the data exactly
 where the new batches end. (An old batch's middle after the new data, which
@@ -519,9 +520,8 @@ def spare_files(broker, partition):
 
 
 def check_spares(broker, partition):
-    """A spare holds batches below the offset in its name. (There may be two
-    for a moment: a reader still held one deleted segment when retention
-    chose the next; the next roll deletes the one it does not take.)"""
+    """A spare holds batches below the offset in its name. (There may be
+    several: a pass keeps one for each roll since the previous pass.)"""
     problems = []
     for path in spare_files(broker, partition):
         limit = int(os.path.basename(path)[6:26])

@@ -22,6 +22,7 @@
 #include "storage/spare_segment.hpp"
 #include "support/builtin_indexes.hpp"
 #include "support/error_of.hpp"
+#include "support/small_fs.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -133,6 +134,8 @@ class RecycledSegmentTest : public ::testing::TestWithParam<bool> {
   // returns the reused file's path.
   std::string reuse_a_spare(PartitionLog& log) {
     fill(log, 3, "a");
+    // A pass before these rolls: the next one keeps a spare for one roll.
+    log.end_retention_pass();
     EXPECT_EQ(log.delete_oldest(2), 2);
     const auto spares = spares_in(dir());
     EXPECT_EQ(spares.size(), 1u);
@@ -155,6 +158,7 @@ class RecycledSegmentTest : public ::testing::TestWithParam<bool> {
 TEST_P(RecycledSegmentTest, RetentionKeepsOneSpareThatTheNextRollWritesOver) {
   auto log = open_log();
   fill(*log, 3, "a");
+  log->end_retention_pass();  // no roll since this one: one spare is enough
   const auto infos = log->segment_infos();
   ASSERT_EQ(log->delete_oldest(2), 2);
   // The newer of the two deleted segments stays, named for the offset after
@@ -328,7 +332,115 @@ TEST_P(RecycledSegmentTest, ASpareHoldingOffsetsAtOrAboveTheNewSegmentIsDeletedU
   expect_all_readable(*log);
 }
 
+TEST_P(RecycledSegmentTest, RetentionKeepsASpareForEachRollSinceThePreviousPassAndUnusedOnesExpire) {
+  auto log = open_log();
+  fill(*log, 4, "a");
+  const auto infos = log->segment_infos();
+  // Four rolls since the log opened: the four deleted files all stay.
+  ASSERT_EQ(log->delete_oldest(4), 4);
+  std::vector<std::string> expected;
+  for (size_t i = 0; i < 4; ++i)
+    expected.push_back("spare-" + Segment::file_name(infos[i].next_offset) + ".segment");
+  EXPECT_THAT(spares_in(dir()), ::testing::UnorderedElementsAreArray(expected));
+  log->end_retention_pass();
+  EXPECT_EQ(spares_in(dir()).size(), 4u) << "the pass that kept them expired them";
+
+  // Two rolls take two of them (the newest first: likelier cached).
+  fill(*log, 2, "b");
+  EXPECT_THAT(spares_in(dir()), ::testing::UnorderedElementsAre(expected[0], expected[1]));
+  log->end_retention_pass();  // two rolls in this period: two are wanted
+  EXPECT_EQ(spares_in(dir()).size(), 2u);
+  // A period without a roll: one stays (the newest), the other goes.
+  log->end_retention_pass();
+  EXPECT_THAT(spares_in(dir()), ::testing::ElementsAre(expected[1]));
+  expect_all_readable(*log);
+}
+
+TEST_P(RecycledSegmentTest, SparesGoAtThePassAfterTheTopicStopsRecycling) {
+  auto log = open_log();
+  fill(*log, 3, "a");
+  ASSERT_EQ(log->delete_oldest(2), 2);
+  ASSERT_EQ(spares_in(dir()).size(), 2u);
+  auto live = log->live_options();
+  live.recycle_segments = false;
+  log->set_live_options(live);
+  log->end_retention_pass();
+  EXPECT_TRUE(spares_in(dir()).empty());
+  // And deleted segments no longer stay.
+  fill(*log, 2, "b");
+  ASSERT_EQ(log->delete_oldest(2), 2);
+  EXPECT_TRUE(spares_in(dir()).empty());
+  expect_all_readable(*log);
+}
+
+TEST_P(RecycledSegmentTest, SparesLeftByAnEarlierRunExpireToo) {
+  {
+    auto log = open_log();
+    fill(*log, 3, "a");
+    ASSERT_EQ(log->delete_oldest(2), 2);
+    log->close();
+  }
+  ASSERT_EQ(spares_in(dir()).size(), 2u);
+  auto log = open_log(/*clean=*/true, 0);
+  log->end_retention_pass();  // no roll since the start: one is kept
+  EXPECT_EQ(spares_in(dir()).size(), 1u);
+}
+
+TEST_P(RecycledSegmentTest, AnAppendInAReusedFileZeroesOnToTheEndOfItsLastPage) {
+  auto log = open_log();
+  const std::string active = reuse_a_spare(*log);
+  // Old bytes everywhere past the data, as a spare that was once full has.
+  const auto now = log->segment_infos().back();
+  const int fd = ::open(active.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  const int64_t file = static_cast<int64_t>(fs::file_size(active));
+  const int64_t page_end = std::min<int64_t>(file, (now.size_bytes + 61 + 4095) / 4096 * 4096);
+  ASSERT_GE(page_end - now.size_bytes, 61);
+  EXPECT_EQ(pread_all(fd, now.size_bytes, page_end - now.size_bytes),
+            std::string(static_cast<size_t>(page_end - now.size_bytes), '\0'));
+  ::close(fd);
+  expect_all_readable(*log);
+}
+
 INSTANTIATE_TEST_SUITE_P(Indexes, RecycledSegmentTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "WithIndexes" : "NoIndexes"; });
+
+}  // namespace
+
+namespace {
+
+// [disk-full] Spares are room held for later rolls: a write that finds the
+// disk full gets it back, and the producer's retry fits.
+TEST(RecycledSegmentDiskFull, AFullDiskDeletesTheSparesAndTheRetryFits) {
+  keel::test::SmallFs small(1 << 20);
+  if (!small.mounted()) GTEST_SKIP() << small.why_not();
+  keel::ManualClock clock(1'700'000'000'000);
+  LogOptions options;
+  options.segment_bytes = 2048;
+  options.recycle_segments = true;
+  PartitionLog log("orders", 0, small.sub("orders-0"), options, &clock);
+  log.open(true, 0);
+  while (log.segment_count() < 5) {
+    const std::string b = make_batch(2, "a");
+    log.append(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+  }
+  ASSERT_EQ(log.delete_oldest(4), 4);
+  ASSERT_EQ(spares_in(small.sub("orders-0")).size(), 4u);
+
+  // The next batch fits the active segment (no roll, so no spare taken)
+  // but needs new blocks, and there are none.
+  auto live = log.live_options();
+  live.segment_bytes = 1 << 20;
+  log.set_live_options(live);
+  ASSERT_TRUE(small.fill());
+  const std::string big = make_batch(80, std::string(100, 'x'));
+  ASSERT_GT(big.size(), 8192u);
+  const int64_t end = log.log_end_offset();
+  EXPECT_EQ(error_of([&] { log.append(reinterpret_cast<const uint8_t*>(big.data()), big.size()); }).code(),
+            KEEL_ERR_NO_SPACE);
+  EXPECT_EQ(log.log_end_offset(), end);
+  EXPECT_TRUE(spares_in(small.sub("orders-0")).empty());
+  EXPECT_EQ(log.append(reinterpret_cast<const uint8_t*>(big.data()), big.size()).base_offset, end);
+}
 
 }  // namespace
