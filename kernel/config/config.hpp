@@ -53,10 +53,13 @@ struct TopicConfig {
   FlushMode flush_mode = FlushMode::EveryBatch;
   int64_t flush_interval_ms = 1000;
   int64_t flush_messages = 10000;
-  // Retention keeps one deleted segment's file per partition to become a
-  // later segment, so that appends overwrite blocks instead of growing a
-  // file (storage/spare_segment.hpp).
-  bool recycle_segments = false;
+  // Retention keeps deleted segments' files to become later segments, so
+  // that appends overwrite blocks instead of growing a file, and a pass
+  // deletes no file it would soon make again (storage/spare_segment.hpp).
+  // On by default: without it each retention pass's unlinks and the
+  // appends' block allocation meet in the file system (docs/performance.md,
+  // "Recycled segments").
+  bool recycle_segments = true;
   // acks=all needs this many in-sync replicas (in a cluster; Kafka's
   // min.insync.replicas). A single node is always 1 of 1.
   int32_t min_insync_replicas = 1;

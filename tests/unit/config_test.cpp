@@ -90,6 +90,7 @@ TEST(ConfigDefaults, EmptyDocumentGivesDefaults) {
   EXPECT_EQ(d.index, (std::vector<std::string>{"sparse-mmap", "timestamp"}));
   EXPECT_EQ(d.retention, (std::vector<std::string>{"time", "size"}));
   EXPECT_EQ(d.partitioner, "key-hash");
+  EXPECT_TRUE(d.recycle_segments);
   EXPECT_FALSE(d.declared);
   EXPECT_TRUE(cfg.topics.empty());
   EXPECT_TRUE(cfg.transports.empty());
@@ -159,6 +160,15 @@ TEST(ConfigParse, DeclaredTopicsInheritDefaults) {
   EXPECT_EQ(payments->flush_mode, FlushMode::EveryBatch);
   EXPECT_EQ(payments->partitions, 2);
   EXPECT_EQ(cfg.find_topic("nope"), nullptr);
+}
+
+TEST(ConfigParse, RecycleSegmentsIsOnUnlessTurnedOff) {
+  BrokerConfig on = parse_config("[topics.a]\n[topics.b]\nrecycle_segments = false\n", "r.toml");
+  EXPECT_TRUE(on.find_topic("a")->recycle_segments);
+  EXPECT_FALSE(on.find_topic("b")->recycle_segments);
+  BrokerConfig off = parse_config("[topic_defaults]\nrecycle_segments = false\n[topics.a]\n", "r.toml");
+  EXPECT_FALSE(off.topic_defaults.recycle_segments);
+  EXPECT_FALSE(off.find_topic("a")->recycle_segments);
 }
 
 TEST(ConfigParse, TopicFromDefaults) {
