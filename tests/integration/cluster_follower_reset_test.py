@@ -63,17 +63,24 @@ def gauge(c, broker_id, name):
 
 def batches(c, broker_id):
     """{base offset: batch bytes} of every batch in broker `broker_id`'s
-    segment files of t-0; None if a file went (retention) while reading."""
+    segment files of t-0; None if a file went (retention) while reading.
+    An active segment written over a recycled file (recycle_segments, on by
+    default) goes on past its data with zeros and an older segment's
+    batches: its data ends at a header of zeros or at a batch below the
+    file's base offset, as the broker's recovery reads it."""
     d = os.path.join(c.broker(broker_id).data_dir, f"{TOPIC}-0")
     out = {}
     try:
         for name in sorted(n for n in os.listdir(d) if n.endswith(".log")):
+            file_base = int(name[:20])
             with open(os.path.join(d, name), "rb") as f:
                 data = f.read()
             pos = 0
             while pos + 12 <= len(data):
                 base = int.from_bytes(data[pos:pos + 8], "big", signed=True)
                 size = 12 + int.from_bytes(data[pos + 8:pos + 12], "big", signed=True)
+                if size <= 12 or base < file_base or pos + size > len(data):
+                    break
                 out[base] = data[pos:pos + size]
                 pos += size
     except FileNotFoundError:
