@@ -18,6 +18,7 @@
 #include "common/error.hpp"
 #include "observability/rate_limited_log.hpp"
 #include "plugins/plugin_config.hpp"
+#include "storage/file_releaser.hpp"
 
 namespace keel {
 namespace {
@@ -125,17 +126,21 @@ Segment::~Segment() {
   const bool renamed = !renamed_.empty();
   const bool remove = deleted_.load() && !renamed;
   for (auto& idx : indexes_) idx.vt->close(idx.handle, remove ? 1 : 0);
-  if (fd_ >= 0) ::close(fd_);
   // No reader is left (this is the last user), so the file's blocks may be
   // written over: recycle it when asked to. A spare already there, or a
   // partition directory deleted meanwhile, and it goes as any other.
   if (remove && !recycle_to_.empty() &&
       ::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, recycle_to_.c_str(), RENAME_NOREPLACE) == 0) {
+    if (fd_ >= 0) ::close(fd_);
     return;
   }
-  // Readers that still hold the file keep reading it: unlinking only drops
-  // the name.
-  if (remove) ::unlink(path_.c_str());
+  // The name goes now; the blocks go a chunk at a time on the releaser's
+  // thread, so that their discards never hold the device for long.
+  if (remove && ::unlink(path_.c_str()) == 0) {
+    file_releaser::release(fd_);
+  } else if (fd_ >= 0) {
+    ::close(fd_);
+  }
   for (const auto& p : renamed_) ::unlink(p.c_str());
 }
 
