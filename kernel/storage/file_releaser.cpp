@@ -1,5 +1,6 @@
 #include "storage/file_releaser.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +94,19 @@ void release(int fd) {
     return;
   }
   releaser().add(fd);
+}
+
+int64_t remove(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st {};
+  const int64_t size = ::fstat(fd, &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+  if (::unlink(path.c_str()) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  release(fd);
+  return size;
 }
 
 void drain() { releaser().drain(); }

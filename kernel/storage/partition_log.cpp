@@ -17,6 +17,7 @@
 #include "common/file_util.hpp"
 #include "producers/producer_snapshot.hpp"
 #include "storage/batch_validator.hpp"
+#include "storage/file_releaser.hpp"
 #include "storage/log_rewriter.hpp"
 #include "storage/spare_segment.hpp"
 
@@ -1236,7 +1237,10 @@ void PartitionLog::end_retention_pass() {
 int64_t PartitionLog::release_spares_locked() {
   if (!may_hold_spares_) return 0;
   may_hold_spares_ = false;
-  return spare_segment::trim(dir_, 0);
+  const int64_t freed = spare_segment::trim(dir_, 0);
+  // The producer's retry needs the room now, not a chunk at a time.
+  if (freed > 0) file_releaser::drain();
+  return freed;
 }
 
 std::vector<keel_segment_info> PartitionLog::segment_infos() const {

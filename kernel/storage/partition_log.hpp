@@ -361,6 +361,9 @@ class PartitionLog {
   // [disk-full] Logs the first NO_SPACE error of an episode (one line per
   // partition, not one per produce) and sets out_of_space().
   void note_no_space(const std::string& what);
+  // How many spares a pass keeps: one per roll since the last pass (at
+  // least one), none without recycle_segments.
+  size_t spare_target_locked() const;
   // [disk-full] Replaces an active segment opened without indexes by one
   // with them. Throws (NO_SPACE) and changes nothing if that fails.
   void index_active_locked();
@@ -394,7 +397,6 @@ class PartitionLog {
   // Spares may exist in dir_ (so a pass lists it even if the topic stopped
   // recycling). Guarded by append_mu_.
   bool may_hold_spares_ = false;
-  size_t spare_target_locked() const;
   // Its own lock; assigned under append_mu_ (so in offset order), trimmed
   // by retention and delete_records, read from any thread.
   LeaderEpochCache epochs_;

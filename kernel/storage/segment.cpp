@@ -141,7 +141,7 @@ Segment::~Segment() {
   } else if (fd_ >= 0) {
     ::close(fd_);
   }
-  for (const auto& p : renamed_) ::unlink(p.c_str());
+  for (const auto& p : renamed_) file_releaser::remove(p);
 }
 
 void Segment::rename_aside() {

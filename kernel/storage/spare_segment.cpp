@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "storage/file_releaser.hpp"
 #include "storage/segment.hpp"
 
 namespace keel::spare_segment {
@@ -64,8 +65,7 @@ std::string take(const std::string& dir, int64_t base) {
     }
     // Offsets at or above `base` may be written again (the log was cut
     // back below them): such a file's batches could pass for new ones.
-    std::error_code ec;
-    fs::remove(s.path, ec);
+    file_releaser::remove(s.path);
     spdlog::debug("removed spare segment file '{}' (holds offsets up to {}; the next segment starts at {})",
                   s.path, s.next_offset - 1, base);
   }
@@ -78,10 +78,8 @@ int64_t trim(const std::string& dir, size_t keep) {
   const auto spares = list(dir);
   int64_t freed = 0;
   for (size_t i = 0; i + keep < spares.size(); ++i) {
-    std::error_code ec;
-    auto bytes = fs::file_size(spares[i].path, ec);
-    if (ec) bytes = 0;
-    if (fs::remove(spares[i].path, ec)) freed += static_cast<int64_t>(bytes);
+    // A spare is a whole segment's file: its blocks go a chunk at a time.
+    freed += std::max<int64_t>(0, file_releaser::remove(spares[i].path));
   }
   return freed;
 }

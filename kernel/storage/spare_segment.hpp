@@ -1,8 +1,10 @@
 // Spare segment files: log files that retention deleted, kept (when the
-// topic sets recycle_segments) to become the partition's next segments. Appends then overwrite blocks the
-// file system already holds and never grow the file, which takes a block allocation and a size change off
-// every append and every fdatasync of the active segment (RocksDB's recycle_log_file_num, for a log of
-// segments; docs/performance.md, "What the file's shape costs").
+// topic sets recycle_segments) to become the partition's next segments.
+// Appends then overwrite blocks the file system already holds and never
+// grow the file, which takes a block allocation and a size change off
+// every append and every fdatasync of the active segment (RocksDB's
+// recycle_log_file_num, for a log of segments; docs/performance.md, "What
+// the file's shape costs").
 //
 // A spare is named "spare-<N>.segment", N (20 digits) being one past the
 // last offset it holds: it may only become a segment whose base is at or
@@ -36,8 +38,8 @@ std::string take(const std::string& dir, int64_t base);
 // How many spares `dir` holds.
 size_t count(const std::string& dir);
 
-// Deletes the oldest spares in `dir` beyond the newest `keep`; returns how
-// many bytes that freed.
+// Deletes the oldest spares in `dir` beyond the newest `keep` (their blocks
+// through file_releaser); returns how many bytes that frees.
 int64_t trim(const std::string& dir, size_t keep);
 
 // Keeping a file of `bytes` leaves the file system at least twice that, and
