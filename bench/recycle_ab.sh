@@ -7,7 +7,8 @@
 # each retention pass keeps as many spares as the partition rolled since
 # the previous one, so rolls find spares whatever the check's period),
 # alternating recycle_segments = false (off) and true (on) for ROUNDS
-# rounds, so both see the same machine load. Each run, on a fresh data directory: prefills ~1 GiB
+# rounds, so both see the same machine load (preallocate = false in both:
+# recycling alone). Each run, on a fresh data directory: prefills ~1 GiB
 # (acks=1, 500 records a request) so that the log rolls and retention
 # deletes segments (on: keeps spares and rolls into them); waits for
 # retention, rolls once more (on: into a spare, checked by inode) and
@@ -46,16 +47,6 @@ while [[ $# -gt 0 ]]; do
     *) echo "recycle_ab.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-keel="$build/kernel/keel"
-wire="$build/bench/wire/keel-wire-load"
-load="$build/bench/load/keel-load"
-for f in "$keel" "$wire" "$load"; do
-  [[ -x "$f" ]] || { echo "recycle_ab.sh: $f is missing: build first (bash scripts/build.sh)" >&2; exit 1; }
-done
-# An unknown topic key stops the broker at start-up: say why up front.
-grep -q recycle_segments "$keel" ||
-  { echo "recycle_ab.sh: $keel does not know recycle_segments: build first" >&2; exit 1; }
-
 segment_bytes=67108864     # 64 MiB: a roll every ~0.3 s at full speed
 retention_bytes=268435456  # 256 MiB: four segments kept
 prefill_bytes=1073741824   # ~1 GiB: a dozen rolls and deletions first
@@ -64,22 +55,17 @@ fill_records=500           # ~0.5 MB a request, below max_batch_bytes
 
 work="$(mktemp -d /tmp/keel-recycle-ab.XXXXXX)"
 part="$work/data/bench-0"
-pid=""
+# shellcheck source=ab_common.sh
+source "$root/bench/ab_common.sh"
 cleanup() {
-  [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  stop_broker
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
+# An unknown topic key stops the broker at start-up: say why up front.
+grep -q recycle_segments "$keel" ||
+  { echo "recycle_ab.sh: $keel does not know recycle_segments: build first" >&2; exit 1; }
 
-# Polls (every 50 ms) until the command succeeds; fails after $1 seconds.
-wait_for() {
-  local until=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < until)) || return 1
-    sleep 0.05
-  done
-}
 count() { grep -c -- "$1" "$work/keel.log" || true; }
 rolls() { count "rolled to new segment"; }
 deletes() { count "retention deletes segment"; }
@@ -95,11 +81,6 @@ roll_times() {
   grep -o "rolled to new segment .* in [0-9.]* ms" "$work/keel.log" | tail -n +$(($1 + 1)) |
     sed 's/.* in \([0-9.]*\) ms$/\1/' | sort -n |
     awk '{ v[NR] = $1 } END { if (NR) printf "median %s, max %s ms", v[int((NR + 1) / 2)], v[NR] }'
-}
-broker_failed() {
-  echo "recycle_ab.sh: $1 failed; the broker log ends:" >&2
-  tail -n 20 "$work/keel.log" >&2
-  exit 1
 }
 
 # Retention has nothing left to delete: the "size" strategy deletes the
@@ -141,23 +122,6 @@ roll_once_more() {
   done
   rolled_to="$(grep -o "rolled to new segment '[^']*'" "$work/keel.log" | tail -n 1 | sed "s/.*'\(.*\)'/\1/")"
 }
-# Prints "msgs/s p50 p99 p99.9 max" of DURATION s of acks=all.
-measure_wire() {  # $1: records a request, $2: requests in flight
-  local out
-  out="$(taskset -c 0 "$wire" --brokers "127.0.0.1:$port" --topic bench --size "$size" --acks all \
-    --records "$1" --inflight "$2" --duration "$duration")" || broker_failed "keel-wire-load"
-  sed -n 's/^wire produce:.*: \([0-9]*\) msgs\/s.* p50 \([0-9]*\) p99 \([0-9]*\) p99\.9 \([0-9]*\) max \([0-9]*\);.*/\1 \2 \3 \4 \5/p' \
-    <<< "$out"
-}
-measure_rdkafka() {
-  local out
-  out="$(taskset -c 0 "$load" produce --brokers "127.0.0.1:$port" --topic bench --size "$size" --acks all \
-    --linger-ms 0 --set queue.buffering.max.messages=1000 --warmup 20000 --duration "$duration" 2>&1)" ||
-    broker_failed "keel-load"
-  sed -n 's/^produce.*: \([0-9]*\) msgs\/s.* p50 \([0-9]*\) p99 \([0-9]*\) p99\.9 \([0-9]*\) max \([0-9]*\);.*/\1 \2 \3 \4 \5/p' \
-    <<< "$out"
-}
-
 run() {  # $1: off|on, $2: round
   local mode="$1" recycle=false
   [[ "$mode" == on ]] && recycle=true
@@ -175,6 +139,9 @@ flush_mode = "every-batch"
 segment_bytes = $segment_bytes
 retention = ["size"]
 recycle_segments = $recycle
+# Recycling alone: a segment that finds no spare grows as it did before
+# preallocation (bench/preallocate_ab.sh measures that).
+preallocate = false
 
 [topics.bench.plugins.size]
 retention_bytes = $retention_bytes
@@ -182,15 +149,7 @@ retention_bytes = $retention_bytes
 [transports.kafka]
 listen = "127.0.0.1:0"
 EOF
-  taskset -c 1 "$keel" --config "$work/keel.toml" > "$work/keel.log" 2>&1 &
-  pid=$!
-  port=""
-  for _ in $(seq 200); do
-    port="$(sed -n 's/.*Kafka protocol listening on [^ ]*:\([0-9]*\) (advertised.*/\1/p' "$work/keel.log")"
-    grep -q "broker ready" "$work/keel.log" && [[ -n "$port" ]] && break
-    sleep 0.05
-  done
-  [[ -n "$port" ]] || { echo "the broker did not start:" >&2; cat "$work/keel.log" >&2; exit 1; }
+  start_broker
 
   local t0=$SECONDS notes=()
   fill $(((prefill_bytes + fill_records * size - 1) / (fill_records * size)))
@@ -246,55 +205,13 @@ EOF
   for n in "${notes[@]}"; do echo "    NOTE: $n"; done
   # Anything the broker found worth a warning.
   grep -E '^[^ ]+ (warning|error|critical)' "$work/keel.log" | head -n 5 | sed 's/^/    broker: /' || true
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
-}
-
-# Issue 14's bound for the durable window-1 p50, on this machine now: the
-# loopback TCP round trip p50, plus fio's 4 KiB write + fdatasync p50 (the
-# command bench/compare measures the machine with), plus 50 us. Prints
-# "RTT SYNC BOUND" (us), "-" where a tool is missing (apt-get install fio).
-machine_bound() {
-  local rtt_bin="$build/bench/peers/keel-tcp-rtt"
-  [[ -x "$rtt_bin" ]] && command -v fio > /dev/null || { echo "- - -"; return; }
-  taskset -c 1 "$rtt_bin" serve > "$work/rtt-port" &
-  local srv=$!
-  wait_for 5 test -s "$work/rtt-port"
-  local rtt sync
-  rtt="$(taskset -c 0 "$rtt_bin" ping "$(head -n 1 "$work/rtt-port")" 20000 |
-    sed -n 's/.* us p50 \([0-9.]*\) .*/\1/p' | head -n 1)"
-  kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null || true
-  mkdir -p "$work/fio"
-  sync="$(taskset -c 1 fio --name=limit --rw=write --bs=4k --size=64M --fdatasync=1 --ioengine=psync \
-    --time_based --runtime=3 --directory="$work/fio" --output-format=json 2> /dev/null |
-    python3 -c 'import json, sys; print(round(json.load(sys.stdin)["jobs"][0]["sync"]["lat_ns"]["percentile"]["50.000000"] / 1000))')"
-  rm -rf "$work/fio"
-  echo "$rtt $sync $(awk -v a="$rtt" -v b="$sync" 'BEGIN { printf "%.0f", a + b + 50 }')"
+  stop_broker
 }
 
 for round in $(seq "$rounds"); do
-  read -r b_rtt b_sync b_bound <<< "$(machine_bound)"
-  echo "round $round: window-1 durable bound = TCP RTT p50 $b_rtt + fio 4 KiB fdatasync p50 $b_sync + 50 = $b_bound us"
-  if [[ "$b_bound" != "-" ]]; then echo "bound $b_bound" >> "$work/results"; fi
+  ab_bound "$round"
   run off "$round"
   run on "$round"
 done
-
-# Median over the rounds (the mean of the middle two for an even count), and min-max.
-stat_of() {  # $1: mode, $2: column of the results file
-  awk -v m="$1" -v c="$2" '$1 == m { print $c }' "$work/results" | sort -n |
-    awk '{ v[NR] = $1 } END {
-      med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-      printf "%.0f (%s-%s)", med, v[1], v[NR] }'
-}
-echo
-echo "median (min-max) over $rounds round(s) of $duration s, latency in us:"
-if grep -q '^bound ' "$work/results"; then
-  echo "window-1 durable bound (issue 14): $(stat_of bound 2)"
-fi
-printf '%-16s | %-24s | %-24s\n' "" "recycle off" "recycle on"
-col=2
-for figure in "w1 p50" "w1 p99" "w1 p99.9" "w1000 msgs/s" "w1000 p50" "w1000 p99" "w1000 p99.9" \
-  "rdk1000 msgs/s" "rdk1000 p50" "rdk1000 p99" "rdk1000 p99.9"; do
-  printf '%-16s | %-24s | %-24s\n' "$figure" "$(stat_of off "$col")" "$(stat_of on "$col")"
-  col=$((col + 1))
-done
+ab_table recycle "w1 p50" "w1 p99" "w1 p99.9" "w1000 msgs/s" "w1000 p50" "w1000 p99" "w1000 p99.9" \
+  "rdk1000 msgs/s" "rdk1000 p50" "rdk1000 p99" "rdk1000 p99.9"

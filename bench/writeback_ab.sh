@@ -32,16 +32,11 @@ while [[ $# -gt 0 ]]; do
     *) echo "writeback_ab.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-keel="$build/kernel/keel"
-load="$build/bench/load/keel-load"
-for f in "$keel" "$load"; do
-  [[ -x "$f" ]] || { echo "writeback_ab.sh: $f is missing: build first (bash scripts/build.sh)" >&2; exit 1; }
-done
-
 work="$(mktemp -d /tmp/keel-writeback-ab.XXXXXX)"
-pid=""
+# shellcheck source=ab_common.sh
+source "$root/bench/ab_common.sh"
 cleanup() {
-  [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  stop_broker
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -61,15 +56,7 @@ flush_mode = "os"
 [transports.kafka]
 listen = "127.0.0.1:0"
 EOF
-  taskset -c 1 "$keel" --config "$work/keel.toml" > "$work/keel.log" 2>&1 &
-  pid=$!
-  local port=""
-  for _ in $(seq 200); do
-    port="$(sed -n 's/.*Kafka protocol listening on [^ ]*:\([0-9]*\) (advertised.*/\1/p' "$work/keel.log")"
-    grep -q "broker ready" "$work/keel.log" && [[ -n "$port" ]] && break
-    sleep 0.05
-  done
-  [[ -n "$port" ]] || { echo "the broker did not start:" >&2; cat "$work/keel.log" >&2; exit 1; }
+  start_broker
   local args=(produce --brokers "127.0.0.1:$port" --topic bench --size "$size" --acks 1 --linger-ms 0
               --set "queue.buffering.max.messages=$window")
   taskset -c 0 "$load" "${args[@]}" --duration 1 > /dev/null 2>&1  # warm-up
@@ -77,7 +64,7 @@ EOF
   line="$(taskset -c 0 "$load" "${args[@]}" --duration "$duration" 2>&1 | grep '^produce')"
   echo "writeback_bytes=$1 load=$(cut -d' ' -f1 /proc/loadavg): ${line#*closed-loop: }"
   grep -o "rolled to new segment.*" "$work/keel.log" | sed 's/^/    /'
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  stop_broker
 }
 
 for _ in $(seq "$rounds"); do

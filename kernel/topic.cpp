@@ -146,8 +146,8 @@ std::shared_ptr<Topic::RetentionSet> Topic::retention() const {
 bool Topic::rewrites_segments() const { return retention()->rewrites(); }
 
 LiveLogOptions Topic::live_options(const TopicConfig& cfg, const RetentionSet& r) const {
-  return LiveLogOptions{cfg.segment_bytes, cfg.segment_ms, cfg.max_batch_bytes,
-                        r.requires_keys(), r.rewrites(),   cfg.recycle_segments};
+  return LiveLogOptions{cfg.segment_bytes, cfg.segment_ms,       cfg.max_batch_bytes, r.requires_keys(),
+                        r.rewrites(),      cfg.recycle_segments, cfg.preallocate};
 }
 
 void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_point) {
@@ -182,6 +182,7 @@ LogOptions Topic::log_options() const {
   opts.producer_id_expiration_ms = config_.producer_id_expiration_ms;
   opts.requires_keys = live.requires_keys;
   opts.recycle_segments = live.recycle_segments;
+  opts.preallocate = live.preallocate;
   return opts;
 }
 

@@ -10,8 +10,12 @@
 //   growing     empty: every append extends the file (Keel's segments today)
 //   prezeroed   written with zeros to its full size and synced first
 //   fallocated  posix_fallocate to its full size (unwritten extents)
+//   sparse      ftruncate to its full size (no blocks: each append still
+//               allocates, but never grows the file's size)
 //   runway      extended with zeros RUNWAY_MIB at a time by the sync thread
 //               while the appends run, half a runway ahead of them
+//   direct-runway  the same, the zeros written with O_DIRECT (no dirty pages
+//               for the next fdatasync to write, no page cache filled)
 // Defaults: 16384-byte writes at 200 MB/s, 512 MiB, 8 MiB runway.
 // FILE is deleted before and after.
 #include <fcntl.h>
@@ -44,12 +48,17 @@ void check(bool ok, const char* what, const char* path) {
   std::exit(1);
 }
 
-// Writes `bytes` of zeros at `at`, in 1 MiB pieces.
+// Writes `bytes` of zeros at `at`, in 1 MiB pieces (aligned, for O_DIRECT).
 void write_zeros(int fd, int64_t at, int64_t bytes, const char* path) {
-  static const std::vector<char> zeros(1 << 20, 0);
+  static char* zeros = [] {
+    void* p = nullptr;
+    if (::posix_memalign(&p, 4096, 1 << 20) != 0) std::abort();
+    std::memset(p, 0, 1 << 20);
+    return static_cast<char*>(p);
+  }();
   for (int64_t done = 0; done < bytes;) {
-    const size_t n = static_cast<size_t>(std::min<int64_t>(zeros.size(), bytes - done));
-    check(::pwrite(fd, zeros.data(), n, at + done) == static_cast<ssize_t>(n), "pwrite of zeros", path);
+    const size_t n = static_cast<size_t>(std::min<int64_t>(1 << 20, bytes - done));
+    check(::pwrite(fd, zeros, n, at + done) == static_cast<ssize_t>(n), "pwrite of zeros", path);
     done += static_cast<int64_t>(n);
   }
 }
@@ -66,7 +75,8 @@ void print(const char* what, const keel::load::LatencyHistogram& h) {
 int main(int argc, char** argv) {
   if (argc < 3 || std::string(argv[1]) == "--help") {
     std::fprintf(stderr,
-                 "usage: keel-append-sync FILE growing|prezeroed|fallocated|runway [WRITE_BYTES] [MB_PER_S] "
+                 "usage: keel-append-sync FILE growing|prezeroed|fallocated|sparse|runway|direct-runway "
+                 "[WRITE_BYTES] [MB_PER_S] "
                  "[TOTAL_MIB] [RUNWAY_MIB]\n");
     return argc < 3 ? 2 : 0;
   }
@@ -76,7 +86,8 @@ int main(int argc, char** argv) {
   const double rate = (argc > 4 ? std::atof(argv[4]) : 200.0) * 1e6;
   const int64_t total = (argc > 5 ? std::atoll(argv[5]) : 512) << 20;
   const int64_t runway = (argc > 6 ? std::atoll(argv[6]) : 8) << 20;
-  if (mode != "growing" && mode != "prezeroed" && mode != "fallocated" && mode != "runway") {
+  if (mode != "growing" && mode != "prezeroed" && mode != "fallocated" && mode != "sparse" &&
+      mode != "runway" && mode != "direct-runway") {
     std::fprintf(stderr, "keel-append-sync: unknown mode '%s'; see --help\n", mode.c_str());
     return 2;
   }
@@ -85,11 +96,15 @@ int main(int argc, char** argv) {
   const int fd = ::open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
   check(fd >= 0, "open", path);
   if (mode == "prezeroed") write_zeros(fd, 0, total, path);
+  if (mode == "sparse") check(::ftruncate(fd, total) == 0, "ftruncate", path);
   if (mode == "fallocated") check(::posix_fallocate(fd, 0, total) == 0, "posix_fallocate", path);
   check(::fsync(fd) == 0, "fsync", path);
+  const bool runway_mode = mode == "runway" || mode == "direct-runway";
+  const int zero_fd = mode == "direct-runway" ? ::open(path, O_WRONLY | O_DIRECT) : fd;
+  check(zero_fd >= 0, "open with O_DIRECT", path);
 
   std::atomic<int64_t> written{0};
-  std::atomic<int64_t> ready{mode == "runway" ? 0 : total};  // appends may go up to here
+  std::atomic<int64_t> ready{runway_mode ? 0 : total};  // appends may go up to here
   std::atomic<bool> done{false};
   static keel::load::LatencyHistogram appends, syncs, extensions;  // large: not on the stack
   std::thread syncer([&] {
@@ -98,7 +113,7 @@ int main(int argc, char** argv) {
       const int64_t have = ready.load();
       if (have < total && have - written.load() < runway / 2) {
         const auto t0 = Clock::now();
-        write_zeros(fd, have, std::min(runway, total - have), path);
+        write_zeros(zero_fd, have, std::min(runway, total - have), path);
         ready.store(have + std::min(runway, total - have));
         extensions.record(nanos_since(t0));
       }
@@ -129,6 +144,7 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   done.store(true);
   syncer.join();
+  if (zero_fd != fd) ::close(zero_fd);
   ::close(fd);
   ::unlink(path);
 

@@ -87,11 +87,11 @@ const std::vector<std::string> kBrokerKeys = {"data_dir",
                                               "offsets_topic_segment_bytes",
                                               "offsets_topic_retention"};
 const std::vector<std::string> kOffsetsFlushModes = {"commit", "interval"};
-const std::vector<std::string> kTopicKeys = {"partitions",         "segment_bytes",   "segment_ms",
-                                             "max_batch_bytes",    "flush_mode",      "flush_interval_ms",
-                                             "flush_messages",     "index",           "retention",
-                                             "partitioner",        "plugins",         "min_insync_replicas",
-                                             "replication_factor", "recycle_segments"};
+const std::vector<std::string> kTopicKeys = {
+    "partitions",         "segment_bytes",     "segment_ms",     "max_batch_bytes",
+    "flush_mode",         "flush_interval_ms", "flush_messages", "index",
+    "retention",          "partitioner",       "plugins",        "min_insync_replicas",
+    "replication_factor", "recycle_segments",  "preallocate"};
 const std::vector<std::string> kFlushModes = {"every-batch", "interval", "os"};
 const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 
@@ -528,6 +528,8 @@ class Parser {
         topic.flush_messages = integer(e, sec, 1);
       } else if (e.name == "recycle_segments") {
         topic.recycle_segments = boolean(e, sec);
+      } else if (e.name == "preallocate") {
+        topic.preallocate = boolean(e, sec);
       } else if (e.name == "replication_factor") {
         topic.replication_factor = static_cast<int32_t>(integer(e, sec, 1, 16));
       } else if (e.name == "min_insync_replicas") {

@@ -60,6 +60,11 @@ struct TopicConfig {
   // appends' block allocation meet in the file system (docs/performance.md,
   // "Recycled segments").
   bool recycle_segments = true;
+  // The active segment's file is sized to segment_bytes when it is made (a
+  // hole: no disk is taken until written), so that appends never grow it
+  // and neither they nor acks=all's fdatasync wait on a size change (Kafka's
+  // `preallocate`; docs/performance.md, "Preallocated segments").
+  bool preallocate = true;
   // acks=all needs this many in-sync replicas (in a cluster; Kafka's
   // min.insync.replicas). A single node is always 1 of 1.
   int32_t min_insync_replicas = 1;

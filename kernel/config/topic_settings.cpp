@@ -38,6 +38,7 @@ std::vector<TopicSetting> topic_settings(const TopicConfig& c) {
       {"flush_interval_ms", std::to_string(c.flush_interval_ms), own("flush_interval_ms")},
       {"flush_messages", std::to_string(c.flush_messages), own("flush_messages")},
       {"recycle_segments", c.recycle_segments ? "true" : "false", own("recycle_segments")},
+      {"preallocate", c.preallocate ? "true" : "false", own("preallocate")},
       {"index", json_strings(c.index), own("index")},
       {"retention", json_strings(c.retention), own("retention")},
       {"partitioner", json_string(c.partitioner), own("partitioner")},

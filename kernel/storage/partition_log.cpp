@@ -63,6 +63,7 @@ PartitionLog::PartitionLog(std::string topic, int32_t partition, std::string dir
       requires_keys_(options_.requires_keys),
       gaps_expected_(options_.gaps_expected),
       recycle_segments_(options_.recycle_segments),
+      preallocate_(options_.preallocate),
       epochs_(dir_) {}
 
 void PartitionLog::set_live_options(const LiveLogOptions& o) {
@@ -72,26 +73,38 @@ void PartitionLog::set_live_options(const LiveLogOptions& o) {
   requires_keys_ = o.requires_keys;
   gaps_expected_ = o.gaps_expected;
   recycle_segments_ = o.recycle_segments;
+  preallocate_ = o.preallocate;
 }
 
 LiveLogOptions PartitionLog::live_options() const {
   return LiveLogOptions{segment_bytes_.load(), segment_ms_.load(),    max_batch_bytes_.load(),
-                        requires_keys_.load(), gaps_expected_.load(), recycle_segments_.load()};
+                        requires_keys_.load(), gaps_expected_.load(), recycle_segments_.load(),
+                        preallocate_.load()};
 }
 
 PartitionLog::~PartitionLog() { fire_all_watches(); }
 
-std::shared_ptr<Segment> PartitionLog::new_segment(int64_t base_offset) {
+std::shared_ptr<Segment> PartitionLog::new_segment(int64_t base_offset, bool prepare) {
   // A spare left by retention becomes the new segment's file. Taken whether
   // or not the topic still recycles: a spare is worth using once made.
   const std::string spare = spare_segment::take(dir_, base_offset);
   auto seg = std::make_shared<Segment>(dir_, base_offset, options_.indexes, "", spare);
   seg->recover(false, true);
   seg->set_created_ms(clock_->now_ms());
+  if (prepare) preallocate_active(*seg);
   // The new file's name must survive a power cut before anything written
   // to it is acknowledged: fsync of the file alone does not promise that.
   fsync_dir(dir_);
   return seg;
+}
+
+void PartitionLog::preallocate_active(Segment& seg) {
+  if (!preallocate_.load()) return;
+  try {
+    seg.preallocate(segment_bytes_.load());
+  } catch (const Error& e) {
+    spdlog::warn("{}: {}; the segment grows with its appends instead", name(), e.what());
+  }
 }
 
 void PartitionLog::open(bool clean, int64_t recovery_point) {
@@ -197,7 +210,7 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
           "so that no offset is handed out twice.",
           name(), dir_, recovery_point, recovery_point);
     }
-    segs.push_back(new_segment(std::max<int64_t>(0, recovery_point)));
+    segs.push_back(new_segment(std::max<int64_t>(0, recovery_point), false));
   }
   // Appends go after the last readable batch: not after damaged bytes, and
   // never below an offset already acknowledged.
@@ -227,7 +240,7 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     } else {
       tail->seal();
     }
-    segs.push_back(new_segment(next));
+    segs.push_back(new_segment(next, false));
   }
   segs.back()->set_created_ms(clock_->now_ms());
   bool synced = clean;
@@ -237,6 +250,10 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     // [disk-full] Say at start-up, once, that this partition cannot take
     // writes, rather than on the first produce.
     if (!active_unindexed_) segs.back()->probe_space(max_batch_bytes_.load());
+    // After the probe, which only probes a file without a hole. An
+    // unindexed active segment is replaced by an indexed one of the same
+    // name once it is indexed: it stays as it is.
+    if (!active_unindexed_) preallocate_active(*segs.back());
   } catch (const Error& e) {
     if (e.code() != KEEL_ERR_NO_SPACE) throw;
     note_no_space(e.what());
@@ -299,7 +316,7 @@ void PartitionLog::finish_interrupted_reset(int64_t offset) {
   fs::remove(epochs_.path(), ec);  // open() rebuilds it from the (no) batches
   fsync_dir(dir_);
   write_file_atomically(dir_ + "/" + kRecordsStartFile, "0\n" + std::to_string(offset) + "\n");
-  new_segment(offset);
+  new_segment(offset, false);  // open() goes on to list it
   fs::remove(dir_ + "/" + kResetFile, ec);
   fsync_dir(dir_);
   spdlog::warn("{}: finished a reset to offset {} that a stop interrupted: {} file(s) of the old log removed",

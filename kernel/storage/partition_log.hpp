@@ -49,6 +49,9 @@ struct LogOptions {
   // Retention keeps deleted segments' files to become the next segments
   // (spare_segment.hpp).
   bool recycle_segments = false;
+  // The active segment's file is sized to segment_bytes up front, as a
+  // hole (Segment::preallocate).
+  bool preallocate = false;
 };
 
 // The options a topic may change while it runs (alter_topic); the rest of
@@ -60,6 +63,7 @@ struct LiveLogOptions {
   bool requires_keys = false;
   bool gaps_expected = false;
   bool recycle_segments = false;
+  bool preallocate = false;
 };
 
 struct AppendResult {
@@ -318,7 +322,12 @@ class PartitionLog {
   void fire_all_watches();
 
  private:
-  std::shared_ptr<Segment> new_segment(int64_t base_offset);
+  // `prepare`: preallocate it now when the topic asks (open() does so only
+  // after its checks of the recovered active segment).
+  std::shared_ptr<Segment> new_segment(int64_t base_offset, bool prepare = true);
+  // Segment::preallocate for the active segment when the topic asks; a
+  // failure only leaves the file growing (logged). Writer only.
+  void preallocate_active(Segment& seg);
   std::shared_ptr<Segment> active() const;
   std::shared_ptr<Segment> segment_for(int64_t offset) const;
   void roll_locked();
@@ -388,6 +397,7 @@ class PartitionLog {
   std::atomic<bool> requires_keys_;
   std::atomic<bool> gaps_expected_;
   std::atomic<bool> recycle_segments_;
+  std::atomic<bool> preallocate_;
 
   mutable std::mutex append_mu_;
   ProducerState producers_;  // guarded by append_mu_

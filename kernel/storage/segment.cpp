@@ -115,9 +115,11 @@ Segment::Segment(const std::string& dir, int64_t base_offset, std::vector<IndexS
   struct stat st {};
   check_io(::fstat(fd_, &st), "stat of segment", path_);
   file_size_ = st.st_size;
+  stale_until_ = st.st_size;
   // A reused file holds another segment's bytes: this segment's data starts
   // empty, at byte 0.
   size_.store(reusing ? 0 : st.st_size);
+  reused_ = reusing;
 }
 
 Segment::~Segment() {
@@ -202,6 +204,7 @@ bool Segment::read_header(int64_t pos, int64_t limit, uint8_t* out) const {
 void Segment::truncate_file(int64_t size) {
   check_io(::ftruncate(fd_, size), "truncate of segment", path_);
   file_size_ = size;
+  stale_until_ = std::min(stale_until_, size);
   size_.store(size, std::memory_order_release);
   int64_t wb = written_back_.load();
   while (wb > size && !written_back_.compare_exchange_weak(wb, size)) {
@@ -226,8 +229,26 @@ void Segment::end_data_at(int64_t pos, bool writable, SegmentRecovery& result) {
 void Segment::trim_unused() {
   const int64_t end = size();
   if (file_size_ <= end) return;
-  check_io(::ftruncate(fd_, end), "cut of the unused rest of reused segment", path_);
-  file_size_ = end;
+  set_file_size(end, "cut of the unused rest of segment");
+}
+
+void Segment::preallocate(int64_t bytes) {
+  if (file_size_ >= bytes) return;
+  set_file_size(bytes, "preallocation of segment");
+  sync_log();
+}
+
+void Segment::set_file_size(int64_t bytes, const char* what) {
+  // Time retention falls back on the file's modification time for a
+  // segment without timestamps: a change of size alone must not make the
+  // segment look newer.
+  struct stat before {};
+  check_io(::fstat(fd_, &before), "stat of segment", path_);
+  check_io(::ftruncate(fd_, bytes), what, path_);
+  file_size_ = bytes;
+  stale_until_ = std::min(stale_until_, bytes);
+  const struct timespec times[2] = {{0, UTIME_OMIT}, before.st_mtim};
+  check_io(::futimens(fd_, times), "restoring the modification time of segment", path_);
 }
 
 std::optional<DamagedRange> Segment::damage_at(int64_t pos) const {
@@ -627,11 +648,16 @@ void Segment::append(const struct iovec* iov, int iovcnt, const std::vector<Batc
   // look like a torn write. At least a header's worth, and on to the end of
   // a page: the first write into each page then covers all of it, so the
   // kernel never reads the old (often long evicted) page to merge a partial
-  // write, which cost ~70 us on every fourth 1 KiB append here.
+  // write, which cost ~70 us on every fourth 1 KiB append here. Past the
+  // old bytes (a preallocated hole) nothing is written: a hole reads as
+  // zeros without a disk read, and writing zeros there would take a block
+  // before the data needs it (a full disk would refuse an append whose
+  // data still fits).
   static constexpr int64_t kPage = 4096;
   static constexpr uint8_t kZeros[kPage + batch::kHeaderSize] = {};
   const int64_t end = start + total;
-  const int64_t zeros_to = std::min(file_size_, (end + kHeader + kPage - 1) / kPage * kPage);
+  const int64_t zeros_to =
+      end < stale_until_ ? std::min(file_size_, (end + kHeader + kPage - 1) / kPage * kPage) : end;
   const int64_t terminator = zeros_to - end >= kHeader ? zeros_to - end : 0;
   if (terminator > 0) rest.push_back({const_cast<uint8_t*>(kZeros), static_cast<size_t>(terminator)});
   size_t first = 0;
@@ -643,6 +669,7 @@ void Segment::append(const struct iovec* iov, int iovcnt, const std::vector<Batc
       int e = n < 0 ? errno : EIO;
       // Leave no partial batch behind: the log must end on a batch boundary.
       file_size_ = start;
+      stale_until_ = std::min(stale_until_, start);
       if (::ftruncate(fd_, start) != 0) {
         spdlog::error("segment '{}': could not cut a partial write back to {} bytes: {}", path_, start,
                       errno_text(errno));
@@ -673,6 +700,7 @@ void Segment::append(const struct iovec* iov, int iovcnt, const std::vector<Batc
     }
   } catch (...) {
     file_size_ = start;
+    stale_until_ = std::min(stale_until_, start);
     if (::ftruncate(fd_, start) != 0)
       spdlog::error("segment '{}': could not cut back after index failure", path_);
     for (auto& inst : indexes_) inst.vt->truncate(inst.handle, start, nullptr);
@@ -833,7 +861,8 @@ std::pair<int64_t, int64_t> Segment::find_time(int64_t timestamp) const {
 void Segment::probe_space(int64_t bytes) {
   const int64_t end = size();
   // A reused file's blocks are already held (and the cut below would drop
-  // them).
+  // them); a preallocated file's hole is probed before it is made
+  // (PartitionLog::open).
   if (file_size_ > end) return;
   struct stat before {};
   check_io(::fstat(fd_, &before), "stat of segment", path_);

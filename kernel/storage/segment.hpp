@@ -172,13 +172,21 @@ class Segment {
   void write_back(int64_t to);
   int64_t written_back() const { return written_back_.load(); }
   void seal();  // the segment is no longer active
-  // Cuts a reused file to the data written to it (nothing after size()), so
-  // that a closed segment's file holds its batches and nothing else. The
-  // cut is durable with the next fdatasync (flush). Writer only.
+  // Cuts a reused or preallocated file to the data written to it (nothing
+  // after size()), so that a closed segment's file holds its batches and
+  // nothing else; the file keeps its modification time. The cut is durable
+  // with the next fdatasync (flush). Writer only.
   void trim_unused();
-  // This segment was reused from a spare file and still has that file's
-  // unused rest after its data.
-  bool reused() const { return file_size_ > size(); }
+  // This segment's file was a spare (spare_segment.hpp).
+  bool reused() const { return reused_; }
+  // Sets the file's size to `bytes` ahead of the data, as a hole (no block
+  // is held), and syncs that size: appends up to it then never grow the
+  // file, so neither they nor their fdatasync wait on the file system's
+  // size change (Kafka's `preallocate`, which also sets the length).
+  // Recovery and trim_unused() treat the hole as a reused file's unused
+  // rest: the data ends at the first zero header. No-op when the file is
+  // already that long. Writer only.
+  void preallocate(int64_t bytes);
   // When the last user lets go of a deleted segment, its log file becomes
   // the spare at `spare_path` instead of being unlinked (its index files
   // go). Set before mark_deleted(); retention only (the spare's batches
@@ -274,6 +282,9 @@ class Segment {
   std::optional<batch::Header> next_header(HeaderWalk& w, int64_t limit,
                                            const std::function<void(const DamagedRange&)>& skipped) const;
   void truncate_file(int64_t size);
+  // ftruncate to `bytes` keeping the modification time; `what` names the
+  // step in an error.
+  void set_file_size(int64_t bytes, const char* what);
   // Recovery's test for the end of the data in a reused file: the header at
   // a position is all zeros or belongs to an older segment (a base offset
   // below this segment's), and nothing known to exist is missing there
@@ -303,6 +314,11 @@ class Segment {
   // The file's own size where it exceeds size_ (a reused file's unused
   // rest); otherwise equal to size_ or stale-low. Writer only.
   int64_t file_size_ = 0;
+  bool reused_ = false;  // see reused()
+  // Bytes before this may hold an older file's data (a reused file's rest,
+  // or what a crash left): appends there leave zeros after their data.
+  // Writer only.
+  int64_t stale_until_ = 0;
   std::string recycle_to_;  // see recycle_into()
   std::atomic<int64_t> next_offset_;
   std::atomic<int64_t> max_timestamp_{-1};

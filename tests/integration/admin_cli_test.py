@@ -198,8 +198,8 @@ def topic_alter_config_and_add_partitions(broker):
     assert doc["deleted"] == ["retention.ms"] and doc["dynamic_configs"] == {"segment.bytes": "2097152"}, doc
     c = configs_of(broker, "cli-alter")
     assert c["retention.ms"] != "3600000" and c["segment.bytes"] == "2097152", c
-    _, err = admin(broker, "topic", "alter-config", "cli-alter", "--set", "preallocate=true", expect=1)
-    assert "INVALID_CONFIG" in err and "preallocate" in err, err
+    _, err = admin(broker, "topic", "alter-config", "cli-alter", "--set", "segment.index.bytes=4096", expect=1)
+    assert "INVALID_CONFIG" in err and "segment.index.bytes" in err, err
     admin(broker, "topic", "alter-config", "cli-alter", expect=2)  # nothing to change
 
     out, _ = admin(broker, "topic", "add-partitions", "cli-alter", "--count", "5")

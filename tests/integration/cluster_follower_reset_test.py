@@ -26,6 +26,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import system_python  # noqa: E402,F401  (re-runs with /usr/bin/python3 for kafka-python)
+import segment_files  # noqa: E402
 from cluster_harness import Cluster, run_tests, wait_until  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
 
@@ -63,29 +64,15 @@ def gauge(c, broker_id, name):
 
 def batches(c, broker_id):
     """{base offset: batch bytes} of every batch in broker `broker_id`'s
-    segment files of t-0; None if a file went (retention) while reading.
-    An active segment written over a recycled file (recycle_segments, on by
-    default) goes on past its data with zeros and an older segment's
-    batches: its data ends at a header of zeros or at a batch below the
-    file's base offset, as the broker's recovery reads it."""
+    segment files of t-0, each read up to its data's end (segment_files:
+    a reused or preallocated file goes on past it); None if a file went
+    (retention) while reading."""
     d = os.path.join(c.broker(broker_id).data_dir, f"{TOPIC}-0")
-    out = {}
     try:
-        for name in sorted(n for n in os.listdir(d) if n.endswith(".log")):
-            file_base = int(name[:20])
-            with open(os.path.join(d, name), "rb") as f:
-                data = f.read()
-            pos = 0
-            while pos + 12 <= len(data):
-                base = int.from_bytes(data[pos:pos + 8], "big", signed=True)
-                size = 12 + int.from_bytes(data[pos + 8:pos + 12], "big", signed=True)
-                if size <= 12 or base < file_base or pos + size > len(data):
-                    break
-                out[base] = data[pos:pos + size]
-                pos += size
+        return {base: data for path in segment_files.segment_logs(d)
+                for _, base, _, data in segment_files.batches(path)}
     except FileNotFoundError:
         return None
-    return out
 
 
 def isr(c, ask):

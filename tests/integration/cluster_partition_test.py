@@ -42,7 +42,6 @@ rejoin) are printed. Waits are on conditions with deadlines, no sleeps.
 """
 import os
 import re
-import struct
 import sys
 import time
 import unittest
@@ -50,6 +49,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import system_python  # noqa: E402,F401  (re-runs with /usr/bin/python3 for kafka-python)
 import kafka_wire  # noqa: E402
+import segment_files  # noqa: E402
 from cluster_harness import Cluster, Ledger, wait_until, run_tests  # noqa: E402
 from cluster_nemesis_test import Workload, table  # noqa: E402
 from cluster_replication_test import producer  # noqa: E402
@@ -136,23 +136,11 @@ def high_watermark(c, broker_id):
 
 def batches(c, broker_id):
     """[(base offset, last offset, bytes)] of every whole batch in broker
-    `broker_id`'s copy of TOPIC-0, read from its segment files (a batch
-    being written at the end is left out)."""
+    `broker_id`'s copy of TOPIC-0, read from its segment files up to their
+    data's end (segment_files)."""
     d = os.path.join(c.broker(broker_id).data_dir, f"{TOPIC}-0")
-    out = []
-    for name in sorted(n for n in os.listdir(d) if n.endswith(".log")):
-        with open(os.path.join(d, name), "rb") as f:
-            data = f.read()
-        pos = 0
-        while pos + 27 <= len(data):
-            base, length = struct.unpack_from(">qi", data, pos)
-            end = pos + 12 + length
-            if length <= 0 or end > len(data):
-                break
-            last_delta = struct.unpack_from(">i", data, pos + 23)[0]
-            out.append((base, base + last_delta, data[pos:end]))
-            pos = end
-    return out
+    return [(base, last, data) for path in segment_files.segment_logs(d)
+            for _, base, last, data in segment_files.batches(path)]
 
 
 def log_end(c, broker_id):

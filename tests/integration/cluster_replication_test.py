@@ -22,6 +22,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import system_python  # noqa: E402,F401  (re-runs with /usr/bin/python3 for kafka-python)
+import segment_files  # noqa: E402
 from cluster_harness import Cluster, Ledger, wait_until, run_tests  # noqa: E402
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.errors import KafkaError  # noqa: E402
@@ -56,13 +57,10 @@ def full_isr(c, ids, topic="orders", count=PARTITIONS, size=3):
 
 
 def log_bytes(c, broker_id, partition, topic="orders"):
-    """The concatenated segment files of a partition's copy on a broker."""
+    """The concatenated batches of a partition's copy on a broker, each
+    segment file read up to its data's end (segment_files)."""
     d = os.path.join(c.broker(broker_id).data_dir, f"{topic}-{partition}")
-    out = b""
-    for name in sorted(n for n in os.listdir(d) if n.endswith(".log")):
-        with open(os.path.join(d, name), "rb") as f:
-            out += f.read()
-    return out
+    return b"".join(segment_files.data_bytes(path) for path in segment_files.segment_logs(d))
 
 
 def identical(c, ids, count=PARTITIONS):

@@ -31,6 +31,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import segment_files  # noqa: E402
 from keel_harness import Broker, parse_args, scratch_dir, wait_until  # noqa: E402
 
 try:
@@ -149,7 +150,9 @@ def subdir(workdir, name):
 
 
 def log_bytes(path):
-    return sum(os.path.getsize(os.path.join(path, n)) for n in os.listdir(path) if SEGMENT_LOG.match(n))
+    """Bytes of batches in a partition's segment files (an active file may
+    be longer than its data: segment_files)."""
+    return sum(segment_files.data_size(p) for p in segment_files.segment_logs(path))
 
 
 # ------------------------------------------------------------ checks

@@ -126,7 +126,7 @@ def admin_create_list_describe_delete(broker):
         # Configs with a Keel equivalent become the topic's settings.
         a.create_topics([NewTopic("with-config", 1, 1, topic_configs={
             "segment.bytes": "1048576", "retention.ms": "3600000", "cleanup.policy": "delete"})])
-        for bad in ({"preallocate": "true"}, {"segment.bytes": "10"}, {"segment.bytes": "big"}):
+        for bad in ({"segment.index.bytes": "4096"}, {"segment.bytes": "10"}, {"segment.bytes": "big"}):
             try:
                 a.create_topics([NewTopic("bad-config", 1, 1, topic_configs=bad)])
                 raise AssertionError(f"topic config {bad} was accepted")

@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from client_programs import librdkafka_program  # noqa: E402
+import segment_files  # noqa: E402
 from keel_harness import Broker, parse_args, scratch_dir, wait_until  # noqa: E402
 
 try:
@@ -49,18 +50,9 @@ def stored_codecs(broker, topic):
     """The compression codecs of the batches stored for topic-0."""
     found = set()
     d = os.path.join(broker.data_dir, f"{topic}-0")
-    for name in sorted(os.listdir(d)):
-        if not name.endswith(".log"):
-            continue
-        with open(os.path.join(d, name), "rb") as f:
-            data = f.read()
-        pos = 0
-        while pos + 61 <= len(data):
-            length = struct.unpack_from(">i", data, pos + 8)[0]
-            if length <= 0:
-                break
-            found.add(struct.unpack_from(">h", data, pos + 21)[0] & 7)
-            pos += 12 + length
+    for path in segment_files.segment_logs(d):
+        for _, _, _, data in segment_files.batches(path):
+            found.add(struct.unpack_from(">h", data, 21)[0] & 7)
     return found
 
 

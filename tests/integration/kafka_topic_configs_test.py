@@ -188,7 +188,7 @@ def create_compacted_topic_and_see_compaction_apply(broker):
 def unsupported_and_bad_configs_are_refused_by_name(broker):
     a = admin(broker)
     try:
-        for bad, words in (({"preallocate": "true"}, "preallocate=true"),
+        for bad, words in (({"segment.index.bytes": "4096"}, "segment.index.bytes=4096"),
                            ({"cleanup.policy": "archive"}, "cleanup.policy=archive"),
                            ({"retention.ms": "soon"}, "retention.ms=soon"),
                            ({"message.timestamp.type": "LogAppendTime"}, "CreateTime"),
@@ -240,8 +240,8 @@ def alter_configs_applies_validates_and_survives_restart(broker):
         assert c["cleanup.policy"][1] == "compact,delete", c["cleanup.policy"]
         assert c["retention.ms"][1] == "120000" and c["segment.bytes"][1] == "1073741824", c
         # Refusals name the key; compaction cannot be dropped again (gaps).
-        err, msg = incremental_alter(broker, "altered", [("preallocate", SET, "true")])
-        assert err == 40 and "preallocate" in msg, (err, msg)
+        err, msg = incremental_alter(broker, "altered", [("segment.index.bytes", SET, "4096")])
+        assert err == 40 and "segment.index.bytes" in msg, (err, msg)
         err, msg = incremental_alter(broker, "altered", [("retention.ms", APPEND, "5")])
         assert err == 40 and "not a list" in msg, (err, msg)
         err, msg = incremental_alter(broker, "altered", [("cleanup.policy", SET, "delete")])
@@ -324,13 +324,13 @@ def http_post_accepts_kafka_configs(broker):
     assert view["settings"]["retention"] == ["compaction", "time", "size"], view
     assert view["configs"]["retention.ms"] == "86400000", view
     bad = urllib.request.Request(f"{broker.http_url}/topics", method="POST",
-                                 data=json.dumps({"name": "http-bad", "configs": {"preallocate": "true"}}).encode(),
+                                 data=json.dumps({"name": "http-bad", "configs": {"segment.index.bytes": "4096"}}).encode(),
                                  headers={"Content-Type": "application/json"})
     try:
         urllib.request.urlopen(bad, timeout=10)
         raise AssertionError("an unsupported config was accepted over HTTP")
     except urllib.error.HTTPError as e:
-        assert e.code == 400 and "preallocate" in e.read().decode(), e
+        assert e.code == 400 and "segment.index.bytes" in e.read().decode(), e
 
 
 @test

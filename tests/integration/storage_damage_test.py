@@ -26,6 +26,7 @@ import http.client
 import traceback
 
 import kafka_wire as kw
+import segment_files
 from keel_harness import Broker, parse_args, scratch_dir
 
 TOPIC = "victim"
@@ -104,14 +105,7 @@ def segments(data_dir):
 
 def batches(path):
     """(position, base offset, size) of each batch of a segment file."""
-    with open(path, "rb") as f:
-        data = f.read()
-    out, pos = [], 0
-    while pos + 61 <= len(data):
-        base, length = struct.unpack(">qi", data[pos:pos + 12])
-        out.append((pos, base, length + 12))
-        pos += length + 12
-    return out
+    return [(pos, base, len(data)) for pos, base, _, data in segment_files.batches(path)]
 
 
 def patch(path, pos, data):

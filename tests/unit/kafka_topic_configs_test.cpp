@@ -22,7 +22,8 @@ std::vector<TopicSetting> defaults() {
           {"index", "[\"sparse-mmap\",\"timestamp\"]", false},
           {"retention", "[\"time\",\"size\"]", false},
           {"partitioner", "\"key-hash\"", false},
-          {"min_insync_replicas", "1", false}};
+          {"min_insync_replicas", "1", false},
+          {"preallocate", "true", false}};
 }
 
 std::map<std::string, KafkaTopicConfig> by_name(const std::vector<TopicSetting>& s) {
@@ -141,8 +142,8 @@ TEST(KafkaTopicConfigs, RefusalsNameTheConfigAndValue) {
   EXPECT_NE(refusal({{"retention.ms", "-2"}}).find("-1 for no limit"), std::string::npos);
   EXPECT_NE(refusal({{"segment.bytes", "100"}}).find(">= 1024"), std::string::npos);
   EXPECT_NE(refusal({{"min.cleanable.dirty.ratio", "1.5"}}).find("from 0 to 1"), std::string::npos);
-  const std::string unknown = refusal({{"preallocate", "true"}});
-  EXPECT_NE(unknown.find("'preallocate=true'"), std::string::npos);
+  const std::string unknown = refusal({{"segment.index.bytes", "4096"}});
+  EXPECT_NE(unknown.find("'segment.index.bytes=4096'"), std::string::npos);
   EXPECT_NE(unknown.find("cleanup.policy"), std::string::npos);  // says what is supported
   EXPECT_NE(refusal({{"message.timestamp.type", "LogAppendTime"}}).find("CreateTime"), std::string::npos);
   EXPECT_NE(refusal({{"compression.type", "zstd"}}).find("producer"), std::string::npos);
@@ -184,6 +185,18 @@ TEST(KafkaTopicConfigs, MinInsyncReplicasIsTheTopicsOwnKey) {
   EXPECT_NE(zero.find(">= 1"), std::string::npos) << zero;
   EXPECT_NE(refusal({{"min.insync.replicas", "two"}}).find("min.insync.replicas=two"), std::string::npos);
   EXPECT_NE(supported_kafka_topic_configs().find("min.insync.replicas"), std::string::npos);
+}
+
+TEST(KafkaTopicConfigs, PreallocateIsTheTopicsOwnBooleanKey) {
+  EXPECT_EQ(to_keel({{"preallocate", "false"}}), "preallocate = false\n");
+  EXPECT_EQ(by_name(defaults())["preallocate"].value, "true");
+  auto c = by_name(with("preallocate = false"));
+  EXPECT_EQ(c["preallocate"].value, "false");
+  EXPECT_TRUE(c["preallocate"].own);
+  EXPECT_EQ(to_keel({{"preallocate", std::nullopt}}, with("preallocate = false")), "");
+  const std::string bad = refusal({{"preallocate", "yes"}});
+  EXPECT_NE(bad.find("preallocate=yes"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("true or false"), std::string::npos) << bad;
 }
 
 }  // namespace

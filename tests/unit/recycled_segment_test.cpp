@@ -20,8 +20,8 @@
 #include "storage/partition_log.hpp"
 #include "storage/segment_check.hpp"
 #include "storage/spare_segment.hpp"
-#include "support/builtin_indexes.hpp"
 #include "support/error_of.hpp"
+#include "support/log_file_fixture.hpp"
 #include "support/small_fs.hpp"
 #include "support/temp_dir.hpp"
 
@@ -33,19 +33,9 @@ using keel::PartitionLog;
 using keel::ReadResult;
 using keel::Segment;
 using keel::test::error_of;
+using keel::test::make_batch;
+using keel::test::pread_all;
 namespace batch = keel::batch;
-
-std::string make_batch(int records, const std::string& tag) {
-  batch::Builder b(0);
-  for (int i = 0; i < records; ++i) b.add("key" + std::to_string(i), tag + "-" + std::to_string(i), 1000 + i);
-  return b.build();
-}
-
-std::string pread_all(int fd, int64_t pos, int64_t len) {
-  std::string out(static_cast<size_t>(len), '\0');
-  EXPECT_EQ(::pread(fd, out.data(), out.size(), pos), len);
-  return out;
-}
 
 ino_t inode_of(const std::string& path) {
   struct stat st {};
@@ -62,26 +52,13 @@ std::vector<std::string> spares_in(const std::string& dir) {
   return out;
 }
 
-class RecycledSegmentTest : public ::testing::TestWithParam<bool> {
+class RecycledSegmentTest : public keel::test::LogFileFixture {
  protected:
+  RecycledSegmentTest() : LogFileFixture("keel-recycle") {}
   void SetUp() override {
-    indexes_.add_to(options_, GetParam());
+    LogFileFixture::SetUp();
     options_.segment_bytes = 2048;
     options_.recycle_segments = true;
-  }
-
-  std::unique_ptr<PartitionLog> open_log(bool clean = true, int64_t recovery_point = 0) {
-    auto log = std::make_unique<PartitionLog>("orders", 0, dir(), options_, &clock_);
-    log->open(clean, recovery_point);
-    return log;
-  }
-  std::string dir() const { return dir_.sub("orders-0"); }
-  std::string active_path(const PartitionLog& log) const {
-    return dir() + "/" + Segment::file_name(log.segment_infos().back().base_offset) + ".log";
-  }
-  void append_one(PartitionLog& log, const std::string& tag, int records = 2) {
-    const std::string b = make_batch(records, tag);
-    written_.push_back({log.append(reinterpret_cast<const uint8_t*>(b.data()), b.size()).base_offset, b});
   }
 
   // A log whose active segment reuses a spare, left without a close (as a
@@ -114,22 +91,6 @@ class RecycledSegmentTest : public ::testing::TestWithParam<bool> {
     }
   }
 
-  // Every batch written since the log start reads back as written (with the
-  // offsets the log gave it), and nothing follows the last one.
-  void expect_all_readable(PartitionLog& log) {
-    for (const auto& [offset, bytes] : written_) {
-      if (offset < log.log_start_offset()) continue;
-      const ReadResult r = log.read(offset, 1);
-      ASSERT_EQ(r.length, static_cast<int64_t>(bytes.size())) << "offset " << offset;
-      const std::string got = pread_all(r.segment->fd(), r.position, r.length);
-      // The log stamps the base offset and leader epoch (bytes 0-15); from
-      // the magic byte on the batch is as sent.
-      EXPECT_EQ(got.substr(16), bytes.substr(16)) << "offset " << offset;
-    }
-    EXPECT_EQ(log.read(log.log_end_offset(), 1 << 20).length, 0);
-    EXPECT_TRUE(log.damaged_ranges().empty());
-  }
-
   // Rolls until retention has made a spare and a roll has reused it;
   // returns the reused file's path.
   std::string reuse_a_spare(PartitionLog& log) {
@@ -147,12 +108,6 @@ class RecycledSegmentTest : public ::testing::TestWithParam<bool> {
     EXPECT_EQ(inode_of(active), spare_inode) << "the new segment is not the spare's file";
     return active;
   }
-
-  keel::test::TempDir dir_{"keel-recycle"};
-  keel::ManualClock clock_{1'700'000'000'000};
-  keel::test::BuiltinIndexes indexes_{&clock_};
-  LogOptions options_;
-  std::vector<std::pair<int64_t, std::string>> written_;
 };
 
 TEST_P(RecycledSegmentTest, RetentionKeepsOneSpareThatTheNextRollWritesOver) {

@@ -23,7 +23,7 @@ const std::vector<std::string> kBothPolicies = {kCompaction, kTime, kSize};
 // Kafka's "no limit" for flush.messages and flush.ms (Long.MAX_VALUE).
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
-enum class Type { kInteger, kRatio };
+enum class Type { kInteger, kRatio, kBoolean };
 
 // A Kafka config that is one Keel setting.
 struct Row {
@@ -40,6 +40,8 @@ constexpr Row kRows[] = {
     {"max.message.bytes", "max_batch_bytes", nullptr, nullptr, 64, Type::kInteger},
     // acks=all's in-sync replicas (a cluster; a single node has one copy).
     {"min.insync.replicas", "min_insync_replicas", nullptr, nullptr, 1, Type::kInteger},
+    // Kafka's preallocate sizes each new segment file up front, as Keel's does.
+    {"preallocate", "preallocate", nullptr, nullptr, 0, Type::kBoolean},
     {"retention.ms", "plugins.time.retention_ms", kTime, "604800000", -1, Type::kInteger},
     {"retention.bytes", "plugins.size.retention_bytes", kSize, "-1", -1, Type::kInteger},
     {"min.compaction.lag.ms", "plugins.compaction.min_compaction_lag_ms", kCompaction, "0", 0,
@@ -132,9 +134,40 @@ std::optional<double> ratio(const std::string& s) {
   return d;
 }
 
+std::optional<bool> boolean(const std::string& s) {
+  if (s == "true") return true;
+  if (s == "false") return false;
+  return std::nullopt;
+}
+
+bool valid(const Row& r, const std::string& value) {
+  switch (r.type) {
+    case Type::kRatio:
+      return ratio(value).has_value();
+    case Type::kBoolean:
+      return boolean(value).has_value();
+    case Type::kInteger:
+      break;
+  }
+  return integer(value) && *integer(value) >= r.min;
+}
+
+std::string expected(const Row& r) {
+  switch (r.type) {
+    case Type::kRatio:
+      return "a number from 0 to 1";
+    case Type::kBoolean:
+      return "true or false";
+    case Type::kInteger:
+      break;
+  }
+  return r.min == -1 ? std::string("an integer, -1 for no limit") : "an integer >= " + std::to_string(r.min);
+}
+
 // The TOML value of a checked config value (JSON is also TOML).
-std::string toml_number(const Row& r, const std::string& value) {
+std::string toml_value(const Row& r, const std::string& value) {
   if (r.type == Type::kRatio) return nlohmann::json(*ratio(value)).dump();
+  if (r.type == Type::kBoolean) return value;
   return std::to_string(*integer(value));
 }
 
@@ -254,17 +287,14 @@ std::optional<std::string> keel_topic_settings(const std::vector<sdk::TopicSetti
     if (named(r.kafka)) own.erase(r.keel);
     auto v = given(r.kafka);
     if (!v) continue;
-    if (r.type == Type::kRatio ? !ratio(*v) : (!integer(*v) || *integer(*v) < r.min)) {
-      *error = bad_value(r.kafka, *v,
-                         r.type == Type::kRatio ? std::string("a number from 0 to 1")
-                         : r.min == -1          ? std::string("an integer, -1 for no limit")
-                                                : "an integer >= " + std::to_string(r.min));
+    if (!valid(r, *v)) {
+      *error = bad_value(r.kafka, *v, expected(r));
       return std::nullopt;
     }
     // Kafka ignores the settings of a policy the topic does not have
     // (retention.ms on a compact-only topic): so does Keel.
     if (r.strategy != nullptr && !has(retention, r.strategy)) continue;
-    own[r.keel] = toml_number(r, *v);
+    own[r.keel] = toml_value(r, *v);
   }
 
   // flush.messages / flush.ms -> flush_mode and its settings: 1 message (or
