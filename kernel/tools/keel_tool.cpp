@@ -11,9 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <keel/record_batch.hpp>
 #include <mutex>
@@ -25,6 +28,7 @@
 #include "common/error.hpp"
 #include "common/exit_codes.hpp"
 #include "config/config.hpp"
+#include "storage/batch_probe.hpp"
 
 namespace po = boost::program_options;
 
@@ -254,7 +258,8 @@ int dump(int argc, char** argv) {
   }
   if (help || path.empty()) {
     std::cout << "Usage: keel-tool dump [--progress|--no-progress] <segment.log>\n"
-                 "Prints one line per batch; exits 1 if a batch is damaged. Progress goes to stderr when\n"
+                 "Prints one line per batch, and where the data ends if the file goes on (a preallocated or\n"
+                 "reused file's unused rest); exits 1 if a batch is damaged. Progress goes to stderr when\n"
                  "it is a terminal (--no-progress: never; --progress: always).\n";
     return path.empty() && !help ? 2 : 0;
   }
@@ -265,6 +270,11 @@ int dump(int argc, char** argv) {
   Progress progress(keel::tool::progress_options(progress_flags), "dump", Progress::Unit::kBytes, size);
   progress.set_item(path);
   const bool stdout_tty = ::isatty(STDOUT_FILENO) == 1;
+  // The segment's base offset, from its name (20 digits); 0 for a file
+  // named otherwise (then only zeros end the data).
+  const std::string name = std::filesystem::path(path).filename().string();
+  const bool named = name.size() >= 20 && std::all_of(name.begin(), name.begin() + 20, ::isdigit);
+  const int64_t file_base = named ? std::stoll(name.substr(0, 20)) : 0;
   std::vector<uint8_t> buf;
   int64_t pos = 0;
   int rc = 0;
@@ -278,6 +288,16 @@ int dump(int argc, char** argv) {
     if (!h) {
       std::cout << "position " << pos << ": torn header (" << n << " bytes)\n";
       rc = 1;
+      break;
+    }
+    // A preallocated or reused file goes on past its data: zeros, or an
+    // older segment's batches. The broker cuts that rest off when it opens
+    // the segment (after checking that nothing acknowledged is missing);
+    // `keel-tool verify` checks that too.
+    if (n == static_cast<ssize_t>(sizeof hdr) && keel::unused_header(hdr, file_base)) {
+      std::cout << "position " << pos << ": zeros or an older segment's batches to the end (" << size - pos
+                << " bytes): the unused rest of a preallocated or reused file, which the broker cuts off "
+                   "when nothing acknowledged is missing there ('keel-tool verify' checks that)\n";
       break;
     }
     buf.resize(h->total_size());
