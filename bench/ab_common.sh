@@ -1,9 +1,11 @@
-# Shared by the A/B scripts (bench/recycle_ab.sh, bench/preallocate_ab.sh):
+# Shared by the A/B scripts (bench/recycle_ab.sh, bench/preallocate_ab.sh,
+# bench/writeback_ab.sh, bench/roll_sync_ab.sh):
 # one broker on core 1, the client on core 0, issue 14's window-1 bound,
 # and the medians at the end. Source it after setting:
 #   build  the build tree (kernel/keel, bench/wire/keel-wire-load, ...)
 #   work   a scratch directory the caller removes
-# Functions set or read: pid, port (the running broker), duration, size.
+# Functions set or read: pid, port (the running broker), duration, size,
+# window (closed_loop_rolls).
 
 keel="$build/kernel/keel"
 wire="$build/bench/wire/keel-wire-load"
@@ -128,4 +130,19 @@ ab_table() {
     printf '%-16s | %-24s | %-24s\n' "$figure" "$(stat_of off "$col")" "$(stat_of on "$col")"
     col=$((col + 1))
   done
+}
+
+# keel-load (librdkafka) closed loop, acks=1, $window messages queued, for
+# $duration s after a 1 s warm-up, against the running broker. Prints
+# "$1 load=<loadavg>: <its result>", then each roll the broker logged and
+# how long it held the partition's appends.
+closed_loop_rolls() {
+  local args=(produce --brokers "127.0.0.1:$port" --topic bench --size "$size" --acks 1 --linger-ms 0
+              --set "queue.buffering.max.messages=$window")
+  taskset -c 0 "$load" "${args[@]}" --duration 1 > /dev/null 2>&1  # warm-up
+  local line
+  line="$(taskset -c 0 "$load" "${args[@]}" --duration "$duration" 2>&1 | grep '^produce')" ||
+    broker_failed "keel-load"
+  echo "$1 load=$(cut -d' ' -f1 /proc/loadavg): ${line#*closed-loop: }"
+  grep -o "rolled to new segment.*" "$work/keel.log" | sed 's/^/    /'
 }

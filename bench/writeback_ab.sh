@@ -57,13 +57,7 @@ flush_mode = "os"
 listen = "127.0.0.1:0"
 EOF
   start_broker
-  local args=(produce --brokers "127.0.0.1:$port" --topic bench --size "$size" --acks 1 --linger-ms 0
-              --set "queue.buffering.max.messages=$window")
-  taskset -c 0 "$load" "${args[@]}" --duration 1 > /dev/null 2>&1  # warm-up
-  local line
-  line="$(taskset -c 0 "$load" "${args[@]}" --duration "$duration" 2>&1 | grep '^produce')"
-  echo "writeback_bytes=$1 load=$(cut -d' ' -f1 /proc/loadavg): ${line#*closed-loop: }"
-  grep -o "rolled to new segment.*" "$work/keel.log" | sed 's/^/    /'
+  closed_loop_rolls "writeback_bytes=$1"
   stop_broker
 }
 

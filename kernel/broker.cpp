@@ -523,7 +523,9 @@ void Broker::run_maintenance() {
   // maintenance_loop() calls it with maint_mu_ released.
   std::lock_guard lock(maint_mu_);
   const int64_t now = clock_->now_ms();
-  for (auto& t : topics()) t->roll_aged_segments();
+  for (auto& t : topics()) {
+    for (const auto& log : t->roll_aged_segments()) flusher_.rolled(log);
+  }
   if (now - last_retention_ms_ >= config_.retention_check_ms) {
     last_retention_ms_ = now;
     for (auto& t : topics()) {

@@ -27,8 +27,19 @@ void Flusher::stop() {
   stopped_ = true;
 }
 
+void Flusher::rolled(const std::shared_ptr<PartitionLog>& log) {
+  if (!log->claim_sealed_sync()) return;
+  {
+    std::lock_guard lock(mu_);
+    // Stopping: close() syncs what is left.
+    if (!stopping_) sealed_[log.get()] = log;
+  }
+  cv_.notify_one();
+}
+
 void Flusher::appended(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until,
                        Done done) {
+  rolled(log);
   // Every-batch syncs each batch anyway; the others leave dirty pages.
   if (writeback_bytes_ > 0 && policy.mode != FlushMode::EveryBatch &&
       log->claim_write_back(writeback_bytes_)) {
@@ -71,6 +82,7 @@ void Flusher::forget(const PartitionLog* log) {
   {
     std::lock_guard lock(mu_);
     writeback_.erase(log);
+    sealed_.erase(log);
     auto it = dirty_.find(log);
     if (it == dirty_.end()) return;
     waiters = std::move(it->second.waiters);
@@ -103,7 +115,9 @@ void Flusher::run() {
     }
     std::map<const PartitionLog*, std::shared_ptr<PartitionLog>> writeback;
     writeback.swap(writeback_);
-    if (work.empty() && writeback.empty()) {
+    std::map<const PartitionLog*, std::shared_ptr<PartitionLog>> sealed;
+    sealed.swap(sealed_);
+    if (work.empty() && writeback.empty() && sealed.empty()) {
       if (stopping_) return;
       // Interval policies also count messages; check those at least every
       // few milliseconds while anything is pending.
@@ -154,6 +168,18 @@ void Flusher::run() {
     }
     // After the syncs: a producer may be waiting on one of those.
     for (auto& [_, log] : writeback) log->write_back();
+    // Last: nobody waits on these alone (a flush above synced the sealed
+    // segments of the partitions it flushed), and a whole segment's sync
+    // can take long.
+    for (auto& [_, log] : sealed) {
+      try {
+        log->sync_sealed();
+      } catch (const Error& err) {
+        // The segment stays queued in the log: the next flush, roll or
+        // close tries again, and the flushed offset stays below it.
+        spdlog::error("{}: sync of a sealed segment failed: {}", log->name(), err.what());
+      }
+    }
     lock.lock();
   }
 }

@@ -12,8 +12,17 @@
 // segment (1 GiB: 0.3-0.5 s here, with every append of the partition
 // waiting) or the kernel throttles the appender for dirty memory.
 //
-// Threads: appended() is called by producers (any thread); the flusher
-// thread alone calls PartitionLog::flush() and write_back() and runs the
+// Sealed segments: a roll leaves the segment it seals unsynced (an
+// fdatasync of a whole segment on the append path held every append of the
+// partition for up to 0.7 s). appended() and rolled() queue the partition,
+// and the flusher thread syncs them (PartitionLog::sync_sealed) after the
+// syncs producers wait on. Until then the flushed offset stays below the
+// sealed segment, so acks=all waiters and the recovery checkpoint wait too;
+// a flush of the partition syncs it first anyway.
+//
+// Threads: appended() and rolled() are called by producers and the
+// maintenance thread (any thread); the flusher thread alone calls
+// PartitionLog::flush(), write_back() and sync_sealed() and runs the
 // completion callbacks.
 #pragma once
 
@@ -59,6 +68,9 @@ class Flusher {
   // FlushMode::Os), or with an error if the sync fails.
   void appended(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until,
                 Done done);
+  // `log` rolled outside an append (segment_ms, by the maintenance thread):
+  // queue the sync of the segment it sealed.
+  void rolled(const std::shared_ptr<PartitionLog>& log);
   // The partition goes away: fail its waiters.
   void forget(const PartitionLog* log);
 
@@ -92,6 +104,7 @@ class Flusher {
   std::condition_variable cv_;
   std::map<const PartitionLog*, Entry> dirty_;
   std::map<const PartitionLog*, std::shared_ptr<PartitionLog>> writeback_;  // mu_
+  std::map<const PartitionLog*, std::shared_ptr<PartitionLog>> sealed_;     // mu_
   int64_t writeback_bytes_ = 0;  // set before start(), read-only after
   SyncHook sync_hook_;           // mu_
   bool stopping_ = false;

@@ -107,6 +107,23 @@ void PartitionLog::preallocate_active(Segment& seg) {
   }
 }
 
+void PartitionLog::drop_unsynced_after(const Segment& kept, const std::vector<int64_t>& bases, size_t cut,
+                                       int64_t recovery_point) {
+  if (cut + 1 >= bases.size()) return;
+  spdlog::warn(
+      "{}: '{}' was cut short at offset {}, past the recovery point {}: its tail was never synced before "
+      "the unclean stop. The {} segment(s) after it, from offset {}, held only writes never synced either "
+      "and are removed; the log goes on at offset {}",
+      name(), kept.path(), kept.next_offset(), recovery_point, bases.size() - cut - 1, bases[cut + 1],
+      kept.next_offset());
+  for (size_t i = cut + 1; i < bases.size(); ++i) {
+    for (const auto& file : Segment::files_of(dir_, Segment::file_name(bases[i]))) {
+      file_releaser::remove(dir_ + "/" + file);
+    }
+  }
+  fsync_dir(dir_);
+}
+
 void PartitionLog::open(bool clean, int64_t recovery_point) {
   std::error_code ec;
   if (fs::create_directories(dir_, ec)) fsync_dir(fs::path(dir_).parent_path().string());
@@ -145,8 +162,15 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
 
   // After an unclean stop, everything from the segment holding the recovery
   // point on may hold torn or unsynced writes: verify it batch by batch.
-  // Only the last segment can end in a torn write (a roll syncs the segment
-  // it closes), and only past the recovery point: damage anywhere else hides
+  // Past the recovery point, damage at the end of the last segment is a
+  // torn write and is cut. So is a lost tail of the segment before it: a
+  // roll does not wait for the sealed segment's sync (sync_sealed), the page
+  // cache may write the newer segment back first, and a roll syncs any
+  // older sealed segment still waiting before it seals the next, so no
+  // other segment can be unsynced. A segment cut there ends the log, as in
+  // Kafka's recovery: the last segment holds only writes that were never
+  // synced either (the flushed offset never passes an unsynced segment), so
+  // it goes. Everywhere else, and below the recovery point, damage hides
   // acknowledged, flushed data and is quarantined, never cut, so that the
   // segments after it stay and no offset is ever handed out twice.
   size_t verify_from = bases.size();
@@ -158,11 +182,14 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   }
 
   std::vector<std::shared_ptr<Segment>> segs;
+  bool tail_sealed = false;  // the last segment kept was opened as a closed one
   for (size_t i = 0; i < bases.size(); ++i) {
     const bool last = i + 1 == bases.size();
     RecoverOptions o;
     o.verify = i >= verify_from;
-    o.cut_from_offset = !clean && last ? recovery_point : INT64_MAX;
+    // The last segment, and the one before it (its roll's sync may not
+    // have run).
+    o.cut_from_offset = !clean && i + 2 >= bases.size() ? recovery_point : INT64_MAX;
     o.end_offset = last ? INT64_MAX : bases[i + 1];
     o.acknowledged_end = recovery_point;
     o.writable = last;
@@ -200,6 +227,11 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
           name(), seg->path(), seg->size(), seg->next_offset(), r.unused_bytes);
     }
     segs.push_back(std::move(seg));
+    if (!last && r.truncated_bytes > 0) {
+      drop_unsynced_after(*segs.back(), bases, i, recovery_point);
+      tail_sealed = true;
+      break;
+    }
   }
   find_gaps(segs);
   if (segs.empty()) {
@@ -216,7 +248,7 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   // never below an offset already acknowledged.
   const auto& tail = segs.back();
   const int64_t end = tail->next_offset();
-  if (tail->damaged_tail() || end < recovery_point) {
+  if (tail->damaged_tail() || end < recovery_point || tail_sealed) {
     if (end < recovery_point) {
       DamagedRange g;
       g.file = tail->path();
@@ -237,7 +269,7 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     if (tail->size() == 0) {
       tail->mark_deleted();  // an empty active segment below `next`: replaced
       segs.pop_back();
-    } else {
+    } else if (!tail_sealed) {
       tail->seal();
     }
     segs.push_back(new_segment(next, false));
@@ -245,7 +277,14 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   segs.back()->set_created_ms(clock_->now_ms());
   bool synced = clean;
   try {
-    if (!clean) segs.back()->flush();  // what recovery kept is now durable
+    if (!clean) {
+      // What recovery kept is now durable. After a kill (not a power cut)
+      // the page cache may still hold sealed segments' unsynced writes,
+      // which recovery read as intact: sync them before the flushed offset,
+      // and the checkpoint after it, say they are on disk.
+      for (size_t i = verify_from; i + 1 < segs.size(); ++i) segs[i]->sync_log();
+      segs.back()->flush();
+    }
     synced = true;
     // [disk-full] Say at start-up, once, that this partition cannot take
     // writes, rather than on the first produce.
@@ -548,27 +587,35 @@ std::shared_ptr<Segment> PartitionLog::segment_for(int64_t offset) const {
 
 void PartitionLog::roll_locked() {
   const int64_t t0 = monotonic_ns();
+  // At most one sealed segment waits for its sync, the one before the
+  // active segment: recovery looks for a lost tail there and nowhere else
+  // (open()). The flusher has almost always synced it by the next roll;
+  // if not, this roll waits for it.
+  sync_waiting();
+  const int64_t t_wait = monotonic_ns();
   auto old = active();
-  // A reused file's unused rest goes before the sync, which makes the cut
-  // durable with the data: a closed segment's file holds its batches only.
+  // A reused or preallocated file's unused rest goes now, so that the
+  // segment's later sync makes the cut durable with the data: a closed
+  // segment's file holds its batches only.
   old->trim_unused();
-  old->flush();
-  const int64_t t_sync = monotonic_ns();
+  const int64_t t_trim = monotonic_ns();
   old->seal();
   const int64_t t_seal = monotonic_ns();
   auto fresh = new_segment(log_end_.load());
   ++rolls_since_pass_;
   const int64_t t_new = monotonic_ns();
   {
+    // In one step: a flush that sees the new active segment also sees the
+    // old one waiting for its sync.
     std::lock_guard lock(segments_mu_);
     segments_.push_back(fresh);
+    unsynced_.push_back(old);
   }
-  int64_t end = log_end_.load();
-  int64_t prev = flushed_.load();
-  while (prev < end && !flushed_.compare_exchange_weak(prev, end)) {
-  }
+  sealed_unsynced_.store(true);
   // The state of every batch before the new segment: a later start replays
-  // from here, not from the log start.
+  // from here, not from the log start. A crash that loses the old
+  // segment's unsynced tail leaves this snapshot past the log end, and
+  // load_producers() drops it.
   const int64_t t_snap = monotonic_ns();
   snapshot_producers_locked();
   // Appends to this partition wait for the roll: its time, step by step,
@@ -576,11 +623,50 @@ void PartitionLog::roll_locked() {
   const int64_t t_end = monotonic_ns();
   const auto ms = [](int64_t from, int64_t to) { return static_cast<double>(to - from) / 1e6; };
   spdlog::info(
-      "{}: rolled to new segment '{}'{} at offset {} in {:.1f} ms (sync of the old one {:.1f} ms, sealing "
-      "its "
-      "indexes {:.1f} ms, creating the new one {:.1f} ms, producer snapshot {:.1f} ms)",
-      name(), fresh->path(), fresh->reused() ? " (written over a spare file)" : "", end, ms(t0, t_end),
-      ms(t0, t_sync), ms(t_sync, t_seal), ms(t_seal, t_new), ms(t_snap, t_end));
+      "{}: rolled to new segment '{}'{} at offset {} in {:.1f} ms (waiting for the previous roll's sync "
+      "{:.1f} ms, cutting the old one to its data {:.1f} ms, sealing its indexes {:.1f} ms, creating the "
+      "new one {:.1f} ms, producer snapshot {:.1f} ms); the old one is synced in the background",
+      name(), fresh->path(), fresh->reused() ? " (written over a spare file)" : "", log_end_.load(),
+      ms(t0, t_end), ms(t0, t_wait), ms(t_wait, t_trim), ms(t_trim, t_seal), ms(t_seal, t_new),
+      ms(t_snap, t_end));
+}
+
+std::vector<std::shared_ptr<Segment>> PartitionLog::unsynced_locked() const {
+  std::vector<std::shared_ptr<Segment>> out;
+  for (const auto& w : unsynced_) {
+    auto s = w.lock();
+    if (s && std::find(segments_.begin(), segments_.end(), s) != segments_.end()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+int64_t PartitionLog::mark_synced(const std::vector<std::shared_ptr<Segment>>& synced) {
+  std::lock_guard lock(segments_mu_);
+  std::erase_if(unsynced_, [&](const std::weak_ptr<Segment>& w) {
+    auto s = w.lock();
+    return !s || std::find(synced.begin(), synced.end(), s) != synced.end() ||
+           std::find(segments_.begin(), segments_.end(), s) == segments_.end();
+  });
+  return unsynced_.empty() ? segments_.back()->base_offset() : unsynced_.front().lock()->base_offset();
+}
+
+void PartitionLog::sync_waiting() {
+  std::vector<std::shared_ptr<Segment>> sealed;
+  {
+    std::lock_guard lock(segments_mu_);
+    sealed = unsynced_locked();
+  }
+  if (sealed.empty()) return;
+  for (const auto& s : sealed) s->flush();
+  const int64_t synced_below = std::min(mark_synced(sealed), log_end_.load());
+  int64_t prev = flushed_.load();
+  while (prev < synced_below && !flushed_.compare_exchange_weak(prev, synced_below)) {
+  }
+}
+
+void PartitionLog::sync_sealed() {
+  std::lock_guard flush_lock(flush_mu_);
+  sync_waiting();
 }
 
 AppendResult PartitionLog::append(const uint8_t* data, size_t len, int32_t leader_epoch) {
@@ -1141,12 +1227,22 @@ size_t PartitionLog::segments_below_start() const {
 
 int64_t PartitionLog::flush() {
   std::lock_guard flush_lock(flush_mu_);
-  // Read the end before picking the segment: if a roll happens in between,
-  // the roll itself synced everything before the new segment.
+  // Read the end before picking the segments: data below it is in the
+  // active segment or in sealed ones still waiting for their sync (a roll
+  // in between puts the old segment in unsynced_ with the new one in
+  // segments_, in one step), or in segments already synced.
   const int64_t end = log_end_.load(std::memory_order_acquire);
   if (end <= flushed_.load()) return flushed_.load();
-  auto seg = active();
-  if (!seg) return flushed_.load();
+  std::vector<std::shared_ptr<Segment>> sealed;
+  std::shared_ptr<Segment> seg;
+  {
+    std::lock_guard lock(segments_mu_);
+    if (segments_.empty()) return flushed_.load();
+    sealed = unsynced_locked();
+    seg = segments_.back();
+  }
+  for (const auto& s : sealed) s->flush();
+  if (!sealed.empty()) mark_synced(sealed);
   seg->sync_log();
   int64_t prev = flushed_.load();
   while (prev < end && !flushed_.compare_exchange_weak(prev, end)) {
@@ -1165,7 +1261,8 @@ void PartitionLog::write_back() {
   std::lock_guard flush_lock(flush_mu_);
   writeback_mark_.store(appended_bytes_.load());
   writeback_queued_.store(false);
-  // The active segment only: a roll fdatasyncs the one before it.
+  // The active segment only: the ones before it are synced whole after
+  // their roll (sync_sealed).
   if (auto seg = active()) seg->write_back(seg->size());
 }
 
@@ -1179,11 +1276,13 @@ int64_t PartitionLog::active_written_back() const {
   return seg ? seg->written_back() : 0;
 }
 
-void PartitionLog::roll_if_aged() {
+bool PartitionLog::roll_if_aged() {
   std::lock_guard lock(append_mu_);
-  if (closed_) return;
+  if (closed_) return false;
   auto seg = active();
-  if (seg && seg->size() > 0 && clock_->now_ms() - seg->created_ms() >= segment_ms_.load()) roll_locked();
+  if (!seg || seg->size() == 0 || clock_->now_ms() - seg->created_ms() < segment_ms_.load()) return false;
+  roll_locked();
+  return true;
 }
 
 int PartitionLog::delete_oldest(size_t count) {
@@ -1331,6 +1430,8 @@ void PartitionLog::close(Closing how) {
   if (how == Closing::Discard) return fire_all_watches();
   try {
     if (auto seg = active()) {
+      // Segments a roll sealed first: the flushed offset is a prefix.
+      sync_waiting();
       seg->trim_unused();
       seg->flush();
       seg->seal();

@@ -409,8 +409,15 @@ void Segment::verify_batches(const RecoverOptions& o, SegmentRecovery& result) {
       end_data_at(pos, o.writable, result);
       return;
     }
-    if (min_base >= o.cut_from_offset) {
-      // Past the recovery point of an unclean stop: a torn write.
+    batch::Header ignored{};
+    if (min_base >= o.cut_from_offset &&
+        (o.end_offset == INT64_MAX ||
+         find_next_batch(fd_, path_, pos + 1, file_size, {min_base, end_offset_}, &ignored) < 0)) {
+      // Past the recovery point of an unclean stop: a torn write, or, in a
+      // closed segment, the tail its roll had not synced yet (nothing
+      // readable follows; the caller drops the segments after it). Damage
+      // with batches after it in a closed segment is quarantined: a lost
+      // write leaves nothing readable behind it.
       result.truncated_bytes = file_size - pos;
       result.truncation_reason = why;
       truncate_file(pos);

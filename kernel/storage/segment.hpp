@@ -58,8 +58,9 @@ struct RecoverOptions {
   // seen are walked.
   bool verify = false;
   // Damage whose first offset is at or beyond this may be a torn write of
-  // an unclean stop: the file is cut there. Anywhere else damage is
-  // quarantined and the batches after it stay.
+  // an unclean stop: the file is cut there (in a segment with an end_offset,
+  // only when no readable batch follows it: a lost, unsynced tail).
+  // Anywhere else damage is quarantined and the batches after it stay.
   int64_t cut_from_offset = INT64_MAX;
   // The next segment's base (INT64_MAX for the last segment): no batch here
   // reaches it.

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The segment roll's fdatasync on the append path, before and after it moved
+# to the flusher thread, side by side: two builds of the broker, alternating
+# run by run so both see the same machine load.
+#
+# One broker (core 1) and keel-load (core 0, librdkafka), closed loop,
+# acks=1, a topic with flush_mode "os" and SEGMENT_BYTES segments (default
+# 256 MiB, so each run rolls several times); the broker logs how long each
+# roll held the partition's appends ("rolled to new segment ... in X ms"),
+# printed after each run. Incremental writeback stays on (the default), as
+# on any broker: the sync a roll does is what writeback left dirty.
+#
+#   bash bench/roll_sync_ab.sh --before DIR [--after DIR] [--size BYTES]
+#                              [--window N] [--segment-bytes N]
+#                              [--duration S] [--rounds N]
+#
+# --before is a build tree of the version that syncs on the roll (e.g. a
+# worktree of the commit before, built with `cmake --build DIR --target
+# keel keel_builtin_plugins`); --after defaults to this tree's build/.
+# Asserts nothing; prints one line per run and the rolls. Needs taskset.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="$root/build"
+before=""
+size=1024
+window=1000
+segment_bytes=$((256 << 20))
+duration=12
+rounds=3
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --before) before="$2"; shift 2 ;;
+    --after) build="$2"; shift 2 ;;
+    --size) size="$2"; shift 2 ;;
+    --window) window="$2"; shift 2 ;;
+    --segment-bytes) segment_bytes="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "roll_sync_ab.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [[ -z "$before" || ! -x "$before/kernel/keel" ]]; then
+  echo "roll_sync_ab.sh: --before must name a build tree holding kernel/keel (see --help)" >&2
+  exit 2
+fi
+work="$(mktemp -d /tmp/keel-roll-sync-ab.XXXXXX)"
+# shellcheck source=ab_common.sh
+source "$root/bench/ab_common.sh"
+cleanup() {
+  stop_broker
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+run() {  # $1: label, $2: build tree of the broker
+  rm -rf "$work/data" && mkdir -p "$work/data"
+  cat > "$work/keel.toml" <<EOF
+[broker]
+data_dir = "$work/data"
+plugin_path = ["$2/plugins"]
+
+[topics.bench]
+partitions = 1
+flush_mode = "os"
+segment_bytes = $segment_bytes
+
+[transports.kafka]
+listen = "127.0.0.1:0"
+EOF
+  keel="$2/kernel/keel"
+  start_broker
+  closed_loop_rolls "$1"
+  stop_broker
+}
+
+for _ in $(seq "$rounds"); do
+  run "before (sync on the roll)" "$before"
+  run "after  (sync on the flusher)" "$build"
+done
