@@ -134,8 +134,8 @@ ab_table() {
 
 # keel-load (librdkafka) closed loop, acks=1, $window messages queued, for
 # $duration s after a 1 s warm-up, against the running broker. Prints
-# "$1 load=<loadavg>: <its result>", then each roll the broker logged and
-# how long it held the partition's appends.
+# "$1 load=<loadavg>: <its result>", then how long the rolls the broker
+# logged held the partition's appends.
 closed_loop_rolls() {
   local args=(produce --brokers "127.0.0.1:$port" --topic bench --size "$size" --acks 1 --linger-ms 0
               --set "queue.buffering.max.messages=$window")
@@ -144,5 +144,7 @@ closed_loop_rolls() {
   line="$(taskset -c 0 "$load" "${args[@]}" --duration "$duration" 2>&1 | grep '^produce')" ||
     broker_failed "keel-load"
   echo "$1 load=$(cut -d' ' -f1 /proc/loadavg): ${line#*closed-loop: }"
-  grep -o "rolled to new segment.*" "$work/keel.log" | sed 's/^/    /'
+  # How long each roll held the partition's appends: count, min, median, max.
+  sed -n 's/.*rolled to new segment .* in \([0-9.]*\) ms (.*/\1/p' "$work/keel.log" | sort -g |
+    awk '{v[NR] = $1} END {if (NR) printf "    %d rolls held appends %.1f / %.1f / %.1f ms (min / median / max)\n", NR, v[1], v[int((NR + 1) / 2)], v[NR]; else print "    no roll"}'
 }

@@ -7,12 +7,14 @@
 # acks=1, a topic with flush_mode "os" and SEGMENT_BYTES segments (default
 # 256 MiB, so each run rolls several times); the broker logs how long each
 # roll held the partition's appends ("rolled to new segment ... in X ms"),
-# printed after each run. Incremental writeback stays on (the default), as
-# on any broker: the sync a roll does is what writeback left dirty.
+# summarised after each run. Incremental writeback is on (the default,
+# 1 MiB) unless --writeback-bytes says otherwise: the sync a roll does is
+# what writeback left dirty, so `--writeback-bytes 0` shows a disk that
+# writeback cannot keep up with (a whole segment dirty at each roll).
 #
 #   bash bench/roll_sync_ab.sh --before DIR [--after DIR] [--size BYTES]
 #                              [--window N] [--segment-bytes N]
-#                              [--duration S] [--rounds N]
+#                              [--writeback-bytes N] [--duration S] [--rounds N]
 #
 # --before is a build tree of the version that syncs on the roll (e.g. a
 # worktree of the commit before, built with `cmake --build DIR --target
@@ -26,6 +28,7 @@ before=""
 size=1024
 window=1000
 segment_bytes=$((256 << 20))
+writeback=1048576
 duration=12
 rounds=3
 while [[ $# -gt 0 ]]; do
@@ -35,9 +38,10 @@ while [[ $# -gt 0 ]]; do
     --size) size="$2"; shift 2 ;;
     --window) window="$2"; shift 2 ;;
     --segment-bytes) segment_bytes="$2"; shift 2 ;;
+    --writeback-bytes) writeback="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "roll_sync_ab.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -60,6 +64,7 @@ run() {  # $1: label, $2: build tree of the broker
 [broker]
 data_dir = "$work/data"
 plugin_path = ["$2/plugins"]
+writeback_bytes = $writeback
 
 [topics.bench]
 partitions = 1
