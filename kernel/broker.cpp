@@ -524,7 +524,13 @@ void Broker::run_maintenance() {
   std::lock_guard lock(maint_mu_);
   const int64_t now = clock_->now_ms();
   for (auto& t : topics()) {
-    for (const auto& log : t->roll_aged_segments()) flusher_.rolled(log);
+    t->roll_aged_segments();
+    // Queues the sync of a segment rolled by age just now, by an append that
+    // then failed (no Flusher::appended followed it), or whose sync failed:
+    // a claim is one atomic exchange per partition.
+    for (int32_t p = 0; p < t->partition_count(); ++p) {
+      if (auto log = t->partition(p)) flusher_.rolled(log);
+    }
   }
   if (now - last_retention_ms_ >= config_.retention_check_ms) {
     last_retention_ms_ = now;

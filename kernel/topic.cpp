@@ -403,12 +403,8 @@ void Topic::apply_reconfigure(const std::shared_ptr<Reconfiguration>& change) {
   for (auto& log : logs()) log->set_live_options(live);
 }
 
-std::vector<std::shared_ptr<PartitionLog>> Topic::roll_aged_segments() {
-  std::vector<std::shared_ptr<PartitionLog>> rolled;
-  for (auto& log : logs()) {
-    if (log->roll_if_aged()) rolled.push_back(log);
-  }
-  return rolled;
+void Topic::roll_aged_segments() {
+  for (auto& log : logs()) log->roll_if_aged();
 }
 
 void Topic::close(PartitionLog::Closing how) {

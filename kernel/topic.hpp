@@ -94,9 +94,9 @@ class Topic {
   // (storage/rewrite_progress.hpp).
   int apply_retention(int64_t now_ms, const std::atomic<bool>* stopping = nullptr,
                       Metrics* metrics = nullptr);
-  // Rolls the partitions whose active segment is older than segment_ms;
-  // returns them (their sealed segments await a sync: Flusher::rolled).
-  std::vector<std::shared_ptr<PartitionLog>> roll_aged_segments();
+  // Rolls the partitions whose active segment is older than segment_ms
+  // (their sealed segments then await a sync: Flusher::rolled).
+  void roll_aged_segments();
   void close(PartitionLog::Closing how = PartitionLog::Closing::Keep);
 
   static std::string partition_dir(const std::string& data_dir, const std::string& topic, int32_t p);

@@ -175,8 +175,9 @@ void Flusher::run() {
       try {
         log->sync_sealed();
       } catch (const Error& err) {
-        // The segment stays queued in the log: the next flush, roll or
-        // close tries again, and the flushed offset stays below it.
+        // The segment stays queued in the log and claimable: the next
+        // maintenance pass, flush, roll or close tries again, and the
+        // flushed offset stays below it.
         spdlog::error("{}: sync of a sealed segment failed: {}", log->name(), err.what());
       }
     }

@@ -68,8 +68,10 @@ class Flusher {
   // FlushMode::Os), or with an error if the sync fails.
   void appended(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until,
                 Done done);
-  // `log` rolled outside an append (segment_ms, by the maintenance thread):
-  // queue the sync of the segment it sealed.
+  // Queues the sync of the segment `log`'s last roll sealed, if that is
+  // still to claim: appended() does it after each append, the maintenance
+  // thread for every partition each pass (a roll by segment_ms, an append
+  // that failed after its roll, a sync that failed).
   void rolled(const std::shared_ptr<PartitionLog>& log);
   // The partition goes away: fail its waiters.
   void forget(const PartitionLog* log);

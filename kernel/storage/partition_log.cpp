@@ -226,8 +226,16 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
           "of a reused segment file (recycle_segments), cut off",
           name(), seg->path(), seg->size(), seg->next_offset(), r.unused_bytes);
     }
+    // The segment before the last lost its unsynced tail: cut as a torn
+    // write, or ending on a batch boundary (or empty) before the last
+    // segment's base, past the recovery point. Compacted topics end
+    // segments early on purpose; theirs is left to find_gaps.
+    const bool lost_tail =
+        !clean && i + 2 == bases.size() && i >= verify_from &&
+        (r.truncated_bytes > 0 || (!gaps_expected_.load() && seg->next_offset() < bases[i + 1] &&
+                                   seg->next_offset() >= recovery_point));
     segs.push_back(std::move(seg));
-    if (!last && r.truncated_bytes > 0) {
+    if (lost_tail) {
       drop_unsynced_after(*segs.back(), bases, i, recovery_point);
       tail_sealed = true;
       break;
@@ -590,8 +598,14 @@ void PartitionLog::roll_locked() {
   // At most one sealed segment waits for its sync, the one before the
   // active segment: recovery looks for a lost tail there and nowhere else
   // (open()). The flusher has almost always synced it by the next roll;
-  // if not, this roll waits for it.
-  sync_waiting();
+  // if not, this roll waits for it (under flush_mu_: an index's flush is
+  // never run twice at once).
+  bool waiting = false;
+  {
+    std::lock_guard lock(segments_mu_);
+    waiting = !unsynced_locked().empty();
+  }
+  if (waiting) sync_sealed();
   const int64_t t_wait = monotonic_ns();
   auto old = active();
   // A reused or preallocated file's unused rest goes now, so that the
@@ -666,7 +680,18 @@ void PartitionLog::sync_waiting() {
 
 void PartitionLog::sync_sealed() {
   std::lock_guard flush_lock(flush_mu_);
-  sync_waiting();
+  try {
+    sync_waiting();
+  } catch (const Error&) {
+    // Claimable again: the next maintenance pass queues another try.
+    sealed_unsynced_.store(true);
+    throw;
+  }
+}
+
+size_t PartitionLog::segments_awaiting_sync() const {
+  std::lock_guard lock(segments_mu_);
+  return unsynced_locked().size();
 }
 
 AppendResult PartitionLog::append(const uint8_t* data, size_t len, int32_t leader_epoch) {
@@ -1431,7 +1456,7 @@ void PartitionLog::close(Closing how) {
   try {
     if (auto seg = active()) {
       // Segments a roll sealed first: the flushed offset is a prefix.
-      sync_waiting();
+      sync_sealed();
       seg->trim_unused();
       seg->flush();
       seg->seal();

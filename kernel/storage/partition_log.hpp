@@ -260,7 +260,10 @@ class PartitionLog {
   // segment still unsynced syncs it first, so that only the segment before
   // the active one can ever be waiting (open() relies on it).
   bool claim_sealed_sync() { return sealed_unsynced_.exchange(false); }
+  // A failed sync leaves the claim set again. Takes flush_mu_.
   void sync_sealed();
+  // Sealed segments still waiting for their sync (tests, diagnostics).
+  size_t segments_awaiting_sync() const;
   // Incremental writeback (Segment::write_back), driven by the flusher:
   // claim_write_back() is true for the one appender that finds at least
   // min_bytes appended since the last write_back() and none queued yet (it

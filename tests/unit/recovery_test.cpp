@@ -80,8 +80,10 @@ TEST_P(RecoveryTest, DamagedSegmentThatIsNotTheLastIsQuarantinedNotCut) {
   options_.segment_bytes = 1024;
   write_log(40, false);
   ASSERT_GE(segments_, 4u);
-  // The middle batch of the second segment. A roll syncs the segment it
-  // closes: damage there is not a torn write, whatever the checkpoint says.
+  // The middle batch of the second segment of four or more. The segments
+  // before the one before the active one were synced (a roll syncs an older
+  // sealed segment still waiting): damage there is not a torn or lost
+  // write, whatever the checkpoint says.
   const std::string second = segment_paths().at(1);
   std::vector<size_t> in_second;
   for (size_t i = 0; i < stored_.size(); ++i) {

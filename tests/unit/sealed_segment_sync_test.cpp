@@ -97,7 +97,9 @@ TEST_P(SealedSegmentSyncTest, AFlushSyncsTheSealedSegmentWithTheActiveOne) {
   for (int i = 0; i < 4; ++i) append_one(*log, "t" + std::to_string(i));  // one roll
   ASSERT_EQ(log->segment_infos().size(), 2u);
   EXPECT_EQ(log->flushed_offset(), 0);
+  EXPECT_EQ(log->segments_awaiting_sync(), 1u);
   EXPECT_EQ(log->flush(), 8);
+  EXPECT_EQ(log->segments_awaiting_sync(), 0u) << "the flush synced the sealed segment too";
   log->sync_sealed();
   EXPECT_EQ(log->flushed_offset(), 8);
 }
@@ -109,6 +111,7 @@ TEST_P(SealedSegmentSyncTest, ARollSyncsTheSegmentStillWaitingBeforeSealingTheNe
   for (int i = 0; i < 7; ++i) append_one(*log, "t" + std::to_string(i));  // two rolls, no flusher
   ASSERT_EQ(log->segment_infos().size(), 3u);
   EXPECT_EQ(log->flushed_offset(), 6) << "the second roll synced the first sealed segment";
+  EXPECT_EQ(log->segments_awaiting_sync(), 1u) << "only the one the second roll sealed waits";
   log->sync_sealed();
   EXPECT_EQ(log->flushed_offset(), 12);
 }
@@ -119,6 +122,7 @@ TEST_P(SealedSegmentSyncTest, ACleanCloseSyncsTheSealedSegmentsAndTheNextStartTr
     for (int i = 0; i < 7; ++i) append_one(*log, "t" + std::to_string(i));
     EXPECT_EQ(log->flushed_offset(), 6) << "the segment at 6 waits for its sync";
     log->close();
+    EXPECT_EQ(log->segments_awaiting_sync(), 0u);
     EXPECT_EQ(log->flushed_offset(), 14);
   }
   auto log = open_log(true, 14);
@@ -166,6 +170,40 @@ TEST_P(SealedSegmentSyncTest, ALostTailIsLookedForOnlyInTheSegmentBeforeTheActiv
   const auto damage = log->damaged_ranges();
   ASSERT_FALSE(damage.empty());
   EXPECT_EQ(damage.front().first_offset, 2);
+}
+
+TEST_P(SealedSegmentSyncTest, ALostTailEndingOnABatchBoundaryEndsTheLogToo) {
+  // The file system kept the size some writeback reached: whole batches,
+  // nothing torn, and offsets missing before the last segment's base.
+  write_three_segments();
+  ASSERT_EQ(::truncate(segment_path(6).c_str(), kBatchBytes), 0);
+  auto log = open_log(false, 6);
+  EXPECT_EQ(log->log_end_offset(), 8);
+  EXPECT_FALSE(fs::exists(segment_path(12)));
+  forget_written_from(8);
+  expect_all_readable(*log);
+  append_one(*log, "n0");
+  EXPECT_EQ(written_.back().first, 8);
+  expect_all_readable(*log);
+}
+
+TEST_P(SealedSegmentSyncTest, ASealedSegmentThatLostEverythingEndsTheLogAtItsBase) {
+  write_three_segments();
+  ASSERT_EQ(::truncate(segment_path(6).c_str(), 0), 0);
+  auto log = open_log(false, 6);
+  EXPECT_EQ(log->log_end_offset(), 6);
+  EXPECT_FALSE(fs::exists(segment_path(12)));
+  forget_written_from(6);
+  expect_all_readable(*log);
+  append_one(*log, "n0");
+  EXPECT_EQ(written_.back().first, 6);
+  EXPECT_EQ(log->segment_infos().back().base_offset, 6);
+  expect_all_readable(*log);
+  log->close();
+  log.reset();
+  auto again = open_log(true, 8);
+  EXPECT_EQ(again->log_end_offset(), 8);
+  expect_all_readable(*again);
 }
 
 TEST_P(SealedSegmentSyncTest, DamageWithBatchesAfterItInAClosedSegmentIsQuarantinedNotCut) {
