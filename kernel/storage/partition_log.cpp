@@ -599,11 +599,12 @@ void PartitionLog::roll_locked() {
   // active segment: recovery looks for a lost tail there and nowhere else
   // (open()). The flusher has almost always synced it by the next roll;
   // if not, this roll waits for it (under flush_mu_: an index's flush is
-  // never run twice at once).
+  // never run twice at once). Checked first, so that a roll with nothing
+  // waiting never waits for a flush of the active segment in progress.
   bool waiting = false;
   {
     std::lock_guard lock(segments_mu_);
-    waiting = !unsynced_locked().empty();
+    waiting = waiting_locked() != nullptr;
   }
   if (waiting) sync_sealed();
   const int64_t t_wait = monotonic_ns();
@@ -623,7 +624,7 @@ void PartitionLog::roll_locked() {
     // old one waiting for its sync.
     std::lock_guard lock(segments_mu_);
     segments_.push_back(fresh);
-    unsynced_.push_back(old);
+    unsynced_ = old;
   }
   sealed_unsynced_.store(true);
   // The state of every batch before the new segment: a later start replays
@@ -645,37 +646,35 @@ void PartitionLog::roll_locked() {
       ms(t_snap, t_end));
 }
 
-std::vector<std::shared_ptr<Segment>> PartitionLog::unsynced_locked() const {
-  std::vector<std::shared_ptr<Segment>> out;
-  for (const auto& w : unsynced_) {
-    auto s = w.lock();
-    if (s && std::find(segments_.begin(), segments_.end(), s) != segments_.end()) out.push_back(std::move(s));
-  }
-  return out;
+std::shared_ptr<Segment> PartitionLog::waiting_locked() const {
+  auto s = unsynced_.lock();
+  if (!s || std::find(segments_.begin(), segments_.end(), s) == segments_.end()) return nullptr;
+  return s;
 }
 
-int64_t PartitionLog::mark_synced(const std::vector<std::shared_ptr<Segment>>& synced) {
-  std::lock_guard lock(segments_mu_);
-  std::erase_if(unsynced_, [&](const std::weak_ptr<Segment>& w) {
-    auto s = w.lock();
-    return !s || std::find(synced.begin(), synced.end(), s) != synced.end() ||
-           std::find(segments_.begin(), segments_.end(), s) == segments_.end();
-  });
-  return unsynced_.empty() ? segments_.back()->base_offset() : unsynced_.front().lock()->base_offset();
+void PartitionLog::raise_flushed(int64_t to) {
+  int64_t prev = flushed_.load();
+  while (prev < to && !flushed_.compare_exchange_weak(prev, to)) {
+  }
 }
 
 void PartitionLog::sync_waiting() {
-  std::vector<std::shared_ptr<Segment>> sealed;
+  std::shared_ptr<Segment> sealed;
   {
     std::lock_guard lock(segments_mu_);
-    sealed = unsynced_locked();
+    sealed = waiting_locked();
   }
-  if (sealed.empty()) return;
-  for (const auto& s : sealed) s->flush();
-  const int64_t synced_below = std::min(mark_synced(sealed), log_end_.load());
-  int64_t prev = flushed_.load();
-  while (prev < synced_below && !flushed_.compare_exchange_weak(prev, synced_below)) {
+  if (!sealed) return;
+  sealed->flush();
+  int64_t active_base = 0;
+  {
+    // No roll replaces it meanwhile: a roll that finds it waiting syncs it
+    // first, under flush_mu_, which the callers hold.
+    std::lock_guard lock(segments_mu_);
+    if (unsynced_.lock() == sealed) unsynced_.reset();
+    active_base = segments_.back()->base_offset();
   }
+  raise_flushed(std::min(active_base, log_end_.load()));
 }
 
 void PartitionLog::sync_sealed() {
@@ -689,9 +688,9 @@ void PartitionLog::sync_sealed() {
   }
 }
 
-size_t PartitionLog::segments_awaiting_sync() const {
+bool PartitionLog::segment_awaiting_sync() const {
   std::lock_guard lock(segments_mu_);
-  return unsynced_locked().size();
+  return waiting_locked() != nullptr;
 }
 
 AppendResult PartitionLog::append(const uint8_t* data, size_t len, int32_t leader_epoch) {
@@ -1252,26 +1251,17 @@ size_t PartitionLog::segments_below_start() const {
 
 int64_t PartitionLog::flush() {
   std::lock_guard flush_lock(flush_mu_);
-  // Read the end before picking the segments: data below it is in the
-  // active segment or in sealed ones still waiting for their sync (a roll
-  // in between puts the old segment in unsynced_ with the new one in
-  // segments_, in one step), or in segments already synced.
+  // Read the end, then the active segment, then sync the one waiting: data
+  // below the end is in the active segment read here, or in the segment
+  // waiting for its sync (a roll after that read puts it there with the
+  // new active one, in one step), or in segments already synced.
   const int64_t end = log_end_.load(std::memory_order_acquire);
   if (end <= flushed_.load()) return flushed_.load();
-  std::vector<std::shared_ptr<Segment>> sealed;
-  std::shared_ptr<Segment> seg;
-  {
-    std::lock_guard lock(segments_mu_);
-    if (segments_.empty()) return flushed_.load();
-    sealed = unsynced_locked();
-    seg = segments_.back();
-  }
-  for (const auto& s : sealed) s->flush();
-  if (!sealed.empty()) mark_synced(sealed);
+  auto seg = active();
+  if (!seg) return flushed_.load();
+  sync_waiting();
   seg->sync_log();
-  int64_t prev = flushed_.load();
-  while (prev < end && !flushed_.compare_exchange_weak(prev, end)) {
-  }
+  raise_flushed(end);
   last_flush_ms_.store(clock_->now_ms());
   return flushed_.load();
 }
@@ -1455,7 +1445,7 @@ void PartitionLog::close(Closing how) {
   if (how == Closing::Discard) return fire_all_watches();
   try {
     if (auto seg = active()) {
-      // Segments a roll sealed first: the flushed offset is a prefix.
+      // The segment a roll sealed first: the flushed offset is a prefix.
       sync_sealed();
       seg->trim_unused();
       seg->flush();

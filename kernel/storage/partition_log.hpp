@@ -242,28 +242,27 @@ class PartitionLog {
   size_t producer_count() const;
   int64_t max_producer_id() const;
 
-  // fdatasync everything appended so far: the segments rolls sealed since
-  // their last sync, oldest first, then the active one. Returns the new
+  // fdatasync everything appended so far: the segment the last roll sealed,
+  // if it still waits for its sync, then the active one. Returns the new
   // flushed offset.
   int64_t flush();
   // A roll does not sync the segment it seals: that fdatasync, a whole
   // segment's dirty pages with flush_mode os, held every append of the
   // partition for up to 0.7 s (docs/performance.md, "The roll's sync off
-  // the append path"). It queues the segment instead, as Kafka does, and
-  // the flusher thread syncs it: claim_sealed_sync() is true once per roll
-  // (or run of rolls) for the caller that then queues sync_sealed(), which
-  // syncs the sealed segments still unsynced, oldest first, and moves the
-  // flushed offset (and so the recovery checkpoint) up to the first segment
-  // still unsynced. The flushed offset never passes a sealed segment before
-  // its sync: acks=all and recovery see the same prefix as before. Any
-  // thread / the flusher thread. A roll that finds the previous sealed
-  // segment still unsynced syncs it first, so that only the segment before
-  // the active one can ever be waiting (open() relies on it).
+  // the append path"). It leaves the segment waiting instead, as Kafka
+  // does, and the flusher thread syncs it: claim_sealed_sync() is true once
+  // per roll for the caller that then queues sync_sealed(), which syncs the
+  // waiting segment and moves the flushed offset (and so the recovery
+  // checkpoint) up to the active segment's base. The flushed offset never
+  // passes a sealed segment before its sync: acks=all and recovery see the
+  // same prefix as before. A roll that finds the previous segment still
+  // waiting syncs it first, so only the segment before the active one can
+  // ever wait (open() relies on it). Any thread / the flusher thread.
   bool claim_sealed_sync() { return sealed_unsynced_.exchange(false); }
   // A failed sync leaves the claim set again. Takes flush_mu_.
   void sync_sealed();
-  // Sealed segments still waiting for their sync (tests, diagnostics).
-  size_t segments_awaiting_sync() const;
+  // A sealed segment still waits for its sync (tests, diagnostics).
+  bool segment_awaiting_sync() const;
   // Incremental writeback (Segment::write_back), driven by the flusher:
   // claim_write_back() is true for the one appender that finds at least
   // min_bytes appended since the last write_back() and none queued yet (it
@@ -275,7 +274,8 @@ class PartitionLog {
   int64_t active_segment_bytes() const;
   int64_t active_written_back() const;
   // Rolls the active segment when it is older than segment_ms. Returns
-  // whether it did (the caller then queues sync_sealed()).
+  // whether it did (the maintenance pass queues every partition's
+  // sync_sealed() claim after it).
   bool roll_if_aged();
   // Deletes the `count` oldest segments (never the active one). With
   // recycle_segments, the newest of them may stay as spares.
@@ -352,17 +352,15 @@ class PartitionLog {
   std::shared_ptr<Segment> active() const;
   std::shared_ptr<Segment> segment_for(int64_t offset) const;
   void roll_locked();
-  // The sealed segments awaiting their sync that are still part of the log
-  // (retention, truncation or a rewrite may have dropped some since), oldest
-  // first. Called with segments_mu_ held.
-  std::vector<std::shared_ptr<Segment>> unsynced_locked() const;
-  // Drops `synced` from unsynced_; returns the offset below which the log
-  // is now synced as far as sealed segments go: the first still unsynced
-  // one's base, else the active segment's. Takes segments_mu_.
-  int64_t mark_synced(const std::vector<std::shared_ptr<Segment>>& synced);
-  // Syncs the sealed segments still waiting and moves the flushed offset up
-  // to the first segment still unsynced (sync_sealed, the next roll, close).
+  // The sealed segment waiting for its sync, if it is still part of the log
+  // (retention, truncation or a rewrite may have dropped it since). Called
+  // with segments_mu_ held.
+  std::shared_ptr<Segment> waiting_locked() const;
+  // Syncs the waiting segment, if any, and moves the flushed offset up to
+  // the active segment's base. Called with flush_mu_ held.
   void sync_waiting();
+  // flushed_ = max(flushed_, to).
+  void raise_flushed(int64_t to);
   void find_gaps(const std::vector<std::shared_ptr<Segment>>& segs);
   // open(): `kept`, segment `cut` of `bases`, lost its unsynced tail to an
   // unclean stop; the files of every later segment go (see open()).
@@ -448,12 +446,12 @@ class PartitionLog {
   LeaderEpochCache epochs_;
   mutable std::mutex segments_mu_;
   std::vector<std::shared_ptr<Segment>> segments_;  // oldest first; last is active
-  // Segments a roll sealed whose fdatasync is still to come (sync_sealed,
-  // flush, close, the next roll), oldest first; appended to with segments_
-  // in one step. Weak: a segment retention, truncation or a rewrite drops
-  // meanwhile goes (and its file with it) as it would without this list.
-  std::vector<std::weak_ptr<Segment>> unsynced_;  // segments_mu_
-  std::atomic<bool> sealed_unsynced_{false};      // a roll queued one; see claim_sealed_sync()
+  // The segment the last roll sealed, while its fdatasync is still to come
+  // (sync_sealed, flush, close, the next roll); set with segments_ in one
+  // step. Weak: a segment retention, truncation or a rewrite drops
+  // meanwhile goes (and its file with it) as it would without this.
+  std::weak_ptr<Segment> unsynced_;           // segments_mu_
+  std::atomic<bool> sealed_unsynced_{false};  // a roll queued one; see claim_sealed_sync()
   // Set by open(); cut by truncate_to under segments_mu_, which readers
   // take only while has_gaps_ says there are any.
   std::vector<DamagedRange> gaps_;

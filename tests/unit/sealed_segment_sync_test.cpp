@@ -62,6 +62,29 @@ class SealedSegmentSyncTest : public keel::test::LogFileFixture {
   void forget_written_from(int64_t offset) {
     std::erase_if(written_, [&](const auto& w) { return w.first >= offset; });
   }
+  // After a lost tail of the segment at 6: the log ends at `end`, no file
+  // of the last segment (at 12) is left, nothing reads as damage (a lost
+  // write past the recovery point is not damage), the log goes on at `end`
+  // in a new active segment, and a clean restart reads the same.
+  void expect_log_goes_on_at(std::unique_ptr<PartitionLog> log, int64_t end) {
+    EXPECT_EQ(log->log_end_offset(), end) << "the log ends after the last whole batch of the cut segment";
+    for (const auto& entry : fs::directory_iterator(dir())) {
+      EXPECT_FALSE(entry.path().filename().string().starts_with(Segment::file_name(12)))
+          << "a segment after the lost tail held only unsynced writes; left behind: " << entry.path();
+    }
+    forget_written_from(end);
+    expect_all_readable(*log);
+    append_one(*log, "n0");
+    EXPECT_EQ(written_.back().first, end);
+    EXPECT_EQ(log->segment_infos().back().base_offset, end);
+    expect_all_readable(*log);
+    EXPECT_EQ(log->flush(), end + 2);
+    log->close();
+    log.reset();
+    auto again = open_log(true, end + 2);
+    EXPECT_EQ(again->log_end_offset(), end + 2);
+    expect_all_readable(*again);
+  }
   static bool wait_for(const std::function<bool()>& done) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!done()) {
@@ -97,9 +120,9 @@ TEST_P(SealedSegmentSyncTest, AFlushSyncsTheSealedSegmentWithTheActiveOne) {
   for (int i = 0; i < 4; ++i) append_one(*log, "t" + std::to_string(i));  // one roll
   ASSERT_EQ(log->segment_infos().size(), 2u);
   EXPECT_EQ(log->flushed_offset(), 0);
-  EXPECT_EQ(log->segments_awaiting_sync(), 1u);
+  EXPECT_TRUE(log->segment_awaiting_sync());
   EXPECT_EQ(log->flush(), 8);
-  EXPECT_EQ(log->segments_awaiting_sync(), 0u) << "the flush synced the sealed segment too";
+  EXPECT_FALSE(log->segment_awaiting_sync()) << "the flush synced the sealed segment too";
   log->sync_sealed();
   EXPECT_EQ(log->flushed_offset(), 8);
 }
@@ -111,7 +134,7 @@ TEST_P(SealedSegmentSyncTest, ARollSyncsTheSegmentStillWaitingBeforeSealingTheNe
   for (int i = 0; i < 7; ++i) append_one(*log, "t" + std::to_string(i));  // two rolls, no flusher
   ASSERT_EQ(log->segment_infos().size(), 3u);
   EXPECT_EQ(log->flushed_offset(), 6) << "the second roll synced the first sealed segment";
-  EXPECT_EQ(log->segments_awaiting_sync(), 1u) << "only the one the second roll sealed waits";
+  EXPECT_TRUE(log->segment_awaiting_sync()) << "only the one the second roll sealed waits";
   log->sync_sealed();
   EXPECT_EQ(log->flushed_offset(), 12);
 }
@@ -122,7 +145,7 @@ TEST_P(SealedSegmentSyncTest, ACleanCloseSyncsTheSealedSegmentsAndTheNextStartTr
     for (int i = 0; i < 7; ++i) append_one(*log, "t" + std::to_string(i));
     EXPECT_EQ(log->flushed_offset(), 6) << "the segment at 6 waits for its sync";
     log->close();
-    EXPECT_EQ(log->segments_awaiting_sync(), 0u);
+    EXPECT_FALSE(log->segment_awaiting_sync());
     EXPECT_EQ(log->flushed_offset(), 14);
   }
   auto log = open_log(true, 14);
@@ -134,28 +157,8 @@ TEST_P(SealedSegmentSyncTest, ALostTailOfAClosedSegmentEndsTheLogAndTheSegmentsA
   write_three_segments();
   lose_tail_of_middle_segment();
   auto log = open_log(false, 6);
-  EXPECT_EQ(log->log_end_offset(), 8) << "the log ends after the last whole batch of the cut segment";
-  EXPECT_FALSE(fs::exists(segment_path(12))) << "a segment after the lost tail held only unsynced writes";
-  for (const auto& entry : fs::directory_iterator(dir())) {
-    EXPECT_FALSE(entry.path().filename().string().starts_with(Segment::file_name(12)))
-        << "left behind: " << entry.path();
-  }
   EXPECT_EQ(fs::file_size(segment_path(6)), static_cast<uintmax_t>(kBatchBytes)) << "cut to its data";
-  forget_written_from(8);
-  expect_all_readable(*log);  // no damage reported: a lost write past the recovery point is not damage
-  // The log goes on at 8, in a new active segment after the cut one.
-  append_one(*log, "n0");
-  EXPECT_EQ(written_.back().first, 8);
-  EXPECT_EQ(log->segment_infos().back().base_offset, 8);
-  expect_all_readable(*log);
-  EXPECT_EQ(log->flush(), 10);
-
-  // And the next start, clean, reads the same.
-  log->close();
-  log.reset();
-  auto again = open_log(true, 10);
-  EXPECT_EQ(again->log_end_offset(), 10);
-  expect_all_readable(*again);
+  expect_log_goes_on_at(std::move(log), 8);
 }
 
 TEST_P(SealedSegmentSyncTest, ALostTailIsLookedForOnlyInTheSegmentBeforeTheActiveOne) {
@@ -177,33 +180,13 @@ TEST_P(SealedSegmentSyncTest, ALostTailEndingOnABatchBoundaryEndsTheLogToo) {
   // nothing torn, and offsets missing before the last segment's base.
   write_three_segments();
   ASSERT_EQ(::truncate(segment_path(6).c_str(), kBatchBytes), 0);
-  auto log = open_log(false, 6);
-  EXPECT_EQ(log->log_end_offset(), 8);
-  EXPECT_FALSE(fs::exists(segment_path(12)));
-  forget_written_from(8);
-  expect_all_readable(*log);
-  append_one(*log, "n0");
-  EXPECT_EQ(written_.back().first, 8);
-  expect_all_readable(*log);
+  expect_log_goes_on_at(open_log(false, 6), 8);
 }
 
 TEST_P(SealedSegmentSyncTest, ASealedSegmentThatLostEverythingEndsTheLogAtItsBase) {
   write_three_segments();
   ASSERT_EQ(::truncate(segment_path(6).c_str(), 0), 0);
-  auto log = open_log(false, 6);
-  EXPECT_EQ(log->log_end_offset(), 6);
-  EXPECT_FALSE(fs::exists(segment_path(12)));
-  forget_written_from(6);
-  expect_all_readable(*log);
-  append_one(*log, "n0");
-  EXPECT_EQ(written_.back().first, 6);
-  EXPECT_EQ(log->segment_infos().back().base_offset, 6);
-  expect_all_readable(*log);
-  log->close();
-  log.reset();
-  auto again = open_log(true, 8);
-  EXPECT_EQ(again->log_end_offset(), 8);
-  expect_all_readable(*again);
+  expect_log_goes_on_at(open_log(false, 6), 6);
 }
 
 TEST_P(SealedSegmentSyncTest, DamageWithBatchesAfterItInAClosedSegmentIsQuarantinedNotCut) {
