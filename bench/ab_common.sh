@@ -5,7 +5,8 @@
 #   build  the build tree (kernel/keel, bench/wire/keel-wire-load, ...)
 #   work   a scratch directory the caller removes
 # Functions set or read: pid, port (the running broker), duration, size,
-# window (closed_loop_rolls).
+# window (closed_loop_rolls). Sourcing it sets an EXIT trap that stops the
+# broker and removes $work.
 
 keel="$build/kernel/keel"
 wire="$build/bench/wire/keel-wire-load"
@@ -15,6 +16,12 @@ for f in "$keel" "$wire" "$load"; do
 done
 pid=""
 port=""
+
+ab_cleanup() {
+  stop_broker
+  rm -rf "$work"
+}
+trap ab_cleanup EXIT INT TERM
 
 # Polls (every 50 ms) until the command succeeds; fails after $1 seconds.
 wait_for() {

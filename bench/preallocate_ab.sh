@@ -40,12 +40,7 @@ done
 
 work="$(mktemp -d /tmp/keel-preallocate-ab.XXXXXX)"
 # shellcheck source=ab_common.sh
-source "$root/bench/ab_common.sh"
-cleanup() {
-  stop_broker
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+source "$root/bench/ab_common.sh"  # its EXIT trap stops the broker, removes $work
 grep -q preallocate "$keel" ||
   { echo "preallocate_ab.sh: $keel does not know preallocate: build first" >&2; exit 1; }
 

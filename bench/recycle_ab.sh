@@ -56,12 +56,7 @@ fill_records=500           # ~0.5 MB a request, below max_batch_bytes
 work="$(mktemp -d /tmp/keel-recycle-ab.XXXXXX)"
 part="$work/data/bench-0"
 # shellcheck source=ab_common.sh
-source "$root/bench/ab_common.sh"
-cleanup() {
-  stop_broker
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+source "$root/bench/ab_common.sh"  # its EXIT trap stops the broker, removes $work
 # An unknown topic key stops the broker at start-up: say why up front.
 grep -q recycle_segments "$keel" ||
   { echo "recycle_ab.sh: $keel does not know recycle_segments: build first" >&2; exit 1; }

@@ -51,12 +51,7 @@ if [[ -z "$before" || ! -x "$before/kernel/keel" ]]; then
 fi
 work="$(mktemp -d /tmp/keel-roll-sync-ab.XXXXXX)"
 # shellcheck source=ab_common.sh
-source "$root/bench/ab_common.sh"
-cleanup() {
-  stop_broker
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+source "$root/bench/ab_common.sh"  # its EXIT trap stops the broker, removes $work
 
 run() {  # $1: label, $2: build tree of the broker
   rm -rf "$work/data" && mkdir -p "$work/data"

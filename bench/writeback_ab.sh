@@ -34,12 +34,7 @@ while [[ $# -gt 0 ]]; do
 done
 work="$(mktemp -d /tmp/keel-writeback-ab.XXXXXX)"
 # shellcheck source=ab_common.sh
-source "$root/bench/ab_common.sh"
-cleanup() {
-  stop_broker
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+source "$root/bench/ab_common.sh"  # its EXIT trap stops the broker, removes $work
 
 run() {  # $1: writeback_bytes
   rm -rf "$work/data" && mkdir -p "$work/data"

@@ -381,7 +381,7 @@ keel_status refusal_status(ProducerState::Verdict v) {
 }  // namespace
 
 void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* data, size_t len, int32_t acks,
-                     ProduceDone done) {
+                     ProduceDone done, bool sync_here) {
   AppendResult result;
   std::shared_ptr<Topic> topic;
   std::shared_ptr<PartitionLog> log;
@@ -406,8 +406,13 @@ void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* da
   metrics_.counter_add("keel_bytes_in_total", labels, static_cast<double>(result.bytes));
   metrics_.counter_add("keel_records_in_total", labels, static_cast<double>(result.records));
   if (acks == KEEL_ACKS_ALL) {
-    await_durable(*topic, log, result.last_offset + 1,
-                  [done, result](keel_status s, const std::string& m) { done(s, m, result); });
+    // With sync_here, an idle partition's sync runs on this thread, saving
+    // the hand-offs to the flusher thread and back (docs/performance.md,
+    // "The sync on the request's thread").
+    await_durable(
+        *topic, log, result.last_offset + 1,
+        [done, result](keel_status s, const std::string& m) { done(s, m, result); },
+        sync_here ? Flusher::SyncOn::CallerIfIdle : Flusher::SyncOn::FlusherThread);
   } else {
     await_durable(*topic, log, result.last_offset + 1, nullptr);
     done(KEEL_OK, "", result);
@@ -596,7 +601,11 @@ void Broker::register_collectors() {
   metrics_.describe("keel_bytes_in_total", "Record batch bytes appended per topic");
   metrics_.describe("keel_records_in_total", "Records appended per topic");
   metrics_.describe("keel_bytes_out_total", "Record batch bytes read by consumers per topic");
-  metrics_.describe("keel_flush_seconds", "Time of one fdatasync of a partition by the flusher");
+  metrics_.describe("keel_flush_seconds",
+                    "Time of one fdatasync of a partition (by the flusher thread, or by a request's thread)");
+  metrics_.describe("keel_flushes_on_request_thread_total",
+                    "Syncs acks=all ran on the thread that appended (an idle every-batch partition, a "
+                    "request alone on its connection) instead of the flusher thread");
   metrics_.describe("keel_records_out_total", "Records in the batches read by consumers per topic");
   metrics_.describe("keel_consumer_lag", "Log end offset minus the group's committed offset");
   metrics_.describe("keel_log_damaged_ranges",

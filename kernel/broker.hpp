@@ -118,11 +118,13 @@ class Broker {
   using ProduceDone = std::function<void(keel_status, const std::string& message, const AppendResult&)>;
   // Appends and answers through `done` once the acks level is met. `done`
   // runs exactly once, on this thread or on the flusher thread.
+  // `sync_here`: acks=all's sync may run on this thread
+  // (KEEL_PRODUCE_SYNC_HERE; Flusher::SyncOn::CallerIfIdle).
   // A producer id never handed out before (idempotent producers; epoch 0).
   // Blocks while a new block of ids is made durable. Throws keel::Error.
   int64_t init_producer_id();
   void produce(const std::string& topic, int32_t partition, const uint8_t* data, size_t len, int32_t acks,
-               ProduceDone done);
+               ProduceDone done, bool sync_here = false);
   ReadResult fetch(const std::string& topic, int32_t partition, int64_t offset, int64_t max_bytes);
   std::shared_ptr<PartitionLog> partition(const std::string& topic, int32_t partition) const;
 
@@ -229,9 +231,10 @@ class Broker {
   // After an append by this broker as leader: moves the high watermark
   // when the ISR allows, and runs `done` (if set: acks=all) once `until`
   // is durable under the topic's flush policy and, in a cluster, on the
-  // ISR (ReplicaManager::wait_for_replicas).
+  // ISR (ReplicaManager::wait_for_replicas). `sync_on`: see
+  // Flusher::appended.
   void await_durable(const Topic& topic, const std::shared_ptr<PartitionLog>& log, int64_t until,
-                     Flusher::Done done);
+                     Flusher::Done done, Flusher::SyncOn sync_on = Flusher::SyncOn::FlusherThread);
   // acks=all in a cluster: NOT_ENOUGH_REPLICAS before anything is written.
   void check_replicas_for_acks_all(const std::string& topic, int32_t partition);
   void maintenance_loop();

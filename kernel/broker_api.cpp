@@ -79,6 +79,34 @@ struct FetchPin {
   std::shared_ptr<Segment> segment;
 };
 
+// produce and produce_flags (2.7).
+void produce(void* ctx, const char* topic, int32_t partition, const uint8_t* data, size_t len, int32_t acks,
+             uint32_t flags, keel_produce_callback cb, void* user) {
+  auto answer = [cb, user](keel_status s, const std::string& message, const AppendResult& r) {
+    keel_produce_result res{};
+    res.struct_size = sizeof res;
+    res.status = s;
+    res.base_offset = s == KEEL_OK ? r.base_offset : -1;
+    res.log_append_time = -1;
+    res.log_start_offset = s == KEEL_OK ? r.log_start_offset : -1;
+    res.message = s == KEEL_OK ? nullptr : message.c_str();
+    res.duplicate = s == KEEL_OK && r.idempotence == ProducerState::Verdict::kDuplicate ? 1 : 0;
+    cb(user, &res);
+  };
+  try {
+    if (topic != nullptr && Broker::is_internal(topic)) {
+      return answer(KEEL_ERR_INVALID_NAME,
+                    std::string("topic '") + topic +
+                        "' is internal to the broker: clients cannot produce to it (consumer offsets are "
+                        "committed with OffsetCommit)",
+                    AppendResult{});
+    }
+    B(ctx).produce(topic, partition, data, len, acks, answer, (flags & KEEL_PRODUCE_SYNC_HERE) != 0);
+  } catch (const std::exception& e) {
+    answer(KEEL_ERR_INTERNAL, e.what(), AppendResult{});
+  }
+}
+
 }  // namespace
 
 void make_broker_api(Broker* broker, keel_broker_api* api) {
@@ -127,31 +155,11 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
   };
 
   api->produce = [](void* ctx, const char* topic, int32_t partition, const uint8_t* data, size_t len,
-                    int32_t acks, keel_produce_callback cb, void* user) {
-    auto answer = [cb, user](keel_status s, const std::string& message, const AppendResult& r) {
-      keel_produce_result res{};
-      res.struct_size = sizeof res;
-      res.status = s;
-      res.base_offset = s == KEEL_OK ? r.base_offset : -1;
-      res.log_append_time = -1;
-      res.log_start_offset = s == KEEL_OK ? r.log_start_offset : -1;
-      res.message = s == KEEL_OK ? nullptr : message.c_str();
-      res.duplicate = s == KEEL_OK && r.idempotence == ProducerState::Verdict::kDuplicate ? 1 : 0;
-      cb(user, &res);
-    };
-    try {
-      if (topic != nullptr && Broker::is_internal(topic)) {
-        return answer(KEEL_ERR_INVALID_NAME,
-                      std::string("topic '") + topic +
-                          "' is internal to the broker: clients cannot produce to it (consumer offsets are "
-                          "committed with OffsetCommit)",
-                      AppendResult{});
-      }
-      B(ctx).produce(topic, partition, data, len, acks, answer);
-    } catch (const std::exception& e) {
-      answer(KEEL_ERR_INTERNAL, e.what(), AppendResult{});
-    }
-  };
+                    int32_t acks, keel_produce_callback cb,
+                    void* user) { produce(ctx, topic, partition, data, len, acks, 0, cb, user); };
+  api->produce_flags = [](void* ctx, const char* topic, int32_t partition, const uint8_t* data, size_t len,
+                          int32_t acks, uint32_t flags, keel_produce_callback cb,
+                          void* user) { produce(ctx, topic, partition, data, len, acks, flags, cb, user); };
   api->fetch = [](void* ctx, const char* topic, int32_t partition, int64_t offset, int64_t max_bytes,
                   keel_fetch_result* out, keel_error* err) {
     return guard(err, [&] {

@@ -70,19 +70,21 @@ void Broker::stop_replication() {
 }
 
 void Broker::await_durable(const Topic& topic, const std::shared_ptr<PartitionLog>& log, int64_t until,
-                           Flusher::Done done) {
+                           Flusher::Done done, Flusher::SyncOn sync_on) {
   if (replication_) replication_->leader_appended(log);
   if (!done || !replication_) {
-    flusher_.appended(log, policy_of(topic), until, std::move(done));
+    flusher_.appended(log, policy_of(topic), until, std::move(done), sync_on);
     return;
   }
   // Durable here first (the topic's flush policy), then on the ISR: the
   // answer waits for both, the slower decides.
-  flusher_.appended(log, policy_of(topic), until,
-                    [this, log, until, done](keel_status s, const std::string& m) {
-                      if (s != KEEL_OK) return done(s, m);
-                      replication_->wait_for_replicas(log, until, done);
-                    });
+  flusher_.appended(
+      log, policy_of(topic), until,
+      [this, log, until, done](keel_status s, const std::string& m) {
+        if (s != KEEL_OK) return done(s, m);
+        replication_->wait_for_replicas(log, until, done);
+      },
+      sync_on);
 }
 
 void Broker::check_replicas_for_acks_all(const std::string& topic, int32_t partition) {

@@ -38,7 +38,7 @@ void Flusher::rolled(const std::shared_ptr<PartitionLog>& log) {
 }
 
 void Flusher::appended(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until,
-                       Done done) {
+                       Done done, SyncOn sync_on) {
   rolled(log);
   // Every-batch syncs each batch anyway; the others leave dirty pages.
   if (writeback_bytes_ > 0 && policy.mode != FlushMode::EveryBatch &&
@@ -53,6 +53,9 @@ void Flusher::appended(const std::shared_ptr<PartitionLog>& log, const FlushPoli
     if (done) done(KEEL_OK, "");
     return;
   }
+  // Not behind a whole sealed segment's sync: that is the flusher's.
+  const bool may_lead = sync_on == SyncOn::CallerIfIdle && done && policy.mode == FlushMode::EveryBatch &&
+                        !log->segment_awaiting_sync();
   {
     std::unique_lock lock(mu_);
     if (stopped_ || stopping_) {
@@ -67,6 +70,13 @@ void Flusher::appended(const std::shared_ptr<PartitionLog>& log, const FlushPoli
       }
       return;
     }
+    if (may_lead && !syncing_.contains(log.get()) && !dirty_.contains(log.get())) {
+      syncing_.insert(log.get());
+      const SyncHook hook = sync_hook_;
+      lock.unlock();
+      lead(log, policy, until, std::move(done), hook);
+      return;
+    }
     Entry& e = dirty_[log.get()];
     if (!e.log) {
       e.log = log;
@@ -75,6 +85,70 @@ void Flusher::appended(const std::shared_ptr<PartitionLog>& log, const FlushPoli
     if (done) e.waiters.push_back({until, std::move(done)});
   }
   if (policy.mode == FlushMode::EveryBatch) cv_.notify_one();
+}
+
+Flusher::Synced Flusher::sync(PartitionLog& log, const SyncHook& hook) {
+  Synced out;
+  const int64_t t0 = monotonic_ns();
+  try {
+    if (hook) hook(log);
+    out.flushed = log.flush();
+  } catch (const Error& err) {
+    out.status = err.code();
+    out.message = err.what();
+    spdlog::error("{}: flush failed: {}", log.name(), out.message);
+  }
+  if (metrics_) {
+    metrics_->histogram_observe("keel_flush_seconds", "", static_cast<double>(monotonic_ns() - t0) / 1e9);
+  }
+  return out;
+}
+
+void Flusher::lead(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until,
+                   Done done, const SyncHook& hook) {
+  const auto [status, message, flushed] = sync(*log, hook);
+  if (metrics_) metrics_->counter_add("keel_flushes_on_request_thread_total", "", 1);
+  // Waiters that came while the sync ran (followers) and that it covered;
+  // the rest, and the appends without a waiter, go to the flusher thread.
+  std::vector<Waiter> covered;
+  {
+    std::lock_guard lock(mu_);
+    if (status == KEEL_OK && until > flushed) {
+      // Not expected (the sync reads the end after this append); the
+      // flusher answers it rather than a wrong answer here.
+      Entry& e = dirty_[log.get()];
+      if (!e.log) {
+        e.log = log;
+        e.policy = policy;
+      }
+      e.waiters.insert(e.waiters.begin(), Waiter{until, std::move(done)});
+      done = nullptr;
+    }
+    auto it = dirty_.find(log.get());
+    if (status == KEEL_OK && it != dirty_.end()) {
+      std::vector<Waiter> rest;
+      for (auto& w : it->second.waiters) (w.until <= flushed ? covered : rest).push_back(std::move(w));
+      it->second.waiters = std::move(rest);
+    }
+  }
+  if (status != KEEL_OK) {
+    if (done) done(status, message);
+  } else {
+    if (done) covered.push_back({until, std::move(done)});
+    // Acks in append order.
+    std::stable_sort(covered.begin(), covered.end(),
+                     [](const Waiter& a, const Waiter& b) { return a.until < b.until; });
+    for (auto& w : covered) w.done(KEEL_OK, "");
+  }
+  // Still marked syncing while answering: stop() returns only once every
+  // waiter is answered.
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    syncing_.erase(log.get());
+    wake = stopping_ || dirty_.contains(log.get());
+  }
+  if (wake) cv_.notify_one();
 }
 
 void Flusher::forget(const PartitionLog* log) {
@@ -104,7 +178,10 @@ void Flusher::run() {
     std::vector<Entry> work;
     int64_t wait_ms = 1000;
     for (auto it = dirty_.begin(); it != dirty_.end();) {
-      if (stopping_ || due(it->second, now)) {
+      if (syncing_.contains(it->first)) {
+        ++it;  // its leader wakes us when done
+      } else if (stopping_ || due(it->second, now)) {
+        syncing_.insert(it->first);
         work.push_back(std::move(it->second));
         it = dirty_.erase(it);
       } else {
@@ -118,7 +195,7 @@ void Flusher::run() {
     std::map<const PartitionLog*, std::shared_ptr<PartitionLog>> sealed;
     sealed.swap(sealed_);
     if (work.empty() && writeback.empty() && sealed.empty()) {
-      if (stopping_) return;
+      if (stopping_ && syncing_.empty()) return;
       // Interval policies also count messages; check those at least every
       // few milliseconds while anything is pending.
       if (!dirty_.empty()) wait_ms = std::min<int64_t>(wait_ms, 5);
@@ -128,21 +205,7 @@ void Flusher::run() {
     const SyncHook hook = sync_hook_;
     lock.unlock();
     for (auto& e : work) {
-      keel_status status = KEEL_OK;
-      std::string message;
-      int64_t flushed = 0;
-      const int64_t t0 = monotonic_ns();
-      try {
-        if (hook) hook(*e.log);
-        flushed = e.log->flush();
-      } catch (const Error& err) {
-        status = err.code();
-        message = err.what();
-        spdlog::error("{}: flush failed: {}", e.log->name(), message);
-      }
-      if (metrics_) {
-        metrics_->histogram_observe("keel_flush_seconds", "", static_cast<double>(monotonic_ns() - t0) / 1e9);
-      }
+      const auto [status, message, flushed] = sync(*e.log, hook);
       std::vector<Waiter> later;
       for (auto& w : e.waiters) {
         if (status != KEEL_OK) {
@@ -153,9 +216,10 @@ void Flusher::run() {
           later.push_back(std::move(w));
         }
       }
+      std::lock_guard relock(mu_);
+      syncing_.erase(e.log.get());
       if (!later.empty()) {
         // Appended after the sync started: goes with the next one.
-        std::lock_guard relock(mu_);
         Entry& again = dirty_[e.log.get()];
         if (!again.log) {
           again.log = e.log;

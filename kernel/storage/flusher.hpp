@@ -20,10 +20,20 @@
 // sealed segment, so acks=all waiters and the recovery checkpoint wait too;
 // a flush of the partition syncs it first anyway.
 //
+// A write-group leader (SyncOn::CallerIfIdle): a producer alone on its
+// connection that appends to an every-batch partition with no sync running
+// or queued syncs it on its own thread and answers itself and every waiter
+// the sync covered, as RocksDB's write leader does. At window 1 that saves
+// the hand-offs to the flusher thread and back; appends arriving meanwhile
+// follow (they wait in dirty_ and are answered by the leader if its sync
+// covered them, else by the flusher).
+//
 // Threads: appended() and rolled() are called by producers and the
-// maintenance thread (any thread); the flusher thread alone calls
+// maintenance thread (any thread). The flusher thread calls
 // PartitionLog::flush(), write_back() and sync_sealed() and runs the
-// completion callbacks.
+// completion callbacks; a leader runs flush() and callbacks on its own
+// thread, never while the flusher or another leader syncs the same
+// partition (syncing_).
 #pragma once
 
 #include <keel/plugin.h>
@@ -33,6 +43,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,11 +74,18 @@ class Flusher {
   // Flushes what is pending, answers every waiter, joins the thread.
   void stop();
 
+  // Where the sync an every-batch waiter needs may run.
+  enum class SyncOn {
+    FlusherThread,
+    // The caller's thread, when no sync of the partition runs or is queued
+    // (see lead()); the caller must hold no lock `done` or a flush takes.
+    CallerIfIdle,
+  };
   // Records an append to `log` that ends before offset `until`. When `done`
   // is set it runs once `until` is durable under the policy (right away for
   // FlushMode::Os), or with an error if the sync fails.
-  void appended(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until,
-                Done done);
+  void appended(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until, Done done,
+                SyncOn sync_on = SyncOn::FlusherThread);
   // Queues the sync of the segment `log`'s last roll sealed, if that is
   // still to claim: appended() does it after each append, the maintenance
   // thread for every partition each pass (a roll by segment_ms, an append
@@ -99,12 +117,26 @@ class Flusher {
 
   void run();
   bool due(const Entry& e, int64_t now) const;
+  struct Synced {
+    keel_status status = KEEL_OK;
+    std::string message;
+    int64_t flushed = 0;
+  };
+  // PartitionLog::flush() behind the test hook, timed into keel_flush_seconds.
+  Synced sync(PartitionLog& log, const SyncHook& hook);
+  // Syncs `log` on the calling thread, then answers `done` and the waiters
+  // the sync covered. syncing_ holds the log (the caller put it there).
+  void lead(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until, Done done,
+            const SyncHook& hook);
 
   const Clock* clock_;
   Metrics* metrics_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<const PartitionLog*, Entry> dirty_;
+  // Partitions whose flush runs now, on the flusher thread or on a leader;
+  // their waiters in dirty_ wait for it to end.
+  std::set<const PartitionLog*> syncing_;                                   // mu_
   std::map<const PartitionLog*, std::shared_ptr<PartitionLog>> writeback_;  // mu_
   std::map<const PartitionLog*, std::shared_ptr<PartitionLog>> sealed_;     // mu_
   int64_t writeback_bytes_ = 0;  // set before start(), read-only after

@@ -102,7 +102,7 @@ class OutOfTreePlugin(unittest.TestCase):
         broker = BrokerProcess(cfg, os.path.join(work, "keel.log"))
         self.addCleanup(broker.kill)
         broker.start_ready()
-        self.assertRegex(broker.output(), r"loaded plugin 'fixed-partitioner' 1\.0\.0 \(ABI 2\.6\) from "
+        self.assertRegex(broker.output(), r"loaded plugin 'fixed-partitioner' 1\.0\.0 \(ABI 2\.7\) from "
                          + re.escape(so))
         self.assertEqual(broker.terminate(), 0, broker.output())
 
@@ -213,7 +213,7 @@ max_segments = 2
         start = p["log_start_offset"]
         first = self.http(url, f"/topics/r/partitions/0/records?offset={start}&max_records=1")
         self.assertEqual(first["records"][0]["value"], value(start))
-        self.assertIn("loaded plugin 'max-segments-retention' 1.0.0 (ABI 2.6)", broker.output())
+        self.assertIn("loaded plugin 'max-segments-retention' 1.0.0 (ABI 2.7)", broker.output())
         self.assertEqual(broker.terminate(), 0, broker.output())
 
     def test_memory_index_serves_fetches_from_any_offset(self):
@@ -238,7 +238,7 @@ every_batches = 3
             self.assertEqual([r["offset"] for r in got["records"]], [o for o in (offset, offset + 1) if o < 300],
                              got)
             self.assertEqual(got["records"][0]["value"], value(offset), got)
-        self.assertIn("loaded plugin 'memory-index' 1.0.0 (ABI 2.6)", broker.output())
+        self.assertIn("loaded plugin 'memory-index' 1.0.0 (ABI 2.7)", broker.output())
         self.assertEqual(broker.terminate(), 0, broker.output())
 
     def test_line_transport_produces_and_reads_back(self):

@@ -273,7 +273,7 @@ const std::vector<Row>& table() {
       FIELD(keel_log_dir_info, total_bytes, 16, 8),
       FIELD(keel_log_dir_info, usable_bytes, 24, 8),
       // keel_broker_api
-      STRUCT(keel_broker_api, 472),
+      STRUCT(keel_broker_api, 480),
       FIELD(keel_broker_api, struct_size, 0, 4),
       FIELD(keel_broker_api, reserved, 4, 4),
       FIELD(keel_broker_api, ctx, 8, 8),
@@ -334,6 +334,7 @@ const std::vector<Row>& table() {
       FIELD(keel_broker_api, list_strategies, 448, 8),  // 2.6
       FIELD(keel_broker_api, list_segments, 456, 8),
       FIELD(keel_broker_api, describe_group, 464, 8),
+      FIELD(keel_broker_api, produce_flags, 472, 8),  // 2.7
       // keel_cluster_info (2.3)
       STRUCT(keel_cluster_info, 24),
       FIELD(keel_cluster_info, struct_size, 0, 4),
@@ -463,9 +464,9 @@ const std::vector<Row>& table() {
 #undef STRUCT
 #undef FIELD
 
-TEST(AbiLayout, VersionIsTwoPointSix) {
+TEST(AbiLayout, VersionIsTwoPointSeven) {
   EXPECT_EQ(KEEL_ABI_MAJOR, 2);
-  EXPECT_EQ(KEEL_ABI_MINOR, 6);
+  EXPECT_EQ(KEEL_ABI_MINOR, 7);
   EXPECT_EQ(KEEL_TARGET_ABI_MINOR, KEEL_ABI_MINOR);  // the default target
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -21,11 +22,14 @@ namespace asio = boost::asio;
 
 // ------------------------------------------------------------- Responder
 
+// An answer made on the connection's own strand (acks=1, or acks=all whose
+// sync ran on this thread) is written at once, before the handler returns
+// and the next read is tried; from another thread it is posted there.
 void Responder::send(Writer&& body) const {
   auto conn = conn_.lock();
   if (!conn) return;
   auto chunks = std::make_shared<std::vector<Chunk>>(body.finish());
-  asio::post(conn->strand(), [conn, slot = slot_, chunks, flex = flexible_header_] {
+  asio::dispatch(conn->strand(), [conn, slot = slot_, chunks, flex = flexible_header_] {
     conn->complete(slot, std::move(*chunks), flex, false);
   });
 }
@@ -33,7 +37,7 @@ void Responder::send(Writer&& body) const {
 void Responder::send_nothing() const {
   auto conn = conn_.lock();
   if (!conn) return;
-  asio::post(conn->strand(), [conn, slot = slot_] { conn->complete(slot, std::nullopt, false, false); });
+  asio::dispatch(conn->strand(), [conn, slot = slot_] { conn->complete(slot, std::nullopt, false, false); });
 }
 
 void Responder::close() const {
@@ -334,6 +338,7 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
   slot.api_key = req.api_key;
   slot.started = std::chrono::steady_clock::now();
   const bool flexible_header = flexible_response_header(req);
+  req.alone = slots_.size() == 1 && nothing_arrived();
   Responder respond(weak_from_this(), slot_id, req.api_key, flexible_header);
   try {
     spec->handler(services_, req, respond);
@@ -345,6 +350,16 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
     close("internal error");
   }
   if (sasl_.phase == SaslState::Phase::failed) close_after_responses();
+}
+
+// No bytes wait in the socket beyond the request being dispatched. Over
+// TLS the stream may hold bytes already read from the socket, which asio
+// does not show: never alone there.
+bool Connection::nothing_arrived() {
+  if (tls_) return false;
+  boost::system::error_code ec;
+  const size_t waiting = socket_.available(ec);
+  return !ec && waiting == 0;
 }
 
 void Connection::close_after_responses() {

@@ -109,6 +109,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // TLS: reads a stored-batch chunk into memory (no sendfile through TLS);
   // false (and the connection closed) when the file cannot be read.
   bool load_file_chunk(Chunk& c);
+  // No further request's bytes have arrived yet (Request::alone).
+  bool nothing_arrived();
   // Runs `fn` with the byte stream: the TLS stream, or the socket itself.
   template <class Fn>
   void on_stream(Fn&& fn) {

@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <chrono>
@@ -64,20 +66,47 @@ void Server::start() {
                         " (advertised as " + l.advertised_host + ":" + std::to_string(advertised) +
                         ", node id " + std::to_string(node) + "; " + security + ")");
   }
-  work_.emplace(services_.io.get_executor());
+  for (int i = 1; i < s.threads; ++i) loops_.push_back(std::make_unique<asio::io_context>(1));
+  work_.emplace_back(services_.io.get_executor());
+  for (auto& loop : loops_) work_.emplace_back(loop->get_executor());
   for (size_t i = 0; i < listeners_.size(); ++i) {
     listeners_[i]->start([this, i](asio::ip::tcp::socket socket, transport::Ticket ticket) {
       accepted(std::move(socket), std::move(ticket), i);
     });
   }
-  for (int i = 0; i < s.threads; ++i) threads_.emplace_back([this] { services_.io.run(); });
+  threads_.emplace_back([this] { services_.io.run(); });
+  for (auto& loop : loops_) threads_.emplace_back([l = loop.get()] { l->run(); });
+}
+
+asio::io_context& Server::next_loop() {
+  std::lock_guard lock(mu_);
+  const size_t i = next_loop_++ % (loops_.size() + 1);
+  return i == 0 ? services_.io : *loops_[i - 1];
 }
 
 void Server::accepted(asio::ip::tcp::socket socket, transport::Ticket ticket, size_t listener) {
   const bool tls = services_.settings.listeners[listener].tls();
-  auto conn = std::make_shared<Connection>(services_, std::move(socket), std::move(ticket),
-                                           asio::make_strand(services_.io), tls ? tls_->current() : nullptr,
-                                           listener);
+  asio::io_context& loop = next_loop();
+  if (&loop != &services_.io) {
+    // The listener accepted it on Services::io: register it with its own
+    // loop's epoll instead, so that its readiness wakes that thread alone.
+    boost::system::error_code ec;
+    const auto protocol = socket.local_endpoint(ec).protocol();
+    asio::ip::tcp::socket homed(loop);
+    asio::ip::tcp::socket::native_handle_type fd = -1;
+    if (!ec) fd = socket.release(ec);
+    if (!ec) homed.assign(protocol, fd, ec);
+    if (ec) {
+      // The peer is gone already (or out of descriptors): it goes, with
+      // its ticket.
+      if (fd >= 0) ::close(fd);
+      return;
+    }
+    socket = std::move(homed);
+  }
+  auto conn =
+      std::make_shared<Connection>(services_, std::move(socket), std::move(ticket), asio::make_strand(loop),
+                                   tls ? tls_->current() : nullptr, listener);
   {
     std::lock_guard lock(mu_);
     std::erase_if(connections_, [](const std::weak_ptr<Connection>& w) { return w.expired(); });
@@ -120,8 +149,9 @@ void Server::stop() {
     std::unique_lock lock(pending->mu);
     pending->cv.wait_for(lock, std::chrono::seconds(5), [&] { return pending->left == 0; });
   }
-  work_.reset();
+  work_.clear();
   services_.io.stop();
+  for (auto& loop : loops_) loop->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }

@@ -9,7 +9,8 @@
 // delete_records, log_dir; 2.3: advertise_listener, cluster_info,
 // brokers, partition_state, offset_for_leader_epoch; 2.4: the SASL and
 // SCRAM credential members; 2.5: authorize and the ACL members; 2.6:
-// loaded_strategies, list_segments, describe_group, publish_group) are checked with
+// loaded_strategies, list_segments, describe_group, publish_group; 2.7:
+// produce's flags, which an older broker ignores) are checked with
 // KEEL_HAS_FIELD before use and answer KEEL_ERR_UNSUPPORTED (or their 2.0
 // default) from an older broker.
 //
@@ -211,10 +212,11 @@ class Broker {
 
   // ---- data path
   // `done` runs exactly once, maybe on a broker thread, maybe before
-  // produce returns.
+  // produce returns. `flags`: KEEL_PRODUCE_* (2.7; a broker older than 2.7
+  // ignores them, as the flags are hints).
   using ProduceDone = std::function<void(const ProduceResult&)>;
   void produce(const std::string& topic, int32_t partition, const uint8_t* data, size_t len, int32_t acks,
-               ProduceDone done) const {
+               ProduceDone done, uint32_t flags = 0) const {
     if (cut_short(topic)) {
       ProduceResult r;
       r.status = KEEL_ERR_NOT_FOUND;
@@ -222,20 +224,26 @@ class Broker {
       return done(r);
     }
     auto* boxed = new ProduceDone(std::move(done));
-    api_->produce(
-        api_->ctx, topic.c_str(), partition, data, len, acks,
-        [](void* user, const keel_produce_result* c) {
-          std::unique_ptr<ProduceDone> cb(static_cast<ProduceDone*>(user));
-          ProduceResult r;
-          r.status = c->status;
-          r.base_offset = c->base_offset;
-          r.log_append_time = c->log_append_time;
-          r.log_start_offset = c->log_start_offset;
-          r.duplicate = duplicate_of(c);
-          if (c->message != nullptr) r.message = c->message;
-          (*cb)(r);
-        },
-        boxed);
+    const keel_produce_callback answer = [](void* user, const keel_produce_result* c) {
+      std::unique_ptr<ProduceDone> cb(static_cast<ProduceDone*>(user));
+      ProduceResult r;
+      r.status = c->status;
+      r.base_offset = c->base_offset;
+      r.log_append_time = c->log_append_time;
+      r.log_start_offset = c->log_start_offset;
+      r.duplicate = duplicate_of(c);
+      if (c->message != nullptr) r.message = c->message;
+      (*cb)(r);
+    };
+#if KEEL_TARGET_ABI_MINOR >= 7
+    if (flags != 0 && KEEL_HAS_FIELD(api_, keel_broker_api, produce_flags) &&
+        api_->produce_flags != nullptr) {
+      return api_->produce_flags(api_->ctx, topic.c_str(), partition, data, len, acks, flags, answer, boxed);
+    }
+#else
+    (void)flags;
+#endif
+    api_->produce(api_->ctx, topic.c_str(), partition, data, len, acks, answer, boxed);
   }
   keel_status fetch(const std::string& topic, int32_t partition, int64_t offset, int64_t max_bytes,
                     std::unique_ptr<FetchedRange>* out, std::string* message) const {

@@ -100,6 +100,9 @@
  *        protocol publishes its state, protocol and members' clients and
  *        assignments with set_group_members (keel_group_members grows,
  *        keel_group_member_info).
+ *   2.7  produce_flags: produce with KEEL_PRODUCE_* flags;
+ *        KEEL_PRODUCE_SYNC_HERE lets acks=all's sync run on the caller's
+ *        thread.
  */
 #ifndef KEEL_PLUGIN_H
 #define KEEL_PLUGIN_H
@@ -113,7 +116,7 @@ extern "C" {
 #endif
 
 #define KEEL_ABI_MAJOR 2
-#define KEEL_ABI_MINOR 6
+#define KEEL_ABI_MINOR 7
 
 #ifndef KEEL_TARGET_ABI_MINOR
 #define KEEL_TARGET_ABI_MINOR KEEL_ABI_MINOR
@@ -463,6 +466,17 @@ typedef struct keel_watermarks {
 #define KEEL_ACKS_NONE 0   /* answer when appended (no durability wait) */
 #define KEEL_ACKS_LEADER 1 /* answer when appended to the log */
 #define KEEL_ACKS_ALL (-1) /* answer once the topic's flush policy is met */
+
+/* Flags of produce_flags (2.7). */
+/* The caller may wait on its own thread for the sync acks=all needs: when
+ * the topic syncs every batch and no sync of the partition is running or
+ * queued, the broker syncs on the calling thread before produce_flags
+ * returns and runs the callback there, saving the hand-offs to the flusher
+ * thread and back (tens of microseconds). Pass it for a request that is
+ * alone on its connection (nothing else in flight, no further request
+ * already arrived): requests queued behind it are served better by the
+ * flusher's group commit, which appends them while this one syncs. */
+#define KEEL_PRODUCE_SYNC_HERE 0x1u
 
 /* Valid during the callback only. */
 typedef struct keel_produce_result {
@@ -1124,6 +1138,14 @@ typedef struct keel_broker_api {
    * state "Empty" with no members. NOT_FOUND when the broker knows neither. */
   keel_status (*describe_group)(void* ctx, const char* group, keel_group_view_callback cb, void* user,
                                 keel_error* err);
+#endif
+
+#if KEEL_TARGET_ABI_MINOR >= 7
+  /* ---- 2.7 */
+  /* produce, with `flags` (KEEL_PRODUCE_*; unknown bits are ignored).
+   * Everything said of produce holds. */
+  void (*produce_flags)(void* ctx, const char* topic, int32_t partition, const uint8_t* batch, size_t len,
+                        int32_t acks, uint32_t flags, keel_produce_callback cb, void* user);
 #endif
 } keel_broker_api;
 

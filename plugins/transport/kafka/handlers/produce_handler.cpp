@@ -184,6 +184,10 @@ void handle_produce(Services& services, Request& req, const Responder& respond) 
   }
   if (req.flexible) r.tagged_fields();
 
+  // A lone request for one partition (a producer at window 1) may have its
+  // sync run on this thread; with several partitions, or requests queued
+  // behind it, the flusher's group commit serves better.
+  const uint32_t sync_here = req.alone && work.size() == 1 ? KEEL_PRODUCE_SYNC_HERE : 0;
   const int32_t broker_acks = call->acks == -1  ? KEEL_ACKS_ALL
                               : call->acks == 1 ? KEEL_ACKS_LEADER
                                                 : KEEL_ACKS_NONE;
@@ -247,7 +251,8 @@ void handle_produce(Services& services, Request& req, const Responder& respond) 
     // Idempotence (sequence checks, duplicates answered with the original
     // offsets) is the kernel's, under the partition's append lock.
     services.broker.produce(
-        topic, answer.index, data, len, broker_acks, [call, &answer, where](const sdk::ProduceResult& o) {
+        topic, answer.index, data, len, broker_acks,
+        [call, &answer, where](const sdk::ProduceResult& o) {
           const int16_t error = kafka_error(o);
           if (error != 0) {
             call->failed(answer, error,
@@ -258,7 +263,8 @@ void handle_produce(Services& services, Request& req, const Responder& respond) 
             answer.log_start_offset = o.log_start_offset;
           }
           call->finished_one();
-        });
+        },
+        sync_here);
   }
   call->finished_one();
 }
