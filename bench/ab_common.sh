@@ -21,7 +21,8 @@ ab_cleanup() {
   stop_broker
   rm -rf "$work"
 }
-trap ab_cleanup EXIT INT TERM
+trap ab_cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Polls (every 50 ms) until the command succeeds; fails after $1 seconds.
 wait_for() {
@@ -88,6 +89,7 @@ measure_rdkafka() {
 machine_bound() {
   local rtt_bin="$build/bench/peers/keel-tcp-rtt"
   [[ -x "$rtt_bin" ]] && command -v fio > /dev/null || { echo "- - -"; return; }
+  rm -f "$work/rtt-port"  # a later round must not read the last round's port
   taskset -c 1 "$rtt_bin" serve > "$work/rtt-port" &
   local srv=$!
   wait_for 5 test -s "$work/rtt-port"

@@ -408,7 +408,7 @@ void Broker::produce(const std::string& topic_name, int32_t p, const uint8_t* da
   if (acks == KEEL_ACKS_ALL) {
     // With sync_here, an idle partition's sync runs on this thread, saving
     // the hand-offs to the flusher thread and back (docs/performance.md,
-    // "The sync on the request's thread").
+    // "One event loop per thread, and the sync on it").
     await_durable(
         *topic, log, result.last_offset + 1,
         [done, result](keel_status s, const std::string& m) { done(s, m, result); },

@@ -97,6 +97,11 @@ Flusher::Synced Flusher::sync(PartitionLog& log, const SyncHook& hook) {
     out.status = err.code();
     out.message = err.what();
     spdlog::error("{}: flush failed: {}", log.name(), out.message);
+  } catch (const std::exception& e) {
+    // Out of memory, say: a leader must not unwind past its answers.
+    out.status = KEEL_ERR_INTERNAL;
+    out.message = std::string("flush failed: ") + e.what();
+    spdlog::error("{}: {}", log.name(), out.message);
   }
   if (metrics_) {
     metrics_->histogram_observe("keel_flush_seconds", "", static_cast<double>(monotonic_ns() - t0) / 1e9);
@@ -106,6 +111,18 @@ Flusher::Synced Flusher::sync(PartitionLog& log, const SyncHook& hook) {
 
 void Flusher::lead(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& policy, int64_t until,
                    Done done, const SyncHook& hook) {
+  // However this ends, the partition stops syncing and the flusher looks
+  // at what waits (stop() waits for that); still marked while answering,
+  // so that stop() returns only once every waiter is answered.
+  struct Release {
+    Flusher& flusher;
+    const PartitionLog* log;
+    ~Release() {
+      std::lock_guard lock(flusher.mu_);
+      flusher.syncing_.erase(log);
+      if (flusher.stopping_ || flusher.dirty_.contains(log)) flusher.cv_.notify_one();
+    }
+  } release{*this, log.get()};
   const auto [status, message, flushed] = sync(*log, hook);
   if (metrics_) metrics_->counter_add("keel_flushes_on_request_thread_total", "", 1);
   // Waiters that came while the sync ran (followers) and that it covered;
@@ -131,24 +148,24 @@ void Flusher::lead(const std::shared_ptr<PartitionLog>& log, const FlushPolicy& 
       it->second.waiters = std::move(rest);
     }
   }
+  // A callback that throws must not stop the others, nor reach the caller,
+  // which would answer its request a second time.
+  const auto answer = [&](Done& d, keel_status s, const std::string& m) {
+    try {
+      d(s, m);
+    } catch (const std::exception& e) {
+      spdlog::error("{}: answering a producer after its sync failed: {}", log->name(), e.what());
+    }
+  };
   if (status != KEEL_OK) {
-    if (done) done(status, message);
-  } else {
-    if (done) covered.push_back({until, std::move(done)});
-    // Acks in append order.
-    std::stable_sort(covered.begin(), covered.end(),
-                     [](const Waiter& a, const Waiter& b) { return a.until < b.until; });
-    for (auto& w : covered) w.done(KEEL_OK, "");
+    if (done) answer(done, status, message);
+    return;
   }
-  // Still marked syncing while answering: stop() returns only once every
-  // waiter is answered.
-  bool wake = false;
-  {
-    std::lock_guard lock(mu_);
-    syncing_.erase(log.get());
-    wake = stopping_ || dirty_.contains(log.get());
-  }
-  if (wake) cv_.notify_one();
+  if (done) covered.push_back({until, std::move(done)});
+  // Acks in append order.
+  std::stable_sort(covered.begin(), covered.end(),
+                   [](const Waiter& a, const Waiter& b) { return a.until < b.until; });
+  for (auto& w : covered) answer(w.done, KEEL_OK, "");
 }
 
 void Flusher::forget(const PartitionLog* log) {

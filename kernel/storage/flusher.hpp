@@ -94,10 +94,17 @@ class Flusher {
   // The partition goes away: fail its waiters.
   void forget(const PartitionLog* log);
 
-  // Test-only: runs on the flusher thread before each sync of a partition.
-  // It may block (to hold the sync back) or throw keel::Error (the sync
-  // then fails with that error, as a failing fdatasync would). Set it
-  // before the data it concerns is appended.
+  // stop() has begun (tests).
+  bool stopping() {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  }
+
+  // Test-only: runs before each sync of a partition, on the thread that
+  // syncs (the flusher's, or a leader's). It may block (to hold the sync
+  // back) or throw keel::Error (the sync then fails with that error, as a
+  // failing fdatasync would). Set it before the data it concerns is
+  // appended.
   using SyncHook = std::function<void(const PartitionLog& log)>;
   void set_sync_hook(SyncHook hook) {
     std::lock_guard lock(mu_);

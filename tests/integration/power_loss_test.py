@@ -32,6 +32,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "lazyfs"))
+import connection_support  # noqa: E402
 import it_support  # noqa: E402
 import lazyfs_mount  # noqa: E402
 from it_support import make_workdir  # noqa: E402
@@ -59,10 +60,11 @@ class AckedProducer:
     """acked_producer in the background; `acks` holds (partition, offset,
     value) for every acknowledgement it printed."""
 
-    def __init__(self, build_dir, bootstrap, acks, prefix, err_path):
+    def __init__(self, build_dir, bootstrap, acks, prefix, err_path, window=None):
         exe = os.path.join(build_dir, "tests", "integration", "keel_it_acked_producer")
+        args = [exe, bootstrap, TOPIC, acks, prefix] + (["-1", str(window)] if window else [])
         with open(err_path, "w") as err:
-            self.proc = subprocess.Popen([exe, bootstrap, TOPIC, acks, prefix], stdout=subprocess.PIPE, stderr=err)
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err)
         self.err_path = err_path
         self.buf = b""
         self.acks = []
@@ -121,9 +123,10 @@ class Config:
     """One configuration (flush mode, acks, metadata model) on its own lazyfs
     mount; runs() cuts the power `runs` times and tallies what was lost."""
 
-    def __init__(self, test, flush_mode, acks, metadata):
+    def __init__(self, test, flush_mode, acks, metadata, window=None):
         self.test = test
         self.flush_mode, self.acks_mode, self.metadata = flush_mode, acks, metadata
+        self.window = window  # the producer's records in flight (acked_producer's default: 200)
         self.work = make_workdir(test)
         backing = os.path.join(self.work, "disk")
         # The data dir exists before the first mount (adopted as durable), as
@@ -131,26 +134,30 @@ class Config:
         os.makedirs(os.path.join(backing, "data"))
         self.fs = lazyfs_mount.LazyFs(it_support.PATHS.build_dir, backing, os.path.join(self.work, "mnt"), metadata)
         test.addCleanup(self.fs.unmount)
-        self.broker = Broker(it_support.PATHS.build_dir, topics_toml=topic_toml(flush_mode),
+        self.broker = Broker(it_support.PATHS.build_dir, topics_toml=topic_toml(flush_mode), http=True,
                              broker_toml="recovery_checkpoint_ms = 500",
                              data_dir=os.path.join(self.fs.mountpoint, "data"), workdir=self.work)
         test.addCleanup(self.broker.kill)
         self.acked = {}  # value -> (partition, offset) as acknowledged
         self.lost = []  # (value, partition, offset, what was found instead)
         self.duplicates = 0
+        self.syncs_on_request_thread = 0  # summed over runs, read just before each power cut
 
     def name(self):
-        return f"flush_mode={self.flush_mode} acks={self.acks_mode} metadata={self.metadata}"
+        window = f" window={self.window}" if self.window else ""
+        return f"flush_mode={self.flush_mode} acks={self.acks_mode} metadata={self.metadata}{window}"
 
     def runs(self, runs, rng, max_seconds=1.0):
         self.fs.mount()
         self.broker.start(timeout=60)
         for i in range(runs):
             prod = AckedProducer(it_support.PATHS.build_dir, self.broker.bootstrap, self.acks_mode,
-                                 f"r{i}", os.path.join(self.work, f"producer-{i}.err"))
+                                 f"r{i}", os.path.join(self.work, f"producer-{i}.err"), self.window)
             # The cut comes at a random moment after some acknowledgements.
             prod.wait_acks(rng.randint(20, 400))
             prod.run_for(rng.uniform(0, max_seconds))
+            self.syncs_on_request_thread += connection_support.metric(self.broker,
+                                                                      "keel_flushes_on_request_thread_total")
             self.fs.power_cut()
             self.broker.kill()
             acks = prod.kill()
@@ -208,6 +215,16 @@ class PowerLoss(unittest.TestCase):
         c = Config(self, "every-batch", "all", "journal")
         c.runs(6, self.rng)
         self.assertGreater(len(c.acked), 0)
+        c.assert_nothing_lost()
+
+    def test_every_batch_acks_all_one_record_at_a_time_loses_nothing(self):
+        """One record in flight: each acks=all request is alone on its
+        connection, so the broker syncs it on the request's own thread
+        (KEEL_PRODUCE_SYNC_HERE) instead of the flusher's."""
+        c = Config(self, "every-batch", "all", "journal", window=1)
+        c.runs(3, self.rng)
+        self.assertGreater(len(c.acked), 0)
+        self.assertGreater(c.syncs_on_request_thread, 0, "no sync ran on a request's thread")
         c.assert_nothing_lost()
 
     def test_interval_acks_all_loses_nothing(self):

@@ -11,6 +11,7 @@
 #include <keel/record_batch.hpp>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,11 +36,14 @@ constexpr auto kDeadline = std::chrono::seconds(10);
 // Holds syncs back until opened; records the thread of each sync.
 class Gate {
  public:
+  // A sync held past the deadline fails the test instead of hanging it
+  // (a caller that wrongly syncs itself while the gate is shut).
   void hook() {
     std::unique_lock lock(mu_);
     threads_.push_back(std::this_thread::get_id());
     cv_.notify_all();
-    cv_.wait(lock, [&] { return open_; });
+    if (!cv_.wait_for(lock, kDeadline, [&] { return open_; }))
+      ADD_FAILURE() << "a sync was held past the deadline";
   }
   void open() {
     std::lock_guard lock(mu_);
@@ -119,14 +123,19 @@ class FlusherLeaderTest : public ::testing::Test {
 
 TEST_F(FlusherLeaderTest, AnIdlePartitionIsSyncedOnTheCallersThreadBeforeAppendedReturns) {
   flusher_.start();
+  std::mutex mu;
   std::vector<std::thread::id> syncs;
-  flusher_.set_sync_hook([&](const PartitionLog&) { syncs.push_back(std::this_thread::get_id()); });
+  flusher_.set_sync_hook([&](const PartitionLog&) {
+    std::lock_guard lock(mu);
+    syncs.push_back(std::this_thread::get_id());
+  });
   const int64_t end = append();
   flusher_.appended(log_, kEveryBatch, end, answers_.waiter(1), SyncOn::CallerIfIdle);
   const auto got = answers_.got();
   ASSERT_EQ(got.size(), 1u) << "answered before appended() returned";
   EXPECT_EQ(got[0].status, KEEL_OK);
   EXPECT_EQ(got[0].thread, std::this_thread::get_id());
+  std::lock_guard lock(mu);
   ASSERT_EQ(syncs.size(), 1u);
   EXPECT_EQ(syncs[0], std::this_thread::get_id());
   EXPECT_EQ(log_->flushed_offset(), end);
@@ -247,13 +256,14 @@ TEST_F(FlusherLeaderTest, StopAnswersTheFollowersOfALeaderStillSyncing) {
   std::thread leader(
       [&] { flusher_.appended(log_, kEveryBatch, first, answers_.waiter(1), SyncOn::CallerIfIdle); });
   ASSERT_TRUE(gate.started(1));
-  // A follower whose data comes after the leader's sync read the end.
-  std::thread stopper;
-  {
-    const int64_t second = append();
-    flusher_.appended(log_, kEveryBatch, second, answers_.waiter(2), SyncOn::CallerIfIdle);
-    stopper = std::thread([&] { flusher_.stop(); });
-  }
+  // A follower, appended before the leader's sync reads the end.
+  const int64_t second = append();
+  flusher_.appended(log_, kEveryBatch, second, answers_.waiter(2), SyncOn::CallerIfIdle);
+  std::thread stopper([&] { flusher_.stop(); });
+  // stop() is under way while the leader still syncs.
+  const auto until = std::chrono::steady_clock::now() + kDeadline;
+  while (!flusher_.stopping() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  ASSERT_TRUE(flusher_.stopping());
   gate.open();
   stopper.join();
   // stop() returned: every waiter is answered, none left behind.
@@ -262,6 +272,23 @@ TEST_F(FlusherLeaderTest, StopAnswersTheFollowersOfALeaderStillSyncing) {
   ASSERT_TRUE(answers_.wait_for(2));
   for (const auto& a : answers_.got()) EXPECT_EQ(a.status, KEEL_OK) << a.message;
   EXPECT_EQ(log_->flushed_offset(), log_->log_end_offset());
+}
+
+TEST_F(FlusherLeaderTest, ACallbackThatThrowsLeavesThePartitionFreeToSyncAgain) {
+  flusher_.start();
+  const int64_t first = append();
+  flusher_.appended(
+      log_, kEveryBatch, first,
+      [](keel_status, const std::string&) { throw std::runtime_error("callback broke"); },
+      SyncOn::CallerIfIdle);
+  // The next lone append leads again: the first one's sync is over.
+  const int64_t second = append();
+  flusher_.appended(log_, kEveryBatch, second, answers_.waiter(2), SyncOn::CallerIfIdle);
+  const auto got = answers_.got();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].status, KEEL_OK);
+  EXPECT_EQ(got[0].thread, std::this_thread::get_id());
+  flusher_.stop();  // returns: nothing is left marked as syncing
 }
 
 }  // namespace

@@ -73,16 +73,19 @@ struct HeldFrame {
 }  // namespace
 
 Connection::Connection(Services& services, asio::ip::tcp::socket socket, transport::Ticket ticket,
-                       Strand strand, std::shared_ptr<asio::ssl::context> tls, size_t listener)
+                       Strand strand, std::shared_ptr<asio::ssl::context> tls, size_t listener,
+                       LoopActivity* activity)
     : services_(services),
       socket_(std::move(socket)),
       tls_context_(std::move(tls)),
       listener_(listener),
+      activity_(activity),
       ticket_(std::move(ticket)),
       strand_(std::move(strand)),
       check_timer_(strand_),
       memory_timer_(strand_),
       last_activity_(Clock::now()) {
+  if (activity_ != nullptr) activity_->connections.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? "unknown peer" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -106,6 +109,10 @@ Connection::Connection(Services& services, asio::ip::tcp::socket socket, transpo
     sasl_.phase = SaslState::Phase::handshake;
     sasl_.principal.clear();
   }
+}
+
+Connection::~Connection() {
+  if (activity_ != nullptr) activity_->connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Connection::start() {
@@ -338,7 +345,9 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
   slot.api_key = req.api_key;
   slot.started = std::chrono::steady_clock::now();
   const bool flexible_header = flexible_response_header(req);
-  req.alone = slots_.size() == 1 && nothing_arrived();
+  // Every request counts as the loop's activity, whatever its API.
+  const bool quiet_loop = activity_ != nullptr && activity_->dispatched(this, LoopActivity::Clock::now());
+  req.alone = quiet_loop && slots_.size() == 1 && nothing_arrived();
   Responder respond(weak_from_this(), slot_id, req.api_key, flexible_header);
   try {
     spec->handler(services_, req, respond);

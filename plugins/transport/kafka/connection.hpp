@@ -32,6 +32,7 @@
 #include "common/listener.hpp"
 #include "common/request_memory.hpp"
 #include "frame.hpp"
+#include "loop_activity.hpp"
 #include "protocol/writer.hpp"
 #include "request.hpp"
 #include "sasl_state.hpp"
@@ -47,8 +48,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // `tls`: the listener's TLS context (security_protocol SSL or SASL_SSL);
   // null for a plaintext listener.
   // `listener`: its index in settings.listeners.
+  // `activity`: the loop's (Request::alone); null: never alone.
   Connection(Services& services, boost::asio::ip::tcp::socket socket, transport::Ticket ticket, Strand strand,
-             std::shared_ptr<boost::asio::ssl::context> tls = nullptr, size_t listener = 0);
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr, size_t listener = 0,
+             LoopActivity* activity = nullptr);
+  ~Connection();
 
   void start();
   // Closes the socket; pending responses are dropped.
@@ -127,6 +131,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::ip::tcp::socket socket_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;  // kept alive for tls_
   const size_t listener_;                                   // its index in settings.listeners
+  LoopActivity* const activity_;                            // its loop's; may be null
   std::unique_ptr<TlsStream> tls_;                          // over socket_; null: plaintext
   std::string tls_subject_;   // a verified client certificate's subject (mutual TLS)
   transport::Ticket ticket_;  // counts this connection while open

@@ -66,47 +66,61 @@ void Server::start() {
                         " (advertised as " + l.advertised_host + ":" + std::to_string(advertised) +
                         ", node id " + std::to_string(node) + "; " + security + ")");
   }
-  for (int i = 1; i < s.threads; ++i) loops_.push_back(std::make_unique<asio::io_context>(1));
+  for (int i = 0; i < s.threads; ++i) loops_.push_back(std::make_unique<Loop>());
   work_.emplace_back(services_.io.get_executor());
-  for (auto& loop : loops_) work_.emplace_back(loop->get_executor());
+  for (auto& loop : loops_) work_.emplace_back(loop->io.get_executor());
   for (size_t i = 0; i < listeners_.size(); ++i) {
     listeners_[i]->start([this, i](asio::ip::tcp::socket socket, transport::Ticket ticket) {
       accepted(std::move(socket), std::move(ticket), i);
     });
   }
   threads_.emplace_back([this] { services_.io.run(); });
-  for (auto& loop : loops_) threads_.emplace_back([l = loop.get()] { l->run(); });
+  for (auto& loop : loops_) threads_.emplace_back([l = loop.get()] { l->io.run(); });
 }
 
-asio::io_context& Server::next_loop() {
+Server::Loop& Server::next_loop() {
   std::lock_guard lock(mu_);
-  const size_t i = next_loop_++ % (loops_.size() + 1);
-  return i == 0 ? services_.io : *loops_[i - 1];
+  const size_t n = loops_.size();
+  const size_t first = next_loop_++ % n;
+  Loop* best = nullptr;
+  uint64_t best_recent = 0;
+  int64_t best_connections = 0;
+  for (size_t k = 0; k < n; ++k) {
+    Loop& loop = *loops_[(first + k) % n];
+    const uint64_t total = loop.activity.requests.load(std::memory_order_relaxed);
+    const uint64_t recent = total - loop.requests_seen;
+    loop.requests_seen = total;
+    const int64_t connections = loop.activity.connections.load(std::memory_order_relaxed);
+    if (best == nullptr || recent < best_recent ||
+        (recent == best_recent && connections < best_connections)) {
+      best = &loop;
+      best_recent = recent;
+      best_connections = connections;
+    }
+  }
+  return *best;
 }
 
 void Server::accepted(asio::ip::tcp::socket socket, transport::Ticket ticket, size_t listener) {
   const bool tls = services_.settings.listeners[listener].tls();
-  asio::io_context& loop = next_loop();
-  if (&loop != &services_.io) {
-    // The listener accepted it on Services::io: register it with its own
-    // loop's epoll instead, so that its readiness wakes that thread alone.
-    boost::system::error_code ec;
-    const auto protocol = socket.local_endpoint(ec).protocol();
-    asio::ip::tcp::socket homed(loop);
-    asio::ip::tcp::socket::native_handle_type fd = -1;
-    if (!ec) fd = socket.release(ec);
-    if (!ec) homed.assign(protocol, fd, ec);
-    if (ec) {
-      // The peer is gone already (or out of descriptors): it goes, with
-      // its ticket.
-      if (fd >= 0) ::close(fd);
-      return;
-    }
-    socket = std::move(homed);
+  Loop& loop = next_loop();
+  // The listener accepted it on Services::io: register it with its loop's
+  // epoll instead, so that its readiness wakes that loop's thread alone.
+  boost::system::error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  asio::ip::tcp::socket homed(loop.io);
+  asio::ip::tcp::socket::native_handle_type fd = -1;
+  if (!ec) fd = socket.release(ec);
+  if (!ec) homed.assign(protocol, fd, ec);
+  if (ec) {
+    // The peer is gone already (or out of descriptors): it goes, with its
+    // ticket.
+    if (fd >= 0) ::close(fd);
+    return;
   }
   auto conn =
-      std::make_shared<Connection>(services_, std::move(socket), std::move(ticket), asio::make_strand(loop),
-                                   tls ? tls_->current() : nullptr, listener);
+      std::make_shared<Connection>(services_, std::move(homed), std::move(ticket), asio::make_strand(loop.io),
+                                   tls ? tls_->current() : nullptr, listener, &loop.activity);
   {
     std::lock_guard lock(mu_);
     std::erase_if(connections_, [](const std::weak_ptr<Connection>& w) { return w.expired(); });
@@ -151,7 +165,7 @@ void Server::stop() {
   }
   work_.clear();
   services_.io.stop();
-  for (auto& loop : loops_) loop->stop();
+  for (auto& loop : loops_) loop->io.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }

@@ -1,15 +1,14 @@
 // Accepts TCP connections and runs the I/O threads of the Kafka transport.
 //
-// Threads: `settings.threads` threads, each running its own io_context (an
-// event loop with its own epoll), as Kafka's network processors and
-// Redpanda's shards do: thread 0 runs Services::io (the listeners, the
-// group coordinator, and its share of connections), threads 1.. run one
-// context each. A connection is handed to one loop when accepted, round
-// robin, and stays there, served on its own strand, so its work is never
-// concurrent and a request is read, handled and answered on one thread.
-// One io_context run by several threads cost each request a hand-off
-// between them (about 15 us at window 1 on this VM; docs/performance.md,
-// "One event loop per thread").
+// Threads: one thread runs Services::io (the listeners and the group
+// coordinator); `settings.threads` threads each run their own event loop
+// (an io_context with its own epoll), as Kafka's network processors do. A
+// connection is handed to one loop when accepted, round robin, and stays
+// there, served on its own strand, so a request is read, handled and
+// answered on one thread. One io_context run by several threads cost each
+// request a hand-off between them (about 15 us at window 1 on the
+// reference VM; docs/performance.md, "One event loop per thread, and the
+// sync on it").
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -22,6 +21,7 @@
 
 #include "common/listener.hpp"
 #include "common/tls_context.hpp"
+#include "loop_activity.hpp"
 
 namespace keel::kafka {
 
@@ -40,13 +40,22 @@ class Server {
  private:
   void accepted(boost::asio::ip::tcp::socket socket, transport::Ticket ticket, size_t listener);
 
-  // The next connection's loop (round robin).
-  boost::asio::io_context& next_loop();
+  struct Loop {
+    // Before io: handlers io destroys may hold the last reference to a
+    // connection, whose destructor counts itself out here.
+    LoopActivity activity;
+    boost::asio::io_context io{1};
+    uint64_t requests_seen = 0;  // activity.requests at the last accept; mu_
+  };
+  // The loop for a new connection: the one that served the fewest requests
+  // since the last accept, then the one with the fewest connections, then
+  // round robin. Round robin alone put every librdkafka client's data
+  // connection on one loop and its bootstrap connection on the other.
+  Loop& next_loop();
 
   Services& services_;
-  // The loops of threads 1..threads-1 (thread 0 runs Services::io).
-  std::vector<std::unique_ptr<boost::asio::io_context>> loops_;
-  size_t next_loop_ = 0;  // mu_
+  std::vector<std::unique_ptr<Loop>> loops_;  // settings.threads of them
+  size_t next_loop_ = 0;                      // mu_
   // One per settings.listeners entry, in that order.
   std::vector<std::unique_ptr<transport::Listener>> listeners_;
   std::unique_ptr<transport::TlsContext> tls_;  // shared by the SSL and SASL_SSL listeners

@@ -10,7 +10,8 @@
 // brokers, partition_state, offset_for_leader_epoch; 2.4: the SASL and
 // SCRAM credential members; 2.5: authorize and the ACL members; 2.6:
 // loaded_strategies, list_segments, describe_group, publish_group; 2.7:
-// produce's flags, which an older broker ignores) are checked with
+// produce's flags, compiled out for an older KEEL_TARGET_ABI_MINOR and
+// dropped when the table lacks produce_flags) are checked with
 // KEEL_HAS_FIELD before use and answer KEEL_ERR_UNSUPPORTED (or their 2.0
 // default) from an older broker.
 //
@@ -212,8 +213,8 @@ class Broker {
 
   // ---- data path
   // `done` runs exactly once, maybe on a broker thread, maybe before
-  // produce returns. `flags`: KEEL_PRODUCE_* (2.7; a broker older than 2.7
-  // ignores them, as the flags are hints).
+  // produce returns. `flags`: KEEL_PRODUCE_* (2.7); hints, so they are
+  // dropped when the broker's table has no produce_flags.
   using ProduceDone = std::function<void(const ProduceResult&)>;
   void produce(const std::string& topic, int32_t partition, const uint8_t* data, size_t len, int32_t acks,
                ProduceDone done, uint32_t flags = 0) const {

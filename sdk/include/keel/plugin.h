@@ -471,11 +471,15 @@ typedef struct keel_watermarks {
 /* The caller may wait on its own thread for the sync acks=all needs: when
  * the topic syncs every batch and no sync of the partition is running or
  * queued, the broker syncs on the calling thread before produce_flags
- * returns and runs the callback there, saving the hand-offs to the flusher
- * thread and back (tens of microseconds). Pass it for a request that is
- * alone on its connection (nothing else in flight, no further request
- * already arrived): requests queued behind it are served better by the
- * flusher's group commit, which appends them while this one syncs. */
+ * returns, saving the hand-offs to the flusher thread and back (tens of
+ * microseconds). The callback then runs on the calling thread (in a
+ * cluster, later, once the in-sync replicas have the batch), and so may
+ * the callbacks of other produce calls whose appends that sync covered:
+ * the caller must hold no lock that any of its produce callbacks take.
+ * Pass it for a request alone on its connection and event loop (nothing
+ * else in flight, no further request arrived): requests queued behind it
+ * are served better by the flusher's group commit, which appends them
+ * while this one syncs. */
 #define KEEL_PRODUCE_SYNC_HERE 0x1u
 
 /* Valid during the callback only. */
