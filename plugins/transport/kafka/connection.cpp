@@ -346,8 +346,15 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
   slot.started = std::chrono::steady_clock::now();
   const bool flexible_header = flexible_response_header(req);
   // Every request counts as the loop's activity, whatever its API.
-  const bool quiet_loop = activity_ != nullptr && activity_->dispatched(this, LoopActivity::Clock::now());
-  req.alone = quiet_loop && slots_.size() == 1 && nothing_arrived();
+  const auto now = LoopActivity::Clock::now();
+  const bool quiet_loop = activity_ != nullptr && activity_->dispatched(this, now);
+  // A client that pipelines (more than one request in flight lately) is
+  // served better by the flusher's group commit even when its pipeline
+  // drains for a moment: a sync on this thread would leave its next
+  // requests unread until it ends.
+  if (slots_.size() > 1) last_pipelined_ = now;
+  req.alone =
+      quiet_loop && slots_.size() == 1 && now - last_pipelined_ >= kPipelinedLately && nothing_arrived();
   Responder respond(weak_from_this(), slot_id, req.api_key, flexible_header);
   try {
     spec->handler(services_, req, respond);

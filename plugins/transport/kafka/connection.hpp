@@ -141,6 +141,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Phase phase_ = Phase::between;
   Clock::time_point last_activity_;    // bytes read or written, a response ready
   Clock::time_point request_started_;  // first byte of the request, or memory granted
+  // When the connection last had more than one request in flight: such a
+  // client is not alone (Request::alone) for kPipelinedLately after.
+  static constexpr auto kPipelinedLately = std::chrono::seconds(1);
+  Clock::time_point last_pipelined_{};
   int memory_retries_ = 0;
   size_t size_got_ = 0;  // bytes of size_buf_ read
   std::string peer_;
