@@ -1,8 +1,9 @@
 # Shared by the A/B scripts (bench/recycle_ab.sh, bench/preallocate_ab.sh,
-# bench/writeback_ab.sh, bench/roll_sync_ab.sh):
+# bench/writeback_ab.sh, bench/roll_sync_ab.sh, bench/event_loop_ab.sh):
 # one broker on core 1, the client on core 0, issue 14's window-1 bound,
 # and the medians at the end. Source it after setting:
 #   build  the build tree (kernel/keel, bench/wire/keel-wire-load, ...)
+#   before (optional) the other build tree, checked for kernel/keel
 #   work   a scratch directory the caller removes
 # Functions set or read: pid, port (the running broker), duration, size,
 # window (closed_loop_rolls). Sourcing it sets an EXIT trap that stops the
@@ -157,3 +158,9 @@ closed_loop_rolls() {
   sed -n 's/.*rolled to new segment .* in \([0-9.]*\) ms (.*/\1/p' "$work/keel.log" | sort -g |
     awk '{v[NR] = $1} END {if (NR) printf "    %d rolls held appends %.1f / %.1f / %.1f ms (min / median / max)\n", NR, v[1], v[int((NR + 1) / 2)], v[NR]; else print "    no roll"}'
 }
+
+# Scripts that compare two builds set `before` (their --before DIR).
+if [[ -v before ]] && [[ -z "$before" || ! -x "$before/kernel/keel" ]]; then
+  echo "$(basename "$0"): --before must name a build tree holding kernel/keel (see --help)" >&2
+  exit 2
+fi

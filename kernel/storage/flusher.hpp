@@ -20,9 +20,9 @@
 // sealed segment, so acks=all waiters and the recovery checkpoint wait too;
 // a flush of the partition syncs it first anyway.
 //
-// A write-group leader (SyncOn::CallerIfIdle): a producer alone on its
-// connection that appends to an every-batch partition with no sync running
-// or queued syncs it on its own thread and answers itself and every waiter
+// A write-group leader (SyncOn::CallerIfIdle, which a transport asks for
+// with KEEL_PRODUCE_SYNC_HERE): a caller that appends to an every-batch
+// partition with no sync running or queued syncs it on its own thread and answers itself and every waiter
 // the sync covered, as RocksDB's write leader does. At window 1 that saves
 // the hand-offs to the flusher thread and back; appends arriving meanwhile
 // follow (they wait in dirty_ and are answered by the leader if its sync

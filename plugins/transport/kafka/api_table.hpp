@@ -23,6 +23,7 @@ const std::vector<ApiSpec>& api_table();
 // nullptr when Keel does not serve the API.
 const ApiSpec* find_api(int16_t key);
 
+constexpr int16_t kProduceKey = 0;
 constexpr int16_t kApiVersionsKey = 18;
 constexpr int16_t kSaslHandshakeKey = 17;
 constexpr int16_t kSaslAuthenticateKey = 36;

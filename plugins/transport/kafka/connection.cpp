@@ -353,8 +353,9 @@ void Connection::dispatch(std::shared_ptr<Frame> frame) {
   // drains for a moment: a sync on this thread would leave its next
   // requests unread until it ends.
   if (slots_.size() > 1) last_pipelined_ = now;
-  req.alone =
-      quiet_loop && slots_.size() == 1 && now - last_pipelined_ >= kPipelinedLately && nothing_arrived();
+  // Only a Produce asks (the check of the socket is a system call).
+  req.alone = req.api_key == kProduceKey && quiet_loop && slots_.size() == 1 &&
+              now - last_pipelined_ >= kPipelinedLately && nothing_arrived();
   Responder respond(weak_from_this(), slot_id, req.api_key, flexible_header);
   try {
     spec->handler(services_, req, respond);

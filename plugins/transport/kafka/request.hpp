@@ -31,11 +31,11 @@ struct Request {
   // connection's strand); null where no connection stands behind the
   // request (the fuzzer's).
   SaslState* sasl = nullptr;
-  // Nothing else is in flight on the connection, nor was in the last
-  // second (a client that pipelines), no further request has arrived, and
-  // no other connection of its event loop sent one lately (LoopActivity):
-  // a produce may then let acks=all's sync run on this thread
-  // (KEEL_PRODUCE_SYNC_HERE).
+  // Set for a Produce only: nothing else is in flight on the connection,
+  // nor was in the last second (a client that pipelines), no further
+  // request has arrived, and no other connection of its event loop sent
+  // one lately (LoopActivity). The produce may then let acks=all's sync
+  // run on this thread (KEEL_PRODUCE_SYNC_HERE).
   bool alone = false;
   // Which of settings.listeners the request came in through: answers that
   // name brokers name them by that listener's addresses.

@@ -3,7 +3,7 @@
 // Threads: one thread runs Services::io (the listeners and the group
 // coordinator); `settings.threads` threads each run their own event loop
 // (an io_context with its own epoll), as Kafka's network processors do. A
-// connection is handed to one loop when accepted, round robin, and stays
+// connection is handed to the least busy loop when accepted and stays
 // there, served on its own strand, so a request is read, handled and
 // answered on one thread. One io_context run by several threads cost each
 // request a hand-off between them (about 15 us at window 1 on the
@@ -49,8 +49,9 @@ class Server {
   };
   // The loop for a new connection: the one that served the fewest requests
   // since the last accept, then the one with the fewest connections, then
-  // round robin. Round robin alone put every librdkafka client's data
-  // connection on one loop and its bootstrap connection on the other.
+  // round robin. Round robin alone would put every librdkafka client's
+  // data connection on one of two loops and its bootstrap connection,
+  // accepted just before, on the other.
   Loop& next_loop();
 
   Services& services_;
