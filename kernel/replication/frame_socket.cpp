@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +28,9 @@ FrameSocket& FrameSocket::operator=(FrameSocket&& o) noexcept {
     close();
     fd_ = o.fd_;
     o.fd_ = -1;
+    in_ = std::move(o.in_);
+    in_begin_ = o.in_begin_;
+    in_end_ = o.in_end_;
   }
   return *this;
 }
@@ -101,41 +105,75 @@ void FrameSocket::send_frame(const std::string& payload, int64_t timeout_ms) {
   const int64_t deadline = monotonic_ms() + timeout_ms;
   uint8_t head[4];
   batch::detail::store_be(head, static_cast<int32_t>(payload.size()));
-  std::string frame(reinterpret_cast<const char*>(head), 4);
-  frame += payload;
+  const size_t total = sizeof head + payload.size();
   size_t sent = 0;
-  while (sent < frame.size()) {
-    wait_for(POLLOUT, deadline, "sending");
-    const ssize_t n = ::send(fd_, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+  while (sent < total) {
+    if (fd_ < 0) fail(KEEL_ERR_UNAVAILABLE, "replication connection closed while sending");
+    iovec iov[2];
+    int n_iov = 0;
+    if (sent < sizeof head) iov[n_iov++] = {head + sent, sizeof head - sent};
+    const size_t from = sent < sizeof head ? 0 : sent - sizeof head;
+    if (from < payload.size())
+      iov[n_iov++] = {const_cast<char*>(payload.data()) + from, payload.size() - from};
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(n_iov);
+    // The socket first: it almost always has room, and a poll before each
+    // send would double the system calls.
+    const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      wait_for(POLLOUT, deadline, "sending");
+      continue;
+    }
     if (n <= 0) fail(KEEL_ERR_UNAVAILABLE, "replication send failed: " + errno_text(errno));
     sent += static_cast<size_t>(n);
   }
 }
 
+size_t FrameSocket::recv_some(char* out, size_t len, int64_t deadline_ms) {
+  while (true) {
+    wait_for(POLLIN, deadline_ms, "receiving");
+    const ssize_t n = ::recv(fd_, out, len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+    if (n == 0) fail(KEEL_ERR_UNAVAILABLE, "replication connection closed by the peer");
+    if (n < 0) fail(KEEL_ERR_UNAVAILABLE, "replication receive failed: " + errno_text(errno));
+    return static_cast<size_t>(n);
+  }
+}
+
+void FrameSocket::fill(int64_t deadline_ms) {
+  static constexpr size_t kBuffer = 64 * 1024;
+  if (in_.empty()) in_.resize(kBuffer);
+  if (in_begin_ == in_end_) {
+    in_begin_ = in_end_ = 0;
+  } else if (in_end_ == in_.size()) {
+    std::copy(in_.begin() + static_cast<std::ptrdiff_t>(in_begin_),
+              in_.begin() + static_cast<std::ptrdiff_t>(in_end_), in_.begin());
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
+  }
+  in_end_ += recv_some(in_.data() + in_end_, in_.size() - in_end_, deadline_ms);
+}
+
 std::string FrameSocket::recv_frame(int64_t timeout_ms) {
   const int64_t deadline = monotonic_ms() + timeout_ms;
-  auto read_exact = [&](char* out, size_t len) {
-    size_t got = 0;
-    while (got < len) {
-      wait_for(POLLIN, deadline, "receiving");
-      const ssize_t n = ::recv(fd_, out + got, len - got, 0);
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n == 0) fail(KEEL_ERR_UNAVAILABLE, "replication connection closed by the peer");
-      if (n < 0) fail(KEEL_ERR_UNAVAILABLE, "replication receive failed: " + errno_text(errno));
-      got += static_cast<size_t>(n);
-    }
-  };
-  uint8_t head[4];
-  read_exact(reinterpret_cast<char*>(head), 4);
-  const auto len = batch::detail::load_be<int32_t>(head);
+  while (in_end_ - in_begin_ < 4) fill(deadline);
+  const auto len = batch::detail::load_be<int32_t>(reinterpret_cast<const uint8_t*>(in_.data() + in_begin_));
   if (len < 0 || len > kMaxReplicaFrame) {
     fail(KEEL_ERR_CORRUPT, "replication frame of " + std::to_string(len) + " bytes (the limit is " +
                                std::to_string(kMaxReplicaFrame) +
                                "): not a Keel broker, or a damaged stream");
   }
+  in_begin_ += 4;
   std::string payload(static_cast<size_t>(len), '\0');
-  read_exact(payload.data(), payload.size());
+  const size_t buffered = std::min(payload.size(), in_end_ - in_begin_);
+  std::copy_n(in_.data() + in_begin_, buffered, payload.data());
+  in_begin_ += buffered;
+  // The rest of a large frame goes straight into the payload.
+  for (size_t got = buffered; got < payload.size();) {
+    got += recv_some(payload.data() + got, payload.size() - got, deadline);
+  }
   return payload;
 }
 
@@ -146,6 +184,7 @@ void FrameSocket::shutdown() {
 void FrameSocket::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  in_begin_ = in_end_ = 0;
 }
 
 FrameListener::~FrameListener() { close(); }

@@ -3,12 +3,18 @@
 // connection per leader broker and the leader one thread per connection,
 // so a handful of blocking sockets beats an event loop here.
 //
+// A send tries the socket first and waits only when it is full; a receive
+// reads as much as has arrived into a buffer, so a small frame usually
+// costs one poll and one recv instead of two of each (docs/performance.md,
+// "A read at the log's end").
+//
 // Threads: a FrameSocket is used by one thread at a time; shutdown() may
 // come from any thread and wakes a blocked send or receive (it fails).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace keel {
 
@@ -19,7 +25,10 @@ class FrameSocket {
   ~FrameSocket();
   FrameSocket(const FrameSocket&) = delete;
   FrameSocket& operator=(const FrameSocket&) = delete;
-  FrameSocket(FrameSocket&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  FrameSocket(FrameSocket&& o) noexcept
+      : fd_(o.fd_), in_(std::move(o.in_)), in_begin_(o.in_begin_), in_end_(o.in_end_) {
+    o.fd_ = -1;
+  }
   FrameSocket& operator=(FrameSocket&& o) noexcept;
 
   // Throws keel::Error (UNAVAILABLE) naming host:port when it cannot
@@ -37,7 +46,15 @@ class FrameSocket {
 
  private:
   void wait_for(short events, int64_t deadline_ms, const char* what);
+  // Waits for bytes and appends what has arrived to in_.
+  void fill(int64_t deadline_ms);
+  // Waits for bytes and receives up to `len` of them (at least one).
+  size_t recv_some(char* out, size_t len, int64_t deadline_ms);
   int fd_ = -1;
+  // Received bytes not yet handed out: [in_begin_, in_end_) of in_.
+  std::vector<char> in_;
+  size_t in_begin_ = 0;
+  size_t in_end_ = 0;
 };
 
 // A listening socket. accept() waits at most timeout_ms; -1 when none came.

@@ -203,6 +203,7 @@ bool Segment::read_header(int64_t pos, int64_t limit, uint8_t* out) const {
 
 void Segment::truncate_file(int64_t size) {
   check_io(::ftruncate(fd_, size), "truncate of segment", path_);
+  recent_.cut(size);
   file_size_ = size;
   stale_until_ = std::min(stale_until_, size);
   size_.store(size, std::memory_order_release);
@@ -716,6 +717,11 @@ void Segment::append(const struct iovec* iov, int iovcnt, const std::vector<Batc
   int64_t max_ts = max_timestamp_.load(std::memory_order_relaxed);
   for (const auto& b : batches) max_ts = std::max(max_ts, b.max_timestamp);
   max_timestamp_.store(max_ts, std::memory_order_release);
+  int64_t pos = start;
+  for (const auto& b : batches) {
+    recent_.add({b.base_offset, b.last_offset, pos, pos + b.size});
+    pos += b.size;
+  }
   next_offset_.store(batches.back().last_offset + 1, std::memory_order_release);
   file_size_ = std::max(file_size_, start + total);
   size_.store(start + total, std::memory_order_release);
@@ -732,7 +738,12 @@ Segment::Span Segment::read(int64_t offset, int64_t max_bytes, int64_t limit_off
   const int64_t limit = size();
   int64_t pos = 0;
   int64_t min_base = base_offset_;
-  if (const IndexInstance* oi = index_with(KEEL_INDEX_CAN_LOOKUP_OFFSET)) {
+  const auto recent = recent_.find(offset, limit);
+  if (recent && !damage_at(recent->position)) {
+    // A batch this process appended: its position needs no check on disk.
+    pos = recent->position;
+    min_base = recent->base_offset;
+  } else if (const IndexInstance* oi = index_with(KEEL_INDEX_CAN_LOOKUP_OFFSET)) {
     keel_index_entry e = empty_entry(base_offset_);
     // An entry that points into damage or at no batch of its offset is
     // ignored: the walk from the start is slower but right.
@@ -930,6 +941,7 @@ void Segment::flush() {
 }
 
 void Segment::seal() {
+  recent_.clear();
   for (auto& inst : indexes_) {
     keel_error err{};
     if (inst.vt->seal(inst.handle, &err) != KEEL_OK) {

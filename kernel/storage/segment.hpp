@@ -22,6 +22,7 @@
 #include "plugins/plugin_registry.hpp"
 #include "storage/batch_probe.hpp"
 #include "storage/damaged_range.hpp"
+#include "storage/recent_batches.hpp"
 #include "storage/verified_ranges.hpp"
 
 struct iovec;
@@ -333,6 +334,7 @@ class Segment {
   int64_t end_offset_ = INT64_MAX;    // see RecoverOptions
   int64_t acknowledged_end_ = 0;
   mutable VerifiedRanges verified_;
+  RecentBatches recent_;  // of the active segment: see recent_batches.hpp
   // Damage is found by recovery and by any reader: guarded by damage_mu_;
   // has_damage_ spares readers the lock while there is none.
   mutable std::mutex damage_mu_;

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <future>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "replication/replica_wire.hpp"
 #include "support/error_of.hpp"
@@ -85,6 +87,43 @@ TEST(FrameSocket, EmptyAndSmallFramesBothWays) {
   EXPECT_EQ(p.server.recv_frame(kLong), "hello");
   p.server.send_frame(std::string("\0\1\2", 3), kLong);
   EXPECT_EQ(p.client.recv_frame(kLong), std::string("\0\1\2", 3));
+}
+
+// The receiver reads what has arrived into a buffer: many frames sent in
+// one burst come out one per call, in order, whatever their sizes, and a
+// frame larger than the buffer (64 KiB) behind small ones is whole.
+TEST(FrameSocket, FramesOfOneBurstComeOutOnePerCall) {
+  RawPair p;
+  std::vector<std::string> frames;
+  std::string burst;
+  for (int i = 0; i < 300; ++i) {
+    std::string f(static_cast<size_t>((i * 37) % 500), static_cast<char>('a' + i % 26));
+    if (i == 150) f.assign(100 * 1024, 'Z');
+    burst += be32(static_cast<uint32_t>(f.size())) + f;
+    frames.push_back(std::move(f));
+  }
+  auto sent = std::async(std::launch::async, [&] { raw_send(p.raw, burst); });
+  for (size_t i = 0; i < frames.size(); ++i)
+    ASSERT_EQ(p.server.recv_frame(kLong), frames[i]) << "frame " << i;
+  sent.get();
+}
+
+// A frame whose bytes come one send at a time, split at every boundary
+// (inside the length, between length and payload, inside the payload).
+TEST(FrameSocket, FrameTricklingInByteByByteIsWhole) {
+  RawPair p;
+  const std::string payload = "tail of the log";
+  const std::string frame = be32(static_cast<uint32_t>(payload.size())) + payload;
+  auto sent = std::async(std::launch::async, [&] {
+    for (char c : frame) {
+      raw_send(p.raw, std::string(1, c));
+      std::this_thread::yield();
+    }
+    raw_send(p.raw, be32(2) + "ok");
+  });
+  EXPECT_EQ(p.server.recv_frame(kLong), payload);
+  EXPECT_EQ(p.server.recv_frame(kLong), "ok");
+  sent.get();
 }
 
 TEST(FrameSocket, OneMebibyteFrameCrossesWhole) {

@@ -162,6 +162,58 @@ TEST_P(SegmentTest, ReadReturnsWholeBatchesFromTheOneHoldingTheOffset) {
   EXPECT_EQ(seg->read(80, 1 << 20).length, 0);
 }
 
+// Reads near the end use the positions of the batches this process
+// appended (RecentBatches); older offsets, a sealed segment and a cut
+// segment use the index or the walk. Every path must give the same spans.
+TEST_P(SegmentTest, ReadsAgreeWhereverTheyStartTheirSearch) {
+  auto seg = open(0);
+  std::vector<std::string> batches;
+  std::vector<int64_t> positions;
+  int64_t pos = 0;
+  // More batches than RecentBatches remembers, of varying sizes.
+  for (int i = 0; i < 200; ++i) {
+    batches.push_back(
+        make_batch(i * 2, 1 + i % 2, 1000 + i * 2, std::string(static_cast<size_t>(i % 7), 'x')));
+    positions.push_back(pos);
+    pos += static_cast<int64_t>(batches.back().size());
+  }
+  for (const auto& b : batches) append(*seg, {b});
+  auto check_all = [&](const char* when) {
+    for (int64_t off = 0; off < 400; ++off) {
+      const size_t holder = static_cast<size_t>(off / 2);
+      const bool in_batch = off <= meta_of(batches[holder]).last_offset;
+      Segment::Span s = seg->read(off, 1);
+      // An offset in no batch (a gap after a one-record batch) reads the
+      // next batch.
+      const size_t expect = in_batch ? holder : holder + 1;
+      if (expect >= batches.size()) {
+        EXPECT_EQ(s.length, 0) << when << ", offset " << off;
+        continue;
+      }
+      EXPECT_EQ(s.position, positions[expect]) << when << ", offset " << off;
+      EXPECT_EQ(s.length, static_cast<int64_t>(batches[expect].size())) << when << ", offset " << off;
+    }
+  };
+  check_all("active");
+
+  // Cut at batch 190 and append batches of other sizes at the same
+  // offsets: a remembered position of a cut batch must not be used.
+  seg->truncate(seg->find_cut(380));
+  ASSERT_EQ(seg->size(), positions[190]);
+  pos = positions[190];
+  for (int i = 190; i < 200; ++i) {
+    batches[static_cast<size_t>(i)] =
+        make_batch(i * 2, 1 + i % 2, 1000 + i * 2, std::string(static_cast<size_t>(40 + i), 'y'));
+    positions[static_cast<size_t>(i)] = pos;
+    pos += static_cast<int64_t>(batches[static_cast<size_t>(i)].size());
+    append(*seg, {batches[static_cast<size_t>(i)]});
+  }
+  check_all("after a cut and new appends");
+
+  seg->seal();
+  check_all("sealed");
+}
+
 TEST_P(SegmentTest, FindTimeReturnsTheFirstRecordAtOrAfterTheTimestamp) {
   auto seg = open(0);
   std::vector<std::string> batches;
