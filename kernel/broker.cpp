@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <keel/thread_name.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -109,7 +110,10 @@ void Broker::start() {
   flusher_.start();
   open_offsets();
   last_retention_ms_ = last_checkpoint_ms_ = last_offsets_flush_ms_ = clock_->now_ms();
-  maint_thread_ = std::thread([this] { maintenance_loop(); });
+  maint_thread_ = std::thread([this] {
+    name_this_thread("maintenance");
+    maintenance_loop();
+  });
   start_transports();
   start_replication();
   start_cluster();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <keel/thread_name.hpp>
 #include <map>
 
 #include "cluster/controller_plan.hpp"
@@ -30,7 +31,10 @@ ClusterService::ClusterService(const ClusterConfig& config, std::unique_ptr<Coor
 ClusterService::~ClusterService() { stop(); }
 
 void ClusterService::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("cluster");
+    run();
+  });
 }
 
 void ClusterService::stop() {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <keel/thread_name.hpp>
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
@@ -20,7 +21,10 @@ constexpr int64_t kLeaderBehindRetryMs = 20;
 ReplicaFetcher::ReplicaFetcher(int32_t leader, const ReplicationConfig& config, ClusterView& view,
                                ReplicaHost& host)
     : leader_(leader), config_(config), view_(view), host_(host) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("repl-fetch-" + std::to_string(leader_));
+    run();
+  });
 }
 
 ReplicaFetcher::~ReplicaFetcher() { stop(); }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <keel/thread_name.hpp>
 
 #include "common/error.hpp"
 
@@ -64,7 +65,10 @@ void ReplicaManager::start() {
     spdlog::info("replication: listening for followers on {}:{}, advertised as port {}", config_.listen_host,
                  port, advertised);
   }
-  thread_ = std::thread([this] { control_loop(); });
+  thread_ = std::thread([this] {
+    name_this_thread("repl-control");
+    control_loop();
+  });
 }
 
 void ReplicaManager::stop() {

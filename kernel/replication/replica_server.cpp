@@ -2,13 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <keel/thread_name.hpp>
+
 #include "common/error.hpp"
 
 namespace keel {
 
 int32_t ReplicaServer::start(const std::string& host, int32_t port) {
   const int32_t bound = listener_.listen(host, port);
-  accept_thread_ = std::thread([this] { accept_loop(); });
+  accept_thread_ = std::thread([this] {
+    name_this_thread("repl-accept");
+    accept_loop();
+  });
   return bound;
 }
 
@@ -38,7 +43,10 @@ void ReplicaServer::accept_loop() {
     std::lock_guard lock(mu_);
     if (stop_) break;  // `c` closes the socket
     connections_.push_back(std::move(c));
-    raw->thread = std::thread([this, raw] { serve(raw); });
+    raw->thread = std::thread([this, raw] {
+      name_this_thread("repl-serve");
+      serve(raw);
+    });
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <keel/thread_name.hpp>
 #include <mutex>
 #include <thread>
 
@@ -40,7 +41,11 @@ class Releaser {
   void add(int fd) {
     {
       std::lock_guard lock(mu_);
-      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+      if (!thread_.joinable())
+        thread_ = std::thread([this] {
+          name_this_thread("file-releaser");
+          run();
+        });
       queue_.push_back(fd);
       ++added_;
     }

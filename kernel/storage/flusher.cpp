@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <keel/thread_name.hpp>
+
 #include "common/error.hpp"
 #include "observability/metrics.hpp"
 
@@ -12,7 +14,10 @@ Flusher::Flusher(const Clock* clock, Metrics* metrics) : clock_(clock), metrics_
 Flusher::~Flusher() { stop(); }
 
 void Flusher::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("flusher");
+    run();
+  });
 }
 
 void Flusher::stop() {

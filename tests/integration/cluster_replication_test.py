@@ -89,6 +89,34 @@ def covers_acked(c, ids, ledger, topic="orders"):
     return all(ends[TopicPartition(topic, p)] >= n for p, n in needed.items())
 
 
+def thread_names(pid):
+    names = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass  # the thread ended meanwhile
+    return names
+
+
+def check_thread_names(test, c, ids):
+    """Every thread of a clustered broker says what it is for
+    (docs/architecture.md, "Threads"); only the main thread keeps the
+    process's name."""
+    every = set()
+    for i in ids:
+        names = thread_names(c.broker(i).proc.pid)
+        every.update(names)
+        test.assertEqual(names.count("keel"), 1, f"broker {i}'s threads: {sorted(names)}")
+        for expected in ("flusher", "maintenance", "cluster", "repl-control", "repl-accept", "kafka-services",
+                         "kafka-loop-0", "etcd-lease"):
+            test.assertIn(expected, names, f"broker {i}")
+    # Partitions are led all over: every broker both serves and fetches.
+    test.assertIn("repl-serve", every)
+    test.assertTrue(any(n.startswith("repl-fetch-") for n in every), sorted(every))
+
+
 def producer(c, ids, acks="all", retries=10):
     return KafkaProducer(bootstrap_servers=",".join(c.broker(i).bootstrap for i in ids), acks=acks,
                          retries=retries, request_timeout_ms=10000, retry_backoff_ms=200,
@@ -108,6 +136,7 @@ class ClusterReplicationTest(unittest.TestCase):
             p.flush(60)
             self.assertEqual(ledger.acked_count(), 600)
             wait_until(lambda: identical(c, ids), 30, "the three copies of every partition to be byte-identical")
+            check_thread_names(self, c, ids)
 
             leaders = c.led_everywhere("orders", PARTITIONS, ids)
             victim = leaders[0]

@@ -1,10 +1,15 @@
 #include "coordinator/common/watch_dispatcher.hpp"
 
+#include <keel/thread_name.hpp>
 #include <utility>
 
 namespace keel::coordinator {
 
-WatchDispatcher::WatchDispatcher() : thread_([this] { run(); }) {}
+WatchDispatcher::WatchDispatcher()
+    : thread_([this] {
+        keel::name_this_thread("coord-events");
+        run();
+      }) {}
 
 WatchDispatcher::~WatchDispatcher() { stop(); }
 

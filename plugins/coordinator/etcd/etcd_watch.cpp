@@ -1,6 +1,7 @@
 #include "coordinator/etcd/etcd_watch.hpp"
 
 #include <boost/beast/http/error.hpp>
+#include <keel/thread_name.hpp>
 #include <utility>
 
 #include "coordinator/etcd/etcd_json.hpp"
@@ -19,7 +20,10 @@ Watch::Watch(const EtcdClient& client, WatchOptions options, Callback callback)
       connect_timeout_(client.default_timeout()),
       options_(std::move(options)),
       callback_(std::move(callback)),
-      thread_([this] { run(); }) {}
+      thread_([this] {
+        keel::name_this_thread("etcd-watch");
+        run();
+      }) {}
 
 Watch::~Watch() { stop(); }
 

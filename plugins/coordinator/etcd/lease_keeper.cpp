@@ -1,6 +1,7 @@
 #include "coordinator/etcd/lease_keeper.hpp"
 
 #include <algorithm>
+#include <keel/thread_name.hpp>
 #include <utility>
 
 #include "coordinator/etcd/etcd_failure.hpp"
@@ -16,7 +17,10 @@ LeaseKeeper::LeaseKeeper(const keel::etcd::EtcdClient& client, const keel::sdk::
   const keel::etcd::LeaseGrant grant = client_.lease_grant(ttl_seconds);
   id_ = grant.id;
   ttl_seconds_ = grant.ttl_seconds > 0 ? grant.ttl_seconds : ttl_seconds;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    keel::name_this_thread("etcd-lease");
+    run();
+  });
 }
 
 LeaseKeeper::~LeaseKeeper() {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <keel/thread_name.hpp>
 #include <utility>
 #include <vector>
 
@@ -27,7 +28,10 @@ ResumingWatch::ResumingWatch(const keel::etcd::EtcdClient& client, const keel::s
       etcd_prefix_(std::move(etcd_prefix)),
       strip_(strip),
       next_revision_(std::max<int64_t>(from_revision, 0)),
-      supervisor_([this] { run(); }) {}
+      supervisor_([this] {
+        keel::name_this_thread("etcd-watch-sup");
+        run();
+      }) {}
 
 ResumingWatch::~ResumingWatch() { stop(); }
 

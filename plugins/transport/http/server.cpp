@@ -4,6 +4,7 @@
 #include <boost/asio/strand.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <keel/thread_name.hpp>
 
 #include "services.hpp"
 #include "session.hpp"
@@ -37,7 +38,12 @@ void Server::start() {
   listener_.start([this](asio::ip::tcp::socket socket, transport::Ticket ticket) {
     accepted(std::move(socket), std::move(ticket));
   });
-  for (int i = 0; i < s.threads; ++i) threads_.emplace_back([this] { services_.io.run(); });
+  for (int i = 0; i < s.threads; ++i) {
+    threads_.emplace_back([this, i] {
+      keel::name_this_thread("http-" + std::to_string(i));
+      services_.io.run();
+    });
+  }
 }
 
 void Server::accepted(asio::ip::tcp::socket socket, transport::Ticket ticket) {

@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <keel/thread_name.hpp>
 
 #include "connection.hpp"
 #include "services.hpp"
@@ -74,8 +75,16 @@ void Server::start() {
       accepted(std::move(socket), std::move(ticket), i);
     });
   }
-  threads_.emplace_back([this] { services_.io.run(); });
-  for (auto& loop : loops_) threads_.emplace_back([l = loop.get()] { l->io.run(); });
+  threads_.emplace_back([this] {
+    keel::name_this_thread("kafka-services");
+    services_.io.run();
+  });
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    threads_.emplace_back([l = loops_[i].get(), i] {
+      keel::name_this_thread("kafka-loop-" + std::to_string(i));
+      l->io.run();
+    });
+  }
 }
 
 Server::Loop& Server::next_loop() {
