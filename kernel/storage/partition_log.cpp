@@ -679,13 +679,41 @@ void PartitionLog::sync_waiting() {
 
 void PartitionLog::sync_sealed() {
   std::lock_guard flush_lock(flush_mu_);
+  // After a failed sync a retry here could "succeed" without the dropped
+  // pages and raise the flushed offset, which the recovery checkpoint
+  // trusts: recovery would then not check the range that never reached the
+  // disk.
+  refuse_after_failed_sync();
   try {
     sync_waiting();
-  } catch (const Error&) {
-    // Claimable again: the next maintenance pass queues another try.
+  } catch (const Error& e) {
+    remember_failed_sync(e);
+    // Claimable again: the next maintenance pass queues another try, which
+    // refuse_after_failed_sync() answers.
     sealed_unsynced_.store(true);
     throw;
   }
+}
+
+void PartitionLog::remember_failed_sync(const std::exception& e) {
+  std::lock_guard lock(sync_failure_mu_);
+  if (!sync_failure_.empty()) return;
+  sync_failure_ = e.what();
+  sync_failed_.store(true, std::memory_order_release);
+  spdlog::error(
+      "{}: {}; the kernel may have dropped the pages that sync covered, and a later sync would report "
+      "success "
+      "without writing them, so this partition takes no more writes and no sync of it succeeds until the "
+      "broker restarts (recovery then checks the log against its CRCs). Check the disk (dmesg) first.",
+      name(), sync_failure_);
+}
+
+void PartitionLog::refuse_after_failed_sync() const {
+  if (!sync_failed_.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(sync_failure_mu_);
+  fail(KEEL_ERR_IO, name() + ": an earlier fdatasync failed (" + sync_failure_ +
+                        "); nothing written since can be made durable here, so the partition refuses writes "
+                        "until the broker restarts. Check the disk (dmesg), then restart the broker.");
 }
 
 bool PartitionLog::segment_awaiting_sync() const {
@@ -733,6 +761,7 @@ AppendResult PartitionLog::append(const uint8_t* data, size_t len, int32_t leade
 
   std::unique_lock lock(append_mu_);
   if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
+  refuse_after_failed_sync();
   if (id.idempotent()) {
     // Under the append lock: the check and the append it allows are one
     // step, whatever thread or transport the batch came from.
@@ -821,6 +850,7 @@ AppendResult PartitionLog::append_replica(const uint8_t* data, size_t len) {
 
   std::unique_lock lock(append_mu_);
   if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
+  refuse_after_failed_sync();
   const int64_t end = log_end_.load();
   if (headers.empty()) {
     result.base_offset = end;
@@ -847,6 +877,7 @@ AppendResult PartitionLog::append_replica(const uint8_t* data, size_t len) {
 int64_t PartitionLog::truncate_to(int64_t offset, const std::string& reason) {
   std::unique_lock lock(append_mu_);
   if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
+  refuse_after_failed_sync();
   // No DeleteRecords moves the start meanwhile, and no flush of the old end
   // can land after the flushed offset is clamped below.
   std::lock_guard start_lock(start_mu_);
@@ -948,6 +979,7 @@ int64_t PartitionLog::reset_to(int64_t offset, const std::string& reason) {
 int64_t PartitionLog::reset_locked(int64_t offset, const std::string& reason) {
   std::lock_guard lock(append_mu_);
   if (closed_) fail(KEEL_ERR_UNAVAILABLE, name() + " is closed (broker shutting down or topic deleted)");
+  refuse_after_failed_sync();
   // As truncate_to: no DeleteRecords or flush of the old log meanwhile.
   std::lock_guard start_lock(start_mu_);
   std::lock_guard flush_lock(flush_mu_);
@@ -1259,8 +1291,14 @@ int64_t PartitionLog::flush() {
   if (end <= flushed_.load()) return flushed_.load();
   auto seg = active();
   if (!seg) return flushed_.load();
-  sync_waiting();
-  seg->sync_log();
+  refuse_after_failed_sync();
+  try {
+    sync_waiting();
+    seg->sync_log();
+  } catch (const Error& e) {
+    remember_failed_sync(e);
+    throw;
+  }
   raise_flushed(end);
   last_flush_ms_.store(clock_->now_ms());
   return flushed_.load();

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <keel/record_batch.hpp>
 #include <list>
@@ -245,6 +246,8 @@ class PartitionLog {
   // fdatasync everything appended so far: the segment the last roll sealed,
   // if it still waits for its sync, then the active one. Returns the new
   // flushed offset.
+  // After one failed sync, every later flush() and append fails
+  // (KEEL_ERR_IO) until the broker restarts: see sync_failed_.
   int64_t flush();
   // A roll does not sync the segment it seals: that fdatasync, a whole
   // segment's dirty pages with flush_mode os, held every append of the
@@ -359,6 +362,8 @@ class PartitionLog {
   // Syncs the waiting segment, if any, and moves the flushed offset up to
   // the active segment's base. Called with flush_mu_ held.
   void sync_waiting();
+  void remember_failed_sync(const std::exception& e);
+  void refuse_after_failed_sync() const;
   // flushed_ = max(flushed_, to).
   void raise_flushed(int64_t to);
   void find_gaps(const std::vector<std::shared_ptr<Segment>>& segs);
@@ -486,6 +491,14 @@ class PartitionLog {
   std::mutex watch_mu_;
   std::list<std::shared_ptr<Watch>> watches_;
   std::atomic<bool> closed_{false};
+  // The first failed fdatasync of this log, for good (fsyncgate): Linux
+  // reports a failed writeback once and marks its pages clean, so a later
+  // sync "succeeds" without them and acknowledgements after it would cover
+  // records the disk never got. Set by remember_failed_sync(); read by
+  // refuse_after_failed_sync(), which appends and flushes call first.
+  mutable std::mutex sync_failure_mu_;
+  std::string sync_failure_;  // guarded by sync_failure_mu_
+  std::atomic<bool> sync_failed_{false};
   std::function<void(const char*)> failpoint_;
   std::atomic<bool> rewrites_blocked_{false};
   // [disk-full] See out_of_space(). Written under append_mu_ or in open().

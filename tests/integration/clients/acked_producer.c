@@ -9,6 +9,7 @@
  * cannot have it, so it does not retry.
  *
  * usage: acked_producer <bootstrap> <topic> <all|1> <prefix> [count] [window]
+ * KEEL_RDK_DEBUG=<contexts> turns on librdkafka's debug log (stderr).
  */
 #include <string.h>
 
@@ -40,6 +41,12 @@ int main(int argc, char** argv) {
   set(conf, "acks", acks_all ? "all" : "1");
   set(conf, "enable.idempotence", acks_all ? "true" : "false");
   if (!acks_all) set(conf, "retries", "0");
+  if (getenv("KEEL_RDK_DEBUG")) set(conf, "debug", getenv("KEEL_RDK_DEBUG"));
+  /* Each record to a partition drawn at random: librdkafka's default sticky
+   * partitioner sends a whole 10 ms to one partition, which is the whole
+   * window here, and a partition that refuses writes then holds every slot
+   * (power_loss_test's failed fsync saw the other partition starve). */
+  set(conf, "sticky.partitioning.linger.ms", "0");
   set(conf, "linger.ms", "1");
   set(conf, "batch.num.messages", "20");
   set(conf, "message.timeout.ms", "60000");

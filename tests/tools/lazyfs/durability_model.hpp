@@ -75,6 +75,9 @@ class DurabilityModel {
 
   // fsync/fdatasync of the file `id` open as `live_fd`. Returns 0 or an errno.
   int sync_file(uint64_t id, int live_fd);
+  // A failed fsync of the file `id`, as Linux fails one: what was written
+  // since its last sync is forgotten (never made durable by a later sync).
+  void fail_sync(uint64_t id) { changes_.erase(id); }
   // fsync of the directory `id` open as `live_fd`. Returns 0 or an errno.
   int sync_dir(uint64_t id, int live_fd);
 

@@ -16,6 +16,14 @@
 // later operation on the mount fails with EIO (the machine is off). Then
 // unmount (fusermount3 -u), and mount again to "reboot" on what the disk held.
 // Reading the control file gives counters (syncs, bytes not yet synced).
+//
+//   echo "fail-next-fsync .log" > <mountpoint>/.lazyfs-ctl
+//
+// makes the next fsync/fdatasync of a file whose path ends in ".log" fail
+// with EIO the way Linux fails one: the data written since the last sync is
+// dropped from what the disk will hold (the kernel marks those pages clean
+// after a failed writeback), the live file keeps reading it back, and the
+// next fsync succeeds without writing it ("fsyncgate").
 // The control file is absent from directory listings.
 //
 // Kernel caching: writes are write-through (no writeback cache), so the
@@ -57,12 +65,14 @@ struct Handle {
   int fd = -1;
   uint64_t id = 0;
   bool ctl = false;
+  std::string path;  // as opened (nullpath_ok: later calls may get no path)
 };
 
 std::mutex g_mu;
 std::unique_ptr<DurabilityModel> g_model;
 int g_root = -1;
-bool g_off = false;  // after the power cut
+bool g_off = false;             // after the power cut
+std::string g_fail_next_fsync;  // path suffix of the next fsync to fail; empty: none
 std::string g_backing;
 std::string g_state_dir;
 lazyfs::MetadataModel g_metadata = lazyfs::MetadataModel::posix;
@@ -98,7 +108,7 @@ int op_opendir(const char* path, fuse_file_info* fi) {
   if (fd < 0) return neg_errno();
   struct stat st;
   ::fstat(fd, &st);
-  fi->fh = reinterpret_cast<uint64_t>(new Handle{fd, g_model->id_of(st.st_ino), false});
+  fi->fh = reinterpret_cast<uint64_t>(new Handle{fd, g_model->id_of(st.st_ino), false, {}});
   return 0;
 }
 
@@ -185,7 +195,7 @@ int op_create(const char* path, mode_t mode, fuse_file_info* fi) {
   ::fstat(fd, &st);
   const uint64_t id = made ? g_model->created(st.st_ino) : g_model->id_of(st.st_ino);
   if (!made && (fi->flags & O_TRUNC)) g_model->truncated(id, 0);
-  fi->fh = reinterpret_cast<uint64_t>(new Handle{fd, id, false});
+  fi->fh = reinterpret_cast<uint64_t>(new Handle{fd, id, false, path});
   return 0;
 }
 
@@ -193,7 +203,7 @@ int op_open(const char* path, fuse_file_info* fi) {
   std::lock_guard lock(g_mu);
   if (is_ctl(path)) {
     fi->direct_io = 1;  // its size is 0: reads must not be cut by the page cache
-    fi->fh = reinterpret_cast<uint64_t>(new Handle{-1, 0, true});
+    fi->fh = reinterpret_cast<uint64_t>(new Handle{-1, 0, true, {}});
     return 0;
   }
   if (g_off) return -EIO;
@@ -203,7 +213,7 @@ int op_open(const char* path, fuse_file_info* fi) {
   ::fstat(fd, &st);
   const uint64_t id = g_model->id_of(st.st_ino);
   if (fi->flags & O_TRUNC) g_model->truncated(id, 0);
-  fi->fh = reinterpret_cast<uint64_t>(new Handle{fd, id, false});
+  fi->fh = reinterpret_cast<uint64_t>(new Handle{fd, id, false, path});
   return 0;
 }
 
@@ -231,8 +241,16 @@ int op_read(const char*, char* buf, size_t size, off_t off, fuse_file_info* fi) 
 int control(const char* buf, size_t size) {
   std::string cmd(buf, size);
   while (!cmd.empty() && (cmd.back() == '\n' || cmd.back() == ' ')) cmd.pop_back();
+  const std::string fail_cmd = "fail-next-fsync ";
+  if (cmd.rfind(fail_cmd, 0) == 0 && cmd.size() > fail_cmd.size()) {
+    g_fail_next_fsync = cmd.substr(fail_cmd.size());
+    std::fprintf(stderr, "lazyfs: the next fsync of a file ending in '%s' fails\n",
+                 g_fail_next_fsync.c_str());
+    return static_cast<int>(size);
+  }
   if (cmd != "crash") {
-    std::fprintf(stderr, "lazyfs: unknown control command '%s' (known: crash)\n", cmd.c_str());
+    std::fprintf(stderr, "lazyfs: unknown control command '%s' (known: crash, fail-next-fsync SUFFIX)\n",
+                 cmd.c_str());
     return -EINVAL;
   }
   if (g_off) return -EIO;
@@ -260,6 +278,18 @@ int op_write(const char*, const char* buf, size_t size, off_t off, fuse_file_inf
 int op_fsync(const char*, int, fuse_file_info* fi) {
   LAZYFS_GUARD();
   if (handle(fi)->ctl) return 0;
+  // The name it was opened by: a later rename does not matter here.
+  const std::string& p = handle(fi)->path;
+  const std::string& suffix = g_fail_next_fsync;
+  if (!suffix.empty() && p.size() >= suffix.size() &&
+      p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    g_fail_next_fsync.clear();
+    g_model->fail_sync(handle(fi)->id);
+    std::fprintf(stderr,
+                 "lazyfs: fsync of '%s' failed as asked (EIO); its unsynced data will never be durable\n",
+                 p.c_str());
+    return -EIO;
+  }
   return -g_model->sync_file(handle(fi)->id, handle(fi)->fd);
 }
 
