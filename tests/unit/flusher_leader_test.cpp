@@ -117,6 +117,10 @@ class FlusherLeaderTest : public ::testing::Test {
   keel::test::TempDir dir_{"keel-flusher-leader"};
   keel::ManualClock clock_{1'700'000'000'000};
   std::shared_ptr<PartitionLog> log_;
+  // A member, not a test's local: the flusher thread may still run a
+  // (redundant) sync, and so the hook, after a test's body ends, until
+  // TearDown stops it.
+  Gate gate_;
   Flusher flusher_{&clock_, nullptr};
   Answers answers_;
 };
@@ -143,7 +147,7 @@ TEST_F(FlusherLeaderTest, AnIdlePartitionIsSyncedOnTheCallersThreadBeforeAppende
 
 TEST_F(FlusherLeaderTest, WithoutTheFlagTheFlusherThreadSyncs) {
   flusher_.start();
-  Gate gate;
+  Gate& gate = gate_;
   gate.open();
   flusher_.set_sync_hook([&](const PartitionLog&) { gate.hook(); });
   const int64_t end = append();
@@ -174,7 +178,7 @@ TEST_F(FlusherLeaderTest, OnlyEveryBatchPartitionsLead) {
 
 TEST_F(FlusherLeaderTest, AnAppendDuringTheLeadersSyncFollowsAndIsAnsweredInAppendOrder) {
   flusher_.start();
-  Gate gate;
+  Gate& gate = gate_;
   flusher_.set_sync_hook([&](const PartitionLog&) { gate.hook(); });
   const int64_t first = append();
   std::thread::id leader_id;
@@ -206,7 +210,7 @@ TEST_F(FlusherLeaderTest, AnAppendDuringTheLeadersSyncFollowsAndIsAnsweredInAppe
 
 TEST_F(FlusherLeaderTest, AQueuedSyncMakesTheCallerFollow) {
   flusher_.start();
-  Gate gate;
+  Gate& gate = gate_;
   flusher_.set_sync_hook([&](const PartitionLog&) { gate.hook(); });
   // The flusher thread takes the first append; the second finds its sync
   // running and must not sync on its own thread.
@@ -250,7 +254,7 @@ TEST_F(FlusherLeaderTest, AFailedSyncAnswersTheLeaderWithItsErrorAndTheNextOneLe
 
 TEST_F(FlusherLeaderTest, StopAnswersTheFollowersOfALeaderStillSyncing) {
   flusher_.start();
-  Gate gate;
+  Gate& gate = gate_;
   flusher_.set_sync_hook([&](const PartitionLog&) { gate.hook(); });
   const int64_t first = append();
   std::thread leader(
