@@ -4,6 +4,9 @@
 // partition), and the wait every acks=all write goes through.
 #include <spdlog/spdlog.h>
 
+#include <future>
+#include <utility>
+
 #include "broker.hpp"
 #include "common/error.hpp"
 #include "groups/offsets_topic_config.hpp"
@@ -28,7 +31,24 @@ class BrokerReplicaHost final : public ReplicaHost {
 
   void replica_appended(const std::shared_ptr<PartitionLog>& log, int64_t until) override {
     auto t = broker_.find_topic(log->topic());
-    if (t) broker_.flusher().appended(log, broker_.flush_policy(*t), until, nullptr);
+    if (!t) return;
+    const FlushPolicy policy = broker_.flush_policy(*t);
+    if (policy.mode != FlushMode::EveryBatch) {
+      broker_.flusher().appended(log, policy, until, nullptr);
+      return;
+    }
+    // On this (the fetcher's) thread when no other sync of the log runs,
+    // else behind it: either way the next fetch, whose offset moves the
+    // leader's high watermark, goes out only once this is on disk.
+    std::promise<std::pair<keel_status, std::string>> synced;
+    broker_.flusher().appended(
+        log, policy, until,
+        [&synced](keel_status s, const std::string& m) {
+          synced.set_value({s, m});
+        },
+        Flusher::SyncOn::CallerIfIdle);
+    const auto [status, message] = synced.get_future().get();
+    if (status != KEEL_OK) fail(status, message);
   }
 
   void propose_isr(const std::string& topic, int32_t partition, int32_t leader_epoch,

@@ -123,6 +123,11 @@ void ReplicaFetcher::fetch_once() {
       }
       auto log = host_.replica_log(key.first, key.second);
       if (!log) continue;  // not created here yet: the cluster thread is on it
+      // After a failed sync its log end may cover records that never
+      // reached the disk (PartitionLog::remember_failed_sync): reporting it
+      // would let the leader acknowledge them. Silent, the follower leaves
+      // the ISR after replica_lag_time_max_ms; a restart checks its log.
+      if (log->sync_failed()) continue;
       ReplicaFetchPartition p;
       p.topic = key.first;
       p.partition = key.second;

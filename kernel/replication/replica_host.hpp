@@ -19,6 +19,13 @@ class ReplicaHost {
   virtual std::shared_ptr<PartitionLog> replica_log(const std::string& topic, int32_t partition) = 0;
   virtual int32_t min_insync_replicas(const std::string& topic) = 0;
   // A follower appended up to `until`: flush it as the topic's policy says.
+  // Under a policy that syncs before acknowledging (every-batch) it returns
+  // only once `until` is on disk, and throws keel::Error if the sync
+  // failed: the follower's next fetch reports its log end, which moves the
+  // leader's high watermark and so acknowledges the batch, and an
+  // acknowledged record must be on every in-sync replica's disk, or a
+  // power cut of every machine followed by the election of a follower
+  // would lose it.
   virtual void replica_appended(const std::shared_ptr<PartitionLog>& log, int64_t until) = 0;
   // Asks the cluster thread to add `add` to and remove `remove` from the
   // partition's ISR, fenced so that it only lands while this broker leads

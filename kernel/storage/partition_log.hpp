@@ -249,6 +249,8 @@ class PartitionLog {
   // After one failed sync, every later flush() and append fails
   // (KEEL_ERR_IO) until the broker restarts: see sync_failed_.
   int64_t flush();
+  // A sync of this log failed since the broker started (see sync_failed_).
+  bool sync_failed() const { return sync_failed_.load(std::memory_order_acquire); }
   // A roll does not sync the segment it seals: that fdatasync, a whole
   // segment's dirty pages with flush_mode os, held every append of the
   // partition for up to 0.7 s (docs/performance.md, "The roll's sync off

@@ -19,11 +19,11 @@ class ClusterBroker(ChildProcess, LoopbackAddresses):
     LinkProxy, `kafka_link`, when the cluster has them; the port it
     advertises), kafka_listen_port where it binds itself."""
 
-    def __init__(self, keel, broker_id, workdir, kafka_port, kafka_listen_port, http_port):
+    def __init__(self, keel, broker_id, workdir, kafka_port, kafka_listen_port, http_port, data_dir=None):
         self.keel = keel
         self.id = broker_id
         self.workdir = workdir
-        self.data_dir = os.path.join(workdir, "data")
+        self.data_dir = data_dir or os.path.join(workdir, "data")
         self.config_path = os.path.join(workdir, "keel.toml")
         self.log_path = os.path.join(workdir, "keel.log")
         self.kafka_port = kafka_port

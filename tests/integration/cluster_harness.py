@@ -94,13 +94,15 @@ class Cluster:
     into [broker], `cluster_toml` into [cluster], `kafka_toml` into
     [transports.kafka]; `per_broker_toml`
     (a function of the broker id returning TOML) is appended last.
-    replication_factor defaults to min(3, brokers).
+    replication_factor defaults to min(3, brokers). `data_dir` (a function
+    of the broker id) puts a broker's data directory elsewhere than
+    <workdir>/broker-<id>/data, e.g. on a file system the test mounts.
     """
 
     def __init__(self, build_dir, brokers=3, cluster_section=True, etcd_count=1, kafka_proxies=True,
                  replication_proxies=True, cluster_id="test", prefix="/keel/", session_ttl_ms=3000,
                  replication_factor=None, topics_toml="", broker_toml="", kafka_toml="", per_broker_toml=None,
-                 workdir=None, cluster_toml=""):
+                 workdir=None, cluster_toml="", data_dir=None):
         self.build_dir = os.path.abspath(build_dir)
         self.keel = os.path.join(self.build_dir, "kernel", "keel")
         if not os.access(self.keel, os.X_OK):
@@ -127,7 +129,8 @@ class Cluster:
                 kafka_link = None
                 if kafka_proxies:
                     kafka_link = self._proxy(listen, proxy_port, f"-> broker {i} Kafka", classify=self._broker_of)
-                b = ClusterBroker(self.keel, i, bdir, kafka_link.port if kafka_link else listen, listen, http)
+                b = ClusterBroker(self.keel, i, bdir, kafka_link.port if kafka_link else listen, listen, http,
+                                  data_dir=data_dir(i) if data_dir else None)
                 b.kafka_link = kafka_link
                 b.etcd_links = [self._proxy(m.client_port, next(ports), f"broker {i} -> etcd {m.name}")
                                 for m in self.etcds]
