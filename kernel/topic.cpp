@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <exception>
 #include <filesystem>
 #include <utility>
 
@@ -408,7 +409,16 @@ void Topic::roll_aged_segments() {
 }
 
 void Topic::close(PartitionLog::Closing how) {
-  for (auto& log : logs()) log->close(how);
+  // Every partition is closed; the first failure is reported after.
+  std::exception_ptr first;
+  for (auto& log : logs()) {
+    try {
+      log->close(how);
+    } catch (const std::exception&) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
 }
 
 }  // namespace keel

@@ -1481,6 +1481,7 @@ void PartitionLog::close(Closing how) {
     if (closed_.exchange(true)) return;
   }
   if (how == Closing::Discard) return fire_all_watches();
+  std::string failed;
   try {
     if (auto seg = active()) {
       // The segment a roll sealed first: the flushed offset is a prefix.
@@ -1491,7 +1492,8 @@ void PartitionLog::close(Closing how) {
       flushed_.store(log_end_.load());
     }
   } catch (const Error& e) {
-    spdlog::error("{}: flush on close failed: {}", name(), e.what());
+    failed = e.what();
+    spdlog::error("{}: flush on close failed: {}", name(), failed);
   }
   {
     // closed_ keeps appends out; the lock is for the guarded state.
@@ -1500,6 +1502,12 @@ void PartitionLog::close(Closing how) {
   }
   checkpoint_high_watermark();
   fire_all_watches();
+  // Reported, so that the broker does not call this stop clean: the next
+  // start must check what the failed sync may have left off the disk, not
+  // trust the log as a clean stop's.
+  if (!failed.empty())
+    fail(KEEL_ERR_IO, name() + ": not synced at close (" + failed +
+                          "); the next start verifies its recent segments against their CRCs");
 }
 
 std::shared_ptr<PartitionLog::Watch> PartitionLog::watch(int64_t offset, std::function<void()> cb,

@@ -329,6 +329,8 @@ class PartitionLog {
   // Keep: flush, seal and snapshot the producer state, as a clean shutdown
   // does. Discard: the directory is about to be removed whole (topic
   // deletion), so nothing is written. The log is unusable afterwards.
+  // Keep throws keel::Error (KEEL_ERR_IO) when the final sync failed, or an
+  // earlier one did (sync_failed()), after doing everything else.
   enum class Closing { Keep, Discard };
   void close(Closing how = Closing::Keep);
   const std::string& dir() const { return dir_; }

@@ -227,6 +227,25 @@ class PowerLoss(unittest.TestCase):
         self.assertGreater(c.syncs_on_request_thread, 0, "no sync ran on a request's thread")
         c.assert_nothing_lost()
 
+    def fail_one_fsync(self, prefix):
+        """A broker on keel-lazyfs with a producer (acks=all) running; after
+        100 acknowledgements one fdatasync of a segment fails as Linux fails
+        one (keel-lazyfs fail-next-fsync), and the producer goes on until
+        200 more are acknowledged (by the other partition: the failed one
+        takes no more writes). Returns (Config, AckedProducer)."""
+        # The failed partition's records are retried and never acknowledged,
+        # so each holds a slot of the producer's window for good; about half
+        # of a 2,000 window is left for the other partition's 200.
+        c = Config(self, "every-batch", "all", "journal", window=2000)
+        c.fs.mount()
+        c.broker.start(timeout=60)
+        prod = AckedProducer(it_support.PATHS.build_dir, c.broker.bootstrap, "all", prefix,
+                             os.path.join(c.work, "producer.err"), c.window)
+        prod.wait_acks(100)
+        c.fs.control("fail-next-fsync .log")
+        prod.wait_acks(len(prod.acks) + 200)
+        return c, prod
+
     def test_a_failed_fsync_is_never_covered_by_a_later_one(self):
         """A failed fdatasync as Linux fails one (keel-lazyfs
         fail-next-fsync): the data it covered never reaches the disk, and
@@ -234,20 +253,7 @@ class PowerLoss(unittest.TestCase):
         take no more writes after it, or records acknowledged later sit
         behind a hole that a power cut turns into lost acknowledged
         records."""
-        # The failed partition's records are retried and never acknowledged,
-        # so each holds a slot of the producer's window for good; about half
-        # of a 2,000 window is left for the other partition's 200 below.
-        c = Config(self, "every-batch", "all", "journal", window=2000)
-        c.fs.mount()
-        c.broker.start(timeout=60)
-        prod = AckedProducer(it_support.PATHS.build_dir, c.broker.bootstrap, "all", "f",
-                             os.path.join(c.work, "producer.err"), c.window)
-        prod.wait_acks(100)
-        c.fs.control("fail-next-fsync .log")
-        before = len(prod.acks)
-        # Producing goes on after the failure (the other partition keeps
-        # taking writes); the cut comes after it has had time to.
-        prod.wait_acks(before + 200)
+        c, prod = self.fail_one_fsync("f")
         prod.run_for(0.5)
         c.fs.power_cut()
         c.broker.kill()
@@ -263,6 +269,35 @@ class PowerLoss(unittest.TestCase):
         c.broker.stop()
         c.fs.unmount()
         print(f"power-loss figure: a failed fsync: acknowledged {len(c.acked)}, lost {len(c.lost)}", flush=True)
+        c.assert_nothing_lost()
+
+    def test_a_clean_stop_after_a_failed_fsync_is_not_called_clean(self):
+        """After a failed fdatasync the data it covered may be off the disk
+        (and out of the page cache) while the log looks whole: a stop after
+        it must not write the clean-shutdown marker, or the next start
+        trusts the log instead of checking it, and a power cut after the
+        stop leaves a hole that start serves."""
+        c, prod = self.fail_one_fsync("s")
+        acks = prod.kill()
+        for p, off, value in acks:
+            c.acked[value] = (p, off)
+        c.broker.stop()
+        with open(c.broker.log_path, errors="replace") as f:
+            log = f.read()
+        self.assertIn("takes no more writes", log, "the failed sync was not reported")
+        self.assertIn("not synced at close", log, "the stop did not report the partition it could not sync")
+        marker = os.path.join(c.fs.mountpoint, "data", ".clean-shutdown")
+        self.assertFalse(os.path.exists(marker), "a stop after a failed sync wrote the clean-shutdown marker")
+        c.fs.power_cut()
+        c.fs.reboot()
+        c.broker.start(timeout=60)
+        with open(c.broker.log_path, errors="replace") as f:
+            self.assertIn("the last stop was unclean", f.read(), "the start after it did not verify the log")
+        c.check(0, acks)
+        c.broker.stop()
+        c.fs.unmount()
+        print(f"power-loss figure: a clean stop after a failed fsync, then a power cut: acknowledged "
+              f"{len(c.acked)}, lost {len(c.lost)}", flush=True)
         c.assert_nothing_lost()
 
     def test_interval_acks_all_loses_nothing(self):
