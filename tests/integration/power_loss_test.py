@@ -22,6 +22,7 @@ Names are durable only after fsync of their directory (lazyfs
 otherwise. KEEL_POWER_LOSS_SEED=<n> repeats a run's random choices.
 Exits 77 (skipped) where FUSE cannot mount.
 """
+import atexit
 import collections
 import os
 import random
@@ -65,6 +66,9 @@ class AckedProducer:
         args = [exe, bootstrap, TOPIC, acks, prefix] + (["-1", str(window)] if window else [])
         with open(err_path, "w") as err:
             self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err)
+        # A test that fails before kill() must not leave it retrying for
+        # ever against a broker that is gone.
+        atexit.register(lambda proc=self.proc: proc.poll() is None and proc.kill())
         self.err_path = err_path
         self.buf = b""
         self.acks = []
