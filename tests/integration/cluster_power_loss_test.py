@@ -276,11 +276,15 @@ class Run:
         return cut_ms
 
     def reboot(self):
-        """Mounts the three file systems again on what their disks held;
-        returns each disk's durable end of TOPIC-0 (durable_end)."""
+        """After the cut: checks that something was acknowledged, mounts the
+        three file systems again on what their disks held; returns the last
+        acknowledged offset and each disk's durable end of TOPIC-0
+        (durable_end)."""
+        self.test.assertGreater(len(self.acks), 0, "nothing was acknowledged")
         for fs in self.fss.values():
             fs.reboot()
-        return {i: durable_end(self.c.broker(i).data_dir) for i in IDS}
+        return (max(off for _, off, _ in self.acks),
+                {i: durable_end(self.c.broker(i).data_dir) for i in IDS})
 
     def go(self):
         c, rng = self.c, self.rng
@@ -304,9 +308,7 @@ class Run:
             cut_ms = self.power_off(followers + [old])
         finally:
             self.acks = prod.kill()
-        self.test.assertGreater(len(self.acks), 0, "nothing was acknowledged")
-        last_acked = max(off for _, off, _ in self.acks)
-        on_disk = self.reboot()
+        last_acked, on_disk = self.reboot()
         print(f"run {self.index}: {len(self.acks)} acknowledged (offsets up to {last_acked}), leader {old} "
               f"(ISR at the cut {isr_at_cut}), the three cuts within {cut_ms:.0f} ms; on disk after them: "
               + ", ".join(f"broker {i} up to {on_disk[i]}" for i in IDS), flush=True)
@@ -439,9 +441,7 @@ class FailedSyncRun(Run):
             cut_ms = self.power_off(followers + [old])
         finally:
             self.acks = prod.kill()
-        self.test.assertGreater(len(self.acks), 0, "nothing was acknowledged")
-        last_acked = max(off for _, off, _ in self.acks)
-        on_disk = self.reboot()
+        last_acked, on_disk = self.reboot()
         print(f"run {self.index} ({self.case()}): leader {old}, broker {f}'s sync failed: "
               f"{len(self.acks)} acknowledged (offsets up to {last_acked}; "
               + ", ".join(f"{n} of them by the {k}" for k, n in acks_at.items())

@@ -279,8 +279,8 @@ class PowerLoss(unittest.TestCase):
         """After a failed fdatasync the data it covered may be off the disk
         (and out of the page cache) while the log looks whole: a stop after
         it must not write the clean-shutdown marker, or the next start
-        trusts the log instead of checking it, and a power cut after the
-        stop leaves a hole that start serves."""
+        trusts the log instead of checking it, although a power cut after
+        the stop may have taken what the failed sync covered."""
         c, prod = self.fail_one_fsync("s")
         acks = prod.kill()
         for p, off, value in acks:
