@@ -205,7 +205,7 @@ void make_broker_api(Broker* broker, keel_broker_api* api) {
     return guard(nullptr, [&] {
       auto log = B(ctx).partition(topic, partition);
       auto* w = new keel_watch{log, nullptr};
-      w->watch = log->watch(offset, [w, cb, user] {
+      w->watch = log->watch(offset, [w, cb, user](WatchFired) {
         w->firing = std::this_thread::get_id();
         cb(user);
         if (w->unwatched_inside) {

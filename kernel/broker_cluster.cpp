@@ -85,6 +85,12 @@ void Broker::register_cluster_collectors() {
   metrics_.describe("keel_replication_max_follower_lag",
                     "The largest lag, in offsets, of a follower of a partition this broker leads");
   metrics_.describe("keel_replication_followed_partitions", "Partitions this broker copies as a follower");
+  metrics_.describe("keel_replication_parked_fetches_answered_on_append",
+                    "Follower fetches parked for data that the appending thread answered right after its "
+                    "append, since the broker started");
+  metrics_.describe("keel_replication_parked_fetches_answered_by_connection",
+                    "Follower fetches parked for data that their connection's thread answered (the wait "
+                    "ended, high-watermark news, or too many partitions to answer on append)");
   metrics_.add_collector([this](Metrics& sink) {
     const auto st = cluster_view_->snapshot();
     const int32_t self = cluster_view_->self();
@@ -113,6 +119,10 @@ void Broker::register_cluster_collectors() {
       sink.gauge_set("keel_replication_isr_expands", "", static_cast<double>(r.isr_expands));
       sink.gauge_set("keel_replication_max_follower_lag", "", static_cast<double>(r.max_follower_lag));
       sink.gauge_set("keel_replication_followed_partitions", "", static_cast<double>(r.followed_partitions));
+      sink.gauge_set("keel_replication_parked_fetches_answered_on_append", "",
+                     static_cast<double>(r.parked_answered_on_append));
+      sink.gauge_set("keel_replication_parked_fetches_answered_by_connection", "",
+                     static_cast<double>(r.parked_answered_by_connection));
     }
   });
 }

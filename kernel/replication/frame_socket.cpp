@@ -96,23 +96,26 @@ void FrameSocket::wait_for(short events, int64_t deadline_ms, const char* what) 
   }
 }
 
-void FrameSocket::send_frame(const std::string& payload, int64_t timeout_ms) {
+namespace {
+
+void check_frame_size(const std::string& payload) {
   if (payload.size() > static_cast<size_t>(kMaxReplicaFrame)) {
     fail(KEEL_ERR_CORRUPT, "replication frame of " + std::to_string(payload.size()) +
                                " bytes exceeds the limit of " + std::to_string(kMaxReplicaFrame) +
                                "; not sent");
   }
-  const int64_t deadline = monotonic_ms() + timeout_ms;
-  uint8_t head[4];
-  batch::detail::store_be(head, static_cast<int32_t>(payload.size()));
-  const size_t total = sizeof head + payload.size();
-  size_t sent = 0;
-  while (sent < total) {
+}
+
+}  // namespace
+
+size_t FrameSocket::send_once(const uint8_t* head, const std::string& payload, size_t sent) {
+  constexpr size_t kHead = 4;
+  while (true) {
     if (fd_ < 0) fail(KEEL_ERR_UNAVAILABLE, "replication connection closed while sending");
     iovec iov[2];
     int n_iov = 0;
-    if (sent < sizeof head) iov[n_iov++] = {head + sent, sizeof head - sent};
-    const size_t from = sent < sizeof head ? 0 : sent - sizeof head;
+    if (sent < kHead) iov[n_iov++] = {const_cast<uint8_t*>(head) + sent, kHead - sent};
+    const size_t from = sent < kHead ? 0 : sent - kHead;
     if (from < payload.size())
       iov[n_iov++] = {const_cast<char*>(payload.data()) + from, payload.size() - from};
     msghdr msg{};
@@ -122,12 +125,56 @@ void FrameSocket::send_frame(const std::string& payload, int64_t timeout_ms) {
     // send would double the system calls.
     const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      wait_for(POLLOUT, deadline, "sending");
-      continue;
-    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
     if (n <= 0) fail(KEEL_ERR_UNAVAILABLE, "replication send failed: " + errno_text(errno));
-    sent += static_cast<size_t>(n);
+    return static_cast<size_t>(n);
+  }
+}
+
+void FrameSocket::send_frame(const std::string& payload, int64_t timeout_ms, size_t from) {
+  check_frame_size(payload);
+  const int64_t deadline = monotonic_ms() + timeout_ms;
+  uint8_t head[4];
+  batch::detail::store_be(head, static_cast<int32_t>(payload.size()));
+  const size_t total = sizeof head + payload.size();
+  for (size_t sent = from; sent < total;) {
+    const size_t n = send_once(head, payload, sent);
+    if (n == 0) wait_for(POLLOUT, deadline, "sending");
+    sent += n;
+  }
+}
+
+size_t FrameSocket::send_now(const std::string& payload, size_t from) {
+  check_frame_size(payload);
+  uint8_t head[4];
+  batch::detail::store_be(head, static_cast<int32_t>(payload.size()));
+  const size_t total = sizeof head + payload.size();
+  size_t sent = from;
+  while (sent < total) {
+    const size_t n = send_once(head, payload, sent);
+    if (n == 0) break;
+    sent += n;
+  }
+  return sent;
+}
+
+FrameSocket::Ready FrameSocket::wait_readable(int wake_fd, int64_t timeout_ms) {
+  if (in_end_ > in_begin_) return Ready::kReadable;
+  const int64_t deadline = monotonic_ms() + timeout_ms;
+  while (true) {
+    if (fd_ < 0) fail(KEEL_ERR_UNAVAILABLE, "replication connection closed while waiting for a request");
+    const int64_t left = std::max<int64_t>(0, deadline - monotonic_ms());
+    pollfd p[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    const int rc = ::poll(p, 2, static_cast<int>(std::min<int64_t>(left, 1 << 30)));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0) fail(KEEL_ERR_UNAVAILABLE, "poll failed while waiting for a request: " + errno_text(errno));
+    // The wake first: an answer handed back must go out before anything
+    // else can arrive (the follower waits for it).
+    if (p[1].revents != 0) return Ready::kWoken;
+    // A hang-up or error reads as readable: the receive that follows
+    // reports it.
+    if (p[0].revents != 0) return Ready::kReadable;
+    if (rc == 0) return Ready::kTimedOut;
   }
 }
 

@@ -8,8 +8,11 @@
 // costs one poll and one recv instead of two of each (docs/performance.md,
 // "A read at the log's end").
 //
-// Threads: a FrameSocket is used by one thread at a time; shutdown() may
-// come from any thread and wakes a blocked send or receive (it fails).
+// Threads: a FrameSocket is used by one thread at a time, with one
+// exception: while its thread waits to read (wait_readable), another thread
+// may send a frame (send_now), as a leader's appender answers a parked
+// follower fetch (ReplicaServer::Outlet). shutdown() may come from any
+// thread and wakes a blocked send or receive (it fails).
 #pragma once
 
 #include <cstdint>
@@ -38,14 +41,26 @@ class FrameSocket {
   bool is_open() const { return fd_ >= 0; }
   // Throw keel::Error (UNAVAILABLE on a closed or failed connection or the
   // deadline, CORRUPT for a frame over kMaxReplicaFrame).
-  void send_frame(const std::string& payload, int64_t timeout_ms);
+  // `from`: bytes of the frame (4-byte length, then payload) already sent.
+  void send_frame(const std::string& payload, int64_t timeout_ms, size_t from = 0);
+  // Sends as much of the frame from `from` on as the socket takes now,
+  // without waiting; returns the bytes of the frame sent in all (from
+  // included). Throws like send_frame on a failed connection.
+  size_t send_now(const std::string& payload, size_t from = 0);
   std::string recv_frame(int64_t timeout_ms);
+  enum class Ready { kReadable, kWoken, kTimedOut };
+  // Waits at most timeout_ms for bytes to read (or buffered ones) or for
+  // `wake_fd` to become readable (it is not read here).
+  Ready wait_readable(int wake_fd, int64_t timeout_ms);
   // Wakes a thread blocked on this socket; later calls fail.
   void shutdown();
   void close();
 
  private:
   void wait_for(short events, int64_t deadline_ms, const char* what);
+  // One non-blocking sendmsg of the frame's bytes from `sent` on: how many
+  // went out, 0 when the socket is full.
+  size_t send_once(const uint8_t* head, const std::string& payload, size_t sent);
   // Waits for bytes and appends what has arrived to in_.
   void fill(int64_t deadline_ms);
   // Waits for bytes and receives up to `len` of them (at least one).

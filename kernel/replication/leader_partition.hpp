@@ -58,7 +58,7 @@ class LeaderPartition {
   // knows: yes at most once per `interval_ms` per follower (the first
   // news after a quiet spell, a restart or an election goes at once);
   // otherwise the news waits for the next data or for the interval
-  // (ReplicaManager::wait_for_data). `with_data`: the answer goes now
+  // (ReplicaManager::Parked::hw_moved). `with_data`: the answer goes now
   // anyway, carrying the news, which counts as told.
   bool tell_high_watermark(int32_t follower, bool with_data, int64_t now_ms, int64_t interval_ms);
 

@@ -50,7 +50,7 @@ struct ReplicationConfig {
   // A fetch that brings a follower no records is answered for a newer
   // high watermark alone at most once per this interval, and held back
   // news goes out within it (LeaderPartition::tell_high_watermark,
-  // ReplicaManager::wait_for_data).
+  // ReplicaManager::Parked::hw_moved).
   int64_t hw_news_interval_ms = 50;
   int32_t fetch_max_bytes = 1 << 20;  // per partition and fetch
   // Per answer, all partitions together (at least one batch is sent).

@@ -51,7 +51,9 @@ ReplicaManager::ReplicaManager(ReplicationConfig config, ClusterView& view, Repl
       view_(view),
       host_(host),
       clock_(clock),
-      server_([this](const ReplicaFetchRequest& r) { return handle_fetch(r); }) {}
+      server_([this](const ReplicaFetchRequest& r, ReplicaServer::Outlet& out) {
+        return handle_fetch(r, out);
+      }) {}
 
 ReplicaManager::~ReplicaManager() { stop(); }
 
@@ -322,26 +324,135 @@ void ReplicaManager::wait_for_replicas(const std::shared_ptr<PartitionLog>& log,
   done(status, message);
 }
 
-ReplicaFetchResponse ReplicaManager::handle_fetch(const ReplicaFetchRequest& req) {
-  ReplicaFetchResponse resp;
-  for (int round = 0; round < 2; ++round) {
-    resp.partitions.clear();
-    bool has_data = false;
-    // One answer stays well below the frame limit however many partitions
-    // a follower asks for (Kafka's replica.fetch.response.max.bytes); the
-    // partitions left out get their data in the next round.
-    int64_t budget = config_.fetch_response_max_bytes;
-    std::vector<Completion> done;
-    // Whether this round's answer goes out whatever it holds.
-    const bool last_round = round == 1 || req.max_wait_ms <= 0 || stopping_;
-    for (const auto& p : req.partitions) {
-      resp.partitions.push_back(serve(req.broker_id, p, last_round, &budget, &has_data, &done));
-    }
-    complete(done);
-    if (has_data || round == 1 || req.max_wait_ms <= 0 || stopping_) break;
-    wait_for_data(req, std::min<int64_t>(req.max_wait_ms, 5000));
+// A follower fetch that found nothing to send: it waits for data past a
+// fetch offset (a log-end watch per partition), for a high watermark newer
+// than the follower's (looked at every hw_news_interval_ms), or for the end
+// of its max_wait_ms. Whoever claims it first answers it (ReplicaServer).
+class ReplicaManager::Parked final : public ReplicaServer::ParkedFetch {
+ public:
+  // An answer right after an append covers every partition of the fetch
+  // on the appending thread (a producer's event loop): past this many, the
+  // connection's thread answers instead.
+  static constexpr size_t kMaxPartitionsOnAppend = 8;
+
+  Parked(ReplicaManager& m, const ReplicaFetchRequest& req, ReplicaServer::Outlet& out)
+      : m_(m),
+        req_(req),
+        out_(out),
+        deadline_(std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(std::min<int64_t>(req.max_wait_ms, 5000))) {}
+
+  ~Parked() override {
+    // unwatch() waits for a callback in progress: nothing uses out_ after.
+    for (auto& [log, w] : watches_) log->unwatch(w);
   }
+
+  // Registers the watches; one may fire at once (data came meanwhile).
+  void arm() {
+    for (const auto& p : req_.partitions) {
+      auto log = m_.host_.replica_log(p.topic, p.partition);
+      if (!log) continue;
+      known_hw_.emplace_back(log, p.high_watermark);
+      watches_.emplace_back(
+          log, log->watch(
+                   p.fetch_offset, [this](WatchFired why) { on_data(why); }, PartitionLog::WatchOn::kLogEnd));
+    }
+  }
+
+  int64_t check_every_ms() const override {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+    return std::clamp<int64_t>(left.count(), 0, std::max<int64_t>(1, m_.config_.hw_news_interval_ms));
+  }
+
+  std::optional<ReplicaFetchResponse> due(bool woken) override {
+    const bool over = woken || m_.stopping_ || std::chrono::steady_clock::now() >= deadline_ || hw_moved();
+    if (!over || !claim()) return std::nullopt;
+    bool has_data = false;
+    ReplicaFetchResponse resp = m_.answer(req_, true, &has_data);
+    std::lock_guard lock(m_.mu_);
+    ++m_.stats_.parked_answered_by_connection;
+    return resp;
+  }
+
+ private:
+  // A watched log's end passed its fetch offset.
+  void on_data(WatchFired why) {
+    if (why != WatchFired::kAppend || req_.partitions.size() > kMaxPartitionsOnAppend) {
+      // Possibly under a lock of the caller's (PartitionLog::WatchFired),
+      // or too much to do on a producer's thread.
+      out_.wake();
+      return;
+    }
+    if (!claim()) return;
+    std::string payload;
+    try {
+      bool has_data = false;
+      payload = encode(m_.answer(req_, true, &has_data));
+    } catch (const std::exception& e) {
+      // Never into the append that called this (its records are stored):
+      // the connection's thread answers instead.
+      spdlog::warn("replication: answering broker {}'s fetch on append failed ({}); its connection answers",
+                   req_.broker_id, e.what());
+      claimed_.store(false);
+      out_.wake();
+      return;
+    }
+    {
+      std::lock_guard lock(m_.mu_);
+      ++m_.stats_.parked_answered_on_append;
+    }
+    out_.answer(std::move(payload));
+  }
+
+  bool claim() { return !claimed_.exchange(true); }
+
+  // A high watermark newer than the follower's, which serve() held back
+  // (LeaderPartition::tell_high_watermark): it goes out at the next check
+  // rather than with a wake-up of its own each time it moves.
+  bool hw_moved() const {
+    for (const auto& [log, hw] : known_hw_) {
+      if (log->high_watermark() > hw) return true;
+    }
+    return false;
+  }
+
+  ReplicaManager& m_;
+  const ReplicaFetchRequest req_;
+  ReplicaServer::Outlet& out_;
+  const std::chrono::steady_clock::time_point deadline_;
+  std::atomic<bool> claimed_{false};
+  std::vector<std::pair<std::shared_ptr<PartitionLog>, int64_t>> known_hw_;
+  std::vector<std::pair<std::shared_ptr<PartitionLog>, std::shared_ptr<PartitionLog::Watch>>> watches_;
+};
+
+ReplicaFetchResponse ReplicaManager::answer(const ReplicaFetchRequest& req, bool last_round, bool* has_data) {
+  ReplicaFetchResponse resp;
+  // One answer stays well below the frame limit however many partitions
+  // a follower asks for (Kafka's replica.fetch.response.max.bytes); the
+  // partitions left out get their data in the next fetch.
+  int64_t budget = config_.fetch_response_max_bytes;
+  std::vector<Completion> done;
+  for (const auto& p : req.partitions) {
+    resp.partitions.push_back(serve(req.broker_id, p, last_round, &budget, has_data, &done));
+  }
+  complete(done);
   return resp;
+}
+
+ReplicaServer::Reply ReplicaManager::handle_fetch(const ReplicaFetchRequest& req,
+                                                  ReplicaServer::Outlet& out) {
+  ReplicaServer::Reply reply;
+  bool has_data = false;
+  // Whether this answer goes out whatever it holds.
+  const bool last_round = req.max_wait_ms <= 0 || stopping_;
+  reply.now = answer(req, last_round, &has_data);
+  if (has_data || last_round) return reply;
+  reply.now.reset();
+  auto parked = std::make_unique<Parked>(*this, req, out);
+  parked->arm();
+  reply.parked = std::move(parked);
+  return reply;
 }
 
 ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPartition& p, bool last_round,
@@ -425,7 +536,7 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
     // each such move at once cost every record a second fetch round trip
     // per follower (docs/performance.md, "What RF 3 costs against RF 1").
     // Delayed news goes with the next data or within the interval
-    // (wait_for_data).
+    // (Parked::hw_moved).
     if (a.high_watermark > p.high_watermark &&
         lp.tell_high_watermark(follower, last_round || (*budget > 0 && a.log_end_offset > p.fetch_offset),
                                now, config_.hw_news_interval_ms)) {
@@ -451,49 +562,6 @@ ReplicaFetchAnswer ReplicaManager::serve(int32_t follower, const ReplicaFetchPar
     return refuse(ReplicaError::kStorage, e.what());
   }
   return a;
-}
-
-void ReplicaManager::wait_for_data(const ReplicaFetchRequest& req, int64_t max_wait_ms) {
-  struct Signal {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool fired = false;
-  };
-  auto sig = std::make_shared<Signal>();
-  std::vector<std::pair<std::shared_ptr<PartitionLog>, std::shared_ptr<PartitionLog::Watch>>> watches;
-  std::vector<std::pair<std::shared_ptr<PartitionLog>, int64_t>> known_hw;  // what the follower knows
-  const auto wake = [sig] {
-    std::lock_guard lock(sig->mu);
-    sig->fired = true;
-    sig->cv.notify_all();
-  };
-  for (const auto& p : req.partitions) {
-    auto log = host_.replica_log(p.topic, p.partition);
-    if (!log) continue;
-    // New data past the follower's end wakes the fetch at once.
-    watches.emplace_back(log, log->watch(p.fetch_offset, wake, PartitionLog::WatchOn::kLogEnd));
-    known_hw.emplace_back(log, p.high_watermark);
-  }
-  // A high watermark newer than the follower's that serve() held back
-  // (LeaderPartition::tell_high_watermark) ends the wait at the next
-  // slice, without a wake-up of its own each time it moves.
-  const auto hw_moved = [&] {
-    for (const auto& [log, hw] : known_hw) {
-      if (log->high_watermark() > hw) return true;
-    }
-    return false;
-  };
-  {
-    std::unique_lock lock(sig->mu);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_wait_ms);
-    const auto slice = std::chrono::milliseconds(std::max<int64_t>(1, config_.hw_news_interval_ms));
-    // The slices also let stop() end the wait early.
-    while (!sig->fired && !stopping_ && std::chrono::steady_clock::now() < deadline) {
-      sig->cv.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + slice));
-      if (!sig->fired && hw_moved()) break;
-    }
-  }
-  for (auto& [log, w] : watches) log->unwatch(w);
 }
 
 ReplicaManager::Stats ReplicaManager::stats() const {

@@ -7,7 +7,10 @@
 //  - the control thread reconciles with the cluster view whenever it
 //    changes (and every tick): starts and stops leading and following,
 //    shrinks the ISR of lagging followers, times out acks=all waiters;
-//  - the ReplicaServer's connection threads call handle_fetch();
+//  - the ReplicaServer's connection threads call handle_fetch(); a fetch
+//    parked for data is answered by the thread that appends it (a watch
+//    callback fired with WatchFired::kAppend) or by its connection's thread
+//    (ReplicaServer, "A parked fetch");
 //  - producer threads call check_enough_replicas(), leader_appended() and
 //    wait_for_replicas().
 // Leader state (leading_) is guarded by mu_; waiters' callbacks always run
@@ -68,18 +71,25 @@ class ReplicaManager {
   void wait_for_replicas(const std::shared_ptr<PartitionLog>& log, int64_t until, Done done);
 
   // ---- the leader's side of a follower's fetch (server threads)
-  ReplicaFetchResponse handle_fetch(const ReplicaFetchRequest& req);
+  // The answer now, or a fetch parked until there is data, high-watermark
+  // news or its max_wait_ms is over (answered through `out`).
+  ReplicaServer::Reply handle_fetch(const ReplicaFetchRequest& req, ReplicaServer::Outlet& out);
 
   struct Stats {
     int64_t isr_shrinks = 0;       // proposed
     int64_t isr_expands = 0;       // proposed
     int64_t max_follower_lag = 0;  // offsets, over the partitions led here
     int64_t followed_partitions = 0;
+    // Parked follower fetches answered right after an append, on the
+    // appending thread, and by their connection's thread.
+    int64_t parked_answered_on_append = 0;
+    int64_t parked_answered_by_connection = 0;
   };
   Stats stats() const;
 
  private:
   using Key = std::pair<std::string, int32_t>;
+  class Parked;
   struct Completion {
     ReplicaWaiter waiter;
     keel_status status;
@@ -98,9 +108,9 @@ class ReplicaManager {
   // waiters it satisfies. Called with mu_ held.
   void advance_locked(LeaderPartition& lp, PartitionLog& log, std::vector<Completion>* out);
   static void complete(std::vector<Completion>& done);
-  // Waits until one of the partitions' logs passes its fetch offset, the
-  // deadline, or stop.
-  void wait_for_data(const ReplicaFetchRequest& req, int64_t max_wait_ms);
+  // One round of answers to every partition of `req`. `last_round`: see
+  // serve(). Sets *has_data when any answer carries records or news.
+  ReplicaFetchResponse answer(const ReplicaFetchRequest& req, bool last_round, bool* has_data);
 
   const ReplicationConfig config_;
   ClusterView& view_;

@@ -1,12 +1,60 @@
 #include "replication/replica_server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <keel/thread_name.hpp>
 
 #include "common/error.hpp"
 
 namespace keel {
+
+ReplicaServer::Outlet::Outlet(FrameSocket& socket) : socket_(socket) {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) {
+    fail(KEEL_ERR_IO,
+         std::string("cannot create an eventfd for a follower connection: ") + std::strerror(errno));
+  }
+}
+
+ReplicaServer::Outlet::~Outlet() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void ReplicaServer::Outlet::answer(std::string payload) {
+  size_t sent = 0;
+  try {
+    sent = socket_.send_now(payload);
+  } catch (const Error& e) {
+    // The connection's thread sends it all again and meets the same
+    // failure, which ends the connection there.
+    spdlog::debug("replication: answering a parked fetch on append failed: {}", e.what());
+    sent = 0;
+  }
+  if (sent == payload.size() + 4) return;
+  {
+    std::lock_guard lock(mu_);
+    rest_ = Rest{std::move(payload), sent};
+  }
+  wake();
+}
+
+void ReplicaServer::Outlet::wake() {
+  const uint64_t one = 1;
+  // Fails only when the counter is full (never, at one per fetch) or the
+  // descriptor is gone (not while the connection lives).
+  [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+std::optional<ReplicaServer::Outlet::Rest> ReplicaServer::Outlet::take() {
+  uint64_t count = 0;
+  [[maybe_unused]] const ssize_t n = ::read(wake_fd_, &count, sizeof count);
+  std::lock_guard lock(mu_);
+  return std::exchange(rest_, std::nullopt);
+}
 
 int32_t ReplicaServer::start(const std::string& host, int32_t port) {
   const int32_t bound = listener_.listen(host, port);
@@ -37,7 +85,16 @@ void ReplicaServer::accept_loop() {
     const int fd = listener_.accept(200);
     reap_finished();
     if (fd < 0) continue;
-    auto c = std::make_unique<Connection>();
+    std::unique_ptr<Connection> c;
+    try {
+      c = std::make_unique<Connection>();
+    } catch (const std::exception& e) {
+      // Out of descriptors, most likely: this follower retries; the
+      // listener and every other connection go on.
+      spdlog::warn("replication: refusing a follower connection: {}", e.what());
+      ::close(fd);
+      continue;
+    }
     c->socket = FrameSocket(fd);
     Connection* raw = c.get();
     std::lock_guard lock(mu_);
@@ -69,18 +126,55 @@ void ReplicaServer::reap_finished() {
 }
 
 void ReplicaServer::serve(Connection* c) {
+  // Answers go out within this; a follower that reads nothing for so long
+  // is gone.
+  constexpr int64_t kSendTimeoutMs = 30000;
   try {
+    std::unique_ptr<ParkedFetch> parked;
     while (!stop_) {
+      if (parked) {
+        switch (c->socket.wait_readable(c->outlet.wake_fd_, parked->check_every_ms())) {
+          case FrameSocket::Ready::kWoken:
+            if (auto rest = c->outlet.take()) {
+              c->socket.send_frame(rest->payload, kSendTimeoutMs, rest->sent);
+              parked.reset();
+            } else if (auto resp = parked->due(true)) {
+              c->socket.send_frame(encode(*resp), kSendTimeoutMs);
+              parked.reset();
+            }
+            continue;
+          case FrameSocket::Ready::kTimedOut:
+            if (auto resp = parked->due(false)) {
+              c->socket.send_frame(encode(*resp), kSendTimeoutMs);
+              parked.reset();
+            }
+            continue;
+          case FrameSocket::Ready::kReadable:
+            // The follower's next fetch (or its hang-up): the parked one
+            // was answered on an append.
+            parked.reset();
+            if (c->outlet.take()) {
+              // Part of that answer is still here: a peer that asks again
+              // before it has it is no follower of this protocol.
+              fail(KEEL_ERR_CORRUPT, "a follower sent a request before the whole answer to its last one");
+            }
+            break;
+        }
+      }
       // A follower sends its next fetch right after the last answer; a
       // minute of silence means it is gone.
       const std::string payload = c->socket.recv_frame(60000);
-      ReplicaFetchResponse resp;
+      Reply reply;
       try {
-        resp = handler_(decode_fetch_request(payload));
+        reply = handler_(decode_fetch_request(payload), c->outlet);
       } catch (const Error& e) {
-        resp.error = e.what();
+        reply.now.emplace().error = e.what();
       }
-      c->socket.send_frame(encode(resp), 30000);
+      if (reply.parked) {
+        parked = std::move(reply.parked);
+      } else if (reply.now) {
+        c->socket.send_frame(encode(*reply.now), kSendTimeoutMs);
+      }
     }
   } catch (const Error& e) {
     if (!stop_) spdlog::debug("replication: a follower connection ended: {}", e.what());

@@ -815,7 +815,7 @@ void PartitionLog::finish_append(std::unique_lock<std::mutex>& lock, size_t batc
   result->batches = static_cast<int32_t>(batches);
   result->bytes = static_cast<int64_t>(len);
   result->log_start_offset = log_start_offset();
-  notify_watches();
+  notify_watches(WatchFired::kAppend);
 }
 
 AppendResult PartitionLog::append_replica(const uint8_t* data, size_t len) {
@@ -1510,7 +1510,7 @@ void PartitionLog::close(Closing how) {
                           "); the next start verifies its recent segments against their CRCs");
 }
 
-std::shared_ptr<PartitionLog::Watch> PartitionLog::watch(int64_t offset, std::function<void()> cb,
+std::shared_ptr<PartitionLog::Watch> PartitionLog::watch(int64_t offset, std::function<void(WatchFired)> cb,
                                                          WatchOn on) {
   auto w = std::make_shared<Watch>();
   w->offset = offset;
@@ -1535,7 +1535,7 @@ void PartitionLog::unwatch(const std::shared_ptr<Watch>& w) {
   w->done = true;
 }
 
-void PartitionLog::notify_watches() {
+void PartitionLog::notify_watches(WatchFired why) {
   std::vector<std::shared_ptr<Watch>> due;
   {
     std::lock_guard lock(watch_mu_);
@@ -1556,7 +1556,7 @@ void PartitionLog::notify_watches() {
     std::lock_guard lock(w->mu);
     if (w->done) continue;
     w->done = true;
-    w->callback();
+    w->callback(why);
   }
 }
 
@@ -1571,7 +1571,7 @@ void PartitionLog::fire_all_watches() {
     std::lock_guard lock(w->mu);
     if (w->done) continue;
     w->done = true;
-    w->callback();
+    w->callback(WatchFired::kOther);
   }
 }
 

@@ -85,6 +85,13 @@ struct AppendResult {
 // What a watch waits for: consumers wait for the high watermark, a
 // follower's fetch for the log end.
 enum class WatchOn { kHighWatermark, kLogEnd };
+// Why a watch fires. kAppend: right after an append, on the appending
+// thread, with no lock of the log held, so the callback may read the log
+// and answer from there (a parked follower fetch does). kOther: anything
+// else (the watch's own registration, a high watermark move, truncation,
+// reset, close), possibly under a caller's lock: the callback must only
+// hand the news on.
+enum class WatchFired { kAppend, kOther };
 
 // A read pinned to a segment: the file stays readable while this lives.
 struct ReadResult {
@@ -343,7 +350,7 @@ class PartitionLog {
   // set_replicated the two are the same. Returns a handle for unwatch().
   struct Watch;
   using WatchOn = keel::WatchOn;
-  std::shared_ptr<Watch> watch(int64_t offset, std::function<void()> cb,
+  std::shared_ptr<Watch> watch(int64_t offset, std::function<void(WatchFired)> cb,
                                WatchOn on = WatchOn::kHighWatermark);
   void unwatch(const std::shared_ptr<Watch>& w);
   // Fires every watch (used when the partition goes away).
@@ -419,7 +426,7 @@ class PartitionLog {
   // [disk-full] Replaces an active segment opened without indexes by one
   // with them. Throws (NO_SPACE) and changes nothing if that fails.
   void index_active_locked();
-  void notify_watches();
+  void notify_watches(WatchFired why = WatchFired::kOther);
   // Loads the newest usable producer snapshot at or below the log end and
   // replays the batch headers after it (open()).
   void load_producers();
@@ -516,7 +523,7 @@ class PartitionLog {
 struct PartitionLog::Watch {
   int64_t offset = 0;
   WatchOn on = WatchOn::kHighWatermark;
-  std::function<void()> callback;
+  std::function<void(WatchFired)> callback;
   // Held while the callback runs, so that unwatch() can wait for it.
   std::mutex mu;
   bool done = false;

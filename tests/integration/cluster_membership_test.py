@@ -106,6 +106,10 @@ class ClusterMembershipTest(unittest.TestCase):
             self.assertEqual(sum(metric(i, "keel_cluster_controller") for i in ids), 1.0)
             self.assertEqual(sum(metric(i, "keel_cluster_leader_partitions") for i in ids), 4.0)  # orders + offsets
             self.assertEqual(sum(metric(i, "keel_cluster_offline_partitions") for i in ids), 0.0)
+            # Followers waiting at the log's end got the records from the
+            # thread that appended them (ReplicaServer, "A parked fetch").
+            self.assertGreater(
+                sum(metric(i, "keel_replication_parked_fetches_answered_on_append") for i in ids), 0.0)
 
             # A consumer group through the cluster: its coordinator is the
             # leader of the group's __consumer_offsets partition.

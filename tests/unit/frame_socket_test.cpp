@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -240,6 +241,53 @@ TEST(FrameSocket, MovedFromSocketIsClosed) {
   EXPECT_FALSE(p.client.is_open());  // NOLINT(bugprone-use-after-move): what a move leaves is the point
   moved.send_frame("after the move", kLong);
   EXPECT_EQ(p.server.recv_frame(kLong), "after the move");
+}
+
+// send_now() never waits: it sends what the socket takes and says how far
+// it got; send_frame() from there finishes the same frame (a leader's
+// appender starts a parked fetch's answer, the connection's thread ends it).
+TEST(FrameSocket, SendNowSendsWhatFitsAndSendFrameFinishesTheFrame) {
+  Pair p;
+  EXPECT_EQ(p.client.send_now("small"), 4u + 5u);
+  EXPECT_EQ(p.server.recv_frame(kLong), "small");
+  // Far more than loopback socket buffers hold while nobody reads.
+  std::string big(48u << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) ^ (i >> 11));
+  const size_t sent = p.client.send_now(big);
+  EXPECT_GT(sent, 0u);
+  EXPECT_LT(sent, 4 + big.size());
+  auto got = std::async(std::launch::async, [&] { return p.server.recv_frame(kLong); });
+  p.client.send_frame(big, kLong, sent);
+  const std::string received = got.get();
+  EXPECT_EQ(received.size(), big.size());
+  EXPECT_TRUE(received == big);
+}
+
+// wait_readable() ends on bytes to read (on the socket or already
+// buffered), on the wake descriptor, or at its deadline.
+TEST(FrameSocket, WaitReadableEndsOnDataOnTheWakeFdOrAtTheDeadline) {
+  RawPair p;
+  const int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  ASSERT_GE(wake, 0);
+  EXPECT_EQ(p.server.wait_readable(wake, 20), FrameSocket::Ready::kTimedOut);
+  const uint64_t one = 1;
+  ASSERT_EQ(::write(wake, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  EXPECT_EQ(p.server.wait_readable(wake, kLong), FrameSocket::Ready::kWoken);
+  uint64_t count = 0;
+  ASSERT_EQ(::read(wake, &count, sizeof count), static_cast<ssize_t>(sizeof count));
+  // Two frames in one send: after the first is taken, the second is
+  // buffered, no longer on the socket, and still counts as readable.
+  raw_send(p.raw, be32(3) + "one" + be32(3) + "two");
+  EXPECT_EQ(p.server.wait_readable(wake, kLong), FrameSocket::Ready::kReadable);
+  EXPECT_EQ(p.server.recv_frame(kLong), "one");
+  EXPECT_EQ(p.server.wait_readable(wake, 20), FrameSocket::Ready::kReadable);
+  EXPECT_EQ(p.server.recv_frame(kLong), "two");
+  EXPECT_EQ(p.server.wait_readable(wake, 20), FrameSocket::Ready::kTimedOut);
+  // A hang-up reads as readable: the receive after it reports it.
+  p.close_raw();
+  EXPECT_EQ(p.server.wait_readable(wake, kLong), FrameSocket::Ready::kReadable);
+  EXPECT_EQ(error_of([&] { p.server.recv_frame(kLong); }).code(), KEEL_ERR_UNAVAILABLE);
+  ::close(wake);
 }
 
 }  // namespace

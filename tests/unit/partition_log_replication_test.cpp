@@ -32,6 +32,7 @@ using keel::AppendResult;
 using keel::LogOptions;
 using keel::PartitionLog;
 using keel::ReadResult;
+using keel::WatchFired;
 using keel::WatchOn;
 using ::testing::HasSubstr;
 using Verdict = keel::ProducerState::Verdict;
@@ -223,40 +224,64 @@ TEST_P(ReplicationLogTest, ConsumerReadsDoNotRunIntoTheNextSegmentPastTheHighWat
 TEST_P(ReplicationLogTest, ConsumerWatchesWaitForTheHighWatermarkFollowerWatchesForTheEnd) {
   auto log = open_log(true);
   int consumer = 0, follower = 0, later = 0;
-  auto c = log->watch(0, [&] { ++consumer; });
+  // Why each fired last: only an append may be answered from the callback.
+  WatchFired consumer_why = WatchFired::kAppend, follower_why = WatchFired::kOther;
+  auto c = log->watch(0, [&](WatchFired why) {
+    ++consumer;
+    consumer_why = why;
+  });
   auto f = log->watch(
-      0, [&] { ++follower; }, WatchOn::kLogEnd);
+      0,
+      [&](WatchFired why) {
+        ++follower;
+        follower_why = why;
+      },
+      WatchOn::kLogEnd);
   auto l = log->watch(
-      3, [&] { ++later; }, PartitionLog::WatchOn::kHighWatermark);
+      3, [&](WatchFired) { ++later; }, PartitionLog::WatchOn::kHighWatermark);
   append(*log, make_batch(2, 100));
   EXPECT_EQ(follower, 1);
+  EXPECT_EQ(follower_why, WatchFired::kAppend);
   EXPECT_EQ(consumer, 0);
   log->set_high_watermark(1);
   EXPECT_EQ(consumer, 1);
+  EXPECT_EQ(consumer_why, WatchFired::kOther);  // set_high_watermark runs under callers' locks
   EXPECT_EQ(later, 0);
   append(*log, make_batch(2, 100));
   log->set_high_watermark(3);  // not past 3
   EXPECT_EQ(later, 0);
   log->set_high_watermark(4);
   EXPECT_EQ(later, 1);
-  // Already passed: right away.
+  // Already passed: right away, from the registration.
   int now = 0;
-  log->watch(2, [&] { ++now; });
+  WatchFired now_why = WatchFired::kAppend;
+  log->watch(2, [&](WatchFired why) {
+    ++now;
+    now_why = why;
+  });
   EXPECT_EQ(now, 1);
+  EXPECT_EQ(now_why, WatchFired::kOther);
   // A follower's watch fires on append_replica too.
+  follower_why = WatchFired::kOther;
   auto f2 = log->watch(
-      4, [&] { ++follower; }, WatchOn::kLogEnd);
+      4,
+      [&](WatchFired why) {
+        ++follower;
+        follower_why = why;
+      },
+      WatchOn::kLogEnd);
   batch::Builder nb(4);
   nb.add("k", "v", 1);
   replicate(*log, nb.build());
   EXPECT_EQ(follower, 2);
+  EXPECT_EQ(follower_why, WatchFired::kAppend);
   EXPECT_EQ(log->high_watermark(), 4);
 }
 
 TEST_P(ReplicationLogTest, WithoutReplicationConsumerWatchesFireOnAppend) {
   auto log = open_log(false);
   int fired = 0;
-  auto w = log->watch(0, [&] { ++fired; });
+  auto w = log->watch(0, [&](WatchFired) { ++fired; });
   append(*log, make_batch(1, 100));
   EXPECT_EQ(fired, 1);
 }
@@ -661,10 +686,17 @@ TEST_P(ResetTest, ResetPastTheEndStartsAnEmptyLogThereThatTakesTheLeadersBatches
   ReadResult held = follower->read_to_end(0, 1 << 20);
   const std::string held_bytes = read_bytes(held);
   int woken = 0;
+  WatchFired woken_why = WatchFired::kAppend;
   auto w = follower->watch(
-      8, [&] { ++woken; }, WatchOn::kLogEnd);
+      8,
+      [&](WatchFired why) {
+        ++woken;
+        woken_why = why;
+      },
+      WatchOn::kLogEnd);
   EXPECT_EQ(follower->reset_to(20, "behind the leader's log start"), 8);
   EXPECT_EQ(woken, 1);
+  EXPECT_EQ(woken_why, WatchFired::kOther);
   EXPECT_EQ(read_bytes(held), held_bytes);
   EXPECT_TRUE(files("follower").contains("00000000000000000000.log.deleted"));
   held = {};  // the last user lets go: the renamed files go

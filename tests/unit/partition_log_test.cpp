@@ -328,9 +328,9 @@ TEST_P(PartitionLogTest, WatermarksAndFlush) {
 TEST_P(PartitionLogTest, WatchFiresOnAppendAndNotAfterUnwatch) {
   auto log = open_log();
   std::atomic<int> fired_a{0}, fired_b{0}, fired_now{0};
-  auto a = log->watch(0, [&] { ++fired_a; });
-  auto b = log->watch(0, [&] { ++fired_b; });
-  auto later = log->watch(5, [&] { ++fired_now; });
+  auto a = log->watch(0, [&](keel::WatchFired) { ++fired_a; });
+  auto b = log->watch(0, [&](keel::WatchFired) { ++fired_b; });
+  auto later = log->watch(5, [&](keel::WatchFired) { ++fired_now; });
   log->unwatch(b);
   EXPECT_EQ(fired_a.load(), 0);
   append(*log, make_batch(3, 1));  // end 3: passes 0, not 5
@@ -342,13 +342,18 @@ TEST_P(PartitionLogTest, WatchFiresOnAppendAndNotAfterUnwatch) {
   EXPECT_EQ(fired_now.load(), 1);
   // Data already beyond the offset: fires at once.
   std::atomic<int> immediate{0};
-  log->watch(2, [&] { ++immediate; });
+  log->watch(2, [&](keel::WatchFired) { ++immediate; });
   EXPECT_EQ(immediate.load(), 1);
   // Closing fires what is left.
   std::atomic<int> on_close{0};
-  log->watch(100, [&] { ++on_close; });
+  keel::WatchFired close_why = keel::WatchFired::kAppend;
+  log->watch(100, [&](keel::WatchFired why) {
+    ++on_close;
+    close_why = why;
+  });
   log->close();
   EXPECT_EQ(on_close.load(), 1);
+  EXPECT_EQ(close_why, keel::WatchFired::kOther);
 }
 
 TEST_P(PartitionLogTest, DeleteOldestKeepsTheActiveSegmentAndPinnedReaders) {
