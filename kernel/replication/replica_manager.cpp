@@ -360,10 +360,13 @@ class ReplicaManager::Parked final : public ReplicaServer::ParkedFetch {
   }
 
   int64_t check_every_ms() const override {
+    // Rounded up: a wait of 0 before the deadline would spin.
     const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+        std::chrono::ceil<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
     return std::clamp<int64_t>(left.count(), 0, std::max<int64_t>(1, m_.config_.hw_news_interval_ms));
   }
+
+  bool taken() const override { return claimed_.load(); }
 
   std::optional<ReplicaFetchResponse> due(bool woken) override {
     const bool over = woken || m_.stopping_ || std::chrono::steady_clock::now() >= deadline_ || hw_moved();
@@ -378,6 +381,7 @@ class ReplicaManager::Parked final : public ReplicaServer::ParkedFetch {
  private:
   // A watched log's end passed its fetch offset.
   void on_data(WatchFired why) {
+    if (claimed_.load()) return;
     if (why != WatchFired::kAppend || req_.partitions.size() > kMaxPartitionsOnAppend) {
       // Possibly under a lock of the caller's (PartitionLog::WatchFired),
       // or too much to do on a producer's thread.

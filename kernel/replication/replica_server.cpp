@@ -25,19 +25,19 @@ ReplicaServer::Outlet::~Outlet() {
 }
 
 void ReplicaServer::Outlet::answer(std::string payload) {
-  size_t sent = 0;
+  Rest rest;
   try {
-    sent = socket_.send_now(payload);
+    rest.sent = socket_.send_now(payload);
+    if (rest.sent == payload.size() + 4) return;
   } catch (const Error& e) {
-    // The connection's thread sends it all again and meets the same
-    // failure, which ends the connection there.
-    spdlog::debug("replication: answering a parked fetch on append failed: {}", e.what());
-    sent = 0;
+    // Part of the frame may be out already: the stream cannot be resumed,
+    // the connection's thread ends it and the follower connects again.
+    rest.failed = e.what();
   }
-  if (sent == payload.size() + 4) return;
+  rest.payload = std::move(payload);
   {
     std::lock_guard lock(mu_);
-    rest_ = Rest{std::move(payload), sent};
+    rest_ = std::move(rest);
   }
   wake();
 }
@@ -129,41 +129,59 @@ void ReplicaServer::serve(Connection* c) {
   // Answers go out within this; a follower that reads nothing for so long
   // is gone.
   constexpr int64_t kSendTimeoutMs = 30000;
+  // A follower sends its next fetch right after the last answer; a minute
+  // of silence means it is gone.
+  constexpr int64_t kSilenceMs = 60000;
+  const auto send = [c](const ReplicaFetchResponse& r) { c->socket.send_frame(encode(r), kSendTimeoutMs); };
   try {
     std::unique_ptr<ParkedFetch> parked;
+    // The parked fetch's answer, from this thread; errors go to the follower.
+    const auto answer_due = [&](bool woken) {
+      std::optional<ReplicaFetchResponse> r;
+      try {
+        r = parked->due(woken);
+      } catch (const Error& e) {
+        r.emplace().error = e.what();
+      }
+      if (r) {
+        send(*r);
+        parked.reset();
+      }
+    };
     while (!stop_) {
       if (parked) {
-        switch (c->socket.wait_readable(c->outlet.wake_fd_, parked->check_every_ms())) {
+        // Taken by another thread: nothing to check, only the follower's
+        // next fetch (or the answer's rest) to wait for.
+        const bool taken = parked->taken();
+        switch (c->socket.wait_readable(c->outlet.wake_fd_, taken ? kSilenceMs : parked->check_every_ms())) {
           case FrameSocket::Ready::kWoken:
             if (auto rest = c->outlet.take()) {
+              if (!rest->failed.empty()) fail(KEEL_ERR_UNAVAILABLE, "answering a follower: " + rest->failed);
               c->socket.send_frame(rest->payload, kSendTimeoutMs, rest->sent);
               parked.reset();
-            } else if (auto resp = parked->due(true)) {
-              c->socket.send_frame(encode(*resp), kSendTimeoutMs);
-              parked.reset();
+            } else if (!taken) {
+              answer_due(true);
             }
             continue;
           case FrameSocket::Ready::kTimedOut:
-            if (auto resp = parked->due(false)) {
-              c->socket.send_frame(encode(*resp), kSendTimeoutMs);
-              parked.reset();
-            }
+            if (taken) fail(KEEL_ERR_UNAVAILABLE, "the follower sent nothing for a minute after its answer");
+            answer_due(false);
             continue;
           case FrameSocket::Ready::kReadable:
             // The follower's next fetch (or its hang-up): the parked one
             // was answered on an append.
             parked.reset();
             if (c->outlet.take()) {
-              // Part of that answer is still here: a peer that asks again
-              // before it has it is no follower of this protocol.
-              fail(KEEL_ERR_CORRUPT, "a follower sent a request before the whole answer to its last one");
+              fail(KEEL_ERR_CORRUPT,
+                   "the follower hung up, or sent a request, before it had the whole answer to its last one");
             }
             break;
         }
       }
-      // A follower sends its next fetch right after the last answer; a
-      // minute of silence means it is gone.
-      const std::string payload = c->socket.recv_frame(60000);
+      const std::string payload = c->socket.recv_frame(kSilenceMs);
+      // No fetch is parked here now: a wake-up left over from the last one
+      // (a watch that fired after it was answered) must not end the next.
+      c->outlet.take();
       Reply reply;
       try {
         reply = handler_(decode_fetch_request(payload), c->outlet);
@@ -173,7 +191,7 @@ void ReplicaServer::serve(Connection* c) {
       if (reply.parked) {
         parked = std::move(reply.parked);
       } else if (reply.now) {
-        c->socket.send_frame(encode(*reply.now), kSendTimeoutMs);
+        send(*reply.now);
       }
     }
   } catch (const Error& e) {

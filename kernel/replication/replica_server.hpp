@@ -56,7 +56,8 @@ class ReplicaServer {
     friend class ReplicaServer;
     struct Rest {
       std::string payload;
-      size_t sent = 0;  // bytes of the frame already out
+      size_t sent = 0;     // bytes of the frame already out
+      std::string failed;  // why the send failed part-way: the connection ends
     };
     // The connection's thread: clears the wake-up; what is left to send.
     std::optional<Rest> take();
@@ -78,6 +79,9 @@ class ReplicaServer {
     // is over (`woken`: Outlet::wake() was called) and no other thread
     // answers it.
     virtual std::optional<ReplicaFetchResponse> due(bool woken) = 0;
+    // Another thread took it: the connection only waits for the
+    // follower's next fetch (or for the rest of the answer to send).
+    virtual bool taken() const = 0;
   };
 
   struct Reply {

@@ -1054,7 +1054,10 @@ void PartitionLog::set_high_watermark(int64_t hw) {
     hw = std::max(std::min(hw, log_end_offset()), log_start_offset());
     hw_.store(hw, std::memory_order_release);
   }
-  notify_watches();
+  // Log-end watches are the append's to fire (WatchFired::kAppend): a
+  // follower's parked fetch is then answered on the appending thread, not
+  // woken from here, where callers hold their locks.
+  notify_watches(WatchFired::kOther, false);
 }
 
 void PartitionLog::checkpoint_high_watermark() {
@@ -1535,7 +1538,7 @@ void PartitionLog::unwatch(const std::shared_ptr<Watch>& w) {
   w->done = true;
 }
 
-void PartitionLog::notify_watches(WatchFired why) {
+void PartitionLog::notify_watches(WatchFired why, bool log_end_moved) {
   std::vector<std::shared_ptr<Watch>> due;
   {
     std::lock_guard lock(watch_mu_);
@@ -1544,6 +1547,10 @@ void PartitionLog::notify_watches(WatchFired why) {
     const int64_t hw = high_watermark();
     const bool all = closed_.load();
     for (auto it = watches_.begin(); it != watches_.end();) {
+      if (!log_end_moved && (*it)->on == WatchOn::kLogEnd && !all) {
+        ++it;
+        continue;
+      }
       if (all || (*it)->offset < ((*it)->on == WatchOn::kLogEnd ? end : hw)) {
         due.push_back(*it);
         it = watches_.erase(it);

@@ -426,7 +426,8 @@ class PartitionLog {
   // [disk-full] Replaces an active segment opened without indexes by one
   // with them. Throws (NO_SPACE) and changes nothing if that fails.
   void index_active_locked();
-  void notify_watches(WatchFired why = WatchFired::kOther);
+  // `log_end_moved` false: only high-watermark watches can be due.
+  void notify_watches(WatchFired why = WatchFired::kOther, bool log_end_moved = true);
   // Loads the newest usable producer snapshot at or below the log end and
   // replays the batch headers after it (open()).
   void load_producers();

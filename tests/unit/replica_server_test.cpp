@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <memory>
 #include <optional>
@@ -42,6 +43,7 @@ class TestParked final : public ReplicaServer::ParkedFetch {
     if (answerer.joinable()) answerer.join();
   }
   int64_t check_every_ms() const override { return 5; }
+  bool taken() const override { return taken_by_other.load(); }
   std::optional<ReplicaFetchResponse> due(bool woken) override {
     if (answer_when_due && (woken || !only_when_woken)) {
       answer_when_due = false;
@@ -53,6 +55,7 @@ class TestParked final : public ReplicaServer::ParkedFetch {
   std::thread answerer;
   bool answer_when_due = false;
   bool only_when_woken = false;
+  std::atomic<bool> taken_by_other{false};
 };
 
 struct Served {
@@ -79,6 +82,7 @@ class ReplicaServerTest : public ::testing::Test {
     }
     auto parked = std::make_unique<TestParked>();
     if (req.broker_id == kOtherThread) {
+      parked->taken_by_other = true;
       parked->answerer = std::thread([this, &out] {
         out.answer(encode(response_with("other", state_.big)));
         state_.answered.set_value();
