@@ -96,18 +96,6 @@ void FrameSocket::wait_for(short events, int64_t deadline_ms, const char* what) 
   }
 }
 
-namespace {
-
-void check_frame_size(const std::string& payload) {
-  if (payload.size() > static_cast<size_t>(kMaxReplicaFrame)) {
-    fail(KEEL_ERR_CORRUPT, "replication frame of " + std::to_string(payload.size()) +
-                               " bytes exceeds the limit of " + std::to_string(kMaxReplicaFrame) +
-                               "; not sent");
-  }
-}
-
-}  // namespace
-
 size_t FrameSocket::send_once(const uint8_t* head, const std::string& payload, size_t sent) {
   constexpr size_t kHead = 4;
   while (true) {
@@ -132,20 +120,18 @@ size_t FrameSocket::send_once(const uint8_t* head, const std::string& payload, s
 }
 
 void FrameSocket::send_frame(const std::string& payload, int64_t timeout_ms, size_t from) {
-  check_frame_size(payload);
   const int64_t deadline = monotonic_ms() + timeout_ms;
-  uint8_t head[4];
-  batch::detail::store_be(head, static_cast<int32_t>(payload.size()));
-  const size_t total = sizeof head + payload.size();
-  for (size_t sent = from; sent < total;) {
-    const size_t n = send_once(head, payload, sent);
-    if (n == 0) wait_for(POLLOUT, deadline, "sending");
-    sent += n;
+  for (size_t sent = send_now(payload, from); sent < 4 + payload.size(); sent = send_now(payload, sent)) {
+    wait_for(POLLOUT, deadline, "sending");
   }
 }
 
 size_t FrameSocket::send_now(const std::string& payload, size_t from) {
-  check_frame_size(payload);
+  if (payload.size() > static_cast<size_t>(kMaxReplicaFrame)) {
+    fail(KEEL_ERR_CORRUPT, "replication frame of " + std::to_string(payload.size()) +
+                               " bytes exceeds the limit of " + std::to_string(kMaxReplicaFrame) +
+                               "; not sent");
+  }
   uint8_t head[4];
   batch::detail::store_be(head, static_cast<int32_t>(payload.size()));
   const size_t total = sizeof head + payload.size();

@@ -6,9 +6,9 @@
 // A parked fetch is answered by whichever thread comes first:
 //  - the thread that appended the data it waits for, through the
 //    connection's Outlet, right after its append. This spares a lone
-//    record a wake-up of the connection's thread per follower, which costs
-//    about as much as the rest of the follower's fetch on a virtual machine
-//    (docs/performance.md, "The appender answers a parked follower");
+//    record a wake-up of the connection's thread per follower, where thread
+//    switches dominated the leader's profile (docs/performance.md, "The
+//    appender answers a parked follower");
 //  - the connection's thread, when the fetch's wait ends (no data within
 //    max_wait_ms, high-watermark news, stop) or when the appender hands it
 //    the fetch (ParkedFetch::due) or the part of the answer the socket did
