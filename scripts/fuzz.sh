@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan+UBSan, in build-fuzz/; the gcc
+# Builds the libFuzzer targets (clang, ASan+UBSan, in build-asan/; the gcc
 # build in build/ is untouched) and runs each for a bounded time:
-#   bash scripts/fuzz.sh                       # every target, 30 s each
+#   bash scripts/fuzz.sh                       # every target, 30 s each (CI: 20 s)
 #   bash scripts/fuzz.sh 600 kafka_request     # one target, 10 minutes
 # Targets are tests/fuzz/<name>.cpp. Each run starts from the checked-in
 # seeds (tests/fuzz/corpus/<name>/, replayed first, so a saved crash input
 # there is a regression test) plus what earlier runs found
-# (build-fuzz/fuzz-corpus/<name>/). Any crash, sanitizer report, leak,
+# (build-asan/fuzz-corpus/<name>/). Any crash, sanitizer report, leak,
 # timeout or out-of-memory fails the script; the input that caused it is
-# saved in build-fuzz/fuzz-artifacts/<name>/ and its path printed. Targets
+# saved in build-asan/fuzz-artifacts/<name>/ and its path printed. Targets
 # run two at a time (the reference machine has 2 cores); KEEL_FUZZ_JOBS
 # changes that.
 set -euo pipefail
@@ -27,16 +27,9 @@ if [ ${#targets[@]} -eq 0 ]; then
   done
 fi
 
-build="$root/build-fuzz"
-launcher=()
-if command -v ccache >/dev/null; then
-  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 "${launcher[@]}" \
-    -DKEEL_BUILD_FUZZERS=ON -DKEEL_BUILD_TESTS=OFF -DKEEL_BUILD_BENCH=OFF
-fi
+# The fuzzers share build-asan/ with the ASan integration tests.
+build="$root/build-asan"
+bash "$root/scripts/configure-sanitizer-build.sh" asan
 cmake --build "$build" -j2 --target "${targets[@]/#/fuzz_}"
 
 # UBSan reports must stop the run like ASan's do.

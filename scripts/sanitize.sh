@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the broker, keel-tool, the plugins and the integration clients with
 # clang under a sanitizer, in its own build directory (the normal gcc build
-# in build/ is untouched), and runs the integration suite against it:
+# in build/ is untouched; build-asan/ also holds the fuzzers, see
+# scripts/configure-sanitizer-build.sh), and runs the integration suite
+# against it:
 #   bash scripts/sanitize.sh asan   # ASan + UBSan, in build-asan/
 #   bash scripts/sanitize.sh tsan   # TSan, in build-tsan/
 # Extra arguments go to ctest (e.g. -R kafka_data). Any sanitizer report
@@ -13,8 +15,7 @@ set -euo pipefail
 kind="${1:-}"
 shift || true
 case "$kind" in
-  asan) sanitize=address ;;
-  tsan) sanitize=thread ;;
+  asan | tsan) ;;
   *)
     echo "usage: scripts/sanitize.sh asan|tsan [ctest arguments...]" >&2
     exit 2
@@ -23,15 +24,7 @@ esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$root/build-$kind"
-launcher=()
-if command -v ccache >/dev/null; then
-  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 "${launcher[@]}" \
-    -DKEEL_SANITIZE="$sanitize" -DKEEL_BUILD_TESTS=ON -DKEEL_BUILD_BENCH=OFF
-fi
+bash "$root/scripts/configure-sanitizer-build.sh" "$kind"
 # What the integration tests run; the unit-test executable is not needed.
 targets=(keel keel-tool keel_builtin_plugins keel_codec)
 if grep -q '^RDKAFKA_FOUND:INTERNAL=1' "$build/CMakeCache.txt"; then

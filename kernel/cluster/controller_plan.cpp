@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/contains.hpp"
+
 namespace keel {
 
 std::vector<std::vector<int32_t>> assign_replicas(int32_t partitions, int32_t rf,
@@ -18,14 +20,6 @@ std::vector<std::vector<int32_t>> assign_replicas(int32_t partitions, int32_t rf
   }
   return out;
 }
-
-namespace {
-
-bool contains(const std::vector<int32_t>& v, int32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-}  // namespace
 
 std::vector<PartitionWrite> plan_leadership(const ClusterState& st, int64_t controller_epoch,
                                             const std::set<int32_t>& restarted) {

@@ -14,7 +14,7 @@ namespace keel {
 namespace {
 
 constexpr char kMagic[4] = {'K', 'P', 'R', 'S'};
-constexpr uint16_t kVersion = 1;
+constexpr uint16_t kSnapshotVersion = 1;
 constexpr size_t kHeaderSize = 4 + 2 + 2 + 4 + 8 + 4;  // up to and including the count
 constexpr size_t kProducerSize = 8 + 2 + 1 + 1 + 8;
 constexpr size_t kBatchSize = 4 + 4 + 8 + 8;
@@ -56,7 +56,7 @@ std::vector<int64_t> list_producer_snapshots(const std::string& dir) {
 
 std::string encode_producer_snapshot(int64_t offset, const ProducerState::Producers& producers) {
   std::string out(kMagic, 4);
-  put(out, kVersion, 2);
+  put(out, kSnapshotVersion, 2);
   put(out, 0, 2);
   put(out, 0, 4);  // CRC, filled in below
   put(out, static_cast<uint64_t>(offset), 8);
@@ -89,9 +89,9 @@ std::optional<ProducerState::Producers> decode_producer_snapshot(const std::stri
   }
   size_t pos = 4;
   const auto version = get(in, pos, 2);
-  if (version != kVersion) {
+  if (version != kSnapshotVersion) {
     *why = "snapshot version " + std::to_string(version) + " is unknown to this broker (it reads version " +
-           std::to_string(kVersion) + ")";
+           std::to_string(kSnapshotVersion) + ")";
     return std::nullopt;
   }
   pos += 2;

@@ -11,10 +11,10 @@ namespace keel {
 
 namespace {
 
-constexpr int kVersion = 0;
+constexpr int kFileVersion = 0;
 
 std::string encode(const std::vector<EpochEntry>& entries) {
-  std::string out = std::to_string(kVersion) + "\n" + std::to_string(entries.size()) + "\n";
+  std::string out = std::to_string(kFileVersion) + "\n" + std::to_string(entries.size()) + "\n";
   for (const auto& e : entries) out += std::to_string(e.epoch) + " " + std::to_string(e.start_offset) + "\n";
   return out;
 }
@@ -27,8 +27,8 @@ bool decode(const std::string& text, std::vector<EpochEntry>* out, std::string* 
     *problem = why;
     return false;
   };
-  if (!std::getline(in, line) || line != std::to_string(kVersion)) {
-    return bad("its first line is '" + line + "', not the version " + std::to_string(kVersion));
+  if (!std::getline(in, line) || line != std::to_string(kFileVersion)) {
+    return bad("its first line is '" + line + "', not the version " + std::to_string(kFileVersion));
   }
   long long count = -1;
   if (!std::getline(in, line) || !(std::istringstream(line) >> count) || count < 0) {

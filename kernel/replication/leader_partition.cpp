@@ -2,14 +2,9 @@
 
 #include <algorithm>
 
+#include "common/contains.hpp"
+
 namespace keel {
-namespace {
-
-bool contains(const std::vector<int32_t>& v, int32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-}  // namespace
 
 LeaderPartition::LeaderPartition(int32_t self, int32_t leader_epoch, int64_t now_ms)
     : self_(self), leader_epoch_(leader_epoch), elected_ms_(now_ms) {}

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <keel/thread_name.hpp>
 
+#include "common/contains.hpp"
 #include "common/error.hpp"
 
 namespace keel {
@@ -19,10 +20,6 @@ constexpr int64_t kProposalRetryMs = 1000;
 
 std::string name_of(const std::string& topic, int32_t partition) {
   return topic + "-" + std::to_string(partition);
-}
-
-bool contains(const std::vector<int32_t>& v, int32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
 }
 
 // The stored bytes of a read, copied out of the segment file.

@@ -18,6 +18,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "storage/partition_log.hpp"
+#include "support/batch_bytes.hpp"
 #include "support/builtin_indexes.hpp"
 #include "support/temp_dir.hpp"
 
@@ -29,22 +30,13 @@ using keel::PartitionLog;
 using keel::ReadResult;
 namespace batch = keel::batch;
 
-inline const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
-
 // Stamped with leader epoch 0, as a single node's log stores it, so that
 // stored bytes compare equal past the base offset.
-inline std::string make_batch(int records, int64_t ts0, const std::string& tag) {
+inline std::string epoch0_batch(int records, int64_t ts0, const std::string& tag) {
   batch::Builder b(0);
   b.partition_leader_epoch(0);
   for (int i = 0; i < records; ++i) b.add("key-" + tag, tag + "/" + std::to_string(i), ts0 + i);
   return b.build();
-}
-
-inline std::string read_bytes(const ReadResult& r) {
-  if (!r.segment) return "";
-  std::string out(static_cast<size_t>(r.length), '\0');
-  EXPECT_EQ(::pread(r.segment->fd(), out.data(), out.size(), r.position), r.length);
-  return out;
 }
 
 inline void truncate_file(const std::string& path, int64_t size) {
@@ -95,7 +87,7 @@ class RecoveryTest : public ::testing::TestWithParam<bool> {
   void write_log(int n, bool clean) {
     auto log = open_log(true);
     for (int i = 0; i < n; ++i) {
-      const std::string b = make_batch(i % 4 + 1, 10'000 + 10 * i, "b" + std::to_string(i));
+      const std::string b = epoch0_batch(i % 4 + 1, 10'000 + 10 * i, "b" + std::to_string(i));
       log->append(bytes(b), b.size());
     }
     for (int64_t off = 0; off < log->log_end_offset();) {
@@ -134,7 +126,7 @@ class RecoveryTest : public ::testing::TestWithParam<bool> {
       EXPECT_EQ(read_bytes(log.read(stored_[i].last, 1)), stored_[i].bytes) << "batch " << i;
     }
     EXPECT_EQ(log.read(end, 1 << 20).length, 0);
-    const std::string next = make_batch(2, 99'000, "after");
+    const std::string next = epoch0_batch(2, 99'000, "after");
     keel::AppendResult r = log.append(bytes(next), next.size());
     EXPECT_EQ(r.base_offset, end);
     const std::string got = read_bytes(log.read(end + 1, 1));
@@ -168,7 +160,7 @@ class RecoveryTest : public ::testing::TestWithParam<bool> {
     if (!lost.empty()) {
       EXPECT_FALSE(log.damaged_ranges().empty());
     }
-    const std::string next = make_batch(2, 99'000, "after");
+    const std::string next = epoch0_batch(2, 99'000, "after");
     keel::AppendResult r = log.append(bytes(next), next.size());
     EXPECT_EQ(r.base_offset, end);
     const std::string got = read_bytes(log.read(end + 1, 1));

@@ -26,7 +26,7 @@
 namespace {
 
 using ::testing::HasSubstr;
-constexpr auto kDeadline = std::chrono::seconds(30);
+constexpr auto kCommitDeadline = std::chrono::seconds(30);
 
 // Holds the syncs of __consumer_offsets until opened, counting them.
 struct SyncGate {
@@ -49,7 +49,7 @@ struct SyncGate {
   }
   bool wait_for_passes(int n) {
     std::unique_lock lock(mu);
-    return cv.wait_for(lock, kDeadline, [&] { return passes >= n; });
+    return cv.wait_for(lock, kCommitDeadline, [&] { return passes >= n; });
   }
 };
 
@@ -88,7 +88,7 @@ struct Acks {
   }
   bool wait_for(int n) {
     std::unique_lock lock(mu);
-    return cv.wait_for(lock, kDeadline, [&] { return calls >= n; });
+    return cv.wait_for(lock, kCommitDeadline, [&] { return calls >= n; });
   }
 };
 

@@ -29,7 +29,7 @@ using keel::test::commit_offsets;
 using keel::test::offset_commit;
 using ::testing::HasSubstr;
 
-constexpr auto kDeadline = std::chrono::seconds(30);
+constexpr auto kContractDeadline = std::chrono::seconds(30);
 
 class BrokerApiContractTest : public ::testing::Test {
  protected:
@@ -202,7 +202,7 @@ TEST_F(BrokerApiContractTest, UnwatchFromInsideItsOwnCallbackReturns) {
   }
   ASSERT_EQ(produce_one("orders", 1), KEEL_OK);  // fires the watch on this thread
   std::unique_lock lock(st.mu);
-  EXPECT_TRUE(st.cv.wait_for(lock, kDeadline, [&] { return st.fired; }));
+  EXPECT_TRUE(st.cv.wait_for(lock, kContractDeadline, [&] { return st.fired; }));
 }
 
 TEST_F(BrokerApiContractTest, UnwatchFromAnotherThreadStillWaitsAndFrees) {

@@ -45,7 +45,7 @@ keel_acl_binding binding(int8_t type, const char* name, int8_t pattern, const ch
 }
 
 // A filter that selects everything.
-keel_acl_binding any_filter() {
+keel_acl_binding match_all_filter() {
   keel_acl_binding f{};
   f.struct_size = sizeof f;
   f.resource_type = KEEL_RESOURCE_ANY;
@@ -93,7 +93,7 @@ class BrokerAuthorizationTest : public ::testing::Test {
 
   std::vector<std::string> describe_all() {
     std::vector<std::string> out;
-    const keel_acl_binding f = any_filter();
+    const keel_acl_binding f = match_all_filter();
     keel_error err{};
     EXPECT_EQ(api_->describe_acls(
                   api_->ctx, &f,
@@ -231,7 +231,7 @@ TEST_F(BrokerAuthorizationTest, BindingsSurviveARestartAndDeleteIsDurable) {
   EXPECT_EQ(describe_all().size(), 2u);
   EXPECT_TRUE(may("User:alice", KEEL_RESOURCE_GROUP, KEEL_ACL_OP_READ, "g1"));
 
-  keel_acl_binding f = any_filter();
+  keel_acl_binding f = match_all_filter();
   f.principal = "User:bob";
   int deleted = 0;
   keel_error err{};

@@ -21,6 +21,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "config/config.hpp"
+#include "support/batch_bytes.hpp"
 #include "support/group_commit.hpp"
 #include "support/temp_dir.hpp"
 
@@ -40,7 +41,7 @@ std::string make_batch(int records, int64_t ts, const std::string& tag) {
   return b.build();
 }
 
-const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+using keel::test::bytes;
 
 // The result of one produce call, delivered through the C callback.
 struct Produced {

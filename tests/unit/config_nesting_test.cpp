@@ -23,7 +23,7 @@ std::string dotted(int parts) {
 }
 
 template <class Fn>
-std::string error_of(Fn&& fn) {
+std::string refusal_of(Fn&& fn) {
   try {
     fn();
   } catch (const Error& e) {
@@ -36,31 +36,31 @@ std::string error_of(Fn&& fn) {
 
 TEST(ConfigNesting, DeepDottedKeysAndHeadersInTheFileAreRefusedWithTheLine) {
   const std::string header = "[broker]\n\n[" + dotted(100000) + "]\nx = 1\n";
-  EXPECT_THAT(error_of([&] { parse_config(header, "deep.toml"); }),
+  EXPECT_THAT(refusal_of([&] { parse_config(header, "deep.toml"); }),
               HasSubstr("deep.toml:3: a dotted key or table header has more than 32 parts"));
   const std::string key = "[broker]\n" + dotted(100000) + " = 1\n";
-  EXPECT_THAT(error_of([&] { parse_config(key, "deep.toml"); }), HasSubstr("deep.toml:2:"));
+  EXPECT_THAT(refusal_of([&] { parse_config(key, "deep.toml"); }), HasSubstr("deep.toml:2:"));
   const std::string quoted = "x = 1\n\"a\".\"b\"." + dotted(40) + " = 2\n";
-  EXPECT_THAT(error_of([&] { parse_config(quoted, "q.toml"); }), HasSubstr("q.toml:2:"));
+  EXPECT_THAT(refusal_of([&] { parse_config(quoted, "q.toml"); }), HasSubstr("q.toml:2:"));
 }
 
 TEST(ConfigNesting, DeepInlineValuesAreRefusedByTheTomlParser) {
   const std::string inline_tables = "[broker]\nx = " + std::string(100000, '[') + std::string(100000, ']');
-  EXPECT_THAT(error_of([&] { parse_config(inline_tables, "deep.toml"); }),
+  EXPECT_THAT(refusal_of([&] { parse_config(inline_tables, "deep.toml"); }),
               HasSubstr("exceeded maximum nested value depth of 256"));
 }
 
 TEST(ConfigNesting, DeepSetOverridesAreRefused) {
-  EXPECT_THAT(error_of([] { parse_config("", "c.toml", {"topics.t." + dotted(60000) + "=1"}); }),
+  EXPECT_THAT(refusal_of([] { parse_config("", "c.toml", {"topics.t." + dotted(60000) + "=1"}); }),
               HasSubstr("more than 32"));
-  EXPECT_THAT(error_of([] { parse_config("", "c.toml", {"broker.x={" + dotted(60000) + "=1}"}); }),
+  EXPECT_THAT(refusal_of([] { parse_config("", "c.toml", {"broker.x={" + dotted(60000) + "=1}"}); }),
               HasSubstr("more than 32 parts"));
 }
 
 TEST(ConfigNesting, DeepTopicSettingsAreRefused) {
   const BrokerConfig cfg = parse_config("", "c.toml");
   EXPECT_THAT(
-      error_of([&] { cfg.topic_from_toml("t", dotted(50000) + " = 1\n", ConfigOrigin{"settings of t"}); }),
+      refusal_of([&] { cfg.topic_from_toml("t", dotted(50000) + " = 1\n", ConfigOrigin{"settings of t"}); }),
       HasSubstr("settings of t:1: a dotted key or table header has more than 32 parts"));
 }
 
@@ -69,7 +69,7 @@ TEST(ConfigNesting, RealKeysStringsAndValuesPass) {
   check_toml_key_depth("a.b.c.d = \"" + dotted(100) + "\"\n# " + dotted(100) + "\nx = 1.5\n", "ok.toml");
   check_toml_key_depth("s = '''\n" + dotted(100) + "\n'''\nt = \"\\\"" + dotted(100) + "\"\n", "ok.toml");
   check_toml_key_depth(dotted(32) + " = 1\n", "ok.toml");
-  EXPECT_THAT(error_of([] { check_toml_key_depth(dotted(33) + " = 1\n", "x.toml"); }),
+  EXPECT_THAT(refusal_of([] { check_toml_key_depth(dotted(33) + " = 1\n", "x.toml"); }),
               HasSubstr("x.toml:1:"));
 }
 

@@ -13,11 +13,12 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "support/batch_bytes.hpp"
 
 namespace keel {
 namespace {
 
-const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+using keel::test::bytes;
 
 // Stands in for the internal topic: keeps what the store writes, per
 // partition, and can be told to fail like a full disk.

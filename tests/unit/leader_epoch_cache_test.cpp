@@ -14,6 +14,7 @@
 
 #include "common/clock.hpp"
 #include "storage/partition_log.hpp"
+#include "support/batch_bytes.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -152,7 +153,7 @@ std::string make_batch(int records, int32_t client_epoch = -1) {
   return b.build();
 }
 
-const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+using keel::test::bytes;
 
 class LeaderEpochLogTest : public LeaderEpochCacheTest {
  protected:

@@ -22,6 +22,7 @@
 #include "plugins/plugin_registry.hpp"
 #include "storage/log_rewriter.hpp"
 #include "storage/partition_log.hpp"
+#include "support/batch_bytes.hpp"
 #include "support/temp_dir.hpp"
 #include "topic.hpp"
 
@@ -31,7 +32,7 @@ namespace fs = std::filesystem;
 namespace batch = keel::batch;
 using ::testing::HasSubstr;
 
-const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+using keel::test::bytes;
 
 std::string record_batch(int64_t i) {
   batch::Builder b(0);

@@ -20,6 +20,7 @@
 #include "common/error.hpp"
 #include "storage/log_rewriter.hpp"
 #include "storage/partition_log.hpp"
+#include "support/batch_bytes.hpp"
 #include "support/builtin_indexes.hpp"
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
@@ -38,7 +39,7 @@ using ::testing::HasSubstr;
 using Verdict = keel::ProducerState::Verdict;
 
 // `records` records; the base offset is the log's to assign.
-std::string make_batch(int records, int64_t ts0, const std::string& tag = "value") {
+std::string fresh_batch(int records, int64_t ts0, const std::string& tag = "value") {
   batch::Builder b;
   for (int i = 0; i < records; ++i) b.add("key" + std::to_string(i), tag + "-" + std::to_string(i), ts0 + i);
   return b.build();
@@ -51,14 +52,9 @@ std::string idempotent_batch(int64_t pid, int32_t seq, int records, int64_t ts) 
   return b.build();
 }
 
-const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+using keel::test::bytes;
 
-std::string read_bytes(const ReadResult& r) {
-  if (!r.segment) return "";
-  std::string out(static_cast<size_t>(r.length), '\0');
-  EXPECT_EQ(::pread(r.segment->fd(), out.data(), out.size(), r.position), r.length);
-  return out;
-}
+using keel::test::read_bytes;
 
 // Every stored batch of the log, concatenated.
 std::string all_bytes(const PartitionLog& log) {
@@ -136,7 +132,7 @@ TEST_P(ReplicationLogTest, WithoutReplicationTheHighWatermarkIsTheLogEnd) {
   auto log = open_log(false);
   EXPECT_FALSE(log->replicated());
   for (int i = 0; i < 4; ++i) {
-    append(*log, make_batch(2, 100));
+    append(*log, fresh_batch(2, 100));
     EXPECT_EQ(log->high_watermark(), log->log_end_offset());
   }
   EXPECT_EQ(log->truncate_to(4, "test"), 4);
@@ -157,12 +153,12 @@ TEST_P(ReplicationLogTest, WithoutReplicationTheHighWatermarkIsTheLogEnd) {
 TEST_P(ReplicationLogTest, ReplicatedHighWatermarkMovesOnlyWhenSetAndIsClamped) {
   auto log = open_log(true);
   EXPECT_TRUE(log->replicated());
-  for (int i = 0; i < 3; ++i) append(*log, make_batch(2, 100));
+  for (int i = 0; i < 3; ++i) append(*log, fresh_batch(2, 100));
   EXPECT_EQ(log->log_end_offset(), 6);
   EXPECT_EQ(log->high_watermark(), 0);  // a new log without a checkpoint: the log start
   log->set_high_watermark(4);
   EXPECT_EQ(log->high_watermark(), 4);
-  append(*log, make_batch(2, 100));
+  append(*log, fresh_batch(2, 100));
   EXPECT_EQ(log->high_watermark(), 4);
   log->set_high_watermark(2);  // down: a follower that truncated
   EXPECT_EQ(log->high_watermark(), 2);
@@ -183,7 +179,7 @@ TEST_P(ReplicationLogTest, ReplicatedHighWatermarkMovesOnlyWhenSetAndIsClamped) 
 
 TEST_P(ReplicationLogTest, ConsumerReadsStopAtTheHighWatermarkFollowerReadsDoNot) {
   auto log = open_log(true);
-  const std::string b = make_batch(2, 100);
+  const std::string b = fresh_batch(2, 100);
   const auto one = static_cast<int64_t>(b.size());
   for (int i = 0; i < 3; ++i) append(*log, b);  // batches 0-1, 2-3, 4-5
   log->set_high_watermark(4);
@@ -210,7 +206,7 @@ TEST_P(ReplicationLogTest, ConsumerReadsStopAtTheHighWatermarkFollowerReadsDoNot
 TEST_P(ReplicationLogTest, ConsumerReadsDoNotRunIntoTheNextSegmentPastTheHighWatermark) {
   options_.segment_bytes = 1;  // one batch per segment
   auto log = open_log(true);
-  const std::string b = make_batch(2, 100);
+  const std::string b = fresh_batch(2, 100);
   for (int i = 0; i < 3; ++i) append(*log, b);
   ASSERT_EQ(log->segment_count(), 3u);
   log->set_high_watermark(3);  // inside the second segment's batch
@@ -239,7 +235,7 @@ TEST_P(ReplicationLogTest, ConsumerWatchesWaitForTheHighWatermarkFollowerWatches
       WatchOn::kLogEnd);
   auto l = log->watch(
       3, [&](WatchFired) { ++later; }, PartitionLog::WatchOn::kHighWatermark);
-  append(*log, make_batch(2, 100));
+  append(*log, fresh_batch(2, 100));
   EXPECT_EQ(follower, 1);
   EXPECT_EQ(follower_why, WatchFired::kAppend);
   EXPECT_EQ(consumer, 0);
@@ -247,7 +243,7 @@ TEST_P(ReplicationLogTest, ConsumerWatchesWaitForTheHighWatermarkFollowerWatches
   EXPECT_EQ(consumer, 1);
   EXPECT_EQ(consumer_why, WatchFired::kOther);  // set_high_watermark runs under callers' locks
   EXPECT_EQ(later, 0);
-  append(*log, make_batch(2, 100));
+  append(*log, fresh_batch(2, 100));
   log->set_high_watermark(3);  // not past 3
   EXPECT_EQ(later, 0);
   log->set_high_watermark(4);
@@ -282,7 +278,7 @@ TEST_P(ReplicationLogTest, WithoutReplicationConsumerWatchesFireOnAppend) {
   auto log = open_log(false);
   int fired = 0;
   auto w = log->watch(0, [&](WatchFired) { ++fired; });
-  append(*log, make_batch(1, 100));
+  append(*log, fresh_batch(1, 100));
   EXPECT_EQ(fired, 1);
 }
 
@@ -295,7 +291,7 @@ TEST_P(ReplicationLogTest, ReplicaIsByteIdenticalWithOffsetsEpochsAndProducersKe
   int32_t seq = 0;
   for (int i = 0; i < 12; ++i) {
     const int32_t epoch = i < 4 ? 1 : i < 9 ? 3 : 4;
-    append(*leader, make_batch(1 + i % 3, 1000 + i, "r" + std::to_string(i)), epoch);
+    append(*leader, fresh_batch(1 + i % 3, 1000 + i, "r" + std::to_string(i)), epoch);
     const std::string idem = idempotent_batch(42, seq, 2, now_ + i);
     ASSERT_EQ(append(*leader, idem, epoch).idempotence, Verdict::kAppend);
     seq += 2;
@@ -331,7 +327,7 @@ TEST_P(ReplicationLogTest, ReplicaIsByteIdenticalWithOffsetsEpochsAndProducersKe
 TEST_P(ReplicationLogTest, ReplicaRefusesGapsOverlapsAndBadCrcsWritingNothing) {
   auto leader = open_log(false, "leader");
   auto follower = open_log(true, "follower");
-  for (int i = 0; i < 3; ++i) append(*leader, make_batch(2, 100 + i));
+  for (int i = 0; i < 3; ++i) append(*leader, fresh_batch(2, 100 + i));
   copy(*leader, *follower);
   const int64_t size = follower->size_bytes();
   const auto at = [](int64_t base) {
@@ -368,7 +364,7 @@ TEST_P(ReplicationLogTest, ReplicaRefusesGapsOverlapsAndBadCrcsWritingNothing) {
 
 TEST_P(ReplicationLogTest, TruncateInTheActiveSegmentThenAppendAndReopen) {
   auto log = open_log(false);
-  for (int i = 0; i < 5; ++i) append(*log, make_batch(2, 100 + i, "a" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i) append(*log, fresh_batch(2, 100 + i, "a" + std::to_string(i)));
   ASSERT_EQ(log->log_end_offset(), 10);
   log->flush();
   EXPECT_EQ(log->flushed_offset(), 10);
@@ -379,7 +375,7 @@ TEST_P(ReplicationLogTest, TruncateInTheActiveSegmentThenAppendAndReopen) {
   EXPECT_EQ(batch_ranges(*log), (std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {2, 3}, {4, 5}}));
   EXPECT_EQ(log->read(6, 100).length, 0);
   EXPECT_EQ(error_of([&] { log->read(7, 100); }).code(), KEEL_ERR_OUT_OF_RANGE);
-  EXPECT_EQ(append(*log, make_batch(3, 200, "b")).base_offset, 6);
+  EXPECT_EQ(append(*log, fresh_batch(3, 200, "b")).base_offset, 6);
   EXPECT_EQ(log->log_end_offset(), 9);
   const std::string kept = all_bytes(*log);
   // Unclean, with the broker's checkpoint still naming the old end: the
@@ -395,14 +391,14 @@ TEST_P(ReplicationLogTest, TruncateInTheActiveSegmentThenAppendAndReopen) {
 
 TEST_P(ReplicationLogTest, TruncateRightAfterItReturnsSurvivesACrashWithAStaleCheckpoint) {
   auto log = open_log(false);
-  for (int i = 0; i < 5; ++i) append(*log, make_batch(2, 100 + i));
+  for (int i = 0; i < 5; ++i) append(*log, fresh_batch(2, 100 + i));
   log->flush();
   log->truncate_to(4, "diverged");
   log.reset();
   log = open_log(false, "orders-3", false, 10);
   EXPECT_EQ(log->log_end_offset(), 4);
   EXPECT_TRUE(log->damaged_ranges().empty());
-  EXPECT_EQ(append(*log, make_batch(1, 1)).base_offset, 4);
+  EXPECT_EQ(append(*log, fresh_batch(1, 1)).base_offset, 4);
   // A checkpoint at or below the mark: the mark is no longer needed.
   log->close();
   EXPECT_TRUE(files().contains("truncated-to"));
@@ -414,7 +410,7 @@ TEST_P(ReplicationLogTest, TruncateRightAfterItReturnsSurvivesACrashWithAStaleCh
 TEST_P(ReplicationLogTest, TruncateAcrossSegmentsDeletesTheSegmentsAbove) {
   options_.segment_bytes = 1;  // one batch per segment: bases 0, 2, 4, 6, 8, 10
   auto log = open_log(false);
-  for (int i = 0; i < 6; ++i) append(*log, make_batch(2, 100 + i));
+  for (int i = 0; i < 6; ++i) append(*log, fresh_batch(2, 100 + i));
   ASSERT_EQ(log->segment_count(), 6u);
   // 6 is a segment's base: that segment stays, empty and active.
   EXPECT_EQ(log->truncate_to(6, "diverged"), 6);
@@ -430,8 +426,8 @@ TEST_P(ReplicationLogTest, TruncateAcrossSegmentsDeletesTheSegmentsAbove) {
   EXPECT_EQ(log->log_end_offset(), 2);
   EXPECT_EQ(log->segment_count(), 2u);
   EXPECT_EQ(log_files(), (std::set<std::string>{"00000000000000000000.log", "00000000000000000002.log"}));
-  EXPECT_EQ(append(*log, make_batch(2, 300, "again")).base_offset, 2);
-  EXPECT_EQ(append(*log, make_batch(2, 300, "again")).base_offset, 4);
+  EXPECT_EQ(append(*log, fresh_batch(2, 300, "again")).base_offset, 2);
+  EXPECT_EQ(append(*log, fresh_batch(2, 300, "again")).base_offset, 4);
   const std::string kept = all_bytes(*log);
   log->close();
   log = open_log(false, "orders-3", false, 12);
@@ -441,10 +437,10 @@ TEST_P(ReplicationLogTest, TruncateAcrossSegmentsDeletesTheSegmentsAbove) {
 }
 
 TEST_P(ReplicationLogTest, TruncateInsideAClosedSegmentKeepsItClosedAndStartsANewOne) {
-  const std::string b = make_batch(2, 100);
+  const std::string b = fresh_batch(2, 100);
   options_.segment_bytes = static_cast<int64_t>(3 * b.size());  // three batches per segment
   auto log = open_log(false);
-  for (int i = 0; i < 7; ++i) append(*log, make_batch(2, 100 + i));  // segments 0 (0..5), 6 (6..11), 12
+  for (int i = 0; i < 7; ++i) append(*log, fresh_batch(2, 100 + i));  // segments 0 (0..5), 6 (6..11), 12
   ASSERT_EQ(log->segment_count(), 3u);
   EXPECT_EQ(log->truncate_to(8, "diverged"), 6);
   EXPECT_EQ(log->segment_count(), 3u);  // 0, 6 (cut to 6..7), new active 8
@@ -463,7 +459,7 @@ TEST_P(ReplicationLogTest, TruncateInsideAClosedSegmentKeepsItClosedAndStartsANe
     EXPECT_EQ(h->base_offset, off - off % 2);
   }
   EXPECT_EQ(log->find_time(106).first, -1);  // the cut batches' timestamps are gone
-  EXPECT_EQ(append(*log, make_batch(2, 500)).base_offset, 8);
+  EXPECT_EQ(append(*log, fresh_batch(2, 500)).base_offset, 8);
   EXPECT_EQ(log->find_time(500).first, 8);
   log->close();
   log = open_log(false, "orders-3", false, 14);
@@ -474,7 +470,7 @@ TEST_P(ReplicationLogTest, TruncateInsideAClosedSegmentKeepsItClosedAndStartsANe
 TEST_P(ReplicationLogTest, TruncateToTheActiveSegmentsBaseKeepsItEmpty) {
   options_.segment_bytes = 1;
   auto log = open_log(false);
-  for (int i = 0; i < 3; ++i) append(*log, make_batch(2, 100 + i));
+  for (int i = 0; i < 3; ++i) append(*log, fresh_batch(2, 100 + i));
   EXPECT_EQ(log->truncate_to(4, "diverged"), 2);
   EXPECT_EQ(log->segment_count(), 3u);
   EXPECT_EQ(log->segment_infos().back().base_offset, 4);
@@ -484,13 +480,13 @@ TEST_P(ReplicationLogTest, TruncateToTheActiveSegmentsBaseKeepsItEmpty) {
   EXPECT_EQ(log->segment_count(), 1u);
   EXPECT_EQ(log->log_end_offset(), 0);
   EXPECT_EQ(log_files(), (std::set<std::string>{"00000000000000000000.log"}));
-  EXPECT_EQ(append(*log, make_batch(1, 1)).base_offset, 0);
+  EXPECT_EQ(append(*log, fresh_batch(1, 1)).base_offset, 0);
   EXPECT_EQ(log->truncate_to(1, "nothing to cut"), 0);
 }
 
 TEST_P(ReplicationLogTest, TruncateRefusesOffsetsOutsideTheLog) {
   auto log = open_log(false);
-  for (int i = 0; i < 4; ++i) append(*log, make_batch(2, 100 + i));
+  for (int i = 0; i < 4; ++i) append(*log, fresh_batch(2, 100 + i));
   log->delete_records(4);
   for (int64_t bad : {int64_t{3}, int64_t{9}, int64_t{-1}}) {
     const keel::Error e = error_of([&] { log->truncate_to(bad, "test"); });
@@ -506,11 +502,11 @@ TEST_P(ReplicationLogTest, TruncateRefusesOffsetsOutsideTheLog) {
 
 TEST_P(ReplicationLogTest, TruncateClampsTheHighWatermark) {
   auto log = open_log(true);
-  for (int i = 0; i < 4; ++i) append(*log, make_batch(2, 100 + i));
+  for (int i = 0; i < 4; ++i) append(*log, fresh_batch(2, 100 + i));
   log->set_high_watermark(6);
   log->truncate_to(4, "diverged");
   EXPECT_EQ(log->high_watermark(), 4);
-  append(*log, make_batch(2, 1));
+  append(*log, fresh_batch(2, 1));
   EXPECT_EQ(log->high_watermark(), 4);
   log->truncate_to(6, "diverged");
   EXPECT_EQ(log->high_watermark(), 4);  // below the new end: stays
@@ -547,9 +543,9 @@ TEST_P(ReplicationLogTest, TruncateForgetsTheSequencesOfCutBatches) {
 
 TEST_P(ReplicationLogTest, TruncateCutsTheLeaderEpochCache) {
   auto log = open_log(false);
-  append(*log, make_batch(2, 1), 1);
-  append(*log, make_batch(2, 2), 2);
-  append(*log, make_batch(2, 3), 3);
+  append(*log, fresh_batch(2, 1), 1);
+  append(*log, fresh_batch(2, 2), 2);
+  append(*log, fresh_batch(2, 3), 3);
   using E = keel::EpochEntry;
   ASSERT_EQ(log->leader_epochs().entries(), (std::vector<E>{{1, 0}, {2, 2}, {3, 4}}));
   log->truncate_to(4, "diverged");
@@ -559,7 +555,7 @@ TEST_P(ReplicationLogTest, TruncateCutsTheLeaderEpochCache) {
   EXPECT_EQ(log->log_end_offset(), 2);
   EXPECT_EQ(log->leader_epochs().entries(), (std::vector<E>{{1, 0}}));
   // A new epoch starts at the new end; the checkpoint holds across a crash.
-  append(*log, make_batch(1, 4), 5);
+  append(*log, fresh_batch(1, 4), 5);
   log.reset();
   log = open_log(false, "orders-3", false, 6);
   EXPECT_EQ(log->leader_epochs().entries(), (std::vector<E>{{1, 0}, {5, 2}}));
@@ -571,10 +567,10 @@ TEST_P(ReplicationLogTest, TruncateThenCopyAgainMatchesTheLeader) {
   options_.segment_bytes = 500;
   auto leader = open_log(false, "leader");
   auto follower = open_log(true, "follower");
-  for (int i = 0; i < 6; ++i) append(*leader, make_batch(2, 100 + i), 1);
+  for (int i = 0; i < 6; ++i) append(*leader, fresh_batch(2, 100 + i), 1);
   copy(*leader, *follower);
-  for (int i = 0; i < 4; ++i) append(*follower, make_batch(1, 900 + i, "stale"), 2);
-  for (int i = 0; i < 5; ++i) append(*leader, make_batch(3, 200 + i), 3);
+  for (int i = 0; i < 4; ++i) append(*follower, fresh_batch(1, 900 + i, "stale"), 2);
+  for (int i = 0; i < 5; ++i) append(*leader, fresh_batch(3, 200 + i), 3);
   const keel::EpochEndOffset diverge = leader->end_offset_for_epoch(2, -1);
   EXPECT_EQ(diverge.epoch, 1);
   EXPECT_EQ(diverge.end_offset, 12);
@@ -793,7 +789,7 @@ INSTANTIATE_TEST_SUITE_P(Indexes, ResetTest, ::testing::Bool(), [](const ::testi
 
 TEST_P(ReplicationLogTest, HighWatermarkCheckpointSurvivesCloseAndReopen) {
   auto log = open_log(true);
-  for (int i = 0; i < 4; ++i) append(*log, make_batch(2, 100 + i));
+  for (int i = 0; i < 4; ++i) append(*log, fresh_batch(2, 100 + i));
   log->set_high_watermark(6);
   log->checkpoint_high_watermark();
   {

@@ -16,6 +16,7 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "support/batch_bytes.hpp"
 #include "support/builtin_indexes.hpp"
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
@@ -37,19 +38,9 @@ std::string make_batch(int records, int64_t ts0, const std::string& tag = "value
   return b.build();
 }
 
-const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
-
-std::string pread_all(int fd, int64_t pos, int64_t len) {
-  std::string out(static_cast<size_t>(len), '\0');
-  EXPECT_EQ(::pread(fd, out.data(), out.size(), pos), len);
-  return out;
-}
-
-std::string read_bytes(const ReadResult& r) {
-  return r.segment ? pread_all(r.segment->fd(), r.position, r.length) : "";
-}
-
+using keel::test::bytes;
 using keel::test::error_of;
+using keel::test::read_bytes;
 
 class PartitionLogTest : public ::testing::TestWithParam<bool> {
  protected:

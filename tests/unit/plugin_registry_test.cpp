@@ -29,7 +29,7 @@ std::string bad_plugin(const std::string& name) { return kBadDir + "/keel-partit
 
 // The message of the keel::Error that `fn` throws; fails the test if none.
 template <class Fn>
-std::string error_of(Fn&& fn, keel_status* status = nullptr) {
+std::string message_of(Fn&& fn, keel_status* status = nullptr) {
   try {
     fn();
   } catch (const keel::Error& e) {
@@ -76,7 +76,7 @@ TEST_F(PluginRegistryTest, GoodPluginWorksThroughItsVtable) {
 TEST_F(PluginRegistryTest, LibraryWithoutEntrySymbolIsRefused) {
   const std::string path = bad_plugin("test-no-entry");
   keel_status status = KEEL_OK;
-  std::string msg = error_of([&] { registry_.load_library(path); }, &status);
+  std::string msg = message_of([&] { registry_.load_library(path); }, &status);
   EXPECT_EQ(status, KEEL_ERR_INVALID_ARGUMENT);
   EXPECT_THAT(msg, HasSubstr(path));
   EXPECT_THAT(msg, HasSubstr("no entry symbol"));
@@ -87,19 +87,20 @@ TEST_F(PluginRegistryTest, LibraryWithoutEntrySymbolIsRefused) {
 TEST_F(PluginRegistryTest, LibraryForAnotherAbiMajorIsRefused) {
   const std::string path = bad_plugin("test-abi99");
   keel_status status = KEEL_OK;
-  std::string msg = error_of([&] { registry_.load_library(path); }, &status);
+  std::string msg = message_of([&] { registry_.load_library(path); }, &status);
   EXPECT_EQ(status, KEEL_ERR_UNSUPPORTED);
   EXPECT_THAT(msg, HasSubstr(path));
   EXPECT_THAT(msg, HasSubstr("ABI 99.0"));
   EXPECT_THAT(msg, HasSubstr("rebuild"));
   // Nothing of it was registered.
-  EXPECT_THAT(error_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "test-abi99"); }), HasSubstr("ABI 99"));
+  EXPECT_THAT(message_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "test-abi99"); }),
+              HasSubstr("ABI 99"));
 }
 
 TEST_F(PluginRegistryTest, PluginBuiltForAbi1IsRefusedWithTheWayToMigrate) {
   const std::string path = bad_plugin("test-abi1");
   keel_status status = KEEL_OK;
-  std::string msg = error_of([&] { registry_.load_library(path); }, &status);
+  std::string msg = message_of([&] { registry_.load_library(path); }, &status);
   EXPECT_EQ(status, KEEL_ERR_UNSUPPORTED);
   EXPECT_THAT(msg, HasSubstr(path));
   EXPECT_THAT(msg, HasSubstr("built for Keel plugin ABI 1.4"));
@@ -115,7 +116,7 @@ TEST_F(PluginRegistryTest, PluginBuiltForAbi1IsRefusedWithTheWayToMigrate) {
 TEST_F(PluginRegistryTest, VtableWithANullMandatorySlotIsRefusedNamingIt) {
   const std::string path = bad_plugin("test-null-slot");
   keel_status status = KEEL_OK;
-  std::string msg = error_of([&] { registry_.load_library(path); }, &status);
+  std::string msg = message_of([&] { registry_.load_library(path); }, &status);
   EXPECT_EQ(status, KEEL_ERR_INVALID_ARGUMENT);
   EXPECT_THAT(msg,
               HasSubstr("partitioner 'test-null-slot' of plugin 'test-null-slot-plugin' (" + path + ")"));
@@ -123,14 +124,14 @@ TEST_F(PluginRegistryTest, VtableWithANullMandatorySlotIsRefusedNamingIt) {
   EXPECT_TRUE(registry_.loaded_paths().empty());
   // Through require (a topic naming it) the same refusal, and nothing stays
   // registered that could be used later.
-  EXPECT_THAT(error_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "test-null-slot"); }),
+  EXPECT_THAT(message_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "test-null-slot"); }),
               HasSubstr("vtable slot 'partition' is NULL"));
   EXPECT_EQ(registry_.require(KEEL_KIND_PARTITIONER, "round-robin").name, "round-robin");
 }
 
 TEST_F(PluginRegistryTest, VtableSmallerThanTheAbiIsRefused) {
   const std::string path = bad_plugin("test-small-vtable");
-  std::string msg = error_of([&] { registry_.load_library(path); });
+  std::string msg = message_of([&] { registry_.load_library(path); });
   EXPECT_THAT(msg, HasSubstr(path));
   EXPECT_THAT(msg, HasSubstr("'test-small-vtable'"));
   EXPECT_THAT(msg, HasSubstr("vtable is 4 bytes"));
@@ -145,7 +146,7 @@ TEST_F(PluginRegistryTest, DuplicateOfABuiltinStrategyIsRefused) {
 
   const std::string path = bad_plugin("test-dup-builtin");
   keel_status status = KEEL_OK;
-  std::string msg = error_of([&] { registry_.load_library(path); }, &status);
+  std::string msg = message_of([&] { registry_.load_library(path); }, &status);
   EXPECT_EQ(status, KEEL_ERR_ALREADY_EXISTS);
   EXPECT_THAT(msg, HasSubstr(path));
   EXPECT_THAT(msg, HasSubstr(builtin_path));
@@ -158,7 +159,7 @@ TEST_F(PluginRegistryTest, DuplicateOfABuiltinStrategyIsRefused) {
 TEST_F(PluginRegistryTest, StrategyDeclaredTwiceInOneLibraryIsRefused) {
   const std::string path = bad_plugin("test-dup-twice");
   keel_status status = KEEL_OK;
-  std::string msg = error_of([&] { registry_.load_library(path); }, &status);
+  std::string msg = message_of([&] { registry_.load_library(path); }, &status);
   EXPECT_EQ(status, KEEL_ERR_ALREADY_EXISTS);
   EXPECT_THAT(msg, HasSubstr(path));
   EXPECT_THAT(msg, HasSubstr("'test-dup-twice'"));
@@ -169,7 +170,7 @@ TEST_F(PluginRegistryTest, StrategyDeclaredTwiceInOneLibraryIsRefused) {
 TEST_F(PluginRegistryTest, FileThatIsNotALibraryIsRefused) {
   const std::string path = bad_plugin("test-not-elf");
   ASSERT_TRUE(std::filesystem::exists(path));
-  std::string msg = error_of([&] { registry_.load_library(path); });
+  std::string msg = message_of([&] { registry_.load_library(path); });
   EXPECT_THAT(msg, HasSubstr("cannot load plugin '" + path + "'"));
   // The dynamic loader's own reason is passed on.
   EXPECT_THAT(msg, ::testing::AnyOf(HasSubstr("ELF"), HasSubstr("file too short")));
@@ -177,13 +178,13 @@ TEST_F(PluginRegistryTest, FileThatIsNotALibraryIsRefused) {
 
 TEST_F(PluginRegistryTest, MissingFileIsRefusedWithItsPath) {
   const std::string path = kBadDir + "/keel-partitioner-does-not-exist.so";
-  std::string msg = error_of([&] { registry_.load_library(path); });
+  std::string msg = message_of([&] { registry_.load_library(path); });
   EXPECT_THAT(msg, HasSubstr(path));
 }
 
 TEST_F(PluginRegistryTest, RequireOfAMissingStrategyNamesTheFileAndThePath) {
   keel_status status = KEEL_OK;
-  std::string msg = error_of([&] { registry_.require(KEEL_KIND_RETENTION, "no-such-policy"); }, &status);
+  std::string msg = message_of([&] { registry_.require(KEEL_KIND_RETENTION, "no-such-policy"); }, &status);
   EXPECT_EQ(status, KEEL_ERR_NOT_FOUND);
   EXPECT_THAT(msg, HasSubstr("keel-retention-no-such-policy.so"));
   EXPECT_THAT(msg, HasSubstr(kBadDir));
@@ -193,14 +194,14 @@ TEST_F(PluginRegistryTest, RequireOfAMissingStrategyNamesTheFileAndThePath) {
 
 TEST_F(PluginRegistryTest, RequireOfAMistypedStrategySuggestsTheNearestAndListsTheOthers) {
   // Nothing is loaded yet: the names come from the files on the plugin path.
-  std::string msg = error_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "key-hsh"); });
+  std::string msg = message_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "key-hsh"); });
   EXPECT_THAT(msg, HasSubstr("unknown partitioner strategy 'key-hsh'; did you mean 'key-hash'?"));
   EXPECT_THAT(msg, HasSubstr("available partitioner strategies: "));
   EXPECT_THAT(msg, HasSubstr("round-robin"));
   EXPECT_TRUE(registry_.loaded_paths().empty()) << "listing the names must load nothing";
 
   // Far from every name: no guess, only the list.
-  msg = error_of([&] { registry_.require(KEEL_KIND_RETENTION, "zzzzzzzz"); });
+  msg = message_of([&] { registry_.require(KEEL_KIND_RETENTION, "zzzzzzzz"); });
   EXPECT_THAT(msg, ::testing::Not(HasSubstr("did you mean")));
   EXPECT_THAT(msg, HasSubstr("available retention strategies: compaction, size, test-drop-odd, time;"));
 }
@@ -218,13 +219,13 @@ TEST_F(PluginRegistryTest, AvailableListsLoadedAndLoadableNamesOfOneKind) {
 TEST_F(PluginRegistryTest, RequireOfAFileThatLacksItsStrategySaysSo) {
   // keel-partitioner-test-dup-builtin.so provides "round-robin", not the
   // strategy its file name promises.
-  std::string msg = error_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "test-dup-builtin"); });
+  std::string msg = message_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "test-dup-builtin"); });
   EXPECT_THAT(msg, HasSubstr(bad_plugin("test-dup-builtin")));
   EXPECT_THAT(msg, HasSubstr("does not provide"));
 }
 
 TEST_F(PluginRegistryTest, RequirePassesOnTheLoadErrorOfABrokenFile) {
-  std::string msg = error_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "test-abi99"); });
+  std::string msg = message_of([&] { registry_.require(KEEL_KIND_PARTITIONER, "test-abi99"); });
   EXPECT_THAT(msg, HasSubstr(bad_plugin("test-abi99")));
   EXPECT_THAT(msg, HasSubstr("ABI 99"));
 }
@@ -232,7 +233,7 @@ TEST_F(PluginRegistryTest, RequirePassesOnTheLoadErrorOfABrokenFile) {
 TEST_F(PluginRegistryTest, KindsHaveSeparateNamespaces) {
   // "test-fixed" is a partitioner; as an index it does not exist.
   registry_.require(KEEL_KIND_PARTITIONER, "test-fixed");
-  std::string msg = error_of([&] { registry_.require(KEEL_KIND_INDEX, "test-fixed"); });
+  std::string msg = message_of([&] { registry_.require(KEEL_KIND_INDEX, "test-fixed"); });
   EXPECT_THAT(msg, HasSubstr("keel-index-test-fixed.so"));
 }
 

@@ -26,7 +26,7 @@ std::string hex(const std::string& s) {
   return out;
 }
 
-std::string bytes(std::initializer_list<int> v) {
+std::string byte_string(std::initializer_list<int> v) {
   std::string s;
   for (int b : v) s.push_back(static_cast<char>(b));
   return s;
@@ -134,7 +134,7 @@ TEST(RecordBatchVarint, RoundTripsAndReportsSize) {
 
 TEST(RecordBatchVarint, RejectsOverrunAndOverlongWithoutMoving) {
   int64_t out = 0;
-  const std::string truncated = bytes({0x80, 0x80});
+  const std::string truncated = byte_string({0x80, 0x80});
   const uint8_t* p = u8(truncated);
   EXPECT_FALSE(kb::get_varint(p, p + truncated.size(), out));
   EXPECT_EQ(p, u8(truncated));
@@ -143,7 +143,7 @@ TEST(RecordBatchVarint, RejectsOverrunAndOverlongWithoutMoving) {
   p = u8(eleven);
   EXPECT_FALSE(kb::get_varint(p, p + eleven.size(), out));
 
-  const std::string tenth_too_big = bytes({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02});
+  const std::string tenth_too_big = byte_string({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02});
   p = u8(tenth_too_big);
   EXPECT_FALSE(kb::get_varint(p, p + tenth_too_big.size(), out));
 
@@ -190,9 +190,9 @@ TEST(RecordBatchGolden, HeaderBytes) {
 // v0_record fixture, which omits the leading length varint).
 TEST(RecordBatchGolden, MatchesIndependentClientRecordBody) {
   const std::string expected_body =
-      bytes({0,   0,   0,   10,  107, 101, 121, 45,  48,  24, 115, 111, 109, 101, 45,  118, 97,
-             108, 117, 101, 45,  48,  2,   24,  104, 101, 97, 100, 101, 114, 45,  107, 101, 121,
-             45,  48,  28,  104, 101, 97,  100, 101, 114, 45, 118, 97,  108, 117, 101, 45,  48});
+      byte_string({0,   0,   0,   10,  107, 101, 121, 45,  48,  24, 115, 111, 109, 101, 45,  118, 97,
+                   108, 117, 101, 45,  48,  2,   24,  104, 101, 97, 100, 101, 114, 45,  107, 101, 121,
+                   45,  48,  28,  104, 101, 97,  100, 101, 114, 45, 118, 97,  108, 117, 101, 45,  48});
   const std::string batch =
       kb::Builder(0).add("key-0", "some-value-0", 123, {{"header-key-0", "header-value-0"}}).build();
   std::string length;
@@ -204,7 +204,7 @@ TEST(RecordBatchGolden, MatchesIndependentClientRecordBody) {
 // produce-request fixture (kafkajs, Produce v3). It writes partition leader
 // epoch 0, producer id -1, epoch 0 and base sequence 10.
 const std::string& independent_client_batch() {
-  static const std::string batch = bytes({
+  static const std::string batch = byte_string({
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02,
       0xd2, 0x0a, 0x45, 0xed, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x01, 0x5f, 0x8e, 0xbb, 0x3a,
       0x0c, 0x00, 0x00, 0x01, 0x5f, 0x8e, 0xbb, 0x3a, 0x0c, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -266,7 +266,7 @@ TEST(RecordBatchGolden, DecodesIndependentClientBatch) {
 // A gzip-compressed, log-append-time batch from the same client's fixtures:
 // valid, but its records cannot be read until the codec layer exists.
 TEST(RecordBatchGolden, GzipBatchValidatesButDecodeIsUnsupported) {
-  const std::string batch = bytes({
+  const std::string batch = byte_string({
       0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   113, 0,   0,   0,   0,   2,   228, 195, 36,  165,
       0,   9,   0,   0,   0,   0,   0,   0,   1,   115, 237, 245, 255, 167, 0,   0,   1,   115, 237, 245, 255,
       201, 255, 255, 255, 255, 255, 255, 255, 255, 0,   0,   0,   0,   0,   0,   0,   0,   0,   1,   31,  139,
@@ -574,30 +574,32 @@ TEST(RecordBatchDecode, NegativeLengthsOtherThanMinusOneAreCorrupt) {
   // key length -2 (03)
   const auto h = *kb::parse_header(u8(kb::Builder().add("k", "v", 1).build()), kb::kHeaderSize);
   std::string message;
-  EXPECT_EQ(decode_records_status(h, bytes({0x0c, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00}), &message),
+  EXPECT_EQ(decode_records_status(h, byte_string({0x0c, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00}), &message),
             KEEL_ERR_CORRUPT);
   EXPECT_NE(message.find("key length -2"), std::string::npos) << message;
   // value length -3 (05)
-  EXPECT_EQ(decode_records_status(h, bytes({0x0c, 0x00, 0x00, 0x00, 0x01, 0x05, 0x00}), &message),
+  EXPECT_EQ(decode_records_status(h, byte_string({0x0c, 0x00, 0x00, 0x00, 0x01, 0x05, 0x00}), &message),
             KEEL_ERR_CORRUPT);
   EXPECT_NE(message.find("value length -3"), std::string::npos) << message;
   // negative header count (-1)
-  EXPECT_EQ(decode_records_status(h, bytes({0x0c, 0x00, 0x00, 0x00, 0x01, 0x01, 0x01}), &message),
+  EXPECT_EQ(decode_records_status(h, byte_string({0x0c, 0x00, 0x00, 0x00, 0x01, 0x01, 0x01}), &message),
             KEEL_ERR_CORRUPT);
   EXPECT_NE(message.find("header count -1"), std::string::npos) << message;
   // null header key
-  EXPECT_EQ(decode_records_status(h, bytes({0x10, 0x00, 0x00, 0x00, 0x01, 0x01, 0x02, 0x01, 0x01}), &message),
-            KEEL_ERR_CORRUPT);
+  EXPECT_EQ(
+      decode_records_status(h, byte_string({0x10, 0x00, 0x00, 0x00, 0x01, 0x01, 0x02, 0x01, 0x01}), &message),
+      KEEL_ERR_CORRUPT);
   EXPECT_NE(message.find("header key 0 is null"), std::string::npos) << message;
   // Well-formed equivalent decodes: header "" with null value.
-  EXPECT_EQ(decode_records_status(h, bytes({0x10, 0x00, 0x00, 0x00, 0x01, 0x01, 0x02, 0x00, 0x01})), KEEL_OK);
+  EXPECT_EQ(decode_records_status(h, byte_string({0x10, 0x00, 0x00, 0x00, 0x01, 0x01, 0x02, 0x00, 0x01})),
+            KEEL_OK);
 }
 
 TEST(RecordBatchDecode, RecordLengthMustMatchItsFields) {
   const auto h = *kb::parse_header(u8(kb::Builder().add("k", "v", 1).build()), kb::kHeaderSize);
   std::string message;
   // Claims 7 body bytes but the fields take 6: one byte of slack.
-  EXPECT_EQ(decode_records_status(h, bytes({0x0e, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00}), &message),
+  EXPECT_EQ(decode_records_status(h, byte_string({0x0e, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00}), &message),
             KEEL_ERR_CORRUPT);
   EXPECT_NE(message.find("record length says 7"), std::string::npos) << message;
 }

@@ -231,10 +231,10 @@ TEST(RecoveryTimestamps, NewestTimestampSurvivesReopenWithOnlyAnOffsetIndex) {
   {
     PartitionLog log("t", 0, path, options, &clock);
     log.open(true, 0);
-    const std::string newest = make_batch(2, 50'000, "newest");
+    const std::string newest = epoch0_batch(2, 50'000, "newest");
     log.append(bytes(newest), newest.size());
     for (int i = 0; i < 20; ++i) {
-      const std::string b = make_batch(2, 1'000 + 10 * i, "old" + std::to_string(i));
+      const std::string b = epoch0_batch(2, 1'000 + 10 * i, "old" + std::to_string(i));
       log.append(bytes(b), b.size());
     }
     ASSERT_GT(log.index_entries(), 0);

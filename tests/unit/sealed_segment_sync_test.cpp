@@ -31,9 +31,9 @@ using keel::Segment;
 using keel::test::make_batch;
 
 // Every batch the tests write has the same size: two records, a 2-byte tag.
-const int64_t kBatchBytes = static_cast<int64_t>(make_batch(2, "t0").size());
+const int64_t kStoredBatchBytes = static_cast<int64_t>(make_batch(2, "t0").size());
 // Three batches fill a segment; the fourth rolls.
-const int64_t kSegmentBytes = 3 * kBatchBytes;
+const int64_t kSegmentBytes = 3 * kStoredBatchBytes;
 
 class SealedSegmentSyncTest : public keel::test::LogFileFixture {
  protected:
@@ -56,7 +56,7 @@ class SealedSegmentSyncTest : public keel::test::LogFileFixture {
   // rest of the file reads as zeros, as a preallocated file's hole does.
   void lose_tail_of_middle_segment() {
     const std::string path = segment_path(6);
-    ASSERT_EQ(::truncate(path.c_str(), kBatchBytes + 20), 0);
+    ASSERT_EQ(::truncate(path.c_str(), kStoredBatchBytes + 20), 0);
     ASSERT_EQ(::truncate(path.c_str(), kSegmentBytes), 0);
   }
   void forget_written_from(int64_t offset) {
@@ -157,7 +157,7 @@ TEST_P(SealedSegmentSyncTest, ALostTailOfAClosedSegmentEndsTheLogAndTheSegmentsA
   write_three_segments();
   lose_tail_of_middle_segment();
   auto log = open_log(false, 6);
-  EXPECT_EQ(fs::file_size(segment_path(6)), static_cast<uintmax_t>(kBatchBytes)) << "cut to its data";
+  EXPECT_EQ(fs::file_size(segment_path(6)), static_cast<uintmax_t>(kStoredBatchBytes)) << "cut to its data";
   expect_log_goes_on_at(std::move(log), 8);
 }
 
@@ -165,7 +165,7 @@ TEST_P(SealedSegmentSyncTest, ALostTailIsLookedForOnlyInTheSegmentBeforeTheActiv
   write_three_segments();
   // The first segment cut short: its roll's sync ran before the second
   // roll, so this is damage to synced data, whatever the checkpoint says.
-  ASSERT_EQ(::truncate(segment_path(0).c_str(), kBatchBytes + 20), 0);
+  ASSERT_EQ(::truncate(segment_path(0).c_str(), kStoredBatchBytes + 20), 0);
   auto log = open_log(false, 0);
   EXPECT_EQ(log->log_end_offset(), 18) << "the segments after it stay";
   EXPECT_TRUE(fs::exists(segment_path(6)));
@@ -179,7 +179,7 @@ TEST_P(SealedSegmentSyncTest, ALostTailEndingOnABatchBoundaryEndsTheLogToo) {
   // The file system kept the size some writeback reached: whole batches,
   // nothing torn, and offsets missing before the last segment's base.
   write_three_segments();
-  ASSERT_EQ(::truncate(segment_path(6).c_str(), kBatchBytes), 0);
+  ASSERT_EQ(::truncate(segment_path(6).c_str(), kStoredBatchBytes), 0);
   expect_log_goes_on_at(open_log(false, 6), 8);
 }
 
@@ -197,7 +197,7 @@ TEST_P(SealedSegmentSyncTest, DamageWithBatchesAfterItInAClosedSegmentIsQuaranti
   const int fd = ::open(path.c_str(), O_RDWR);
   ASSERT_GE(fd, 0);
   char c = 0;
-  const off_t at = kBatchBytes + kBatchBytes - 5;
+  const off_t at = kStoredBatchBytes + kStoredBatchBytes - 5;
   ASSERT_EQ(::pread(fd, &c, 1, at), 1);
   c = static_cast<char>(c ^ 0x5a);
   ASSERT_EQ(::pwrite(fd, &c, 1, at), 1);

@@ -12,7 +12,7 @@
 namespace keel::kafka {
 namespace {
 
-ErrorCode error_of(keel_status s) {
+ErrorCode delete_records_error(keel_status s) {
   switch (s) {
     case KEEL_ERR_INVALID_ARGUMENT:  // a negative offset other than -1, as Kafka answers it
       return ErrorCode::kOffsetOutOfRange;
@@ -76,7 +76,7 @@ void handle_delete_records(Services& services, Request& req, const Responder& re
       int64_t low = -1;
       std::string message;
       const keel_status s = services.broker.delete_records(name, p.index, p.offset, &low, &message);
-      const ErrorCode e = error_of(s);
+      const ErrorCode e = delete_records_error(s);
       if (s != KEEL_OK) {
         // The response has no message field: say it in the log.
         services.client_log.info("DeleteRecords from client '" + req.client_id.value_or("") + "' on " + name +

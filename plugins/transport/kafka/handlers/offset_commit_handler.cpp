@@ -34,7 +34,7 @@ struct TopicCommit {
 // Kafka's offset.metadata.max.bytes default.
 constexpr size_t kMaxMetadataBytes = 4096;
 
-ErrorCode error_of(keel_status s) {
+ErrorCode offset_commit_error(keel_status s) {
   switch (s) {
     case KEEL_OK:
       return ErrorCode::kNone;
@@ -174,7 +174,7 @@ void handle_offset_commit(Services& services, Request& req, const Responder& res
           services.host.error("offset commit of group '" + group_id + "' (" + std::to_string(count) +
                               " partition(s)) failed: " + message);
         }
-        for (auto* p : call->valid) p->error = error_of(s);
+        for (auto* p : call->valid) p->error = offset_commit_error(s);
         write_answer(call->topics, call->version, call->flexible, respond);
       });
 }

@@ -15,7 +15,7 @@ namespace keel::kafka {
 
 namespace {
 
-ErrorCode error_of(keel_status s) {
+ErrorCode offset_delete_error(keel_status s) {
   switch (s) {
     case KEEL_OK:
       return ErrorCode::kNone;
@@ -76,7 +76,7 @@ void handle_offset_delete(Services& services, Request& req, const Responder& res
         services.host.warn("deleting offsets of group '" + group_id + "' on topic '" + name +
                            "' failed: " + message);
       }
-      e = error_of(s);
+      e = offset_delete_error(s);
     }
     w.string(name, flex);
     w.array_length(static_cast<int32_t>(partitions.size()), flex);

@@ -28,7 +28,7 @@ struct UserResult {
   std::string message;
 };
 
-ErrorCode error_of(keel_status s) {
+ErrorCode scram_error(keel_status s) {
   switch (s) {
     case KEEL_OK:
       return ErrorCode::kNone;
@@ -172,7 +172,7 @@ void handle_alter_user_scram_credentials(Services& services, Request& req, const
     const keel_status s = c.upsert ? services.broker.alter_scram_credential(
                                          c.user, name, c.iterations, c.salt, c.salted_password, &message)
                                    : services.broker.delete_scram_credential(c.user, name, &message);
-    if (s != KEEL_OK) res = {error_of(s), message};
+    if (s != KEEL_OK) res = {scram_error(s), message};
   }
   Writer w;
   w.int32(0);  // throttle_time_ms

@@ -29,7 +29,7 @@ std::vector<DescribedConfig> described(const std::vector<sdk::TopicSetting>& set
   return out;
 }
 
-ErrorCode error_of(keel_status s) {
+ErrorCode topic_config_error(keel_status s) {
   switch (s) {
     case KEEL_OK:
       return ErrorCode::kNone;
@@ -96,7 +96,7 @@ ErrorCode alter_topic_configs(Services& services, const std::string& name,
   if (s != KEEL_OK) {
     *message = s == KEEL_ERR_NOT_FOUND ? "unknown topic '" + name + "'"
                                        : "could not read the settings of topic '" + name + "'";
-    return error_of(s);
+    return topic_config_error(s);
   }
   std::string error;
   const auto toml = transport::keel_topic_settings(current, defaults, changes, replace_all, &error);
@@ -109,7 +109,7 @@ ErrorCode alter_topic_configs(Services& services, const std::string& name,
       s != KEEL_ERR_UNSUPPORTED) {
     services.host.warn("AlterConfigs: could not alter topic '" + name + "': " + *message);
   }
-  return error_of(s);
+  return topic_config_error(s);
 }
 
 ErrorCode check_alter_resource(int8_t type, const std::string& name, std::string* message) {
