@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan+UBSan, in build-asan/; the gcc
 # build in build/ is untouched) and runs each for a bounded time:
-#   bash scripts/fuzz.sh                       # every target, 30 s each (CI: 20 s)
+#   bash scripts/fuzz.sh                       # every target, 30 s each (what CI runs)
 #   bash scripts/fuzz.sh 600 kafka_request     # one target, 10 minutes
 # Targets are tests/fuzz/<name>.cpp. Each run starts from the checked-in
 # seeds (tests/fuzz/corpus/<name>/, replayed first, so a saved crash input

@@ -2,7 +2,7 @@
 # Installs the dependencies (needs root on a fresh machine), builds everything
 # including the tests, and runs, in this order:
 #   1. every libFuzzer target for a bounded time under ASan+UBSan
-#      (scripts/fuzz.sh; KEEL_CI_FUZZ_SECONDS per target, default 20);
+#      (scripts/fuzz.sh; KEEL_CI_FUZZ_SECONDS per target, default 30);
 #   2. the integration tests of hostile input and damaged data against an
 #      ASan+UBSan build of the broker (scripts/sanitize.sh asan; the set is
 #      KEEL_CI_SANITIZE_TESTS; skipped with KEEL_CI_SANITIZE=0);
@@ -29,7 +29,7 @@ step() {
     failed+=("$name")
   fi
 }
-step fuzz bash scripts/fuzz.sh "${KEEL_CI_FUZZ_SECONDS:-20}"
+step fuzz bash scripts/fuzz.sh "${KEEL_CI_FUZZ_SECONDS:-30}"
 if [ "${KEEL_CI_SANITIZE:-1}" != 0 ]; then
   # The integration tests that drive hostile input and damaged data through
   # the broker, crashes (also over recycled segment files), replication between
