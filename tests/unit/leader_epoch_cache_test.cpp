@@ -146,7 +146,7 @@ TEST_F(LeaderEpochCacheTest, AMissingOrDamagedCheckpointLoadsEmptyAndSaysWhy) {
 
 // ------------------------------------------------------------ in a log
 
-std::string make_batch(int records, int32_t client_epoch = -1) {
+std::string epoch_batch(int records, int32_t client_epoch = -1) {
   batch::Builder b(12'345);
   b.partition_leader_epoch(client_epoch);
   for (int i = 0; i < records; ++i) b.add("k" + std::to_string(i), "v" + std::to_string(i), 1'000 + i);
@@ -176,7 +176,7 @@ class LeaderEpochLogTest : public LeaderEpochCacheTest {
 
 TEST_F(LeaderEpochLogTest, AppendsStampTheirEpochAndStartItInTheCache) {
   auto log = open_log();
-  const std::string b = make_batch(3, 42);  // what the producer put there is overwritten
+  const std::string b = epoch_batch(3, 42);  // what the producer put there is overwritten
   log->append(bytes(b), b.size(), 0);
   log->append(bytes(b), b.size(), 0);
   log->append(bytes(b), b.size(), 2);
@@ -199,7 +199,7 @@ TEST_F(LeaderEpochLogTest, AppendsStampTheirEpochAndStartItInTheCache) {
 
 TEST_F(LeaderEpochLogTest, DeleteRecordsMovesTheFirstEpochsStart) {
   auto log = open_log();
-  const std::string b = make_batch(5);
+  const std::string b = epoch_batch(5);
   log->append(bytes(b), b.size(), 0);
   log->append(bytes(b), b.size(), 1);
   log->append(bytes(b), b.size(), 1);
@@ -209,7 +209,7 @@ TEST_F(LeaderEpochLogTest, DeleteRecordsMovesTheFirstEpochsStart) {
 }
 
 TEST_F(LeaderEpochLogTest, AMissingOrDamagedCheckpointIsRebuiltFromTheBatchesAtOpen) {
-  const std::string b = make_batch(2);
+  const std::string b = epoch_batch(2);
   {
     auto log = open_log();
     log->append(bytes(b), b.size(), 0);
