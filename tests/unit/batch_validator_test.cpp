@@ -18,6 +18,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "storage/partition_log.hpp"
+#include "support/batch_bytes.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -27,7 +28,7 @@ using keel::BatchProblem;
 using keel::BatchRules;
 using ::testing::HasSubstr;
 
-const uint8_t* u8(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+using keel::test::bytes;
 
 std::string varint(int64_t v) {
   std::string out;
@@ -95,7 +96,7 @@ std::string frame(const std::string& plain_records, const Frame& f) {
   std::string out = b.build().substr(0, kb::kHeaderSize);
   const auto c = static_cast<kb::Compression>(f.codec);
   const bool known = f.codec <= static_cast<int>(kb::Compression::Zstd);
-  out += known ? keel::codec::compress(c, u8(plain_records), plain_records.size()) : plain_records;
+  out += known ? keel::codec::compress(c, bytes(plain_records), plain_records.size()) : plain_records;
   auto* h = reinterpret_cast<uint8_t*>(out.data());
   using kb::detail::store_be;
   store_be<int32_t>(h + kb::kLengthPos, static_cast<int32_t>(out.size() - kb::kLogOverhead));
@@ -107,9 +108,9 @@ std::string frame(const std::string& plain_records, const Frame& f) {
 }
 
 BatchProblem check(const std::string& batch, const BatchRules& rules = {}) {
-  const std::string framing = kb::validate(u8(batch), batch.size());
+  const std::string framing = kb::validate(bytes(batch), batch.size());
   EXPECT_EQ(framing, "") << "the test batch itself must pass the CRC and framing checks";
-  return keel::check_produced_batch(*kb::parse_header(u8(batch), batch.size()), u8(batch), rules);
+  return keel::check_produced_batch(*kb::parse_header(bytes(batch), batch.size()), bytes(batch), rules);
 }
 
 const char* codec_name(int codec) { return kb::compression_name(static_cast<kb::Compression>(codec)); }
@@ -362,7 +363,7 @@ TEST(BatchChecks, UndecodableCompressedRecordsAreCorrupt) {
     // A valid stream of the codec cut short, then garbage.
     const std::string records = good_records(20);
     const std::string packed =
-        keel::codec::compress(static_cast<kb::Compression>(codec), u8(records), records.size());
+        keel::codec::compress(static_cast<kb::Compression>(codec), bytes(records), records.size());
     for (const std::string& bad : {packed.substr(0, packed.size() / 2), std::string(40, '\x5a')}) {
       std::string batch = frame("", Frame{});
       batch.resize(kb::kHeaderSize);
@@ -425,7 +426,7 @@ class AppendRefusals : public ::testing::Test {
 
   keel::Error refusal(keel::PartitionLog& log, const std::string& request) {
     try {
-      log.append(u8(request), request.size());
+      log.append(bytes(request), request.size());
     } catch (const keel::Error& e) {
       return e;
     }
@@ -455,7 +456,7 @@ TEST_F(AppendRefusals, NothingOfARequestWithOneBadBatchIsStored) {
 
   // The partition goes on from offset 0 with the next good request.
   const std::string good = frame(good_records(2), two);
-  EXPECT_EQ(log->append(u8(good), good.size()).base_offset, 0);
+  EXPECT_EQ(log->append(bytes(good), good.size()).base_offset, 0);
   EXPECT_EQ(log->log_end_offset(), 2);
   log->close();
 }

@@ -15,6 +15,7 @@
 
 #include "common/clock.hpp"
 #include "storage/partition_log.hpp"
+#include "support/batch_bytes.hpp"
 #include "support/temp_dir.hpp"
 
 namespace keel {
@@ -23,7 +24,7 @@ namespace {
 namespace kb = keel::batch;
 using kb::Compression;
 
-const uint8_t* u8(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+using keel::test::bytes;
 
 // The records the fixtures hold; generate_fixtures.py writes the same.
 std::vector<kb::Record> expected_records() {
@@ -110,17 +111,17 @@ TEST_P(CodecEach, RoundTripsRecordsOfEverySize) {
   for (size_t size : {size_t{0}, size_t{1}, size_t{100}, size_t{70'000}, size_t{1} << 20}) {
     const std::string plain = realistic_records(size);
     ASSERT_EQ(plain.size(), size);
-    const std::string packed = codec::compress(GetParam(), u8(plain), plain.size());
+    const std::string packed = codec::compress(GetParam(), bytes(plain), plain.size());
     if (size >= 70'000) {
       EXPECT_LT(packed.size(), plain.size()) << size;
     }
-    EXPECT_EQ(codec::decompress(GetParam(), u8(packed), packed.size()), plain) << size;
+    EXPECT_EQ(codec::decompress(GetParam(), bytes(packed), packed.size()), plain) << size;
   }
 }
 
 TEST_P(CodecEach, WritesTheFormatKafkaClientsRead) {
   const std::string plain = realistic_records(100'000);
-  const std::string packed = codec::compress(GetParam(), u8(plain), plain.size());
+  const std::string packed = codec::compress(GetParam(), bytes(plain), plain.size());
   std::string magic;
   switch (GetParam()) {
     case Compression::Gzip:
@@ -141,8 +142,8 @@ TEST_P(CodecEach, WritesTheFormatKafkaClientsRead) {
 TEST_P(CodecEach, BuildsBatchesThatDecodeToTheSameRecords) {
   auto records = expected_records();
   const std::string batch = codec::build_batch(records, GetParam(), 500, 7, 2, 40);
-  EXPECT_EQ(kb::validate(u8(batch), batch.size()), "");
-  const auto h = *kb::parse_header(u8(batch), batch.size());
+  EXPECT_EQ(kb::validate(bytes(batch), batch.size()), "");
+  const auto h = *kb::parse_header(bytes(batch), batch.size());
   EXPECT_EQ(h.compression(), GetParam());
   EXPECT_EQ(h.base_offset, 500);
   EXPECT_EQ(h.producer_id, 7);
@@ -151,15 +152,15 @@ TEST_P(CodecEach, BuildsBatchesThatDecodeToTheSameRecords) {
   EXPECT_EQ(h.records_count, 20);
   EXPECT_EQ(h.max_timestamp, records.back().timestamp);
   for (auto& r : records) r.offset += 500;
-  EXPECT_EQ(codec::decode_batch(u8(batch), batch.size()), records);
+  EXPECT_EQ(codec::decode_batch(bytes(batch), batch.size()), records);
 }
 
 TEST_P(CodecEach, TruncatedInputIsCorruptNeverACrash) {
   const std::string plain = realistic_records(2000);
-  const std::string packed = codec::compress(GetParam(), u8(plain), plain.size());
+  const std::string packed = codec::compress(GetParam(), bytes(plain), plain.size());
   for (size_t n = 0; n < packed.size(); ++n) {
     std::string out;
-    const keel_status code = code_of([&] { out = codec::decompress(GetParam(), u8(packed), n); });
+    const keel_status code = code_of([&] { out = codec::decompress(GetParam(), bytes(packed), n); });
     if (GetParam() == Compression::Snappy && code == KEEL_OK) {
       // A cut between xerial chunks is a shorter valid stream; the batch's
       // records count catches it (see DecodeBatchRejectsCorruptRecords).
@@ -172,7 +173,7 @@ TEST_P(CodecEach, TruncatedInputIsCorruptNeverACrash) {
 
 TEST_P(CodecEach, DamagedOrRandomInputIsCorruptNeverACrash) {
   const std::string plain = realistic_records(5000);
-  const std::string packed = codec::compress(GetParam(), u8(plain), plain.size());
+  const std::string packed = codec::compress(GetParam(), bytes(plain), plain.size());
   std::mt19937 rng(7);
   for (int i = 0; i < 300; ++i) {
     std::string bad = packed;
@@ -183,29 +184,29 @@ TEST_P(CodecEach, DamagedOrRandomInputIsCorruptNeverACrash) {
     }
     // Snappy and lz4 (without content checksum) may decode a flipped
     // literal to other bytes; all that matters is a clean answer.
-    const keel_status code = code_of([&] { codec::decompress(GetParam(), u8(bad), bad.size(), 1 << 20); });
+    const keel_status code = code_of([&] { codec::decompress(GetParam(), bytes(bad), bad.size(), 1 << 20); });
     EXPECT_TRUE(code == KEEL_OK || code == KEEL_ERR_CORRUPT) << i;
   }
-  const std::string msg = error_of([&] { codec::decompress(GetParam(), u8(plain), plain.size()); });
+  const std::string msg = error_of([&] { codec::decompress(GetParam(), bytes(plain), plain.size()); });
   EXPECT_NE(msg.find(kb::compression_name(GetParam())), std::string::npos) << msg;
 }
 
 TEST_P(CodecEach, DecompressionIsCappedAgainstBombs) {
   const std::string zeros(1 << 20, '\0');
-  const std::string packed = codec::compress(GetParam(), u8(zeros), zeros.size());
+  const std::string packed = codec::compress(GetParam(), bytes(zeros), zeros.size());
   EXPECT_LT(packed.size(), size_t{64} << 10);
-  EXPECT_EQ(codec::decompress(GetParam(), u8(packed), packed.size(), zeros.size()).size(), zeros.size());
+  EXPECT_EQ(codec::decompress(GetParam(), bytes(packed), packed.size(), zeros.size()).size(), zeros.size());
   const std::string msg =
-      error_of([&] { codec::decompress(GetParam(), u8(packed), packed.size(), zeros.size() - 1); });
+      error_of([&] { codec::decompress(GetParam(), bytes(packed), packed.size(), zeros.size() - 1); });
   EXPECT_NE(msg.find("per-batch cap"), std::string::npos) << msg;
-  EXPECT_EQ(code_of([&] { codec::decompress(GetParam(), u8(packed), packed.size(), 64 << 10); }),
+  EXPECT_EQ(code_of([&] { codec::decompress(GetParam(), bytes(packed), packed.size(), 64 << 10); }),
             KEEL_ERR_CORRUPT);
 
   kb::Record big;
   big.value = zeros;
   const std::string batch = codec::build_batch({big}, GetParam());
-  EXPECT_EQ(code_of([&] { codec::decode_batch(u8(batch), batch.size(), 1000); }), KEEL_ERR_CORRUPT);
-  EXPECT_EQ(codec::decode_batch(u8(batch), batch.size()).at(0).value, zeros);
+  EXPECT_EQ(code_of([&] { codec::decode_batch(bytes(batch), batch.size(), 1000); }), KEEL_ERR_CORRUPT);
+  EXPECT_EQ(codec::decode_batch(bytes(batch), batch.size()).at(0).value, zeros);
 }
 
 TEST_P(CodecEach, DecodeBatchRejectsCorruptRecords) {
@@ -216,9 +217,9 @@ TEST_P(CodecEach, DecodeBatchRejectsCorruptRecords) {
   kb::detail::store_be<int32_t>(reinterpret_cast<uint8_t*>(batch.data()) + kb::kLengthPos,
                                 static_cast<int32_t>(batch.size() - kb::kLogOverhead));
   set_codec_bits(batch, static_cast<int>(GetParam()));
-  const std::string msg = error_of([&] { codec::decode_batch(u8(batch), batch.size()); });
+  const std::string msg = error_of([&] { codec::decode_batch(bytes(batch), batch.size()); });
   EXPECT_NE(msg.find("offset 9"), std::string::npos) << msg;
-  EXPECT_EQ(code_of([&] { codec::decode_batch(u8(batch), batch.size()); }), KEEL_ERR_CORRUPT);
+  EXPECT_EQ(code_of([&] { codec::decode_batch(bytes(batch), batch.size()); }), KEEL_ERR_CORRUPT);
 }
 
 struct Fixture {
@@ -242,16 +243,16 @@ INSTANTIATE_TEST_SUITE_P(CodecFixtures, CodecRealClients,
 
 TEST_P(CodecRealClients, DecodesTheBatchAsTheClientWroteIt) {
   const std::string batch = load_fixture(GetParam().file);
-  const auto h = *kb::parse_header(u8(batch), batch.size());
+  const auto h = *kb::parse_header(bytes(batch), batch.size());
   ASSERT_EQ(h.compression(), GetParam().codec);
-  EXPECT_EQ(codec::decode_batch(u8(batch), batch.size()), expected_records());
+  EXPECT_EQ(codec::decode_batch(bytes(batch), batch.size()), expected_records());
 }
 
 TEST_P(CodecRealClients, RecompressesWithTheSameCodec) {
   const std::string batch = load_fixture(GetParam().file);
-  const auto records = codec::decode_batch(u8(batch), batch.size());
+  const auto records = codec::decode_batch(bytes(batch), batch.size());
   const std::string again = codec::build_batch(records, GetParam().codec);
-  EXPECT_EQ(codec::decode_batch(u8(again), again.size()), records);
+  EXPECT_EQ(codec::decode_batch(bytes(again), again.size()), records);
 }
 
 TEST(CodecSnappy, ReadsRawBlocksAndXerialFraming) {
@@ -259,26 +260,27 @@ TEST(CodecSnappy, ReadsRawBlocksAndXerialFraming) {
   const std::string raw = load_fixture("librdkafka_snappy.hex").substr(kb::kHeaderSize);
   const std::string xerial = load_fixture("kafka_python_snappy.hex").substr(kb::kHeaderSize);
   ASSERT_NE(raw.substr(0, 8), xerial.substr(0, 8));
-  EXPECT_EQ(codec::decompress(Compression::Snappy, u8(raw), raw.size()),
-            codec::decompress(Compression::Snappy, u8(xerial), xerial.size()));
+  EXPECT_EQ(codec::decompress(Compression::Snappy, bytes(raw), raw.size()),
+            codec::decompress(Compression::Snappy, bytes(xerial), xerial.size()));
   // More than one 32 KiB xerial chunk.
   const std::string plain = realistic_records(100'000);
-  const std::string packed = codec::compress(Compression::Snappy, u8(plain), plain.size());
-  EXPECT_EQ(codec::decompress(Compression::Snappy, u8(packed), packed.size()), plain);
+  const std::string packed = codec::compress(Compression::Snappy, bytes(plain), plain.size());
+  EXPECT_EQ(codec::decompress(Compression::Snappy, bytes(packed), packed.size()), plain);
   // A chunk length running past the end.
   std::string bad = packed.substr(0, 16) + std::string("\x7f\0\0\0abc", 7);
-  EXPECT_EQ(code_of([&] { codec::decompress(Compression::Snappy, u8(bad), bad.size()); }), KEEL_ERR_CORRUPT);
+  EXPECT_EQ(code_of([&] { codec::decompress(Compression::Snappy, bytes(bad), bad.size()); }),
+            KEEL_ERR_CORRUPT);
 }
 
 TEST(CodecUnknown, CodecIdsKafkaDoesNotDefineAreUnsupported) {
   const std::string data = "abc";
   for (int id : {5, 6, 7}) {
     const auto c = static_cast<Compression>(id);
-    EXPECT_EQ(code_of([&] { codec::decompress(c, u8(data), data.size()); }), KEEL_ERR_UNSUPPORTED);
-    EXPECT_EQ(code_of([&] { codec::compress(c, u8(data), data.size()); }), KEEL_ERR_UNSUPPORTED);
+    EXPECT_EQ(code_of([&] { codec::decompress(c, bytes(data), data.size()); }), KEEL_ERR_UNSUPPORTED);
+    EXPECT_EQ(code_of([&] { codec::compress(c, bytes(data), data.size()); }), KEEL_ERR_UNSUPPORTED);
     std::string batch = codec::build_batch(expected_records(), Compression::None);
     set_codec_bits(batch, id);
-    EXPECT_EQ(code_of([&] { codec::decode_batch(u8(batch), batch.size()); }), KEEL_ERR_UNSUPPORTED);
+    EXPECT_EQ(code_of([&] { codec::decode_batch(bytes(batch), batch.size()); }), KEEL_ERR_UNSUPPORTED);
   }
 }
 
@@ -289,8 +291,8 @@ TEST(CodecUncompressed, PassesThrough) {
     for (const auto& r : expected_records()) b.add(r);
     return b.build();
   }());
-  EXPECT_EQ(codec::decode_batch(u8(batch), batch.size()), expected_records());
-  EXPECT_EQ(codec::decompress(Compression::None, u8(batch), 10), batch.substr(0, 10));
+  EXPECT_EQ(codec::decode_batch(bytes(batch), batch.size()), expected_records());
+  EXPECT_EQ(codec::decompress(Compression::None, bytes(batch), 10), batch.substr(0, 10));
 }
 
 // ListOffsets by timestamp answers the exact record inside a compressed batch.
@@ -306,7 +308,7 @@ TEST(CodecFindTime, FindsTheFirstRecordInsideCompressedBatches) {
     std::vector<kb::Record> records;
     for (int i = 0; i < 10; ++i, ts += 10) records.push_back({0, ts, "k", "v" + std::to_string(ts), {}});
     const std::string batch = codec::build_batch(records, c);
-    log.append(u8(batch), batch.size());
+    log.append(bytes(batch), batch.size());
   }
   EXPECT_EQ(log.find_time(0), (std::pair<int64_t, int64_t>{0, 1000}));
   EXPECT_EQ(log.find_time(1105), (std::pair<int64_t, int64_t>{11, 1110}));  // gzip batch
@@ -351,7 +353,8 @@ INSTANTIATE_TEST_SUITE_P(Codecs, CodecFilter,
 TEST_P(CodecFilter, KeepingEveryRecordAsksForTheOriginalBytes) {
   const std::string batch = six_record_batch(GetParam());
   int calls = 0;
-  const auto f = codec::filter_batch(u8(batch), batch.size(), [&](const kb::Record&) { return ++calls > 0; });
+  const auto f =
+      codec::filter_batch(bytes(batch), batch.size(), [&](const kb::Record&) { return ++calls > 0; });
   EXPECT_EQ(f.outcome, codec::FilteredBatch::Outcome::KeptAll);
   EXPECT_TRUE(f.batch.empty());
   EXPECT_EQ(f.kept, 6u);
@@ -361,15 +364,15 @@ TEST_P(CodecFilter, KeepingEveryRecordAsksForTheOriginalBytes) {
 
 TEST_P(CodecFilter, RebuildsInTheSameCodecWithOffsetsAndProducerFields) {
   const std::string batch = six_record_batch(GetParam());
-  const auto before = *kb::parse_header(u8(batch), batch.size());
+  const auto before = *kb::parse_header(bytes(batch), batch.size());
   // Drop the first, a middle and the last record: the survivors keep their
   // offsets and the batch its range.
-  const auto f = codec::filter_batch(u8(batch), batch.size(), keep_offsets({301, 302, 304}));
+  const auto f = codec::filter_batch(bytes(batch), batch.size(), keep_offsets({301, 302, 304}));
   ASSERT_EQ(f.outcome, codec::FilteredBatch::Outcome::Rebuilt);
   EXPECT_EQ(f.kept, 3u);
   EXPECT_EQ(f.removed, 3u);
-  ASSERT_EQ(kb::validate(u8(f.batch), f.batch.size()), "");
-  const auto h = *kb::parse_header(u8(f.batch), f.batch.size());
+  ASSERT_EQ(kb::validate(bytes(f.batch), f.batch.size()), "");
+  const auto h = *kb::parse_header(bytes(f.batch), f.batch.size());
   EXPECT_EQ(h.total_size(), f.batch.size());
   EXPECT_EQ(h.compression(), GetParam());
   EXPECT_EQ(h.attributes, before.attributes);
@@ -384,26 +387,26 @@ TEST_P(CodecFilter, RebuildsInTheSameCodecWithOffsetsAndProducerFields) {
   EXPECT_EQ(h.base_timestamp, 1'700'000'000'010);
   EXPECT_EQ(h.max_timestamp, 1'700'000'000'040);
   const auto all = six_records();
-  EXPECT_EQ(codec::decode_batch(u8(f.batch), f.batch.size()),
+  EXPECT_EQ(codec::decode_batch(bytes(f.batch), f.batch.size()),
             (std::vector<kb::Record>{all[1], all[2], all[4]}));
 }
 
 TEST_P(CodecFilter, AnEmptiedBatchIsDroppedOrKeptAsABareHeader) {
   const std::string batch = six_record_batch(GetParam());
-  const auto before = *kb::parse_header(u8(batch), batch.size());
+  const auto before = *kb::parse_header(bytes(batch), batch.size());
   const auto none = [](const kb::Record&) { return false; };
 
-  const auto dropped = codec::filter_batch(u8(batch), batch.size(), none);
+  const auto dropped = codec::filter_batch(bytes(batch), batch.size(), none);
   EXPECT_EQ(dropped.outcome, codec::FilteredBatch::Outcome::Emptied);
   EXPECT_TRUE(dropped.batch.empty());
   EXPECT_EQ(dropped.kept, 0u);
   EXPECT_EQ(dropped.removed, 6u);
 
-  const auto header = codec::filter_batch(u8(batch), batch.size(), none, true);
+  const auto header = codec::filter_batch(bytes(batch), batch.size(), none, true);
   EXPECT_EQ(header.outcome, codec::FilteredBatch::Outcome::Emptied);
   ASSERT_EQ(header.batch.size(), kb::kHeaderSize);
-  ASSERT_EQ(kb::validate(u8(header.batch), header.batch.size()), "");
-  const auto h = *kb::parse_header(u8(header.batch), header.batch.size());
+  ASSERT_EQ(kb::validate(bytes(header.batch), header.batch.size()), "");
+  const auto h = *kb::parse_header(bytes(header.batch), header.batch.size());
   EXPECT_EQ(h.records_count, 0);
   EXPECT_EQ(h.compression(), Compression::None);  // nothing to decompress
   EXPECT_EQ(h.attributes & ~kb::kCompressionMask, before.attributes & ~kb::kCompressionMask);
@@ -414,7 +417,7 @@ TEST_P(CodecFilter, AnEmptiedBatchIsDroppedOrKeptAsABareHeader) {
   EXPECT_EQ(h.producer_epoch, 3);
   EXPECT_EQ(h.base_sequence, 1000);
   EXPECT_EQ(h.max_timestamp, before.max_timestamp);
-  EXPECT_TRUE(codec::decode_batch(u8(header.batch), header.batch.size()).empty());
+  EXPECT_TRUE(codec::decode_batch(bytes(header.batch), header.batch.size()).empty());
 }
 
 TEST_P(CodecFilter, KeepsLogAppendTimeAndTransactionalFlags) {
@@ -426,17 +429,17 @@ TEST_P(CodecFilter, KeepsLogAppendTimeAndTransactionalFlags) {
       p + kb::kAttributesPos, static_cast<int16_t>(attrs | kb::kLogAppendTimeFlag | kb::kTransactionalFlag));
   kb::detail::store_be<int64_t>(p + kb::kMaxTimestampPos, 1'800'000'000'000);
   kb::detail::store_be<uint32_t>(p + kb::kCrcPos, kb::compute_crc(p, batch.size()));
-  ASSERT_EQ(kb::validate(u8(batch), batch.size()), "");
+  ASSERT_EQ(kb::validate(bytes(batch), batch.size()), "");
 
-  const auto f = codec::filter_batch(u8(batch), batch.size(), keep_offsets({300, 303}));
+  const auto f = codec::filter_batch(bytes(batch), batch.size(), keep_offsets({300, 303}));
   ASSERT_EQ(f.outcome, codec::FilteredBatch::Outcome::Rebuilt);
-  const auto h = *kb::parse_header(u8(f.batch), f.batch.size());
+  const auto h = *kb::parse_header(bytes(f.batch), f.batch.size());
   EXPECT_TRUE(h.log_append_time());
   EXPECT_TRUE(h.transactional());
   EXPECT_FALSE(h.control());
   EXPECT_EQ(h.compression(), GetParam());
   EXPECT_EQ(h.max_timestamp, 1'800'000'000'000);
-  const auto records = codec::decode_batch(u8(f.batch), f.batch.size());
+  const auto records = codec::decode_batch(bytes(f.batch), f.batch.size());
   ASSERT_EQ(records.size(), 2u);
   for (const auto& r : records) EXPECT_EQ(r.timestamp, 1'800'000'000'000);
   EXPECT_EQ(records[1].offset, 303);
@@ -453,7 +456,7 @@ TEST(CodecFilterControl, ControlBatchesAreKeptWithoutAsking) {
                                 .build();
   int calls = 0;
   const auto f = codec::filter_batch(
-      u8(batch), batch.size(), [&](const kb::Record&) { return ++calls < 0; }, true);
+      bytes(batch), batch.size(), [&](const kb::Record&) { return ++calls < 0; }, true);
   EXPECT_EQ(f.outcome, codec::FilteredBatch::Outcome::KeptAll);
   EXPECT_TRUE(f.batch.empty());
   EXPECT_EQ(f.kept, 1u);
@@ -464,18 +467,19 @@ TEST(CodecFilterControl, ControlBatchesAreKeptWithoutAsking) {
 TEST(CodecFilterErrors, ACorruptBatchThrowsCorrupt) {
   std::string batch = six_record_batch(Compression::Gzip);
   batch[batch.size() - 3] ^= 0x40;
-  EXPECT_EQ(
-      code_of([&] { codec::filter_batch(u8(batch), batch.size(), [](const kb::Record&) { return true; }); }),
-      KEEL_ERR_CORRUPT);
+  EXPECT_EQ(code_of([&] {
+              codec::filter_batch(bytes(batch), batch.size(), [](const kb::Record&) { return true; });
+            }),
+            KEEL_ERR_CORRUPT);
 }
 
 TEST_P(CodecRealClients, FilterKeepsTheClientsBatchFields) {
   const std::string batch = load_fixture(GetParam().file);
-  const auto before = *kb::parse_header(u8(batch), batch.size());
+  const auto before = *kb::parse_header(bytes(batch), batch.size());
   const auto f =
-      codec::filter_batch(u8(batch), batch.size(), [](const kb::Record& r) { return r.offset % 3 == 1; });
+      codec::filter_batch(bytes(batch), batch.size(), [](const kb::Record& r) { return r.offset % 3 == 1; });
   ASSERT_EQ(f.outcome, codec::FilteredBatch::Outcome::Rebuilt);
-  const auto h = *kb::parse_header(u8(f.batch), f.batch.size());
+  const auto h = *kb::parse_header(bytes(f.batch), f.batch.size());
   EXPECT_EQ(h.attributes, before.attributes);
   EXPECT_EQ(h.last_offset_delta, before.last_offset_delta);
   EXPECT_EQ(h.producer_id, before.producer_id);
@@ -486,7 +490,7 @@ TEST_P(CodecRealClients, FilterKeepsTheClientsBatchFields) {
   for (const auto& r : expected_records()) {
     if (r.offset % 3 == 1) want.push_back(r);
   }
-  EXPECT_EQ(codec::decode_batch(u8(f.batch), f.batch.size()), want);
+  EXPECT_EQ(codec::decode_batch(bytes(f.batch), f.batch.size()), want);
 }
 
 }  // namespace

@@ -34,6 +34,7 @@
 #include "common/error.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "storage/partition_log.hpp"
+#include "support/batch_bytes.hpp"
 #include "support/log_capture.hpp"
 #include "support/temp_dir.hpp"
 #include "topic.hpp"
@@ -47,7 +48,7 @@ using ::testing::HasSubstr;
 constexpr int64_t kStart = 1'700'000'000'000;
 constexpr int64_t kHour = 3'600'000;
 
-const uint8_t* u8(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+using keel::test::bytes;
 
 std::string pread_all(int fd, int64_t pos, int64_t len) {
   std::string out(static_cast<size_t>(len), '\0');
@@ -77,14 +78,14 @@ std::vector<StoredBatch> read_log(const keel::PartitionLog& log) {
     if (!r.segment) break;
     const std::string data = pread_all(r.segment->fd(), r.position, r.length);
     for (size_t pos = 0; pos < data.size();) {
-      const std::string why = kb::validate(u8(data) + pos, data.size() - pos);
+      const std::string why = kb::validate(bytes(data) + pos, data.size() - pos);
       if (!why.empty()) {
         ADD_FAILURE() << "batch after offset " << offset << " is invalid: " << why;
         return out;
       }
-      const kb::Header h = *kb::parse_header(u8(data) + pos, data.size() - pos);
+      const kb::Header h = *kb::parse_header(bytes(data) + pos, data.size() - pos);
       StoredBatch b{data.substr(pos, h.total_size()), h, {}};
-      b.records = keel::codec::decode_batch(u8(b.bytes), b.bytes.size());
+      b.records = keel::codec::decode_batch(bytes(b.bytes), b.bytes.size());
       offset = h.last_offset() + 1;
       pos += h.total_size();
       out.push_back(std::move(b));
@@ -270,7 +271,7 @@ class CompactionTest : public ::testing::Test {
                  int32_t sequence = -1) {
     ModelBatch mb;
     mb.bytes = keel::codec::build_batch(records, codec, 0, producer_id, epoch, sequence);
-    const int64_t base = log.append(u8(mb.bytes), mb.bytes.size()).base_offset;
+    const int64_t base = log.append(bytes(mb.bytes), mb.bytes.size()).base_offset;
     kb::set_base_offset(reinterpret_cast<uint8_t*>(mb.bytes.data()), base);
     // The log stamps its leader epoch (0 by default) as it appends.
     kb::set_partition_leader_epoch(reinterpret_cast<uint8_t*>(mb.bytes.data()), 0);
@@ -588,7 +589,7 @@ TEST_F(CompactionTest, ACompactedTopicRefusesNullKeys) {
       {kb::Record{0, kStart, "k", "v", {}}, kb::Record{0, kStart, std::nullopt, "v", {}}},
       kb::Compression::Lz4);
   try {
-    log.append(u8(batch), batch.size());
+    log.append(bytes(batch), batch.size());
     ADD_FAILURE() << "a null key was accepted";
   } catch (const keel::Error& e) {
     EXPECT_EQ(e.code(), KEEL_ERR_INVALID_ARGUMENT);
@@ -699,7 +700,7 @@ TEST_F(CompactionTest, AnEmptiedBatchStaysAsAHeaderOnlyIfItIsItsProducersLast) {
   keel::ReadResult r = log.read(b0 + 1, 1 << 20);
   ASSERT_TRUE(r.segment);
   const std::string data = pread_all(r.segment->fd(), r.position, r.length);
-  EXPECT_EQ(kb::parse_header(u8(data), data.size())->base_offset, b2);
+  EXPECT_EQ(kb::parse_header(bytes(data), data.size())->base_offset, b2);
 
   // The header-only batch survives recovery.
   topic.reset();
