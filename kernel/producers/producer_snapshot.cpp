@@ -142,7 +142,11 @@ std::optional<ProducerState::Producers> decode_producer_snapshot(const std::stri
 
 void write_producer_snapshot(const std::string& dir, int64_t offset,
                              const ProducerState::Producers& producers) {
-  write_file_atomically(producer_snapshot_path(dir, offset), encode_producer_snapshot(offset, producers));
+  store_producer_snapshot(dir, offset, encode_producer_snapshot(offset, producers));
+}
+
+void store_producer_snapshot(const std::string& dir, int64_t offset, const std::string& encoded) {
+  write_file_atomically(producer_snapshot_path(dir, offset), encoded);
   auto all = list_producer_snapshots(dir);
   // Keep this one and the newest before it.
   std::vector<int64_t> older;

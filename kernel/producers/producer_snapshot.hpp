@@ -37,5 +37,8 @@ std::optional<ProducerState::Producers> decode_producer_snapshot(const std::stri
 // it (a fallback should it be damaged). Throws keel::Error.
 void write_producer_snapshot(const std::string& dir, int64_t offset,
                              const ProducerState::Producers& producers);
+// The same for a snapshot already encoded (encode_producer_snapshot): a
+// roll encodes under the append lock and leaves the writing to the flusher.
+void store_producer_snapshot(const std::string& dir, int64_t offset, const std::string& encoded);
 
 }  // namespace keel

@@ -84,7 +84,7 @@ LiveLogOptions PartitionLog::live_options() const {
 
 PartitionLog::~PartitionLog() { fire_all_watches(); }
 
-std::shared_ptr<Segment> PartitionLog::new_segment(int64_t base_offset, bool prepare) {
+std::shared_ptr<Segment> PartitionLog::new_segment(int64_t base_offset, bool prepare, bool sync_name) {
   // A spare left by retention becomes the new segment's file. Taken whether
   // or not the topic still recycles: a spare is worth using once made.
   const std::string spare = spare_segment::take(dir_, base_offset);
@@ -93,8 +93,13 @@ std::shared_ptr<Segment> PartitionLog::new_segment(int64_t base_offset, bool pre
   seg->set_created_ms(clock_->now_ms());
   if (prepare) preallocate_active(*seg);
   // The new file's name must survive a power cut before anything written
-  // to it is acknowledged: fsync of the file alone does not promise that.
-  fsync_dir(dir_);
+  // to it is promised durable: fsync of the file alone does not promise
+  // that. A roll leaves it to the segment's first sync.
+  if (sync_name) {
+    fsync_dir(dir_);
+  } else {
+    seg->defer_name_sync();
+  }
   return seg;
 }
 
@@ -508,14 +513,23 @@ void PartitionLog::load_producers() {
 
 void PartitionLog::snapshot_producers_locked() {
   const int64_t end = log_end_.load();
+  store_snapshot({end, encode_producer_snapshot(end, producers_.producers())});
+}
+
+void PartitionLog::store_snapshot(const PendingSnapshot& snap) {
   try {
-    write_producer_snapshot(dir_, end, producers_.producers());
+    store_producer_snapshot(dir_, snap.offset, snap.bytes);
   } catch (const Error& e) {
     spdlog::warn(
         "{}: writing the producer snapshot at offset {} failed ({}); the next start replays the log "
         "from an older snapshot instead",
-        name(), end, e.what());
+        name(), snap.offset, e.what());
   }
+}
+
+void PartitionLog::drop_pending_snapshot() {
+  std::lock_guard lock(snapshot_mu_);
+  pending_snapshot_.reset();
 }
 
 size_t PartitionLog::expire_producers(int64_t now_ms) {
@@ -608,15 +622,15 @@ void PartitionLog::roll_locked() {
   }
   if (waiting) sync_sealed();
   const int64_t t_wait = monotonic_ns();
+  // Every append of the partition waits for the roll, so a roll is a swap
+  // and nothing in it waits on the disk's journal (docs/performance.md,
+  // "The roll as a swap"). The new segment's directory fsync waits for its
+  // first sync; the old one's cut to its data, its indexes' seal and the
+  // producer snapshot wait for its sync on the flusher thread
+  // (sync_waiting). Nothing is promised durable before those syncs, and the
+  // flushed offset stays below the old segment until they are done.
   auto old = active();
-  // A reused or preallocated file's unused rest goes now, so that the
-  // segment's later sync makes the cut durable with the data: a closed
-  // segment's file holds its batches only.
-  old->trim_unused();
-  const int64_t t_trim = monotonic_ns();
-  old->seal();
-  const int64_t t_seal = monotonic_ns();
-  auto fresh = new_segment(log_end_.load());
+  auto fresh = new_segment(log_end_.load(), true, false);
   ++rolls_since_pass_;
   const int64_t t_new = monotonic_ns();
   {
@@ -626,24 +640,24 @@ void PartitionLog::roll_locked() {
     segments_.push_back(fresh);
     unsynced_ = old;
   }
-  sealed_unsynced_.store(true);
   // The state of every batch before the new segment: a later start replays
-  // from here, not from the log start. A crash that loses the old
-  // segment's unsynced tail leaves this snapshot past the log end, and
-  // load_producers() drops it.
-  const int64_t t_snap = monotonic_ns();
-  snapshot_producers_locked();
-  // Appends to this partition wait for the roll: its time, step by step,
-  // is worth seeing (docs/performance.md, "Tail latency").
+  // from here, not from the log start. Encoded now, written once the old
+  // segment is synced, so that it never names offsets a crash can lose.
+  {
+    const int64_t end = log_end_.load();
+    std::string bytes = encode_producer_snapshot(end, producers_.producers());
+    std::lock_guard lock(snapshot_mu_);
+    pending_snapshot_ = PendingSnapshot{end, std::move(bytes)};
+  }
+  sealed_unsynced_.store(true);
   const int64_t t_end = monotonic_ns();
   const auto ms = [](int64_t from, int64_t to) { return static_cast<double>(to - from) / 1e6; };
   spdlog::info(
       "{}: rolled to new segment '{}'{} at offset {} in {:.1f} ms (waiting for the previous roll's sync "
-      "{:.1f} ms, cutting the old one to its data {:.1f} ms, sealing its indexes {:.1f} ms, creating the "
-      "new one {:.1f} ms, producer snapshot {:.1f} ms); the old one is synced in the background",
+      "{:.1f} ms, creating the new one {:.1f} ms, producer state {:.1f} ms); the old one is sealed and "
+      "synced in the background",
       name(), fresh->path(), fresh->reused() ? " (written over a spare file)" : "", log_end_.load(),
-      ms(t0, t_end), ms(t0, t_wait), ms(t_wait, t_trim), ms(t_trim, t_seal), ms(t_seal, t_new),
-      ms(t_snap, t_end));
+      ms(t0, t_end), ms(t0, t_wait), ms(t_wait, t_new), ms(t_new, t_end));
 }
 
 std::shared_ptr<Segment> PartitionLog::waiting_locked() const {
@@ -665,7 +679,16 @@ void PartitionLog::sync_waiting() {
     sealed = waiting_locked();
   }
   if (!sealed) return;
+  // What the roll left off the append path (roll_locked), before the sync
+  // that makes it durable. Both are idempotent: a failed sync repeats them.
+  // A reused or preallocated file's unused rest goes, so that a closed
+  // segment's file holds its batches only.
+  const int64_t t0 = monotonic_ns();
+  sealed->trim_unused();
+  sealed->seal();
+  const int64_t t_seal = monotonic_ns();
   sealed->flush();
+  const int64_t t_sync = monotonic_ns();
   int64_t active_base = 0;
   {
     // No roll replaces it meanwhile: a roll that finds it waiting syncs it
@@ -675,6 +698,18 @@ void PartitionLog::sync_waiting() {
     active_base = segments_.back()->base_offset();
   }
   raise_flushed(std::min(active_base, log_end_.load()));
+  std::optional<PendingSnapshot> snap;
+  {
+    std::lock_guard lock(snapshot_mu_);
+    snap.swap(pending_snapshot_);
+  }
+  if (snap) store_snapshot(*snap);
+  const int64_t t_end = monotonic_ns();
+  const auto ms = [](int64_t from, int64_t to) { return static_cast<double>(to - from) / 1e6; };
+  spdlog::info(
+      "{}: sealed and synced '{}' in {:.1f} ms (sealing its indexes {:.1f} ms, fdatasync {:.1f} ms, producer "
+      "snapshot {:.1f} ms)",
+      name(), sealed->path(), ms(t0, t_end), ms(t0, t_seal), ms(t_seal, t_sync), ms(t_sync, t_end));
 }
 
 void PartitionLog::sync_sealed() {
@@ -955,6 +990,7 @@ int64_t PartitionLog::truncate_to(int64_t offset, const std::string& reason) {
   // The producer state of what stays: snapshots past the new end are
   // removed (and the removal synced, or a crash could bring one back to
   // describe offsets appended after this), the rest replayed.
+  drop_pending_snapshot();  // a roll's, which may name offsets cut here
   producers_.restore({});
   load_producers();
   fsync_dir(dir_);
@@ -1029,6 +1065,7 @@ int64_t PartitionLog::reset_locked(int64_t offset, const std::string& reason) {
     hw_.store(offset, std::memory_order_release);
   }
   flushed_.store(offset);
+  drop_pending_snapshot();  // a roll's, which may name offsets cut here
   producers_.restore({});
   active_unindexed_ = false;  // new_segment made it with its indexes
   std::error_code ec;

@@ -358,8 +358,9 @@ class PartitionLog {
 
  private:
   // `prepare`: preallocate it now when the topic asks (open() does so only
-  // after its checks of the recovered active segment).
-  std::shared_ptr<Segment> new_segment(int64_t base_offset, bool prepare = true);
+  // after its checks of the recovered active segment). `sync_name` false
+  // (a roll): the directory fsync waits for the segment's first sync.
+  std::shared_ptr<Segment> new_segment(int64_t base_offset, bool prepare = true, bool sync_name = true);
   // Segment::preallocate for the active segment when the topic asks; a
   // failure only leaves the file growing (logged). Writer only.
   void preallocate_active(Segment& seg);
@@ -370,8 +371,9 @@ class PartitionLog {
   // (retention, truncation or a rewrite may have dropped it since). Called
   // with segments_mu_ held.
   std::shared_ptr<Segment> waiting_locked() const;
-  // Syncs the waiting segment, if any, and moves the flushed offset up to
-  // the active segment's base. Called with flush_mu_ held.
+  // Seals and syncs the waiting segment, if any, moves the flushed offset
+  // up to the active segment's base and writes the roll's producer
+  // snapshot. Called with flush_mu_ held.
   void sync_waiting();
   void remember_failed_sync(const std::exception& e);
   void refuse_after_failed_sync() const;
@@ -434,6 +436,16 @@ class PartitionLog {
   // Writes the producer snapshot at the log end (roll, close). A failure is
   // logged: the next start replays more of the log instead.
   void snapshot_producers_locked();
+  // A producer snapshot encoded, not yet written.
+  struct PendingSnapshot {
+    int64_t offset = 0;
+    std::string bytes;
+  };
+  // Writes it; a failure is logged, as snapshot_producers_locked().
+  void store_snapshot(const PendingSnapshot& snap);
+  // Forgets the roll's snapshot still to be written (truncate_to, reset:
+  // it may describe offsets they cut).
+  void drop_pending_snapshot();
 
   const std::string topic_;
   const int32_t partition_;
@@ -469,6 +481,11 @@ class PartitionLog {
   // meanwhile goes (and its file with it) as it would without this.
   std::weak_ptr<Segment> unsynced_;           // segments_mu_
   std::atomic<bool> sealed_unsynced_{false};  // a roll queued one; see claim_sealed_sync()
+  // The last roll's producer snapshot, written by sync_waiting() once the
+  // segment before it is synced. Its own lock: set by the roll (append_mu_,
+  // without flush_mu_), taken under flush_mu_.
+  std::mutex snapshot_mu_;
+  std::optional<PendingSnapshot> pending_snapshot_;
   // Set by open(); cut by truncate_to under segments_mu_, which readers
   // take only while has_gaps_ says there are any.
   std::vector<DamagedRange> gaps_;

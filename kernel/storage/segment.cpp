@@ -236,7 +236,6 @@ void Segment::trim_unused() {
 void Segment::preallocate(int64_t bytes) {
   if (file_size_ >= bytes) return;
   set_file_size(bytes, "preallocation of segment");
-  sync_log();
 }
 
 void Segment::set_file_size(int64_t bytes, const char* what) {
@@ -904,6 +903,18 @@ void Segment::sync_log() {
     int e = errno;
     fail(status_from_errno(e), "fdatasync of segment '" + path_ + "' failed: " + errno_text(e));
   }
+  if (name_synced_.load(std::memory_order_acquire)) return;
+  // Checked, unlike fsync_dir(): a sync that cannot promise the name cannot
+  // promise the data either.
+  const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int rc = dfd < 0 ? -1 : ::fsync(dfd);
+  const int e = errno;
+  if (dfd >= 0) ::close(dfd);
+  if (rc != 0) {
+    fail(status_from_errno(e), "fsync of partition directory '" + dir_ + "' (for the name of new segment '" +
+                                   path_ + "') failed: " + errno_text(e));
+  }
+  name_synced_.store(true, std::memory_order_release);
 }
 
 void Segment::write_back(int64_t to) {

@@ -3,7 +3,9 @@
 // strategy the topic chose.
 //
 // Threads: appends, truncation and sealing come from the partition's single
-// writer (PartitionLog holds its append lock). Reads run concurrently on any
+// writer (PartitionLog holds its append lock); after a roll, the sealing of
+// the old segment comes from the thread that syncs it (under the
+// partition's flush lock; the writer no longer touches it). Reads run concurrently on any
 // thread and only see bytes below size(), which is published after the write
 // and the index updates are done.
 #pragma once
@@ -159,8 +161,18 @@ class Segment {
   void probe_space(int64_t bytes);
   void flush();  // fdatasync the log, flush the indexes
   // fdatasync the log only: what acks=all waits for. Indexes need no sync
-  // there, since recovery rebuilds whatever they miss from the log.
+  // there, since recovery rebuilds whatever they miss from the log. The
+  // first sync after defer_name_sync() also fsyncs the directory, so that
+  // the file's name is on disk with the first data a sync promises.
   void sync_log();
+  // A roll creates the new segment while every append of the partition
+  // waits for it; the directory fsync that makes the new name durable is a
+  // journal commit, which waits for the file system's ordered data (up to
+  // 0.7 s here with the disk busy: docs/performance.md, "The roll as a
+  // swap"). Nothing needs the name on disk before data in the file is
+  // promised durable, so the roll leaves that fsync to the segment's first
+  // sync_log(). Before the segment is shared.
+  void defer_name_sync() { name_synced_.store(false, std::memory_order_release); }
   // Starts the kernel's writeback of the log file up to byte `to` (rounded
   // down to a page: the last partial page is written with the next call),
   // after waiting for the writeback the previous call started. Not a
@@ -173,18 +185,25 @@ class Segment {
   // partition's flush lock).
   void write_back(int64_t to);
   int64_t written_back() const { return written_back_.load(); }
-  void seal();  // the segment is no longer active
+  // The segment is no longer active: its indexes drop their room ahead.
+  // Idempotent. The writer, or after a roll the thread that syncs the
+  // sealed segment (PartitionLog::sync_waiting, under the flush lock: a
+  // roll leaves it for there, since an index's cut waits on the file
+  // system's journal).
+  void seal();
   // Cuts a reused or preallocated file to the data written to it (nothing
   // after size()), so that a closed segment's file holds its batches and
   // nothing else; the file keeps its modification time. The cut is durable
-  // with the next fdatasync (flush). Writer only.
+  // with the next fdatasync (flush). Idempotent. Writer only, or as seal()
+  // once the segment is no longer active.
   void trim_unused();
   // This segment's file was a spare (spare_segment.hpp).
   bool reused() const { return reused_; }
   // Sets the file's size to `bytes` ahead of the data, as a hole (no block
-  // is held), and syncs that size: appends up to it then never grow the
-  // file, so neither they nor their fdatasync wait on the file system's
-  // size change (Kafka's `preallocate`, which also sets the length).
+  // is held): appends up to it then never grow the file, so only the
+  // segment's first fdatasync carries a size change (Kafka's `preallocate`,
+  // which also sets the length). Not synced here: the roll that calls it
+  // holds every append of the partition.
   // Recovery and trim_unused() treat the hole as a reused file's unused
   // rest: the data ends at the first zero header. No-op when the file is
   // already that long. Writer only.
@@ -326,6 +345,8 @@ class Segment {
   std::atomic<int64_t> max_timestamp_{-1};
   int64_t created_ms_ = 0;
   std::atomic<bool> deleted_{false};
+  // False from defer_name_sync() until a sync_log() fsyncs the directory.
+  std::atomic<bool> name_synced_{true};
   // write_back()'s last end: written by the flusher thread, lowered by a
   // truncation (so the cut-and-rewritten range is written back again).
   std::atomic<int64_t> written_back_{0};

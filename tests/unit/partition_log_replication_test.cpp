@@ -519,6 +519,10 @@ TEST_P(ReplicationLogTest, TruncateForgetsTheSequencesOfCutBatches) {
     ASSERT_EQ(append(*log, idempotent_batch(7, seq, 3, now_ + seq)).idempotence, Verdict::kAppend);
   }
   ASSERT_EQ(log->log_end_offset(), 12);
+  // The last roll's snapshot is written with the sync of the segment it
+  // follows (the flusher's), never before.
+  EXPECT_FALSE(files().contains("00000000000000000009.snapshot"));
+  log->sync_sealed();
   // Snapshots past the cut describe batches that are gone.
   EXPECT_TRUE(files().contains("00000000000000000009.snapshot"));
   EXPECT_EQ(log->truncate_to(6, "diverged"), 6);
@@ -539,6 +543,29 @@ TEST_P(ReplicationLogTest, TruncateForgetsTheSequencesOfCutBatches) {
   log = open_log(false, "orders-3", false, 12);
   EXPECT_EQ(append(*log, idempotent_batch(7, 0, 3, now_)).idempotence, Verdict::kDuplicate);
   EXPECT_EQ(append(*log, idempotent_batch(7, 3, 3, now_ + 3)).idempotence, Verdict::kAppend);
+}
+
+TEST_P(ReplicationLogTest, TruncateDropsARollsSnapshotNotYetWritten) {
+  // Two batches of 3 records per segment: rolls at 6 and 12.
+  const int64_t batch = static_cast<int64_t>(idempotent_batch(7, 0, 3, now_).size());
+  options_.segment_bytes = batch * 5 / 2;
+  auto log = open_log(false);
+  for (int32_t seq = 0; seq < 15; seq += 3) {
+    ASSERT_EQ(append(*log, idempotent_batch(7, seq, 3, now_ + seq)).idempotence, Verdict::kAppend);
+  }
+  ASSERT_EQ(log->segment_count(), 3u);
+  // The roll at 12 waited for the sync of [0, 6), which wrote the snapshot
+  // at 6; its own snapshot waits for the sync of [6, 12).
+  EXPECT_TRUE(files().contains("00000000000000000006.snapshot"));
+  EXPECT_FALSE(files().contains("00000000000000000012.snapshot"));
+  // Cut inside the segment still waiting: the snapshot at 12 would describe
+  // batches that are gone, and must not be written by that sync.
+  EXPECT_EQ(log->truncate_to(9, "diverged"), 6);
+  ASSERT_TRUE(log->segment_awaiting_sync());
+  log->sync_sealed();
+  EXPECT_FALSE(log->segment_awaiting_sync());
+  EXPECT_FALSE(files().contains("00000000000000000012.snapshot"));
+  EXPECT_EQ(append(*log, idempotent_batch(7, 9, 3, now_ + 9)).idempotence, Verdict::kAppend);
 }
 
 TEST_P(ReplicationLogTest, TruncateCutsTheLeaderEpochCache) {
