@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The segment roll's fdatasync on the append path, before and after it moved
-# to the flusher thread, side by side: two builds of the broker, alternating
-# run by run so both see the same machine load.
+# What a segment roll costs the appends, two builds of the broker side by
+# side, alternating run by run so both see the same machine load. Written
+# for the roll's fdatasync moving to the flusher thread (07a87df), used
+# again for the roll becoming a swap (a21ff90: the new segment's directory
+# fsync, the old one's index seal and the producer snapshot off the append
+# path).
 #
 # One broker (core 1) and keel-load (core 0, librdkafka), closed loop,
 # acks=1, a topic with flush_mode "os" and SEGMENT_BYTES segments (default
@@ -16,9 +19,9 @@
 #                              [--window N] [--segment-bytes N]
 #                              [--writeback-bytes N] [--duration S] [--rounds N]
 #
-# --before is a build tree of the version that syncs on the roll (e.g. a
-# worktree of the commit before, built with `cmake --build DIR --target
-# keel keel_builtin_plugins`); --after defaults to this tree's build/.
+# --before is a build tree of the older version (e.g. a worktree of the
+# commit before, built with `cmake --build DIR --target keel
+# keel_builtin_plugins`); --after defaults to this tree's build/.
 # Asserts nothing; prints one line per run and the rolls. Needs taskset.
 set -euo pipefail
 
@@ -41,7 +44,7 @@ while [[ $# -gt 0 ]]; do
     --writeback-bytes) writeback="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "roll_sync_ab.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -72,6 +75,6 @@ EOF
 }
 
 for _ in $(seq "$rounds"); do
-  run "before (sync on the roll)" "$before"
-  run "after  (sync on the flusher)" "$build"
+  run "before" "$before"
+  run "after " "$build"
 done

@@ -164,6 +164,7 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     if (name.starts_with("spare-")) may_hold_spares_ = true;  // a pass trims them if unwanted
   }
   std::sort(bases.begin(), bases.end());
+  if (may_hold_spares_) spare_segment::drop_overwritten(dir_);
 
   // After an unclean stop, everything from the segment holding the recovery
   // point on may hold torn or unsynced writes: verify it batch by batch.
@@ -527,9 +528,9 @@ void PartitionLog::store_snapshot(const PendingSnapshot& snap) {
   }
 }
 
-void PartitionLog::drop_pending_snapshot() {
-  std::lock_guard lock(snapshot_mu_);
-  pending_snapshot_.reset();
+void PartitionLog::drop_pending_snapshot_after(int64_t end) {
+  std::lock_guard lock(segments_mu_);
+  if (pending_snapshot_ && pending_snapshot_->offset > end) pending_snapshot_.reset();
 }
 
 size_t PartitionLog::expire_producers(int64_t now_ms) {
@@ -622,32 +623,31 @@ void PartitionLog::roll_locked() {
   }
   if (waiting) sync_sealed();
   const int64_t t_wait = monotonic_ns();
-  // Every append of the partition waits for the roll, so a roll is a swap
-  // and nothing in it waits on the disk's journal (docs/performance.md,
-  // "The roll as a swap"). The new segment's directory fsync waits for its
-  // first sync; the old one's cut to its data, its indexes' seal and the
-  // producer snapshot wait for its sync on the flusher thread
-  // (sync_waiting). Nothing is promised durable before those syncs, and the
-  // flushed offset stays below the old segment until they are done.
+  // Every append of the partition waits for the roll, so a roll is a swap:
+  // nothing in it waits for a journal commit (no fsync, fdatasync or
+  // shrinking truncate; docs/performance.md, "The roll as a swap"). The new
+  // segment's directory fsync waits for its first sync; the old one's cut
+  // to its data, its indexes' seal and the producer snapshot wait for its
+  // sync on the flusher thread (sync_waiting). Nothing is promised durable
+  // before those syncs: the flushed offset stays below the old segment
+  // until its sync.
   auto old = active();
   auto fresh = new_segment(log_end_.load(), true, false);
   ++rolls_since_pass_;
   const int64_t t_new = monotonic_ns();
-  {
-    // In one step: a flush that sees the new active segment also sees the
-    // old one waiting for its sync.
-    std::lock_guard lock(segments_mu_);
-    segments_.push_back(fresh);
-    unsynced_ = old;
-  }
   // The state of every batch before the new segment: a later start replays
   // from here, not from the log start. Encoded now, written once the old
   // segment is synced, so that it never names offsets a crash can lose.
+  const int64_t end = log_end_.load();
+  PendingSnapshot snap{end, encode_producer_snapshot(end, producers_.producers())};
   {
-    const int64_t end = log_end_.load();
-    std::string bytes = encode_producer_snapshot(end, producers_.producers());
-    std::lock_guard lock(snapshot_mu_);
-    pending_snapshot_ = PendingSnapshot{end, std::move(bytes)};
+    // In one step: a flush that sees the new active segment also sees the
+    // old one waiting for its sync, and the sync that ends that wait takes
+    // this snapshot (never a newer roll's).
+    std::lock_guard lock(segments_mu_);
+    segments_.push_back(fresh);
+    unsynced_ = old;
+    pending_snapshot_ = std::move(snap);
   }
   sealed_unsynced_.store(true);
   const int64_t t_end = monotonic_ns();
@@ -684,25 +684,30 @@ void PartitionLog::sync_waiting() {
   // A reused or preallocated file's unused rest goes, so that a closed
   // segment's file holds its batches only.
   const int64_t t0 = monotonic_ns();
-  sealed->trim_unused();
+  try {
+    sealed->trim_unused();
+  } catch (const Error& e) {
+    // Not a failed sync: the rest reads as unused, as after a crash.
+    spdlog::warn("{}: {}; the closed segment keeps its unused rest, which reads skip", name(), e.what());
+  }
   sealed->seal();
   const int64_t t_seal = monotonic_ns();
   sealed->flush();
   const int64_t t_sync = monotonic_ns();
   int64_t active_base = 0;
+  std::optional<PendingSnapshot> snap;
   {
     // No roll replaces it meanwhile: a roll that finds it waiting syncs it
     // first, under flush_mu_, which the callers hold.
     std::lock_guard lock(segments_mu_);
-    if (unsynced_.lock() == sealed) unsynced_.reset();
+    if (unsynced_.lock() == sealed) {
+      unsynced_.reset();
+      snap.swap(pending_snapshot_);
+    }
     active_base = segments_.back()->base_offset();
   }
   raise_flushed(std::min(active_base, log_end_.load()));
-  std::optional<PendingSnapshot> snap;
-  {
-    std::lock_guard lock(snapshot_mu_);
-    snap.swap(pending_snapshot_);
-  }
+  // Under flush_mu_: close(Discard) waits for it before the directory goes.
   if (snap) store_snapshot(*snap);
   const int64_t t_end = monotonic_ns();
   const auto ms = [](int64_t from, int64_t to) { return static_cast<double>(to - from) / 1e6; };
@@ -990,7 +995,7 @@ int64_t PartitionLog::truncate_to(int64_t offset, const std::string& reason) {
   // The producer state of what stays: snapshots past the new end are
   // removed (and the removal synced, or a crash could bring one back to
   // describe offsets appended after this), the rest replayed.
-  drop_pending_snapshot();  // a roll's, which may name offsets cut here
+  drop_pending_snapshot_after(new_end);  // it would name offsets cut here
   producers_.restore({});
   load_producers();
   fsync_dir(dir_);
@@ -1065,7 +1070,7 @@ int64_t PartitionLog::reset_locked(int64_t offset, const std::string& reason) {
     hw_.store(offset, std::memory_order_release);
   }
   flushed_.store(offset);
-  drop_pending_snapshot();  // a roll's, which may name offsets cut here
+  drop_pending_snapshot_after(-1);  // every offset it names is gone
   producers_.restore({});
   active_unindexed_ = false;  // new_segment made it with its indexes
   std::error_code ec;
@@ -1520,7 +1525,15 @@ void PartitionLog::close(Closing how) {
     std::lock_guard lock(append_mu_);
     if (closed_.exchange(true)) return;
   }
-  if (how == Closing::Discard) return fire_all_watches();
+  if (how == Closing::Discard) {
+    {
+      // The directory is about to go (or to be a new topic's): a sync in
+      // progress finishes first, and no roll's snapshot is written after.
+      std::lock_guard flush_lock(flush_mu_);
+      drop_pending_snapshot_after(-1);
+    }
+    return fire_all_watches();
+  }
   std::string failed;
   try {
     if (auto seg = active()) {

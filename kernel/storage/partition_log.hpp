@@ -443,9 +443,9 @@ class PartitionLog {
   };
   // Writes it; a failure is logged, as snapshot_producers_locked().
   void store_snapshot(const PendingSnapshot& snap);
-  // Forgets the roll's snapshot still to be written (truncate_to, reset:
-  // it may describe offsets they cut).
-  void drop_pending_snapshot();
+  // Forgets the roll's snapshot still to be written if it names offsets
+  // past `end` (truncate_to, reset: they cut them; close(Discard)).
+  void drop_pending_snapshot_after(int64_t end);
 
   const std::string topic_;
   const int32_t partition_;
@@ -481,10 +481,8 @@ class PartitionLog {
   // meanwhile goes (and its file with it) as it would without this.
   std::weak_ptr<Segment> unsynced_;           // segments_mu_
   std::atomic<bool> sealed_unsynced_{false};  // a roll queued one; see claim_sealed_sync()
-  // The last roll's producer snapshot, written by sync_waiting() once the
-  // segment before it is synced. Its own lock: set by the roll (append_mu_,
-  // without flush_mu_), taken under flush_mu_.
-  std::mutex snapshot_mu_;
+  // The last roll's producer snapshot, written by the sync_waiting() that
+  // ends unsynced_'s wait. segments_mu_: set with unsynced_ in one step.
   std::optional<PendingSnapshot> pending_snapshot_;
   // Set by open(); cut by truncate_to under segments_mu_, which readers
   // take only while has_gaps_ says there are any.

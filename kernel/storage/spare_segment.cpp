@@ -1,7 +1,9 @@
 #include "storage/spare_segment.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -73,6 +75,30 @@ std::string take(const std::string& dir, int64_t base) {
 }
 
 size_t count(const std::string& dir) { return list(dir).size(); }
+
+size_t drop_overwritten(const std::string& dir) {
+  size_t dropped = 0;
+  for (const auto& s : list(dir)) {
+    const int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    uint8_t head[8] = {};
+    const ssize_t n = ::pread(fd, head, sizeof head, 0);
+    ::close(fd);
+    if (n != static_cast<ssize_t>(sizeof head)) continue;
+    // A batch starts with its base offset (big-endian).
+    int64_t base = 0;
+    for (uint8_t b : head) base = (base << 8) | b;
+    if (base < s.next_offset) continue;
+    file_releaser::remove(s.path);
+    spdlog::warn(
+        "removed spare segment file '{}': it starts with a batch at offset {}, at or above the {} its name "
+        "allows, so a segment was written over it and lost its name at an unclean stop (a new segment's "
+        "name is synced with its first data sync, so nothing in it had been promised durable)",
+        s.path, base, s.next_offset);
+    ++dropped;
+  }
+  return dropped;
+}
 
 int64_t trim(const std::string& dir, size_t keep) {
   const auto spares = list(dir);

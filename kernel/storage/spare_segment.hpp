@@ -38,6 +38,14 @@ std::string take(const std::string& dir, int64_t base);
 // How many spares `dir` holds.
 size_t count(const std::string& dir);
 
+// Deletes every spare in `dir` whose first batch is at or above its name's
+// N: the file became a segment (a roll renames it) and then data went in,
+// but the rename was never synced before an unclean stop (a roll leaves
+// the directory fsync to the new segment's first sync). Its batches would
+// pass for new ones if it became a segment again. Returns how many; at
+// open, before any spare is taken.
+size_t drop_overwritten(const std::string& dir);
+
 // Deletes the oldest spares in `dir` beyond the newest `keep` (their blocks
 // through file_releaser); returns how many bytes that frees.
 int64_t trim(const std::string& dir, size_t keep);

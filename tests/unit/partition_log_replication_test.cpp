@@ -545,6 +545,20 @@ TEST_P(ReplicationLogTest, TruncateForgetsTheSequencesOfCutBatches) {
   EXPECT_EQ(append(*log, idempotent_batch(7, 3, 3, now_ + 3)).idempotence, Verdict::kAppend);
 }
 
+TEST_P(ReplicationLogTest, ADiscardedLogWritesNoSnapshotAfterItsClose) {
+  options_.segment_bytes = 1;  // a roll after every batch
+  auto log = open_log(false);
+  for (int32_t seq = 0; seq < 6; seq += 3) {
+    ASSERT_EQ(append(*log, idempotent_batch(7, seq, 3, now_ + seq)).idempotence, Verdict::kAppend);
+  }
+  ASSERT_TRUE(log->segment_awaiting_sync());
+  // The topic is deleted: its directory is about to be removed, or taken by
+  // a new topic of the same name. The flusher's queued sync comes after.
+  log->close(PartitionLog::Closing::Discard);
+  log->sync_sealed();
+  EXPECT_FALSE(files().contains("00000000000000000003.snapshot"));
+}
+
 TEST_P(ReplicationLogTest, TruncateDropsARollsSnapshotNotYetWritten) {
   // Two batches of 3 records per segment: rolls at 6 and 12.
   const int64_t batch = static_cast<int64_t>(idempotent_batch(7, 0, 3, now_).size());

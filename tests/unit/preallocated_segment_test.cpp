@@ -90,6 +90,29 @@ TEST_P(PreallocatedSegmentTest, ARollCutsTheOldFileToItsDataAndSizesTheNewOne) {
   expect_all_readable(*log);
 }
 
+TEST_P(PreallocatedSegmentTest, ACrashBeforeTheRolledSegmentsSyncLeavesItsHoleAndLosesNothing) {
+  int64_t end = 0;
+  int64_t rolled_end = 0;
+  std::string rolled;
+  {
+    auto log = open_log();
+    fill_until_rolled(*log);
+    append_one(*log, "in-the-new-one");
+    end = log->log_end_offset();
+    const auto infos = log->segment_infos();
+    rolled = dir() + "/" + Segment::file_name(infos[0].base_offset) + ".log";
+    rolled_end = infos[0].next_offset;
+    ASSERT_TRUE(log->segment_awaiting_sync());
+  }  // no close, no sync of the rolled segment: its file keeps the hole
+  EXPECT_EQ(file_size(rolled), kSegmentBytes);
+  auto log = open_log(/*clean=*/false, rolled_end);
+  EXPECT_EQ(log->log_end_offset(), end);
+  EXPECT_TRUE(log->damaged_ranges().empty());
+  append_one(*log, "after");
+  EXPECT_EQ(written_.back().first, end);
+  expect_all_readable(*log);
+}
+
 TEST_P(PreallocatedSegmentTest, ACleanCloseCutsTheActiveFileAndTheNextOpenSizesItAgain) {
   int64_t end = 0;
   std::string active;

@@ -291,6 +291,38 @@ TEST_P(RecycledSegmentTest, ASpareHoldingOffsetsAtOrAboveTheNewSegmentIsDeletedU
   expect_all_readable(*log);
 }
 
+TEST_P(RecycledSegmentTest, ASpareASegmentWasWrittenOverIsDeletedAtOpen) {
+  auto log = open_log();
+  fill(*log, 3, "a");
+  log->end_retention_pass();
+  ASSERT_EQ(log->delete_oldest(2), 2);
+  const auto spares = spares_in(dir());
+  ASSERT_EQ(spares.size(), 1u);
+  const std::string spare = dir() + "/" + spares[0];
+  fill(*log, 1, "b");  // the roll renames the spare to the new segment's name
+  const auto active = log->segment_infos().back();
+  ASSERT_FALSE(fs::exists(spare));
+  {
+    const std::string b = make_batch(2, "in-the-new-segment");
+    log->append(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+  }
+  log.reset();  // a power cut, without a close
+  // The roll's rename never reached the disk (its directory fsync waits for
+  // the new segment's first sync, which never came), but writeback did
+  // write the new batches into the file: it is the spare again, starting
+  // with batches at or above the offset its name allows.
+  const std::string prefix = dir() + "/" + Segment::file_name(active.base_offset);
+  fs::rename(prefix + ".log", spare);
+  for (const char* index : {".index", ".timeindex"}) fs::remove(prefix + index);
+  std::erase_if(written_, [&](const auto& w) { return w.first >= active.base_offset; });
+
+  log = open_log(/*clean=*/false, active.base_offset);
+  EXPECT_FALSE(fs::exists(spare)) << "its batches would pass for new ones in a later segment";
+  EXPECT_EQ(log->log_end_offset(), active.base_offset);
+  fill(*log, 2, "after");
+  expect_all_readable(*log);
+}
+
 TEST_P(RecycledSegmentTest, RetentionKeepsASpareForEachRollSinceThePreviousPassAndUnusedOnesExpire) {
   auto log = open_log();
   fill(*log, 4, "a");

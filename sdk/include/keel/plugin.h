@@ -247,7 +247,8 @@ typedef struct keel_host {
  *
  * Threads: open, on_append, truncate, flush, seal and close come from the
  * partition's writer (under its append lock, or at start-up) or from the
- * flusher thread (flush), never two at once. lookup_* and entry_count may
+ * flusher thread (flush, and the seal of a segment a roll closed, once no
+ * append reaches it), never two at once. lookup_* and entry_count may
  * run on any reader thread concurrently with each other AND with on_append
  * of the same instance: an index must publish entries so that a concurrent
  * lookup sees either the old or the new state (e.g. write the entry, then
