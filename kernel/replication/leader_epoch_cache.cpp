@@ -72,7 +72,7 @@ LeaderEpochCache::LeaderEpochCache(std::string dir) : dir_(std::move(dir)) {}
 
 bool LeaderEpochCache::load(std::string* problem) {
   std::lock_guard lock(mu_);
-  entries_.clear();
+  set_entries_locked({});
   std::ifstream in(path(), std::ios::binary);
   if (!in) {
     *problem = "it is missing";
@@ -81,7 +81,7 @@ bool LeaderEpochCache::load(std::string* problem) {
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<EpochEntry> read;
   if (!decode(text, &read, problem)) return false;
-  entries_ = std::move(read);
+  set_entries_locked(std::move(read));
   return true;
 }
 
@@ -93,7 +93,12 @@ void LeaderEpochCache::save() {
 void LeaderEpochCache::commit_locked(std::vector<EpochEntry> next) {
   if (next == entries_) return;
   write_file_atomically(path(), encode(next));
+  set_entries_locked(std::move(next));
+}
+
+void LeaderEpochCache::set_entries_locked(std::vector<EpochEntry> next) {
   entries_ = std::move(next);
+  latest_.store(entries_.empty() ? kUndefinedEpoch : entries_.back().epoch, std::memory_order_release);
 }
 
 bool LeaderEpochCache::assign(int32_t epoch, int64_t start_offset, bool persist) {
@@ -107,14 +112,9 @@ bool LeaderEpochCache::assign(int32_t epoch, int64_t start_offset, bool persist)
   if (persist) {
     commit_locked(std::move(next));
   } else {
-    entries_ = std::move(next);
+    set_entries_locked(std::move(next));
   }
   return true;
-}
-
-int32_t LeaderEpochCache::latest_epoch() const {
-  std::lock_guard lock(mu_);
-  return entries_.empty() ? kUndefinedEpoch : entries_.back().epoch;
 }
 
 EpochEndOffset LeaderEpochCache::end_offset_for(int32_t requested, int64_t log_end) const {

@@ -14,9 +14,13 @@
 // Threads: every member is safe from any thread; one mutex covers the list
 // and the file. Writers (assign, truncations) are rare — once per new epoch
 // or log start move — and hold it across the file write, so a reader may
-// wait behind one fsync then.
+// wait behind one fsync then. latest_epoch() takes no lock: every append
+// asks it, and retention moves the log start (a file write under the mutex)
+// as often as it deletes segments (docs/performance.md, "Retention's
+// checkpoint write under the append lock").
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -68,8 +72,8 @@ class LeaderEpochCache {
   // (nothing changes then). `persist` false: in memory only (a rebuild,
   // saved once at its end).
   bool assign(int32_t epoch, int64_t start_offset, bool persist = true);
-  // The latest epoch, -1 when there is none.
-  int32_t latest_epoch() const;
+  // The latest epoch, -1 when there is none. Lock-free.
+  int32_t latest_epoch() const { return latest_.load(std::memory_order_acquire); }
   EpochEndOffset end_offset_for(int32_t requested, int64_t log_end) const;
   // The log was cut at `offset`: entries starting at or after it go.
   void truncate_from_end(int64_t offset);
@@ -86,6 +90,9 @@ class LeaderEpochCache {
   const std::string dir_;
   mutable std::mutex mu_;
   std::vector<EpochEntry> entries_;  // guarded by mu_; epochs and starts ascending
+  // entries_.back().epoch (or -1), stored with every change of entries_.
+  std::atomic<int32_t> latest_{kUndefinedEpoch};
+  void set_entries_locked(std::vector<EpochEntry> next);
 };
 
 }  // namespace keel

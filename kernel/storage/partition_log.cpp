@@ -1384,6 +1384,17 @@ bool PartitionLog::roll_if_aged() {
 }
 
 int PartitionLog::delete_oldest(size_t count) {
+  const size_t deleted = drop_oldest_segments(count);
+  // After the append lock: the checkpoint's write and fdatasync held every
+  // append of the partition for up to 150 ms under retention
+  // (docs/performance.md, "Retention's checkpoint write under the append
+  // lock"). A cache that still names epochs below the new start is allowed
+  // (LeaderEpochCache), and an append meanwhile only adds after them.
+  if (deleted > 0) trim_leader_epochs(log_start_.load());
+  return static_cast<int>(deleted);
+}
+
+size_t PartitionLog::drop_oldest_segments(size_t count) {
   std::lock_guard lock(append_mu_);
   std::vector<std::shared_ptr<Segment>> doomed;
   {
@@ -1393,7 +1404,6 @@ int PartitionLog::delete_oldest(size_t count) {
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
     if (!segments_.empty()) publish_start_locked();
   }
-  if (!doomed.empty()) trim_leader_epochs(log_start_.load());
   // The newest of them (their files are the fullest) may stay as spares,
   // as many as the partition will want before the next pass. Their offsets
   // all lie below the new log start, so below any offset written from now
@@ -1422,7 +1432,7 @@ int PartitionLog::delete_oldest(size_t count) {
                  spare ? ", its file kept to become a later segment" : "", log_start_.load());
     s->mark_deleted();
   }
-  return static_cast<int>(doomed.size());
+  return doomed.size();
 }
 
 size_t PartitionLog::spare_target_locked() const {

@@ -367,6 +367,9 @@ class PartitionLog {
   std::shared_ptr<Segment> active() const;
   std::shared_ptr<Segment> segment_for(int64_t offset) const;
   void roll_locked();
+  // delete_oldest's part under the append lock (it takes it); returns how
+  // many segments went.
+  size_t drop_oldest_segments(size_t count);
   // The sealed segment waiting for its sync, if it is still part of the log
   // (retention, truncation or a rewrite may have dropped it since). Called
   // with segments_mu_ held.
