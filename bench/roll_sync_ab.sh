@@ -14,10 +14,15 @@
 # 1 MiB) unless --writeback-bytes says otherwise: the sync a roll does is
 # what writeback left dirty, so `--writeback-bytes 0` shows a disk that
 # writeback cannot keep up with (a whole segment dirty at each roll).
+# --retention-bytes N (0: none, the default) gives the topic size retention
+# at N bytes, checked every 500 ms, so that retention deletes segments and
+# rolls write over spares as a long-running topic does; --fill S first
+# produces for S seconds (not measured) so that the log reaches it.
 #
 #   bash bench/roll_sync_ab.sh --before DIR [--after DIR] [--size BYTES]
 #                              [--window N] [--segment-bytes N]
-#                              [--writeback-bytes N] [--duration S] [--rounds N]
+#                              [--writeback-bytes N] [--retention-bytes N]
+#                              [--fill S] [--duration S] [--rounds N]
 #
 # --before is a build tree of the older version (e.g. a worktree of the
 # commit before, built with `cmake --build DIR --target keel
@@ -32,6 +37,8 @@ size=1024
 window=1000
 segment_bytes=$((256 << 20))
 writeback=1048576
+retention_bytes=0
+fill=0
 duration=12
 rounds=3
 while [[ $# -gt 0 ]]; do
@@ -42,9 +49,11 @@ while [[ $# -gt 0 ]]; do
     --window) window="$2"; shift 2 ;;
     --segment-bytes) segment_bytes="$2"; shift 2 ;;
     --writeback-bytes) writeback="$2"; shift 2 ;;
+    --retention-bytes) retention_bytes="$2"; shift 2 ;;
+    --fill) fill="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "roll_sync_ab.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -54,23 +63,39 @@ source "$root/bench/ab_common.sh"  # its EXIT trap stops the broker, removes $wo
 
 run() {  # $1: label, $2: build tree of the broker
   rm -rf "$work/data" && mkdir -p "$work/data"
+  local retention="" check=""
+  if ((retention_bytes > 0)); then
+    retention=$'retention = ["size"]\n\n[topics.bench.plugins.size]\nretention_bytes = '"$retention_bytes"
+    check="retention_check_ms = 500"
+  fi
   cat > "$work/keel.toml" <<EOF
 [broker]
 data_dir = "$work/data"
 plugin_path = ["$2/plugins"]
 writeback_bytes = $writeback
+$check
 
 [topics.bench]
 partitions = 1
 flush_mode = "os"
 segment_bytes = $segment_bytes
+$retention
 
 [transports.kafka]
 listen = "127.0.0.1:0"
 EOF
   keel="$2/kernel/keel"
   start_broker
+  if ((fill > 0)); then
+    taskset -c 0 "$load" produce --brokers "127.0.0.1:$port" --topic bench --size "$size" --acks 1 \
+      --linger-ms 0 --set "queue.buffering.max.messages=$window" --duration "$fill" > /dev/null 2>&1 ||
+      broker_failed "keel-load (fill)"
+  fi
   closed_loop_rolls "$1"
+  if ((retention_bytes > 0)); then
+    echo "    $(grep -c 'written over a spare' "$work/keel.log") rolls wrote over a spare;" \
+      "$(grep -c 'retention deletes segment' "$work/keel.log") segments deleted"
+  fi
   stop_broker
 }
 
