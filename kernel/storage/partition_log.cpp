@@ -164,7 +164,9 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     if (name.starts_with("spare-")) may_hold_spares_ = true;  // a pass trims them if unwanted
   }
   std::sort(bases.begin(), bases.end());
-  if (may_hold_spares_) spare_segment::drop_overwritten(dir_);
+  // Only an unclean stop can leave one: a clean stop syncs every segment,
+  // and with it the name of the last one a roll made.
+  if (may_hold_spares_ && !clean) spare_segment::drop_overwritten(dir_);
 
   // After an unclean stop, everything from the segment holding the recovery
   // point on may hold torn or unsynced writes: verify it batch by batch.

@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "common/error.hpp"
+#include "common/file_util.hpp"
 #include "observability/rate_limited_log.hpp"
 #include "plugins/plugin_config.hpp"
 #include "storage/file_releaser.hpp"
@@ -906,11 +907,7 @@ void Segment::sync_log() {
   if (name_synced_.load(std::memory_order_acquire)) return;
   // Checked, unlike fsync_dir(): a sync that cannot promise the name cannot
   // promise the data either.
-  const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const int rc = dfd < 0 ? -1 : ::fsync(dfd);
-  const int e = errno;
-  if (dfd >= 0) ::close(dfd);
-  if (rc != 0) {
+  if (const int e = fsync_dir_errno(dir_); e != 0) {
     fail(status_from_errno(e), "fsync of partition directory '" + dir_ + "' (for the name of new segment '" +
                                    path_ + "') failed: " + errno_text(e));
   }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <keel/record_batch.hpp>
 #include <optional>
 #include <vector>
 
@@ -81,14 +82,12 @@ size_t drop_overwritten(const std::string& dir) {
   for (const auto& s : list(dir)) {
     const int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
-    uint8_t head[8] = {};
+    uint8_t head[batch::kHeaderSize] = {};
     const ssize_t n = ::pread(fd, head, sizeof head, 0);
     ::close(fd);
-    if (n != static_cast<ssize_t>(sizeof head)) continue;
-    // A batch starts with its base offset (big-endian).
-    int64_t base = 0;
-    for (uint8_t b : head) base = (base << 8) | b;
-    if (base < s.next_offset) continue;
+    const auto h = batch::parse_header(head, n < 0 ? 0 : static_cast<size_t>(n));
+    if (!h || h->base_offset < s.next_offset) continue;
+    const int64_t base = h->base_offset;
     file_releaser::remove(s.path);
     spdlog::warn(
         "removed spare segment file '{}': it starts with a batch at offset {}, at or above the {} its name "

@@ -42,8 +42,8 @@ size_t count(const std::string& dir);
 // N: the file became a segment (a roll renames it) and then data went in,
 // but the rename was never synced before an unclean stop (a roll leaves
 // the directory fsync to the new segment's first sync). Its batches would
-// pass for new ones if it became a segment again. Returns how many; at
-// open, before any spare is taken.
+// pass for new ones if it became a segment again. Returns how many; at an
+// unclean start, before any spare is taken.
 size_t drop_overwritten(const std::string& dir);
 
 // Deletes the oldest spares in `dir` beyond the newest `keep` (their blocks
