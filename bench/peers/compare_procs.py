@@ -89,6 +89,27 @@ def stop(proc, grace_s=30):
         _started.remove(proc)
 
 
+def start_background(cmd):
+    """Starts a helper (a hiccup meter) beside a client; finish() collects it."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            text=True)
+    _started.append(proc)
+    return proc
+
+
+def finish(proc, timeout_s):
+    """Waits for a start_background() helper; returns (status, stdout, stderr)."""
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    finally:
+        if proc in _started:
+            _started.remove(proc)
+    return proc.returncode, out, err
+
+
 def stop_all():
     for proc in list(_started):
         stop(proc, grace_s=10)

@@ -7,7 +7,7 @@ import subprocess
 PACKAGES = ["redis-server", "redis-tools", "libhiredis-dev", "nats-server", "libnats-dev", "iperf3", "fio",
             "python3-matplotlib", "librdkafka-dev"]
 SERVICES = ["redis-server", "nats-server"]
-TARGETS = ["keel", "keel_builtin_plugins", "keel-load", "keel-wire-load", "keel-tcp-rtt", "keel-redis-xadd", "keel-nats-publish"]
+TARGETS = ["keel", "keel_builtin_plugins", "keel-load", "keel-wire-load", "keel-tcp-rtt", "keel-hiccup", "keel-redis-xadd", "keel-nats-publish"]
 
 
 def _installed(pkg):
