@@ -144,16 +144,34 @@ ab_table() {
 
 # keel-load (librdkafka) closed loop, acks=1, $window messages queued, for
 # $duration s after a 1 s warm-up, against the running broker. Prints
-# "$1 load=<loadavg>: <its result>", then how long the rolls the broker
-# logged held the partition's appends.
+# "$1 load=<loadavg>: <its result>", the longest stall of the machine's own
+# on each core meanwhile (keel-hiccup, when built: a run's max can be the
+# machine's, not the broker's), then how long the rolls the broker logged
+# held the partition's appends.
 closed_loop_rolls() {
   local args=(produce --brokers "127.0.0.1:$port" --topic bench --size "$size" --acks 1 --linger-ms 0
               --set "queue.buffering.max.messages=$window")
   taskset -c 0 "$load" "${args[@]}" --duration 1 > /dev/null 2>&1  # warm-up
+  local hiccup="$build/bench/peers/keel-hiccup" meters=() core
+  if [[ -x "$hiccup" ]]; then
+    for core in 0 1; do
+      taskset -c "$core" "$hiccup" --duration "$duration" > "$work/hiccup-$core" 2>&1 &
+      meters+=($!)
+    done
+  fi
   local line
   line="$(taskset -c 0 "$load" "${args[@]}" --duration "$duration" 2>&1 | grep '^produce')" ||
     broker_failed "keel-load"
   echo "$1 load=$(cut -d' ' -f1 /proc/loadavg): ${line#*closed-loop: }"
+  if ((${#meters[@]})); then
+    wait "${meters[@]}" || true
+    local stalls=()
+    for core in 0 1; do
+      stalls+=("core $core $(sed -n 's/.*"max":\([0-9]*\)}.*/\1/p' "$work/hiccup-$core" |
+        awk '{ printf "%.1f ms", $1 / 1000 }')")
+    done
+    echo "    the machine's longest stall meanwhile (keel-hiccup): ${stalls[0]}, ${stalls[1]}"
+  fi
   # How long each roll held the partition's appends: count, min, median, max.
   sed -n 's/.*rolled to new segment .* in \([0-9.]*\) ms (.*/\1/p' "$work/keel.log" | sort -g |
     awk '{v[NR] = $1} END {if (NR) printf "    %d rolls held appends %.1f / %.1f / %.1f ms (min / median / max)\n", NR, v[1], v[int((NR + 1) / 2)], v[NR]; else print "    no roll"}'

@@ -27,7 +27,8 @@
 # --before is a build tree of the older version (e.g. a worktree of the
 # commit before, built with `cmake --build DIR --target keel
 # keel_builtin_plugins`); --after defaults to this tree's build/.
-# Asserts nothing; prints one line per run and the rolls. Needs taskset.
+# Asserts nothing; prints one line per run, the machine's longest stall on
+# each core meanwhile (keel-hiccup) and the rolls. Needs taskset.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,7 +54,7 @@ while [[ $# -gt 0 ]]; do
     --fill) fill="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "roll_sync_ab.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -11,7 +11,8 @@
 #   bash bench/writeback_ab.sh [--build-dir DIR] [--size BYTES] [--window N]
 #                              [--duration S] [--rounds N]
 #
-# Asserts nothing; prints one line per run. Needs a built tree
+# Asserts nothing; prints one line per run (and the machine's longest stall
+# on each core meanwhile, keel-hiccup). Needs a built tree
 # (bash scripts/build.sh) and taskset.
 set -euo pipefail
 
