@@ -89,21 +89,28 @@ def stop(proc, grace_s=30):
         _started.remove(proc)
 
 
-def start_background(cmd):
-    """Starts a helper (a hiccup meter) beside a client; finish() collects it."""
+def start_background(cmd, cwd=None):
+    """Starts a client or a helper (a hiccup meter); finish() collects it."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            text=True)
+                            cwd=cwd, text=True)
     _started.append(proc)
     return proc
 
 
 def finish(proc, timeout_s):
-    """Waits for a start_background() helper; returns (status, stdout, stderr)."""
+    """Waits for a start_background() process; returns (status, stdout, stderr)."""
     try:
         out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
+        err += "\n(killed after {} s)".format(timeout_s)
+    except BaseException:
+        # Ctrl-C or SIGTERM (raised as SystemExit) mid-run: the process goes
+        # too, since the finally below takes it off the list stop_all() stops.
+        proc.kill()
+        proc.wait()
+        raise
     finally:
         if proc in _started:
             _started.remove(proc)
@@ -149,22 +156,4 @@ def tail(path, lines=20):
 
 def run(cmd, timeout_s, cwd=None):
     """Runs a client in the foreground; returns (status, stdout, stderr)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            cwd=cwd, text=True)
-    _started.append(proc)
-    try:
-        out, err = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        err += "\n(killed after {} s)".format(timeout_s)
-    except BaseException:
-        # Ctrl-C or SIGTERM (raised as SystemExit) mid-run: the client goes
-        # too, since the finally below takes it off the list stop_all() stops.
-        proc.kill()
-        proc.wait()
-        raise
-    finally:
-        if proc in _started:
-            _started.remove(proc)
-    return proc.returncode, out, err
+    return finish(start_background(cmd, cwd), timeout_s)

@@ -7,7 +7,7 @@
 //
 // bench/compare runs one on each core beside each open-loop run, so that a
 // tail a broker did not cause can be told from one it did (on this VM,
-// stalls of 17-46 ms came every few seconds with nothing else running).
+// stalls of up to 17-46 ms came within 20 s with nothing else running).
 //
 //   keel-hiccup --duration SECONDS [--interval-us N (1000)]
 //

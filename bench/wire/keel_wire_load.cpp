@@ -25,7 +25,7 @@
 // sends them together, in one batch of up to N times --records records,
 // instead of one by one. With one batch per request a client
 // running near what its few requests in flight can carry (at 5 in flight
-// and acks=all, the broker's fdatasync caps that at about 1.2x the rate
+// and acks=all, the broker's fdatasync caps that at 1.1-1.4x the rate
 // bench/compare asks for) drains a backlog only at the small difference,
 // so one slow sync shows in hundreds of requests after it; librdkafka and
 // the Java client grow their requests instead. Latency still counts from
@@ -352,8 +352,9 @@ int run(const Options& o) {
   }
   const auto request_of = [&](int k) -> std::string& { return requests[static_cast<size_t>(k - 1)]; };
   // RecordBatch v2: baseSequence at byte 53, CRC (of everything from the
-  // attributes at byte 21) at byte 17.
+  // attributes at byte 21) at byte 17; the batch starts after the prefix.
   constexpr size_t kCrcAt = 17, kCrcFrom = 21, kBaseSequenceAt = 53;
+  const size_t batch_at = produce_prefix(o, 0).size();
 
   const long total = o.requests + o.warmup;  // unless --duration
   struct Pending {
@@ -387,11 +388,10 @@ int run(const Options& o) {
       }
       std::string& request = request_of(k);
       if (o.idempotent) {
-        const size_t prefix = produce_prefix(o, 0).size();
-        char* b = request.data() + prefix;
+        char* b = request.data() + batch_at;
         const uint32_t seq = htonl(static_cast<uint32_t>(sequence));
         std::memcpy(b + kBaseSequenceAt, &seq, 4);
-        const uint32_t crc = htonl(keel::crc32c(b + kCrcFrom, request.size() - prefix - kCrcFrom));
+        const uint32_t crc = htonl(keel::crc32c(b + kCrcFrom, request.size() - batch_at - kCrcFrom));
         std::memcpy(b + kCrcAt, &crc, 4);
         sequence += k * o.records;
       }
