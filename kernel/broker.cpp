@@ -191,6 +191,7 @@ std::shared_ptr<Topic> Broker::open_topic(TopicConfig cfg, bool clean, bool exis
   cfg.producer_id_expiration_ms = config_.producer_id_expiration_ms;
   cfg.replicated = config_.cluster.enabled;
   auto topic = std::make_shared<Topic>(cfg, *registry_, config_.data_dir, clock_);
+  topic->set_spare_maker(&spare_maker_);
   topic->open(clean, [&](int32_t p) {
     auto it = checkpoint.find(cfg.name + " " + std::to_string(p));
     return it == checkpoint.end() ? 0 : it->second;
@@ -474,6 +475,8 @@ void Broker::stop() {
                   e.what());
   }
   flusher_.stop();
+  // Before the topics close: no spare is allocated while they sync.
+  spare_maker_.stop();
   // Destroyed only after the flusher stopped: its last acks=all callbacks
   // may still reach a transport's (stopped) connections.
   while (!transports_.empty()) transports_.pop_back();

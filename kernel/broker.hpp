@@ -43,6 +43,7 @@
 #include "replication/replica_manager.hpp"
 #include "request_budget.hpp"
 #include "storage/flusher.hpp"
+#include "storage/spare_maker.hpp"
 #include "topic.hpp"
 
 namespace keel {
@@ -267,6 +268,8 @@ class Broker {
   GroupFence fence_;
   GroupViews group_views_;
   Flusher flusher_;
+  // Declared before topics_: their partitions' hooks point at it.
+  SpareMaker spare_maker_;
 
   mutable std::shared_mutex topics_mu_;
   std::map<std::string, std::shared_ptr<Topic>> topics_;

@@ -33,6 +33,7 @@
 namespace keel {
 
 class Metrics;
+class SpareMaker;
 
 class Topic {
  public:
@@ -47,6 +48,12 @@ class Topic {
   ~Topic();
   Topic(const Topic&) = delete;
   Topic& operator=(const Topic&) = delete;
+
+  // Busy partitions ask `maker` for spares with their blocks allocated
+  // (storage/spare_maker.hpp). Set before open(); `maker` outlives the
+  // topic's appends (the broker stops it before closing topics, and then
+  // it only ignores requests). Without one, rolls make holes.
+  void set_spare_maker(SpareMaker* maker) { spare_maker_ = maker; }
 
   // Opens (creating as needed) max(config partitions, partitions on disk)
   // partition logs. recovery_point(p) gives each partition's checkpoint.
@@ -144,6 +151,7 @@ class Topic {
   // strategies and partitioner (with their settings) never change.
   TopicConfig config_;
   std::string data_dir_;
+  SpareMaker* spare_maker_ = nullptr;
   const Clock* clock_;
   std::map<std::string, std::unique_ptr<keel_config>> settings_;
   std::vector<IndexSpec> index_specs_;

@@ -163,6 +163,8 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
     }
     if (name.starts_with("spare-")) may_hold_spares_ = true;  // a pass trims them if unwanted
   }
+  // A spare whose preparation a stop interrupted: its blocks go back.
+  if (may_hold_spares_) spare_segment::remove_unfinished(dir_);
   std::sort(bases.begin(), bases.end());
   // Only an unclean stop can leave one: a clean stop syncs every segment,
   // and with it the name of the last one a roll made.
@@ -636,6 +638,10 @@ void PartitionLog::roll_locked() {
   auto old = active();
   auto fresh = new_segment(log_end_.load(), true, false);
   ++rolls_since_pass_;
+  // A partition that fills segments wants the next one's blocks ready a
+  // whole segment ahead.
+  spare_requested_ = false;
+  want_spare_locked(old->size());
   const int64_t t_new = monotonic_ns();
   // The state of every batch before the new segment: a later start replays
   // from here, not from the log start. Encoded now, written once the old
@@ -1195,6 +1201,7 @@ void PartitionLog::append_locked(const uint8_t* data, size_t len, const std::vec
     next += static_cast<int64_t>(h.last_offset_delta) + 1;
   }
   seg->append(iov.data(), static_cast<int>(iov.size()), metas);
+  if (!spare_requested_) want_spare_locked(seg->size());
   appended_bytes_.fetch_add(static_cast<int64_t>(len), std::memory_order_relaxed);
   log_end_.store(next, std::memory_order_release);
   if (!replicated()) hw_.store(next, std::memory_order_release);
@@ -1460,6 +1467,59 @@ void PartitionLog::end_retention_pass() {
   may_hold_spares_ = target > 0 && had > 0;
 }
 
+void PartitionLog::want_spare_locked(int64_t filled) {
+  if (spare_requested_ || !spare_wanted_ || filled < segment_bytes_.load() / 2) return;
+  if (!recycle_segments_.load() || !preallocate_.load()) return;
+  spare_requested_ = true;
+  spare_wanted_();
+}
+
+bool PartitionLog::prepare_spare() {
+  std::lock_guard prep(spare_mu_);
+  int64_t bytes = 0;
+  {
+    std::lock_guard lock(append_mu_);
+    if (closed_ || !recycle_segments_.load() || !preallocate_.load()) return false;
+    bytes = segment_bytes_.load();
+  }
+  // Listed without the append lock: a roll taking a spare meanwhile only
+  // leaves the next request to make one.
+  if (spare_segment::count(dir_) > 0) return false;
+  if (!spare_segment::room_for(dir_, bytes)) {
+    spdlog::debug(
+        "{}: no spare segment prepared: the file system holding '{}' has too little room for {} bytes",
+        name(), dir_, bytes);
+    return false;
+  }
+  const int64_t t0 = monotonic_ns();
+  std::string why;
+  const auto outcome = spare_segment::prepare(dir_, bytes, closed_, &why);
+  const double ms = static_cast<double>(monotonic_ns() - t0) / 1e6;
+  switch (outcome) {
+    case spare_segment::Prepared::kMade: {
+      std::lock_guard lock(append_mu_);
+      may_hold_spares_ = true;
+      break;
+    }
+    case spare_segment::Prepared::kUnsupported:
+      spdlog::info("{}: no spare segment prepared ({}); new segments start as holes", name(), why);
+      break;
+    case spare_segment::Prepared::kFailed:
+      spdlog::warn("{}: no spare segment prepared: {}; the next roll starts its segment as a hole", name(),
+                   why);
+      break;
+    case spare_segment::Prepared::kAlreadyThere:
+    case spare_segment::Prepared::kCancelled:
+      break;
+  }
+  if (outcome != spare_segment::Prepared::kMade) return false;
+  spdlog::info(
+      "{}: prepared a spare segment file of {} bytes in {:.1f} ms: the next roll writes into allocated "
+      "blocks",
+      name(), bytes, ms);
+  return true;
+}
+
 int64_t PartitionLog::release_spares_locked() {
   if (!may_hold_spares_) return 0;
   may_hold_spares_ = false;
@@ -1536,6 +1596,10 @@ void PartitionLog::close(Closing how) {
   {
     std::lock_guard lock(append_mu_);
     if (closed_.exchange(true)) return;
+  }
+  {
+    // A spare in preparation stops at its next chunk (it sees closed_).
+    std::lock_guard prep(spare_mu_);
   }
   if (how == Closing::Discard) {
     {

@@ -298,6 +298,18 @@ class PartitionLog {
   // Deletes every spare of the partition (a full disk wants their room);
   // returns the bytes freed. Under the append lock.
   int64_t release_spares_locked();
+  // Called, under the append lock, when the partition would like a spare
+  // with its blocks allocated before its next roll: its active segment
+  // passed half of segment_bytes, or a roll sealed one that had. Must only
+  // queue (SpareMaker::hook_for). Set before open(); none: no spares are
+  // prepared (tests call prepare_spare() themselves).
+  void on_spare_wanted(std::function<void()> cb) { spare_wanted_ = std::move(cb); }
+  // Makes a spare whose blocks are allocated (spare_segment::prepare) if
+  // the topic recycles and preallocates, the partition holds no spare and
+  // the file system has room for it. Returns whether it made one. Any
+  // thread but one holding the append lock (the spare maker's); takes it
+  // only briefly, never while allocating. close() waits for it.
+  bool prepare_spare();
   std::vector<keel_segment_info> segment_infos() const;
   // Damage known so far: quarantined bytes in segments and offsets missing
   // between them (found at open, or by reads since).
@@ -428,6 +440,9 @@ class PartitionLog {
   // How many spares a pass keeps: one per roll since the last pass (at
   // least one), none without recycle_segments.
   size_t spare_target_locked() const;
+  // Asks for a prepared spare (spare_wanted_) once per active segment, if
+  // `filled` bytes are half of segment_bytes or more.
+  void want_spare_locked(int64_t filled);
   // [disk-full] Replaces an active segment opened without indexes by one
   // with them. Throws (NO_SPACE) and changes nothing if that fails.
   void index_active_locked();
@@ -473,6 +488,13 @@ class PartitionLog {
   // Spares may exist in dir_ (so a pass lists it even if the topic stopped
   // recycling). Guarded by append_mu_.
   bool may_hold_spares_ = false;
+  // The active segment asked for a prepared spare (reset by each roll).
+  // Guarded by append_mu_, as is spare_wanted_'s call.
+  bool spare_requested_ = false;
+  std::function<void()> spare_wanted_;
+  // Held by prepare_spare() throughout; close() takes it after setting
+  // closed_, so that no spare is made in a directory that is about to go.
+  std::mutex spare_mu_;
   // Its own lock; assigned under append_mu_ (so in offset order), trimmed
   // by retention and delete_records, read from any thread.
   LeaderEpochCache epochs_;

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <keel/record_batch.hpp>
 #include <optional>
 #include <vector>
 
+#include "common/error.hpp"
 #include "storage/file_releaser.hpp"
 #include "storage/segment.hpp"
 
@@ -117,5 +119,51 @@ bool room_for(const std::string& dir, int64_t bytes) {
   const int64_t total = static_cast<int64_t>(st.f_blocks) * unit;
   return free_bytes >= 2 * bytes && free_bytes >= total / 20;
 }
+
+Prepared prepare(const std::string& dir, int64_t bytes, const std::atomic<bool>& cancel, std::string* why) {
+  const std::string temp = dir + "/" + kPreparingName;
+  const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int e = errno;
+    *why = "cannot create '" + temp + "': " + errno_text(e);
+    return Prepared::kFailed;
+  }
+  Prepared outcome = Prepared::kMade;
+  for (int64_t at = 0; at < bytes && outcome == Prepared::kMade; at += kPrepareChunkBytes) {
+    if (cancel.load()) {
+      outcome = Prepared::kCancelled;
+      break;
+    }
+    // Mode 0 grows the size with the blocks: the segment made from it is
+    // already segment_bytes long, so its preallocation has nothing to do.
+    if (::fallocate(fd, 0, at, std::min(kPrepareChunkBytes, bytes - at)) != 0) {
+      const int e = errno;
+      outcome = e == EOPNOTSUPP ? Prepared::kUnsupported : Prepared::kFailed;
+      *why = "allocating " + std::to_string(bytes) + " bytes for '" + temp + "' failed at byte " +
+             std::to_string(at) + ": " + errno_text(e);
+    }
+  }
+  if (outcome == Prepared::kMade) {
+    const std::string final_path = path(dir, 0);
+    if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) != 0) {
+      const int e = errno;
+      outcome = e == EEXIST ? Prepared::kAlreadyThere : Prepared::kFailed;
+      *why = "cannot rename '" + temp + "' to '" + final_path + "': " + errno_text(e);
+    }
+  }
+  if (outcome == Prepared::kMade) {
+    ::close(fd);
+    return outcome;
+  }
+  // Its blocks go a chunk at a time, as any deleted segment's.
+  if (::unlink(temp.c_str()) == 0) {
+    file_releaser::release(fd);
+  } else {
+    ::close(fd);
+  }
+  return outcome;
+}
+
+void remove_unfinished(const std::string& dir) { file_releaser::remove(dir + "/" + kPreparingName); }
 
 }  // namespace keel::spare_segment

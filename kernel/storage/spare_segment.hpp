@@ -17,11 +17,23 @@
 // The files in the directory are the record: a spare whose segment a
 // reader still holds appears when that reader lets go.
 //
+// A partition that has no recycled spare (a new topic, or one that
+// retention has not deleted from yet) gets a prepared one: a file of the
+// segment's size whose blocks are allocated ahead (fallocate) on the spare
+// maker's thread (spare_maker.hpp), named with N = 0. Its unwritten blocks
+// read as zeros, so any segment may become it. Without it, a roll starts
+// the segment as a hole, and each append's delayed allocation in the hole
+// waits on the inode's i_data_sem while the same file's writeback
+// allocates blocks under it: 5-191 ms at a time on the append path
+// (docs/performance.md, "Blocks ahead of the roll").
+//
 // Threads: the partition's writer (under its append lock) takes, counts
 // and trims spares; the last user of a deleted segment makes one
-// (Segment's destructor, with RENAME_NOREPLACE).
+// (Segment's destructor, with RENAME_NOREPLACE); the spare maker prepares
+// one (under a temporary name, renamed with RENAME_NOREPLACE).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -53,5 +65,29 @@ int64_t trim(const std::string& dir, size_t keep);
 // Keeping a file of `bytes` leaves the file system at least twice that, and
 // a twentieth of its size, free: a spare never takes the last free space.
 bool room_for(const std::string& dir, int64_t bytes);
+
+// The name a prepared spare has while its blocks are allocated. A crash
+// can leave it; the partition's open() deletes it (remove_unfinished).
+inline constexpr const char* kPreparingName = "spare-preparing.tmp";
+
+enum class Prepared {
+  kMade,          // the spare is in place, its blocks allocated
+  kAlreadyThere,  // a spare with N = 0 already exists; nothing made
+  kCancelled,     // `cancel` was set between two steps; nothing left behind
+  kUnsupported,   // the file system cannot allocate ahead (EOPNOTSUPP)
+  kFailed,        // `why` says what failed (ENOSPC, EIO...); nothing left behind
+};
+
+// Makes a spare of `bytes` in `dir` whose blocks the file system has
+// allocated, unwritten: they read as zeros (a header of zeros ends a
+// segment's data, batch_probe.hpp), so the spare is named with N = 0.
+// Allocates a chunk at a time (kPrepareChunkBytes), checking `cancel`
+// between chunks, under kPreparingName; renamed into place only when whole.
+// Never on the append path: allocating 1 GiB took up to 775 ms here.
+inline constexpr int64_t kPrepareChunkBytes = 64 << 20;
+Prepared prepare(const std::string& dir, int64_t bytes, const std::atomic<bool>& cancel, std::string* why);
+
+// Deletes a kPreparingName file an interrupted prepare() left in `dir`.
+void remove_unfinished(const std::string& dir);
 
 }  // namespace keel::spare_segment

@@ -521,12 +521,19 @@ def spare_files(broker, partition):
 
 def check_spares(broker, partition):
     """A spare holds batches below the offset in its name. (There may be
-    several: a pass keeps one for each roll since the previous pass.)"""
+    several: a pass keeps one for each roll since the previous pass.) A
+    prepared spare (name 0: blocks allocated ahead for a partition that had
+    none) holds zeros only."""
     problems = []
     for path in spare_files(broker, partition):
         limit = int(os.path.basename(path)[6:26])
         with open(path, "rb") as f:
             data = f.read()
+        if limit == 0:
+            if data.count(0) != len(data):
+                problems.append(f"prepared spare {os.path.basename(path)} holds data (byte "
+                                f"{len(data) - len(data.lstrip(bytes(1)))} is not zero)")
+            continue
         b = batch_at(data, 0)
         if b is None or b[1] >= limit:
             problems.append(f"spare {os.path.basename(path)} starts with {b} (no whole batch below {limit})")

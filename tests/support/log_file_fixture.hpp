@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <keel/record_batch.hpp>
 #include <memory>
 #include <string>
@@ -26,6 +28,17 @@ inline std::string make_batch(int records, const std::string& tag) {
   batch::Builder b(0);
   for (int i = 0; i < records; ++i) b.add("key" + std::to_string(i), tag + "-" + std::to_string(i), 1000 + i);
   return b.build();
+}
+
+// The spare segment files (storage/spare_segment.hpp) in `dir`, by name.
+inline std::vector<std::string> spare_files_in(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("spare-")) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 inline std::string pread_all(int fd, int64_t pos, int64_t len) {

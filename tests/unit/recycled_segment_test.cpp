@@ -35,21 +35,13 @@ using keel::Segment;
 using keel::test::error_of;
 using keel::test::make_batch;
 using keel::test::pread_all;
+using keel::test::spare_files_in;
 namespace batch = keel::batch;
 
 ino_t inode_of(const std::string& path) {
   struct stat st {};
   EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
   return st.st_ino;
-}
-
-std::vector<std::string> spares_in(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (name.starts_with("spare-")) out.push_back(name);
-  }
-  return out;
 }
 
 class RecycledSegmentTest : public keel::test::LogFileFixture {
@@ -98,12 +90,12 @@ class RecycledSegmentTest : public keel::test::LogFileFixture {
     // A pass before these rolls: the next one keeps a spare for one roll.
     log.end_retention_pass();
     EXPECT_EQ(log.delete_oldest(2), 2);
-    const auto spares = spares_in(dir());
+    const auto spares = spare_files_in(dir());
     EXPECT_EQ(spares.size(), 1u);
     if (spares.empty()) return "";
     const ino_t spare_inode = inode_of(dir() + "/" + spares[0]);
     fill(log, 1, "b");
-    EXPECT_TRUE(spares_in(dir()).empty());
+    EXPECT_TRUE(spare_files_in(dir()).empty());
     const std::string active = active_path(log);
     EXPECT_EQ(inode_of(active), spare_inode) << "the new segment is not the spare's file";
     return active;
@@ -118,7 +110,7 @@ TEST_P(RecycledSegmentTest, RetentionKeepsOneSpareThatTheNextRollWritesOver) {
   ASSERT_EQ(log->delete_oldest(2), 2);
   // The newer of the two deleted segments stays, named for the offset after
   // its last one; the older goes.
-  EXPECT_THAT(spares_in(dir()),
+  EXPECT_THAT(spare_files_in(dir()),
               ::testing::ElementsAre("spare-" + Segment::file_name(infos[1].next_offset) + ".segment"));
   EXPECT_FALSE(fs::exists(dir() + "/" + Segment::file_name(infos[0].base_offset) + ".log"));
 
@@ -144,7 +136,7 @@ TEST_P(RecycledSegmentTest, WithoutTheSettingRetentionKeepsNothing) {
   auto log = open_log();
   fill(*log, 3, "a");
   ASSERT_EQ(log->delete_oldest(2), 2);
-  EXPECT_TRUE(spares_in(dir()).empty());
+  EXPECT_TRUE(spare_files_in(dir()).empty());
 }
 
 TEST_P(RecycledSegmentTest, ACleanCloseCutsTheUnusedRest) {
@@ -296,7 +288,7 @@ TEST_P(RecycledSegmentTest, ASpareASegmentWasWrittenOverIsDeletedAtOpen) {
   fill(*log, 3, "a");
   log->end_retention_pass();
   ASSERT_EQ(log->delete_oldest(2), 2);
-  const auto spares = spares_in(dir());
+  const auto spares = spare_files_in(dir());
   ASSERT_EQ(spares.size(), 1u);
   const std::string spare = dir() + "/" + spares[0];
   fill(*log, 1, "b");  // the roll renames the spare to the new segment's name
@@ -332,18 +324,18 @@ TEST_P(RecycledSegmentTest, RetentionKeepsASpareForEachRollSinceThePreviousPassA
   std::vector<std::string> expected;
   for (size_t i = 0; i < 4; ++i)
     expected.push_back("spare-" + Segment::file_name(infos[i].next_offset) + ".segment");
-  EXPECT_THAT(spares_in(dir()), ::testing::UnorderedElementsAreArray(expected));
+  EXPECT_THAT(spare_files_in(dir()), ::testing::UnorderedElementsAreArray(expected));
   log->end_retention_pass();
-  EXPECT_EQ(spares_in(dir()).size(), 4u) << "the pass that kept them expired them";
+  EXPECT_EQ(spare_files_in(dir()).size(), 4u) << "the pass that kept them expired them";
 
   // Two rolls take two of them (the newest first: likelier cached).
   fill(*log, 2, "b");
-  EXPECT_THAT(spares_in(dir()), ::testing::UnorderedElementsAre(expected[0], expected[1]));
+  EXPECT_THAT(spare_files_in(dir()), ::testing::UnorderedElementsAre(expected[0], expected[1]));
   log->end_retention_pass();  // two rolls in this period: two are wanted
-  EXPECT_EQ(spares_in(dir()).size(), 2u);
+  EXPECT_EQ(spare_files_in(dir()).size(), 2u);
   // A period without a roll: one stays (the newest), the other goes.
   log->end_retention_pass();
-  EXPECT_THAT(spares_in(dir()), ::testing::ElementsAre(expected[1]));
+  EXPECT_THAT(spare_files_in(dir()), ::testing::ElementsAre(expected[1]));
   expect_all_readable(*log);
 }
 
@@ -351,16 +343,16 @@ TEST_P(RecycledSegmentTest, SparesGoAtThePassAfterTheTopicStopsRecycling) {
   auto log = open_log();
   fill(*log, 3, "a");
   ASSERT_EQ(log->delete_oldest(2), 2);
-  ASSERT_EQ(spares_in(dir()).size(), 2u);
+  ASSERT_EQ(spare_files_in(dir()).size(), 2u);
   auto live = log->live_options();
   live.recycle_segments = false;
   log->set_live_options(live);
   log->end_retention_pass();
-  EXPECT_TRUE(spares_in(dir()).empty());
+  EXPECT_TRUE(spare_files_in(dir()).empty());
   // And deleted segments no longer stay.
   fill(*log, 2, "b");
   ASSERT_EQ(log->delete_oldest(2), 2);
-  EXPECT_TRUE(spares_in(dir()).empty());
+  EXPECT_TRUE(spare_files_in(dir()).empty());
   expect_all_readable(*log);
 }
 
@@ -371,10 +363,10 @@ TEST_P(RecycledSegmentTest, SparesLeftByAnEarlierRunExpireToo) {
     ASSERT_EQ(log->delete_oldest(2), 2);
     log->close();
   }
-  ASSERT_EQ(spares_in(dir()).size(), 2u);
+  ASSERT_EQ(spare_files_in(dir()).size(), 2u);
   auto log = open_log(/*clean=*/true, 0);
   log->end_retention_pass();  // no roll since the start: one is kept
-  EXPECT_EQ(spares_in(dir()).size(), 1u);
+  EXPECT_EQ(spare_files_in(dir()).size(), 1u);
 }
 
 TEST_P(RecycledSegmentTest, AnAppendInAReusedFileZeroesOnToTheEndOfItsLastPage) {
@@ -416,7 +408,7 @@ TEST(RecycledSegmentDiskFull, AFullDiskDeletesTheSparesAndTheRetryFits) {
     log.append(reinterpret_cast<const uint8_t*>(b.data()), b.size());
   }
   ASSERT_EQ(log.delete_oldest(4), 4);
-  ASSERT_EQ(spares_in(small.sub("orders-0")).size(), 4u);
+  ASSERT_EQ(spare_files_in(small.sub("orders-0")).size(), 4u);
 
   // The next batch fits the active segment (no roll, so no spare taken)
   // but needs new blocks, and there are none.
@@ -430,7 +422,7 @@ TEST(RecycledSegmentDiskFull, AFullDiskDeletesTheSparesAndTheRetryFits) {
   EXPECT_EQ(error_of([&] { log.append(reinterpret_cast<const uint8_t*>(big.data()), big.size()); }).code(),
             KEEL_ERR_NO_SPACE);
   EXPECT_EQ(log.log_end_offset(), end);
-  EXPECT_TRUE(spares_in(small.sub("orders-0")).empty());
+  EXPECT_TRUE(spare_files_in(small.sub("orders-0")).empty());
   EXPECT_EQ(log.append(reinterpret_cast<const uint8_t*>(big.data()), big.size()).base_offset, end);
 }
 
