@@ -22,18 +22,24 @@
 #   bash bench/roll_sync_ab.sh --before DIR [--after DIR] [--size BYTES]
 #                              [--window N] [--segment-bytes N]
 #                              [--writeback-bytes N] [--retention-bytes N]
-#                              [--fill S] [--duration S] [--rounds N]
+#                              [--before-topic LINE] [--fill S]
+#                              [--duration S] [--rounds N]
 #
 # --before is a build tree of the older version (e.g. a worktree of the
 # commit before, built with `cmake --build DIR --target keel
 # keel_builtin_plugins`); --after defaults to this tree's build/.
+# --before-topic LINE adds a line to the topic's settings in the "before"
+# runs only, e.g. 'recycle_segments = false' (no spares, recycled or
+# prepared): an A/B of one build, and --before then defaults to --after.
 # Asserts nothing; prints one line per run, the machine's longest stall on
-# each core meanwhile (keel-hiccup) and the rolls. Needs taskset.
+# each core meanwhile (keel-hiccup), the rolls and how many wrote over a
+# spare. Needs taskset.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$root/build"
 before=""
+before_topic=""
 size=1024
 window=1000
 segment_bytes=$((256 << 20))
@@ -52,17 +58,19 @@ while [[ $# -gt 0 ]]; do
     --writeback-bytes) writeback="$2"; shift 2 ;;
     --retention-bytes) retention_bytes="$2"; shift 2 ;;
     --fill) fill="$2"; shift 2 ;;
+    --before-topic) before_topic="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "roll_sync_ab.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+if [[ -z "$before" && -n "$before_topic" ]]; then before="$build"; fi
 work="$(mktemp -d /tmp/keel-roll-sync-ab.XXXXXX)"
 # shellcheck source=ab_common.sh
 source "$root/bench/ab_common.sh"  # its EXIT trap stops the broker, removes $work
 
-run() {  # $1: label, $2: build tree of the broker
+run() {  # $1: label, $2: build tree of the broker, $3: a topic setting line or ""
   rm -rf "$work/data" && mkdir -p "$work/data"
   local retention="" check=""
   if ((retention_bytes > 0)); then
@@ -80,6 +88,7 @@ $check
 partitions = 1
 flush_mode = "os"
 segment_bytes = $segment_bytes
+$3
 $retention
 
 [transports.kafka]
@@ -93,14 +102,15 @@ EOF
       broker_failed "keel-load (fill)"
   fi
   closed_loop_rolls "$1"
-  if ((retention_bytes > 0)); then
-    echo "    $(grep -c 'written over a spare' "$work/keel.log") rolls wrote over a spare;" \
-      "$(grep -c 'retention deletes segment' "$work/keel.log") segments deleted"
-  fi
+  echo "    $(grep -c 'written over a spare' "$work/keel.log") rolls wrote over a spare" \
+    "($(grep -c 'prepared a spare segment' "$work/keel.log") prepared);" \
+    "$(grep -c 'retention deletes segment' "$work/keel.log") segments deleted"
+  sed -n 's/.*prepared a spare segment file of [0-9]* bytes in \([0-9.]*\) ms.*/\1/p' "$work/keel.log" | sort -g |
+    awk '{v[NR] = $1} END {if (NR) printf "    spares prepared in %.1f / %.1f / %.1f ms (min / median / max)\n", v[1], v[int((NR + 1) / 2)], v[NR]}'
   stop_broker
 }
 
 for _ in $(seq "$rounds"); do
-  run "before" "$before"
-  run "after " "$build"
+  run "before" "$before" "$before_topic"
+  run "after " "$build" ""
 done

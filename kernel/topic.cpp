@@ -166,7 +166,7 @@ void Topic::open(bool clean, const std::function<int64_t(int32_t)>& recovery_poi
     auto log = std::make_shared<PartitionLog>(config_.name, p, partition_dir(data_dir_, config_.name, p),
                                               opts, clock_);
     log->set_replicated(config_.replicated);
-    if (spare_maker_ != nullptr) log->on_spare_wanted(spare_maker_->hook_for(log));
+    if (spare_maker_ != nullptr) log->set_spare_hooks(spare_maker_->hooks_for(log));
     log->open(clean, recovery_point(p));
     std::unique_lock lock(partitions_mu_);
     partitions_.push_back(std::move(log));
@@ -200,7 +200,7 @@ void Topic::add_partitions(int32_t total) {
     }
     auto log = std::make_shared<PartitionLog>(config_.name, p, dir, opts, clock_);
     log->set_replicated(config_.replicated);
-    if (spare_maker_ != nullptr) log->on_spare_wanted(spare_maker_->hook_for(log));
+    if (spare_maker_ != nullptr) log->set_spare_hooks(spare_maker_->hooks_for(log));
     // A new, empty directory: nothing to recover (open() syncs its parent
     // directory, so the partition survives a crash from here on).
     log->open(true, 0);

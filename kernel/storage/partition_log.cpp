@@ -89,6 +89,7 @@ std::shared_ptr<Segment> PartitionLog::new_segment(int64_t base_offset, bool pre
   // or not the topic still recycles: a spare is worth using once made.
   const std::string spare = spare_segment::take(dir_, base_offset);
   auto seg = std::make_shared<Segment>(dir_, base_offset, options_.indexes, "", spare);
+  spare_requested_ = false;  // a new active segment asks anew
   seg->recover(false, true);
   seg->set_created_ms(clock_->now_ms());
   if (prepare) preallocate_active(*seg);
@@ -214,6 +215,9 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
       // segment without them (reads scan it). The active one is replaced by
       // an indexed segment on the first append that finds room.
       note_no_space(e.what());
+      // Other partitions' spares too (on the spare maker's thread: their
+      // append locks are not taken under this one).
+      if (spare_hooks_.no_space) spare_hooks_.no_space();
       seg = std::make_shared<Segment>(dir_, bases[i], std::vector<IndexSpec>{});
       o.writable = false;
       r = seg->recover(o);
@@ -314,6 +318,9 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   } catch (const Error& e) {
     if (e.code() != KEEL_ERR_NO_SPACE) throw;
     note_no_space(e.what());
+    // Other partitions' spares too (on the spare maker's thread: their
+    // append locks are not taken under this one).
+    if (spare_hooks_.no_space) spare_hooks_.no_space();
   }
 
   records_start_.store(
@@ -638,10 +645,6 @@ void PartitionLog::roll_locked() {
   auto old = active();
   auto fresh = new_segment(log_end_.load(), true, false);
   ++rolls_since_pass_;
-  // A partition that fills segments wants the next one's blocks ready a
-  // whole segment ahead.
-  spare_requested_ = false;
-  want_spare_locked(old->size());
   const int64_t t_new = monotonic_ns();
   // The state of every batch before the new segment: a later start replays
   // from here, not from the log start. Encoded now, written once the old
@@ -658,6 +661,9 @@ void PartitionLog::roll_locked() {
     pending_snapshot_ = std::move(snap);
   }
   sealed_unsynced_.store(true);
+  // A partition that fills segments wants the next one's blocks ready a
+  // whole segment ahead.
+  want_spare_locked(old->size());
   const int64_t t_end = monotonic_ns();
   const auto ms = [](int64_t from, int64_t to) { return static_cast<double>(to - from) / 1e6; };
   spdlog::info(
@@ -845,6 +851,9 @@ void PartitionLog::write_locked(const uint8_t* data, size_t len, const std::vect
   } catch (const Error& e) {
     if (e.code() != KEEL_ERR_NO_SPACE) throw;
     note_no_space(e.what());
+    // Other partitions' spares too (on the spare maker's thread: their
+    // append locks are not taken under this one).
+    if (spare_hooks_.no_space) spare_hooks_.no_space();
     // Spare files are room held for later rolls: a write that needs it now
     // comes first. The producer's retry finds it.
     if (const int64_t freed = release_spares_locked(); freed > 0) {
@@ -1201,11 +1210,11 @@ void PartitionLog::append_locked(const uint8_t* data, size_t len, const std::vec
     next += static_cast<int64_t>(h.last_offset_delta) + 1;
   }
   seg->append(iov.data(), static_cast<int>(iov.size()), metas);
-  if (!spare_requested_) want_spare_locked(seg->size());
   appended_bytes_.fetch_add(static_cast<int64_t>(len), std::memory_order_relaxed);
   log_end_.store(next, std::memory_order_release);
   if (!replicated()) hw_.store(next, std::memory_order_release);
   result->last_offset = next - 1;
+  if (!spare_requested_) want_spare_locked(seg->size());
 }
 
 ReadResult PartitionLog::read(int64_t offset, int64_t max_bytes) const {
@@ -1454,6 +1463,19 @@ void PartitionLog::end_retention_pass() {
   const size_t target = spare_target_locked();
   rolls_since_pass_ = 0;
   if (closed_ || !may_hold_spares_) return;
+  // A prepared spare through a whole pass with no roll and the active
+  // segment under half full: the partition slowed down, and the spare is
+  // disk held for a roll that may be far off. It goes; the partition asks
+  // again at half full (a spare is made in well under a second).
+  if (auto seg = active(); rolls == 0 && seg && seg->size() < segment_bytes_.load() / 2) {
+    if (const int64_t freed = file_releaser::remove(spare_segment::path(dir_, 0)); freed >= 0) {
+      spare_requested_ = false;
+      spdlog::info(
+          "{}: deleted its prepared spare segment file ({} bytes): no roll since the last retention "
+          "pass and the active segment is under half full",
+          name(), freed);
+    }
+  }
   // Spares nobody took since the last pass: the partition rolls less often
   // than it did, or the topic stopped recycling. Their disk space goes back.
   const size_t had = spare_segment::count(dir_);
@@ -1468,13 +1490,13 @@ void PartitionLog::end_retention_pass() {
 }
 
 void PartitionLog::want_spare_locked(int64_t filled) {
-  if (spare_requested_ || !spare_wanted_ || filled < segment_bytes_.load() / 2) return;
+  if (spare_requested_ || !spare_hooks_.wanted || filled < segment_bytes_.load() / 2) return;
   if (!recycle_segments_.load() || !preallocate_.load()) return;
   spare_requested_ = true;
-  spare_wanted_();
+  spare_hooks_.wanted();
 }
 
-bool PartitionLog::prepare_spare() {
+bool PartitionLog::prepare_spare(const std::atomic<bool>* cancel) {
   std::lock_guard prep(spare_mu_);
   int64_t bytes = 0;
   {
@@ -1493,7 +1515,8 @@ bool PartitionLog::prepare_spare() {
   }
   const int64_t t0 = monotonic_ns();
   std::string why;
-  const auto outcome = spare_segment::prepare(dir_, bytes, closed_, &why);
+  const auto outcome = spare_segment::prepare(
+      dir_, bytes, [&] { return closed_.load() || (cancel != nullptr && cancel->load()); }, &why);
   const double ms = static_cast<double>(monotonic_ns() - t0) / 1e6;
   switch (outcome) {
     case spare_segment::Prepared::kMade: {
@@ -1518,6 +1541,11 @@ bool PartitionLog::prepare_spare() {
       "blocks",
       name(), bytes, ms);
   return true;
+}
+
+int64_t PartitionLog::release_spares() {
+  std::lock_guard lock(append_mu_);
+  return closed_ ? 0 : release_spares_locked();
 }
 
 int64_t PartitionLog::release_spares_locked() {

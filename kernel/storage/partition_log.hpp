@@ -298,18 +298,30 @@ class PartitionLog {
   // Deletes every spare of the partition (a full disk wants their room);
   // returns the bytes freed. Under the append lock.
   int64_t release_spares_locked();
-  // Called, under the append lock, when the partition would like a spare
-  // with its blocks allocated before its next roll: its active segment
-  // passed half of segment_bytes, or a roll sealed one that had. Must only
-  // queue (SpareMaker::hook_for). Set before open(); none: no spares are
-  // prepared (tests call prepare_spare() themselves).
-  void on_spare_wanted(std::function<void()> cb) { spare_wanted_ = std::move(cb); }
+  // What the partition tells its spare maker (storage/spare_maker.hpp).
+  // Both are called under the append lock, so they must only queue, and
+  // must not throw. Set before open(); without them no spare is prepared
+  // (tests call prepare_spare() themselves).
+  struct SpareHooks {
+    // It would like a spare with its blocks allocated before its next roll:
+    // its active segment passed half of segment_bytes, or a roll sealed one
+    // that had.
+    std::function<void()> wanted;
+    // A write found the disk full: every partition's spares should go.
+    std::function<void()> no_space;
+  };
+  void set_spare_hooks(SpareHooks hooks) { spare_hooks_ = std::move(hooks); }
   // Makes a spare whose blocks are allocated (spare_segment::prepare) if
   // the topic recycles and preallocates, the partition holds no spare and
-  // the file system has room for it. Returns whether it made one. Any
-  // thread but one holding the append lock (the spare maker's); takes it
-  // only briefly, never while allocating. close() waits for it.
-  bool prepare_spare();
+  // the file system has room for it. Returns whether it made one. Stops
+  // between chunks once the partition closes or `cancel` is set (the disk
+  // ran full, the broker stops). Any thread but one holding the append
+  // lock (the spare maker's); takes it only briefly, never while
+  // allocating. close() waits for it.
+  bool prepare_spare(const std::atomic<bool>* cancel = nullptr);
+  // Deletes every spare of the partition; returns the bytes freed (the
+  // spare maker, when another partition found the disk full).
+  int64_t release_spares();
   std::vector<keel_segment_info> segment_infos() const;
   // Damage known so far: quarantined bytes in segments and offsets missing
   // between them (found at open, or by reads since).
@@ -440,8 +452,8 @@ class PartitionLog {
   // How many spares a pass keeps: one per roll since the last pass (at
   // least one), none without recycle_segments.
   size_t spare_target_locked() const;
-  // Asks for a prepared spare (spare_wanted_) once per active segment, if
-  // `filled` bytes are half of segment_bytes or more.
+  // Asks for a prepared spare (spare_hooks_.wanted) once per active
+  // segment, if `filled` bytes are half of segment_bytes or more.
   void want_spare_locked(int64_t filled);
   // [disk-full] Replaces an active segment opened without indexes by one
   // with them. Throws (NO_SPACE) and changes nothing if that fails.
@@ -488,10 +500,10 @@ class PartitionLog {
   // Spares may exist in dir_ (so a pass lists it even if the topic stopped
   // recycling). Guarded by append_mu_.
   bool may_hold_spares_ = false;
-  // The active segment asked for a prepared spare (reset by each roll).
-  // Guarded by append_mu_, as is spare_wanted_'s call.
+  // The active segment asked for a prepared spare (reset by each new
+  // active segment). Guarded by append_mu_.
   bool spare_requested_ = false;
-  std::function<void()> spare_wanted_;
+  SpareHooks spare_hooks_;  // set before open(), then only read
   // Held by prepare_spare() throughout; close() takes it after setting
   // closed_, so that no spare is made in a directory that is about to go.
   std::mutex spare_mu_;

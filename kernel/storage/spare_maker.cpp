@@ -2,31 +2,55 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <exception>
 #include <keel/thread_name.hpp>
 
-#include "storage/partition_log.hpp"
-
 namespace keel {
 
-std::function<void()> SpareMaker::hook_for(const std::shared_ptr<PartitionLog>& log) {
-  return [this, weak = std::weak_ptr<PartitionLog>(log)] { want(weak); };
+PartitionLog::SpareHooks SpareMaker::hooks_for(const std::shared_ptr<PartitionLog>& log) {
+  PartitionLog::SpareHooks hooks;
+  hooks.wanted = [this, weak = std::weak_ptr<PartitionLog>(log)] { want(weak); };
+  hooks.no_space = [this] { release_all(); };
+  return hooks;
 }
 
-void SpareMaker::want(std::weak_ptr<PartitionLog> log) {
-  {
-    std::lock_guard lock(mu_);
-    if (stopped_) return;
-    if (!thread_.joinable()) {
-      thread_ = std::thread([this] {
-        name_this_thread("spare-maker");
-        run();
-      });
+void SpareMaker::want(std::weak_ptr<PartitionLog> log) noexcept { enqueue(std::move(log), false); }
+
+void SpareMaker::release_all() noexcept { enqueue({}, true); }
+
+bool SpareMaker::enqueue(std::weak_ptr<PartitionLog> log, bool release) noexcept {
+  try {
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_) return false;
+      if (!thread_.joinable()) {
+        thread_ = std::thread([this] {
+          name_this_thread("spare-maker");
+          run();
+        });
+      }
+      // The allocation in progress stops at its next chunk.
+      if (release) cancel_.store(true);
+      if (!release) {
+        // Each partition once (expired ones go as the list is walked).
+        std::erase_if(served_, [](const auto& w) { return w.expired(); });
+        const bool known = std::any_of(served_.begin(), served_.end(), [&](const auto& w) {
+          return !w.owner_before(log) && !log.owner_before(w);
+        });
+        if (!known) served_.push_back(log);
+      }
+      queue_.push_back({std::move(log), release});
+      ++queued_;
     }
-    queue_.push_back(std::move(log));
-    ++queued_;
+    wake_.notify_all();
+    return true;
+  } catch (const std::exception& e) {
+    // Called under a partition's append lock: a spare only saves appends
+    // time, so its request is dropped, never the append.
+    spdlog::warn("spare segment request dropped: {}", e.what());
+    return false;
   }
-  wake_.notify_all();
 }
 
 void SpareMaker::stop() {
@@ -37,6 +61,7 @@ void SpareMaker::stop() {
     done_ += queue_.size();
     queue_.clear();
   }
+  cancel_.store(true);
   wake_.notify_all();
   done_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -48,23 +73,40 @@ void SpareMaker::drain() {
   done_cv_.wait(lock, [&] { return done_ >= target; });
 }
 
+void SpareMaker::release_served() {
+  std::vector<std::weak_ptr<PartitionLog>> served;
+  {
+    std::lock_guard lock(mu_);
+    served = served_;
+    // Requests queued before the disk ran full would make spares again.
+    for (auto& job : queue_) job.log.reset();
+    cancel_.store(false);
+  }
+  int64_t freed = 0;
+  for (const auto& weak : served) {
+    if (auto log = weak.lock()) freed += log->release_spares();
+  }
+  if (freed > 0) spdlog::warn("disk full: deleted spare segment files of every partition ({} bytes)", freed);
+}
+
 void SpareMaker::run() {
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [&] { return stopped_ || !queue_.empty(); });
     if (stopped_) return;
-    std::shared_ptr<PartitionLog> log = queue_.front().lock();
+    Job job = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    if (log) {
-      try {
-        log->prepare_spare();
-      } catch (const std::exception& e) {
-        // A spare saves appends time; without one the roll makes a hole.
-        spdlog::warn("{}: preparing a spare segment failed: {}", log->name(), e.what());
+    try {
+      if (job.release) {
+        release_served();
+      } else if (auto log = job.log.lock()) {
+        log->prepare_spare(&cancel_);
       }
+    } catch (const std::exception& e) {
+      // A spare saves appends time; without one the roll makes a hole.
+      spdlog::warn("spare segment maker: {}", e.what());
     }
-    log.reset();  // a partition deleted meanwhile goes here, not under mu_
     lock.lock();
     ++done_;
     done_cv_.notify_all();

@@ -82,6 +82,16 @@ size_t count(const std::string& dir) { return list(dir).size(); }
 size_t drop_overwritten(const std::string& dir) {
   size_t dropped = 0;
   for (const auto& s : list(dir)) {
+    if (s.next_offset == 0) {
+      file_releaser::remove(s.path);
+      spdlog::info(
+          "removed prepared spare segment file '{}' at an unclean start: a segment may have been "
+          "written into it and lost its name (nothing in it was promised durable); a new one is "
+          "prepared when the partition fills half a segment",
+          s.path);
+      ++dropped;
+      continue;
+    }
     const int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     uint8_t head[batch::kHeaderSize] = {};
@@ -120,7 +130,8 @@ bool room_for(const std::string& dir, int64_t bytes) {
   return free_bytes >= 2 * bytes && free_bytes >= total / 20;
 }
 
-Prepared prepare(const std::string& dir, int64_t bytes, const std::atomic<bool>& cancel, std::string* why) {
+Prepared prepare(const std::string& dir, int64_t bytes, const std::function<bool()>& cancelled,
+                 std::string* why) {
   const std::string temp = dir + "/" + kPreparingName;
   const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -130,7 +141,7 @@ Prepared prepare(const std::string& dir, int64_t bytes, const std::atomic<bool>&
   }
   Prepared outcome = Prepared::kMade;
   for (int64_t at = 0; at < bytes && outcome == Prepared::kMade; at += kPrepareChunkBytes) {
-    if (cancel.load()) {
+    if (cancelled()) {
       outcome = Prepared::kCancelled;
       break;
     }

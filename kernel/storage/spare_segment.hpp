@@ -33,8 +33,8 @@
 // one (under a temporary name, renamed with RENAME_NOREPLACE).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace keel::spare_segment {
@@ -54,8 +54,11 @@ size_t count(const std::string& dir);
 // N: the file became a segment (a roll renames it) and then data went in,
 // but the rename was never synced before an unclean stop (a roll leaves
 // the directory fsync to the new segment's first sync). Its batches would
-// pass for new ones if it became a segment again. Returns how many; at an
-// unclean start, before any spare is taken.
+// pass for new ones if it became a segment again. A prepared spare (N = 0)
+// goes whatever it starts with: its first page may be one the page cache
+// never wrote back, with batches after it, so an unused one cannot be told
+// from one that lost its segment's name. Returns how many; at an unclean
+// start, before any spare is taken.
 size_t drop_overwritten(const std::string& dir);
 
 // Deletes the oldest spares in `dir` beyond the newest `keep` (their blocks
@@ -81,11 +84,12 @@ enum class Prepared {
 // Makes a spare of `bytes` in `dir` whose blocks the file system has
 // allocated, unwritten: they read as zeros (a header of zeros ends a
 // segment's data, batch_probe.hpp), so the spare is named with N = 0.
-// Allocates a chunk at a time (kPrepareChunkBytes), checking `cancel`
+// Allocates a chunk at a time (kPrepareChunkBytes), asking `cancelled`
 // between chunks, under kPreparingName; renamed into place only when whole.
 // Never on the append path: allocating 1 GiB took up to 775 ms here.
 inline constexpr int64_t kPrepareChunkBytes = 64 << 20;
-Prepared prepare(const std::string& dir, int64_t bytes, const std::atomic<bool>& cancel, std::string* why);
+Prepared prepare(const std::string& dir, int64_t bytes, const std::function<bool()>& cancelled,
+                 std::string* why);
 
 // Deletes a kPreparingName file an interrupted prepare() left in `dir`.
 void remove_unfinished(const std::string& dir);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <keel/record_batch.hpp>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/error.hpp"
 #include "storage/partition_log.hpp"
 #include "storage/spare_maker.hpp"
 #include "storage/spare_segment.hpp"
@@ -121,9 +123,11 @@ TEST_P(PreparedSpareTest, AnUncleanStopFindsTheDataEndInAPreparedSpare) {
 
 // The roll's rename of the spare is synced with the new segment's first
 // sync. Before it, a crash can give the file its spare name back with new
-// batches in it: they were never promised durable, and the file must not
-// become a segment again with them inside.
-TEST_P(PreparedSpareTest, APreparedSpareThatLostItsSegmentNameIsDropped) {
+// batches in it (and its first page, never written back, may read as
+// zeros): they were never promised durable, and the file must not become a
+// segment again with them inside. So an unclean start drops any prepared
+// spare; a clean one keeps it.
+TEST_P(PreparedSpareTest, AnUncleanStartDropsAPreparedSpareAndACleanOneKeepsIt) {
   int64_t before = 0;
   {
     auto log = open_log();
@@ -133,9 +137,47 @@ TEST_P(PreparedSpareTest, APreparedSpareThatLostItsSegmentNameIsDropped) {
     roll_once(*log, "b");
     ASSERT_EQ(::rename(active_path(*log).c_str(), prepared_path().c_str()), 0);
   }
+  {
+    auto log = open_log(/*clean=*/false, 0);
+    EXPECT_TRUE(spare_files_in(dir()).empty());
+    EXPECT_GE(log->log_end_offset(), before);
+    ASSERT_TRUE(log->prepare_spare());
+    log->close();
+  }
+  { open_log(/*clean=*/true, 0)->close(); }
+  EXPECT_THAT(spare_files_in(dir()), ::testing::ElementsAre("spare-" + Segment::file_name(0) + ".segment"));
+  { auto crashed = open_log(/*clean=*/true, 0); }  // no close
   auto log = open_log(/*clean=*/false, 0);
+  EXPECT_TRUE(spare_files_in(dir()).empty()) << "an unused prepared spare cannot be told from a lost segment";
+}
+
+// A partition that slowed down gives its prepared spare back at a
+// retention pass; one still filling its segment keeps it.
+TEST_P(PreparedSpareTest, ARetentionPassDeletesThePreparedSpareOfAPartitionThatSlowedDown) {
+  auto log = open_log();
+  append_one(*log, "a");
+  ASSERT_TRUE(log->prepare_spare());
+  roll_once(*log, "b");  // takes it
+  ASSERT_TRUE(log->prepare_spare());
+  log->end_retention_pass();  // a roll since the last pass: kept
+  EXPECT_EQ(spare_files_in(dir()).size(), 1u);
+  log->end_retention_pass();  // none since, active under half full: goes
   EXPECT_TRUE(spare_files_in(dir()).empty());
-  EXPECT_GE(log->log_end_offset(), before);
+
+  ASSERT_TRUE(log->prepare_spare());
+  while (log->segment_infos().back().size_bytes < kPreparedSegmentBytes / 2) append_one(*log, "c", 8);
+  log->end_retention_pass();  // past half full: about to roll, kept
+  EXPECT_EQ(spare_files_in(dir()).size(), 1u);
+}
+
+TEST_P(PreparedSpareTest, ACancelledPreparationLeavesNothing) {
+  auto log = open_log();
+  std::atomic<bool> cancel{true};
+  EXPECT_FALSE(log->prepare_spare(&cancel));
+  EXPECT_TRUE(fs::is_empty(dir()) || spare_files_in(dir()).empty());
+  EXPECT_FALSE(fs::exists(dir() + "/" + keel::spare_segment::kPreparingName));
+  cancel = false;
+  EXPECT_TRUE(log->prepare_spare(&cancel));
 }
 
 TEST_P(PreparedSpareTest, OneSpareAtATime) {
@@ -182,7 +224,7 @@ TEST_P(PreparedSpareTest, AnUnfinishedPreparationIsDeletedAtOpen) {
 TEST_P(PreparedSpareTest, APartitionAsksForASpareOncePerHalfFullSegment) {
   int asked = 0;
   auto log = std::make_unique<PartitionLog>("orders", 0, dir(), options_, &clock_);
-  log->on_spare_wanted([&] { ++asked; });
+  log->set_spare_hooks({.wanted = [&] { ++asked; }, .no_space = {}});
   log->open(true, 0);
   append_one(*log, "a", 8);
   EXPECT_EQ(asked, 0);
@@ -211,7 +253,7 @@ TEST_P(PreparedSpareTest, ATopicThatDoesNotRecycleNeverAsks) {
   options_.recycle_segments = false;
   int asked = 0;
   auto log = std::make_unique<PartitionLog>("orders", 0, dir(), options_, &clock_);
-  log->on_spare_wanted([&] { ++asked; });
+  log->set_spare_hooks({.wanted = [&] { ++asked; }, .no_space = {}});
   log->open(true, 0);
   roll_once(*log, "a");
   roll_once(*log, "b");
@@ -232,7 +274,7 @@ TEST(SpareMakerTest, PreparesASpareForAPartitionThatAsks) {
   options.preallocate = true;
   keel::SpareMaker maker;
   auto log = std::make_shared<PartitionLog>("orders", 0, dir.sub("orders-0"), options, &clock);
-  log->on_spare_wanted(maker.hook_for(log));
+  log->set_spare_hooks(maker.hooks_for(log));
   log->open(true, 0);
   while (log->segment_infos().back().size_bytes < kPreparedSegmentBytes / 2) {
     const std::string b = make_batch(8, "a");
@@ -249,6 +291,41 @@ TEST(SpareMakerTest, PreparesASpareForAPartitionThatAsks) {
   maker.stop();
   maker.want(log);  // ignored after stop
   maker.drain();
+}
+
+// [disk-full] A spare is room held for later rolls: when another
+// partition's write finds the disk full, the maker deletes the spares of
+// every partition it served, and that write's retry fits.
+TEST(SpareMakerTest, AFullDiskReleasesEveryPartitionsSpares) {
+  keel::test::SmallFs small(16 << 20);
+  if (!small.mounted()) GTEST_SKIP() << small.why_not();
+  keel::ManualClock clock(1'700'000'000'000);
+  LogOptions options;
+  options.segment_bytes = 1 << 20;
+  options.max_batch_bytes = 64 * 1024;
+  options.recycle_segments = true;
+  options.preallocate = true;
+  keel::SpareMaker maker;
+  auto busy = std::make_shared<PartitionLog>("busy", 0, small.sub("busy-0"), options, &clock);
+  busy->set_spare_hooks(maker.hooks_for(busy));
+  busy->open(true, 0);
+  auto other = std::make_shared<PartitionLog>("other", 0, small.sub("other-0"), options, &clock);
+  other->set_spare_hooks(maker.hooks_for(other));
+  other->open(true, 0);
+  const std::string value(1000, 'v');
+  while (busy->segment_infos().back().size_bytes < options.segment_bytes / 2) {
+    const std::string b = make_batch(32, value);
+    busy->append(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+  }
+  maker.drain();
+  ASSERT_EQ(spare_files_in(small.sub("busy-0")).size(), 1u);
+
+  ASSERT_TRUE(small.fill());
+  const std::string big = make_batch(32, value);
+  EXPECT_THROW(other->append(reinterpret_cast<const uint8_t*>(big.data()), big.size()), keel::Error);
+  maker.drain();
+  EXPECT_TRUE(spare_files_in(small.sub("busy-0")).empty());
+  EXPECT_GE(other->append(reinterpret_cast<const uint8_t*>(big.data()), big.size()).base_offset, 0);
 }
 
 // Room for a spare is room the data may need: with less than twice the
