@@ -38,6 +38,15 @@ using keel::test::spare_files_in;
 
 constexpr int64_t kPreparedSegmentBytes = 64 * 1024;
 
+// A topic that recycles and preallocates: the settings prepared spares need.
+LogOptions spare_options(int64_t segment_bytes) {
+  LogOptions options;
+  options.segment_bytes = segment_bytes;
+  options.recycle_segments = true;
+  options.preallocate = true;
+  return options;
+}
+
 struct FileShape {
   ino_t inode = 0;
   int64_t size = -1;
@@ -268,10 +277,7 @@ INSTANTIATE_TEST_SUITE_P(Indexes, PreparedSpareTest, ::testing::Bool(),
 TEST(SpareMakerTest, PreparesASpareForAPartitionThatAsks) {
   keel::test::TempDir dir("keel-spare-maker");
   keel::ManualClock clock(1'700'000'000'000);
-  LogOptions options;
-  options.segment_bytes = kPreparedSegmentBytes;
-  options.recycle_segments = true;
-  options.preallocate = true;
+  const LogOptions options = spare_options(kPreparedSegmentBytes);
   keel::SpareMaker maker;
   auto log = std::make_shared<PartitionLog>("orders", 0, dir.sub("orders-0"), options, &clock);
   log->set_spare_hooks(maker.hooks_for(log));
@@ -300,11 +306,8 @@ TEST(SpareMakerTest, AFullDiskReleasesEveryPartitionsSpares) {
   keel::test::SmallFs small(16 << 20);
   if (!small.mounted()) GTEST_SKIP() << small.why_not();
   keel::ManualClock clock(1'700'000'000'000);
-  LogOptions options;
-  options.segment_bytes = 1 << 20;
+  LogOptions options = spare_options(1 << 20);
   options.max_batch_bytes = 64 * 1024;
-  options.recycle_segments = true;
-  options.preallocate = true;
   keel::SpareMaker maker;
   auto busy = std::make_shared<PartitionLog>("busy", 0, small.sub("busy-0"), options, &clock);
   busy->set_spare_hooks(maker.hooks_for(busy));
@@ -334,10 +337,7 @@ TEST(PreparedSpareRoom, NoSpareWithoutRoomForIt) {
   keel::test::SmallFs small(4 << 20);
   if (!small.mounted()) GTEST_SKIP() << small.why_not();
   keel::ManualClock clock(1'700'000'000'000);
-  LogOptions options;
-  options.segment_bytes = 3 << 20;
-  options.recycle_segments = true;
-  options.preallocate = true;
+  const LogOptions options = spare_options(3 << 20);
   PartitionLog log("orders", 0, small.sub("orders-0"), options, &clock);
   log.open(true, 0);
   EXPECT_FALSE(log.prepare_spare());
