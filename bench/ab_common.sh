@@ -6,7 +6,8 @@
 #   before (optional) the other build tree, checked for kernel/keel
 #   work   a scratch directory the caller removes
 # Functions set or read: pid, port (the running broker), duration, size,
-# window (closed_loop_rolls). Sourcing it sets an EXIT trap that stops the
+# window, trace_loop (closed_loop_rolls: non-empty records the Kafka loop's
+# switches with perf and prints its waits, bench/loop_waits.py). Sourcing it sets an EXIT trap that stops the
 # broker and removes $work.
 
 keel="$build/kernel/keel"
@@ -159,6 +160,15 @@ closed_loop_rolls() {
       meters+=($!)
     done
   fi
+  local tracer=""
+  if [[ -n "${trace_loop:-}" ]]; then
+    # The Kafka loop threads' switches on the broker's core, a little
+    # longer than the run (bench/loop_waits.py reads them).
+    perf record -e sched:sched_switch \
+      --filter 'prev_comm ~ "kafka-loop-*" || next_comm ~ "kafka-loop-*"' \
+      -g -C 1 -o "$work/switches.data" -- sleep "$duration.6" > /dev/null 2>&1 &
+    tracer=$!
+  fi
   local line
   line="$(taskset -c 0 "$load" "${args[@]}" --duration "$duration" 2>&1 | grep '^produce')" ||
     broker_failed "keel-load"
@@ -172,9 +182,17 @@ closed_loop_rolls() {
     done
     echo "    the machine's longest stall meanwhile (keel-hiccup): ${stalls[0]}, ${stalls[1]}"
   fi
+  if [[ -n "$tracer" ]]; then
+    wait "$tracer" || true
+    perf script -i "$work/switches.data" -F time,event,trace,ip,sym 2> /dev/null |
+      python3 "$(dirname "${BASH_SOURCE[0]}")/loop_waits.py"
+  fi
   # How long each roll held the partition's appends: count, min, median, max.
   sed -n 's/.*rolled to new segment .* in \([0-9.]*\) ms (.*/\1/p' "$work/keel.log" | sort -g |
     awk '{v[NR] = $1} END {if (NR) printf "    %d rolls held appends %.1f / %.1f / %.1f ms (min / median / max)\n", NR, v[1], v[int((NR + 1) / 2)], v[NR]; else print "    no roll"}'
+  # The slowest roll's parts, as the broker logged them.
+  sed -n 's/.*rolled to new segment .* in \([0-9.]*\) ms (\(.*\)); the old one.*/\1 \2/p' "$work/keel.log" |
+    sort -g | tail -n 1 | sed 's/^[0-9.]* /    the slowest: /'
 }
 
 # Scripts that compare two builds set `before` (their --before DIR).

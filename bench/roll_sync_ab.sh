@@ -23,7 +23,7 @@
 #                              [--window N] [--segment-bytes N]
 #                              [--writeback-bytes N] [--retention-bytes N]
 #                              [--before-topic LINE] [--fill S]
-#                              [--duration S] [--rounds N]
+#                              [--duration S] [--rounds N] [--trace-loop]
 #
 # --before is a build tree of the older version (e.g. a worktree of the
 # commit before, built with `cmake --build DIR --target keel
@@ -31,6 +31,9 @@
 # --before-topic LINE adds a line to the topic's settings in the "before"
 # runs only, e.g. 'recycle_segments = false' (no spares, recycled or
 # prepared): an A/B of one build, and --before then defaults to --after.
+# --trace-loop records the Kafka loop thread's switches (perf, as root)
+# and prints its waits over 5 ms by cause (bench/loop_waits.py), e.g. on
+# the inode's i_data_sem.
 # Asserts nothing; prints one line per run, the machine's longest stall on
 # each core meanwhile (keel-hiccup), the rolls and how many wrote over a
 # spare. Needs taskset.
@@ -40,6 +43,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$root/build"
 before=""
 before_topic=""
+trace_loop=""
 size=1024
 window=1000
 segment_bytes=$((256 << 20))
@@ -59,9 +63,10 @@ while [[ $# -gt 0 ]]; do
     --retention-bytes) retention_bytes="$2"; shift 2 ;;
     --fill) fill="$2"; shift 2 ;;
     --before-topic) before_topic="$2"; shift 2 ;;
+    --trace-loop) trace_loop=1; shift ;;
     --duration) duration="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "roll_sync_ab.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
