@@ -1491,7 +1491,7 @@ void PartitionLog::end_retention_pass() {
 
 void PartitionLog::want_spare_locked(int64_t filled) {
   if (spare_requested_ || !spare_hooks_.wanted || filled < segment_bytes_.load() / 2) return;
-  if (!recycle_segments_.load() || !preallocate_.load()) return;
+  if (!recycle_segments_.load() || !preallocate_.load() || spares_unsupported_.load()) return;
   spare_requested_ = true;
   spare_hooks_.wanted();
 }
@@ -1525,6 +1525,8 @@ bool PartitionLog::prepare_spare(const std::atomic<bool>* cancel) {
       break;
     }
     case spare_segment::Prepared::kUnsupported:
+      // Asked no more until a restart: the file system will not change.
+      spares_unsupported_.store(true);
       spdlog::info("{}: no spare segment prepared ({}); new segments start as holes", name(), why);
       break;
     case spare_segment::Prepared::kFailed:
