@@ -503,7 +503,7 @@ class PartitionLog {
   // The active segment asked for a prepared spare (reset by each new
   // active segment). Guarded by append_mu_.
   bool spare_requested_ = false;
-  SpareHooks spare_hooks_;  // set before open(), then only read
+  SpareHooks spare_hooks_;                       // set before open(), then only read
   std::atomic<bool> spares_unsupported_{false};  // fallocate refused (EOPNOTSUPP)
   // Held by prepare_spare() throughout; close() takes it after setting
   // closed_, so that no spare is made in a directory that is about to go.
