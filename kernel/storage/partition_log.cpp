@@ -359,6 +359,7 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
                clean ? "clean start" : "checked after an unclean stop");
   load_leader_epochs();
   load_producers();
+  opened_.store(true);
 }
 
 void PartitionLog::finish_interrupted_reset(int64_t offset) {
@@ -1546,6 +1547,8 @@ bool PartitionLog::prepare_spare(const std::atomic<bool>* cancel) {
 }
 
 int64_t PartitionLog::release_spares() {
+  // Before open() ends, the partition's state is its opener's alone.
+  if (!opened_.load()) return 0;
   std::lock_guard lock(append_mu_);
   return closed_ ? 0 : release_spares_locked();
 }

@@ -320,7 +320,8 @@ class PartitionLog {
   // allocating. close() waits for it.
   bool prepare_spare(const std::atomic<bool>* cancel = nullptr);
   // Deletes every spare of the partition; returns the bytes freed (the
-  // spare maker, when another partition found the disk full).
+  // spare maker, when another partition found the disk full). Nothing
+  // before open() has finished.
   int64_t release_spares();
   std::vector<keel_segment_info> segment_infos() const;
   // Damage known so far: quarantined bytes in segments and offsets missing
@@ -505,6 +506,7 @@ class PartitionLog {
   bool spare_requested_ = false;
   SpareHooks spare_hooks_;                       // set before open(), then only read
   std::atomic<bool> spares_unsupported_{false};  // fallocate refused (EOPNOTSUPP)
+  std::atomic<bool> opened_{false};              // open() finished
   // Held by prepare_spare() throughout; close() takes it after setting
   // closed_, so that no spare is made in a directory that is about to go.
   std::mutex spare_mu_;

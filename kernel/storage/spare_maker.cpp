@@ -2,13 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <exception>
 #include <keel/thread_name.hpp>
 
 namespace keel {
 
 PartitionLog::SpareHooks SpareMaker::hooks_for(const std::shared_ptr<PartitionLog>& log) {
+  {
+    // Served from the start: a clean start keeps spares (recycled or
+    // prepared) that a full disk may want before the partition asks.
+    std::lock_guard lock(mu_);
+    std::erase_if(served_, [](const auto& w) { return w.expired(); });
+    served_.push_back(log);
+  }
   PartitionLog::SpareHooks hooks;
   hooks.wanted = [this, weak = std::weak_ptr<PartitionLog>(log)] { want(weak); };
   hooks.no_space = [this] { release_all(); };
@@ -30,15 +36,13 @@ bool SpareMaker::enqueue(std::weak_ptr<PartitionLog> log, bool release) noexcept
           run();
         });
       }
-      // The allocation in progress stops at its next chunk.
-      if (release) cancel_.store(true);
-      if (!release) {
-        // Each partition once (expired ones go as the list is walked).
-        std::erase_if(served_, [](const auto& w) { return w.expired(); });
-        const bool known = std::any_of(served_.begin(), served_.end(), [&](const auto& w) {
-          return !w.owner_before(log) && !log.owner_before(w);
-        });
-        if (!known) served_.push_back(log);
+      if (release) {
+        // One release covers every write that failed before it starts:
+        // each failed produce asks, and the disk stays full a while.
+        if (release_pending_) return true;
+        release_pending_ = true;
+        // The allocation in progress stops at its next chunk.
+        cancel_.store(true);
       }
       queue_.push_back({std::move(log), release});
       ++queued_;
@@ -78,9 +82,11 @@ void SpareMaker::release_served() {
   {
     std::lock_guard lock(mu_);
     served = served_;
-    // Requests queued before the disk ran full would make spares again.
+    // Requests still queued (made before this job started) would make
+    // spares again on a disk just found full: dropped.
     for (auto& job : queue_) job.log.reset();
     cancel_.store(false);
+    release_pending_ = false;
   }
   int64_t freed = 0;
   for (const auto& weak : served) {

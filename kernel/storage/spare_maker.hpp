@@ -11,8 +11,9 @@
 //
 // A full disk: a partition whose write found no room says so
 // (SpareHooks::no_space); the maker cancels the spare it is allocating and
-// deletes the spares of every partition it has served, so that room held
-// for later rolls never makes another partition's write fail.
+// deletes the spares, recycled or prepared, of every partition it has
+// hooks for, so that room held for later rolls never makes another
+// partition's write fail for long (its retry finds the room).
 //
 // One thread for the broker: allocating is file-system metadata work (a
 // fallocate of 256 MiB took up to 229 ms here), kept off the append path,
@@ -45,8 +46,9 @@ class SpareMaker {
   SpareMaker(const SpareMaker&) = delete;
   SpareMaker& operator=(const SpareMaker&) = delete;
 
-  // The hooks to give `log` (PartitionLog::set_spare_hooks). They hold it
-  // weakly: a deleted partition is skipped.
+  // The hooks to give `log` (PartitionLog::set_spare_hooks), which also
+  // lists it among the partitions a full disk releases. Held weakly: a
+  // deleted partition is skipped.
   PartitionLog::SpareHooks hooks_for(const std::shared_ptr<PartitionLog>& log);
   void want(std::weak_ptr<PartitionLog> log) noexcept;
   // Cancels the spare being allocated and deletes every served
@@ -70,10 +72,11 @@ class SpareMaker {
   std::condition_variable wake_;
   std::condition_variable done_cv_;
   std::deque<Job> queue_;                            // mu_
-  std::vector<std::weak_ptr<PartitionLog>> served_;  // mu_: every partition that asked
+  std::vector<std::weak_ptr<PartitionLog>> served_;  // mu_: every partition hooked
   uint64_t queued_ = 0;                              // mu_: ever queued
   uint64_t done_ = 0;                                // mu_: ever finished or dropped
   bool stopped_ = false;                             // mu_
+  bool release_pending_ = false;                     // mu_: a release job is queued
   // Read by the allocation in progress between chunks: stop() or a full disk.
   std::atomic<bool> cancel_{false};
   std::thread thread_;  // started by the first job

@@ -322,13 +322,34 @@ TEST(SpareMakerTest, AFullDiskReleasesEveryPartitionsSpares) {
   }
   maker.drain();
   ASSERT_EQ(spare_files_in(small.sub("busy-0")).size(), 1u);
+  // A partition that never asked (its spare kept from before a clean
+  // restart, here made directly) is released too.
+  auto quiet = std::make_shared<PartitionLog>("quiet", 0, small.sub("quiet-0"), options, &clock);
+  quiet->set_spare_hooks(maker.hooks_for(quiet));
+  quiet->open(true, 0);
+  ASSERT_TRUE(quiet->prepare_spare());
 
   ASSERT_TRUE(small.fill());
   const std::string big = make_batch(32, value);
   EXPECT_THROW(other->append(reinterpret_cast<const uint8_t*>(big.data()), big.size()), keel::Error);
+  EXPECT_THROW(other->append(reinterpret_cast<const uint8_t*>(big.data()), big.size()), keel::Error);
   maker.drain();
   EXPECT_TRUE(spare_files_in(small.sub("busy-0")).empty());
+  EXPECT_TRUE(spare_files_in(small.sub("quiet-0")).empty());
   EXPECT_GE(other->append(reinterpret_cast<const uint8_t*>(big.data()), big.size()).base_offset, 0);
+}
+
+// An allocation stops between two chunks once cancelled (a partition
+// closing, a full disk, the broker stopping) and leaves no file behind.
+TEST(PreparedSpareCancel, AnAllocationStopsBetweenChunksAndLeavesNothing) {
+  keel::test::TempDir dir("keel-spare-cancel");
+  int asked = 0;
+  std::string why;
+  const auto outcome = keel::spare_segment::prepare(
+      dir.str(), 3 * keel::spare_segment::kPrepareChunkBytes, [&] { return ++asked > 1; }, &why);
+  EXPECT_EQ(outcome, keel::spare_segment::Prepared::kCancelled);
+  EXPECT_EQ(asked, 2) << "asked before each chunk: one allocated, then cancelled";
+  EXPECT_TRUE(fs::is_empty(dir.str()));
 }
 
 // Room for a spare is room the data may need: with less than twice the
