@@ -6,9 +6,9 @@
 #   before (optional) the other build tree, checked for kernel/keel
 #   work   a scratch directory the caller removes
 # Functions set or read: pid, port (the running broker), duration, size,
-# window, trace_loop (closed_loop_rolls: non-empty records the Kafka loop's
-# switches with perf and prints its waits, bench/loop_waits.py). Sourcing it sets an EXIT trap that stops the
-# broker and removes $work.
+# window, trace_loop (closed_loop_rolls: non-empty records the Kafka loop
+# threads' switches with perf and prints their waits, bench/loop_waits.py).
+# Sourcing it sets an EXIT trap that stops the broker and removes $work.
 
 keel="$build/kernel/keel"
 wire="$build/bench/wire/keel-wire-load"
@@ -143,6 +143,14 @@ ab_table() {
   done
 }
 
+# Reads one figure in ms per line; prints "    <count> $1 min / median /
+# max ms", or "    $2" when there is none (nothing if $2 is empty).
+ms_summary() {
+  sort -g | awk -v what="$1" -v none="$2" '{v[NR] = $1}
+    END {if (NR) printf "    %d %s %.1f / %.1f / %.1f ms (min / median / max)\n", NR, what, v[1], v[int((NR + 1) / 2)], v[NR];
+         else if (none != "") print "    " none}'
+}
+
 # keel-load (librdkafka) closed loop, acks=1, $window messages queued, for
 # $duration s after a 1 s warm-up, against the running broker. Prints
 # "$1 load=<loadavg>: <its result>", the longest stall of the machine's own
@@ -187,9 +195,9 @@ closed_loop_rolls() {
     perf script -i "$work/switches.data" -F time,event,trace,ip,sym 2> /dev/null |
       python3 "$(dirname "${BASH_SOURCE[0]}")/loop_waits.py"
   fi
-  # How long each roll held the partition's appends: count, min, median, max.
-  sed -n 's/.*rolled to new segment .* in \([0-9.]*\) ms (.*/\1/p' "$work/keel.log" | sort -g |
-    awk '{v[NR] = $1} END {if (NR) printf "    %d rolls held appends %.1f / %.1f / %.1f ms (min / median / max)\n", NR, v[1], v[int((NR + 1) / 2)], v[NR]; else print "    no roll"}'
+  # How long each roll held the partition's appends.
+  sed -n 's/.*rolled to new segment .* in \([0-9.]*\) ms (.*/\1/p' "$work/keel.log" |
+    ms_summary "rolls held appends" "no roll"
   # The slowest roll's parts, as the broker logged them.
   sed -n 's/.*rolled to new segment .* in \([0-9.]*\) ms (\(.*\)); the old one.*/\1 \2/p' "$work/keel.log" |
     sort -g | tail -n 1 | sed 's/^[0-9.]* /    the slowest: /'

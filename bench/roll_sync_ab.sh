@@ -110,8 +110,8 @@ EOF
   echo "    $(grep -c 'written over a spare' "$work/keel.log") rolls wrote over a spare" \
     "($(grep -c 'prepared a spare segment' "$work/keel.log") prepared);" \
     "$(grep -c 'retention deletes segment' "$work/keel.log") segments deleted"
-  sed -n 's/.*prepared a spare segment file of [0-9]* bytes in \([0-9.]*\) ms.*/\1/p' "$work/keel.log" | sort -g |
-    awk '{v[NR] = $1} END {if (NR) printf "    spares prepared in %.1f / %.1f / %.1f ms (min / median / max)\n", v[1], v[int((NR + 1) / 2)], v[NR]}'
+  sed -n 's/.*prepared a spare segment file of [0-9]* bytes in \([0-9.]*\) ms.*/\1/p' "$work/keel.log" |
+    ms_summary "spares prepared in" ""
   stop_broker
 }
 

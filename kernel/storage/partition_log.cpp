@@ -215,9 +215,6 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
       // segment without them (reads scan it). The active one is replaced by
       // an indexed segment on the first append that finds room.
       note_no_space(e.what());
-      // Other partitions' spares too (on the spare maker's thread: their
-      // append locks are not taken under this one).
-      if (spare_hooks_.no_space) spare_hooks_.no_space();
       seg = std::make_shared<Segment>(dir_, bases[i], std::vector<IndexSpec>{});
       o.writable = false;
       r = seg->recover(o);
@@ -318,9 +315,6 @@ void PartitionLog::open(bool clean, int64_t recovery_point) {
   } catch (const Error& e) {
     if (e.code() != KEEL_ERR_NO_SPACE) throw;
     note_no_space(e.what());
-    // Other partitions' spares too (on the spare maker's thread: their
-    // append locks are not taken under this one).
-    if (spare_hooks_.no_space) spare_hooks_.no_space();
   }
 
   records_start_.store(
@@ -852,9 +846,6 @@ void PartitionLog::write_locked(const uint8_t* data, size_t len, const std::vect
   } catch (const Error& e) {
     if (e.code() != KEEL_ERR_NO_SPACE) throw;
     note_no_space(e.what());
-    // Other partitions' spares too (on the spare maker's thread: their
-    // append locks are not taken under this one).
-    if (spare_hooks_.no_space) spare_hooks_.no_space();
     // Spare files are room held for later rolls: a write that needs it now
     // comes first. The producer's retry finds it.
     if (const int64_t freed = release_spares_locked(); freed > 0) {
@@ -1135,6 +1126,10 @@ void PartitionLog::checkpoint_high_watermark() {
 }
 
 void PartitionLog::note_no_space(const std::string& what) {
+  // Every partition's spares are room a write needs now: the spare maker
+  // frees them on its thread (their append locks are never taken under
+  // this one), once for all the writes that fail before it starts.
+  if (spare_hooks_.no_space) spare_hooks_.no_space();
   if (no_space_.exchange(true)) return;  // one line per episode, not per produce
   spdlog::error(
       "{}: disk full: {}. Producing to {} fails with KAFKA_STORAGE_ERROR (HTTP 507) until there is room; "
@@ -1467,9 +1462,10 @@ void PartitionLog::end_retention_pass() {
   // A prepared spare through a whole pass with no roll and the active
   // segment under half full: the partition slowed down, and the spare is
   // disk held for a roll that may be far off. It goes; the partition asks
-  // again at half full (a spare is made in well under a second).
+  // again at half full, half a segment ahead of its roll (a 1 GiB spare
+  // took up to 850 ms to make here).
   if (auto seg = active(); rolls == 0 && seg && seg->size() < segment_bytes_.load() / 2) {
-    if (const int64_t freed = file_releaser::remove(spare_segment::path(dir_, 0)); freed >= 0) {
+    if (const int64_t freed = file_releaser::remove(spare_segment::prepared_path(dir_)); freed >= 0) {
       spare_requested_ = false;
       spdlog::info(
           "{}: deleted its prepared spare segment file ({} bytes): no roll since the last retention "
@@ -1492,7 +1488,7 @@ void PartitionLog::end_retention_pass() {
 
 void PartitionLog::want_spare_locked(int64_t filled) {
   if (spare_requested_ || !spare_hooks_.wanted || filled < segment_bytes_.load() / 2) return;
-  if (!recycle_segments_.load() || !preallocate_.load() || spares_unsupported_.load()) return;
+  if (!prepares_spares() || spares_unsupported_.load()) return;
   spare_requested_ = true;
   spare_hooks_.wanted();
 }
@@ -1502,7 +1498,7 @@ bool PartitionLog::prepare_spare(const std::atomic<bool>* cancel) {
   int64_t bytes = 0;
   {
     std::lock_guard lock(append_mu_);
-    if (closed_ || !recycle_segments_.load() || !preallocate_.load()) return false;
+    if (closed_ || !prepares_spares()) return false;
     bytes = segment_bytes_.load();
   }
   // Listed without the append lock: a roll taking a spare meanwhile only

@@ -448,11 +448,15 @@ class PartitionLog {
   // entries below the start only make old epochs' answers less exact.
   void trim_leader_epochs(int64_t start);
   // [disk-full] Logs the first NO_SPACE error of an episode (one line per
-  // partition, not one per produce) and sets out_of_space().
+  // partition, not one per produce) and sets out_of_space(); tells the
+  // spare maker (SpareHooks::no_space) every time.
   void note_no_space(const std::string& what);
   // How many spares a pass keeps: one per roll since the last pass (at
   // least one), none without recycle_segments.
   size_t spare_target_locked() const;
+  // The topic's settings allow prepared spares: they are recycled
+  // segments made ahead, into a file preallocated whole.
+  bool prepares_spares() const { return recycle_segments_.load() && preallocate_.load(); }
   // Asks for a prepared spare (spare_hooks_.wanted) once per active
   // segment, if `filled` bytes are half of segment_bytes or more.
   void want_spare_locked(int64_t filled);

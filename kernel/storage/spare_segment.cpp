@@ -61,6 +61,8 @@ std::string path(const std::string& dir, int64_t next_offset) {
   return dir + "/" + std::string(kPrefix) + Segment::file_name(next_offset) + std::string(kSuffix);
 }
 
+std::string prepared_path(const std::string& dir) { return path(dir, 0); }
+
 std::string take(const std::string& dir, int64_t base) {
   std::string chosen;
   for (const auto& s : list(dir)) {
@@ -155,7 +157,7 @@ Prepared prepare(const std::string& dir, int64_t bytes, const std::function<bool
     }
   }
   if (outcome == Prepared::kMade) {
-    const std::string final_path = path(dir, 0);
+    const std::string final_path = prepared_path(dir);
     if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) != 0) {
       const int e = errno;
       outcome = e == EEXIST ? Prepared::kAlreadyThere : Prepared::kFailed;

@@ -69,6 +69,9 @@ int64_t trim(const std::string& dir, size_t keep);
 // a twentieth of its size, free: a spare never takes the last free space.
 bool room_for(const std::string& dir, int64_t bytes);
 
+// Where a prepared spare is kept: path(dir, 0), any segment may become it.
+std::string prepared_path(const std::string& dir);
+
 // The name a prepared spare has while its blocks are allocated. A crash
 // can leave it; the partition's open() deletes it (remove_unfinished).
 inline constexpr const char* kPreparingName = "spare-preparing.tmp";

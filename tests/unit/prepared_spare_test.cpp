@@ -69,7 +69,7 @@ class PreparedSpareTest : public keel::test::LogFileFixture {
     options_.preallocate = true;
   }
 
-  std::string prepared_path() const { return keel::spare_segment::path(dir(), 0); }
+  std::string prepared_path() const { return keel::spare_segment::prepared_path(dir()); }
 
   // Appends 1 KiB batches until the log has rolled once more.
   void roll_once(PartitionLog& log, const std::string& tag) {
@@ -183,7 +183,7 @@ TEST_P(PreparedSpareTest, ACancelledPreparationLeavesNothing) {
   auto log = open_log();
   std::atomic<bool> cancel{true};
   EXPECT_FALSE(log->prepare_spare(&cancel));
-  EXPECT_TRUE(fs::is_empty(dir()) || spare_files_in(dir()).empty());
+  EXPECT_TRUE(spare_files_in(dir()).empty());
   EXPECT_FALSE(fs::exists(dir() + "/" + keel::spare_segment::kPreparingName));
   cancel = false;
   EXPECT_TRUE(log->prepare_spare(&cancel));
@@ -287,7 +287,8 @@ TEST(SpareMakerTest, PreparesASpareForAPartitionThatAsks) {
     log->append(reinterpret_cast<const uint8_t*>(b.data()), b.size());
   }
   maker.drain();
-  EXPECT_GE(shape_of(keel::spare_segment::path(dir.sub("orders-0"), 0)).allocated, kPreparedSegmentBytes);
+  EXPECT_GE(shape_of(keel::spare_segment::prepared_path(dir.sub("orders-0"))).allocated,
+            kPreparedSegmentBytes);
 
   auto gone = std::make_shared<PartitionLog>("gone", 0, dir.sub("gone-0"), options, &clock);
   gone->open(true, 0);
