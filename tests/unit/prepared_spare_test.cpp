@@ -333,7 +333,10 @@ TEST(SpareMakerTest, AFullDiskReleasesEveryPartitionsSpares) {
   ASSERT_TRUE(small.fill());
   const std::string big = make_batch(32, value);
   EXPECT_THROW(other->append(reinterpret_cast<const uint8_t*>(big.data()), big.size()), keel::Error);
-  EXPECT_THROW(other->append(reinterpret_cast<const uint8_t*>(big.data()), big.size()), keel::Error);
+  // A second failed write's request (made directly: a real second write
+  // may already fit, the release running meanwhile) is served by the one
+  // release or by one more; either way the spares go.
+  maker.release_all();
   maker.drain();
   EXPECT_TRUE(spare_files_in(small.sub("busy-0")).empty());
   EXPECT_TRUE(spare_files_in(small.sub("quiet-0")).empty());
