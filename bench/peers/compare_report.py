@@ -55,6 +55,16 @@ def _flags(args):
     return "".join(f for f, on in ((" --quick", args.get("quick")), (" --prefault", args.get("prefault"))) if on)
 
 
+def _sustained_row(lim):
+    s = lim.get("seq_write_sustained")
+    if not s:
+        return "| sequential write, sustained | not measured |"
+    return ("| the same for {} s, second by second (fio): what a long run gets | first second {:,.0f} MB/s, "
+            "then median {:,.0f} MB/s ({:,.0f}–{:,.0f}) |".format(
+                len(s["per_second_mb_per_s"]), s["first_mb_per_s"], s["later_median_mb_per_s"],
+                s["later_min_mb_per_s"], s["later_max_mb_per_s"]))
+
+
 def markdown(rep):
     m, lim, res, args = rep["machine"], rep["limits"], rep["results"], rep["args"]
     tcp = lim["tcp_bandwidth"]["mb_per_s"]
@@ -89,6 +99,7 @@ def markdown(rep):
             "| TCP round trip, 64 B ping-pong (keel-tcp-rtt) | p50 {:.1f} µs, p99 {:.1f} µs |".format(rtt["p50"],
                                                                                                    rtt["p99"]),
             "| sequential write, 1 MiB + fdatasync each (fio) | {:,.0f} MB/s |".format(seq),
+            _sustained_row(lim),
             "| 4 KiB append + fdatasync each (fio) | {:,.0f}/s, p50 {:.0f} µs, p99 {:.0f} µs |".format(
                 fs4k["iops"], fs4k["sync_p50_us"], fs4k["sync_p99_us"]), ""]
 
