@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 
-from keel_harness import LoopbackAddresses, check_no_sanitizer_report, read_log, wait_until
+from keel_harness import LoopbackAddresses, check_no_sanitizer_report, exit_code_past_lsan_crash, read_log, wait_until
 from child_process import ChildProcess
 
 LOG_TAIL = 3000  # characters of a log put in an error message
@@ -95,7 +95,7 @@ class ClusterBroker(ChildProcess, LoopbackAddresses):
             raise AssertionError(f"broker {self.id} did not stop within {timeout}s of SIGTERM:\n"
                                  + self.output()[-LOG_TAIL:])
         check_no_sanitizer_report(self.output(), f"broker {self.id}")
-        if code != 0:
+        if exit_code_past_lsan_crash(code, self.output(), f"broker {self.id}") != 0:
             raise AssertionError(f"broker {self.id} exited with {code} on SIGTERM:\n" + self.output()[-LOG_TAIL:])
 
     def log_text(self):

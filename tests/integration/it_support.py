@@ -13,7 +13,8 @@ import sys
 import tempfile
 import unittest
 
-from keel_harness import check_no_sanitizer_report, read_log, wait_until  # noqa: F401  (wait_until: shared polling)
+from keel_harness import (check_no_sanitizer_report, exit_code_past_lsan_crash, read_log,  # noqa: F401
+                          wait_until)  # wait_until: shared polling
 
 
 class Paths:
@@ -130,7 +131,7 @@ class BrokerProcess:
         try:
             code = self.proc.wait(timeout)
             check_no_sanitizer_report(self.output(), "keel")
-            return code
+            return exit_code_past_lsan_crash(code, self.output(), "keel")
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()

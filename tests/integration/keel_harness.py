@@ -49,6 +49,24 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING
                      "ERROR: ThreadSanitizer", ": runtime error: ")
 
 
+# LeakSanitizer's own tracer, which stops the process to scan it at exit,
+# sometimes crashes on its own (google/sanitizers#1353, seen here once in
+# CI: "Tracer caught signal 11" with only the main thread left, after a
+# clean stop whose test had passed). The process then exits 1 with no leak
+# report: the leak check did not run, and nothing of the broker failed.
+LSAN_TOOL_CRASH = ("Tracer caught signal", "LeakSanitizer has encountered a fatal error")
+
+
+def exit_code_past_lsan_crash(code, text, who):
+    """`code`, or 0 when the only failure in `text` is LeakSanitizer's own
+    tracer crash at exit (said on stdout, so the run's log shows it)."""
+    if code == 1 and all(m in text for m in LSAN_TOOL_CRASH) and "ERROR: LeakSanitizer" not in text:
+        print(f"note: {who} exited 1 only because LeakSanitizer's tracer crashed at exit "
+              "(google/sanitizers#1353); its leak check did not run this time")
+        return 0
+    return code
+
+
 def check_no_sanitizer_report(text, who):
     """Raises AssertionError with the first sanitizer report in `text`."""
     found = [i for i in (text.find(m) for m in SANITIZER_MARKERS) if i >= 0]
@@ -181,8 +199,8 @@ class Broker(LoopbackAddresses):
                 raise AssertionError("keel did not stop within %ss of SIGTERM:\n%s"
                                      % (timeout, self.log_text()[-4000:]))
             check_no_sanitizer_report(self.log_text(), "keel")
-            assert self.proc.returncode == 0, (f"keel exited with {self.proc.returncode}:\n"
-                                               + self.log_text()[-4000:])
+            code = exit_code_past_lsan_crash(self.proc.returncode, self.log_text(), "keel")
+            assert code == 0, f"keel exited with {self.proc.returncode}:\n" + self.log_text()[-4000:]
         self.proc = None
 
     def kill(self):
