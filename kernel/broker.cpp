@@ -296,7 +296,7 @@ std::shared_ptr<Topic> Broker::create_configured_topic(TopicConfig cfg, int32_t 
     throw;
   }
   if (!settings_toml.empty()) {
-    fs::create_directories(config_.data_dir + "/.topics");
+    create_directories_durably(config_.data_dir + "/.topics");
     write_file_atomically(saved_settings_path(name), settings_toml);
   }
   spdlog::info("created topic '{}' with {} partition(s)", name, t->partition_count());
@@ -329,7 +329,19 @@ void Broker::delete_topic(const std::string& name) {
     if (!ec) fs::remove_all(doomed, ec);
     if (ec) spdlog::warn("topic '{}': could not remove '{}': {}", name, log->dir(), ec.message());
   }
-  fs::remove(saved_settings_path(name));
+  // The settings file's removal must be as durable as the directories':
+  // after a power cut, a stale one would give a topic created again under
+  // this name the deleted topic's settings.
+  std::error_code removed_ec;
+  if (fs::remove(saved_settings_path(name), removed_ec)) {
+    sync_dir_or_fail(config_.data_dir + "/.topics",
+                     "removing the saved settings of deleted topic '" + name + "'");
+  }
+  if (removed_ec) {
+    fail(KEEL_ERR_IO, "topic '" + name + "' is deleted, but its saved settings '" +
+                          saved_settings_path(name) + "' could not be removed: " + removed_ec.message() +
+                          "; remove the file by hand");
+  }
   fsync_dir(config_.data_dir);
   try {
     // A topic created again under this name must not inherit the old

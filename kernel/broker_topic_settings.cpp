@@ -65,10 +65,12 @@ void Broker::alter_topic_here(const std::string& name, const std::string& settin
   const std::string path = saved_settings_path(name);
   if (settings_toml.empty()) {
     std::error_code ec;
-    if (std::filesystem::remove(path, ec)) fsync_dir(config_.data_dir + "/.topics");
+    if (std::filesystem::remove(path, ec)) {
+      sync_dir_or_fail(config_.data_dir + "/.topics", "removing the saved settings of topic '" + name + "'");
+    }
     if (ec) fail(KEEL_ERR_IO, "topic '" + name + "': cannot remove '" + path + "': " + ec.message());
   } else {
-    std::filesystem::create_directories(config_.data_dir + "/.topics");
+    create_directories_durably(config_.data_dir + "/.topics");
     write_file_atomically(path, settings_toml);
   }
   t->apply_reconfigure(change);

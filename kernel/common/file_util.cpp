@@ -1,10 +1,12 @@
 #include "common/file_util.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -22,6 +24,34 @@ int fsync_dir_errno(const std::string& dir) {
 
 void fsync_dir(const std::string& dir) { (void)fsync_dir_errno(dir); }
 
+void sync_dir_or_fail(const std::string& dir, const std::string& for_what) {
+  if (const int e = fsync_dir_errno(dir); e != 0) {
+    fail(status_from_errno(e), "fsync of directory '" + dir + "' (for " + for_what + ") failed: " +
+                                   errno_text(e) + "; a power cut may undo it. Check the disk (dmesg)");
+  }
+}
+
+void create_directories_durably(const std::string& dir) {
+  fs::path target = fs::path(dir).lexically_normal();
+  if (!target.has_filename()) target = target.parent_path();  // "a/b/" -> "a/b"
+  // The missing ones, deepest first.
+  std::vector<fs::path> missing;
+  std::error_code ec;
+  for (fs::path p = target; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0755) != 0 && errno != EEXIST) {
+      const int e = errno;
+      fail(status_from_errno(e), "cannot create directory '" + it->string() + "': " + errno_text(e));
+    }
+    const fs::path parent = it->parent_path();
+    sync_dir_or_fail(parent.empty() ? "." : parent.string(),
+                     "the name of new directory '" + it->string() + "'");
+  }
+}
+
 void write_file_atomically(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -37,7 +67,8 @@ void write_file_atomically(const std::string& path, const std::string& content) 
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     fail(status_from_errno(errno), "cannot rename '" + tmp + "' to '" + path + "': " + errno_text(errno));
   }
-  fsync_dir(fs::path(path).parent_path().string());
+  const fs::path parent = fs::path(path).parent_path();
+  sync_dir_or_fail(parent.empty() ? "." : parent.string(), "the new content of '" + path + "'");
 }
 
 }  // namespace keel

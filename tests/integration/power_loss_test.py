@@ -38,6 +38,7 @@ import it_support  # noqa: E402
 import lazyfs_mount  # noqa: E402
 from it_support import make_workdir  # noqa: E402
 from keel_harness import Broker  # noqa: E402
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic  # noqa: E402
 
 TOPIC = "pl"
 PARTITIONS = 2
@@ -303,6 +304,66 @@ class PowerLoss(unittest.TestCase):
         print(f"power-loss figure: a clean stop after a failed fsync, then a power cut: acknowledged "
               f"{len(c.acked)}, lost {len(c.lost)}", flush=True)
         c.assert_nothing_lost()
+
+    def test_an_answered_settings_change_survives_a_power_cut(self):
+        """A topic's settings are saved before the change is answered, and
+        "saved" means the new file's name is durable: its directory
+        (.topics) is fsync'd. A failed directory fsync (keel-lazyfs
+        fail-next-fsync on the directory) must fail the change, not be
+        ignored: under the strict metadata model the name is then not on the
+        disk, and a power cut brings the old settings back. The answered
+        changes, and the topic's settings at creation (whose .topics
+        directory is new), must be there after the power cut."""
+        c = Config(self, "every-batch", "all", "posix")
+        c.fs.mount()
+        c.broker.start(timeout=60)
+        topic = "settled"
+
+        def admin():
+            return KafkaAdminClient(bootstrap_servers=c.broker.bootstrap, client_id="power-loss-settings",
+                                    request_timeout_ms=10000)
+
+        def alter(retention_ms):
+            a = admin()
+            try:
+                r = a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic,
+                                                    configs={"retention.ms": str(retention_ms)})])
+                err, message, _, _ = r.resources[0]
+                return err, message
+            finally:
+                a.close()
+
+        a = admin()
+        try:
+            a.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1,
+                                      topic_configs={"retention.ms": "111111"})])
+        finally:
+            a.close()
+        self.assertEqual(alter(222222), (0, None))
+        c.fs.control("fail-next-fsync /.topics")
+        err, message = alter(333333)
+        self.assertNotEqual(err, 0, "a change whose directory fsync failed was answered as saved")
+        self.assertIn(".topics", message or "", "the error does not name the directory")
+        self.assertEqual(alter(444444), (0, None), "the broker does not take a change after a failed fsync")
+        c.fs.control("fail-next-fsync /.topics")
+        self.assertNotEqual(alter(555555)[0], 0)
+        c.fs.power_cut()
+        c.broker.kill()
+        c.fs.reboot()
+        c.broker.start(timeout=60)
+        a = admin()
+        try:
+            r = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+            err, _, _, _, entries = r[0].resources[0]
+        finally:
+            a.close()
+        self.assertEqual(err, 0, f"topic '{topic}' is gone after the power cut")
+        retention = {e[0]: e[1] for e in entries}.get("retention.ms")
+        # The last change answered; the refused one after it never had its
+        # name synced (and may not come back, under this model).
+        self.assertEqual(retention, "444444", "the last answered settings change did not survive the power cut")
+        c.broker.stop()
+        c.fs.unmount()
 
     def test_interval_acks_all_loses_nothing(self):
         c = Config(self, "interval", "all", "journal")

@@ -23,7 +23,9 @@
 // with EIO the way Linux fails one: the data written since the last sync is
 // dropped from what the disk will hold (the kernel marks those pages clean
 // after a failed writeback), the live file keeps reading it back, and the
-// next fsync succeeds without writing it ("fsyncgate").
+// next fsync succeeds without writing it ("fsyncgate"). The suffix may name a
+// directory too (e.g. "/.topics"): its fsync fails, and the names made or
+// changed in it since its last successful fsync stay not durable.
 // The control file is absent from directory listings.
 //
 // Kernel caching: writes are write-through (no writeback cache), so the
@@ -73,6 +75,18 @@ std::unique_ptr<DurabilityModel> g_model;
 int g_root = -1;
 bool g_off = false;             // after the power cut
 std::string g_fail_next_fsync;  // path suffix of the next fsync to fail; empty: none
+
+// Whether this fsync (of a file or a directory, opened as `path`) is the one
+// asked to fail; if so, the request is used up. Under g_mu.
+bool take_failing_fsync(const std::string& path) {
+  const std::string& suffix = g_fail_next_fsync;
+  if (suffix.empty() || path.size() < suffix.size() ||
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return false;
+  }
+  g_fail_next_fsync.clear();
+  return true;
+}
 std::string g_backing;
 std::string g_state_dir;
 lazyfs::MetadataModel g_metadata = lazyfs::MetadataModel::posix;
@@ -108,7 +122,7 @@ int op_opendir(const char* path, fuse_file_info* fi) {
   if (fd < 0) return neg_errno();
   struct stat st;
   ::fstat(fd, &st);
-  fi->fh = reinterpret_cast<uint64_t>(new Handle{fd, g_model->id_of(st.st_ino), false, {}});
+  fi->fh = reinterpret_cast<uint64_t>(new Handle{fd, g_model->id_of(st.st_ino), false, path});
   return 0;
 }
 
@@ -139,6 +153,12 @@ int op_release(const char*, fuse_file_info* fi) {
 
 int op_fsyncdir(const char*, int, fuse_file_info* fi) {
   LAZYFS_GUARD();
+  if (take_failing_fsync(handle(fi)->path)) {
+    // Nothing of the directory becomes durable: its new names stay as
+    // they are on the disk until a later fsync of it succeeds.
+    std::fprintf(stderr, "lazyfs: fsync of directory '%s' failed as asked (EIO)\n", handle(fi)->path.c_str());
+    return -EIO;
+  }
   return -g_model->sync_dir(handle(fi)->id, handle(fi)->fd);
 }
 
@@ -280,10 +300,7 @@ int op_fsync(const char*, int, fuse_file_info* fi) {
   if (handle(fi)->ctl) return 0;
   // The name it was opened by: a later rename does not matter here.
   const std::string& p = handle(fi)->path;
-  const std::string& suffix = g_fail_next_fsync;
-  if (!suffix.empty() && p.size() >= suffix.size() &&
-      p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) {
-    g_fail_next_fsync.clear();
+  if (take_failing_fsync(p)) {
     g_model->fail_sync(handle(fi)->id);
     std::fprintf(stderr,
                  "lazyfs: fsync of '%s' failed as asked (EIO); its unsynced data will never be durable\n",
