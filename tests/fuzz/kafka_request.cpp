@@ -8,6 +8,7 @@
 #include <boost/asio/strand.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include "../../plugins/transport/kafka/connection.hpp"
@@ -34,7 +35,8 @@ void run_one(const keel::kafka::Settings& settings, const uint8_t* data, size_t 
   Services services(keel::sdk::Host(keel::fuzz::refusing_host()), settings, keel::fuzz::refusing_broker());
   auto conn = std::make_shared<Connection>(services, asio::ip::tcp::socket(services.io),
                                            keel::transport::Ticket{}, asio::make_strand(services.io));
-  auto frame = std::make_shared<Frame>(data, data + size);
+  auto frame = std::make_shared<Frame>(size);
+  if (size > 0) std::memcpy(frame->data(), data, size);
   conn->dispatch(frame);
   services.io.poll();  // the answers the handlers posted
   conn->close("");
