@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <keel/thread_name.hpp>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -331,16 +332,22 @@ void Broker::delete_topic(const std::string& name) {
   }
   // The settings file's removal must be as durable as the directories':
   // after a power cut, a stale one would give a topic created again under
-  // this name the deleted topic's settings.
+  // this name the deleted topic's settings. A failure is reported once the
+  // rest of the deletion is done, so that it never leaves that half-done.
+  std::optional<Error> settings_failure;
   std::error_code removed_ec;
-  if (fs::remove(saved_settings_path(name), removed_ec)) {
-    sync_dir_or_fail(config_.data_dir + "/.topics",
-                     "removing the saved settings of deleted topic '" + name + "'");
-  }
-  if (removed_ec) {
-    fail(KEEL_ERR_IO, "topic '" + name + "' is deleted, but its saved settings '" +
-                          saved_settings_path(name) + "' could not be removed: " + removed_ec.message() +
-                          "; remove the file by hand");
+  try {
+    if (fs::remove(saved_settings_path(name), removed_ec)) {
+      sync_dir_or_fail(config_.data_dir + "/.topics",
+                       "removing the saved settings of deleted topic '" + name + "'");
+    }
+    if (removed_ec) {
+      fail(KEEL_ERR_IO, "topic '" + name + "' is deleted, but its saved settings '" +
+                            saved_settings_path(name) + "' could not be removed: " + removed_ec.message() +
+                            "; remove the file by hand");
+    }
+  } catch (const Error& e) {
+    settings_failure = e;
   }
   fsync_dir(config_.data_dir);
   try {
@@ -353,6 +360,7 @@ void Broker::delete_topic(const std::string& name) {
   offsets_->remove_topic(name);
   spdlog::info("deleted topic '{}'", name);
   if (cluster_) cluster_->topic_deleted(name);
+  if (settings_failure) throw *settings_failure;
 }
 
 std::vector<std::shared_ptr<Topic>> Broker::topics() const {

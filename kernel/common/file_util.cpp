@@ -14,6 +14,16 @@ namespace keel {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The directory holding `path`: "." for a bare name.
+std::string directory_of(const fs::path& path) {
+  const fs::path parent = path.parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+}  // namespace
+
 int fsync_dir_errno(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno;
@@ -46,9 +56,7 @@ void create_directories_durably(const std::string& dir) {
       const int e = errno;
       fail(status_from_errno(e), "cannot create directory '" + it->string() + "': " + errno_text(e));
     }
-    const fs::path parent = it->parent_path();
-    sync_dir_or_fail(parent.empty() ? "." : parent.string(),
-                     "the name of new directory '" + it->string() + "'");
+    sync_dir_or_fail(directory_of(*it), "the name of new directory '" + it->string() + "'");
   }
 }
 
@@ -67,8 +75,7 @@ void write_file_atomically(const std::string& path, const std::string& content) 
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     fail(status_from_errno(errno), "cannot rename '" + tmp + "' to '" + path + "': " + errno_text(errno));
   }
-  const fs::path parent = fs::path(path).parent_path();
-  sync_dir_or_fail(parent.empty() ? "." : parent.string(), "the new content of '" + path + "'");
+  sync_dir_or_fail(directory_of(path), "the new content of '" + path + "'");
 }
 
 }  // namespace keel

@@ -75,6 +75,14 @@ std::unique_ptr<DurabilityModel> g_model;
 int g_root = -1;
 bool g_off = false;             // after the power cut
 std::string g_fail_next_fsync;  // path suffix of the next fsync to fail; empty: none
+std::string g_backing;
+std::string g_state_dir;
+lazyfs::MetadataModel g_metadata = lazyfs::MetadataModel::posix;
+
+// Path relative to the backing directory, for the *at() calls.
+const char* rel(const char* path) { return path[1] ? path + 1 : "."; }
+bool is_ctl(const char* path) { return path && std::strcmp(path, kCtlPath) == 0; }
+Handle* handle(fuse_file_info* fi) { return reinterpret_cast<Handle*>(fi->fh); }
 
 // Whether this fsync (of a file or a directory, opened as `path`) is the one
 // asked to fail; if so, the request is used up. Under g_mu.
@@ -87,14 +95,7 @@ bool take_failing_fsync(const std::string& path) {
   g_fail_next_fsync.clear();
   return true;
 }
-std::string g_backing;
-std::string g_state_dir;
-lazyfs::MetadataModel g_metadata = lazyfs::MetadataModel::posix;
 
-// Path relative to the backing directory, for the *at() calls.
-const char* rel(const char* path) { return path[1] ? path + 1 : "."; }
-bool is_ctl(const char* path) { return path && std::strcmp(path, kCtlPath) == 0; }
-Handle* handle(fuse_file_info* fi) { return reinterpret_cast<Handle*>(fi->fh); }
 int neg_errno() { return -errno; }
 
 #define LAZYFS_GUARD()        \
